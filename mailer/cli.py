@@ -1,0 +1,306 @@
+"""The ``convene`` command: run the service, and do what the panel does, from scripts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mailer.config import Config, ConfigError, load_config
+from mailer.domain.errors import DomainError
+
+log = logging.getLogger("convene")
+
+
+def _runtime(config: Config):  # type: ignore[no-untyped-def]
+    from mailer.runtime import make_runtime
+
+    return make_runtime(config)
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+# -- service -----------------------------------------------------------------
+
+def cmd_init(config: Config, args: argparse.Namespace) -> int:
+    from mailer.db import migrate
+    from mailer.domain.demo import database_is_empty, seed_demo
+    from mailer.domain.models import OrganiserRole
+    from mailer.domain.organisers import count_organisers, create_organiser, generate_password
+
+    runtime = _runtime(config)
+    migrate(runtime.engine)
+    print(f"Database ready: {runtime.engine.url.render_as_string(hide_password=True)}")
+    with runtime.sessions() as session:
+        if args.demo and database_is_empty(session) and count_organisers(session) == 0:
+            seed = seed_demo(session, domain=config.mail.domain)
+            base = config.service.base_url.rstrip("/")
+            print("\nSeeded a DEMO list and meeting (labelled [Demo]; delete them when you set up your own).")
+            print(f"  List address:   {seed.list_address}")
+            print(f"  Panel:          {base}/panel/")
+            print(f"  Demo login:     {seed.organiser_email}")
+            print(f"  Demo password:  {seed.organiser_password}   (shown once; reset with "
+                  f"'convene organiser reset-password {seed.organiser_email}')")
+            print(f"  Try it:         python3 -c \"import smtplib; smtplib.SMTP('{config.inbound.host}', "
+                  f"{config.inbound.port}).sendmail('you@example.org', '{seed.list_address}', "
+                  f"b'From: You <you@example.org>\\\\r\\\\nSubject: Forum\\\\r\\\\n\\\\r\\\\nPlease register me, "
+                  f"I will join remotely.')\"")
+            print(f"  Then open:      {base}/panel/mailbox\n")
+        elif count_organisers(session) == 0:
+            email = args.admin_email or f"admin@{config.mail.domain}"
+            password = generate_password()
+            create_organiser(session, email=email, password=password, name="Administrator",
+                             role=OrganiserRole.ADMIN, actor="system")
+            print(f"\nCreated the first organiser (admin): {email}")
+            print(f"Password (shown once): {password}\n")
+    return 0
+
+
+def cmd_serve(config: Config, args: argparse.Namespace, *, smtp: bool = True, worker: bool = True,
+              web: bool = True) -> int:
+    from mailer.db import current_revision
+    from mailer.runtime import serve
+
+    if args.lmtp:
+        config = config.replace(inbound={"lmtp": True})
+    runtime = _runtime(config)
+    if current_revision(runtime.engine) is None:
+        print("The database is not initialised: run 'convene init' first.", file=sys.stderr)
+        return 2
+    parts = [name for name, on in (("smtp", smtp), ("worker", worker), ("web", web)) if on]
+    log.info("starting %s (%s)", ", ".join(parts), "dev mode" if config.service.dev_mode else "production")
+    try:
+        asyncio.run(serve(runtime, smtp=smtp, worker=worker, web=web))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"convene: {exc}", file=sys.stderr)
+        return 1
+    print("Stopped.")
+    return 0
+
+
+# -- lists -------------------------------------------------------------------
+
+def cmd_list_create(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.lists import create_list
+
+    with _runtime(config).sessions() as session:
+        created = create_list(session, slug=args.slug, name=args.name, description=args.description, actor="cli")
+    result = {"id": created.id, "slug": created.slug, "name": created.name,
+              "address": f"{created.slug}@{config.mail.domain}"}
+    _print_json(result) if args.json else print(f"Created list {created.name}: {result['address']}")
+    return 0
+
+
+def cmd_list_show(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.lists import all_lists
+
+    with _runtime(config).sessions() as session:
+        lists = all_lists(session)
+    rows = [{"slug": l.slug, "name": l.name, "address": f"{l.slug}@{config.mail.domain}"} for l in lists]
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['address']:40} {row['name']}")
+    return 0
+
+
+def cmd_list_add_member(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.lists import add_member
+
+    with _runtime(config).sessions() as session:
+        add_member(session, slug=args.slug, email=args.email, display_name=args.name, actor="cli")
+    print(f"Added {args.email} to {args.slug}.")
+    return 0
+
+
+def cmd_list_members(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.lists import list_members
+
+    with _runtime(config).sessions() as session:
+        members = list_members(session, args.slug)
+    rows = [{"email": m.email, "name": m.display_name, "status": m.status.value} for m in members]
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['email']:40} {row['status']:12} {row['name'] or ''}")
+        print(f"{len(rows)} member(s)")
+    return 0
+
+
+# -- meetings ----------------------------------------------------------------
+
+def cmd_meeting_create(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.meetings import create_meeting
+
+    with _runtime(config).sessions() as session:
+        meeting = create_meeting(
+            session, list_slug=args.list, title=args.title, starts_at=args.starts, ends_at=args.ends,
+            timezone_name=args.timezone, format=args.format, venue=args.venue, dial_in=args.dial_in,
+            description=args.description, capacity=args.capacity, rsvp_deadline=args.deadline,
+            status=args.status, actor="cli")
+    result = {"id": meeting.id, "title": meeting.title, "starts_at": meeting.starts_at.isoformat(),
+              "ends_at": meeting.ends_at.isoformat(), "status": meeting.status.value}
+    _print_json(result) if args.json else print(f"Created meeting {meeting.id}: {meeting.title}")
+    return 0
+
+
+def cmd_meeting_list(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.meetings import list_meetings
+
+    with _runtime(config).sessions() as session:
+        meetings = list_meetings(session, args.list)
+    rows = [{"id": m.id, "title": m.title, "list": m.mailing_list.slug, "starts_at": m.starts_at.isoformat(),
+             "status": m.status.value} for m in meetings]
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['id']:>5}  {row['starts_at'][:16]}  {row['status']:10} {row['title']}")
+    return 0
+
+
+def cmd_meeting_attendees(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.meetings import attendee_report
+
+    with _runtime(config).sessions() as session:
+        report = attendee_report(session, args.meeting_id)
+    if args.json:
+        _print_json(report.as_dict())
+        return 0
+    print(f"{report.meeting.title}: {report.in_person} in person, {report.remote} remote, "
+          f"{report.undecided} registered without a mode, {report.declined} declined")
+    for a in report.attendees:
+        answer = "declined" if a.response.value == "declined" else (a.mode.value if a.mode else "registered")
+        print(f"  {a.email:40} {answer:10} via {a.source}")
+    return 0
+
+
+# -- organisers --------------------------------------------------------------
+
+def cmd_organiser_create(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.models import OrganiserRole
+    from mailer.domain.organisers import create_organiser, generate_password
+
+    password = generate_password()
+    with _runtime(config).sessions() as session:
+        create_organiser(session, email=args.email, password=password, name=args.name or "",
+                         role=OrganiserRole.ADMIN if args.admin else OrganiserRole.ORGANISER, actor="cli")
+    print(f"Created organiser {args.email}. Password (shown once): {password}")
+    return 0
+
+
+def cmd_organiser_reset(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.organisers import generate_password, set_password
+
+    password = generate_password()
+    with _runtime(config).sessions() as session:
+        set_password(session, email=args.email, password=password, actor="cli")
+    print(f"New password for {args.email} (shown once): {password}")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="convene", description="Email-first mailing lists and meeting RSVPs.")
+    parser.add_argument("--config", "-c", help="TOML configuration file (default: $CONVENE_CONFIG, then ./convene.toml)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log debugging detail")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(parent: Any, name: str, func: Callable[..., int], help: str) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = add(sub, "init", cmd_init, "create or upgrade the database and the first organiser")
+    p.add_argument("--admin-email", help="address of the first organiser (default admin@<mail domain>)")
+    p.add_argument("--demo", action="store_true", help="on an empty database, seed a labelled demo list and meeting")
+    for name, parts, text in (("serve", {}, "run SMTP in, the worker and the web app in one process"),
+                              ("smtp", {"worker": False, "web": False}, "run the inbound SMTP/LMTP server"),
+                              ("worker", {"smtp": False, "web": False}, "run the worker (inbound processing, delivery)"),
+                              ("web", {"smtp": False, "worker": False}, "run the web app (development server)")):
+        p = add(sub, name, lambda c, a, _parts=parts: cmd_serve(c, a, **_parts), text)
+        if name in ("serve", "smtp"):
+            p.add_argument("--lmtp", action="store_true", help="speak LMTP instead of SMTP (behind Postfix or Exim)")
+        else:
+            p.set_defaults(lmtp=False)
+
+    lists = sub.add_parser("list", help="mailing lists").add_subparsers(dest="list_command", metavar="ACTION", required=True)
+    p = add(lists, "create", cmd_list_create, "create a list")
+    p.add_argument("slug", help="local part of the list address, e.g. forum")
+    p.add_argument("--name", required=True, help="the list's name as members see it")
+    p.add_argument("--description", default="")
+    p.add_argument("--json", action="store_true")
+    p = add(lists, "show", cmd_list_show, "show all lists")
+    p.add_argument("--json", action="store_true")
+    p = add(lists, "add-member", cmd_list_add_member, "add an active member to a list")
+    p.add_argument("slug")
+    p.add_argument("email")
+    p.add_argument("--name")
+    p = add(lists, "members", cmd_list_members, "list a list's members")
+    p.add_argument("slug")
+    p.add_argument("--json", action="store_true")
+
+    meetings = sub.add_parser("meeting", help="meetings").add_subparsers(dest="meeting_command", metavar="ACTION", required=True)
+    p = add(meetings, "create", cmd_meeting_create, "create a meeting for a list")
+    p.add_argument("--list", required=True, help="the list's slug")
+    p.add_argument("--title", required=True)
+    p.add_argument("--starts", required=True, help="local start, e.g. '2026-03-12 14:00'")
+    p.add_argument("--ends", required=True, help="local end, e.g. '2026-03-12 16:00'")
+    p.add_argument("--timezone", default="Europe/London")
+    p.add_argument("--format", choices=["in_person", "remote", "hybrid"], default="hybrid")
+    p.add_argument("--venue", default="", help="sent only to in-person delegates")
+    p.add_argument("--dial-in", default="", help="sent only to remote delegates")
+    p.add_argument("--description", default="")
+    p.add_argument("--capacity", type=int, help="in-person places")
+    p.add_argument("--deadline", help="RSVP deadline, local time")
+    p.add_argument("--status", choices=["draft", "published", "cancelled"], default="published")
+    p.add_argument("--json", action="store_true")
+    p = add(meetings, "list", cmd_meeting_list, "list meetings")
+    p.add_argument("--list", help="only this list's meetings")
+    p.add_argument("--json", action="store_true")
+    p = add(meetings, "attendees", cmd_meeting_attendees, "who is coming to a meeting")
+    p.add_argument("meeting_id", type=int)
+    p.add_argument("--json", action="store_true")
+
+    organisers = sub.add_parser("organiser", help="organiser accounts").add_subparsers(dest="organiser_command", metavar="ACTION", required=True)
+    p = add(organisers, "create", cmd_organiser_create, "create an organiser; prints a generated password once")
+    p.add_argument("email")
+    p.add_argument("--name")
+    p.add_argument("--admin", action="store_true", help="give the admin role")
+    p = add(organisers, "reset-password", cmd_organiser_reset, "set a new generated password; prints it once")
+    p.add_argument("email")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        for noisy in ("alembic", "mail.log", "werkzeug"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        config = load_config(args.config)
+        return args.func(config, args)
+    except ConfigError as exc:
+        print(f"convene: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"convene: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

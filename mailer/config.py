@@ -1,0 +1,268 @@
+"""Convene's configuration: one typed object, loaded from TOML plus environment.
+
+Every key has a default so that Convene runs with no file at all (dev mode:
+SQLite and a Maildir under ``var/``). Secrets may come from the environment
+so they never need to sit in a file: ``CONVENE_SECRET_KEY``,
+``CONVENE_DATABASE_URL`` and ``CONVENE_SMARTHOST_PASSWORD``.
+``config.example.toml`` documents every key; ``tests/test_config.py`` checks
+that the two agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+#: The placeholder shipped in config.example.toml; never accepted outside dev mode.
+EXAMPLE_SECRET_KEY = "change-me-to-a-long-random-string"
+
+ENV_CONFIG_PATH = "CONVENE_CONFIG"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    dev_mode: bool = True
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    data_dir: str = "var"
+    name: str = "Convene"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = ""
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    domain: str = "convene.localhost"
+    from_name: str = "Convene"
+    bounce_local_part: str = "bounces"
+    privacy_contact: str = ""
+
+
+@dataclass(frozen=True)
+class InboundConfig:
+    host: str = "127.0.0.1"
+    port: int = 8025
+    max_message_size: int = 10 * 1024 * 1024
+    lmtp: bool = False
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secure_cookies: bool = False
+
+
+@dataclass(frozen=True)
+class SmarthostConfig:
+    host: str = ""
+    port: int = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    password: str = ""
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    backend: Literal["maildir", "smtp"] = "maildir"
+    maildir: str = ""
+    smarthost: SmarthostConfig = field(default_factory=SmarthostConfig)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    poll_interval: float = 1.0
+    batch_size: int = 20
+    lease_seconds: int = 300
+    retry_base_seconds: float = 60.0
+    give_up_after_hours: float = 48.0
+    replies_per_sender_per_hour: int = 10
+
+
+@dataclass(frozen=True)
+class LinksConfig:
+    max_age_days: int = 180
+
+
+@dataclass(frozen=True)
+class Config:
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    mail: MailConfig = field(default_factory=MailConfig)
+    inbound: InboundConfig = field(default_factory=InboundConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
+    links: LinksConfig = field(default_factory=LinksConfig)
+    #: Where the file came from, for messages; None when built from defaults.
+    source: str | None = None
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.service.data_dir)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_path / 'convene.db'}"
+
+    @property
+    def maildir_path(self) -> Path:
+        return Path(self.delivery.maildir) if self.delivery.maildir else self.data_path / "mailbox"
+
+    @property
+    def bounce_address(self) -> str:
+        return f"{self.mail.bounce_local_part}@{self.mail.domain}"
+
+    def replace(self, **sections: Any) -> "Config":
+        """A copy with whole sections or single keys replaced: ``replace(web={"port": 0})``."""
+        changes: dict[str, Any] = {}
+        for name, value in sections.items():
+            current = getattr(self, name)
+            if isinstance(value, Mapping) and dataclasses.is_dataclass(current):
+                changes[name] = _build(type(current), {**dataclasses.asdict(current), **value}, name)
+            else:
+                changes[name] = value
+        return dataclasses.replace(self, **changes)
+
+
+def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting [{where}] {key}")
+        f = known[key]
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if dataclasses.is_dataclass(default):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"[{where}.{key}] must be a table")
+            kwargs[key] = _build(type(default), value, f"{where}.{key}")
+            continue
+        kwargs[key] = _coerce(value, default, f"[{where}] {key}")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, default: Any, label: str) -> Any:
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return value.lower() in {"1", "true", "yes", "on"}
+        raise ConfigError(f"{label} must be true or false, not {value!r}")
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{label} must be a whole number, not {value!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{label} must be a number, not {value!r}") from None
+    if not isinstance(value, str):
+        raise ConfigError(f"{label} must be a string, not {value!r}")
+    return value
+
+
+_ENV_OVERRIDES: dict[str, tuple[str, str] | tuple[str, str, str]] = {
+    "CONVENE_SECRET_KEY": ("service", "secret_key"),
+    "CONVENE_DATABASE_URL": ("database", "url"),
+    "CONVENE_SMARTHOST_PASSWORD": ("delivery", "smarthost", "password"),
+    "CONVENE_BASE_URL": ("service", "base_url"),
+    "CONVENE_DEV_MODE": ("service", "dev_mode"),
+}
+
+
+def load_config(path: str | os.PathLike[str] | None = None,
+                environ: Mapping[str, str] | None = None) -> Config:
+    """Load and validate the configuration.
+
+    ``path`` falls back to ``$CONVENE_CONFIG``, then to ``./convene.toml`` if
+    present; with none of them, built-in defaults (dev mode) apply. Values from
+    the environment (see ``_ENV_OVERRIDES``) win over the file. Raises
+    ``ConfigError`` with a message meant for the person running the service.
+    """
+    env = os.environ if environ is None else environ
+    chosen = path or env.get(ENV_CONFIG_PATH) or ("convene.toml" if Path("convene.toml").exists() else None)
+    data: dict[str, Any] = {}
+    if chosen:
+        try:
+            with open(chosen, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file not found: {chosen}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{chosen} is not valid TOML: {exc}") from None
+    for var, keys in _ENV_OVERRIDES.items():
+        if var in env:
+            table = data
+            for key in keys[:-1]:
+                table = table.setdefault(key, {})
+            table[keys[-1]] = env[var]
+    data.pop("source", None)
+    config = _build(Config, data, "config")
+    config = dataclasses.replace(config, source=str(chosen) if chosen else None)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    """Refuse settings that would make a real deployment unsafe or broken."""
+    if config.delivery.backend not in ("maildir", "smtp"):
+        raise ConfigError("[delivery] backend must be \"maildir\" or \"smtp\"")
+    if config.delivery.smarthost.security not in ("starttls", "tls", "none"):
+        raise ConfigError('[delivery.smarthost] security must be "starttls", "tls" or "none"')
+    if config.delivery.backend == "smtp" and not config.delivery.smarthost.host:
+        raise ConfigError("[delivery] backend is \"smtp\" but [delivery.smarthost] host is empty")
+    if not config.mail.domain or "@" in config.mail.domain:
+        raise ConfigError("[mail] domain must be a bare domain such as lists.example.org")
+    if config.service.dev_mode:
+        return
+    key = config.service.secret_key
+    if not key:
+        raise ConfigError(
+            "no secret key: set [service] secret_key or the CONVENE_SECRET_KEY environment "
+            "variable to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if key == EXAMPLE_SECRET_KEY:
+        raise ConfigError(
+            "the secret key is still the placeholder from config.example.toml: set "
+            "CONVENE_SECRET_KEY or [service] secret_key to a long random string"
+        )
+    if len(key) < 32:
+        raise ConfigError("the secret key is too short: use at least 32 random characters")
+
+
+def effective_secret_key(config: Config) -> str:
+    """The key that signs links and sessions.
+
+    In dev mode with no key configured, a random key is generated once and kept
+    in ``<data_dir>/dev-secret-key`` so links keep working across restarts.
+    """
+    if config.service.secret_key:
+        return config.service.secret_key
+    if not config.service.dev_mode:
+        raise ConfigError("no secret key configured")
+    key_file = config.data_path / "dev-secret-key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    config.data_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

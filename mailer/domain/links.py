@@ -1,0 +1,83 @@
+"""Signed links, one salt per purpose.
+
+A link carries only ids and a version number, never an address or a name, so
+a forwarded email reveals nothing about the person it was sent to. Bumping a
+person's ``link_version`` revokes every link they were ever sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+
+from mailer.domain.errors import ExpiredLink, InvalidLink
+from mailer.domain.models import AttendanceMode, Meeting, Person, RsvpResponse
+
+RSVP_SALT = "convene.rsvp.v1"
+
+
+@dataclass(frozen=True)
+class RsvpChoice:
+    slug: str
+    response: RsvpResponse
+    mode: AttendanceMode | None
+    label: str
+
+
+RSVP_CHOICES: dict[str, RsvpChoice] = {
+    c.slug: c
+    for c in (
+        RsvpChoice("in-person", RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON, "Attend in person"),
+        RsvpChoice("remote", RsvpResponse.ATTENDING, AttendanceMode.REMOTE, "Join remotely"),
+        RsvpChoice("decline", RsvpResponse.DECLINED, None, "Can't attend"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class RsvpClaim:
+    """What a valid RSVP token says: this person may answer for this meeting."""
+
+    person_id: int
+    meeting_id: int
+    link_version: int
+
+
+class LinkSigner:
+    """Makes and checks signed URLs for the public pages."""
+
+    def __init__(self, secret_key: str, base_url: str, max_age: timedelta) -> None:
+        self._rsvp = URLSafeTimedSerializer(secret_key, salt=RSVP_SALT)
+        self.base_url = base_url.rstrip("/")
+        self.max_age = max_age
+
+    def rsvp_token(self, person: Person, meeting: Meeting) -> str:
+        return self._rsvp.dumps([person.id, meeting.id, person.link_version])
+
+    def rsvp_url(self, person: Person, meeting: Meeting, choice: str) -> str:
+        if choice not in RSVP_CHOICES:
+            raise ValueError(f"unknown RSVP choice {choice!r}")
+        return f"{self.base_url}/rsvp/{self.rsvp_token(person, meeting)}/{choice}"
+
+    def rsvp_urls(self, person: Person, meeting: Meeting) -> dict[str, str]:
+        token = self.rsvp_token(person, meeting)
+        return {slug: f"{self.base_url}/rsvp/{token}/{slug}" for slug in RSVP_CHOICES}
+
+    def load_rsvp(self, token: str) -> RsvpClaim:
+        """Check a token's signature and age; raises InvalidLink or ExpiredLink.
+
+        Revocation and the meeting's own end are checked by the domain rule
+        that uses the claim, since they need the database.
+        """
+        try:
+            data = self._rsvp.loads(token, max_age=int(self.max_age.total_seconds()))
+        except SignatureExpired:
+            raise ExpiredLink("This link has expired.") from None
+        except BadData:
+            raise InvalidLink("This link is not valid. It may have been copied incompletely.") from None
+        if (not isinstance(data, list) or len(data) != 3
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in data)):
+            raise InvalidLink("This link is not valid.")
+        return RsvpClaim(*data)

@@ -1,0 +1,103 @@
+"""Mailing lists and their members."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailer.domain import audit
+from mailer.domain.errors import AlreadyExists, InvalidInput, NotFound
+from mailer.domain.models import MailingList, Person, Subscription, SubscriptionStatus
+from mailer.domain.people import get_or_create_person
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.]{0,62}[a-z0-9])?$")
+#: Local parts the service keeps for itself; lists cannot take them.
+RESERVED_SLUGS = {"postmaster", "abuse", "mailer-daemon", "bounces", "noreply", "no-reply", "root", "admin"}
+
+
+def validate_slug(slug: str) -> str:
+    slug = slug.strip().lower()
+    if not SLUG_RE.match(slug) or ".." in slug:
+        raise InvalidInput("A list address may use lower-case letters, digits and dots, "
+                           "and must start and end with a letter or digit.", field="slug")
+    if slug in RESERVED_SLUGS:
+        raise InvalidInput(f"'{slug}' is reserved for the mail service.", field="slug")
+    return slug
+
+
+def create_list(session: Session, *, slug: str, name: str, description: str = "", actor: str,
+                is_demo: bool = False) -> MailingList:
+    slug = validate_slug(slug)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Give the list a name.", field="name")
+    with session.begin():
+        if session.scalar(select(MailingList).where(MailingList.slug == slug)) is not None:
+            raise AlreadyExists(f"A list with the address '{slug}' already exists.")
+        mailing_list = MailingList(slug=slug, name=name, description=description.strip(), is_demo=is_demo)
+        session.add(mailing_list)
+        session.flush()
+        audit.record(session, actor=actor, action="list.create", target=f"list:{mailing_list.id}", slug=slug)
+    return mailing_list
+
+
+def get_list(session: Session, slug: str) -> MailingList:
+    found = session.scalar(select(MailingList).where(MailingList.slug == slug.lower()))
+    if found is None:
+        raise NotFound(f"There is no list called '{slug}'.")
+    return found
+
+
+def list_exists(session: Session, slug: str) -> bool:
+    with session.begin():
+        return session.scalar(select(MailingList.id).where(MailingList.slug == slug.lower())) is not None
+
+
+def all_lists(session: Session) -> list[MailingList]:
+    with session.begin():
+        return list(session.scalars(select(MailingList).order_by(MailingList.name)))
+
+
+@dataclass(frozen=True)
+class Member:
+    email: str
+    display_name: str | None
+    status: SubscriptionStatus
+
+
+def add_member(session: Session, *, slug: str, email: str, display_name: str | None = None,
+               actor: str) -> Subscription:
+    """Add someone as an active member (organiser action; the organiser vouches for them)."""
+    with session.begin():
+        mailing_list = get_list(session, slug)
+        person = get_or_create_person(session, email, display_name)
+        sub = _subscription(session, person, mailing_list)
+        if sub is None:
+            sub = Subscription(person=person, mailing_list=mailing_list, status=SubscriptionStatus.ACTIVE)
+            session.add(sub)
+        else:
+            sub.status = SubscriptionStatus.ACTIVE
+        session.flush()
+        audit.record(session, actor=actor, action="member.add", target=f"list:{mailing_list.id}",
+                     person=person.id)
+    return sub
+
+
+def _subscription(session: Session, person: Person, mailing_list: MailingList) -> Subscription | None:
+    return session.scalar(select(Subscription).where(Subscription.person_id == person.id,
+                                                     Subscription.list_id == mailing_list.id))
+
+
+def list_members(session: Session, slug: str) -> list[Member]:
+    with session.begin():
+        mailing_list = get_list(session, slug)
+        rows = session.execute(
+            select(Person.email, Person.display_name, Subscription.status)
+            .join(Subscription, Subscription.person_id == Person.id)
+            .where(Subscription.list_id == mailing_list.id)
+            .order_by(Person.email)
+        )
+        return [Member(email, name, status) for email, name, status in rows]

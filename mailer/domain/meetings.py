@@ -1,0 +1,171 @@
+"""Meetings, and who is coming to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from mailer.domain import audit
+from mailer.domain.errors import InvalidInput, NotFound
+from mailer.domain.lists import get_list
+from mailer.domain.models import (
+    AttendanceMode,
+    Meeting,
+    MeetingFormat,
+    MeetingStatus,
+    Person,
+    Rsvp,
+    RsvpResponse,
+    utcnow,
+)
+
+
+def parse_local_datetime(value: str | datetime, zone: str, field: str) -> datetime:
+    """Read ``2026-03-12 14:00`` (or an aware datetime) as a time in ``zone``; returns UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidInput(f"'{value}' is not a date and time like 2026-03-12 14:00.", field=field) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(zone))
+    return parsed.astimezone(timezone.utc)
+
+
+def create_meeting(session: Session, *, list_slug: str, title: str, starts_at: str | datetime,
+                   ends_at: str | datetime, timezone_name: str = "Europe/London",
+                   format: str = "hybrid", venue: str = "", dial_in: str = "", description: str = "",
+                   capacity: int | None = None, rsvp_deadline: str | datetime | None = None,
+                   status: str = "published", actor: str) -> Meeting:
+    """Create a meeting for a list; times without a zone are read in ``timezone_name``."""
+    title = title.strip()
+    if not title:
+        raise InvalidInput("Give the meeting a title.", field="title")
+    try:
+        ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"'{timezone_name}' is not a known time zone (e.g. Europe/London).",
+                           field="timezone") from None
+    try:
+        meeting_format = MeetingFormat(format)
+    except ValueError:
+        raise InvalidInput("Format must be in_person, remote or hybrid.", field="format") from None
+    try:
+        meeting_status = MeetingStatus(status)
+    except ValueError:
+        raise InvalidInput("Status must be draft, published or cancelled.", field="status") from None
+    starts = parse_local_datetime(starts_at, timezone_name, "starts_at")
+    ends = parse_local_datetime(ends_at, timezone_name, "ends_at")
+    if ends <= starts:
+        raise InvalidInput("The meeting must end after it starts.", field="ends_at")
+    deadline = parse_local_datetime(rsvp_deadline, timezone_name, "rsvp_deadline") if rsvp_deadline else None
+    if deadline is not None and deadline > ends:
+        raise InvalidInput("The RSVP deadline must be before the meeting ends.", field="rsvp_deadline")
+    if capacity is not None and capacity < 0:
+        raise InvalidInput("Capacity cannot be negative.", field="capacity")
+    if meeting_format is not MeetingFormat.REMOTE and not venue.strip() and meeting_status is MeetingStatus.PUBLISHED:
+        raise InvalidInput("An in-person or hybrid meeting needs a venue.", field="venue")
+    with session.begin():
+        mailing_list = get_list(session, list_slug)
+        meeting = Meeting(mailing_list=mailing_list, title=title, description=description.strip(),
+                          starts_at=starts, ends_at=ends, timezone=timezone_name, format=meeting_format,
+                          venue=venue.strip(), dial_in=dial_in.strip(), capacity=capacity,
+                          rsvp_deadline=deadline, status=meeting_status)
+        session.add(meeting)
+        session.flush()
+        audit.record(session, actor=actor, action="meeting.create", target=f"meeting:{meeting.id}",
+                     list=mailing_list.id)
+    return meeting
+
+
+def next_meeting(session: Session, list_id: int, now: datetime | None = None) -> Meeting | None:
+    """The list's next published meeting that has not ended (within the caller's transaction)."""
+    now = now or utcnow()
+    return session.scalar(
+        select(Meeting)
+        .where(Meeting.list_id == list_id, Meeting.status == MeetingStatus.PUBLISHED, Meeting.ends_at > now)
+        .order_by(Meeting.starts_at)
+        .limit(1)
+    )
+
+
+def get_meeting(session: Session, meeting_id: int) -> Meeting:
+    with session.begin():
+        meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        return meeting
+
+
+def list_meetings(session: Session, list_slug: str | None = None) -> list[Meeting]:
+    with session.begin():
+        query = select(Meeting).options(joinedload(Meeting.mailing_list)).order_by(Meeting.starts_at.desc())
+        if list_slug:
+            query = query.where(Meeting.list_id == get_list(session, list_slug).id)
+        return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Attendee:
+    email: str
+    display_name: str | None
+    response: RsvpResponse
+    mode: AttendanceMode | None
+    source: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AttendeeReport:
+    meeting: Meeting
+    attendees: list[Attendee]
+
+    @property
+    def in_person(self) -> int:
+        return sum(1 for a in self.attendees if a.response is RsvpResponse.ATTENDING and a.mode is AttendanceMode.IN_PERSON)
+
+    @property
+    def remote(self) -> int:
+        return sum(1 for a in self.attendees if a.response is RsvpResponse.ATTENDING and a.mode is AttendanceMode.REMOTE)
+
+    @property
+    def undecided(self) -> int:
+        return sum(1 for a in self.attendees if a.response is RsvpResponse.ATTENDING and a.mode is None)
+
+    @property
+    def declined(self) -> int:
+        return sum(1 for a in self.attendees if a.response is RsvpResponse.DECLINED)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "meeting": {"id": self.meeting.id, "title": self.meeting.title,
+                        "starts_at": self.meeting.starts_at.isoformat(), "ends_at": self.meeting.ends_at.isoformat()},
+            "counts": {"in_person": self.in_person, "remote": self.remote, "undecided": self.undecided,
+                       "declined": self.declined},
+            "attendees": [
+                {"email": a.email, "name": a.display_name, "response": a.response.value,
+                 "mode": a.mode.value if a.mode else None, "source": a.source,
+                 "updated_at": a.updated_at.isoformat()}
+                for a in self.attendees
+            ],
+        }
+
+
+def attendee_report(session: Session, meeting_id: int) -> AttendeeReport:
+    with session.begin():
+        meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        rows = session.execute(
+            select(Person.email, Person.display_name, Rsvp.response, Rsvp.mode, Rsvp.source, Rsvp.updated_at)
+            .join(Rsvp, Rsvp.person_id == Person.id)
+            .where(Rsvp.meeting_id == meeting_id)
+            .order_by(Rsvp.updated_at)
+        )
+        return AttendeeReport(meeting, [Attendee(*row) for row in rows])

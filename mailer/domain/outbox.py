@@ -1,0 +1,102 @@
+"""Putting messages in the outbox: one row per recipient, in the caller's transaction.
+
+Whatever caused a message (an RSVP, a registration, an organiser's send) and
+the message itself commit together, or not at all. The worker delivers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailer.domain.models import OutboxMessage, Person
+from mailer.domain.people import format_address
+from mailer.domain.services import Services
+
+_HEADER_UNSAFE = str.maketrans({"\r": " ", "\n": " ", "\0": " "})
+
+
+@dataclass(frozen=True)
+class ReplyThread:
+    """How to thread a reply under the message that caused it (RFC 5322 3.6.4)."""
+
+    message_id: str
+    references: str = ""
+    subject: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        refs = " ".join(part for part in (self.references, self.message_id) if part).split()
+        return {"In-Reply-To": self.message_id, "References": " ".join(refs[-20:])}
+
+    @property
+    def reply_subject(self) -> str:
+        subject = self.subject.translate(_HEADER_UNSAFE).strip()
+        if not subject:
+            return ""
+        return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+@dataclass
+class Envelope:
+    """Who a message is from, as the recipient sees it."""
+
+    from_address: str
+    from_name: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def new_message_id(domain: str) -> str:
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def enqueue(session: Session, services: Services, *, kind: str, person: Person, context: dict[str, Any],
+            sender: Envelope, reply_to: ReplyThread | None = None, auto_reply: bool = False) -> OutboxMessage:
+    """Render ``templates/email/<kind>`` for one person and queue it.
+
+    ``auto_reply`` marks answers the service wrote by itself (RFC 3834
+    ``Auto-Submitted: auto-replied``), which well-behaved responders never
+    answer, so two services can never loop.
+    """
+    rendered = services.emails.render(kind, {**context, "person": person,
+                                             "service_name": services.config.service.name,
+                                             "base_url": services.links.base_url})
+    headers = dict(sender.headers)
+    subject = rendered.subject
+    if reply_to is not None:
+        headers.update(reply_to.headers)
+        subject = reply_to.reply_subject or subject
+    if auto_reply:
+        headers["Auto-Submitted"] = "auto-replied"
+    headers["From"] = format_address(sender.from_address, sender.from_name)
+    headers = {k: v.translate(_HEADER_UNSAFE) for k, v in headers.items()}
+    message = OutboxMessage(
+        kind=kind,
+        person_id=person.id,
+        recipient=person.email,
+        sender=services.config.bounce_address,
+        message_id=new_message_id(services.config.mail.domain),
+        subject=subject.translate(_HEADER_UNSAFE),
+        body_text=rendered.text,
+        body_html=rendered.html,
+        headers=headers,
+    )
+    session.add(message)
+    return message
+
+
+def recent_auto_replies(session: Session, recipient: str, within: timedelta) -> int:
+    """How many automatic replies went to this address lately (for rate limiting)."""
+    since = datetime.now(timezone.utc) - within
+    return session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.recipient == recipient,
+            OutboxMessage.created_at >= since,
+            OutboxMessage.headers["Auto-Submitted"].as_string() == "auto-replied",
+        )
+    ) or 0

@@ -1,0 +1,59 @@
+"""The database as the queue: claiming rows with a lease.
+
+A worker claims a batch by setting ``lease_until``; if it dies, the lease
+runs out and another worker takes the rows. PostgreSQL skips rows another
+worker holds (``FOR UPDATE SKIP LOCKED``); SQLite serialises writers
+(``BEGIN IMMEDIATE``), which gives the same guarantee on one machine.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from mailer.domain.models import InboundMessage, InboundStatus, OutboxMessage, OutboxStatus, utcnow
+
+
+def _claim(session: Session, model: type[InboundMessage] | type[OutboxMessage], ready, order_by,
+           busy_status, *, limit: int, lease: timedelta, worker_id: str) -> list[int]:  # type: ignore[no-untyped-def]
+    now = utcnow()
+    with session.begin():
+        rows = session.scalars(
+            select(model).where(ready(now)).order_by(*order_by).limit(limit).with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            row.status = busy_status
+            row.lease_until = now + lease
+            row.attempts += 1
+            if isinstance(row, OutboxMessage):
+                row.leased_by = worker_id
+        return [row.id for row in rows]
+
+
+def claim_inbound(session: Session, *, limit: int, lease: timedelta, worker_id: str) -> list[int]:
+    """Ids of new (or abandoned) inbound messages, now leased to this worker."""
+    def ready(now: datetime):  # type: ignore[no-untyped-def]
+        return or_(InboundMessage.status == InboundStatus.NEW,
+                   and_(InboundMessage.status == InboundStatus.PROCESSING, InboundMessage.lease_until < now))
+    return _claim(session, InboundMessage, ready, (InboundMessage.id,), InboundStatus.PROCESSING,
+                  limit=limit, lease=lease, worker_id=worker_id)
+
+
+def claim_outbox(session: Session, *, limit: int, lease: timedelta, worker_id: str) -> list[int]:
+    """Ids of due (or abandoned) outbox messages, now leased to this worker."""
+    def ready(now: datetime):  # type: ignore[no-untyped-def]
+        return or_(and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now),
+                   and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now))
+    return _claim(session, OutboxMessage, ready, (OutboxMessage.next_attempt_at, OutboxMessage.id),
+                  OutboxStatus.SENDING, limit=limit, lease=lease, worker_id=worker_id)
+
+
+def store_inbound(session: Session, *, mail_from: str, rcpt_to: list[str], raw: bytes, peer: str = "") -> int:
+    """Commit a received message durably; only then may SMTP say 250."""
+    with session.begin():
+        message = InboundMessage(mail_from=mail_from, rcpt_to=list(rcpt_to), raw=raw, size=len(raw), peer=peer)
+        session.add(message)
+        session.flush()
+        return message.id

@@ -1,0 +1,247 @@
+"""RSVP rules: the one place that decides whether and how an answer is recorded.
+
+Email, signed links, calendar replies, the panel and the API all call
+``record_rsvp`` so they behave identically. Every change emails the person
+(so a wrong or spoofed change never goes unnoticed); repeating the same answer
+changes nothing and sends nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from mailer.domain import audit
+from mailer.domain.errors import ExpiredLink, InvalidChoice, InvalidLink, NoUpcomingMeeting, NotFound, RsvpClosed
+from mailer.domain.links import RSVP_CHOICES, RsvpClaim, RsvpChoice
+from mailer.domain.lists import get_list
+from mailer.domain.meetings import next_meeting
+from mailer.domain.models import (
+    AttendanceMode,
+    Meeting,
+    MeetingFormat,
+    MeetingStatus,
+    Person,
+    Rsvp,
+    RsvpResponse,
+    utcnow,
+)
+from mailer.domain.outbox import Envelope, ReplyThread, enqueue, recent_auto_replies
+from mailer.domain.people import get_or_create_person
+from mailer.domain.services import Services
+
+
+@dataclass(frozen=True)
+class RsvpOutcome:
+    meeting_id: int
+    person_id: int
+    response: RsvpResponse
+    mode: AttendanceMode | None
+    changed: bool
+    previous: tuple[RsvpResponse, AttendanceMode | None] | None
+
+
+def check_open(meeting: Meeting, now: datetime | None = None) -> None:
+    """Raise RsvpClosed unless the meeting still takes answers."""
+    now = now or utcnow()
+    if meeting.status is MeetingStatus.CANCELLED:
+        raise RsvpClosed("This meeting has been cancelled.")
+    if meeting.status is not MeetingStatus.PUBLISHED:
+        raise RsvpClosed("This meeting is not open for replies yet.")
+    if meeting.ends_at <= now:
+        raise RsvpClosed("This meeting has already taken place.")
+    if meeting.rsvp_deadline is not None and meeting.rsvp_deadline <= now:
+        raise RsvpClosed("Replies for this meeting closed at the RSVP deadline. Please contact the organisers.")
+
+
+def check_mode(meeting: Meeting, response: RsvpResponse, mode: AttendanceMode | None) -> None:
+    if response is RsvpResponse.DECLINED:
+        return
+    if mode is AttendanceMode.IN_PERSON and meeting.format is MeetingFormat.REMOTE:
+        raise InvalidChoice("This meeting is remote only, so there is no in-person place to book.")
+    if mode is AttendanceMode.REMOTE and meeting.format is MeetingFormat.IN_PERSON:
+        raise InvalidChoice("This meeting is in person only; there is no remote option.")
+
+
+def list_sender(services: Services, meeting: Meeting) -> Envelope:
+    address = services.list_address(meeting.mailing_list.slug)
+    return Envelope(from_address=address, from_name=meeting.mailing_list.name, headers={"Reply-To": address})
+
+
+def _apply(session: Session, services: Services, *, person: Person, meeting: Meeting, response: RsvpResponse,
+           mode: AttendanceMode | None, source: str, keep_mode: bool = False,
+           reply_to: ReplyThread | None = None, notify: bool = True) -> RsvpOutcome:
+    """Within the caller's transaction: record the answer, audit it and tell the person."""
+    check_open(meeting)
+    check_mode(meeting, response, mode)
+    rsvp = session.scalar(select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.person_id == person.id)
+                          .with_for_update())
+    previous = (rsvp.response, rsvp.mode) if rsvp else None
+    if rsvp is not None and keep_mode and response is RsvpResponse.ATTENDING and rsvp.response is response:
+        mode = rsvp.mode  # "register me" again must not forget a mode chosen earlier
+    if previous == (response, mode):
+        return RsvpOutcome(meeting.id, person.id, response, mode, changed=False, previous=previous)
+    if rsvp is None:
+        rsvp = Rsvp(meeting=meeting, person=person, response=response, mode=mode, source=source)
+        session.add(rsvp)
+    else:
+        rsvp.response, rsvp.mode, rsvp.source = response, mode, source
+    session.flush()
+    audit.record(session, actor=f"person:{person.id}", action="rsvp.record", target=f"meeting:{meeting.id}",
+                 response=response.value, mode=mode.value if mode else None, source=source,
+                 previous=[previous[0].value, previous[1].value if previous[1] else None] if previous else None)
+    if notify:
+        enqueue(session, services, kind="rsvp_confirmation", person=person, sender=list_sender(services, meeting),
+                reply_to=reply_to, auto_reply=reply_to is not None,
+                context={"meeting": meeting, "response": response.value, "mode": mode.value if mode else None,
+                         "links": services.links.rsvp_urls(person, meeting), "previous": previous})
+    return RsvpOutcome(meeting.id, person.id, response, mode, changed=True, previous=previous)
+
+
+def _load_claim(session: Session, claim: RsvpClaim) -> tuple[Person, Meeting]:
+    person = session.get(Person, claim.person_id)
+    meeting = session.get(Meeting, claim.meeting_id, options=[joinedload(Meeting.mailing_list)])
+    if person is None or meeting is None:
+        raise InvalidLink("This link is no longer valid.")
+    if person.link_version != claim.link_version:
+        raise InvalidLink("This link has been replaced by a newer one. Please use the most recent email.")
+    if meeting.ends_at <= utcnow():
+        raise ExpiredLink("This meeting has already taken place, so its links have expired.")
+    return person, meeting
+
+
+@dataclass(frozen=True)
+class RsvpPage:
+    """What a public RSVP page may show: the meeting, and at most a first name."""
+
+    meeting: Meeting
+    first_name: str | None
+    choice: RsvpChoice
+    current: tuple[RsvpResponse, AttendanceMode | None] | None
+    closed_reason: str | None
+
+
+def resolve_choice(choice: str) -> RsvpChoice:
+    try:
+        return RSVP_CHOICES[choice]
+    except KeyError:
+        raise InvalidLink("This link is not valid.") from None
+
+
+def rsvp_page(session: Session, services: Services, token: str, choice: str) -> RsvpPage:
+    """Read-only: what the GET of a signed link shows. Never changes anything."""
+    claim = services.links.load_rsvp(token)
+    selected = resolve_choice(choice)
+    with session.begin():
+        person, meeting = _load_claim(session, claim)
+        rsvp = session.scalar(select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.person_id == person.id))
+        closed: str | None = None
+        try:
+            check_open(meeting)
+            check_mode(meeting, selected.response, selected.mode)
+        except (RsvpClosed, InvalidChoice) as exc:
+            closed = str(exc)
+        return RsvpPage(meeting=meeting, first_name=person.first_name, choice=selected,
+                        current=(rsvp.response, rsvp.mode) if rsvp else None, closed_reason=closed)
+
+
+def record_rsvp_from_link(session: Session, services: Services, token: str, choice: str) -> RsvpOutcome:
+    """The POST behind a signed link's one button."""
+    claim = services.links.load_rsvp(token)
+    selected = resolve_choice(choice)
+    with session.begin():
+        person, meeting = _load_claim(session, claim)
+        return _apply(session, services, person=person, meeting=meeting, response=selected.response,
+                      mode=selected.mode, source="link")
+
+
+def record_rsvp(session: Session, services: Services, *, meeting_id: int, email: str, response: RsvpResponse,
+                mode: AttendanceMode | None, source: str) -> RsvpOutcome:
+    """Record an answer for a known meeting on someone's behalf (panel, API, CLI)."""
+    with session.begin():
+        meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        person = get_or_create_person(session, email)
+        return _apply(session, services, person=person, meeting=meeting, response=response, mode=mode,
+                      source=source)
+
+
+@dataclass(frozen=True)
+class EmailRequestOutcome:
+    """What an emailed request did, for the inbound log and the organiser."""
+
+    summary: str
+    rsvp: RsvpOutcome | None
+    replied: bool
+
+
+def _may_auto_reply(session: Session, services: Services, email: str) -> bool:
+    limit = services.config.worker.replies_per_sender_per_hour
+    return recent_auto_replies(session, email, timedelta(hours=1)) < limit
+
+
+def register_by_email(session: Session, services: Services, *, list_slug: str, email: str,
+                      display_name: str | None, mode: AttendanceMode | None,
+                      thread: ReplyThread) -> EmailRequestOutcome:
+    """"Please register me": register the sender for the list's next meeting and reply with links.
+
+    The reply always goes to the address the request claims to come from, so
+    its owner learns of the registration even if the From: was forged, and
+    can undo it with one click.
+    """
+    with session.begin():
+        mailing_list = get_list(session, list_slug)
+        person = get_or_create_person(session, email, display_name)
+        may_reply = _may_auto_reply(session, services, person.email)
+        meeting = next_meeting(session, mailing_list.id)
+        if meeting is None:
+            if may_reply:
+                enqueue(session, services, kind="no_upcoming_meeting", person=person,
+                        sender=Envelope(services.list_address(mailing_list.slug), mailing_list.name),
+                        reply_to=thread, auto_reply=True, context={"mailing_list": mailing_list})
+            raise NoUpcomingMeeting(f"{mailing_list.name} has no upcoming meeting to register for.")
+        try:
+            outcome = _apply(session, services, person=person, meeting=meeting, response=RsvpResponse.ATTENDING,
+                             mode=mode, source="email", keep_mode=mode is None, notify=False)
+        except (RsvpClosed, InvalidChoice) as exc:
+            if may_reply:
+                enqueue(session, services, kind="rsvp_refused", person=person, sender=list_sender(services, meeting),
+                        reply_to=thread, auto_reply=True, context={"meeting": meeting, "reason": str(exc)})
+            return EmailRequestOutcome(f"registration refused: {exc}", None, may_reply)
+        if may_reply:
+            enqueue(session, services, kind="registration_reply", person=person,
+                    sender=list_sender(services, meeting), reply_to=thread, auto_reply=True,
+                    context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting),
+                             "mode": outcome.mode.value if outcome.mode else None,
+                             "already": not outcome.changed})
+        verb = "registered" if outcome.changed else "already registered"
+        return EmailRequestOutcome(f"{verb} for meeting {meeting.id}"
+                                   f" ({outcome.mode.value if outcome.mode else 'mode not chosen'})",
+                                   outcome, may_reply)
+
+
+def decline_by_email(session: Session, services: Services, *, list_slug: str, email: str,
+                     display_name: str | None, thread: ReplyThread) -> EmailRequestOutcome:
+    """"Can't make it": record a decline for the next meeting; the list membership is untouched."""
+    with session.begin():
+        mailing_list = get_list(session, list_slug)
+        person = get_or_create_person(session, email, display_name)
+        meeting = next_meeting(session, mailing_list.id)
+        if meeting is None:
+            raise NoUpcomingMeeting(f"{mailing_list.name} has no upcoming meeting.")
+        may_reply = _may_auto_reply(session, services, person.email)
+        try:
+            outcome = _apply(session, services, person=person, meeting=meeting, response=RsvpResponse.DECLINED,
+                             mode=None, source="email", reply_to=thread, notify=may_reply)
+        except RsvpClosed as exc:
+            if may_reply:
+                enqueue(session, services, kind="rsvp_refused", person=person, sender=list_sender(services, meeting),
+                        reply_to=thread, auto_reply=True, context={"meeting": meeting, "reason": str(exc)})
+            return EmailRequestOutcome(f"decline refused: {exc}", None, may_reply)
+        return EmailRequestOutcome(f"declined meeting {meeting.id}" if outcome.changed
+                                   else f"already declined meeting {meeting.id}", outcome,
+                                   may_reply and outcome.changed)

@@ -1,0 +1,27 @@
+"""What domain rules need besides a session: configuration, link signing and
+email rendering. Built once per process from the configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from mailer.config import Config, effective_secret_key
+from mailer.domain.links import LinkSigner
+from mailer.rendering import EmailRenderer
+
+
+@dataclass(frozen=True)
+class Services:
+    config: Config
+    links: LinkSigner
+    emails: EmailRenderer
+
+    def list_address(self, slug: str) -> str:
+        return f"{slug}@{self.config.mail.domain}"
+
+
+def build_services(config: Config) -> Services:
+    links = LinkSigner(effective_secret_key(config), config.service.base_url,
+                       timedelta(days=config.links.max_age_days))
+    return Services(config=config, links=links, emails=EmailRenderer())

@@ -1,0 +1,71 @@
+"""Messages the service could not act on safely go to organisers, and the sender is told."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailer.domain.lists import get_list
+from mailer.domain.models import InboundMessage, InboundStatus, utcnow
+from mailer.domain.outbox import Envelope, ReplyThread, enqueue, recent_auto_replies
+from mailer.domain.people import get_or_create_person
+from mailer.domain.services import Services
+
+
+def acknowledge_for_triage(session: Session, services: Services, *, list_slug: str, email: str,
+                           display_name: str | None, thread: ReplyThread, reason: str) -> bool:
+    """Tell the sender a person will read their message; returns whether a reply was queued."""
+    with session.begin():
+        mailing_list = get_list(session, list_slug)
+        person = get_or_create_person(session, email, display_name)
+        limit = services.config.worker.replies_per_sender_per_hour
+        if recent_auto_replies(session, person.email, timedelta(hours=1)) >= limit:
+            return False
+        address = services.list_address(mailing_list.slug)
+        enqueue(session, services, kind="triage_ack", person=person, reply_to=thread, auto_reply=True,
+                sender=Envelope(address, mailing_list.name, {"Reply-To": address}),
+                context={"mailing_list": mailing_list, "reason": reason,
+                         "list_address": address})
+        return True
+
+
+def finish_inbound(session: Session, inbound_id: int, *, status: InboundStatus, outcome: str,
+                   message_id: str | None = None) -> None:
+    with session.begin():
+        message = session.get(InboundMessage, inbound_id)
+        if message is None:
+            return
+        message.status = status
+        message.outcome = outcome
+        message.processed_at = utcnow()
+        message.lease_until = None
+        if message_id:
+            message.message_id = message_id[:998]
+
+
+def fail_inbound(session: Session, inbound_id: int, error: str, *, max_attempts: int = 5) -> None:
+    """Record a processing error; retried after a growing delay, then parked as failed for organisers."""
+    with session.begin():
+        message = session.get(InboundMessage, inbound_id)
+        if message is None:
+            return
+        message.error = error[-4000:]
+        if message.attempts >= max_attempts:
+            message.status = InboundStatus.FAILED
+            message.lease_until = None
+        else:
+            message.lease_until = utcnow() + timedelta(seconds=30 * 2 ** message.attempts)
+
+
+def triage_queue(session: Session, limit: int = 100) -> list[InboundMessage]:
+    with session.begin():
+        return list(session.scalars(
+            select(InboundMessage).where(InboundMessage.status.in_([InboundStatus.TRIAGE, InboundStatus.FAILED]))
+            .order_by(InboundMessage.received_at.desc()).limit(limit)))
+
+
+def load_inbound(session: Session, inbound_id: int) -> InboundMessage | None:
+    with session.begin():
+        return session.get(InboundMessage, inbound_id)

@@ -1,0 +1,159 @@
+"""From raw bytes to what a person actually wrote.
+
+Parses with ``email.policy.default`` and keeps only the new text of a reply:
+quoted lines, the quoted original under Outlook's From:/Sent: block or
+Gmail's "On ... wrote:", and the signature are dropped before any decision.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import getaddresses
+
+_QUOTE_HEADERS = [
+    re.compile(r"^-{2,}\s*(original message|forwarded message)\s*-{2,}", re.I),
+    re.compile(r"^_{20,}\s*$"),
+    re.compile(r"^on\b.{0,200}\bwrote:\s*$", re.I),
+    re.compile(r"^le\b.{0,200}\ba écrit\s*:\s*$", re.I),
+    re.compile(r"^am\b.{0,200}\bschrieb\b.*:\s*$", re.I),
+    re.compile(r"^(from|de|von):\s.+", re.I),
+    re.compile(r"^\*?from:\*?\s", re.I),
+    re.compile(r"^sent from my \w+", re.I),
+    re.compile(r"^get outlook for \w+", re.I),
+]
+_SIGNATURE = re.compile(r"^(--|__)\s*$")
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    from_email: str | None
+    from_name: str | None
+    subject: str
+    message_id: str
+    references: str
+    new_text: str
+    #: Why no automatic answer may be sent to this message, if any (RFC 3834 and friends).
+    automated_reason: str | None = None
+
+
+def parse_message(raw: bytes, envelope_from: str = "") -> ParsedMessage:
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    from_name, from_email = _from_address(message)
+    subject = _header(message, "Subject")
+    message_id = _header(message, "Message-ID").strip()
+    references = " ".join(_header(message, "References").split())
+    text = _body_text(message)
+    return ParsedMessage(
+        from_email=from_email,
+        from_name=from_name,
+        subject=" ".join(subject.split()),
+        message_id=message_id,
+        references=references,
+        new_text=new_text(text),
+        automated_reason=automated_reason(message, envelope_from),
+    )
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    try:
+        value = message.get(name)
+    except Exception:  # a malformed header must not stop us reading the rest
+        raw = [v for k, v in message.raw_items() if k.lower() == name.lower()]
+        value = raw[0] if raw else None
+    return str(value) if value is not None else ""
+
+
+def _from_address(message: EmailMessage) -> tuple[str | None, str | None]:
+    value = _header(message, "From")
+    pairs = [(n, a) for n, a in getaddresses([value]) if a and "@" in a]
+    if not pairs:
+        return None, None
+    name, address = pairs[0]
+    return (name.strip() or None), address.strip()
+
+
+def _body_text(message: EmailMessage) -> str:
+    try:
+        part = message.get_body(preferencelist=("plain", "html"))
+    except Exception:
+        part = None
+    if part is None:
+        return ""
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, AssertionError):
+        payload = part.get_payload(decode=True) or b""
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload)
+    if not isinstance(content, str):
+        return ""
+    if part.get_content_subtype() == "html":
+        return html_to_text(content)
+    return content
+
+
+_BLOCK_TAGS = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h\d|hr|/blockquote)\b[^>]*>", re.I)
+_DROP = re.compile(r"<\s*(style|script|head)\b.*?<\s*/\s*\1\s*>", re.I | re.S)
+_QUOTE_BLOCK = re.compile(r"<\s*blockquote\b.*?<\s*/\s*blockquote\s*>", re.I | re.S)
+_GMAIL_QUOTE = re.compile(r"<div[^>]*class=\"?gmail_quote.*", re.I | re.S)
+_OUTLOOK_QUOTE = re.compile(r"<div[^>]*id=\"?(divRplyFwdMsg|appendonsend)\"?.*", re.I | re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_text(markup: str) -> str:
+    """Good-enough text from an HTML-only message, with quoted parts removed first."""
+    markup = _DROP.sub("", markup)
+    markup = _GMAIL_QUOTE.sub("", markup)
+    markup = _OUTLOOK_QUOTE.sub("", markup)
+    markup = _QUOTE_BLOCK.sub("", markup)
+    markup = _BLOCK_TAGS.sub("\n", markup)
+    text = html.unescape(_TAG.sub("", markup))
+    return "\n".join(line.strip() for line in text.replace("\xa0", " ").splitlines())
+
+
+def new_text(text: str) -> str:
+    """The part of a message its sender wrote now: above any quoted original and signature."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kept: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith(">"):
+            if kept and kept[-1].strip() and _QUOTE_HEADERS[2].match(kept[-1].strip()):
+                kept.pop()
+            break
+        if _SIGNATURE.match(stripped) or any(p.match(stripped) for p in _QUOTE_HEADERS):
+            break
+        kept.append(line)
+    # "On Tue, 3 Mar 2026 at 10:00, Someone <a@b>\nwrote:" is wrapped over two lines by some clients.
+    while kept and not kept[-1].strip():
+        kept.pop()
+    if kept and re.match(r"^on\b.{0,200}$", kept[-1].strip(), re.I) and len(kept[-1]) > 20:
+        kept.pop()
+    return "\n".join(kept).strip()
+
+
+_AUTOMATED_FROM = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+@-]|$)", re.I)
+
+
+def automated_reason(message: EmailMessage, envelope_from: str) -> str | None:
+    """Why this message must not be answered automatically, or None if a person wrote it."""
+    auto = _header(message, "Auto-Submitted").strip().lower()
+    if auto and not auto.startswith("no"):
+        return f"Auto-Submitted: {auto}"
+    precedence = _header(message, "Precedence").strip().lower()
+    if precedence in {"bulk", "junk", "list", "auto_reply"}:
+        return f"Precedence: {precedence}"
+    if _header(message, "X-Auto-Response-Suppress").strip().lower() in {"all", "oof", "autoreply"}:
+        return "X-Auto-Response-Suppress"
+    if _header(message, "List-Id") or _header(message, "List-Unsubscribe"):
+        return "mailing-list message"
+    if envelope_from in ("", "<>"):
+        return "null envelope sender"
+    local = envelope_from.rpartition("@")[0]
+    if _AUTOMATED_FROM.match(local):
+        return f"automated sender {envelope_from}"
+    return None

@@ -1,0 +1,74 @@
+"""Email templates: ``templates/email/<kind>.txt`` and ``<kind>.html``.
+
+Rendered with a plain Jinja environment so the worker needs no Flask. A text
+template sets its subject with ``{% set subject = "..." %}``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str | None
+
+
+def format_when(value: datetime, zone: str = "Europe/London") -> str:
+    """``Thursday 12 March 2026, 2:00pm to 4:30pm (GMT)`` style, in the meeting's zone."""
+    local = value.astimezone(ZoneInfo(zone))
+    hour = local.strftime("%I").lstrip("0")
+    return f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y')}, {hour}:{local.strftime('%M%p').lower()} ({local.tzname()})"
+
+
+def format_time_range(starts: datetime, ends: datetime, zone: str = "Europe/London") -> str:
+    start_local, end_local = starts.astimezone(ZoneInfo(zone)), ends.astimezone(ZoneInfo(zone))
+    date = f"{start_local.strftime('%A')} {start_local.day} {start_local.strftime('%B %Y')}"
+
+    def hm(t: datetime) -> str:
+        return f"{t.strftime('%I').lstrip('0')}:{t.strftime('%M%p').lower()}"
+
+    if start_local.date() == end_local.date():
+        return f"{date}, {hm(start_local)} to {hm(end_local)} ({start_local.tzname()})"
+    return f"{format_when(starts, zone)} to {format_when(ends, zone)}"
+
+
+def add_filters(env: Environment) -> None:
+    env.filters["when"] = format_when
+    env.globals["time_range"] = format_time_range
+
+
+class EmailRenderer:
+    def __init__(self, templates_dir: Path = TEMPLATES_DIR) -> None:
+        self.text_env = Environment(loader=FileSystemLoader(templates_dir), autoescape=False,
+                                    undefined=StrictUndefined, keep_trailing_newline=True,
+                                    lstrip_blocks=True)
+        self.html_env = Environment(loader=FileSystemLoader(templates_dir),
+                                    autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
+        add_filters(self.text_env)
+        add_filters(self.html_env)
+
+    def render(self, kind: str, context: dict[str, Any]) -> RenderedEmail:
+        module = self.text_env.get_template(f"email/{kind}.txt").make_module(context)
+        subject = getattr(module, "subject", None)
+        if not subject:
+            raise ValueError(f"email/{kind}.txt does not set a subject")
+        try:
+            html = self.html_env.get_template(f"email/{kind}.html").render(context)
+        except TemplateNotFound:
+            html = None
+        # Lines holding only template tags leave blank lines behind; fold runs of them.
+        text = re.sub(r"\n[ \t]*(?:\n[ \t]*){2,}", "\n\n", str(module)).strip("\n") + "\n"
+        return RenderedEmail(subject=" ".join(str(subject).split()), text=text, html=html)

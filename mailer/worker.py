@@ -1,0 +1,80 @@
+"""The worker: processes stored inbound mail and delivers the outbox, in a loop.
+
+Any number of workers may run against one database; the queue leases make
+sure each row is handled by one of them at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailer.config import Config
+from mailer.domain.queue import claim_inbound
+from mailer.domain.services import Services
+from mailer.inbound.process import process_inbound
+from mailer.outbound.delivery import deliver_batch
+from mailer.outbound.senders import Sender
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, config: Config, session_factory: sessionmaker[Session], services: Services,
+                 sender: Sender, worker_id: str | None = None) -> None:
+        self.config = config
+        self.session_factory = session_factory
+        self.services = services
+        self.sender = sender
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._wakeup: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Ask the worker to look for work now; safe to call from any thread."""
+        if self._loop is not None and self._wakeup is not None:
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    def _claim_inbound(self) -> list[int]:
+        settings = self.config.worker
+        with self.session_factory() as session:
+            return claim_inbound(session, limit=settings.batch_size,
+                                 lease=timedelta(seconds=settings.lease_seconds), worker_id=self.worker_id)
+
+    async def run_once(self) -> int:
+        """One pass: a batch of inbound mail, then a batch of outbound. Returns rows handled."""
+        handled = 0
+        for inbound_id in await asyncio.to_thread(self._claim_inbound):
+            outcome = await asyncio.to_thread(process_inbound, self.session_factory, self.services, inbound_id)
+            log.info("inbound %s: %s", inbound_id, outcome)
+            handled += 1
+        handled += await deliver_batch(self.session_factory, self.sender, self.config.worker, self.worker_id)
+        return handled
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        log.info("worker %s started", self.worker_id)
+        try:
+            while not stop.is_set():
+                try:
+                    handled = await self.run_once()
+                except Exception:
+                    log.exception("worker pass failed; retrying shortly")
+                    handled = 0
+                if handled:
+                    continue
+                self._wakeup.clear()
+                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wakeup.wait())]
+                await asyncio.wait(waiters, timeout=self.config.worker.poll_interval,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+        finally:
+            await self.sender.close()
+            log.info("worker %s stopped", self.worker_id)

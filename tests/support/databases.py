@@ -1,0 +1,35 @@
+"""A test database: a URL, its engine and sessions, and a fast way to empty it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, MetaData, text
+from sqlalchemy.orm import Session, sessionmaker
+
+
+@dataclass
+class TestDatabase:
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    def empty(self, metadata: MetaData) -> None:
+        tables = [t.name for t in reversed(metadata.sorted_tables)]
+        with self.engine.begin() as conn:
+            if self.backend == "postgresql":
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(text(f'DELETE FROM "{table}"'))
+                conn.execute(text("DELETE FROM sqlite_sequence")) if self._has_sequence(conn) else None
+
+    @staticmethod
+    def _has_sequence(conn) -> bool:  # type: ignore[no-untyped-def]
+        return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None

@@ -1,0 +1,97 @@
+"""The web app: organisers' panel, public signed-link pages, and a JSON API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailer.config import Config, effective_secret_key, load_config
+from mailer.domain.services import Services, build_services
+from mailer.rendering import TEMPLATES_DIR, add_filters
+
+csrf = CSRFProtect()
+
+
+def create_app(config: Config | None = None, *, session_factory: sessionmaker[Session] | None = None,
+               services: Services | None = None) -> Flask:
+    """Build the Flask app for one configuration.
+
+    Tests pass their own ``session_factory``; otherwise one is made from
+    ``config.database_url``.
+    """
+    config = config or load_config()
+    app = Flask(__name__, template_folder=str(TEMPLATES_DIR / "web"), static_folder="static")
+    app.config.update(
+        SECRET_KEY=effective_secret_key(config),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.web.secure_cookies,
+        SESSION_COOKIE_NAME="convene_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+    )
+    app.extensions["convene.config"] = config
+    app.extensions["convene.services"] = services or build_services(config)
+
+    from web import db
+
+    db.init_app(app, session_factory)
+    csrf.init_app(app)
+    add_filters(app.jinja_env)
+    app.jinja_env.globals["service_name"] = config.service.name
+    app.jinja_env.globals["dev_mailbox_enabled"] = config.delivery.backend == "maildir"
+
+    from web.api import bp as api_bp
+    from web.auth import bp as auth_bp
+    from web.panel import bp as panel_bp
+    from web.public import bp as public_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(panel_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
+    _register_error_pages(app)
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                    "form-action 'self'; frame-ancestors 'none'")
+        return response
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        return render_template("error.html", title="Your form expired",
+                               message="The form was missing its security token or it had expired. "
+                                       "Go back, reload the page and try again."), 400
+
+    @app.errorhandler(404)
+    def not_found(error):  # type: ignore[no-untyped-def]
+        return render_template("error.html", title="Page not found",
+                               message="There is nothing at this address."), 404
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):  # type: ignore[no-untyped-def]
+        return render_template("error.html", title="Not allowed",
+                               message="This page cannot be used that way."), 405
+
+    @app.errorhandler(500)
+    def server_error(error):  # type: ignore[no-untyped-def]
+        return render_template("error.html", title="Sorry, something went wrong",
+                               message="The problem has been logged. Please try again later."), 500

@@ -1,0 +1,84 @@
+"""The organisers' panel. Every view here requires login."""
+
+from __future__ import annotations
+
+import mailbox
+from email import message_from_bytes, policy
+from typing import Any
+
+from flask import Blueprint, abort, render_template
+
+from mailer.domain.errors import NotFound
+from mailer.domain.lists import all_lists
+from mailer.domain.meetings import attendee_report, list_meetings
+from mailer.domain.triage import triage_queue
+from web.auth import login_required
+from web.db import get_config, get_session
+
+bp = Blueprint("panel", __name__, url_prefix="/panel")
+
+
+@bp.get("/")
+@login_required
+def dashboard() -> Any:
+    session = get_session()
+    lists = all_lists(session)
+    meetings = list_meetings(session)
+    config = get_config()
+    return render_template("panel/dashboard.html", lists=lists, meetings=meetings,
+                           domain=config.mail.domain, dev_mailbox=config.delivery.backend == "maildir")
+
+
+@bp.get("/meetings/<int:meeting_id>")
+@login_required
+def meeting(meeting_id: int) -> Any:
+    try:
+        report = attendee_report(get_session(), meeting_id)
+    except NotFound:
+        abort(404)
+    return render_template("panel/meeting.html", report=report, meeting=report.meeting)
+
+
+@bp.get("/inbound")
+@login_required
+def inbound() -> Any:
+    return render_template("panel/inbound.html", messages=triage_queue(get_session()))
+
+
+def _dev_maildir() -> mailbox.Maildir:
+    config = get_config()
+    if config.delivery.backend != "maildir":
+        abort(404)
+    return mailbox.Maildir(config.maildir_path, create=True)
+
+
+@bp.get("/mailbox")
+@login_required
+def dev_mailbox() -> Any:
+    box = _dev_maildir()
+    items = []
+    for key in box.keys():
+        try:
+            msg = message_from_bytes(box.get_bytes(key), policy=policy.default)
+        except (KeyError, OSError):
+            continue
+        items.append({"key": key, "to": str(msg.get("To", "")), "subject": str(msg.get("Subject", "")),
+                      "date": str(msg.get("Date", "")), "mtime": box.get_message(key).get_date()})
+    items.sort(key=lambda item: item["mtime"], reverse=True)
+    return render_template("panel/mailbox.html", items=items)
+
+
+@bp.get("/mailbox/<key>")
+@login_required
+def dev_mailbox_message(key: str) -> Any:
+    box = _dev_maildir()
+    try:
+        raw = box.get_bytes(key)
+    except KeyError:
+        abort(404)
+    msg = message_from_bytes(raw, policy=policy.default)
+    text_part = msg.get_body(preferencelist=("plain",))
+    html_part = msg.get_body(preferencelist=("html",))
+    return render_template("panel/mailbox_message.html", key=key, headers=list(msg.items()),
+                           text=text_part.get_content() if text_part else "",
+                           has_html=html_part is not None)
