@@ -7,19 +7,36 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from mailer.config import Config, ConfigError, load_config
 from mailer.domain.errors import DomainError
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from mailer.runtime import Runtime
+
 log = logging.getLogger("convene")
 
 
-def _runtime(config: Config):  # type: ignore[no-untyped-def]
+@contextmanager
+def _runtime(config: Config) -> Iterator[Runtime]:
     from mailer.runtime import make_runtime
 
-    return make_runtime(config)
+    runtime = make_runtime(config)
+    try:
+        yield runtime
+    finally:
+        runtime.engine.dispose()
+
+
+@contextmanager
+def _session(config: Config) -> Iterator[Session]:
+    with _runtime(config) as runtime, runtime.sessions() as session:
+        yield session
 
 
 def _print_json(data: Any) -> None:
@@ -35,10 +52,9 @@ def cmd_init(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.models import OrganiserRole
     from mailer.domain.organisers import count_organisers, create_organiser, generate_password
 
-    runtime = _runtime(config)
-    migrate(runtime.engine)
-    print(f"Database ready: {runtime.engine.url.render_as_string(hide_password=True)}")
-    with runtime.sessions() as session:
+    with _runtime(config) as runtime, runtime.sessions() as session:
+        migrate(runtime.engine)
+        print(f"Database ready: {runtime.engine.url.render_as_string(hide_password=True)}")
         if args.demo and database_is_empty(session) and count_organisers(session) == 0:
             seed = seed_demo(session, domain=config.mail.domain)
             base = config.service.base_url.rstrip("/")
@@ -50,7 +66,7 @@ def cmd_init(config: Config, args: argparse.Namespace) -> int:
                   f"'convene organiser reset-password {seed.organiser_email}')")
             print(f"  Try it:         python3 -c \"import smtplib; smtplib.SMTP('{config.inbound.host}', "
                   f"{config.inbound.port}).sendmail('you@example.org', '{seed.list_address}', "
-                  f"b'From: You <you@example.org>\\\\r\\\\nSubject: Forum\\\\r\\\\n\\\\r\\\\nPlease register me, "
+                  f"b'From: You <you@example.org>\\r\\nSubject: Forum\\r\\n\\r\\nPlease register me, "
                   f"I will join remotely.')\"")
             print(f"  Then open:      {base}/panel/mailbox\n")
         elif count_organisers(session) == 0:
@@ -70,19 +86,19 @@ def cmd_serve(config: Config, args: argparse.Namespace, *, smtp: bool = True, wo
 
     if args.lmtp:
         config = config.replace(inbound={"lmtp": True})
-    runtime = _runtime(config)
-    if current_revision(runtime.engine) is None:
-        print("The database is not initialised: run 'convene init' first.", file=sys.stderr)
-        return 2
-    parts = [name for name, on in (("smtp", smtp), ("worker", worker), ("web", web)) if on]
-    log.info("starting %s (%s)", ", ".join(parts), "dev mode" if config.service.dev_mode else "production")
-    try:
-        asyncio.run(serve(runtime, smtp=smtp, worker=worker, web=web))
-    except KeyboardInterrupt:
-        pass
-    except OSError as exc:
-        print(f"convene: {exc}", file=sys.stderr)
-        return 1
+    with _runtime(config) as runtime:
+        if current_revision(runtime.engine) is None:
+            print("The database is not initialised: run 'convene init' first.", file=sys.stderr)
+            return 2
+        parts = [name for name, on in (("smtp", smtp), ("worker", worker), ("web", web)) if on]
+        log.info("starting %s (%s)", ", ".join(parts), "dev mode" if config.service.dev_mode else "production")
+        try:
+            asyncio.run(serve(runtime, smtp=smtp, worker=worker, web=web))
+        except KeyboardInterrupt:
+            pass
+        except OSError as exc:
+            print(f"convene: {exc}", file=sys.stderr)
+            return 1
     print("Stopped.")
     return 0
 
@@ -92,7 +108,7 @@ def cmd_serve(config: Config, args: argparse.Namespace, *, smtp: bool = True, wo
 def cmd_list_create(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.lists import create_list
 
-    with _runtime(config).sessions() as session:
+    with _session(config) as session:
         created = create_list(session, slug=args.slug, name=args.name, description=args.description, actor="cli")
     result = {"id": created.id, "slug": created.slug, "name": created.name,
               "address": f"{created.slug}@{config.mail.domain}"}
@@ -103,7 +119,7 @@ def cmd_list_create(config: Config, args: argparse.Namespace) -> int:
 def cmd_list_show(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.lists import all_lists
 
-    with _runtime(config).sessions() as session:
+    with _session(config) as session:
         lists = all_lists(session)
     rows = [{"slug": l.slug, "name": l.name, "address": f"{l.slug}@{config.mail.domain}"} for l in lists]
     if args.json:
@@ -117,7 +133,7 @@ def cmd_list_show(config: Config, args: argparse.Namespace) -> int:
 def cmd_list_add_member(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.lists import add_member
 
-    with _runtime(config).sessions() as session:
+    with _session(config) as session:
         add_member(session, slug=args.slug, email=args.email, display_name=args.name, actor="cli")
     print(f"Added {args.email} to {args.slug}.")
     return 0
@@ -126,7 +142,7 @@ def cmd_list_add_member(config: Config, args: argparse.Namespace) -> int:
 def cmd_list_members(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.lists import list_members
 
-    with _runtime(config).sessions() as session:
+    with _session(config) as session:
         members = list_members(session, args.slug)
     rows = [{"email": m.email, "name": m.display_name, "status": m.status.value} for m in members]
     if args.json:
@@ -143,7 +159,7 @@ def cmd_list_members(config: Config, args: argparse.Namespace) -> int:
 def cmd_meeting_create(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.meetings import create_meeting
 
-    with _runtime(config).sessions() as session:
+    with _session(config) as session:
         meeting = create_meeting(
             session, list_slug=args.list, title=args.title, starts_at=args.starts, ends_at=args.ends,
             timezone_name=args.timezone, format=args.format, venue=args.venue, dial_in=args.dial_in,
@@ -158,7 +174,7 @@ def cmd_meeting_create(config: Config, args: argparse.Namespace) -> int:
 def cmd_meeting_list(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.meetings import list_meetings
 
-    with _runtime(config).sessions() as session:
+    with _session(config) as session:
         meetings = list_meetings(session, args.list)
     rows = [{"id": m.id, "title": m.title, "list": m.mailing_list.slug, "starts_at": m.starts_at.isoformat(),
              "status": m.status.value} for m in meetings]
@@ -173,7 +189,7 @@ def cmd_meeting_list(config: Config, args: argparse.Namespace) -> int:
 def cmd_meeting_attendees(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.meetings import attendee_report
 
-    with _runtime(config).sessions() as session:
+    with _session(config) as session:
         report = attendee_report(session, args.meeting_id)
     if args.json:
         _print_json(report.as_dict())
@@ -193,7 +209,7 @@ def cmd_organiser_create(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.organisers import create_organiser, generate_password
 
     password = generate_password()
-    with _runtime(config).sessions() as session:
+    with _session(config) as session:
         create_organiser(session, email=args.email, password=password, name=args.name or "",
                          role=OrganiserRole.ADMIN if args.admin else OrganiserRole.ORGANISER, actor="cli")
     print(f"Created organiser {args.email}. Password (shown once): {password}")
@@ -204,7 +220,7 @@ def cmd_organiser_reset(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.organisers import generate_password, set_password
 
     password = generate_password()
-    with _runtime(config).sessions() as session:
+    with _session(config) as session:
         set_password(session, email=args.email, password=password, actor="cli")
     print(f"New password for {args.email} (shown once): {password}")
     return 0

@@ -30,6 +30,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class ServiceConfig:
+    #: True when Convene runs with no configuration file; a file must opt in.
     dev_mode: bool = True
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
@@ -207,6 +208,10 @@ def load_config(path: str | os.PathLike[str] | None = None,
             raise ConfigError(f"configuration file not found: {chosen}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{chosen} is not valid TOML: {exc}") from None
+        # A configuration file describes a real installation: dev mode only when it says so.
+        service = data.setdefault("service", {})
+        if isinstance(service, dict):
+            service.setdefault("dev_mode", False)
     for var, keys in _ENV_OVERRIDES.items():
         if var in env:
             table = data
@@ -262,7 +267,17 @@ def effective_secret_key(config: Config) -> str:
         return key_file.read_text().strip()
     config.data_path.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = key_file.with_name(f".dev-secret-key.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    try:
+        os.link(tmp, key_file)  # atomic: the first process to get here wins, the file is never half-written
+    except FileExistsError:
+        key = key_file.read_text().strip()
+    finally:
+        tmp.unlink()
+    return key_file.read_text().strip()
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key

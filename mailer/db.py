@@ -8,6 +8,8 @@ SQLITE_BUSY. PostgreSQL uses row locks (``FOR UPDATE SKIP LOCKED``) instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -17,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_READ_ONLY = "convene_read_only"
 
 
 def normalise_url(url: str) -> str:
@@ -52,7 +55,21 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take no lock (WAL lets them run beside a writer); writers take the
+        # write lock up front so they queue on busy_timeout instead of failing later.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def read_transaction(session: Session) -> Iterator[None]:
+    """A transaction that only reads: on SQLite it does not take the write lock.
+
+    Domain functions that change nothing use this instead of ``session.begin()``
+    so that pages and lookups never wait behind the worker's writes.
+    """
+    with session.begin():
+        session.connection(execution_options={_READ_ONLY: True})
+        yield
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

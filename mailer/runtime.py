@@ -53,7 +53,8 @@ class WebThread:
         except SystemExit:  # werkzeug exits when the port is taken; report it like any other bind error
             raise OSError(f"cannot listen on {host}:{port}: the address is already in use") from None
         self.port = self.server.server_port
-        self._thread = threading.Thread(target=self.server.serve_forever, name="convene-web", daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="convene-web", daemon=True)
 
     def start(self) -> None:
         self._thread.start()

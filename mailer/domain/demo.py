@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from mailer.db import read_transaction
 from sqlalchemy.orm import Session
 
 from mailer.domain.lists import create_list
@@ -27,7 +28,7 @@ class DemoSeed:
 
 
 def database_is_empty(session: Session) -> bool:
-    with session.begin():
+    with read_transaction(session):
         return (session.scalar(select(func.count()).select_from(MailingList)) or 0) == 0
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from mailer.db import read_transaction
 from sqlalchemy.orm import Session
 
 from mailer.domain import audit
@@ -52,12 +53,12 @@ def get_list(session: Session, slug: str) -> MailingList:
 
 
 def list_exists(session: Session, slug: str) -> bool:
-    with session.begin():
+    with read_transaction(session):
         return session.scalar(select(MailingList.id).where(MailingList.slug == slug.lower())) is not None
 
 
 def all_lists(session: Session) -> list[MailingList]:
-    with session.begin():
+    with read_transaction(session):
         return list(session.scalars(select(MailingList).order_by(MailingList.name)))
 
 
@@ -92,7 +93,7 @@ def _subscription(session: Session, person: Person, mailing_list: MailingList) -
 
 
 def list_members(session: Session, slug: str) -> list[Member]:
-    with session.begin():
+    with read_transaction(session):
         mailing_list = get_list(session, slug)
         rows = session.execute(
             select(Person.email, Person.display_name, Subscription.status)

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
+from mailer.db import read_transaction
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.domain import audit
@@ -96,7 +97,7 @@ def next_meeting(session: Session, list_id: int, now: datetime | None = None) ->
 
 
 def get_meeting(session: Session, meeting_id: int) -> Meeting:
-    with session.begin():
+    with read_transaction(session):
         meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
         if meeting is None:
             raise NotFound("There is no such meeting.")
@@ -104,7 +105,7 @@ def get_meeting(session: Session, meeting_id: int) -> Meeting:
 
 
 def list_meetings(session: Session, list_slug: str | None = None) -> list[Meeting]:
-    with session.begin():
+    with read_transaction(session):
         query = select(Meeting).options(joinedload(Meeting.mailing_list)).order_by(Meeting.starts_at.desc())
         if list_slug:
             query = query.where(Meeting.list_id == get_list(session, list_slug).id)
@@ -158,7 +159,7 @@ class AttendeeReport:
 
 
 def attendee_report(session: Session, meeting_id: int) -> AttendeeReport:
-    with session.begin():
+    with read_transaction(session):
         meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
         if meeting is None:
             raise NotFound("There is no such meeting.")

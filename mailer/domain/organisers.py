@@ -7,6 +7,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from mailer.db import read_transaction
 from sqlalchemy.orm import Session
 
 from mailer.domain import audit
@@ -53,7 +54,7 @@ def set_password(session: Session, *, email: str, password: str, actor: str) -> 
 
 
 def count_organisers(session: Session) -> int:
-    with session.begin():
+    with read_transaction(session):
         return session.scalar(select(func.count()).select_from(Organiser)) or 0
 
 
@@ -87,5 +88,5 @@ def authenticate(session: Session, *, email: str, password: str) -> Organiser:
 
 
 def get_organiser(session: Session, organiser_id: int) -> Organiser | None:
-    with session.begin():
+    with read_transaction(session):
         return session.get(Organiser, organiser_id)

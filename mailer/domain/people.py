@@ -58,4 +58,4 @@ def _clean_name(name: str | None) -> str | None:
 def format_address(email: str, display_name: str | None = None) -> str:
     """An RFC 5322 address, encoding a non-ASCII name correctly."""
     local, _, domain = email.rpartition("@")
-    return str(Address(display_name=display_name or "", username=local, domain=domain))
+    return str(Address(display_name=_clean_name(display_name) or "", username=local, domain=domain))

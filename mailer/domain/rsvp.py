@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from mailer.db import read_transaction
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.domain import audit
@@ -135,7 +136,7 @@ def rsvp_page(session: Session, services: Services, token: str, choice: str) -> 
     """Read-only: what the GET of a signed link shows. Never changes anything."""
     claim = services.links.load_rsvp(token)
     selected = resolve_choice(choice)
-    with session.begin():
+    with read_transaction(session):
         person, meeting = _load_claim(session, claim)
         rsvp = session.scalar(select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.person_id == person.id))
         closed: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
+from mailer.db import read_transaction
 from sqlalchemy.orm import Session
 
 from mailer.domain.lists import get_list
@@ -60,12 +61,12 @@ def fail_inbound(session: Session, inbound_id: int, error: str, *, max_attempts:
 
 
 def triage_queue(session: Session, limit: int = 100) -> list[InboundMessage]:
-    with session.begin():
+    with read_transaction(session):
         return list(session.scalars(
             select(InboundMessage).where(InboundMessage.status.in_([InboundStatus.TRIAGE, InboundStatus.FAILED]))
             .order_by(InboundMessage.received_at.desc()).limit(limit)))
 
 
 def load_inbound(session: Session, inbound_id: int) -> InboundMessage | None:
-    with session.begin():
+    with read_transaction(session):
         return session.get(InboundMessage, inbound_id)

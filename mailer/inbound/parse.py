@@ -119,20 +119,15 @@ def new_text(text: str) -> str:
     """The part of a message its sender wrote now: above any quoted original and signature."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept: list[str] = []
-    for line in lines:
+    for index, line in enumerate(lines):
         stripped = line.strip()
-        if stripped.startswith(">"):
-            if kept and kept[-1].strip() and _QUOTE_HEADERS[2].match(kept[-1].strip()):
-                kept.pop()
-            break
-        if _SIGNATURE.match(stripped) or any(p.match(stripped) for p in _QUOTE_HEADERS):
+        following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+        # "On <date>, <name> <address>" / "wrote:" is wrapped over two lines by some clients.
+        wrapped_attribution = bool(re.match(r"^on\b", stripped, re.I)) and following.lower().endswith("wrote:")
+        if (stripped.startswith(">") or wrapped_attribution or _SIGNATURE.match(stripped)
+                or any(p.match(stripped) for p in _QUOTE_HEADERS)):
             break
         kept.append(line)
-    # "On Tue, 3 Mar 2026 at 10:00, Someone <a@b>\nwrote:" is wrapped over two lines by some clients.
-    while kept and not kept[-1].strip():
-        kept.pop()
-    if kept and re.match(r"^on\b.{0,200}$", kept[-1].strip(), re.I) and len(kept[-1]) > 20:
-        kept.pop()
     return "\n".join(kept).strip()
 
 

@@ -70,11 +70,17 @@ async def deliver_batch(session_factory: sessionmaker[Session], sender: Sender, 
     for row in rows:
         error: Exception | None = None
         try:
-            await sender.send(compose(row), envelope_from=row.sender, recipient=row.recipient)
+            message = compose(row)
+        except (ValueError, TypeError) as exc:  # e.g. a header with CR/LF: retrying cannot fix it
+            log.error("outbox %s cannot be composed: %s", row.id, exc)
+            message, error = None, PermanentSendError(f"message cannot be composed: {exc}")
+        try:
+            if message is not None:
+                await sender.send(message, envelope_from=row.sender, recipient=row.recipient)
         except (RetryableSendError, PermanentSendError) as exc:
             log.warning("delivery of outbox %s failed: %s", row.id, exc)
             error = exc
-        except Exception as exc:  # a bug in composing one message must not stop the others
+        except Exception as exc:  # one bad message must not stop the others
             log.exception("could not send outbox %s", row.id)
             error = RetryableSendError(f"internal error: {exc!r}")
         await asyncio.to_thread(_record, session_factory, row.id, settings, error)

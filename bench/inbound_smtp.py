@@ -1,0 +1,107 @@
+"""Inbound SMTP acceptance: Convene (store before 250) against a null aiosmtpd handler.
+
+Both servers run the same way (asyncio server in a background thread) on
+127.0.0.1; the client sends the same message over C concurrent aiosmtplib
+connections, N messages in all. Bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import aiosmtplib
+from aiosmtpd.smtp import SMTP
+
+from bench.common import free_port, report, sqlite_runtime
+from mailer.inbound.server import InboundServer
+
+MESSAGE = (b"From: Sam <sam@example.org>\r\nTo: forum@bench.test\r\nSubject: Forum\r\n"
+           b"Message-ID: <%d@example.org>\r\n\r\nPlease register me, I will join remotely.\r\n" + (b"x" * 76 + b"\r\n") * 26)
+
+
+class NullHandler:
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        return "250 OK"
+
+
+def run_in_thread(start_coro_factory):  # type: ignore[no-untyped-def]
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start_coro_factory())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    ready.wait(10)
+    return loop, thread
+
+
+async def blast(port: int, total: int, concurrency: int, deadline: float) -> tuple[int, float]:
+    sent = 0
+    counter = iter(range(total))
+
+    async def one_connection() -> None:
+        nonlocal sent
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False) as client:
+            for i in counter:
+                if time.monotonic() > deadline:
+                    return
+                await client.sendmail("sam@example.org", ["forum@bench.test"], MESSAGE % i)
+                sent += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one_connection() for _ in range(concurrency)))
+    return sent, time.perf_counter() - start
+
+
+def measure(port: int, total: int, concurrency: int, seconds: float) -> tuple[int, float]:
+    return asyncio.run(blast(port, total, concurrency, time.monotonic() + seconds))
+
+
+def main() -> dict[str, object]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+
+    null_port = free_port()
+
+    async def start_null() -> None:
+        await asyncio.get_running_loop().create_server(lambda: SMTP(NullHandler(), hostname="bench.test"),
+                                                       "127.0.0.1", null_port)
+
+    run_in_thread(start_null)
+    null_sent, null_time = measure(null_port, args.messages, args.concurrency, args.seconds)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime = sqlite_runtime(Path(tmp), domain="bench.test")
+        port = runtime.config.inbound.port
+        server = InboundServer(runtime.config, runtime.sessions)
+
+        async def start() -> None:
+            await server.start()
+
+        run_in_thread(start)
+        sent, elapsed = measure(port, args.messages, args.concurrency, args.seconds)
+        runtime.engine.dispose()
+
+    null_rate, rate = null_sent / null_time, sent / elapsed
+    return report("inbound SMTP accept (stored before 250, SQLite WAL)", {
+        "messages": sent, "concurrency": args.concurrency,
+        "convene_msgs_per_s": round(rate, 1), "null_handler_msgs_per_s": round(null_rate, 1),
+        "ratio": round(rate / null_rate, 3),
+    })
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+"""Run every benchmark with its defaults and print one JSON line each."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHMARKS = ["bench.inbound_smtp", "bench.web_rsvp"]
+
+if __name__ == "__main__":
+    for module in BENCHMARKS:
+        subprocess.run([sys.executable, "-m", module], check=True)

@@ -1,0 +1,46 @@
+"""Headless Debian Chromium driven by Playwright; never a downloaded browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CONVENE_REQUIRE_BROWSER", "") not in ("", "0", "false", "no"):
+        pytest.fail(f"a browser is required (CONVENE_REQUIRE_BROWSER=1): {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    executable = os.environ.get("CONVENE_CHROMIUM", "/usr/bin/chromium")
+    if not shutil.which(executable):
+        _unavailable(f"no Chromium at {executable} (install Debian's chromium or set CONVENE_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _unavailable(f"playwright is not installed: {exc}")
+    # launch() gives Chromium a fresh temporary user-data dir of its own.
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def chromium_browser(chromium) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A fresh browser context (no cookies) per test."""
+    context = chromium.new_context()
+    try:
+        yield context
+    finally:
+        context.close()

@@ -1,0 +1,151 @@
+"""RSVP rules, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from mailer.domain.errors import ExpiredLink, InvalidChoice, InvalidLink, RsvpClosed
+from mailer.domain.models import AttendanceMode, AuditEntry, OutboxMessage, Person, Rsvp, RsvpResponse
+from mailer.domain.outbox import ReplyThread
+from mailer.domain.rsvp import record_rsvp, record_rsvp_from_link, register_by_email, rsvp_page
+from mailer.domain.services import Services
+from tests.support.databases import TestDatabase
+from tests.support.factories import make_list, make_meeting
+
+THREAD = ReplyThread(message_id="<q@example.org>", subject="Forum")
+
+
+def register(database: TestDatabase, services: Services, mode: AttendanceMode | None = None,
+             email: str = "Sam.Example@Example.ORG"):  # type: ignore[no-untyped-def]
+    with database.sessions() as s:
+        return register_by_email(s, services, list_slug="forum", email=email, display_name="Sam Example",
+                                 mode=mode, thread=THREAD)
+
+
+def outbox(database: TestDatabase) -> list[OutboxMessage]:
+    with database.sessions() as s:
+        return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def token_for(database: TestDatabase, services: Services, meeting_id: int) -> str:
+    with database.sessions() as s:
+        person = s.scalars(select(Person)).one()
+        from mailer.domain.models import Meeting
+        return services.links.rsvp_token(person, s.get(Meeting, meeting_id))
+
+
+def test_register_by_email_registers_and_replies_threaded(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    result = register(database, services, AttendanceMode.REMOTE)
+    assert result.rsvp is not None and result.rsvp.changed
+    with database.sessions() as s:
+        rsvp = s.scalars(select(Rsvp)).one()
+        assert (rsvp.meeting_id, rsvp.response, rsvp.mode) == (meeting.id, RsvpResponse.ATTENDING, AttendanceMode.REMOTE)
+        assert s.scalars(select(Person)).one().email == "sam.example@example.org"
+        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "rsvp.record")).one().actor.startswith("person:")
+    [reply] = outbox(database)
+    assert reply.kind == "registration_reply"
+    assert reply.recipient == "sam.example@example.org"
+    assert reply.headers["In-Reply-To"] == "<q@example.org>"
+    assert reply.subject == "Re: Forum"
+    assert "/rsvp/" in reply.body_text and "Hello Sam," in reply.body_text
+
+
+def test_register_again_keeps_the_mode_and_says_already(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    register(database, services, AttendanceMode.IN_PERSON)
+    again = register(database, services, None)
+    assert again.rsvp is not None and not again.rsvp.changed
+    assert again.rsvp.mode is AttendanceMode.IN_PERSON
+    assert "already registered" in again.summary
+    assert "You were already registered" in outbox(database)[-1].body_text
+
+
+def test_same_answer_twice_changes_nothing_and_sends_nothing(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    register(database, services)
+    token = token_for(database, services, meeting.id)
+    with database.sessions() as s:
+        first = record_rsvp_from_link(s, services, token, "remote")
+    with database.sessions() as s:
+        second = record_rsvp_from_link(s, services, token, "remote")
+    assert first.changed and not second.changed
+    assert [m.kind for m in outbox(database)] == ["registration_reply", "rsvp_confirmation"]
+
+
+def test_every_change_is_emailed_to_the_owner(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    register(database, services)
+    token = token_for(database, services, meeting.id)
+    for choice in ("in-person", "decline", "remote"):
+        with database.sessions() as s:
+            record_rsvp_from_link(s, services, token, choice)
+    confirmations = [m for m in outbox(database) if m.kind == "rsvp_confirmation"]
+    assert len(confirmations) == 3
+    assert all(m.recipient == "sam.example@example.org" for m in confirmations)
+    assert "can't attend" in confirmations[1].body_text
+
+
+def test_deadline_passed_is_refused_clearly(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, starts_in=timedelta(days=1), deadline_before=timedelta(days=2))
+    with database.sessions() as s, pytest.raises(RsvpClosed, match="deadline"):
+        record_rsvp(s, services, meeting_id=meeting.id, email="sam@example.org",
+                    response=RsvpResponse.ATTENDING, mode=None, source="panel")
+    result = register(database, services)
+    assert result.rsvp is None and "deadline" in result.summary
+    assert outbox(database)[-1].kind == "rsvp_refused"
+
+
+def test_mode_must_fit_the_meeting_format(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, format="remote")
+    with database.sessions() as s, pytest.raises(InvalidChoice):
+        record_rsvp(s, services, meeting_id=meeting.id, email="sam@example.org",
+                    response=RsvpResponse.ATTENDING, mode=AttendanceMode.IN_PERSON, source="panel")
+
+
+def test_link_get_changes_nothing_and_shows_no_personal_data(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    register(database, services)
+    before = len(outbox(database))
+    with database.sessions() as s:
+        page = rsvp_page(s, services, token_for(database, services, meeting.id), "decline")
+    assert page.first_name == "Sam"
+    assert page.current == (RsvpResponse.ATTENDING, None)
+    assert len(outbox(database)) == before
+    with database.sessions() as s:
+        assert s.scalars(select(Rsvp)).one().response is RsvpResponse.ATTENDING
+
+
+def test_revoked_and_expired_links(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    register(database, services)
+    token = token_for(database, services, meeting.id)
+    with database.sessions() as s, s.begin():
+        s.scalars(select(Person)).one().link_version += 1
+    with database.sessions() as s, pytest.raises(InvalidLink, match="replaced"):
+        record_rsvp_from_link(s, services, token, "remote")
+    tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    with database.sessions() as s, pytest.raises(InvalidLink):
+        rsvp_page(s, services, tampered, "remote")
+    with database.sessions() as s, pytest.raises(InvalidLink):
+        rsvp_page(s, services, token_for(database, services, meeting.id), "maybe")
+
+
+def test_links_expire_when_the_meeting_is_over(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    past = make_meeting(database.sessions, starts_in=timedelta(days=-2), deadline_before=None)
+    with database.sessions() as s, s.begin():
+        s.add(Person(email="sam@example.org"))
+    with database.sessions() as s, pytest.raises(ExpiredLink):
+        rsvp_page(s, services, token_for(database, services, past.id), "remote")

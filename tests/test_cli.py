@@ -1,0 +1,138 @@
+"""The convene command: init, organiser commands with --json, clean start and stop of serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mailer.cli import build_parser, main
+from tests.support.databases import TestDatabase
+from tests.support.net import free_port, wait_for
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, database: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> Path:
+    config = tmp_path / "convene.toml"
+    config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
+                      f'[database]\nurl = "{database.url}"\n[mail]\ndomain = "lists.test"\n')
+    monkeypatch.setenv("CONVENE_CONFIG", str(config))
+    return config
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_every_command_has_help() -> None:
+    parser = build_parser()
+    actions = [a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction)]
+    seen = 0
+    for name, sub in actions[0].choices.items():
+        assert sub.format_help().startswith("usage: convene " + name)
+        for a in sub._actions:
+            if isinstance(a, __import__("argparse")._SubParsersAction):
+                for child in a.choices.values():
+                    assert "usage:" in child.format_help()
+                    seen += 1
+        seen += 1
+    assert seen >= 15
+
+
+def test_init_creates_the_first_organiser_once(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "init", "--admin-email", "chair@example.org")
+    assert code == 0 and "Created the first organiser (admin): chair@example.org" in out
+    assert "Password (shown once):" in out
+    code, out, _ = run(capsys, "init")
+    assert code == 0 and "Password" not in out
+
+
+def test_init_demo_seeds_an_empty_database(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "init", "--demo")
+    assert code == 0
+    assert "List address:   forum@lists.test" in out and "Demo password:" in out and "/panel/" in out
+    code, out, _ = run(capsys, "list", "show", "--json")
+    assert json.loads(out)[0]["name"].startswith("[Demo]")
+    code, out, _ = run(capsys, "init", "--demo")
+    assert "Seeded" not in out
+
+
+def test_lists_meetings_members_and_attendees(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "init")
+    code, out, _ = run(capsys, "list", "create", "forum", "--name", "Leaders Forum", "--json")
+    assert code == 0 and json.loads(out)["address"] == "forum@lists.test"
+    assert run(capsys, "list", "add-member", "forum", "Sam@Example.org", "--name", "Sam")[0] == 0
+    code, out, _ = run(capsys, "list", "members", "forum", "--json")
+    assert json.loads(out) == [{"email": "sam@example.org", "name": "Sam", "status": "active"}]
+    code, out, _ = run(capsys, "meeting", "create", "--list", "forum", "--title", "Spring Forum",
+                       "--starts", "2099-03-12 14:00", "--ends", "2099-03-12 16:00", "--venue", "Room 1",
+                       "--capacity", "30", "--json")
+    meeting = json.loads(out)
+    assert meeting["starts_at"] == "2099-03-12T14:00:00+00:00"  # GMT in March
+    code, out, _ = run(capsys, "meeting", "attendees", str(meeting["id"]), "--json")
+    assert json.loads(out)["counts"] == {"in_person": 0, "remote": 0, "undecided": 0, "declined": 0}
+
+
+def test_bad_input_gets_a_message_and_exit_code(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "init")
+    code, _, err = run(capsys, "list", "create", "Bad Slug!", "--name", "x")
+    assert code == 1 and "lower-case letters" in err
+    code, _, err = run(capsys, "meeting", "create", "--list", "nope", "--title", "t", "--starts", "2099-01-01 10:00",
+                       "--ends", "2099-01-01 11:00", "--format", "remote")
+    assert code == 1 and "no list called 'nope'" in err
+    code, _, err = run(capsys, "meeting", "create", "--list", "nope", "--title", "t", "--starts", "tomorrow",
+                       "--ends", "2099-01-01 11:00")
+    assert code == 1 and "is not a date and time" in err
+
+
+def test_config_error_is_reported_not_raised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "c.toml"
+    bad.write_text("[service]\nsecret_key = \"change-me-to-a-long-random-string\"\n")
+    code, _, err = run(capsys, "--config", str(bad), "list", "show")
+    assert code == 2 and "placeholder" in err
+
+
+def test_serve_starts_and_stops_cleanly_on_sigint(sqlite_only_database: TestDatabase, tmp_path: Path) -> None:
+    """The real process: `convene init` then `convene serve`, answering SMTP and HTTP, then Ctrl-C."""
+    smtp_port, web_port = free_port(), free_port()
+    config = tmp_path / "convene.toml"
+    config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
+                      f'base_url = "http://127.0.0.1:{web_port}"\n'
+                      f'[inbound]\nport = {smtp_port}\n[web]\nport = {web_port}\n')
+    env = {**os.environ, "CONVENE_CONFIG": str(config)}
+    convene = [sys.executable, "-m", "mailer.cli"]
+    init = subprocess.run([*convene, "init", "--demo"], env=env, capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+    proc = subprocess.Popen([*convene, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def smtp_up() -> bool:
+            try:
+                with smtplib.SMTP("127.0.0.1", smtp_port, timeout=2) as c:
+                    return c.noop()[0] == 250
+            except OSError:
+                return False
+        wait_for(smtp_up, timeout=30, message="convene serve to accept SMTP")
+        import urllib.request
+        wait_for(lambda: urllib.request.urlopen(f"http://127.0.0.1:{web_port}/healthz", timeout=2).status == 200,
+                 timeout=30, message="convene serve to answer HTTP")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Stopped." in out
+    assert "Traceback" not in err
+
+
+def test_serve_refuses_an_uninitialised_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "convene.toml"
+    config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n')
+    code, _, err = run(capsys, "--config", str(config), "serve")
+    assert code == 2 and "convene init" in err

@@ -1,0 +1,117 @@
+"""Configuration: defaults, TOML, environment overrides, refusal of unsafe settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from mailer.config import Config, ConfigError, effective_secret_key, load_config
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+GOOD_KEY = "k" * 48
+
+
+def test_no_file_gives_dev_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(environ={})
+    assert config.service.dev_mode
+    assert config.database_url == "sqlite:///var/convene.db"
+    assert (config.inbound.host, config.inbound.port) == ("127.0.0.1", 8025)
+    assert (config.web.host, config.web.port) == ("127.0.0.1", 8000)
+    assert config.delivery.backend == "maildir" and config.maildir_path == Path("var/mailbox")
+
+
+def test_example_documents_every_key_with_its_default() -> None:
+    """config.example.toml and the Config dataclasses must agree, key for key."""
+    example = tomllib.loads(EXAMPLE.read_text())
+    defaults = dataclasses.asdict(Config())
+    defaults.pop("source")
+
+    def walk(doc: dict, dflt: dict, where: str) -> None:
+        assert set(doc) == set(dflt), f"[{where}] keys differ: {set(doc) ^ set(dflt)}"
+        for key, value in dflt.items():
+            if isinstance(value, dict):
+                walk(doc[key], value, f"{where}.{key}")
+            elif (where, key) not in {("config.service", "dev_mode"), ("config.service", "secret_key")}:
+                assert doc[key] == value, f"[{where}] {key}: example {doc[key]!r} != default {value!r}"
+
+    walk(example, defaults, "config")
+
+
+def test_example_file_is_refused_until_the_secret_is_set() -> None:
+    with pytest.raises(ConfigError, match="placeholder"):
+        load_config(EXAMPLE, environ={})
+    config = load_config(EXAMPLE, environ={"CONVENE_SECRET_KEY": GOOD_KEY})
+    assert config.service.secret_key == GOOD_KEY and not config.service.dev_mode
+
+
+def test_a_config_file_means_production_unless_it_says_dev_mode(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[web]\nport = 9000\n")
+    with pytest.raises(ConfigError, match="no secret key"):
+        load_config(path, environ={})
+    path.write_text("[service]\ndev_mode = true\n")
+    assert load_config(path, environ={}).service.dev_mode
+
+
+def test_missing_or_short_secret_outside_dev_mode(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[service]\ndev_mode = false\n")
+    with pytest.raises(ConfigError, match="no secret key"):
+        load_config(path, environ={})
+    with pytest.raises(ConfigError, match="too short"):
+        load_config(path, environ={"CONVENE_SECRET_KEY": "short"})
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[service]\ndev_mode = true\n[database]\nurl = "sqlite:///file.db"\n[delivery]\nbackend = "smtp"\n'
+                    '[delivery.smarthost]\nhost = "smtp.example.org"\npassword = "from-file"\n')
+    config = load_config(path, environ={"CONVENE_DATABASE_URL": "postgresql://db/convene",
+                                        "CONVENE_SMARTHOST_PASSWORD": "from-env"})
+    assert config.database_url == "postgresql://db/convene"
+    assert config.delivery.smarthost.password == "from-env"
+    assert config.delivery.smarthost.host == "smtp.example.org"
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[service]\ndev_mode = true\n[web]\nport = 9000\n')
+    assert load_config(environ={"CONVENE_CONFIG": str(path)}).web.port == 9000
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[web]\nport = 'eighty'\n", "whole number"),
+    ("[web]\nbogus = 1\n", "unknown setting"),
+    ("[nonsense]\n", "unknown setting"),
+    ("[delivery]\nbackend = 'pigeon'\n", "backend"),
+    ("[delivery]\nbackend = 'smtp'\n", "host is empty"),
+    ("[mail]\ndomain = 'a@b'\n", "bare domain"),
+    ("this is = = not toml", "not valid TOML"),
+])
+def test_bad_settings_get_clear_messages(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text + ("\n[service]\ndev_mode = true\n" if "[service]" not in text and "toml" not in text else ""))
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, environ={})
+
+
+def test_missing_file_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config("/nonexistent/convene.toml", environ={})
+
+
+def test_dev_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
+    config = load_config(environ={}).replace(service={"data_dir": str(tmp_path)})
+    first = effective_secret_key(config)
+    assert len(first) >= 48 and effective_secret_key(config) == first
+    assert (tmp_path / "dev-secret-key").stat().st_mode & 0o077 == 0
+
+
+def test_readme_names_the_config_documentation() -> None:
+    readme = (EXAMPLE.parent / "README.md").read_text()
+    assert re.search(r"config\.example\.toml", readme)

@@ -1,0 +1,101 @@
+"""Public signed-link pages: friendly errors, never a 500, nothing personal shown."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from mailer.domain.models import Meeting, Person, Rsvp
+from mailer.domain.services import build_services
+from tests.support.databases import TestDatabase
+from tests.support.factories import make_list, make_meeting
+from tests.support.http import HttpClient
+from tests.support.servers import RunningService
+
+
+def link_for(database: TestDatabase, service: RunningService, meeting_id: int, choice: str = "remote",
+             email: str = "sam.example@example.org") -> str:
+    services = build_services(service.config)
+    with database.sessions() as s, s.begin():
+        person = s.scalars(select(Person).where(Person.email == email)).one_or_none()
+        if person is None:
+            person = Person(email=email, display_name="Sam Example")
+            s.add(person)
+            s.flush()
+        return services.links.rsvp_url(person, s.get(Meeting, meeting_id), choice)
+
+
+def test_get_shows_meeting_and_first_name_only(client: HttpClient, web_service: RunningService,
+                                               database: TestDatabase) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, title="Spring Forum")
+    page = client.get(link_for(database, web_service, meeting.id))
+    assert page.status == 200
+    assert "Spring Forum" in page.body and "Hello Sam." in page.body
+    for private in ("sam.example@example.org", "Example", "Room 1.01", "secret-room"):
+        assert private not in page.body
+    with database.sessions() as s:
+        assert s.scalars(select(Rsvp)).all() == []
+
+
+def test_tampered_token_gets_a_friendly_400(client: HttpClient, web_service: RunningService,
+                                            database: TestDatabase) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    url = link_for(database, web_service, meeting.id)
+    token = url.split("/")[-2]
+    for bad in (url.replace(token, token[:-3] + "xyz"), url.replace(token, "garbage"),
+                url.replace(token, token[:10]), url.rsplit("/", 1)[0] + "/maybe"):
+        response = client.get(bad)
+        assert response.status == 400, bad
+        assert "This link is not valid" in response.body
+        posted = client.post(bad, {"csrf_token": "whatever"})
+        assert posted.status == 400
+    with database.sessions() as s:
+        assert s.scalars(select(Rsvp)).all() == []
+
+
+def test_link_of_a_meeting_that_is_over_says_expired(client: HttpClient, web_service: RunningService,
+                                                     database: TestDatabase) -> None:
+    make_list(database.sessions)
+    past = make_meeting(database.sessions, starts_in=timedelta(days=-3), deadline_before=None)
+    response = client.get(link_for(database, web_service, past.id))
+    assert response.status == 400 and "This link has expired" in response.body
+
+
+def test_post_without_csrf_changes_nothing(client: HttpClient, web_service: RunningService,
+                                           database: TestDatabase) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    url = link_for(database, web_service, meeting.id)
+    client.get(url)
+    assert client.post(url, {}).status == 400
+    with database.sessions() as s:
+        assert s.scalars(select(Rsvp)).all() == []
+
+
+def test_after_deadline_the_page_explains_and_post_is_refused(client: HttpClient, web_service: RunningService,
+                                                              database: TestDatabase) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, starts_in=timedelta(days=1), deadline_before=timedelta(days=2))
+    url = link_for(database, web_service, meeting.id)
+    page = client.get(url)
+    assert page.status == 200 and "RSVP deadline" in page.body and 'id="confirm"' not in page.body
+    refused = client.post(url, {"csrf_token": client.csrf_token(page.body) if "csrf_token" in page.body
+                                else HttpClient.csrf_token(client.get("/login").body)})
+    assert refused.status == 409 and "RSVP deadline" in refused.body
+    with database.sessions() as s:
+        assert s.scalars(select(Rsvp)).all() == []
+
+
+def test_privacy_page_and_security_headers(client: HttpClient) -> None:
+    page = client.get("/privacy")
+    assert page.status == 200 and "sexual orientation" in page.body
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_unknown_page_is_a_404_page(client: HttpClient) -> None:
+    response = client.get("/no/such/page")
+    assert response.status == 404 and "Page not found" in response.body
