@@ -17,6 +17,7 @@ from mailer.domain.errors import DomainError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from mailer.domain.services import Services
     from mailer.runtime import Runtime
 
 log = logging.getLogger("convene")
@@ -202,6 +203,106 @@ def cmd_meeting_attendees(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+# -- news --------------------------------------------------------------------
+
+def _news_body(args: argparse.Namespace) -> str:
+    if args.body_file == "-":
+        return sys.stdin.read()
+    with open(args.body_file, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def cmd_news_create(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.news import create_news
+
+    with _session(config) as session:
+        news = create_news(session, list_slug=args.list, subject=args.subject, body_markdown=_news_body(args),
+                           actor="cli")
+    _print_json({"id": news.id, "status": news.status.value}) if args.json else print(f"Created news {news.id} (draft).")
+    return 0
+
+
+def cmd_news_list(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.news import list_news
+
+    with _session(config) as session:
+        items = list_news(session)
+    rows = [{"id": n.id, "list": n.mailing_list.slug, "subject": n.subject, "status": n.status.value,
+             "scheduled_at": n.scheduled_at.isoformat() if n.scheduled_at else None,
+             "sent_at": n.sent_at.isoformat() if n.sent_at else None} for n in items]
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['id']:>5}  {row['status']:10} {row['list']:16} {row['subject']}")
+    return 0
+
+
+def cmd_news_preview(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.news import preview_news
+
+    with _session(config) as session:
+        rendered = preview_news(session, _services(config), args.news_id)
+    print(rendered.html if args.html else f"Subject: {rendered.subject}\n\n{rendered.text}")
+    return 0
+
+
+def cmd_news_test(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.news import send_test
+
+    with _session(config) as session:
+        send_test(session, _services(config), args.news_id, to_email=args.email, actor="cli")
+    print(f"Queued a test copy to {args.email}.")
+    return 0
+
+
+def cmd_news_send(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.meetings import parse_local_datetime
+    from mailer.domain.news import schedule_news, send_news_now
+
+    with _session(config) as session:
+        if args.at:
+            at = parse_local_datetime(args.at, args.timezone, "at")
+            schedule_news(session, args.news_id, at=at, actor="cli")
+            result = {"id": args.news_id, "status": "scheduled", "at": at.isoformat()}
+        else:
+            count = send_news_now(session, _services(config), args.news_id, actor="cli")
+            result = {"id": args.news_id, "status": "sent", "recipients": count}
+    if args.json:
+        _print_json(result)
+    elif args.at:
+        print(f"News {args.news_id} scheduled for {result['at']}.")
+    else:
+        print(f"News {args.news_id} queued for {result['recipients']} member(s).")
+    return 0
+
+
+def cmd_news_report(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.news import delivery_report, get_news
+
+    with _session(config) as session:
+        news = get_news(session, args.news_id)
+        if news.mailing_id is None:
+            print(f"News {news.id} has not been sent ({news.status.value}).")
+            return 0
+        report = delivery_report(session, news.mailing_id)
+    data = {"queued": report.queued, "sending": report.sending, "sent": report.sent, "failed": report.failed,
+            "failures": [{"recipient": r, "error": e} for r, e in report.recent_failures]}
+    if args.json:
+        _print_json(data)
+    else:
+        print(f"sent {report.sent}, queued {report.queued}, sending {report.sending}, failed {report.failed}")
+        for r, e in report.recent_failures:
+            print(f"  {r}: {e}")
+    return 0
+
+
+def _services(config: Config) -> Services:
+    from mailer.domain.services import build_services
+
+    return build_services(config)
+
+
 # -- organisers --------------------------------------------------------------
 
 def cmd_organiser_create(config: Config, args: argparse.Namespace) -> int:
@@ -288,6 +389,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = add(meetings, "attendees", cmd_meeting_attendees, "who is coming to a meeting")
     p.add_argument("meeting_id", type=int)
+    p.add_argument("--json", action="store_true")
+
+    news = sub.add_parser("news", help="news to a list").add_subparsers(dest="news_command", metavar="ACTION", required=True)
+    p = add(news, "create", cmd_news_create, "write a news item (Markdown) as a draft")
+    p.add_argument("--list", required=True)
+    p.add_argument("--subject", required=True)
+    p.add_argument("--body-file", required=True, help="Markdown file, or - for standard input")
+    p.add_argument("--json", action="store_true")
+    p = add(news, "list", cmd_news_list, "list news items")
+    p.add_argument("--json", action="store_true")
+    p = add(news, "preview", cmd_news_preview, "show a news item as members will get it")
+    p.add_argument("news_id", type=int)
+    p.add_argument("--html", action="store_true", help="print the HTML part instead of the text")
+    p = add(news, "test", cmd_news_test, "send one test copy to an address")
+    p.add_argument("news_id", type=int)
+    p.add_argument("email")
+    p = add(news, "send", cmd_news_send, "send a news item now, or schedule it with --at")
+    p.add_argument("news_id", type=int)
+    p.add_argument("--at", help="local time to send, e.g. '2026-03-12 09:00'")
+    p.add_argument("--timezone", default="Europe/London")
+    p.add_argument("--json", action="store_true")
+    p = add(news, "report", cmd_news_report, "delivery results of a sent news item")
+    p.add_argument("news_id", type=int)
     p.add_argument("--json", action="store_true")
 
     organisers = sub.add_parser("organiser", help="organiser accounts").add_subparsers(dest="organiser_command", metavar="ACTION", required=True)

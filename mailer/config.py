@@ -78,16 +78,32 @@ class SmarthostConfig:
 
 
 @dataclass(frozen=True)
+class DkimConfig:
+    selector: str = ""
+    private_key_file: str = ""
+    #: The d= domain; empty means [mail] domain.
+    domain: str = ""
+
+
+@dataclass(frozen=True)
 class DeliveryConfig:
     backend: Literal["maildir", "smtp"] = "maildir"
     maildir: str = ""
+    #: Concurrent smarthost connections per worker, each reused for many messages.
+    connections: int = 4
+    #: Across all workers; 0 means no limit.
+    max_per_minute: int = 0
+    max_per_day: int = 0
+    #: Hard bounces in a row after which delivery to a member is suspended.
+    bounce_threshold: int = 3
     smarthost: SmarthostConfig = field(default_factory=SmarthostConfig)
+    dkim: DkimConfig = field(default_factory=DkimConfig)
 
 
 @dataclass(frozen=True)
 class WorkerConfig:
     poll_interval: float = 1.0
-    batch_size: int = 20
+    batch_size: int = 100
     lease_seconds: int = 300
     retry_base_seconds: float = 60.0
     give_up_after_hours: float = 48.0
@@ -233,6 +249,15 @@ def validate(config: Config) -> None:
         raise ConfigError('[delivery.smarthost] security must be "starttls", "tls" or "none"')
     if config.delivery.backend == "smtp" and not config.delivery.smarthost.host:
         raise ConfigError("[delivery] backend is \"smtp\" but [delivery.smarthost] host is empty")
+    if config.delivery.connections < 1:
+        raise ConfigError("[delivery] connections must be at least 1")
+    if config.delivery.max_per_minute < 0 or config.delivery.max_per_day < 0:
+        raise ConfigError("[delivery] max_per_minute and max_per_day must be 0 (no limit) or more")
+    dkim = config.delivery.dkim
+    if bool(dkim.selector) != bool(dkim.private_key_file):
+        raise ConfigError("[delivery.dkim] needs both selector and private_key_file, or neither")
+    if dkim.private_key_file and not Path(dkim.private_key_file).is_file():
+        raise ConfigError(f"[delivery.dkim] private_key_file {dkim.private_key_file} does not exist")
     if not config.mail.domain or "@" in config.mail.domain:
         raise ConfigError("[mail] domain must be a bare domain such as lists.example.org")
     if config.service.dev_mode:

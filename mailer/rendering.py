@@ -51,14 +51,17 @@ def add_filters(env: Environment) -> None:
 
 
 class EmailRenderer:
-    def __init__(self, templates_dir: Path = TEMPLATES_DIR) -> None:
+    """Renders email templates; ``globals`` (base_url, service_name) are visible to every one."""
+
+    def __init__(self, templates_dir: Path = TEMPLATES_DIR, globals: dict[str, Any] | None = None) -> None:
         self.text_env = Environment(loader=FileSystemLoader(templates_dir), autoescape=False,
                                     undefined=StrictUndefined, keep_trailing_newline=True,
                                     lstrip_blocks=True)
         self.html_env = Environment(loader=FileSystemLoader(templates_dir),
                                     autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
-        add_filters(self.text_env)
-        add_filters(self.html_env)
+        for env in (self.text_env, self.html_env):
+            add_filters(env)
+            env.globals.update(globals or {})
 
     def render(self, kind: str, context: dict[str, Any]) -> RenderedEmail:
         module = self.text_env.get_template(f"email/{kind}.txt").make_module(context)

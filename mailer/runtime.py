@@ -21,7 +21,7 @@ from mailer.config import Config
 from mailer.db import make_engine, make_sessionmaker
 from mailer.domain.services import Services, build_services
 from mailer.inbound.server import InboundServer
-from mailer.outbound.senders import make_sender
+from mailer.outbound.senders import make_sender_pool
 from mailer.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ async def serve(runtime: Runtime, *, smtp: bool = True, worker: bool = True, web
     """Run the chosen parts until ``stop`` is set or SIGINT/SIGTERM arrives, then stop cleanly."""
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
-    the_worker = Worker(runtime.config, runtime.sessions, runtime.services, make_sender(runtime.config)) if worker else None
+    the_worker = Worker(runtime.config, runtime.sessions, runtime.services, make_sender_pool(runtime.config)) if worker else None
     inbound = InboundServer(runtime.config, runtime.sessions,
                             on_stored=(lambda _id: the_worker.wake()) if the_worker else None) if smtp else None
     web_thread = WebThread(runtime) if web else None

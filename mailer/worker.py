@@ -15,22 +15,25 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import Config
+from mailer.domain.news import send_due_news
 from mailer.domain.queue import claim_inbound
 from mailer.domain.services import Services
 from mailer.inbound.process import process_inbound
+from mailer.outbound.compose import Composer, make_dkim_signer
 from mailer.outbound.delivery import deliver_batch
-from mailer.outbound.senders import Sender
+from mailer.outbound.senders import SenderPool
 
 log = logging.getLogger(__name__)
 
 
 class Worker:
     def __init__(self, config: Config, session_factory: sessionmaker[Session], services: Services,
-                 sender: Sender, worker_id: str | None = None) -> None:
+                 senders: SenderPool, worker_id: str | None = None) -> None:
         self.config = config
         self.session_factory = session_factory
         self.services = services
-        self.sender = sender
+        self.senders = senders
+        self.composer = Composer(config, services.links, make_dkim_signer(config))
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -46,14 +49,22 @@ class Worker:
             return claim_inbound(session, limit=settings.batch_size,
                                  lease=timedelta(seconds=settings.lease_seconds), worker_id=self.worker_id)
 
+    def _send_due_news(self) -> list[int]:
+        with self.session_factory() as session:
+            return send_due_news(session, self.services)
+
     async def run_once(self) -> int:
-        """One pass: a batch of inbound mail, then a batch of outbound. Returns rows handled."""
+        """One pass: due schedules, a batch of inbound mail, a batch of outbound. Returns rows handled."""
         handled = 0
+        for news_id in await asyncio.to_thread(self._send_due_news):
+            log.info("scheduled news %s queued", news_id)
+            handled += 1
         for inbound_id in await asyncio.to_thread(self._claim_inbound):
             outcome = await asyncio.to_thread(process_inbound, self.session_factory, self.services, inbound_id)
             log.info("inbound %s: %s", inbound_id, outcome)
             handled += 1
-        handled += await deliver_batch(self.session_factory, self.sender, self.config.worker, self.worker_id)
+        handled += await deliver_batch(self.session_factory, self.senders, self.composer, self.config,
+                                       self.worker_id)
         return handled
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -76,5 +87,5 @@ class Worker:
                 for waiter in waiters:
                     waiter.cancel()
         finally:
-            await self.sender.close()
+            await self.senders.close()
             log.info("worker %s stopped", self.worker_id)

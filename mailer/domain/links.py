@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 from mailer.domain.errors import ExpiredLink, InvalidLink
 from mailer.domain.models import AttendanceMode, Meeting, Person, RsvpResponse
 
 RSVP_SALT = "convene.rsvp.v1"
+UNSUBSCRIBE_SALT = "convene.unsubscribe.v1"
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,22 @@ class RsvpClaim:
     link_version: int
 
 
+@dataclass(frozen=True)
+class UnsubscribeClaim:
+    person_id: int
+    list_id: int
+    link_version: int
+
+
 class LinkSigner:
     """Makes and checks signed URLs for the public pages."""
 
     def __init__(self, secret_key: str, base_url: str, max_age: timedelta) -> None:
         self._rsvp = URLSafeTimedSerializer(secret_key, salt=RSVP_SALT)
+        # No timestamp: the same member and list always give the same token, so it is
+        # derived when a message is composed instead of stored, and it never expires
+        # (RFC 8058 expects an unsubscribe link to keep working). Revoked by link_version.
+        self._unsubscribe = URLSafeSerializer(secret_key, salt=UNSUBSCRIBE_SALT)
         self.base_url = base_url.rstrip("/")
         self.max_age = max_age
 
@@ -65,6 +77,21 @@ class LinkSigner:
         token = self.rsvp_token(person, meeting)
         return {slug: f"{self.base_url}/rsvp/{token}/{slug}" for slug in RSVP_CHOICES}
 
+    def unsubscribe_token(self, person_id: int, list_id: int, link_version: int) -> str:
+        return self._unsubscribe.dumps([person_id, list_id, link_version])
+
+    def unsubscribe_url(self, token: str) -> str:
+        return f"{self.base_url}/u/{token}"
+
+    def load_unsubscribe(self, token: str) -> UnsubscribeClaim:
+        try:
+            data = self._unsubscribe.loads(token)
+        except BadData:
+            raise InvalidLink("This unsubscribe link is not valid. It may have been copied incompletely.") from None
+        if not _three_ints(data):
+            raise InvalidLink("This unsubscribe link is not valid.")
+        return UnsubscribeClaim(*data)
+
     def load_rsvp(self, token: str) -> RsvpClaim:
         """Check a token's signature and age; raises InvalidLink or ExpiredLink.
 
@@ -77,7 +104,11 @@ class LinkSigner:
             raise ExpiredLink("This link has expired.") from None
         except BadData:
             raise InvalidLink("This link is not valid. It may have been copied incompletely.") from None
-        if (not isinstance(data, list) or len(data) != 3
-                or not all(isinstance(x, int) and not isinstance(x, bool) for x in data)):
+        if not _three_ints(data):
             raise InvalidLink("This link is not valid.")
         return RsvpClaim(*data)
+
+
+def _three_ints(data: object) -> bool:
+    return (isinstance(data, list) and len(data) == 3
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in data))

@@ -5,14 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from mailer.db import read_transaction
 from sqlalchemy.orm import Session
 
 from mailer.domain import audit
-from mailer.domain.errors import AlreadyExists, InvalidInput, NotFound
+from mailer.domain.errors import AlreadyExists, InvalidInput, InvalidLink, NotFound
 from mailer.domain.models import MailingList, Person, Subscription, SubscriptionStatus
 from mailer.domain.people import get_or_create_person
+
+if TYPE_CHECKING:
+    from mailer.domain.services import Services
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.]{0,62}[a-z0-9])?$")
 #: Local parts the service keeps for itself; lists cannot take them.
@@ -102,3 +107,57 @@ def list_members(session: Session, slug: str) -> list[Member]:
             .order_by(Person.email)
         )
         return [Member(email, name, status) for email, name, status in rows]
+
+
+@dataclass(frozen=True)
+class UnsubscribeState:
+    list_name: str
+    list_slug: str
+    subscribed: bool
+
+
+def _subscription_for_token(session: Session, services: "Services", token: str) -> tuple[Subscription | None, MailingList]:
+    claim = services.links.load_unsubscribe(token)
+    person = session.get(Person, claim.person_id)
+    mailing_list = session.get(MailingList, claim.list_id)
+    if person is None or mailing_list is None:
+        raise InvalidLink("This unsubscribe link is no longer valid.")
+    if person.link_version != claim.link_version:
+        raise InvalidLink("This link has been replaced by a newer one. Please use the most recent email.")
+    return _subscription(session, person, mailing_list), mailing_list
+
+
+def unsubscribe_state(session: Session, services: "Services", token: str) -> UnsubscribeState:
+    """Read-only: what the unsubscribe page shows (the list, never the address)."""
+    with read_transaction(session):
+        sub, mailing_list = _subscription_for_token(session, services, token)
+        return UnsubscribeState(mailing_list.name, mailing_list.slug,
+                                sub is not None and sub.status is SubscriptionStatus.ACTIVE)
+
+
+def leave_by_token(session: Session, services: "Services", token: str, *, source: str) -> UnsubscribeState:
+    """One-click unsubscribe (RFC 8058) or the -leave+token address: the token proves who asks.
+
+    Repeating it is harmless. The list keeps no further mail for the person.
+    """
+    with session.begin():
+        sub, mailing_list = _subscription_for_token(session, services, token)
+        if sub is not None and sub.status is not SubscriptionStatus.UNSUBSCRIBED:
+            sub.status = SubscriptionStatus.UNSUBSCRIBED
+            audit.record(session, actor=f"person:{sub.person_id}", action="member.leave",
+                         target=f"list:{mailing_list.id}", source=source)
+        return UnsubscribeState(mailing_list.name, mailing_list.slug, False)
+
+
+def rejoin_by_token(session: Session, services: "Services", token: str) -> UnsubscribeState:
+    """Undo an unsubscribe from the same link (the token proves ownership of the address)."""
+    with session.begin():
+        sub, mailing_list = _subscription_for_token(session, services, token)
+        if sub is None:
+            raise InvalidLink("This link does not belong to a member of the list.")
+        if sub.status is not SubscriptionStatus.ACTIVE:
+            sub.status = SubscriptionStatus.ACTIVE
+            sub.bounce_score = 0
+            audit.record(session, actor=f"person:{sub.person_id}", action="member.rejoin",
+                         target=f"list:{mailing_list.id}")
+        return UnsubscribeState(mailing_list.name, mailing_list.slug, True)

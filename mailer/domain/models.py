@@ -88,6 +88,8 @@ class SubscriptionStatus(StrEnum):
     ACTIVE = "active"
     PENDING = "pending"
     UNSUBSCRIBED = "unsubscribed"
+    #: Delivery suspended after repeated hard bounces; an organiser can re-enable.
+    BOUNCING = "bouncing"
 
 
 class MeetingFormat(StrEnum):
@@ -126,6 +128,18 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class NewsStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class BounceKind(StrEnum):
+    HARD = "hard"
+    SOFT = "soft"
 
 
 class OrganiserRole(StrEnum):
@@ -175,6 +189,8 @@ class Subscription(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"))
     status: Mapped[SubscriptionStatus] = mapped_column(_enum(SubscriptionStatus, "subscription_status"))
+    #: Hard bounces since the last successful delivery; at the threshold delivery is suspended.
+    bounce_score: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -251,11 +267,35 @@ class InboundMessage(Base):
     error: Mapped[str] = mapped_column(Text, default="")
 
 
-class OutboxMessage(Base):
-    """One fully rendered message to one recipient.
+class Mailing(Base):
+    """What every recipient of one send shares, rendered once: subject, bodies, list headers.
 
-    Rendered at enqueue time, with a fixed Message-ID, so a retry after any
-    crash sends exactly the same message.
+    Per-recipient outbox rows point here and carry only what differs (the
+    address, the Message-ID); the unsubscribe link is derived from the row.
+    """
+
+    __tablename__ = "mailing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("mailing_list.id", ondelete="SET NULL"))
+    subject: Mapped[str] = mapped_column(String(998))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+
+    mailing_list: Mapped[MailingList | None] = relationship(lazy="joined")
+
+
+class OutboxMessage(Base):
+    """One message to one recipient.
+
+    Either rendered in full at enqueue time (replies, confirmations) or a
+    small row pointing at a shared ``Mailing`` (news, invitations). Either way
+    the Message-ID and Date are fixed when queued, so a retry after any crash
+    sends the same message.
     """
 
     __tablename__ = "outbox_message"
@@ -268,18 +308,54 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     sender: Mapped[str] = mapped_column(String(320))
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
-    subject: Mapped[str] = mapped_column(String(998))
-    body_text: Mapped[str] = mapped_column(Text)
+    mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailing.id", ondelete="CASCADE"), index=True)
+    #: For rows without a mailing: the whole rendered message.
+    subject: Mapped[str | None] = mapped_column(String(998))
+    body_text: Mapped[str | None] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     #: Extra headers (In-Reply-To, References, Auto-Submitted, List-*) as a dict.
-    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None]
     leased_by: Mapped[str | None] = mapped_column(String(100))
-    sent_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class News(Base):
+    """A news message for a list: written in Markdown, sent to each member separately."""
+
+    __tablename__ = "news"
+    __table_args__ = (Index("ix_news_status_scheduled", "status", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_markdown: Mapped[str] = mapped_column(Text)
+    status: Mapped[NewsStatus] = mapped_column(_enum(NewsStatus, "news_status"), default=NewsStatus.DRAFT)
+    scheduled_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailing.id", ondelete="SET NULL"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("organiser.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    mailing_list: Mapped[MailingList] = relationship()
+
+
+class BounceEvent(Base):
+    """A delivery that failed for good (5xx at our smarthost, or a DSN back to the VERP address)."""
+
+    __tablename__ = "bounce_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id", ondelete="SET NULL"))
+    kind: Mapped[BounceKind] = mapped_column(_enum(BounceKind, "bounce_kind"))
+    status: Mapped[str] = mapped_column(String(20), default="")
+    diagnostic: Mapped[str] = mapped_column(Text, default="")
 
 
 class Organiser(Base):

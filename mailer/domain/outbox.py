@@ -51,8 +51,21 @@ class Envelope:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def new_message_id(domain: str) -> str:
-    return f"<{uuid.uuid4().hex}@{domain}>"
+@dataclass(frozen=True)
+class MessageIdentity:
+    """A new message's Message-ID and its VERP envelope sender, which share one random token."""
+
+    message_id: str
+    envelope_from: str
+
+
+def new_identity(domain: str, bounce_local_part: str) -> MessageIdentity:
+    token = uuid.uuid4().hex
+    return MessageIdentity(f"<{token}@{domain}>", f"{bounce_local_part}+{token}@{domain}")
+
+
+def message_id_for_verp_token(token: str, domain: str) -> str:
+    return f"<{token}@{domain}>"
 
 
 def enqueue(session: Session, services: Services, *, kind: str, person: Person, context: dict[str, Any],
@@ -63,9 +76,7 @@ def enqueue(session: Session, services: Services, *, kind: str, person: Person, 
     ``Auto-Submitted: auto-replied``), which well-behaved responders never
     answer, so two services can never loop.
     """
-    rendered = services.emails.render(kind, {**context, "person": person,
-                                             "service_name": services.config.service.name,
-                                             "base_url": services.links.base_url})
+    rendered = services.emails.render(kind, {**context, "person": person})
     headers = dict(sender.headers)
     subject = rendered.subject
     if reply_to is not None:
@@ -75,12 +86,13 @@ def enqueue(session: Session, services: Services, *, kind: str, person: Person, 
         headers["Auto-Submitted"] = "auto-replied"
     headers["From"] = format_address(sender.from_address, sender.from_name)
     headers = {k: v.translate(_HEADER_UNSAFE) for k, v in headers.items()}
+    identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
     message = OutboxMessage(
         kind=kind,
         person_id=person.id,
         recipient=person.email,
-        sender=services.config.bounce_address,
-        message_id=new_message_id(services.config.mail.domain),
+        sender=identity.envelope_from,
+        message_id=identity.message_id,
         subject=subject.translate(_HEADER_UNSAFE),
         body_text=rendered.text,
         body_html=rendered.html,

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from mailer.db import read_transaction
 from mailer.domain.models import InboundMessage, InboundStatus, OutboxMessage, OutboxStatus, utcnow
 
 
@@ -41,13 +42,37 @@ def claim_inbound(session: Session, *, limit: int, lease: timedelta, worker_id: 
                   limit=limit, lease=lease, worker_id=worker_id)
 
 
-def claim_outbox(session: Session, *, limit: int, lease: timedelta, worker_id: str) -> list[int]:
-    """Ids of due (or abandoned) outbox messages, now leased to this worker."""
+def claim_outbox(session: Session, *, limit: int, lease: timedelta, worker_id: str,
+                 per_minute: int = 0, per_day: int = 0) -> list[int]:
+    """Ids of due (or abandoned) outbox messages, now leased to this worker.
+
+    ``per_minute`` and ``per_day`` (0: no limit) cap what all workers together
+    send: what was sent in the window and what is in flight counts against it.
+    """
     def ready(now: datetime):  # type: ignore[no-untyped-def]
         return or_(and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now),
                    and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now))
+    if per_minute or per_day:
+        limit = min(limit, _allowance(session, per_minute, per_day))
+        if limit <= 0:
+            return []
     return _claim(session, OutboxMessage, ready, (OutboxMessage.next_attempt_at, OutboxMessage.id),
                   OutboxStatus.SENDING, limit=limit, lease=lease, worker_id=worker_id)
+
+
+def _allowance(session: Session, per_minute: int, per_day: int) -> int:
+    now = utcnow()
+    with read_transaction(session):
+        in_flight = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until >= now)) or 0
+        room = []
+        for cap, window in ((per_minute, timedelta(minutes=1)), (per_day, timedelta(days=1))):
+            if cap:
+                sent = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+                    OutboxMessage.sent_at >= now - window)) or 0
+                room.append(cap - sent - in_flight)
+    return min(room)
+
 
 
 def store_inbound(session: Session, *, mail_from: str, rcpt_to: list[str], raw: bytes, peer: str = "") -> int:

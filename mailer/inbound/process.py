@@ -7,12 +7,15 @@ import traceback
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailer.domain.bounces import record_bounce_for_message
 from mailer.domain.errors import DomainError, NoUpcomingMeeting
+from mailer.domain.lists import leave_by_token
 from mailer.domain.models import InboundStatus
-from mailer.domain.outbox import ReplyThread
+from mailer.domain.outbox import ReplyThread, message_id_for_verp_token
 from mailer.domain.rsvp import decline_by_email, register_by_email
 from mailer.domain.services import Services
 from mailer.domain.triage import acknowledge_for_triage, fail_inbound, finish_inbound, load_inbound
+from mailer.inbound.dsn import read_dsn
 from mailer.inbound.intents import classify
 from mailer.inbound.parse import parse_message
 from mailer.inbound.routing import NotOurDomain, split_recipient
@@ -38,14 +41,24 @@ def process_inbound(session_factory: sessionmaker[Session], services: Services, 
         return outcome
 
 
+def _bounce(session: Session, services: Services, verp_token: str | None, raw: bytes) -> str:
+    if not verp_token:
+        return "delivery report without a VERP token: nothing to match"
+    status = read_dsn(raw)
+    outbox_id = record_bounce_for_message(
+        session, message_id_for_verp_token(verp_token, services.config.mail.domain), kind=status.kind,
+        status=status.status, diagnostic=status.diagnostic, threshold=services.config.delivery.bounce_threshold)
+    if outbox_id is None:
+        return "delivery report for an unknown message"
+    return f"{status.kind.value} bounce recorded for outbox {outbox_id} ({status.status or 'no status'})"
+
+
 def _process(session: Session, services: Services, inbound_id: int) -> tuple[InboundStatus, str, str | None]:
     row = load_inbound(session, inbound_id)
     if row is None:
         return InboundStatus.IGNORED, "message vanished", None
     config = services.config
     parsed = parse_message(row.raw, row.mail_from)
-    if parsed.automated_reason:
-        return InboundStatus.IGNORED, f"not answered: {parsed.automated_reason}", parsed.message_id
     routes = []
     for address in row.rcpt_to:
         try:
@@ -56,7 +69,16 @@ def _process(session: Session, services: Services, inbound_id: int) -> tuple[Inb
     if route is None:
         return InboundStatus.IGNORED, "no local recipient", parsed.message_id
     if route.kind == "bounce":
-        return InboundStatus.IGNORED, "delivery report received", parsed.message_id
+        return InboundStatus.DONE, _bounce(session, services, route.detail, row.raw), parsed.message_id
+    if route.kind == "leave" and route.detail:
+        # forum-leave+<token>@: the List-Unsubscribe mailto. The token, not the From:, proves who asks.
+        try:
+            state = leave_by_token(session, services, route.detail, source="email")
+        except DomainError as exc:
+            return InboundStatus.TRIAGE, f"unsubscribe by email refused: {exc}", parsed.message_id
+        return InboundStatus.DONE, f"unsubscribed from {state.list_slug} by emailed link", parsed.message_id
+    if parsed.automated_reason:
+        return InboundStatus.IGNORED, f"not answered: {parsed.automated_reason}", parsed.message_id
     if parsed.from_email is None or route.list_slug is None:
         return InboundStatus.TRIAGE, "no usable sender or list: needs an organiser", parsed.message_id
     if parsed.from_email.lower() == services.list_address(route.list_slug).lower():

@@ -40,8 +40,8 @@ def split_recipient(address: str, domain: str, bounce_local_part: str = "bounces
         raise ValueError(f"malformed address {address!r}")
     if rcpt_domain.lower().rstrip(".") != domain.lower():
         raise NotOurDomain(rcpt_domain)
-    local = local.lower()
-    base, plus, detail = local.partition("+")
+    base, _, detail = local.partition("+")
+    base = base.lower()  # the detail keeps its case: it may be a signed token
     if base == bounce_local_part:
         return LocalRecipient("bounce", detail=detail or None)
     if base == "postmaster":

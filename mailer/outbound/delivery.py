@@ -1,9 +1,9 @@
-"""The worker's outbound step: deliver claimed outbox rows, then record the result.
+"""The worker's outbound step: claim a batch, send it over several connections, record results.
 
 A row is marked sent only after the smarthost accepted it. A crash between
 those two moments means the row's lease runs out and it is sent again with
-the same Message-ID, so at most the messages in flight can be doubled and
-none can be lost.
+the same Message-ID, so at most one batch of messages in flight can be
+doubled and none can be lost.
 """
 
 from __future__ import annotations
@@ -11,77 +11,119 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import deque
+from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailer.config import WorkerConfig
-from mailer.domain.models import OutboxMessage, OutboxStatus, utcnow
+from mailer.config import Config
+from mailer.domain.bounces import record_bounce
+from mailer.domain.models import BounceKind, Mailing, OutboxMessage, OutboxStatus, Person, utcnow
 from mailer.domain.queue import claim_outbox
-from mailer.outbound.compose import compose
-from mailer.outbound.senders import PermanentSendError, RetryableSendError, Sender
+from mailer.outbound.compose import Composer
+from mailer.outbound.senders import PermanentSendError, RetryableSendError, SenderPool, SendError
 
 log = logging.getLogger(__name__)
 
 
-def _load(session_factory: sessionmaker[Session], ids: list[int]) -> list[OutboxMessage]:
-    with session_factory() as session, session.begin():
-        return [row for i in ids if (row := session.get(OutboxMessage, i)) is not None]
-
-
-def _claim(session_factory: sessionmaker[Session], settings: WorkerConfig, worker_id: str) -> list[int]:
-    with session_factory() as session:
-        return claim_outbox(session, limit=settings.batch_size, lease=timedelta(seconds=settings.lease_seconds),
-                            worker_id=worker_id)
+@dataclass
+class _Work:
+    row: OutboxMessage
+    mailing: Mailing | None
+    link_version: int
+    error: SendError | None = None
+    sent: bool = False
 
 
 def retry_delay(attempts: int, base_seconds: float) -> timedelta:
-    """Exponential backoff with full jitter, capped at six hours."""
+    """Exponential backoff with jitter (between half and all of the ceiling), capped at six hours."""
     ceiling = min(base_seconds * 2 ** max(attempts - 1, 0), 6 * 3600)
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
-def _record(session_factory: sessionmaker[Session], row_id: int, settings: WorkerConfig,
-            error: Exception | None) -> None:
-    now = utcnow()
+def _claim(session_factory: sessionmaker[Session], config: Config, worker_id: str) -> list[int]:
+    with session_factory() as session:
+        return claim_outbox(session, limit=config.worker.batch_size,
+                            lease=timedelta(seconds=config.worker.lease_seconds), worker_id=worker_id,
+                            per_minute=config.delivery.max_per_minute, per_day=config.delivery.max_per_day)
+
+
+def _load(session_factory: sessionmaker[Session], ids: list[int]) -> list[_Work]:
     with session_factory() as session, session.begin():
-        row = session.get(OutboxMessage, row_id)
-        if row is None:
-            return
-        row.lease_until = None
-        if error is None:
-            row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, ""
-        elif isinstance(error, PermanentSendError):
-            row.status, row.last_error = OutboxStatus.FAILED, str(error)
-        elif now - row.created_at > timedelta(hours=settings.give_up_after_hours):
-            row.status, row.last_error = OutboxStatus.FAILED, f"gave up after {row.attempts} attempts: {error}"
-        else:
-            row.status, row.last_error = OutboxStatus.QUEUED, str(error)
-            row.next_attempt_at = now + retry_delay(row.attempts, settings.retry_base_seconds)
+        rows = session.execute(
+            select(OutboxMessage, Person.link_version).outerjoin(Person, Person.id == OutboxMessage.person_id)
+            .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).all()
+        mailing_ids = {row.mailing_id for row, _ in rows if row.mailing_id is not None}
+        mailings = {m.id: m for m in session.scalars(select(Mailing).where(Mailing.id.in_(mailing_ids)))} \
+            if mailing_ids else {}
+        return [_Work(row, mailings.get(row.mailing_id) if row.mailing_id else None, version or 1)
+                for row, version in rows]
 
 
-async def deliver_batch(session_factory: sessionmaker[Session], sender: Sender, settings: WorkerConfig,
-                        worker_id: str) -> int:
+def _record(session_factory: sessionmaker[Session], config: Config, work: list[_Work]) -> None:
+    """Write every result of a batch in one transaction."""
+    now = utcnow()
+    give_up = timedelta(hours=config.worker.give_up_after_hours)
+    with session_factory() as session, session.begin():
+        sent_ids = [w.row.id for w in work if w.sent]
+        if sent_ids:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(sent_ids))
+                            .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None, last_error=""))
+        for w in work:
+            if w.sent:
+                continue
+            row = session.get(OutboxMessage, w.row.id)
+            if row is None:
+                continue
+            row.lease_until = None
+            error = w.error or RetryableSendError("not attempted")
+            if isinstance(error, PermanentSendError):
+                row.status, row.last_error = OutboxStatus.FAILED, str(error)
+                record_bounce(session, outbox_id=row.id, person_id=row.person_id, kind=BounceKind.HARD,
+                              status=str(error.code or ""), diagnostic=str(error),
+                              threshold=config.delivery.bounce_threshold)
+            elif now - row.created_at > give_up:
+                row.status = OutboxStatus.FAILED
+                row.last_error = f"gave up after {row.attempts} attempts over {config.worker.give_up_after_hours:g} h: {error}"
+            else:
+                row.status, row.last_error = OutboxStatus.QUEUED, str(error)
+                row.next_attempt_at = now + retry_delay(row.attempts, config.worker.retry_base_seconds)
+
+
+async def deliver_batch(session_factory: sessionmaker[Session], pool: SenderPool, composer: Composer,
+                        config: Config, worker_id: str) -> int:
     """Claim and send one batch; returns how many rows were claimed."""
-    ids = await asyncio.to_thread(_claim, session_factory, settings, worker_id)
+    ids = await asyncio.to_thread(_claim, session_factory, config, worker_id)
     if not ids:
         return 0
-    rows = await asyncio.to_thread(_load, session_factory, ids)
-    for row in rows:
-        error: Exception | None = None
-        try:
-            message = compose(row)
-        except (ValueError, TypeError) as exc:  # e.g. a header with CR/LF: retrying cannot fix it
-            log.error("outbox %s cannot be composed: %s", row.id, exc)
-            message, error = None, PermanentSendError(f"message cannot be composed: {exc}")
-        try:
-            if message is not None:
-                await sender.send(message, envelope_from=row.sender, recipient=row.recipient)
-        except (RetryableSendError, PermanentSendError) as exc:
-            log.warning("delivery of outbox %s failed: %s", row.id, exc)
-            error = exc
-        except Exception as exc:  # one bad message must not stop the others
-            log.exception("could not send outbox %s", row.id)
-            error = RetryableSendError(f"internal error: {exc!r}")
-        await asyncio.to_thread(_record, session_factory, row.id, settings, error)
+    work = await asyncio.to_thread(_load, session_factory, ids)
+    pending = deque(work)
+
+    async def lane(sender) -> None:  # type: ignore[no-untyped-def]
+        while pending:
+            item = pending.popleft()
+            try:
+                raw = composer.compose(item.row, item.mailing, item.link_version)
+            except (ValueError, TypeError) as exc:  # e.g. a header with CR/LF: retrying cannot fix it
+                log.error("outbox %s cannot be composed: %s", item.row.id, exc)
+                item.error = PermanentSendError(f"message cannot be composed: {exc}")
+                continue
+            try:
+                await sender.send(raw, envelope_from=item.row.sender, recipient=item.row.recipient)
+                item.sent = True
+            except SendError as exc:
+                log.warning("delivery of outbox %s failed: %s", item.row.id, exc)
+                item.error = exc
+                if isinstance(exc, RetryableSendError) and exc.code is None:
+                    # The connection itself failed: leave the rest of the batch to the other lanes
+                    # (or the next pass) rather than hammering a smarthost that is down.
+                    return
+            except Exception as exc:  # one bad message must not stop the others
+                log.exception("could not send outbox %s", item.row.id)
+                item.error = RetryableSendError(f"internal error: {exc!r}")
+
+    await asyncio.gather(*(lane(sender) for sender in pool.lanes))
+    await asyncio.to_thread(_record, session_factory, config, work)
     return len(ids)

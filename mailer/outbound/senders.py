@@ -1,6 +1,7 @@
 """Delivery backends behind one small interface.
 
-The worker knows only ``Sender``; errors are either worth retrying
+The worker knows only ``Sender`` (one connection's worth of sending) and
+``SenderPool`` (several of them). Errors are either worth retrying
 (``RetryableSendError``: 4xx, timeouts, dropped connections) or not
 (``PermanentSendError``: 5xx).
 """
@@ -10,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import mailbox
 import ssl
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
@@ -21,7 +20,9 @@ from mailer.config import Config, SmarthostConfig
 
 
 class SendError(Exception):
-    pass
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class RetryableSendError(SendError):
@@ -33,7 +34,7 @@ class PermanentSendError(SendError):
 
 
 class Sender(Protocol):
-    async def send(self, message: EmailMessage, *, envelope_from: str, recipient: str) -> None: ...
+    async def send(self, raw: bytes, *, envelope_from: str, recipient: str) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -46,14 +47,13 @@ class MaildirSender:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._maildir = mailbox.Maildir(path, create=True)
 
-    def _deliver(self, message: EmailMessage, envelope_from: str, recipient: str) -> None:
-        raw = message.as_bytes(policy=policy.SMTP)
+    def _deliver(self, raw: bytes, envelope_from: str, recipient: str) -> None:
         header = f"Return-Path: <{envelope_from}>\r\nDelivered-To: {recipient}\r\n".encode()
         self._maildir.add(header + raw)
 
-    async def send(self, message: EmailMessage, *, envelope_from: str, recipient: str) -> None:
+    async def send(self, raw: bytes, *, envelope_from: str, recipient: str) -> None:
         try:
-            await asyncio.to_thread(self._deliver, message, envelope_from, recipient)
+            await asyncio.to_thread(self._deliver, raw, envelope_from, recipient)
         except OSError as exc:
             raise RetryableSendError(f"could not write to the dev mailbox: {exc}") from exc
 
@@ -62,71 +62,85 @@ class MaildirSender:
 
 
 class SmtpSender:
-    """Sends through a smarthost, keeping one connection open across messages."""
+    """One smarthost connection, opened on first use and reused across messages."""
 
     def __init__(self, settings: SmarthostConfig) -> None:
         self.settings = settings
         self._client: aiosmtplib.SMTP | None = None
-        self._lock = asyncio.Lock()
 
     async def _connect(self) -> aiosmtplib.SMTP:
         s = self.settings
-        tls_context = ssl.create_default_context()
+        secure = s.security != "none"
         client = aiosmtplib.SMTP(hostname=s.host, port=s.port, timeout=s.timeout,
                                  use_tls=s.security == "tls", start_tls=s.security == "starttls",
-                                 tls_context=tls_context if s.security != "none" else None,
-                                 validate_certs=s.security != "none")
+                                 tls_context=ssl.create_default_context() if secure else None,
+                                 validate_certs=secure)
         await client.connect()
         if s.username:
             await client.login(s.username, s.password)
         return client
 
-    async def send(self, message: EmailMessage, *, envelope_from: str, recipient: str) -> None:
-        async with self._lock:
-            try:
-                if self._client is None or not self._client.is_connected:
-                    self._client = await self._connect()
-                errors, _ = await self._client.send_message(message, sender=envelope_from,
-                                                             recipients=[recipient])
-            except aiosmtplib.SMTPRecipientsRefused as exc:
-                refused = exc.recipients[0] if exc.recipients else None
-                code = refused.code if refused else 550
-                raise _classify(code, str(exc)) from exc
-            except aiosmtplib.SMTPResponseException as exc:
+    async def send(self, raw: bytes, *, envelope_from: str, recipient: str) -> None:
+        try:
+            if self._client is None or not self._client.is_connected:
+                self._client = await self._connect()
+            await self._client.sendmail(envelope_from, [recipient], raw)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients[0] if exc.recipients else None
+            await self._reset()
+            raise _classify(refused.code if refused else 550, refused.message if refused else str(exc)) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code == 421:  # the server is closing the connection
                 await self._drop()
-                raise _classify(exc.code, exc.message) from exc
-            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
-                await self._drop()
-                raise RetryableSendError(f"smarthost unavailable: {exc}") from exc
-        if errors:
-            code, text = next(iter(errors.values()))
-            raise _classify(code, text)
+            else:
+                await self._reset()
+            raise _classify(exc.code, exc.message) from exc
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            await self._drop()
+            raise RetryableSendError(f"smarthost unavailable: {exc}") from exc
+
+    async def _reset(self) -> None:
+        """After a refused message the session is still usable once reset (RSET)."""
+        if self._client is None:
+            return
+        try:
+            await self._client.rset()
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+            await self._drop()
 
     async def _drop(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            try:
-                client.close()
-            except Exception:
-                pass
+            client.close()
 
     async def close(self) -> None:
-        async with self._lock:
-            client, self._client = self._client, None
-            if client is not None and client.is_connected:
-                try:
-                    await client.quit()
-                except (aiosmtplib.SMTPException, OSError):
-                    client.close()
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+                client.close()
 
 
 def _classify(code: int, text: str) -> SendError:
     if 400 <= code < 500:
-        return RetryableSendError(f"{code} {text}")
-    return PermanentSendError(f"{code} {text}")
+        return RetryableSendError(f"{code} {text}", code)
+    return PermanentSendError(f"{code} {text}", code)
 
 
-def make_sender(config: Config) -> Sender:
+class SenderPool:
+    """Several senders used side by side: one lane per smarthost connection."""
+
+    def __init__(self, lanes: list[Sender]) -> None:
+        if not lanes:
+            raise ValueError("a sender pool needs at least one lane")
+        self.lanes = lanes
+
+    async def close(self) -> None:
+        await asyncio.gather(*(lane.close() for lane in self.lanes), return_exceptions=True)
+
+
+def make_sender_pool(config: Config) -> SenderPool:
     if config.delivery.backend == "smtp":
-        return SmtpSender(config.delivery.smarthost)
-    return MaildirSender(config.maildir_path)
+        return SenderPool([SmtpSender(config.delivery.smarthost) for _ in range(config.delivery.connections)])
+    return SenderPool([MaildirSender(config.maildir_path)])

@@ -15,7 +15,8 @@ from mailer.domain.outbox import Envelope, enqueue
 from mailer.domain.queue import claim_outbox
 from mailer.domain.services import build_services
 from mailer.outbound.delivery import deliver_batch
-from mailer.outbound.senders import MaildirSender, SmtpSender
+from mailer.outbound.compose import Composer
+from mailer.outbound.senders import MaildirSender, SenderPool, SmtpSender, make_sender_pool
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
 from tests.support.servers import SmtpSink
@@ -41,12 +42,15 @@ def row(database: TestDatabase, row_id: int) -> OutboxMessage:
         return s.get(OutboxMessage, row_id)
 
 
-def deliver(database: TestDatabase, config: Config, sender) -> int:  # type: ignore[no-untyped-def]
+def deliver(database: TestDatabase, config: Config, sender=None) -> int:  # type: ignore[no-untyped-def]
+    pool = SenderPool([sender]) if sender is not None else make_sender_pool(config)
+    composer = Composer(config, build_services(config).links)
+
     async def go() -> int:
         try:
-            return await deliver_batch(database.sessions, sender, config.worker, "test-worker")
+            return await deliver_batch(database.sessions, pool, composer, config, "test-worker")
         finally:
-            await sender.close()
+            await pool.close()
     return asyncio.run(go())
 
 
@@ -64,7 +68,9 @@ def test_delivers_once_with_the_stored_message_id(database: TestDatabase, sink_c
     stored = row(database, row_id)
     assert stored.status is OutboxStatus.SENT and stored.sent_at is not None
     assert got.message["Message-ID"] == stored.message_id
-    assert got.rcpt_tos == ["sam@example.org"] and got.mail_from == "bounces@lists.test"
+    assert got.rcpt_tos == ["sam@example.org"]
+    # VERP: the envelope sender carries the Message-ID's token, so a bounce names its message.
+    assert got.mail_from == "bounces+" + stored.message_id.strip("<>").split("@")[0] + "@lists.test"
     assert got.message["From"].addresses[0].display_name == "Forum – Ünïcode"
     assert b"=?utf-8?" in got.raw  # the non-ASCII name is RFC 2047 encoded on the wire
     assert got.message.get_content_type() == "text/plain"

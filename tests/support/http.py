@@ -44,7 +44,8 @@ class HttpClient:
 
     def request(self, method: str, path: str, data: dict[str, str] | None = None) -> Response:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        req = urllib.request.Request(self._url(path), data=body, method=method)
+        req = urllib.request.Request(self._url(path), data=body, method=method,
+                                     headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
         try:
             with self.opener.open(req, timeout=15) as resp:
                 return Response(resp.status, resp.url, resp.read().decode(), dict(resp.headers))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from mailer.domain.errors import ExpiredLink, InvalidChoice, InvalidLink, RsvpClosed
 from mailer.domain.links import RSVP_CHOICES
+from mailer.domain.lists import leave_by_token, rejoin_by_token, unsubscribe_state
 from mailer.domain.rsvp import record_rsvp_from_link, rsvp_page
+from web import csrf
 from web.db import get_config, get_services, get_session
 
 bp = Blueprint("public", __name__)
@@ -64,6 +66,49 @@ def rsvp_done(token: str, choice: str) -> Any:
     except (InvalidLink, ExpiredLink) as exc:
         return _link_error(exc)
     return render_template("public/rsvp_done.html", page=page, token=token, choices=RSVP_CHOICES)
+
+
+SAMPLE_TOKENS = {"preview", "test"}
+
+
+@bp.get("/u/<token>")
+def unsubscribe(token: str) -> Any:
+    """Shows the list and one button; opening the link changes nothing."""
+    if token in SAMPLE_TOKENS:
+        return render_template("public/unsubscribe_sample.html")
+    try:
+        state = unsubscribe_state(get_session(), get_services(), token)
+    except InvalidLink as exc:
+        return _link_error(exc)
+    return render_template("public/unsubscribe.html", state=state, token=token, form=ConfirmForm())
+
+
+@bp.post("/u/<token>")
+@csrf.exempt  # RFC 8058: mail providers POST "List-Unsubscribe=One-Click" with no session; the token is the proof
+def unsubscribe_confirm(token: str) -> Any:
+    if token in SAMPLE_TOKENS:
+        return render_template("public/unsubscribe_sample.html")
+    one_click = request.form.get("List-Unsubscribe") == "One-Click"
+    try:
+        state = leave_by_token(get_session(), get_services(), token, source="one-click" if one_click else "page")
+    except InvalidLink as exc:
+        return _link_error(exc)
+    if one_click and "text/html" not in request.headers.get("Accept", ""):
+        return "Unsubscribed.\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+    return render_template("public/unsubscribed.html", state=state, token=token, form=ConfirmForm())
+
+
+@bp.post("/u/<token>/rejoin")
+def unsubscribe_undo(token: str) -> Any:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_template("public/link_error.html", title="Your form expired",
+                               message="Please open the link from your email again."), 400
+    try:
+        state = rejoin_by_token(get_session(), get_services(), token)
+    except InvalidLink as exc:
+        return _link_error(exc)
+    return render_template("public/rejoined.html", state=state)
 
 
 @bp.get("/privacy")

@@ -1,0 +1,49 @@
+"""Bounces: a permanent delivery failure is recorded, and repeated ones suspend delivery.
+
+Fed by the worker when the smarthost answers 5xx, and by delivery status
+notifications (RFC 3464) that come back to the VERP address.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailer.domain import audit
+from mailer.domain.models import BounceEvent, BounceKind, Mailing, OutboxMessage, Subscription, SubscriptionStatus
+
+
+def record_bounce(session: Session, *, outbox_id: int | None, person_id: int | None, kind: BounceKind,
+                  status: str = "", diagnostic: str = "", threshold: int = 3) -> BounceEvent:
+    """Within the caller's transaction: keep the bounce, and on hard bounces count towards suspension."""
+    event = BounceEvent(outbox_id=outbox_id, person_id=person_id, kind=kind, status=status[:20],
+                        diagnostic=diagnostic[:2000])
+    session.add(event)
+    if kind is not BounceKind.HARD or person_id is None or outbox_id is None:
+        return event
+    list_id = session.scalar(select(Mailing.list_id).join(OutboxMessage, OutboxMessage.mailing_id == Mailing.id)
+                             .where(OutboxMessage.id == outbox_id))
+    if list_id is None:
+        return event
+    sub = session.scalar(select(Subscription).where(Subscription.person_id == person_id,
+                                                    Subscription.list_id == list_id).with_for_update())
+    if sub is None:
+        return event
+    sub.bounce_score += 1
+    if sub.bounce_score >= threshold and sub.status is SubscriptionStatus.ACTIVE:
+        sub.status = SubscriptionStatus.BOUNCING
+        audit.record(session, actor="system", action="member.bouncing", target=f"list:{list_id}",
+                     person=person_id, bounces=sub.bounce_score)
+    return event
+
+
+def record_bounce_for_message(session: Session, message_id: str, *, kind: BounceKind, status: str,
+                              diagnostic: str, threshold: int) -> int | None:
+    """A DSN came back for one of our messages (found by its VERP token); returns the outbox id, if known."""
+    with session.begin():
+        row = session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == message_id))
+        if row is None:
+            return None
+        record_bounce(session, outbox_id=row.id, person_id=row.person_id, kind=kind, status=status,
+                      diagnostic=diagnostic, threshold=threshold)
+        return row.id

@@ -1,0 +1,279 @@
+"""News: written in Markdown, previewed, tested, then sent to each member on their own.
+
+Sending renders the message once into a ``Mailing`` and queues one small
+outbox row per active member, in the same transaction that marks the news
+sent, so a news item goes out exactly once even with several workers and
+across restarts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import css_inline
+import nh3
+from markdown_it import MarkdownIt
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, joinedload
+
+from mailer.db import read_transaction
+from mailer.domain import audit
+from mailer.domain.errors import InvalidInput, NotFound
+from mailer.domain.lists import get_list
+from mailer.domain.models import (
+    MailingList,
+    Mailing,
+    News,
+    NewsStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    Subscription,
+    SubscriptionStatus,
+    utcnow,
+)
+from mailer.domain.outbox import Envelope, new_identity
+from mailer.domain.people import format_address, get_or_create_person
+from mailer.domain.services import Services
+
+#: Stands in for each recipient's own unsubscribe URL; replaced when a message is composed.
+UNSUBSCRIBE_PLACEHOLDER = "@@CONVENE-UNSUBSCRIBE-URL@@"
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+_ALLOWED_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "strong", "em", "a", "ul", "ol", "li", "blockquote",
+                 "code", "pre", "table", "thead", "tbody", "tr", "th", "td"}
+MAX_SUBJECT = 200
+MAX_BODY = 100_000
+
+
+@dataclass(frozen=True)
+class RenderedNews:
+    subject: str
+    text: str
+    html: str
+
+
+def markdown_to_html(source: str) -> str:
+    """Markdown to HTML that is safe to send: raw HTML is not passed through, and the
+    result is sanitised again (links only to http, https and mailto)."""
+    html = _markdown.render(source)
+    return nh3.clean(html, tags=_ALLOWED_TAGS, attributes={"a": {"href", "title"}},
+                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+
+
+def render_news(services: Services, mailing_list: MailingList, subject: str, body_markdown: str,
+                unsubscribe_url: str = UNSUBSCRIBE_PLACEHOLDER) -> RenderedNews:
+    context: dict[str, Any] = {
+        "mailing_list": mailing_list, "subject": subject, "body_markdown": body_markdown.strip(),
+        "body_html": markdown_to_html(body_markdown), "unsubscribe_url": unsubscribe_url,
+        "list_address": services.list_address(mailing_list.slug),
+    }
+    rendered = services.emails.render("news", context)
+    html = css_inline.inline(rendered.html or "")
+    return RenderedNews(subject=subject, text=rendered.text, html=html)
+
+
+def _validate(subject: str, body_markdown: str) -> tuple[str, str]:
+    subject = " ".join(subject.split())
+    if not subject:
+        raise InvalidInput("Give the news a subject.", field="subject")
+    if len(subject) > MAX_SUBJECT:
+        raise InvalidInput(f"Keep the subject under {MAX_SUBJECT} characters.", field="subject")
+    if not body_markdown.strip():
+        raise InvalidInput("Write the news before sending it.", field="body")
+    if len(body_markdown) > MAX_BODY:
+        raise InvalidInput("The news is too long for one email.", field="body")
+    return subject, body_markdown
+
+
+def create_news(session: Session, *, list_slug: str, subject: str, body_markdown: str, actor: str,
+                organiser_id: int | None = None) -> News:
+    subject, body_markdown = _validate(subject, body_markdown)
+    with session.begin():
+        mailing_list = get_list(session, list_slug)
+        news = News(mailing_list=mailing_list, subject=subject, body_markdown=body_markdown,
+                    status=NewsStatus.DRAFT, created_by=organiser_id)
+        session.add(news)
+        session.flush()
+        audit.record(session, actor=actor, action="news.create", target=f"news:{news.id}", list=mailing_list.id)
+    return news
+
+
+def _editable(session: Session, news_id: int) -> News:
+    news = session.scalar(select(News).options(joinedload(News.mailing_list)).where(News.id == news_id)
+                          .with_for_update(of=News))
+    if news is None:
+        raise NotFound("There is no such news item.")
+    if news.status not in (NewsStatus.DRAFT, NewsStatus.SCHEDULED):
+        raise InvalidInput(f"This news was already {news.status.value}; it cannot be changed.")
+    return news
+
+
+def update_news(session: Session, news_id: int, *, subject: str, body_markdown: str, actor: str) -> News:
+    subject, body_markdown = _validate(subject, body_markdown)
+    with session.begin():
+        news = _editable(session, news_id)
+        news.subject, news.body_markdown = subject, body_markdown
+        audit.record(session, actor=actor, action="news.update", target=f"news:{news.id}")
+    return news
+
+
+def get_news(session: Session, news_id: int) -> News:
+    with read_transaction(session):
+        news = session.get(News, news_id, options=[joinedload(News.mailing_list)])
+        if news is None:
+            raise NotFound("There is no such news item.")
+        return news
+
+
+def list_news(session: Session) -> list[News]:
+    with read_transaction(session):
+        return list(session.scalars(select(News).options(joinedload(News.mailing_list))
+                                    .order_by(News.created_at.desc())))
+
+
+def preview_news(session: Session, services: Services, news_id: int) -> RenderedNews:
+    news = get_news(session, news_id)
+    return render_news(services, news.mailing_list, news.subject, news.body_markdown,
+                       unsubscribe_url=f"{services.links.base_url}/u/preview")
+
+
+def list_sender(services: Services, mailing_list: MailingList) -> Envelope:
+    address = services.list_address(mailing_list.slug)
+    return Envelope(address, mailing_list.name, {"Reply-To": address})
+
+
+def list_headers(services: Services, mailing_list: MailingList) -> dict[str, str]:
+    """RFC 2369/2919 headers shared by every message of a list mailing (List-Unsubscribe is per recipient)."""
+    domain = services.config.mail.domain
+    return {
+        "List-Id": f"{mailing_list.name.translate(str.maketrans('<>', '()'))} <{mailing_list.slug}.{domain}>",
+        "List-Help": f"<mailto:{mailing_list.slug}-request@{domain}?subject=help>",
+        "Precedence": "list",
+    }
+
+
+def send_test(session: Session, services: Services, news_id: int, *, to_email: str, actor: str) -> OutboxMessage:
+    """One copy, exactly as members will see it, to the organiser; nothing else changes."""
+    with session.begin():
+        news = session.get(News, news_id, options=[joinedload(News.mailing_list)])
+        if news is None:
+            raise NotFound("There is no such news item.")
+        person = get_or_create_person(session, to_email)
+        rendered = render_news(services, news.mailing_list, news.subject, news.body_markdown,
+                               unsubscribe_url=f"{services.links.base_url}/u/test")
+        sender = list_sender(services, news.mailing_list)
+        identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
+        row = OutboxMessage(kind="news_test", person_id=person.id, recipient=person.email,
+                            sender=identity.envelope_from, message_id=identity.message_id,
+                            subject=f"[Test] {rendered.subject}", body_text=rendered.text, body_html=rendered.html,
+                            headers={**sender.headers, **list_headers(services, news.mailing_list),
+                                     "From": format_address(sender.from_address, sender.from_name)})
+        session.add(row)
+        audit.record(session, actor=actor, action="news.test", target=f"news:{news.id}")
+        return row
+
+
+def schedule_news(session: Session, news_id: int, *, at: datetime, actor: str) -> News:
+    if at.tzinfo is None:
+        raise InvalidInput("Give the time with its time zone.", field="scheduled_at")
+    if at < utcnow() - timedelta(minutes=1):
+        raise InvalidInput("That time has already passed.", field="scheduled_at")
+    with session.begin():
+        news = _editable(session, news_id)
+        news.status, news.scheduled_at = NewsStatus.SCHEDULED, at
+        audit.record(session, actor=actor, action="news.schedule", target=f"news:{news.id}",
+                     at=at.isoformat())
+    return news
+
+
+def cancel_news(session: Session, news_id: int, *, actor: str) -> News:
+    with session.begin():
+        news = _editable(session, news_id)
+        news.status, news.scheduled_at = NewsStatus.CANCELLED, None
+        audit.record(session, actor=actor, action="news.cancel", target=f"news:{news.id}")
+    return news
+
+
+def _fan_out(session: Session, services: Services, news: News) -> int:
+    """Within the caller's transaction: one Mailing and one outbox row per active member."""
+    mailing_list = news.mailing_list
+    rendered = render_news(services, mailing_list, news.subject, news.body_markdown)
+    sender = list_sender(services, mailing_list)
+    mailing = Mailing(kind="news", list_id=mailing_list.id, subject=rendered.subject, body_text=rendered.text,
+                      body_html=rendered.html,
+                      headers={**sender.headers, **list_headers(services, mailing_list),
+                               "From": format_address(sender.from_address, sender.from_name)})
+    session.add(mailing)
+    session.flush()
+    members = session.execute(
+        select(Person.id, Person.email).join(Subscription, Subscription.person_id == Person.id)
+        .where(Subscription.list_id == mailing_list.id, Subscription.status == SubscriptionStatus.ACTIVE)
+        .order_by(Person.id)).all()
+    now = utcnow()
+    domain, bounce = services.config.mail.domain, services.config.mail.bounce_local_part
+    rows = []
+    for person_id, email in members:
+        identity = new_identity(domain, bounce)
+        rows.append({"created_at": now, "kind": "news", "person_id": person_id, "recipient": email,
+                     "sender": identity.envelope_from, "message_id": identity.message_id,
+                     "mailing_id": mailing.id, "status": OutboxStatus.QUEUED, "attempts": 0,
+                     "next_attempt_at": now, "last_error": ""})
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(OutboxMessage), rows[start:start + 5000])
+    mailing.recipients = len(rows)
+    news.mailing_id, news.status, news.sent_at = mailing.id, NewsStatus.SENT, now
+    return len(rows)
+
+
+def send_news_now(session: Session, services: Services, news_id: int, *, actor: str) -> int:
+    """Queue the news for every active member now; returns how many messages were queued."""
+    with session.begin():
+        news = _editable(session, news_id)
+        count = _fan_out(session, services, news)
+        audit.record(session, actor=actor, action="news.send", target=f"news:{news.id}", recipients=count)
+    return count
+
+
+def send_due_news(session: Session, services: Services) -> list[int]:
+    """Worker step: send every scheduled news item whose time has come, each exactly once."""
+    sent: list[int] = []
+    while True:
+        with session.begin():
+            news = session.scalar(
+                select(News).options(joinedload(News.mailing_list))
+                .where(News.status == NewsStatus.SCHEDULED, News.scheduled_at <= utcnow())
+                .order_by(News.scheduled_at).limit(1).with_for_update(skip_locked=True, of=News))
+            if news is None:
+                return sent
+            count = _fan_out(session, services, news)
+            audit.record(session, actor="system", action="news.send", target=f"news:{news.id}", recipients=count)
+            sent.append(news.id)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    queued: int
+    sending: int
+    sent: int
+    failed: int
+    recent_failures: list[tuple[str, str]]
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.sending + self.sent + self.failed
+
+
+def delivery_report(session: Session, mailing_id: int) -> DeliveryReport:
+    with read_transaction(session):
+        counts = dict(session.execute(select(OutboxMessage.status, func.count())
+                                      .where(OutboxMessage.mailing_id == mailing_id)
+                                      .group_by(OutboxMessage.status)).all())
+        failures = session.execute(select(OutboxMessage.recipient, OutboxMessage.last_error)
+                                   .where(OutboxMessage.mailing_id == mailing_id, OutboxMessage.last_error != "")
+                                   .order_by(OutboxMessage.id.desc()).limit(50)).all()
+    return DeliveryReport(counts.get(OutboxStatus.QUEUED, 0), counts.get(OutboxStatus.SENDING, 0),
+                          counts.get(OutboxStatus.SENT, 0), counts.get(OutboxStatus.FAILED, 0),
+                          [(r, e) for r, e in failures])
