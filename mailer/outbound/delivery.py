@@ -27,6 +27,9 @@ from mailer.outbound.senders import PermanentSendError, RetryableSendError, Send
 
 log = logging.getLogger(__name__)
 
+#: Results are committed at least this often, which bounds the duplicates a crash can cause.
+RECORD_EVERY = 20
+
 
 @dataclass
 class _Work:
@@ -100,30 +103,61 @@ async def deliver_batch(session_factory: sessionmaker[Session], pool: SenderPool
         return 0
     work = await asyncio.to_thread(_load, session_factory, ids)
     pending = deque(work)
+    finished: list[_Work] = []
+    flushing = asyncio.Lock()
+
+    async def flush(final: bool = False) -> None:
+        # Results are written every few messages, not once per batch, so a crash can
+        # double only the messages sent since the last write.
+        async with flushing:
+            if not finished or (not final and len(finished) < RECORD_EVERY):
+                return
+            done = finished[:]
+            del finished[:]
+            await asyncio.to_thread(_record, session_factory, config, done)
 
     async def lane(sender) -> None:  # type: ignore[no-untyped-def]
+        try:
+            await _run_lane(sender)
+        finally:
+            await flush()
+
+    async def _run_lane(sender) -> None:  # type: ignore[no-untyped-def]
         while pending:
             item = pending.popleft()
             try:
-                raw = composer.compose(item.row, item.mailing, item.link_version)
-            except (ValueError, TypeError) as exc:  # e.g. a header with CR/LF: retrying cannot fix it
-                log.error("outbox %s cannot be composed: %s", item.row.id, exc)
-                item.error = PermanentSendError(f"message cannot be composed: {exc}")
-                continue
-            try:
-                await sender.send(raw, envelope_from=item.row.sender, recipient=item.row.recipient)
-                item.sent = True
-            except SendError as exc:
-                log.warning("delivery of outbox %s failed: %s", item.row.id, exc)
-                item.error = exc
-                if isinstance(exc, RetryableSendError) and exc.code is None:
-                    # The connection itself failed: leave the rest of the batch to the other lanes
-                    # (or the next pass) rather than hammering a smarthost that is down.
+                if not await _send_one(sender, item):
                     return
-            except Exception as exc:  # one bad message must not stop the others
-                log.exception("could not send outbox %s", item.row.id)
-                item.error = RetryableSendError(f"internal error: {exc!r}")
+            finally:
+                finished.append(item)  # only once its outcome is known
+            if len(finished) >= RECORD_EVERY and not flushing.locked():
+                await flush()
+
+    async def _send_one(sender, item: _Work) -> bool:  # type: ignore[no-untyped-def]
+        """Send one message; False when the connection itself failed and the lane should stop."""
+        try:
+            raw = composer.compose(item.row, item.mailing, item.link_version)
+        except (ValueError, TypeError) as exc:  # e.g. a header with CR/LF: retrying cannot fix it
+            log.error("outbox %s cannot be composed: %s", item.row.id, exc)
+            item.error = PermanentSendError(f"message cannot be composed: {exc}")
+            return True
+        try:
+            await sender.send(raw, envelope_from=item.row.sender, recipient=item.row.recipient)
+            item.sent = True
+        except SendError as exc:
+            log.warning("delivery of outbox %s failed: %s", item.row.id, exc)
+            item.error = exc
+            # A failed connection (no SMTP code): leave the rest of the batch to the other lanes
+            # (or the next pass) rather than hammering a smarthost that is down.
+            return not (isinstance(exc, RetryableSendError) and exc.code is None)
+        except Exception as exc:  # one bad message must not stop the others
+            log.exception("could not send outbox %s", item.row.id)
+            item.error = RetryableSendError(f"internal error: {exc!r}")
+        return True
 
     await asyncio.gather(*(lane(sender) for sender in pool.lanes))
-    await asyncio.to_thread(_record, session_factory, config, work)
+    # Rows no lane reached (every connection failed) are recorded as not attempted.
+    finished.extend(pending)
+    pending.clear()
+    await flush(final=True)
     return len(ids)

@@ -21,6 +21,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     raw: bytes
+    peer: tuple[str, int] | None = None
 
     @property
     def message(self) -> EmailMessage:
@@ -37,16 +38,33 @@ class Received:
 
 @dataclass
 class SinkHandler:
+    """Accepts and records messages, or misbehaves as scripted, one script entry per message:
+    an SMTP reply ("421 4.3.2 shutting down", "450 ...", "550 ..."), "drop" (close the
+    connection without answering) or "stall" (say nothing for ``stall_seconds``, then 451)."""
+
     received: list[Received] = field(default_factory=list)
-    #: Replies to give instead of accepting, consumed one per message (e.g. "451 try later").
     scripted: list[str] = field(default_factory=list)
+    stall_seconds: float = 5.0
+    attempts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self.lock:
-            if self.scripted:
-                return self.scripted.pop(0)
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+            self.attempts += 1
+            action = self.scripted.pop(0) if self.scripted else None
+        if action == "drop":
+            server.transport.abort()
+            return "421 4.4.2 connection dropped"
+        if action == "stall":
+            await asyncio.sleep(self.stall_seconds)
+            return "451 4.4.2 too slow"
+        if action is not None:
+            if action.startswith("421"):  # 421: the reply goes out, then the server hangs up
+                asyncio.get_running_loop().call_soon(server.transport.close)
+            return action
+        with self.lock:
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
+                                          session.peer))
         return "250 OK"
 
 
