@@ -18,8 +18,10 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
+    # Module scope, not session: Playwright's sync API keeps an event loop running in this
+    # thread while it is open, which would break asyncio.run() in other tests of this worker.
     executable = os.environ.get("CONVENE_CHROMIUM", "/usr/bin/chromium")
     if not shutil.which(executable):
         _unavailable(f"no Chromium at {executable} (install Debian's chromium or set CONVENE_CHROMIUM)")

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template
 from mailer.domain.errors import NotFound
 from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings
+from mailer.domain.health import delivery_health
 from mailer.domain.triage import triage_queue
 from web.auth import login_required
 from web.db import get_config, get_session
@@ -82,3 +83,12 @@ def dev_mailbox_message(key: str) -> Any:
     return render_template("panel/mailbox_message.html", key=key, headers=list(msg.items()),
                            text=text_part.get_content() if text_part else "",
                            has_html=html_part is not None)
+
+
+@bp.get("/outbox")
+@login_required
+def outbox() -> Any:
+    return render_template("panel/outbox.html", health=delivery_health(get_session()))
+
+
+from web.panel import news as _news  # noqa: E402,F401  (registers the news views on this blueprint)

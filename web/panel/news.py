@@ -1,0 +1,172 @@
+"""Panel: news written in Markdown, previewed exactly as members get it, tested, then sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, g, make_response, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from mailer.domain.errors import DomainError, InvalidInput, NotFound
+from mailer.domain.lists import all_lists
+from mailer.domain.news import (
+    cancel_news,
+    create_news,
+    delivery_report,
+    get_news,
+    list_news,
+    preview_news,
+    schedule_news,
+    send_news_now,
+    send_test,
+    update_news,
+)
+from web.auth import login_required
+from web.db import get_services, get_session
+from web.panel import bp
+
+
+class NewsForm(FlaskForm):
+    list_slug = SelectField("List", validators=[DataRequired("Choose a list")])
+    subject = StringField("Subject", validators=[DataRequired("Enter a subject"), Length(max=200)])
+    body = TextAreaField("Message (Markdown)", validators=[DataRequired("Write the message"), Length(max=100_000)],
+                         description="Use # for headings, **bold**, *italic*, - for lists and [text](https://…) for links.")
+
+
+class ScheduleForm(FlaskForm):
+    send_at = DateTimeLocalField("Send at (UK time)", format="%Y-%m-%dT%H:%M",
+                                 validators=[DataRequired("Enter a date and time")])
+
+
+class ActionForm(FlaskForm):
+    """No fields: the CSRF token is the point."""
+
+
+def _actor() -> str:
+    return f"organiser:{g.organiser.id}"
+
+
+def _news_or_404(news_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return get_news(get_session(), news_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/news")
+@login_required
+def news_list() -> Any:
+    return render_template("panel/news_list.html", items=list_news(get_session()))
+
+
+@bp.route("/news/new", methods=["GET", "POST"])
+@login_required
+def news_new() -> Any:
+    form = NewsForm()
+    form.list_slug.choices = [(l.slug, l.name) for l in all_lists(get_session())]
+    if form.validate_on_submit():
+        try:
+            news = create_news(get_session(), list_slug=form.list_slug.data, subject=form.subject.data,
+                               body_markdown=form.body.data, actor=_actor(), organiser_id=g.organiser.id)
+        except InvalidInput as exc:
+            _field_error(form, exc)
+        else:
+            flash("Draft saved. Check the preview, then send a test to yourself.")
+            return redirect(url_for("panel.news_detail", news_id=news.id))
+    return render_template("panel/news_form.html", form=form, news=None), 400 if form.errors else 200
+
+
+@bp.route("/news/<int:news_id>/edit", methods=["GET", "POST"])
+@login_required
+def news_edit(news_id: int) -> Any:
+    news = _news_or_404(news_id)
+    form = NewsForm(data={"list_slug": news.mailing_list.slug, "subject": news.subject, "body": news.body_markdown})
+    form.list_slug.choices = [(news.mailing_list.slug, news.mailing_list.name)]
+    if form.validate_on_submit():
+        try:
+            update_news(get_session(), news_id, subject=form.subject.data, body_markdown=form.body.data,
+                        actor=_actor())
+        except InvalidInput as exc:
+            _field_error(form, exc)
+        else:
+            flash("Changes saved.")
+            return redirect(url_for("panel.news_detail", news_id=news_id))
+    return render_template("panel/news_form.html", form=form, news=news), 400 if form.errors else 200
+
+
+def _field_error(form: FlaskForm, exc: InvalidInput) -> None:
+    field = {"subject": form.subject, "body": form.body}.get(exc.field or "", form.body)
+    field.errors = [*field.errors, str(exc)]
+
+
+@bp.get("/news/<int:news_id>")
+@login_required
+def news_detail(news_id: int) -> Any:
+    news = _news_or_404(news_id)
+    rendered = preview_news(get_session(), get_services(), news_id)
+    report = delivery_report(get_session(), news.mailing_id) if news.mailing_id else None
+    return render_template("panel/news_detail.html", news=news, rendered=rendered, report=report,
+                           action=ActionForm(), schedule=ScheduleForm())
+
+
+@bp.get("/news/<int:news_id>/preview.html")
+@login_required
+def news_preview_html(news_id: int) -> Any:
+    """The HTML part on its own, for the preview frame: inline styles allowed, scripts never."""
+    _news_or_404(news_id)
+    rendered = preview_news(get_session(), get_services(), news_id)
+    response = make_response(rendered.html)
+    response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+                                                   "frame-ancestors 'self'")
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+def _act(news_id: int, action, success: str) -> Any:  # type: ignore[no-untyped-def]
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        result = action()
+    except DomainError as exc:
+        flash(f"Not done: {exc}")
+    else:
+        flash(success.format(result=result))
+    return redirect(url_for("panel.news_detail", news_id=news_id))
+
+
+@bp.post("/news/<int:news_id>/test")
+@login_required
+def news_test(news_id: int) -> Any:
+    return _act(news_id, lambda: send_test(get_session(), get_services(), news_id, to_email=g.organiser.email,
+                                           actor=_actor()),
+                f"A test copy is on its way to {g.organiser.email}.")
+
+
+@bp.post("/news/<int:news_id>/send")
+@login_required
+def news_send(news_id: int) -> Any:
+    return _act(news_id, lambda: send_news_now(get_session(), get_services(), news_id, actor=_actor()),
+                "Sending to {result} member(s). Delivery results appear below.")
+
+
+@bp.post("/news/<int:news_id>/cancel")
+@login_required
+def news_cancel(news_id: int) -> Any:
+    return _act(news_id, lambda: cancel_news(get_session(), news_id, actor=_actor()), "Cancelled.")
+
+
+@bp.post("/news/<int:news_id>/schedule")
+@login_required
+def news_schedule(news_id: int) -> Any:
+    form = ScheduleForm()
+    if not form.validate_on_submit():
+        flash("Enter the date and time to send it.")
+        return redirect(url_for("panel.news_detail", news_id=news_id))
+    local: datetime = form.send_at.data
+    at = local.replace(tzinfo=ZoneInfo("Europe/London"))
+    return _act(news_id, lambda: schedule_news(get_session(), news_id, at=at, actor=_actor()),
+                f"Scheduled for {local:%d %B %Y at %H:%M}.")
