@@ -75,6 +75,8 @@ class SmarthostConfig:
     username: str = ""
     password: str = ""
     timeout: float = 30.0
+    #: PEM file of CA certificates to trust instead of the system's (an internal relay).
+    ca_file: str = ""
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
 _ALLOWED_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "strong", "em", "a", "ul", "ol", "li", "blockquote",
                  "code", "pre", "table", "thead", "tbody", "tr", "th", "td"}
 MAX_SUBJECT = 200
+FAN_OUT_CHUNK = 5000
 MAX_BODY = 100_000
 
 
@@ -211,21 +212,24 @@ def _fan_out(session: Session, services: Services, news: News) -> int:
     members = session.execute(
         select(Person.id, Person.email).join(Subscription, Subscription.person_id == Person.id)
         .where(Subscription.list_id == mailing_list.id, Subscription.status == SubscriptionStatus.ACTIVE)
-        .order_by(Person.id)).all()
+        .order_by(Person.id).execution_options(yield_per=FAN_OUT_CHUNK))
     now = utcnow()
     domain, bounce = services.config.mail.domain, services.config.mail.bounce_local_part
-    rows = []
-    for person_id, email in members:
-        identity = new_identity(domain, bounce)
-        rows.append({"created_at": now, "kind": "news", "person_id": person_id, "recipient": email,
-                     "sender": identity.envelope_from, "message_id": identity.message_id,
-                     "mailing_id": mailing.id, "status": OutboxStatus.QUEUED, "attempts": 0,
-                     "next_attempt_at": now, "last_error": ""})
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(OutboxMessage), rows[start:start + 5000])
-    mailing.recipients = len(rows)
+    total = 0
+    # Streamed in chunks so memory stays flat however large the list is.
+    for chunk in members.partitions():
+        rows = []
+        for person_id, email in chunk:
+            identity = new_identity(domain, bounce)
+            rows.append({"created_at": now, "kind": "news", "person_id": person_id, "recipient": email,
+                         "sender": identity.envelope_from, "message_id": identity.message_id,
+                         "mailing_id": mailing.id, "status": OutboxStatus.QUEUED, "attempts": 0,
+                         "next_attempt_at": now, "last_error": ""})
+        session.execute(insert(OutboxMessage), rows)
+        total += len(rows)
+    mailing.recipients = total
     news.mailing_id, news.status, news.sent_at = mailing.id, NewsStatus.SENT, now
-    return len(rows)
+    return total
 
 
 def send_news_now(session: Session, services: Services, news_id: int, *, actor: str) -> int:

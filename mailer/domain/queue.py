@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from mailer.db import read_transaction
@@ -21,23 +21,28 @@ def _claim(session: Session, model: type[InboundMessage] | type[OutboxMessage], 
            busy_status, *, limit: int, lease: timedelta, worker_id: str) -> list[int]:  # type: ignore[no-untyped-def]
     now = utcnow()
     with session.begin():
-        rows = session.scalars(
-            select(model).where(ready(now)).order_by(*order_by).limit(limit).with_for_update(skip_locked=True)
-        ).all()
-        for row in rows:
-            row.status = busy_status
-            row.lease_until = now + lease
-            row.attempts += 1
-            if isinstance(row, OutboxMessage):
-                row.leased_by = worker_id
-        return [row.id for row in rows]
+        ids: list[int] = []
+        # One query per kind of ready row (new, or abandoned by a dead worker): an OR of the
+        # two would stop the database using the (status, ...) index on a large queue.
+        for condition in ready(now):
+            if len(ids) >= limit:
+                break
+            ids += session.scalars(select(model.id).where(condition).order_by(*order_by).limit(limit - len(ids))
+                                   .with_for_update(skip_locked=True))
+        if ids:
+            values = {"status": busy_status, "lease_until": now + lease, "attempts": model.attempts + 1}
+            if model is OutboxMessage:
+                values["leased_by"] = worker_id
+            session.execute(update(model).where(model.id.in_(ids)).values(**values)
+                            .execution_options(synchronize_session=False))
+        return ids
 
 
 def claim_inbound(session: Session, *, limit: int, lease: timedelta, worker_id: str) -> list[int]:
     """Ids of new (or abandoned) inbound messages, now leased to this worker."""
     def ready(now: datetime):  # type: ignore[no-untyped-def]
-        return or_(InboundMessage.status == InboundStatus.NEW,
-                   and_(InboundMessage.status == InboundStatus.PROCESSING, InboundMessage.lease_until < now))
+        return (InboundMessage.status == InboundStatus.NEW,
+                and_(InboundMessage.status == InboundStatus.PROCESSING, InboundMessage.lease_until < now))
     return _claim(session, InboundMessage, ready, (InboundMessage.id,), InboundStatus.PROCESSING,
                   limit=limit, lease=lease, worker_id=worker_id)
 
@@ -50,8 +55,8 @@ def claim_outbox(session: Session, *, limit: int, lease: timedelta, worker_id: s
     send: what was sent in the window and what is in flight counts against it.
     """
     def ready(now: datetime):  # type: ignore[no-untyped-def]
-        return or_(and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now),
-                   and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now))
+        return (and_(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now),
+                and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_until < now))
     if per_minute or per_day:
         limit = min(limit, _allowance(session, per_minute, per_day))
         if limit <= 0:
