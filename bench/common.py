@@ -14,7 +14,6 @@ from mailer.domain.lists import create_list
 from mailer.domain.services import build_services
 from mailer.runtime import Runtime
 
-
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 

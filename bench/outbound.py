@@ -27,7 +27,14 @@ import aiosmtplib
 from sqlalchemy import func, insert, select
 
 from bench.common import free_port, report, sqlite_runtime
-from mailer.domain.models import OutboxMessage, OutboxStatus, Person, Subscription, SubscriptionStatus, utcnow
+from mailer.domain.models import (
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    Subscription,
+    SubscriptionStatus,
+    utcnow,
+)
 from mailer.domain.news import create_news, send_news_now
 from mailer.outbound.compose import Composer, make_dkim_signer
 from mailer.outbound.delivery import deliver_batch

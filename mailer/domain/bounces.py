@@ -10,7 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailer.domain import audit
-from mailer.domain.models import BounceEvent, BounceKind, Mailing, OutboxMessage, Subscription, SubscriptionStatus
+from mailer.domain.models import (
+    BounceEvent,
+    BounceKind,
+    Mailing,
+    OutboxMessage,
+    Subscription,
+    SubscriptionStatus,
+)
 
 
 def record_bounce(session: Session, *, outbox_id: int | None, person_id: int | None, kind: BounceKind,

@@ -7,9 +7,9 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from mailer.db import read_transaction
 from sqlalchemy.orm import Session
 
+from mailer.db import read_transaction
 from mailer.domain.lists import create_list
 from mailer.domain.meetings import create_meeting
 from mailer.domain.models import MailingList, Meeting, OrganiserRole

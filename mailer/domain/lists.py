@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from mailer.db import read_transaction
 from sqlalchemy.orm import Session
 
+from mailer.db import read_transaction
 from mailer.domain import audit
 from mailer.domain.errors import AlreadyExists, InvalidInput, InvalidLink, NotFound
 from mailer.domain.models import MailingList, Person, Subscription, SubscriptionStatus

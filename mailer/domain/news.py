@@ -23,8 +23,8 @@ from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
 from mailer.domain.models import (
-    MailingList,
     Mailing,
+    MailingList,
     News,
     NewsStatus,
     OutboxMessage,

@@ -7,9 +7,9 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
-from mailer.db import read_transaction
 from sqlalchemy.orm import Session
 
+from mailer.db import read_transaction
 from mailer.domain import audit
 from mailer.domain.errors import AlreadyExists, AuthenticationFailed, InvalidInput, NotFound
 from mailer.domain.models import Organiser, OrganiserRole, utcnow

@@ -12,12 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from mailer.db import read_transaction
 from sqlalchemy.orm import Session, joinedload
 
+from mailer.db import read_transaction
 from mailer.domain import audit
-from mailer.domain.errors import ExpiredLink, InvalidChoice, InvalidLink, NoUpcomingMeeting, NotFound, RsvpClosed
-from mailer.domain.links import RSVP_CHOICES, RsvpClaim, RsvpChoice
+from mailer.domain.errors import (
+    ExpiredLink,
+    InvalidChoice,
+    InvalidLink,
+    NotFound,
+    NoUpcomingMeeting,
+    RsvpClosed,
+)
+from mailer.domain.links import RSVP_CHOICES, RsvpChoice, RsvpClaim
 from mailer.domain.lists import get_list
 from mailer.domain.meetings import next_meeting
 from mailer.domain.models import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-from mailer.db import read_transaction
 from sqlalchemy.orm import Session
 
+from mailer.db import read_transaction
 from mailer.domain.lists import get_list
 from mailer.domain.models import InboundMessage, InboundStatus, utcnow
 from mailer.domain.outbox import Envelope, ReplyThread, enqueue, recent_auto_replies

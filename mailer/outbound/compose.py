@@ -30,7 +30,6 @@ from mailer.domain.links import LinkSigner
 from mailer.domain.models import Mailing, OutboxMessage
 from mailer.domain.news import UNSUBSCRIBE_PLACEHOLDER
 
-
 # Headers a caller may set on a fully rendered row; anything else is ignored.
 _ALLOWED_HEADERS = ("From", "Reply-To", "In-Reply-To", "References", "Auto-Submitted", "List-Id",
                     "List-Unsubscribe", "List-Unsubscribe-Post", "List-Post", "List-Help", "List-Archive",

@@ -19,7 +19,6 @@ import aiosmtplib
 
 from mailer.config import Config, SmarthostConfig
 
-
 # Printable ASCII with no space, quote or angle bracket: safe on an SMTP command line as is.
 _PLAIN_ADDRESS = re.compile(r"^[!#-;=?-~]+@[A-Za-z0-9.-]+$")
 

@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 
 from mailer.domain.errors import InvalidInput
 from mailer.domain.lists import add_member
-from mailer.domain.models import Mailing, News, NewsStatus, OutboxMessage, Subscription, SubscriptionStatus, utcnow
+from mailer.domain.models import (
+    Mailing,
+    News,
+    NewsStatus,
+    OutboxMessage,
+    Subscription,
+    SubscriptionStatus,
+    utcnow,
+)
 from mailer.domain.news import (
     UNSUBSCRIBE_PLACEHOLDER,
     create_news,

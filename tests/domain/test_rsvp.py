@@ -8,7 +8,14 @@ import pytest
 from sqlalchemy import select
 
 from mailer.domain.errors import ExpiredLink, InvalidChoice, InvalidLink, RsvpClosed
-from mailer.domain.models import AttendanceMode, AuditEntry, OutboxMessage, Person, Rsvp, RsvpResponse
+from mailer.domain.models import (
+    AttendanceMode,
+    AuditEntry,
+    OutboxMessage,
+    Person,
+    Rsvp,
+    RsvpResponse,
+)
 from mailer.domain.outbox import ReplyThread
 from mailer.domain.rsvp import record_rsvp, record_rsvp_from_link, register_by_email, rsvp_page
 from mailer.domain.services import Services

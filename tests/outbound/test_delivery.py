@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,11 +13,10 @@ from mailer.domain.models import OutboxMessage, OutboxStatus, Person, utcnow
 from mailer.domain.outbox import Envelope, enqueue
 from mailer.domain.queue import claim_outbox
 from mailer.domain.services import build_services
-from mailer.outbound.delivery import deliver_batch
-from mailer.outbound.compose import Composer
-from mailer.outbound.senders import MaildirSender, SenderPool, SmtpSender, make_sender_pool
+from mailer.outbound.senders import MaildirSender, SmtpSender
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
+from tests.support.delivery import deliver_once as deliver
 from tests.support.servers import SmtpSink
 
 
@@ -40,18 +38,6 @@ def queue_message(database: TestDatabase, config: Config, *, email: str = "sam@e
 def row(database: TestDatabase, row_id: int) -> OutboxMessage:
     with database.sessions() as s:
         return s.get(OutboxMessage, row_id)
-
-
-def deliver(database: TestDatabase, config: Config, sender=None) -> int:  # type: ignore[no-untyped-def]
-    pool = SenderPool([sender]) if sender is not None else make_sender_pool(config)
-    composer = Composer(config, build_services(config).links)
-
-    async def go() -> int:
-        try:
-            return await deliver_batch(database.sessions, pool, composer, config, "test-worker")
-        finally:
-            await pool.close()
-    return asyncio.run(go())
 
 
 @pytest.fixture

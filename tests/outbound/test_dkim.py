@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import shutil
 import subprocess
@@ -15,11 +14,9 @@ from mailer.config import ConfigError, load_config
 from mailer.domain.lists import add_member
 from mailer.domain.news import create_news, send_news_now
 from mailer.domain.services import build_services
-from mailer.outbound.compose import Composer, make_dkim_signer
-from mailer.outbound.delivery import deliver_batch
-from mailer.outbound.senders import make_sender_pool
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
+from tests.support.delivery import deliver_once
 from tests.support.factories import make_list
 from tests.support.servers import SmtpSink
 
@@ -49,13 +46,7 @@ def test_news_is_signed_and_verifies(database: TestDatabase, tmp_path: Path, dki
                                actor="test")
         with database.sessions() as s:
             send_news_now(s, services, news.id, actor="test")
-        pool = make_sender_pool(config)
-        composer = Composer(config, services.links, make_dkim_signer(config))
-
-        async def go() -> None:
-            await deliver_batch(database.sessions, pool, composer, config, "w")
-            await pool.close()
-        asyncio.run(go())
+        deliver_once(database, config)
         [got] = sink.wait_for_count(1)
 
     def dns(name: bytes, timeout: int = 5) -> bytes:

@@ -3,7 +3,6 @@ retries, backoff, permanent failure, bounces and give-up behave as specified."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -24,25 +23,12 @@ from mailer.domain.models import (
 )
 from mailer.domain.news import create_news, send_news_now
 from mailer.domain.services import build_services
-from mailer.outbound.compose import Composer
-from mailer.outbound.delivery import deliver_batch, retry_delay
-from mailer.outbound.senders import make_sender_pool
+from mailer.outbound.delivery import retry_delay
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
+from tests.support.delivery import deliver_once as deliver
 from tests.support.factories import make_list
 from tests.support.servers import SmtpSink
-
-
-def deliver(database: TestDatabase, config: Config) -> int:
-    pool = make_sender_pool(config)
-    composer = Composer(config, build_services(config).links)
-
-    async def go() -> int:
-        try:
-            return await deliver_batch(database.sessions, pool, composer, config, "test-worker")
-        finally:
-            await pool.close()
-    return asyncio.run(go())
 
 
 def news_to(database: TestDatabase, config: Config, count: int) -> None:

@@ -14,7 +14,14 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from mailer.domain.lists import create_list
-from mailer.domain.models import OutboxMessage, OutboxStatus, Person, Subscription, SubscriptionStatus, utcnow
+from mailer.domain.models import (
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    Subscription,
+    SubscriptionStatus,
+    utcnow,
+)
 from mailer.domain.news import create_news, send_news_now
 from mailer.domain.services import build_services
 from tests.conftest import make_test_config

@@ -9,9 +9,9 @@ from typing import Any
 from flask import Blueprint, abort, render_template
 
 from mailer.domain.errors import NotFound
+from mailer.domain.health import delivery_health
 from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings
-from mailer.domain.health import delivery_health
 from mailer.domain.triage import triage_queue
 from web.auth import login_required
 from web.db import get_config, get_session

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, flash, g, make_response, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length
 
 from mailer.domain.errors import DomainError, InvalidInput, NotFound
 from mailer.domain.lists import all_lists
