@@ -8,9 +8,10 @@ worker holds (``FOR UPDATE SKIP LOCKED``); SQLite serialises writers
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mailer.db import read_transaction
@@ -80,10 +81,31 @@ def _allowance(session: Session, per_minute: int, per_day: int) -> int:
 
 
 
-def store_inbound(session: Session, *, mail_from: str, rcpt_to: list[str], raw: bytes, peer: str = "") -> int:
-    """Commit a received message durably; only then may SMTP say 250."""
+@dataclass(frozen=True)
+class Received:
+    """One message as the SMTP edge got it, before it is stored."""
+
+    mail_from: str
+    rcpt_to: list[str]
+    raw: bytes
+    peer: str = ""
+
+
+def store_inbound_many(session: Session, messages: list[Received]) -> list[int]:
+    """Commit received messages durably in one transaction (ids in the same order).
+
+    Only after this returns may SMTP say 250 to any of them. Several SMTP
+    sessions share one commit, which is what lets acceptance keep up.
+    """
+    now = utcnow()
     with session.begin():
-        message = InboundMessage(mail_from=mail_from, rcpt_to=list(rcpt_to), raw=raw, size=len(raw), peer=peer)
-        session.add(message)
-        session.flush()
-        return message.id
+        return list(session.scalars(
+            insert(InboundMessage).returning(InboundMessage.id, sort_by_parameter_order=True),
+            [{"mail_from": m.mail_from, "rcpt_to": list(m.rcpt_to), "raw": m.raw, "size": len(m.raw),
+              "peer": m.peer, "received_at": now, "status": InboundStatus.NEW, "attempts": 0, "outcome": "",
+              "error": ""} for m in messages]))
+
+
+def store_inbound(session: Session, *, mail_from: str, rcpt_to: list[str], raw: bytes, peer: str = "") -> int:
+    """Commit one received message durably; only then may SMTP say 250."""
+    return store_inbound_many(session, [Received(mail_from, rcpt_to, raw, peer)])[0]

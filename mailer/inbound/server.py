@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
-from functools import partial
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope
@@ -18,11 +18,70 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import Config
 from mailer.domain.lists import list_exists
-from mailer.domain.queue import store_inbound
+from mailer.domain.queue import Received, store_inbound_many
 from mailer.inbound import statuscodes as codes
 from mailer.inbound.routing import NotOurDomain, split_recipient
 
 log = logging.getLogger(__name__)
+
+#: Seconds a list found to exist is remembered by the SMTP edge.
+KNOWN_LIST_TTL = 30.0
+
+
+class GroupCommitWriter:
+    """Stores messages for many SMTP sessions, several per database commit.
+
+    Each session waits for the commit that holds its message, so no 250 is
+    ever given for a message that is not on disk; but while one commit is
+    running, the next messages gather and go together, so acceptance keeps
+    up under load instead of queueing behind one fsync per message.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], max_batch: int = 200) -> None:
+        self.session_factory = session_factory
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[Received, asyncio.Future[int]]] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def _commit(self, batch: list[Received]) -> list[int]:
+        with self.session_factory() as session:
+            return store_inbound_many(session, batch)
+
+    async def store(self, message: Received) -> int:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._task = asyncio.create_task(self._run())
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        await self._queue.put((message, future))
+        return await future
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                ids = await asyncio.get_running_loop().run_in_executor(
+                    None, self._commit, [message for message, _ in batch])
+            except Exception as exc:
+                log.exception("could not store %d inbound message(s)", len(batch))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), message_id in zip(batch, ids):
+                if not future.done():
+                    future.set_result(message_id)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task, self._queue = None, None
 
 
 class InboundHandler:
@@ -33,14 +92,24 @@ class InboundHandler:
         self.config = config
         self.session_factory = session_factory
         self.on_stored = on_stored
+        self.writer = GroupCommitWriter(session_factory)
+        # Lists that exist, with when we last saw them. Only "yes" answers are kept, briefly:
+        # a list created a moment ago is never refused, and lists are rarely deleted.
+        self._known_lists: dict[str, float] = {}
 
     def _list_exists(self, slug: str) -> bool:
         with self.session_factory() as session:
             return list_exists(session, slug)
 
-    def _store(self, mail_from: str, rcpt_to: list[str], raw: bytes, peer: str) -> int:
-        with self.session_factory() as session:
-            return store_inbound(session, mail_from=mail_from, rcpt_to=rcpt_to, raw=raw, peer=peer)
+    async def list_exists(self, slug: str) -> bool:
+        now = time.monotonic()
+        seen = self._known_lists.get(slug)
+        if seen is not None and now - seen < KNOWN_LIST_TTL:
+            return True
+        exists = await asyncio.get_running_loop().run_in_executor(None, self._list_exists, slug)
+        if exists:
+            self._known_lists[slug] = now
+        return exists
 
     async def handle_RCPT(self, server: SMTP, session: SmtpSession, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
@@ -52,8 +121,7 @@ class InboundHandler:
             return codes.S553_BAD_ADDRESS
         if recipient.list_slug is not None:
             try:
-                exists = await asyncio.get_running_loop().run_in_executor(None, self._list_exists,
-                                                                          recipient.list_slug)
+                exists = await self.list_exists(recipient.list_slug)
             except Exception:
                 log.exception("recipient lookup failed")
                 return codes.S451_LOOKUP_FAILED
@@ -63,6 +131,13 @@ class InboundHandler:
         return codes.S250_RCPT_OK
 
     async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
+        status = await self._store_and_answer(server, session, envelope)
+        if isinstance(server, LMTP):
+            # LMTP answers once per accepted recipient (RFC 2033 4.2); all share one stored copy.
+            return "\r\n".join([status] * max(len(envelope.rcpt_tos), 1))
+        return status
+
+    async def _store_and_answer(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
         if not envelope.rcpt_tos:
             return codes.S554_NO_RECIPIENTS
         raw = envelope.original_content or b""
@@ -70,10 +145,8 @@ class InboundHandler:
             raw = raw.encode("utf-8", "surrogateescape")
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer or "")
         try:
-            message_id = await asyncio.get_running_loop().run_in_executor(
-                None, partial(self._store, envelope.mail_from or "", list(envelope.rcpt_tos), raw, peer))
+            message_id = await self.writer.store(Received(envelope.mail_from or "", list(envelope.rcpt_tos), raw, peer))
         except Exception:
-            log.exception("could not store inbound message")
             return codes.S451_STORE_FAILED
         log.info("stored inbound message %s (%d bytes)", message_id, len(raw))
         if self.on_stored is not None:
@@ -109,3 +182,4 @@ class InboundServer:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        await self.handler.writer.close()

@@ -136,3 +136,52 @@ def test_store_failure_answers_451_so_the_sender_retries(tmp_path: Path) -> None
             code, text = client.data(MESSAGE)
     assert (code, text) == (451, text_of(codes.S451_STORE_FAILED))
     engine.dispose()
+
+
+def test_lmtp_answers_once_per_recipient(database: TestDatabase, tmp_path: Path) -> None:
+    """Behind Postfix or Exim: LHLO, then one status line per accepted recipient."""
+    config = make_test_config(tmp_path, database.url, inbound={"lmtp": True})
+    make_list(database.sessions)
+    make_list(database.sessions, slug="conference", name="Conference")
+    runtime = Runtime(config, database.engine, database.sessions, build_services(config))
+    with RunningService(runtime, worker=False, web=False):
+        client = smtplib.LMTP(config.inbound.host, config.inbound.port, timeout=10)
+        try:
+            assert client.ehlo("mta.example.org")[0] == 250  # smtplib's LMTP sends LHLO
+            refused = client.sendmail("sam@example.org", ["forum@lists.test", "conference@lists.test",
+                                                          "nobody@lists.test", "x@elsewhere.example"], MESSAGE)
+        finally:
+            client.quit()
+    assert set(refused) == {"nobody@lists.test", "x@elsewhere.example"}
+    assert refused["nobody@lists.test"][0] == 550 and refused["x@elsewhere.example"][0] == 550
+    with database.sessions() as s:
+        stored = s.scalars(select(InboundMessage)).one()
+    assert stored.rcpt_to == ["forum@lists.test", "conference@lists.test"]
+
+
+def test_lmtp_status_lines_on_the_wire(database: TestDatabase, tmp_path: Path) -> None:
+    import socket
+
+    config = make_test_config(tmp_path, database.url, inbound={"lmtp": True})
+    make_list(database.sessions)
+    make_list(database.sessions, slug="conference", name="Conference")
+    runtime = Runtime(config, database.engine, database.sessions, build_services(config))
+    with RunningService(runtime, worker=False, web=False):
+        with socket.create_connection((config.inbound.host, config.inbound.port), timeout=10) as sock:
+            reader = sock.makefile("rb")
+
+            def reply() -> list[bytes]:
+                lines = [reader.readline()]
+                while lines[-1][3:4] == b"-":
+                    lines.append(reader.readline())
+                return lines
+
+            reply()  # greeting
+            for command in (b"LHLO mta.example.org", b"MAIL FROM:<sam@example.org>", b"RCPT TO:<forum@lists.test>",
+                            b"RCPT TO:<conference@lists.test>", b"DATA"):
+                sock.sendall(command + b"\r\n")
+                assert reply()[-1][:1] in (b"2", b"3")
+            sock.sendall(MESSAGE + b".\r\n")
+            first, second = reader.readline(), reader.readline()
+            sock.sendall(b"QUIT\r\n")
+    assert first.startswith(b"250 ") and second.startswith(b"250 ")

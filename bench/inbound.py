@@ -1,8 +1,13 @@
-"""Inbound SMTP acceptance: Convene (store before 250) against a null aiosmtpd handler.
+"""Inbound: SMTP acceptance (stored before 250) against a null aiosmtpd handler, and processing.
 
-Both servers run the same way (asyncio server in a background thread) on
-127.0.0.1; the client sends the same message over C concurrent aiosmtplib
-connections, N messages in all. Bounded in count and time.
+1. Accept + store: both servers run the same way (asyncio server in a
+   background thread) on 127.0.0.1; the client sends the same message over C
+   concurrent aiosmtplib connections, N messages in all.
+2. Process: the worker step (parse, read the new text, classify, register the
+   sender for the meeting, queue the threaded reply, commit) over the stored
+   messages, each from a different sender.
+
+Bounded in count and time.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from aiosmtpd.smtp import SMTP
 from bench.common import free_port, report, sqlite_runtime
 from mailer.inbound.server import InboundServer
 
-MESSAGE = (b"From: Sam <sam@example.org>\r\nTo: forum@bench.test\r\nSubject: Forum\r\n"
+MESSAGE = (b"From: Sam <sam%d@example.org>\r\nTo: forum@bench.test\r\nSubject: Forum\r\n"
            b"Message-ID: <%d@example.org>\r\n\r\nPlease register me, I will join remotely.\r\n" + (b"x" * 76 + b"\r\n") * 26)
 
 
@@ -55,7 +60,7 @@ async def blast(port: int, total: int, concurrency: int, deadline: float) -> tup
             for i in counter:
                 if time.monotonic() > deadline:
                     return
-                await client.sendmail("sam@example.org", ["forum@bench.test"], MESSAGE % i)
+                await client.sendmail(f"sam{i}@example.org", ["forum@bench.test"], MESSAGE % (i, i))
                 sent += 1
 
     start = time.perf_counter()
@@ -93,14 +98,55 @@ def main() -> dict[str, object]:
 
         run_in_thread(start)
         sent, elapsed = measure(port, args.messages, args.concurrency, args.seconds)
+        processed, process_time = process_all(runtime, args.seconds)
         runtime.engine.dispose()
 
     null_rate, rate = null_sent / null_time, sent / elapsed
-    return report("inbound SMTP accept (stored before 250, SQLite WAL)", {
+    return report("inbound: SMTP accept (stored before 250) and processing, SQLite WAL", {
         "messages": sent, "concurrency": args.concurrency,
-        "convene_msgs_per_s": round(rate, 1), "null_handler_msgs_per_s": round(null_rate, 1),
-        "ratio": round(rate / null_rate, 3),
+        "accept_msgs_per_s": round(rate, 1), "null_handler_msgs_per_s": round(null_rate, 1),
+        "accept_ratio": round(rate / null_rate, 3),
+        "processed": processed, "process_msgs_per_s": round(processed / process_time, 1),
+        "process_to_accept_ratio": round(processed / process_time / rate, 3),
     })
+
+
+def process_all(runtime, seconds: float) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    """Run the worker's inbound step until every stored message is processed."""
+    from datetime import datetime, timedelta, timezone
+
+    from mailer.domain.meetings import create_meeting
+    from mailer.outbound.senders import SenderPool
+    from mailer.worker import Worker
+
+    starts = datetime.now(timezone.utc) + timedelta(days=14)
+    with runtime.sessions() as s:
+        create_meeting(s, list_slug="forum", title="Bench Forum", starts_at=starts, ends_at=starts + timedelta(hours=2),
+                       venue="Room 1", actor="bench")
+
+    class NoDelivery:  # processing only: replies stay queued
+        async def close(self) -> None: ...
+
+    config = runtime.config.replace(worker={"batch_size": 200})
+    worker = Worker(config, runtime.sessions, runtime.services, SenderPool([NoDelivery()]))  # type: ignore[list-item]
+
+    async def run() -> int:
+        done = 0
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            ids = await asyncio.to_thread(worker._claim_inbound)
+            if not ids:
+                return done
+            for inbound_id in ids:
+                await asyncio.to_thread(process_inbound, runtime.sessions, runtime.services, inbound_id)
+            done += len(ids)
+        return done
+
+    from mailer.inbound.process import process_inbound
+
+    started = time.perf_counter()
+    processed = asyncio.run(run())
+    return processed, time.perf_counter() - started
 
 
 if __name__ == "__main__":
