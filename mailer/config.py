@@ -58,6 +58,9 @@ class InboundConfig:
     port: int = 8025
     max_message_size: int = 10 * 1024 * 1024
     lmtp: bool = False
+    #: The authserv-id of the upstream MTA whose Authentication-Results headers we trust;
+    #: empty trusts none (every first-time join is then confirmed by the address owner).
+    authserv_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ class WorkerConfig:
 @dataclass(frozen=True)
 class LinksConfig:
     max_age_days: int = 180
+    #: How long a join confirmation link or token stays valid.
+    confirm_days: int = 7
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from mailer.domain.models import AttendanceMode, Meeting, Person, RsvpResponse
 
 RSVP_SALT = "convene.rsvp.v1"
 UNSUBSCRIBE_SALT = "convene.unsubscribe.v1"
+CONFIRM_SALT = "convene.confirm-join.v1"
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,20 @@ class UnsubscribeClaim:
     link_version: int
 
 
+@dataclass(frozen=True)
+class JoinClaim:
+    person_id: int
+    list_id: int
+    link_version: int
+
+
 class LinkSigner:
     """Makes and checks signed URLs for the public pages."""
 
-    def __init__(self, secret_key: str, base_url: str, max_age: timedelta) -> None:
+    def __init__(self, secret_key: str, base_url: str, max_age: timedelta,
+                 confirm_max_age: timedelta = timedelta(days=7)) -> None:
+        self._confirm = URLSafeTimedSerializer(secret_key, salt=CONFIRM_SALT)
+        self.confirm_max_age = confirm_max_age
         self._rsvp = URLSafeTimedSerializer(secret_key, salt=RSVP_SALT)
         # No timestamp: the same member and list always give the same token, so it is
         # derived when a message is composed instead of stored, and it never expires
@@ -91,6 +102,23 @@ class LinkSigner:
         if not _three_ints(data):
             raise InvalidLink("This unsubscribe link is not valid.")
         return UnsubscribeClaim(*data)
+
+    def confirm_token(self, person_id: int, list_id: int, link_version: int) -> str:
+        return self._confirm.dumps([person_id, list_id, link_version])
+
+    def confirm_url(self, token: str) -> str:
+        return f"{self.base_url}/confirm/{token}"
+
+    def load_confirm(self, token: str) -> JoinClaim:
+        try:
+            data = self._confirm.loads(token, max_age=int(self.confirm_max_age.total_seconds()))
+        except SignatureExpired:
+            raise ExpiredLink("This confirmation has expired. Write to the list again to get a new one.") from None
+        except BadData:
+            raise InvalidLink("This confirmation is not valid. It may have been copied incompletely.") from None
+        if not _three_ints(data):
+            raise InvalidLink("This confirmation is not valid.")
+        return JoinClaim(*data)
 
     def load_rsvp(self, token: str) -> RsvpClaim:
         """Check a token's signature and age; raises InvalidLink or ExpiredLink.

@@ -175,6 +175,10 @@ class MailingList(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     is_demo: Mapped[bool] = mapped_column(default=False)
+    #: Join without a confirmation round trip when the upstream MTA saw an aligned DMARC pass.
+    trust_dmarc: Mapped[bool] = mapped_column(default=False, server_default="0")
+    #: Comma-separated sender domains allowed to write (``*.gov.uk``); empty allows all.
+    allowed_sender_domains: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="mailing_list")
@@ -262,7 +266,9 @@ class InboundMessage(Base):
     lease_until: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None]
-    #: What the worker understood and did, in words an organiser can read.
+    #: What the worker understood (register, decline, join, leave, bounce, ...) and did.
+    intent: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    list_slug: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")
 
@@ -299,7 +305,8 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_message_status_next", "status", "next_attempt_at"),
+                      Index("ix_outbox_message_recipient_created", "recipient", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

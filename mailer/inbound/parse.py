@@ -14,6 +14,8 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses
 
+from mailer.inbound.authresults import dmarc_pass
+
 _QUOTE_HEADERS = [
     re.compile(r"^-{2,}\s*(original message|forwarded message)\s*-{2,}", re.I),
     re.compile(r"^_{20,}\s*$"),
@@ -38,9 +40,11 @@ class ParsedMessage:
     new_text: str
     #: Why no automatic answer may be sent to this message, if any (RFC 3834 and friends).
     automated_reason: str | None = None
+    #: Our trusted MTA saw an aligned DMARC pass for the From: domain.
+    authenticated: bool = False
 
 
-def parse_message(raw: bytes, envelope_from: str = "") -> ParsedMessage:
+def parse_message(raw: bytes, envelope_from: str = "", authserv_id: str = "") -> ParsedMessage:
     message = message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
     from_name, from_email = _from_address(message)
@@ -56,6 +60,7 @@ def parse_message(raw: bytes, envelope_from: str = "") -> ParsedMessage:
         references=references,
         new_text=new_text(text),
         automated_reason=automated_reason(message, envelope_from),
+        authenticated=dmarc_pass(message, authserv_id, from_email),
     )
 
 

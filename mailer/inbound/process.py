@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.domain.bounces import record_bounce_for_message
 from mailer.domain.errors import DomainError, NoUpcomingMeeting
 from mailer.domain.lists import leave_by_token
+from mailer.domain.membership import SenderNotAllowed, check_sender, confirm_join, request_join, request_leave, send_help
 from mailer.domain.models import InboundStatus
 from mailer.domain.outbox import ReplyThread, message_id_for_verp_token
 from mailer.domain.rsvp import decline_by_email, register_by_email
 from mailer.domain.services import Services
-from mailer.domain.triage import acknowledge_for_triage, fail_inbound, finish_inbound, load_inbound
+from mailer.domain.triage import (
+    acknowledge_for_triage,
+    already_processed,
+    claim_message_id,
+    fail_inbound,
+    finish_inbound,
+    load_inbound,
+)
 from mailer.inbound.dsn import read_dsn
 from mailer.inbound.intents import classify
-from mailer.inbound.parse import parse_message
+from mailer.inbound.parse import ParsedMessage, parse_message
 from mailer.inbound.routing import NotOurDomain, split_recipient
 
 log = logging.getLogger(__name__)
@@ -31,14 +41,28 @@ def process_inbound(session_factory: sessionmaker[Session], services: Services, 
     """
     with session_factory() as session:
         try:
-            status, outcome, message_id = _process(session, services, inbound_id)
+            result = _process(session, services, inbound_id)
         except Exception as exc:  # the message stays, with the error, for a retry or an organiser
             log.exception("processing inbound message %s failed", inbound_id)
             session.rollback()
             fail_inbound(session, inbound_id, "".join(traceback.format_exception(exc)))
             return f"error: {exc}"
-        finish_inbound(session, inbound_id, status=status, outcome=outcome, message_id=message_id)
-        return outcome
+        finish_inbound(session, inbound_id, status=result.status, outcome=result.outcome,
+                       message_id=result.message_id, intent=result.intent, list_slug=result.list_slug)
+        return result.outcome
+
+
+@dataclass
+class Result:
+    status: InboundStatus
+    outcome: str
+    intent: str = ""
+    message_id: str | None = None
+    list_slug: str | None = None
+
+
+_COMMAND = re.compile(r"^\s*(?:re:\s*|aw:\s*|fw:\s*|fwd:\s*)*(join|subscribe|leave|unsubscribe|help|confirm)\b\s*(\S*)",
+                      re.I)
 
 
 def _bounce(session: Session, services: Services, verp_token: str | None, raw: bytes) -> str:
@@ -53,12 +77,12 @@ def _bounce(session: Session, services: Services, verp_token: str | None, raw: b
     return f"{status.kind.value} bounce recorded for outbox {outbox_id} ({status.status or 'no status'})"
 
 
-def _process(session: Session, services: Services, inbound_id: int) -> tuple[InboundStatus, str, str | None]:
+def _process(session: Session, services: Services, inbound_id: int) -> Result:
     row = load_inbound(session, inbound_id)
     if row is None:
-        return InboundStatus.IGNORED, "message vanished", None
+        return Result(InboundStatus.IGNORED, "message vanished")
     config = services.config
-    parsed = parse_message(row.raw, row.mail_from)
+    parsed = parse_message(row.raw, row.mail_from, config.inbound.authserv_id)
     routes = []
     for address in row.rcpt_to:
         try:
@@ -66,45 +90,77 @@ def _process(session: Session, services: Services, inbound_id: int) -> tuple[Inb
         except (NotOurDomain, ValueError):
             continue
     route = next((r for r in routes if r.list_slug), routes[0] if routes else None)
+    mid = parsed.message_id or None
     if route is None:
-        return InboundStatus.IGNORED, "no local recipient", parsed.message_id
+        return Result(InboundStatus.IGNORED, "no local recipient", message_id=mid)
+    slug = route.list_slug
     if route.kind == "bounce":
-        return InboundStatus.DONE, _bounce(session, services, route.detail, row.raw), parsed.message_id
+        return Result(InboundStatus.DONE, _bounce(session, services, route.detail, row.raw), "bounce", mid)
+    earlier = already_processed(session, inbound_id, parsed.message_id)
+    if earlier is not None:
+        return Result(InboundStatus.IGNORED, f"duplicate of inbound message {earlier}: not processed again",
+                      "duplicate", mid, slug)
+    claim_message_id(session, inbound_id, parsed.message_id)
     if route.kind == "leave" and route.detail:
         # forum-leave+<token>@: the List-Unsubscribe mailto. The token, not the From:, proves who asks.
         try:
             state = leave_by_token(session, services, route.detail, source="email")
         except DomainError as exc:
-            return InboundStatus.TRIAGE, f"unsubscribe by email refused: {exc}", parsed.message_id
-        return InboundStatus.DONE, f"unsubscribed from {state.list_slug} by emailed link", parsed.message_id
+            return Result(InboundStatus.TRIAGE, f"unsubscribe by email refused: {exc}", "leave", mid, slug)
+        return Result(InboundStatus.DONE, f"unsubscribed from {state.list_slug} by emailed link", "leave", mid, slug)
     if parsed.automated_reason:
-        return InboundStatus.IGNORED, f"not answered: {parsed.automated_reason}", parsed.message_id
-    if parsed.from_email is None or route.list_slug is None:
-        return InboundStatus.TRIAGE, "no usable sender or list: needs an organiser", parsed.message_id
-    if parsed.from_email.lower() == services.list_address(route.list_slug).lower():
-        return InboundStatus.IGNORED, "not answered: sent from our own address", parsed.message_id
+        return Result(InboundStatus.IGNORED, f"not answered: {parsed.automated_reason}", "automated", mid, slug)
+    if parsed.from_email is None or slug is None:
+        return Result(InboundStatus.TRIAGE, "no usable sender or list: needs an organiser", "unclear", mid, slug)
+    if parsed.from_email.lower().endswith("@" + config.mail.domain.lower()):
+        return Result(InboundStatus.IGNORED, "not answered: sent from one of our own addresses", "automated", mid, slug)
 
     thread = ReplyThread(message_id=parsed.message_id, references=parsed.references, subject=parsed.subject)
-    sender = {"list_slug": route.list_slug, "email": parsed.from_email, "display_name": parsed.from_name,
-              "thread": thread}
-    intent = classify(parsed.new_text, parsed.subject)
+    who = {"list_slug": slug, "email": parsed.from_email, "display_name": parsed.from_name, "thread": thread}
     try:
-        if route.kind == "list" and intent.kind == "register":
-            result = register_by_email(session, services, mode=intent.mode, **sender)
-            return InboundStatus.DONE, result.summary, parsed.message_id
-        if route.kind == "list" and intent.kind == "decline":
-            result = decline_by_email(session, services, **sender)
-            return InboundStatus.DONE, result.summary, parsed.message_id
+        check_sender(session, services, **who)
+        return _dispatch(session, services, route.kind, parsed, who)
+    except SenderNotAllowed as exc:
+        return Result(InboundStatus.IGNORED, f"refused: {exc}", "refused", mid, slug)
     except NoUpcomingMeeting as exc:
-        return InboundStatus.DONE, f"{intent.kind}: {exc}", parsed.message_id
-    except DomainError as exc:
-        reason = str(exc)
-    else:
-        reason = {
-            "leave": "asked to leave the list; an organiser will confirm",
-            "unclear": "not a request the service recognises",
-            "register": f"a request sent to the {route.kind} address",
-            "decline": f"a request sent to the {route.kind} address",
-        }[intent.kind]
-    replied = acknowledge_for_triage(session, services, reason=reason, **sender)
-    return InboundStatus.TRIAGE, f"triage: {reason}" + ("" if replied else " (reply rate-limited)"), parsed.message_id
+        return Result(InboundStatus.DONE, str(exc), "register", mid, slug)
+
+
+def _dispatch(session: Session, services: Services, kind: str, parsed: ParsedMessage, who: dict) -> Result:  # type: ignore[type-arg]
+    mid, slug = parsed.message_id or None, who["list_slug"]
+    if kind == "request":
+        command = _COMMAND.match(parsed.subject) or _COMMAND.match(parsed.new_text)
+        kind = {"join": "join", "subscribe": "join", "leave": "leave", "unsubscribe": "leave",
+                "help": "help", "confirm": "confirm"}[command.group(1).lower()] if command else "help"
+        if kind == "confirm":
+            token = command.group(2) if command else ""
+            try:
+                state = confirm_join(session, services, token, source="reply")
+            except DomainError as exc:
+                send_help(session, services, reason=f"We could not confirm: {exc}", **who)
+                return Result(InboundStatus.DONE, f"confirmation refused: {exc}", "confirm", mid, slug)
+            return Result(InboundStatus.DONE, f"join confirmed by reply ({state.list_name})", "confirm", mid, slug)
+        if kind == "help":
+            replied = send_help(session, services, **who)
+            return Result(InboundStatus.DONE, "help sent" if replied else "help not sent (rate-limited)", "help",
+                          mid, slug)
+    if kind == "join":
+        outcome = request_join(session, services, authenticated=parsed.authenticated, **who)
+        return Result(InboundStatus.DONE, outcome.summary, "join", mid, slug)
+    if kind == "leave":
+        outcome = request_leave(session, services, **who)
+        return Result(InboundStatus.DONE, outcome.summary, "leave", mid, slug)
+    intent = classify(parsed.new_text, parsed.subject)
+    if intent.kind == "register":
+        result = register_by_email(session, services, mode=intent.mode, **who)
+        return Result(InboundStatus.DONE, result.summary, "register", mid, slug)
+    if intent.kind == "decline":
+        result = decline_by_email(session, services, **who)
+        return Result(InboundStatus.DONE, result.summary, "decline", mid, slug)
+    if intent.kind == "leave":
+        outcome = request_leave(session, services, **who)
+        return Result(InboundStatus.DONE, outcome.summary, "leave", mid, slug)
+    reason = "not a request the service recognises"
+    replied = acknowledge_for_triage(session, services, reason=reason, **who)
+    return Result(InboundStatus.TRIAGE, f"triage: {reason}" + ("" if replied else " (reply rate-limited)"),
+                  "unclear", mid, slug)

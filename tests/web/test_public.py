@@ -99,3 +99,26 @@ def test_privacy_page_and_security_headers(client: HttpClient) -> None:
 def test_unknown_page_is_a_404_page(client: HttpClient) -> None:
     response = client.get("/no/such/page")
     assert response.status == 404 and "Page not found" in response.body
+
+
+def test_join_confirmation_page_get_changes_nothing_post_confirms(client: HttpClient, web_service: RunningService,
+                                                                  database: TestDatabase) -> None:
+    from mailer.domain.models import Subscription, SubscriptionStatus
+
+    mailing_list = make_list(database.sessions)
+    services = build_services(web_service.config)
+    with database.sessions() as s, s.begin():
+        person = Person(email="alex@example.org")
+        s.add(person)
+        s.flush()
+        s.add(Subscription(person_id=person.id, list_id=mailing_list.id, status=SubscriptionStatus.PENDING))
+        url = services.links.confirm_url(services.links.confirm_token(person.id, mailing_list.id, 1))
+    page = client.get(url)
+    assert page.status == 200 and 'id="confirm"' in page.body and "alex@example.org" not in page.body
+    with database.sessions() as s:
+        assert s.scalars(select(Subscription)).one().status is SubscriptionStatus.PENDING
+    done = client.post(url, {"csrf_token": client.csrf_token(page.body)})
+    assert "You are on Leaders of Networks Forum" in done.body
+    with database.sessions() as s:
+        assert s.scalars(select(Subscription)).one().status is SubscriptionStatus.ACTIVE
+    assert client.get(url[:-5] + "xxxxx").status == 400

@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from mailer.domain.errors import ExpiredLink, InvalidChoice, InvalidLink, RsvpClosed
 from mailer.domain.links import RSVP_CHOICES
 from mailer.domain.lists import leave_by_token, rejoin_by_token, unsubscribe_state
+from mailer.domain.membership import confirm_join, confirm_state
 from mailer.domain.rsvp import record_rsvp_from_link, rsvp_page
 from web import csrf
 from web.db import get_config, get_services, get_session
@@ -109,6 +110,28 @@ def unsubscribe_undo(token: str) -> Any:
     except InvalidLink as exc:
         return _link_error(exc)
     return render_template("public/rejoined.html", state=state)
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str) -> Any:
+    """A request to join, confirmed by the address owner. The GET only shows the button."""
+    try:
+        state = confirm_state(get_session(), get_services(), token)
+    except (InvalidLink, ExpiredLink) as exc:
+        return _link_error(exc)
+    return render_template("public/confirm.html", state=state, token=token, form=ConfirmForm())
+
+
+@bp.post("/confirm/<token>")
+def confirm_post(token: str) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        return render_template("public/link_error.html", title="Your form expired",
+                               message="Please open the link from your email again."), 400
+    try:
+        state = confirm_join(get_session(), get_services(), token, source="link")
+    except (InvalidLink, ExpiredLink) as exc:
+        return _link_error(exc)
+    return render_template("public/confirmed.html", state=state)
 
 
 @bp.get("/privacy")
