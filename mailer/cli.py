@@ -203,6 +203,27 @@ def cmd_meeting_attendees(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+# -- inbound -----------------------------------------------------------------
+
+def cmd_inbound(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.models import InboundStatus
+    from mailer.domain.triage import inbound_log
+
+    with _session(config) as session:
+        rows = inbound_log(session, limit=args.limit, status=InboundStatus(args.status) if args.status else None)
+    data = [{"id": r.id, "received_at": r.received_at.isoformat(), "message_id": r.message_id,
+             "from": r.mail_from, "to": r.rcpt_to, "list": r.list_slug, "intent": r.intent,
+             "status": r.status.value, "outcome": r.outcome, "error": r.error.splitlines()[-1] if r.error else ""}
+            for r in rows]
+    if args.json:
+        _print_json(data)
+    else:
+        for d in data:
+            print(f"{d['id']:>6} {d['received_at'][:19]} {d['status']:9} {d['intent'] or '-':10} "
+                  f"{d['from'][:30]:30} {d['outcome']}")
+    return 0
+
+
 # -- news --------------------------------------------------------------------
 
 def _news_body(args: argparse.Namespace) -> str:
@@ -389,6 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = add(meetings, "attendees", cmd_meeting_attendees, "who is coming to a meeting")
     p.add_argument("meeting_id", type=int)
+    p.add_argument("--json", action="store_true")
+
+    p = add(sub, "inbound", cmd_inbound, "recent inbound mail: what was understood and what was done")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--status", choices=["new", "processing", "done", "triage", "ignored", "failed"])
     p.add_argument("--json", action="store_true")
 
     news = sub.add_parser("news", help="news to a list").add_subparsers(dest="news_command", metavar="ACTION", required=True)

@@ -136,3 +136,22 @@ def test_serve_refuses_an_uninitialised_database(tmp_path: Path, capsys: pytest.
     config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n')
     code, _, err = run(capsys, "--config", str(config), "serve")
     assert code == 2 and "convene init" in err
+
+
+def test_inbound_log_json(cli_env: Path, database: TestDatabase, capsys: pytest.CaptureFixture[str]) -> None:
+    from mailer.config import load_config
+    from mailer.domain.queue import store_inbound
+    from mailer.domain.services import build_services
+    from mailer.inbound.process import process_inbound
+
+    run(capsys, "init")
+    run(capsys, "list", "create", "forum", "--name", "Forum")
+    with database.sessions() as s:
+        inbound_id = store_inbound(s, mail_from="sam@example.org", rcpt_to=["forum@lists.test"],
+                                   raw=b"From: sam@example.org\r\nMessage-ID: <q1@x>\r\nSubject: hi\r\n\r\n"
+                                       b"What time does it start?\r\n")
+    process_inbound(database.sessions, build_services(load_config()), inbound_id)
+    code, out, _ = run(capsys, "inbound", "--json")
+    [row] = json.loads(out)
+    assert code == 0 and row["message_id"] == "<q1@x>" and row["intent"] == "unclear"
+    assert row["status"] == "triage" and row["list"] == "forum" and "triage" in row["outcome"]

@@ -178,6 +178,22 @@ def record_rsvp(session: Session, services: Services, *, meeting_id: int, email:
                       source=source)
 
 
+def record_rsvp_from_calendar(session: Session, services: Services, *, meeting_id: int, attendee: str,
+                              response: RsvpResponse) -> RsvpOutcome:
+    """Accept or Decline pressed in a calendar: same rules as every other path.
+
+    Accepting keeps an in-person or remote choice made earlier; the person is
+    emailed about any change, as always.
+    """
+    with session.begin():
+        meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        person = get_or_create_person(session, attendee)
+        return _apply(session, services, person=person, meeting=meeting, response=response, mode=None,
+                      source="calendar", keep_mode=True)
+
+
 @dataclass(frozen=True)
 class EmailRequestOutcome:
     """What an emailed request did, for the inbound log and the organiser."""

@@ -99,3 +99,14 @@ def triage_queue(session: Session, limit: int = 100) -> list[InboundMessage]:
 def load_inbound(session: Session, inbound_id: int) -> InboundMessage | None:
     with read_transaction(session):
         return session.get(InboundMessage, inbound_id)
+
+
+def inbound_log(session: Session, *, limit: int = 100, status: InboundStatus | None = None) -> list[InboundMessage]:
+    """Recent inbound messages with what was understood and done, newest first (raw bytes not loaded)."""
+    from sqlalchemy.orm import defer
+
+    with read_transaction(session):
+        query = select(InboundMessage).options(defer(InboundMessage.raw)).order_by(InboundMessage.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(InboundMessage.status == status)
+        return list(session.scalars(query))

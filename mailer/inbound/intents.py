@@ -28,6 +28,7 @@ def _any(patterns: list[str]) -> re.Pattern[str]:
 
 _DECLINE = _any([
     r"(?:can'?t|cannot|can not|won'?t|will not|unable to|not able to|not going to)\s+(?:make|attend|come|join|be there|do)",
+    r"(?:won'?t|will not|shan'?t)\s+be\s+able\s+to\s+(?:make|attend|come|join|be there)",
     r"send (?:my )?apologies", r"apologies for absence", r"please accept my apologies",
     r"not (?:be )?attending", r"have to decline", r"must decline", r"(?:count|rule) me out",
 ])
@@ -54,9 +55,9 @@ _QUESTION = re.compile(r"\?\s*$", re.M)
 
 def classify(text: str, subject: str = "") -> Intent:
     """The request in a message's new text (and its subject, if the body is empty)."""
-    body = " ".join(text.split())
+    body = " ".join(text.replace("\u2019", "'").replace("\u2018", "'").split())  # Outlook's curly apostrophes
     if not body:
-        body = " ".join(subject.split())
+        body = " ".join(subject.replace("\u2019", "'").split())
     decline, leave, register = bool(_DECLINE.search(body)), bool(_LEAVE.search(body)), bool(_REGISTER.search(body))
     if decline and (_KEEP_ME.search(body) or not leave):
         return Intent("decline") if not register else Intent("unclear")

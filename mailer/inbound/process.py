@@ -12,10 +12,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailer.domain.bounces import record_bounce_for_message
 from mailer.domain.errors import DomainError, NoUpcomingMeeting
 from mailer.domain.lists import leave_by_token
-from mailer.domain.membership import SenderNotAllowed, check_sender, confirm_join, request_join, request_leave, send_help
+from mailer.domain.membership import (
+    SenderNotAllowed,
+    check_sender,
+    confirm_join,
+    request_join,
+    request_leave,
+    send_help,
+)
 from mailer.domain.models import InboundStatus
 from mailer.domain.outbox import ReplyThread, message_id_for_verp_token
-from mailer.domain.rsvp import decline_by_email, register_by_email
+from mailer.domain.rsvp import decline_by_email, record_rsvp_from_calendar, register_by_email
 from mailer.domain.services import Services
 from mailer.domain.triage import (
     acknowledge_for_triage,
@@ -25,6 +32,7 @@ from mailer.domain.triage import (
     finish_inbound,
     load_inbound,
 )
+from mailer.inbound.calendar import CalendarReply, read_calendar_reply
 from mailer.inbound.dsn import read_dsn
 from mailer.inbound.intents import classify
 from mailer.inbound.parse import ParsedMessage, parse_message
@@ -108,6 +116,9 @@ def _process(session: Session, services: Services, inbound_id: int) -> Result:
         except DomainError as exc:
             return Result(InboundStatus.TRIAGE, f"unsubscribe by email refused: {exc}", "leave", mid, slug)
         return Result(InboundStatus.DONE, f"unsubscribed from {state.list_slug} by emailed link", "leave", mid, slug)
+    reply = read_calendar_reply(row.raw, config.mail.domain)
+    if reply is not None:  # before the automated-mail check: calendars may mark their replies so
+        return _calendar(session, services, reply, parsed, slug)
     if parsed.automated_reason:
         return Result(InboundStatus.IGNORED, f"not answered: {parsed.automated_reason}", "automated", mid, slug)
     if parsed.from_email is None or slug is None:
@@ -124,6 +135,27 @@ def _process(session: Session, services: Services, inbound_id: int) -> Result:
         return Result(InboundStatus.IGNORED, f"refused: {exc}", "refused", mid, slug)
     except NoUpcomingMeeting as exc:
         return Result(InboundStatus.DONE, str(exc), "register", mid, slug)
+
+
+def _calendar(session: Session, services: Services, reply: CalendarReply, parsed: ParsedMessage,
+              slug: str | None) -> Result:
+    mid = parsed.message_id or None
+    answer = reply.response
+    if answer is None:
+        return Result(InboundStatus.TRIAGE, f"calendar reply {reply.partstat or 'without PARTSTAT'}: "
+                      "left for an organiser", "calendar", mid, slug)
+    if parsed.from_email and parsed.from_email.lower() != reply.attendee.lower():
+        return Result(InboundStatus.TRIAGE, "calendar reply for a different attendee than the sender",
+                      "calendar", mid, slug)
+    try:
+        outcome = record_rsvp_from_calendar(session, services, meeting_id=reply.meeting_id,
+                                            attendee=reply.attendee, response=answer[0])
+    except DomainError as exc:
+        return Result(InboundStatus.DONE, f"calendar {reply.partstat.lower()} not recorded: {exc}", "calendar",
+                      mid, slug)
+    verb = "recorded" if outcome.changed else "unchanged"
+    return Result(InboundStatus.DONE, f"calendar {reply.partstat.lower()} for meeting {reply.meeting_id}: {verb}",
+                  "calendar", mid, slug)
 
 
 def _dispatch(session: Session, services: Services, kind: str, parsed: ParsedMessage, who: dict) -> Result:  # type: ignore[type-arg]

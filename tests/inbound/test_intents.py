@@ -20,6 +20,8 @@ IN_PERSON, REMOTE = AttendanceMode.IN_PERSON, AttendanceMode.REMOTE
     ("Sorry, I can't make it this time. Please keep me on the list.", "decline", None),
     ("Please send my apologies", "decline", None),
     ("Unable to attend, sorry", "decline", None),
+    ("I won\u2019t be able to attend, sorry.", "decline", None),
+    ("I can\u2019t make it \u2013 apologies", "decline", None),
     ("Please unsubscribe me", "leave", None),
     ("Please remove me from the list", "leave", None),
     ("What time does it start?", "unclear", None),

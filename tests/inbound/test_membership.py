@@ -8,8 +8,16 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from mailer.domain.models import InboundMessage, InboundStatus, MailingList, OutboxMessage, Person, Subscription, SubscriptionStatus
 from mailer.domain.membership import confirm_join
+from mailer.domain.models import (
+    InboundMessage,
+    InboundStatus,
+    MailingList,
+    OutboxMessage,
+    Person,
+    Subscription,
+    SubscriptionStatus,
+)
 from mailer.domain.queue import store_inbound
 from mailer.domain.services import Services
 from mailer.inbound.process import process_inbound

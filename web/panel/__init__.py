@@ -12,7 +12,7 @@ from mailer.domain.errors import NotFound
 from mailer.domain.health import delivery_health
 from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings
-from mailer.domain.triage import triage_queue
+from mailer.domain.triage import inbound_log, triage_queue
 from web.auth import login_required
 from web.db import get_config, get_session
 
@@ -43,7 +43,8 @@ def meeting(meeting_id: int) -> Any:
 @bp.get("/inbound")
 @login_required
 def inbound() -> Any:
-    return render_template("panel/inbound.html", messages=triage_queue(get_session()))
+    session = get_session()
+    return render_template("panel/inbound.html", messages=triage_queue(session), recent=inbound_log(session, limit=100))
 
 
 def _dev_maildir() -> mailbox.Maildir:
