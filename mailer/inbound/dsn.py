@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import Message
 
+from flufl.bounce import all_failures
+
 from mailer.domain.models import BounceKind
 
 _STATUS = re.compile(r"\b([245])\.\d{1,3}\.\d{1,3}\b")
@@ -36,8 +38,16 @@ def read_dsn(raw: bytes) -> DeliveryStatus:
         for block in blocks[1:] if len(blocks) > 1 else blocks:
             found.append(_from_fields(block))
     if not found:
-        # Not a standard DSN: look for an enhanced status code in the text, else call it soft.
+        # Not an RFC 3464 report: flufl.bounce knows the shapes of many non-standard bounces.
         text = _text_of(message)
+        try:
+            temporary, permanent = all_failures(message)
+        except Exception:  # a bounce detector must never stop the worker
+            temporary, permanent = frozenset(), frozenset()
+        if permanent:
+            return DeliveryStatus(BounceKind.HARD, "", text.strip()[:500])
+        if temporary:
+            return DeliveryStatus(BounceKind.SOFT, "", text.strip()[:500])
         match = _STATUS.search(text)
         if match and match.group(1) == "5":
             return DeliveryStatus(BounceKind.HARD, match.group(0), text.strip()[:500])

@@ -8,13 +8,18 @@ Gmail's "On ... wrote:", and the signature are dropped before any decision.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses
 
+from mailparser_reply import EmailReplyParser
+
 from mailer.inbound.authresults import dmarc_pass
+
+log = logging.getLogger(__name__)
 
 _QUOTE_HEADERS = [
     re.compile(r"^-{2,}\s*(original message|forwarded message)\s*-{2,}", re.I),
@@ -120,9 +125,26 @@ def html_to_text(markup: str) -> str:
     return "\n".join(line.strip() for line in text.replace("\xa0", " ").splitlines())
 
 
+_reply_parser = EmailReplyParser(languages=["en", "fr", "de", "es", "it", "nl", "pl"])
+
+
 def new_text(text: str) -> str:
-    """The part of a message its sender wrote now: above any quoted original and signature."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    """The part of a message its sender wrote now: above any quoted original and signature.
+
+    mail-parser-reply (maintained, multi-language) finds the quoted original and
+    signatures in the shapes mail clients produce; our own rules then catch the
+    headers and footers it leaves (Outlook's underscore rule, "Sent from my ...").
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        text = _reply_parser.parse_reply(text=text)
+    except Exception:  # the library must never stop us reading a message
+        log.warning("reply parser failed; using our own rules only", exc_info=True)
+    return _cut_quoted(text)
+
+
+def _cut_quoted(text: str) -> str:
+    lines = text.split("\n")
     kept: list[str] = []
     for index, line in enumerate(lines):
         stripped = line.strip()
