@@ -41,10 +41,11 @@ def sender_allowed(mailing_list: MailingList, email: str) -> bool:
 def check_sender(session: Session, services: Services, *, list_slug: str, email: str,
                  display_name: str | None, thread: ReplyThread | None) -> None:
     """Raise SenderNotAllowed (after a polite reply) when the list does not take mail from this domain."""
+    with read_transaction(session):
+        if sender_allowed(get_list(session, list_slug), email):
+            return
     with session.begin():
         mailing_list = get_list(session, list_slug)
-        if sender_allowed(mailing_list, email):
-            return
         person = get_or_create_person(session, email, display_name)
         if thread is not None and _may_reply(session, services, person.email):
             enqueue(session, services, kind="sender_refused", person=person, reply_to=thread, auto_reply=True,

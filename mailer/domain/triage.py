@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailer.db import read_transaction
@@ -48,31 +48,26 @@ def finish_inbound(session: Session, inbound_id: int, *, status: InboundStatus, 
             message.message_id = message_id[:998]
 
 
-def already_processed(session: Session, inbound_id: int, message_id: str) -> int | None:
-    """The id of an earlier copy of this Message-ID that was already handled, if any.
-
-    The same message arrives twice when a sender retries after a lost 250, or
-    when it was addressed to two of our addresses in two transactions.
-    """
-    if not message_id:
-        return None
-    with read_transaction(session):
-        # A finished copy wins; of two copies in progress at once, the older one goes ahead.
-        return session.scalar(select(InboundMessage.id).where(
+def _earlier_copy(session: Session, inbound_id: int, message_id: str) -> int | None:
+    # A finished copy wins; of two copies in progress at once, the older one goes ahead.
+    return session.scalar(select(InboundMessage.id).where(
             InboundMessage.message_id == message_id[:998], InboundMessage.id != inbound_id,
             or_(InboundMessage.status.in_([InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED]),
                 and_(InboundMessage.status == InboundStatus.PROCESSING, InboundMessage.id < inbound_id)))
             .order_by(InboundMessage.id).limit(1))
 
 
-def claim_message_id(session: Session, inbound_id: int, message_id: str) -> None:
-    """Record the Message-ID on the row as soon as it is known, so later copies find it."""
+def begin_processing(session: Session, inbound_id: int, message_id: str) -> int | None:
+    """Record the Message-ID on the row (so later copies find it) unless an earlier copy
+    was already handled; returns that copy's id, or None to go ahead. One transaction."""
     if not message_id:
-        return
+        return None
     with session.begin():
-        row = session.get(InboundMessage, inbound_id)
-        if row is not None:
-            row.message_id = message_id[:998]
+        earlier = _earlier_copy(session, inbound_id, message_id)
+        if earlier is None:
+            session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
+                            .values(message_id=message_id[:998]))
+        return earlier
 
 
 def fail_inbound(session: Session, inbound_id: int, error: str, *, max_attempts: int = 5) -> None:

@@ -26,8 +26,7 @@ from mailer.domain.rsvp import decline_by_email, record_rsvp_from_calendar, regi
 from mailer.domain.services import Services
 from mailer.domain.triage import (
     acknowledge_for_triage,
-    already_processed,
-    claim_message_id,
+    begin_processing,
     fail_inbound,
     finish_inbound,
     load_inbound,
@@ -104,11 +103,10 @@ def _process(session: Session, services: Services, inbound_id: int) -> Result:
     slug = route.list_slug
     if route.kind == "bounce":
         return Result(InboundStatus.DONE, _bounce(session, services, route.detail, row.raw), "bounce", mid)
-    earlier = already_processed(session, inbound_id, parsed.message_id)
+    earlier = begin_processing(session, inbound_id, parsed.message_id)
     if earlier is not None:
         return Result(InboundStatus.IGNORED, f"duplicate of inbound message {earlier}: not processed again",
                       "duplicate", mid, slug)
-    claim_message_id(session, inbound_id, parsed.message_id)
     if route.kind == "leave" and route.detail:
         # forum-leave+<token>@: the List-Unsubscribe mailto. The token, not the From:, proves who asks.
         try:
