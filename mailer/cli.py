@@ -324,6 +324,16 @@ def _services(config: Config) -> Services:
     return build_services(config)
 
 
+def cmd_meeting_invite(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.invitations import send_invitations
+
+    with _session(config) as session:
+        count = send_invitations(session, _services(config), args.meeting_id, actor="cli")
+    _print_json({"meeting": args.meeting_id, "invited": count}) if args.json else \
+        print(f"Invited {count} member(s) to meeting {args.meeting_id}.")
+    return 0
+
+
 # -- organisers --------------------------------------------------------------
 
 def cmd_organiser_create(config: Config, args: argparse.Namespace) -> int:
@@ -407,6 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = add(meetings, "list", cmd_meeting_list, "list meetings")
     p.add_argument("--list", help="only this list's meetings")
+    p.add_argument("--json", action="store_true")
+    p = add(meetings, "invite", cmd_meeting_invite,
+            "email an invitation (signed links + calendar) to every member who has not replied")
+    p.add_argument("meeting_id", type=int)
     p.add_argument("--json", action="store_true")
     p = add(meetings, "attendees", cmd_meeting_attendees, "who is coming to a meeting")
     p.add_argument("meeting_id", type=int)

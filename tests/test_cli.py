@@ -78,7 +78,7 @@ def test_lists_meetings_members_and_attendees(cli_env: Path, capsys: pytest.Capt
     meeting = json.loads(out)
     assert meeting["starts_at"] == "2099-03-12T14:00:00+00:00"  # GMT in March
     code, out, _ = run(capsys, "meeting", "attendees", str(meeting["id"]), "--json")
-    assert json.loads(out)["counts"] == {"in_person": 0, "remote": 0, "undecided": 0, "declined": 0}
+    assert json.loads(out)["counts"] == {"in_person": 0, "remote": 0, "undecided": 0, "declined": 0, "waitlist": 0}
 
 
 def test_bad_input_gets_a_message_and_exit_code(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

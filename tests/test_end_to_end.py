@@ -106,7 +106,7 @@ def test_register_by_email_rsvp_by_link_and_organiser_sees_it(database: TestData
             assert re.search(r'id="count-remote">1<', panel.body)
             assert re.search(r'id="count-in-person">0 of 40<', panel.body)
             api = organiser.get(f"/api/meetings/{meeting.id}/attendees").json()
-            assert api["counts"] == {"in_person": 0, "remote": 1, "undecided": 0, "declined": 0}
+            assert api["counts"] == {"in_person": 0, "remote": 1, "undecided": 0, "declined": 0, "waitlist": 0}
             assert api["attendees"][0]["email"] == "alex.example@dept.example.org"
 
 

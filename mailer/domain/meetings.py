@@ -120,6 +120,11 @@ class Attendee:
     mode: AttendanceMode | None
     source: str
     updated_at: datetime
+    waitlisted_at: datetime | None = None
+
+    @property
+    def waitlisted(self) -> bool:
+        return self.waitlisted_at is not None
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,12 @@ class AttendeeReport:
 
     @property
     def in_person(self) -> int:
-        return sum(1 for a in self.attendees if a.response is RsvpResponse.ATTENDING and a.mode is AttendanceMode.IN_PERSON)
+        return sum(1 for a in self.attendees if a.response is RsvpResponse.ATTENDING
+                   and a.mode is AttendanceMode.IN_PERSON and not a.waitlisted)
+
+    @property
+    def waitlist(self) -> int:
+        return sum(1 for a in self.attendees if a.waitlisted)
 
     @property
     def remote(self) -> int:
@@ -148,10 +158,10 @@ class AttendeeReport:
             "meeting": {"id": self.meeting.id, "title": self.meeting.title,
                         "starts_at": self.meeting.starts_at.isoformat(), "ends_at": self.meeting.ends_at.isoformat()},
             "counts": {"in_person": self.in_person, "remote": self.remote, "undecided": self.undecided,
-                       "declined": self.declined},
+                       "declined": self.declined, "waitlist": self.waitlist},
             "attendees": [
                 {"email": a.email, "name": a.display_name, "response": a.response.value,
-                 "mode": a.mode.value if a.mode else None, "source": a.source,
+                 "mode": a.mode.value if a.mode else None, "source": a.source, "waitlisted": a.waitlisted,
                  "updated_at": a.updated_at.isoformat()}
                 for a in self.attendees
             ],
@@ -164,7 +174,8 @@ def attendee_report(session: Session, meeting_id: int) -> AttendeeReport:
         if meeting is None:
             raise NotFound("There is no such meeting.")
         rows = session.execute(
-            select(Person.email, Person.display_name, Rsvp.response, Rsvp.mode, Rsvp.source, Rsvp.updated_at)
+            select(Person.email, Person.display_name, Rsvp.response, Rsvp.mode, Rsvp.source, Rsvp.updated_at,
+                   Rsvp.waitlisted_at)
             .join(Rsvp, Rsvp.person_id == Person.id)
             .where(Rsvp.meeting_id == meeting_id)
             .order_by(Rsvp.updated_at)

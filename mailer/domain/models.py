@@ -222,7 +222,9 @@ class Meeting(Base):
     capacity: Mapped[int | None] = mapped_column(Integer)
     rsvp_deadline: Mapped[datetime | None]
     status: Mapped[MeetingStatus] = mapped_column(_enum(MeetingStatus, "meeting_status"))
+    #: iCalendar SEQUENCE: bumped whenever time or place change after invitations went out.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    invited_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     mailing_list: Mapped[MailingList] = relationship(back_populates="meetings")
@@ -241,6 +243,8 @@ class Rsvp(Base):
     mode: Mapped[AttendanceMode | None] = mapped_column(_enum(AttendanceMode, "attendance_mode"))
     #: How the latest answer arrived: email, link, calendar, panel, api.
     source: Mapped[str] = mapped_column(String(20))
+    #: Set while an in-person answer waits for a place; the earliest is promoted first.
+    waitlisted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -320,6 +324,8 @@ class OutboxMessage(Base):
     subject: Mapped[str | None] = mapped_column(String(998))
     body_text: Mapped[str | None] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
+    #: An iCalendar object sent as a text/calendar alternative (invitations, updates, cancellations).
+    body_calendar: Mapped[str | None] = mapped_column(Text)
     #: Extra headers (In-Reply-To, References, Auto-Submitted, List-*) as a dict.
     headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.QUEUED)

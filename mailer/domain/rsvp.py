@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.db import read_transaction
@@ -50,6 +50,7 @@ class RsvpOutcome:
     mode: AttendanceMode | None
     changed: bool
     previous: tuple[RsvpResponse, AttendanceMode | None] | None
+    waitlisted: bool = False
 
 
 def check_open(meeting: Meeting, now: datetime | None = None) -> None:
@@ -85,28 +86,71 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
     """Within the caller's transaction: record the answer, audit it and tell the person."""
     check_open(meeting)
     check_mode(meeting, response, mode)
-    rsvp = session.scalar(select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.person_id == person.id)
-                          .with_for_update())
+    # One answer at a time per meeting, so in-person places are never handed out twice
+    # (PostgreSQL row lock; SQLite already has one writer at a time).
+    session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
+    rsvp = session.scalar(select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.person_id == person.id))
     previous = (rsvp.response, rsvp.mode) if rsvp else None
     if rsvp is not None and keep_mode and response is RsvpResponse.ATTENDING and rsvp.response is response:
         mode = rsvp.mode  # "register me" again must not forget a mode chosen earlier
     if previous == (response, mode):
-        return RsvpOutcome(meeting.id, person.id, response, mode, changed=False, previous=previous)
+        return RsvpOutcome(meeting.id, person.id, response, mode, changed=False, previous=previous,
+                           waitlisted=rsvp is not None and rsvp.waitlisted_at is not None)
+    held_place = rsvp is not None and _holds_place(rsvp)
     if rsvp is None:
         rsvp = Rsvp(meeting=meeting, person=person, response=response, mode=mode, source=source)
         session.add(rsvp)
     else:
         rsvp.response, rsvp.mode, rsvp.source = response, mode, source
+    wants_place = response is RsvpResponse.ATTENDING and mode is AttendanceMode.IN_PERSON
+    rsvp.waitlisted_at = None
+    if wants_place and meeting.capacity is not None and _places_taken(session, meeting, person.id) >= meeting.capacity:
+        rsvp.waitlisted_at = utcnow()
     session.flush()
     audit.record(session, actor=f"person:{person.id}", action="rsvp.record", target=f"meeting:{meeting.id}",
                  response=response.value, mode=mode.value if mode else None, source=source,
+                 waitlisted=rsvp.waitlisted_at is not None,
                  previous=[previous[0].value, previous[1].value if previous[1] else None] if previous else None)
+    if held_place and not wants_place:
+        _promote_from_waitlist(session, services, meeting)
     if notify:
         enqueue(session, services, kind="rsvp_confirmation", person=person, sender=list_sender(services, meeting),
                 reply_to=reply_to, auto_reply=reply_to is not None,
                 context={"meeting": meeting, "response": response.value, "mode": mode.value if mode else None,
-                         "links": services.links.rsvp_urls(person, meeting), "previous": previous})
-    return RsvpOutcome(meeting.id, person.id, response, mode, changed=True, previous=previous)
+                         "links": services.links.rsvp_urls(person, meeting), "previous": previous,
+                         "waitlisted": rsvp.waitlisted_at is not None})
+    return RsvpOutcome(meeting.id, person.id, response, mode, changed=True, previous=previous,
+                       waitlisted=rsvp.waitlisted_at is not None)
+
+
+def _holds_place(rsvp: Rsvp) -> bool:
+    return (rsvp.response is RsvpResponse.ATTENDING and rsvp.mode is AttendanceMode.IN_PERSON
+            and rsvp.waitlisted_at is None)
+
+
+def _places_taken(session: Session, meeting: Meeting, besides_person_id: int | None = None) -> int:
+    query = select(func.count()).select_from(Rsvp).where(
+        Rsvp.meeting_id == meeting.id, Rsvp.response == RsvpResponse.ATTENDING,
+        Rsvp.mode == AttendanceMode.IN_PERSON, Rsvp.waitlisted_at.is_(None))
+    if besides_person_id is not None:
+        query = query.where(Rsvp.person_id != besides_person_id)
+    return session.scalar(query) or 0
+
+
+def _promote_from_waitlist(session: Session, services: Services, meeting: Meeting) -> None:
+    """A place came free: the longest-waiting person gets it, and is told."""
+    if meeting.capacity is not None and _places_taken(session, meeting) >= meeting.capacity:
+        return
+    first = session.scalar(select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.waitlisted_at.is_not(None))
+                           .order_by(Rsvp.waitlisted_at, Rsvp.id).limit(1))
+    if first is None:
+        return
+    first.waitlisted_at = None
+    person = session.get(Person, first.person_id)
+    audit.record(session, actor="system", action="rsvp.promoted", target=f"meeting:{meeting.id}",
+                 person=first.person_id)
+    enqueue(session, services, kind="waitlist_promoted", person=person, sender=list_sender(services, meeting),
+            context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting)})
 
 
 def _load_claim(session: Session, claim: RsvpClaim) -> tuple[Person, Meeting]:

@@ -61,6 +61,12 @@ def compose_message(row: OutboxMessage) -> EmailMessage:
     message.set_content(row.body_text or "", cte="quoted-printable")
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html", cte="quoted-printable")
+    if row.body_calendar:
+        # RFC 6047: the calendar is the last alternative, with its method on the Content-Type too,
+        # which is what makes Outlook and Gmail show Accept / Decline.
+        method = "CANCEL" if "METHOD:CANCEL" in row.body_calendar else "REQUEST"
+        message.add_alternative(row.body_calendar, subtype="calendar", cte="quoted-printable",
+                                params={"method": method})
     return message
 
 

@@ -6,15 +6,16 @@ import mailbox
 from email import message_from_bytes, policy
 from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 
-from mailer.domain.errors import NotFound
+from mailer.domain.errors import DomainError, NotFound
 from mailer.domain.health import delivery_health
+from mailer.domain.invitations import send_invitations
 from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings
 from mailer.domain.triage import inbound_log, triage_queue
 from web.auth import login_required
-from web.db import get_config, get_session
+from web.db import get_config, get_services, get_session
 
 bp = Blueprint("panel", __name__, url_prefix="/panel")
 
@@ -38,6 +39,21 @@ def meeting(meeting_id: int) -> Any:
     except NotFound:
         abort(404)
     return render_template("panel/meeting.html", report=report, meeting=report.meeting)
+
+
+@bp.post("/meetings/<int:meeting_id>/invite")
+@login_required
+def meeting_invite(meeting_id: int) -> Any:
+    try:
+        count = send_invitations(get_session(), get_services(), meeting_id, actor=f"organiser:{g.organiser.id}")
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        flash(f"Not sent: {exc}")
+    else:
+        flash(f"Invitations are on their way to {count} member(s)." if count else
+              "Everyone on the list has already replied or been invited.")
+    return redirect(url_for("panel.meeting", meeting_id=meeting_id))
 
 
 @bp.get("/inbound")

@@ -1,0 +1,54 @@
+"""iCalendar invitations (RFC 5545 / 5546 iTIP, sent by email per RFC 6047).
+
+One VEVENT per meeting with a stable UID, so Outlook and Google treat every
+later message (an update with a higher SEQUENCE, a CANCEL) as the same
+event, and their Accept / Decline replies come back to the list address.
+Times are written in UTC, which every client converts correctly across
+daylight saving. The venue is private: the invitation does not carry it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from mailer.domain.models import Meeting, Person, utcnow
+
+
+def meeting_uid(meeting: Meeting, domain: str) -> str:
+    return f"meeting-{meeting.id}@{domain}"
+
+
+def build_ics(meeting: Meeting, *, person: Person, organiser_address: str, organiser_name: str, domain: str,
+              method: str = "REQUEST", location: str | None = None, now: datetime | None = None) -> str:
+    """A METHOD:REQUEST (or CANCEL) calendar for one attendee."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Convene//Meetings//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", method)
+    event = Event()
+    event.add("uid", meeting_uid(meeting, domain))
+    event.add("sequence", meeting.sequence)
+    event.add("dtstamp", now or utcnow())
+    event.add("dtstart", meeting.starts_at)
+    event.add("dtend", meeting.ends_at)
+    event.add("summary", meeting.title)
+    if meeting.description:
+        event.add("description", meeting.description)
+    event.add("location", location or {"remote": "Online (joining details sent to registered delegates)",
+                                       "in_person": "Venue details sent to registered delegates",
+                                       "hybrid": "In person or online (details sent to registered delegates)"}
+              [meeting.format.value])
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    organizer = vCalAddress(f"mailto:{organiser_address}")
+    organizer.params["cn"] = vText(organiser_name)
+    event.add("organizer", organizer)
+    attendee = vCalAddress(f"mailto:{person.email}")
+    attendee.params.update({"role": vText("REQ-PARTICIPANT"), "partstat": vText("NEEDS-ACTION"),
+                            "rsvp": vText("TRUE")})
+    if person.display_name:
+        attendee.params["cn"] = vText(person.display_name)
+    event.add("attendee", attendee)
+    calendar.add_component(event)
+    return calendar.to_ical().decode("utf-8")

@@ -1,0 +1,142 @@
+"""Invitations with calendar requests, and in-person capacity with a waitlist."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar
+from sqlalchemy import select
+
+from mailer.domain.icalendar_invites import build_ics
+from mailer.domain.invitations import send_invitations
+from mailer.domain.lists import add_member
+from mailer.domain.meetings import attendee_report, create_meeting
+from mailer.domain.models import AttendanceMode, OutboxMessage, Person, Rsvp, RsvpResponse
+from mailer.domain.rsvp import record_rsvp
+from mailer.domain.services import Services, build_services
+from tests.conftest import make_test_config
+from tests.support.databases import TestDatabase
+from tests.support.delivery import deliver_once
+from tests.support.factories import make_list, make_meeting
+from tests.support.servers import SmtpSink
+
+
+def london(year: int, month: int, day: int, hour: int) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=ZoneInfo("Europe/London"))
+
+
+def test_ics_times_are_right_across_daylight_saving(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    with database.sessions() as s:
+        winter = create_meeting(s, list_slug="forum", title="Winter", starts_at="2027-01-14 14:00",
+                                ends_at="2027-01-14 16:00", venue="Room 1", actor="test")
+    with database.sessions() as s:
+        summer = create_meeting(s, list_slug="forum", title="Summer", starts_at="2027-07-15 14:00",
+                                ends_at="2027-07-15 16:00", venue="Room 1", actor="test")
+    person = Person(id=5, email="sam@example.org", display_name="Sam Example")
+    for meeting, utc_hour in ((winter, 14), (summer, 13)):
+        ics = build_ics(meeting, person=person, organiser_address="forum@lists.test", organiser_name="Forum",
+                        domain="lists.test")
+        assert f"DTSTART:{meeting.starts_at:%Y%m%d}T{utc_hour:02}0000Z" in ics
+        event = Calendar.from_ical(ics).walk("VEVENT")[0]
+        assert event["DTSTART"].dt == london(meeting.starts_at.year, meeting.starts_at.month, meeting.starts_at.day,
+                                             14).astimezone(timezone.utc)
+        assert str(event["UID"]) == f"meeting-{meeting.id}@lists.test"
+        assert "Room 1" not in ics  # the venue goes to delegates only
+
+
+def test_invitations_reach_each_member_with_links_and_a_calendar_request(database: TestDatabase,
+                                                                          tmp_path: Path) -> None:
+    with SmtpSink() as sink:
+        config = make_test_config(tmp_path, database.url, delivery=sink.smarthost_settings())
+        services = build_services(config)
+        make_list(database.sessions)
+        meeting = make_meeting(database.sessions, title="Spring Forum")
+        for who in ("ana", "ben"):
+            with database.sessions() as s:
+                add_member(s, slug="forum", email=f"{who}@example.org", display_name=who.title(), actor="test")
+        with database.sessions() as s:
+            assert send_invitations(s, services, meeting.id, actor="test") == 2
+        with database.sessions() as s:  # again: nobody has answered, so both again; after answers, fewer
+            record_rsvp(s, services, meeting_id=meeting.id, email="ana@example.org", response=RsvpResponse.DECLINED,
+                        mode=None, source="panel")
+        with database.sessions() as s:
+            assert send_invitations(s, services, meeting.id, actor="test") == 1
+        deliver_once(database, config)
+        received = sink.wait_for_count(4)
+    ben = next(r for r in received if r.rcpt_tos == ["ben@example.org"] and "Invitation" in r.message["Subject"])
+    msg = ben.message
+    assert msg["Subject"].startswith("Invitation: Spring Forum")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" and "/u/" in msg["List-Unsubscribe"]
+    calendar_part = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
+    assert calendar_part.get_param("method") == "REQUEST"
+    event = Calendar.from_ical(calendar_part.get_content()).walk("VEVENT")[0]
+    assert str(event["ATTENDEE"]) == "mailto:ben@example.org" and event["ATTENDEE"].params["RSVP"] == "TRUE"
+    assert str(event["ORGANIZER"]) == "mailto:forum@lists.test"
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    assert "/in-person" in text and "/remote" in text and "/decline" in text
+    assert "Room 1.01" not in msg.as_string() and "secret-room" not in msg.as_string()
+
+
+def answer(database: TestDatabase, services: Services, meeting_id: int, email: str,
+           response: RsvpResponse = RsvpResponse.ATTENDING, mode: AttendanceMode | None = AttendanceMode.IN_PERSON):  # type: ignore[no-untyped-def]
+    with database.sessions() as s:
+        return record_rsvp(s, services, meeting_id=meeting_id, email=email, response=response, mode=mode,
+                           source="panel")
+
+
+def test_capacity_waitlist_and_promotion(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=2)
+    assert not answer(database, services, meeting.id, "a@example.org").waitlisted
+    assert not answer(database, services, meeting.id, "b@example.org").waitlisted
+    assert answer(database, services, meeting.id, "c@example.org").waitlisted
+    assert answer(database, services, meeting.id, "d@example.org").waitlisted
+    with database.sessions() as s:
+        report = attendee_report(s, meeting.id)
+    assert (report.in_person, report.waitlist) == (2, 2)
+    with database.sessions() as s:
+        confirmation = s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "c@example.org")).one()
+    assert "waiting list" in confirmation.body_text
+    # Remote needs no place: switching frees one, and the longest-waiting person gets it.
+    answer(database, services, meeting.id, "a@example.org", mode=AttendanceMode.REMOTE)
+    with database.sessions() as s:
+        report = attendee_report(s, meeting.id)
+        promoted = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "waitlist_promoted")).all()
+    assert (report.in_person, report.waitlist) == (2, 1)
+    assert [m.recipient for m in promoted] == ["c@example.org"]
+    answer(database, services, meeting.id, "b@example.org", response=RsvpResponse.DECLINED, mode=None)
+    with database.sessions() as s:
+        report = attendee_report(s, meeting.id)
+    assert (report.in_person, report.waitlist) == (2, 0)
+    # The same answer twice changes nothing and promotes nobody.
+    assert not answer(database, services, meeting.id, "d@example.org").changed
+
+
+def test_twenty_concurrent_answers_for_ten_places(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=10)
+    barrier = threading.Barrier(20)
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            answer(database, services, meeting.id, f"p{i:02}@example.org")
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with database.sessions() as s:
+        rows = s.scalars(select(Rsvp)).all()
+    assert len(rows) == 20
+    assert sum(1 for r in rows if r.waitlisted_at is None) == 10
+    assert sum(1 for r in rows if r.waitlisted_at is not None) == 10

@@ -1,0 +1,33 @@
+"""The panel's meeting page: counts including the waitlist, and sending invitations."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from mailer.domain.lists import add_member
+from mailer.domain.models import OutboxMessage
+from tests.support.databases import TestDatabase
+from tests.support.factories import ORGANISER_PASSWORD, make_list, make_meeting, make_organiser
+from tests.support.http import HttpClient
+
+
+def test_send_invitations_from_the_meeting_page(client: HttpClient, database: TestDatabase) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=10)
+    make_organiser(database.sessions)
+    for who in ("ana", "ben", "cy"):
+        with database.sessions() as s:
+            add_member(s, slug="forum", email=f"{who}@example.org", actor="test")
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    page = client.get(f"/panel/meetings/{meeting.id}")
+    assert 'id="send-invitations"' in page.body and re.search(r'id="count-waitlist">0<', page.body)
+    assert client.post(f"/panel/meetings/{meeting.id}/invite", {}).status == 400  # no CSRF token
+    done = client.post(f"/panel/meetings/{meeting.id}/invite", {"csrf_token": client.csrf_token(page.body)})
+    assert "Invitations are on their way to 3 member(s)" in done.body
+    assert "Invite members who have not replied" in done.body
+    with database.sessions() as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "invitation")).all()
+    assert sorted(r.recipient for r in rows) == ["ana@example.org", "ben@example.org", "cy@example.org"]
+    assert all(r.body_calendar and "METHOD:REQUEST" in r.body_calendar for r in rows)
