@@ -324,6 +324,36 @@ def _services(config: Config) -> Services:
     return build_services(config)
 
 
+def cmd_meeting_update(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.schedules import update_meeting
+
+    with _session(config) as session:
+        told = update_meeting(session, _services(config), args.meeting_id, actor="cli", title=args.title,
+                              starts_at=args.starts, ends_at=args.ends, venue=args.venue, dial_in=args.dial_in)
+    print(f"Meeting {args.meeting_id} updated; {told} person(s) told of the change.")
+    return 0
+
+
+def cmd_meeting_cancel(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.schedules import cancel_meeting
+
+    with _session(config) as session:
+        told = cancel_meeting(session, _services(config), args.meeting_id, actor="cli", reason=args.reason)
+    print(f"Meeting {args.meeting_id} cancelled; {told} person(s) told.")
+    return 0
+
+
+def cmd_meeting_agenda(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.schedules import set_agenda
+
+    with open(args.file, encoding="utf-8") if args.file != "-" else sys.stdin as fh:
+        agenda = fh.read()
+    with _session(config) as session:
+        set_agenda(session, args.meeting_id, agenda=agenda, days_before=args.days_before, actor="cli")
+    print(f"Agenda saved for meeting {args.meeting_id}.")
+    return 0
+
+
 def cmd_meeting_invite(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.invitations import send_invitations
 
@@ -422,6 +452,22 @@ def build_parser() -> argparse.ArgumentParser:
             "email an invitation (signed links + calendar) to every member who has not replied")
     p.add_argument("meeting_id", type=int)
     p.add_argument("--json", action="store_true")
+    p = add(meetings, "update", cmd_meeting_update,
+            "change title, time or place; delegates and invitees get an update with the calendar")
+    p.add_argument("meeting_id", type=int)
+    p.add_argument("--title")
+    p.add_argument("--starts")
+    p.add_argument("--ends")
+    p.add_argument("--venue")
+    p.add_argument("--dial-in")
+    p = add(meetings, "cancel", cmd_meeting_cancel, "cancel a meeting and send calendar cancellations")
+    p.add_argument("meeting_id", type=int)
+    p.add_argument("--reason", default="")
+    p = add(meetings, "agenda", cmd_meeting_agenda,
+            "set the agenda (Markdown) sent to registered delegates before the meeting")
+    p.add_argument("meeting_id", type=int)
+    p.add_argument("--file", required=True, help="Markdown file, or - for standard input")
+    p.add_argument("--days-before", type=int, help="days before the meeting to send it (default 7)")
     p = add(meetings, "attendees", cmd_meeting_attendees, "who is coming to a meeting")
     p.add_argument("meeting_id", type=int)
     p.add_argument("--json", action="store_true")

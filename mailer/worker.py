@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailer.config import Config
 from mailer.domain.news import send_due_news
 from mailer.domain.queue import claim_inbound
+from mailer.domain.schedules import send_due_schedules
 from mailer.domain.services import Services
 from mailer.inbound.process import process_inbound
 from mailer.outbound.compose import Composer, make_dkim_signer
@@ -53,11 +54,18 @@ class Worker:
         with self.session_factory() as session:
             return send_due_news(session, self.services)
 
+    def _send_due_schedules(self) -> list[str]:
+        with self.session_factory() as session:
+            return send_due_schedules(session, self.services)
+
     async def run_once(self) -> int:
         """One pass: due schedules, a batch of inbound mail, a batch of outbound. Returns rows handled."""
         handled = 0
         for news_id in await asyncio.to_thread(self._send_due_news):
             log.info("scheduled news %s queued", news_id)
+            handled += 1
+        for done in await asyncio.to_thread(self._send_due_schedules):
+            log.info("schedule: %s", done)
             handled += 1
         for inbound_id in await asyncio.to_thread(self._claim_inbound):
             outcome = await asyncio.to_thread(process_inbound, self.session_factory, self.services, inbound_id)

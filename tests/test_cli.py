@@ -155,3 +155,22 @@ def test_inbound_log_json(cli_env: Path, database: TestDatabase, capsys: pytest.
     [row] = json.loads(out)
     assert code == 0 and row["message_id"] == "<q1@x>" and row["intent"] == "unclear"
     assert row["status"] == "triage" and row["list"] == "forum" and "triage" in row["outcome"]
+
+
+def test_meeting_invite_agenda_update_cancel(cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "init")
+    run(capsys, "list", "create", "forum", "--name", "Forum")
+    run(capsys, "list", "add-member", "forum", "ana@example.org")
+    code, out, _ = run(capsys, "meeting", "create", "--list", "forum", "--title", "Forum", "--starts", "2099-03-12 14:00",
+                       "--ends", "2099-03-12 16:00", "--venue", "Room 1", "--json")
+    meeting_id = str(json.loads(out)["id"])
+    code, out, _ = run(capsys, "meeting", "invite", meeting_id, "--json")
+    assert json.loads(out) == {"meeting": int(meeting_id), "invited": 1}
+    agenda = tmp_path / "agenda.md"
+    agenda.write_text("1. Welcome\n")
+    assert run(capsys, "meeting", "agenda", meeting_id, "--file", str(agenda), "--days-before", "5")[0] == 0
+    code, out, _ = run(capsys, "meeting", "update", meeting_id, "--starts", "2099-03-12 15:00",
+                       "--ends", "2099-03-12 17:00")
+    assert code == 0 and "1 person(s) told" in out
+    code, out, _ = run(capsys, "meeting", "cancel", meeting_id, "--reason", "Strike")
+    assert code == 0 and "1 person(s) told" in out

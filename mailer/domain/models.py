@@ -225,6 +225,11 @@ class Meeting(Base):
     #: iCalendar SEQUENCE: bumped whenever time or place change after invitations went out.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     invited_at: Mapped[datetime | None]
+    #: Markdown, sent to registered delegates ``agenda_days_before`` days ahead with their joining details.
+    agenda: Mapped[str] = mapped_column(Text, default="", server_default="")
+    agenda_days_before: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    agenda_sent_at: Mapped[datetime | None]
+    reminder_sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     mailing_list: Mapped[MailingList] = relationship(back_populates="meetings")

@@ -113,6 +113,12 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
                  previous=[previous[0].value, previous[1].value if previous[1] else None] if previous else None)
     if held_place and not wants_place:
         _promote_from_waitlist(session, services, meeting)
+    if (meeting.agenda_sent_at is not None and response is RsvpResponse.ATTENDING and rsvp.waitlisted_at is None):
+        from mailer.domain.schedules import (
+            send_details,  # late registrants get what the others already have
+        )
+
+        send_details(session, services, meeting, person, rsvp)
     if notify:
         enqueue(session, services, kind="rsvp_confirmation", person=person, sender=list_sender(services, meeting),
                 reply_to=reply_to, auto_reply=reply_to is not None,
@@ -151,6 +157,10 @@ def _promote_from_waitlist(session: Session, services: Services, meeting: Meetin
                  person=first.person_id)
     enqueue(session, services, kind="waitlist_promoted", person=person, sender=list_sender(services, meeting),
             context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting)})
+    if meeting.agenda_sent_at is not None:
+        from mailer.domain.schedules import send_details
+
+        send_details(session, services, meeting, person, first)
 
 
 def _load_claim(session: Session, claim: RsvpClaim) -> tuple[Person, Meeting]:

@@ -1,0 +1,196 @@
+"""Meetings that run themselves: the agenda a week before, a reminder the day before,
+updates when time or place change, and cancellation.
+
+Private details go only where they belong: the venue to in-person delegates,
+the dial-in to remote ones (both to a registered delegate who has not yet
+said how they will attend). Each scheduled send is claimed with a row lock
+and marked in the same transaction that queues its messages, so it happens
+exactly once across restarts and any number of workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, joinedload
+
+from mailer.domain import audit
+from mailer.domain.errors import InvalidInput, NotFound
+from mailer.domain.icalendar_invites import build_ics
+from mailer.domain.meetings import parse_local_datetime
+from mailer.domain.models import (
+    AttendanceMode,
+    Meeting,
+    MeetingFormat,
+    MeetingStatus,
+    Person,
+    Rsvp,
+    RsvpResponse,
+    Subscription,
+    SubscriptionStatus,
+    utcnow,
+)
+from mailer.domain.news import markdown_to_html
+from mailer.domain.outbox import enqueue
+from mailer.domain.rsvp import list_sender
+from mailer.domain.services import Services
+
+
+@dataclass(frozen=True)
+class Details:
+    """What one delegate may be told about where the meeting is."""
+
+    venue: str
+    dial_in: str
+
+
+def details_for(meeting: Meeting, mode: AttendanceMode | None) -> Details:
+    in_person = meeting.format is not MeetingFormat.REMOTE and mode in (AttendanceMode.IN_PERSON, None)
+    remote = meeting.format is not MeetingFormat.IN_PERSON and mode in (AttendanceMode.REMOTE, None)
+    return Details(meeting.venue if in_person else "", meeting.dial_in if remote else "")
+
+
+def _delegates(session: Session, meeting: Meeting) -> list[tuple[Person, Rsvp]]:
+    rows = session.execute(
+        select(Person, Rsvp).join(Rsvp, Rsvp.person_id == Person.id)
+        .where(Rsvp.meeting_id == meeting.id, Rsvp.response == RsvpResponse.ATTENDING, Rsvp.waitlisted_at.is_(None))
+        .order_by(Person.id)).all()
+    return [(person, rsvp) for person, rsvp in rows]
+
+
+def send_details(session: Session, services: Services, meeting: Meeting, person: Person, rsvp: Rsvp,
+                 kind: str = "meeting_details") -> None:
+    """Within the caller's transaction: one delegate's agenda (or reminder) with their own details."""
+    enqueue(session, services, kind=kind, person=person, sender=list_sender(services, meeting),
+            context={"meeting": meeting, "details": details_for(meeting, rsvp.mode), "mode": rsvp.mode.value
+                     if rsvp.mode else None, "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "",
+                     "links": services.links.rsvp_urls(person, meeting)})
+
+
+def send_due_schedules(session: Session, services: Services, now: datetime | None = None) -> list[str]:
+    """Worker step: every agenda and reminder whose time has come, each exactly once."""
+    now = now or utcnow()
+    done: list[str] = []
+    for kind, column in (("meeting_details", Meeting.agenda_sent_at), ("meeting_reminder", Meeting.reminder_sent_at)):
+        while True:
+            with session.begin():
+                condition = and_(Meeting.status == MeetingStatus.PUBLISHED, column.is_(None), Meeting.ends_at > now)
+                candidates = session.scalars(select(Meeting).where(condition).order_by(Meeting.starts_at)
+                                             .with_for_update(skip_locked=True)).all()
+                meeting = next((m for m in candidates if _is_due(m, kind, now)), None)
+                if meeting is None:
+                    break
+                delegates = _delegates(session, meeting)
+                for person, rsvp in delegates:
+                    send_details(session, services, meeting, person, rsvp, kind)
+                setattr(meeting, column.key, now)
+                audit.record(session, actor="system", action=f"meeting.{kind}", target=f"meeting:{meeting.id}",
+                             recipients=len(delegates))
+                done.append(f"{kind} for meeting {meeting.id} to {len(delegates)} delegate(s)")
+    return done
+
+
+def _is_due(meeting: Meeting, kind: str, now: datetime) -> bool:
+    if kind == "meeting_details":
+        return now >= meeting.starts_at - timedelta(days=meeting.agenda_days_before)
+    return now >= meeting.starts_at - timedelta(days=1)
+
+
+def set_agenda(session: Session, meeting_id: int, *, agenda: str, days_before: int | None = None,
+               actor: str) -> Meeting:
+    with session.begin():
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        meeting.agenda = agenda.strip()
+        if days_before is not None:
+            if not 0 <= days_before <= 60:
+                raise InvalidInput("Send the agenda between 0 and 60 days before.", field="days_before")
+            meeting.agenda_days_before = days_before
+        audit.record(session, actor=actor, action="meeting.agenda", target=f"meeting:{meeting.id}")
+        return meeting
+
+
+def _recipients_of_changes(session: Session, meeting: Meeting) -> list[tuple[Person, Rsvp | None]]:
+    """Delegates, plus (once invitations went out) members who have not answered."""
+    out: list[tuple[Person, Rsvp | None]] = [(p, r) for p, r in _delegates(session, meeting)]
+    if meeting.invited_at is not None:
+        answered = select(Rsvp.person_id).where(Rsvp.meeting_id == meeting.id)
+        waiting = session.scalars(select(Person).join(Subscription, Subscription.person_id == Person.id).where(
+            Subscription.list_id == meeting.list_id, Subscription.status == SubscriptionStatus.ACTIVE,
+            Person.id.not_in(answered)).order_by(Person.id)).all()
+        out += [(p, None) for p in waiting]
+    return out
+
+
+def update_meeting(session: Session, services: Services, meeting_id: int, *, actor: str,
+                   title: str | None = None, starts_at: str | datetime | None = None,
+                   ends_at: str | datetime | None = None, venue: str | None = None,
+                   dial_in: str | None = None) -> int:
+    """Change a meeting; if time or place changed after anyone was told, tell them (SEQUENCE + 1).
+
+    Returns how many people were emailed.
+    """
+    with session.begin():
+        meeting = session.scalar(select(Meeting).options(joinedload(Meeting.mailing_list))
+                                 .where(Meeting.id == meeting_id).with_for_update(of=Meeting))
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        before = (meeting.title, meeting.starts_at, meeting.ends_at, meeting.venue, meeting.dial_in)
+        if title is not None and title.strip():
+            meeting.title = title.strip()
+        if starts_at is not None:
+            meeting.starts_at = parse_local_datetime(starts_at, meeting.timezone, "starts_at")
+        if ends_at is not None:
+            meeting.ends_at = parse_local_datetime(ends_at, meeting.timezone, "ends_at")
+        if meeting.ends_at <= meeting.starts_at:
+            raise InvalidInput("The meeting must end after it starts.", field="ends_at")
+        if venue is not None:
+            meeting.venue = venue.strip()
+        if dial_in is not None:
+            meeting.dial_in = dial_in.strip()
+        after = (meeting.title, meeting.starts_at, meeting.ends_at, meeting.venue, meeting.dial_in)
+        if after == before:
+            return 0
+        changed = [name for name, a, b in zip(("title", "time", "end", "venue", "dial-in"), before, after) if a != b]
+        audit.record(session, actor=actor, action="meeting.update", target=f"meeting:{meeting.id}", changed=changed)
+        told = meeting.invited_at is not None or meeting.agenda_sent_at is not None
+        if not told and not _delegates(session, meeting):
+            return 0
+        meeting.sequence += 1
+        recipients = _recipients_of_changes(session, meeting)
+        address = services.list_address(meeting.mailing_list.slug)
+        for person, rsvp in recipients:
+            details = details_for(meeting, rsvp.mode) if rsvp is not None else Details("", "")
+            enqueue(session, services, kind="meeting_updated", person=person, sender=list_sender(services, meeting),
+                    context={"meeting": meeting, "changed": changed, "details": details,
+                             "links": services.links.rsvp_urls(person, meeting)},
+                    calendar=build_ics(meeting, person=person, organiser_address=address,
+                                       organiser_name=meeting.mailing_list.name, domain=services.config.mail.domain))
+        return len(recipients)
+
+
+def cancel_meeting(session: Session, services: Services, meeting_id: int, *, actor: str, reason: str = "") -> int:
+    """Cancel, and send everyone who was told a cancellation with METHOD:CANCEL. Returns how many."""
+    with session.begin():
+        meeting = session.scalar(select(Meeting).options(joinedload(Meeting.mailing_list))
+                                 .where(Meeting.id == meeting_id).with_for_update(of=Meeting))
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        if meeting.status is MeetingStatus.CANCELLED:
+            return 0
+        recipients = _recipients_of_changes(session, meeting) if meeting.status is MeetingStatus.PUBLISHED else []
+        meeting.status = MeetingStatus.CANCELLED
+        meeting.sequence += 1
+        address = services.list_address(meeting.mailing_list.slug)
+        for person, _ in recipients:
+            enqueue(session, services, kind="meeting_cancelled", person=person, sender=list_sender(services, meeting),
+                    context={"meeting": meeting, "reason": reason.strip()},
+                    calendar=build_ics(meeting, person=person, organiser_address=address,
+                                       organiser_name=meeting.mailing_list.name, domain=services.config.mail.domain,
+                                       method="CANCEL"))
+        audit.record(session, actor=actor, action="meeting.cancel", target=f"meeting:{meeting.id}",
+                     recipients=len(recipients))
+        return len(recipients)

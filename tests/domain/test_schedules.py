@@ -1,0 +1,136 @@
+"""Agenda a week before, reminder the day before, updates and cancellation; each exactly once,
+private details only to the delegates they belong to."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from mailer.domain.invitations import send_invitations
+from mailer.domain.lists import add_member
+from mailer.domain.models import AttendanceMode, Meeting, MeetingStatus, OutboxMessage, RsvpResponse
+from mailer.domain.rsvp import record_rsvp
+from mailer.domain.schedules import cancel_meeting, send_due_schedules, set_agenda, update_meeting
+from mailer.domain.services import Services
+from tests.support.databases import TestDatabase
+from tests.support.factories import make_list, make_meeting
+
+VENUE, DIAL_IN = "Room 1.01, 1 Example Street, London", "https://meet.invalid/secret-room"
+
+
+def answer(database: TestDatabase, services: Services, meeting_id: int, email: str, response: RsvpResponse,
+           mode: AttendanceMode | None) -> None:
+    with database.sessions() as s:
+        record_rsvp(s, services, meeting_id=meeting_id, email=email, response=response, mode=mode, source="panel")
+
+
+def messages(database: TestDatabase, kind: str) -> dict[str, OutboxMessage]:
+    with database.sessions() as s:
+        return {m.recipient: m for m in s.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind))}
+
+
+def delegates(database: TestDatabase, services: Services, starts_in: timedelta) -> Meeting:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, starts_in=starts_in, capacity=1, deadline_before=None)
+    with database.sessions() as s:
+        set_agenda(s, meeting.id, agenda="1. Welcome\n2. **Pronouns at work**", actor="test")
+    A, R, N = RsvpResponse.ATTENDING, AttendanceMode.REMOTE, None
+    answer(database, services, meeting.id, "inperson@example.org", A, AttendanceMode.IN_PERSON)
+    answer(database, services, meeting.id, "remote@example.org", A, R)
+    answer(database, services, meeting.id, "undecided@example.org", A, N)
+    answer(database, services, meeting.id, "declined@example.org", RsvpResponse.DECLINED, N)
+    answer(database, services, meeting.id, "waiting@example.org", A, AttendanceMode.IN_PERSON)  # capacity 1
+    return meeting
+
+
+def test_agenda_goes_once_with_each_delegates_own_details(database: TestDatabase, services: Services) -> None:
+    meeting = delegates(database, services, timedelta(days=3))
+    with database.sessions() as s:
+        [done] = send_due_schedules(s, services)
+    assert f"meeting {meeting.id} to 3 delegate(s)" in done
+    sent = messages(database, "meeting_details")
+    assert set(sent) == {"inperson@example.org", "remote@example.org", "undecided@example.org"}
+    assert VENUE in sent["inperson@example.org"].body_text and DIAL_IN not in sent["inperson@example.org"].body_text
+    assert DIAL_IN in sent["remote@example.org"].body_text and VENUE not in sent["remote@example.org"].body_text
+    assert VENUE in sent["undecided@example.org"].body_text and DIAL_IN in sent["undecided@example.org"].body_text
+    assert "Pronouns at work" in sent["remote@example.org"].body_text
+    assert "<strong>Pronouns at work</strong>" in sent["remote@example.org"].body_html
+    with database.sessions() as s:
+        assert send_due_schedules(s, services) == []  # exactly once
+    # Someone registering after the agenda went out gets it straight away.
+    answer(database, services, meeting.id, "late@example.org", RsvpResponse.ATTENDING, AttendanceMode.REMOTE)
+    late = messages(database, "meeting_details")["late@example.org"]
+    assert DIAL_IN in late.body_text and VENUE not in late.body_text
+
+
+def test_nothing_is_sent_before_it_is_due(database: TestDatabase, services: Services) -> None:
+    delegates(database, services, timedelta(days=10))
+    with database.sessions() as s:
+        assert send_due_schedules(s, services) == []
+
+
+def test_reminder_the_day_before(database: TestDatabase, services: Services) -> None:
+    delegates(database, services, timedelta(hours=12))
+    with database.sessions() as s:
+        done = send_due_schedules(s, services)
+    assert len(done) == 2  # the agenda (late) and the reminder
+    reminders = messages(database, "meeting_reminder")
+    assert set(reminders) == {"inperson@example.org", "remote@example.org", "undecided@example.org"}
+    assert VENUE not in reminders["remote@example.org"].body_text
+
+
+def test_two_workers_at_once_send_each_schedule_once(database: TestDatabase, services: Services) -> None:
+    delegates(database, services, timedelta(days=3))
+    barrier = threading.Barrier(2)
+    results: list[list[str]] = []
+
+    def worker() -> None:
+        barrier.wait(timeout=30)
+        with database.sessions() as s:
+            results.append(send_due_schedules(s, services))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(len(r) for r in results) == [0, 1]
+    with database.sessions() as s:
+        assert len(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "meeting_details")).all()) == 3
+
+
+def test_change_of_time_and_venue_updates_everyone_told(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    for who in ("ana", "ben"):
+        with database.sessions() as s:
+            add_member(s, slug="forum", email=f"{who}@example.org", actor="test")
+    with database.sessions() as s:
+        send_invitations(s, services, meeting.id, actor="test")
+    answer(database, services, meeting.id, "ana@example.org", RsvpResponse.ATTENDING, AttendanceMode.REMOTE)
+    with database.sessions() as s:
+        assert update_meeting(s, services, meeting.id, actor="test", venue="Room 2.02, New Building") == 2
+    updates = messages(database, "meeting_updated")
+    assert set(updates) == {"ana@example.org", "ben@example.org"}
+    assert "SEQUENCE:1" in updates["ana@example.org"].body_calendar
+    assert "Room 2.02" not in updates["ana@example.org"].body_text  # ana joins remotely
+    assert "Room 2.02" not in updates["ben@example.org"].body_text  # ben has not registered
+    with database.sessions() as s:
+        assert update_meeting(s, services, meeting.id, actor="test", venue="Room 2.02, New Building") == 0
+
+
+def test_cancellation_sends_method_cancel(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    answer(database, services, meeting.id, "ana@example.org", RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON)
+    with database.sessions() as s:
+        assert cancel_meeting(s, services, meeting.id, actor="test", reason="The building is closed.") == 1
+    [cancel] = messages(database, "meeting_cancelled").values()
+    assert "METHOD:CANCEL" in cancel.body_calendar and "STATUS:CANCELLED" in cancel.body_calendar
+    assert "The building is closed." in cancel.body_text
+    with database.sessions() as s:
+        assert s.get(Meeting, meeting.id).status is MeetingStatus.CANCELLED
+    with database.sessions() as s:
+        assert cancel_meeting(s, services, meeting.id, actor="test") == 0
