@@ -195,6 +195,11 @@ def cmd_meeting_attendees(config: Config, args: argparse.Namespace) -> int:
     if args.json:
         _print_json(report.as_dict())
         return 0
+    if args.csv:
+        from mailer.domain.reports import attendees_csv
+
+        sys.stdout.buffer.write(attendees_csv(report, config.organisations))
+        return 0
     print(f"{report.meeting.title}: {report.in_person} in person, {report.remote} remote, "
           f"{report.undecided} registered without a mode, {report.declined} declined")
     for a in report.attendees:
@@ -471,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(meetings, "attendees", cmd_meeting_attendees, "who is coming to a meeting")
     p.add_argument("meeting_id", type=int)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--csv", action="store_true", help="CSV for Excel on standard output")
 
     p = add(sub, "inbound", cmd_inbound, "recent inbound mail: what was understood and what was done")
     p.add_argument("--limit", type=int, default=50)

@@ -132,6 +132,8 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     links: LinksConfig = field(default_factory=LinksConfig)
+    #: Email domain → organisation, for reports of which departments are represented.
+    organisations: dict[str, str] = field(default_factory=dict)
     #: Where the file came from, for messages; None when built from defaults.
     source: str | None = None
 
@@ -171,6 +173,12 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
             raise ConfigError(f"unknown setting [{where}] {key}")
         f = known[key]
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if isinstance(default, dict):
+            if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
+                                                         for k, v in value.items()):
+                raise ConfigError(f"[{key}] must be a table of \"domain\" = \"name\" strings")
+            kwargs[key] = {k.lower(): v for k, v in value.items()}
+            continue
         if dataclasses.is_dataclass(default):
             if not isinstance(value, Mapping):
                 raise ConfigError(f"[{where}.{key}] must be a table")

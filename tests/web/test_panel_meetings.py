@@ -31,3 +31,23 @@ def test_send_invitations_from_the_meeting_page(client: HttpClient, database: Te
         rows = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "invitation")).all()
     assert sorted(r.recipient for r in rows) == ["ana@example.org", "ben@example.org", "cy@example.org"]
     assert all(r.body_calendar and "METHOD:REQUEST" in r.body_calendar for r in rows)
+
+
+def test_attendee_csv_download(client: HttpClient, database: TestDatabase, web_service) -> None:  # type: ignore[no-untyped-def]
+    from mailer.domain.models import AttendanceMode, RsvpResponse
+    from mailer.domain.rsvp import record_rsvp
+    from mailer.domain.services import build_services
+
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    make_organiser(database.sessions)
+    with database.sessions() as s:
+        record_rsvp(s, build_services(web_service.config), meeting_id=meeting.id, email="alex@dwp.gov.uk",
+                    response=RsvpResponse.ATTENDING, mode=AttendanceMode.IN_PERSON, source="panel")
+    anonymous = HttpClient(client.base_url, follow_redirects=False)
+    assert anonymous.get(f"/panel/meetings/{meeting.id}/attendees.csv").status == 302
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    response = client.get(f"/panel/meetings/{meeting.id}/attendees.csv")
+    assert response.status == 200 and response.headers["Content-Type"].startswith("text/csv")
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert "alex@dwp.gov.uk" in response.body and "in person" in response.body

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from mailer.domain.errors import DomainError, NotFound
 from mailer.domain.health import delivery_health
 from mailer.domain.invitations import send_invitations
+from mailer.domain.reports import attendees_csv, representation
 from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings
 from mailer.domain.triage import inbound_log, triage_queue
@@ -38,7 +39,22 @@ def meeting(meeting_id: int) -> Any:
         report = attendee_report(get_session(), meeting_id)
     except NotFound:
         abort(404)
-    return render_template("panel/meeting.html", report=report, meeting=report.meeting)
+    organisations = get_config().organisations
+    return render_template("panel/meeting.html", report=report, meeting=report.meeting,
+                           represented=representation(report, organisations) if organisations else None)
+
+
+@bp.get("/meetings/<int:meeting_id>/attendees.csv")
+@login_required
+def meeting_csv(meeting_id: int) -> Any:
+    try:
+        report = attendee_report(get_session(), meeting_id)
+    except NotFound:
+        abort(404)
+    body = attendees_csv(report, get_config().organisations)
+    return body, 200, {"Content-Type": "text/csv; charset=utf-8",
+                       "Content-Disposition": f'attachment; filename="meeting-{meeting_id}-attendees.csv"',
+                       "Cache-Control": "no-store"}
 
 
 @bp.post("/meetings/<int:meeting_id>/invite")

@@ -1,0 +1,64 @@
+"""Meeting reports: the attendee list as CSV that opens cleanly in Excel, and who is represented."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from mailer.domain.meetings import AttendeeReport
+
+#: A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def safe_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def organisation_of(email: str, organisations: dict[str, str]) -> str:
+    """The organisation an address belongs to, by its domain or a parent domain."""
+    domain = email.rpartition("@")[2].lower()
+    while domain:
+        if domain in organisations:
+            return organisations[domain]
+        _, _, domain = domain.partition(".")
+    return ""
+
+
+def attendees_csv(report: AttendeeReport, organisations: dict[str, str]) -> bytes:
+    """UTF-8 with a byte-order mark and CRLF line ends, which is what Excel opens without asking."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["Email", "Name", "Organisation", "Answer", "Attending as", "Waitlisted", "Via", "Updated (UTC)"])
+    for a in report.attendees:
+        writer.writerow([safe_cell(v) for v in (
+            a.email, a.display_name, organisation_of(a.email, organisations),
+            "can't attend" if a.response.value == "declined" else "attending",
+            {"in_person": "in person", "remote": "remote"}.get(a.mode.value, "") if a.mode else "",
+            "yes" if a.waitlisted else "", a.source, a.updated_at.strftime("%Y-%m-%d %H:%M"))])
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Representation:
+    registered: dict[str, int]
+    not_yet: list[str]
+    unknown: int
+
+
+def representation(report: AttendeeReport, organisations: dict[str, str]) -> Representation:
+    """Registered delegates per organisation, and the mapped organisations with nobody registered yet."""
+    counts: dict[str, int] = {}
+    unknown = 0
+    for a in report.attendees:
+        if a.response.value != "attending":
+            continue
+        name = organisation_of(a.email, organisations)
+        if name:
+            counts[name] = counts.get(name, 0) + 1
+        else:
+            unknown += 1
+    not_yet = sorted(set(organisations.values()) - set(counts))
+    return Representation(dict(sorted(counts.items())), not_yet, unknown)
