@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -18,7 +21,8 @@ from mailer.domain.models import (
     utcnow,
 )
 from mailer.domain.news import list_headers
-from mailer.domain.outbox import Envelope, enqueue
+from mailer.domain.outbox import Envelope, enqueue, recent_auto_replies
+from mailer.domain.people import get_or_create_person
 from mailer.domain.rsvp import check_open
 from mailer.domain.services import Services
 
@@ -62,3 +66,47 @@ def send_invitations(session: Session, services: Services, meeting_id: int, *, a
         audit.record(session, actor=actor, action="meeting.invite", target=f"meeting:{meeting.id}",
                      recipients=len(people))
         return len(people)
+
+
+@dataclass(frozen=True)
+class PublicMeeting:
+    """What anyone may see of a published meeting: never who is coming."""
+
+    meeting: Meeting
+    places_left: int | None
+    agenda_html: str
+
+
+def public_meeting(session: Session, meeting_id: int) -> PublicMeeting:
+    from mailer.db import read_transaction
+    from mailer.domain.news import markdown_to_html
+    from mailer.domain.rsvp import _places_taken
+
+    with read_transaction(session):
+        meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
+        if meeting is None or meeting.status is MeetingStatus.DRAFT:
+            raise NotFound("There is no such meeting.")
+        left = None if meeting.capacity is None else max(0, meeting.capacity - _places_taken(session, meeting))
+        agenda = markdown_to_html(meeting.agenda) if meeting.agenda and meeting.agenda_sent_at else ""
+        return PublicMeeting(meeting, left, agenda)
+
+
+def send_links(session: Session, services: Services, meeting_id: int, *, email: str) -> bool:
+    """Someone asks on the public page for their own links: they go to that address, nowhere else.
+
+    The page says the same whatever happens, so it reveals nothing about who is
+    on the list. Returns whether an email was queued (False when rate-limited).
+    """
+    with session.begin():
+        meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
+        if meeting is None or meeting.status is not MeetingStatus.PUBLISHED:
+            raise NotFound("There is no such meeting.")
+        check_open(meeting)
+        person = get_or_create_person(session, email)
+        limit = services.config.worker.replies_per_sender_per_hour
+        if recent_auto_replies(session, person.email, timedelta(hours=1)) >= limit:
+            return False
+        enqueue(session, services, kind="your_links", person=person, auto_reply=True,
+                sender=Envelope(services.list_address(meeting.mailing_list.slug), meeting.mailing_list.name),
+                context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting)})
+        return True

@@ -122,3 +122,23 @@ def test_join_confirmation_page_get_changes_nothing_post_confirms(client: HttpCl
     with database.sessions() as s:
         assert s.scalars(select(Subscription)).one().status is SubscriptionStatus.ACTIVE
     assert client.get(url[:-5] + "xxxxx").status == 400
+
+
+def test_public_meeting_page_and_links_by_email(client: HttpClient, web_service: RunningService,
+                                                database: TestDatabase) -> None:
+    from mailer.domain.models import OutboxMessage
+
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, title="Spring Forum", capacity=40)
+    page = client.get(f"/meetings/{meeting.id}")
+    assert page.status == 200 and "Spring Forum" in page.body and "40 in-person places left" in page.body
+    assert "Room 1.01" not in page.body and "secret-room" not in page.body
+    bad = client.post(f"/meetings/{meeting.id}", {"csrf_token": client.csrf_token(page.body), "email": "not-an-email"})
+    assert bad.status == 400 and "There is a problem" in bad.body
+    sent = client.post(f"/meetings/{meeting.id}", {"csrf_token": client.csrf_token(page.body),
+                                                   "email": "Robin@Example.org"})
+    assert sent.status == 200 and 'id="sent"' in sent.body
+    with database.sessions() as s:
+        [row] = s.scalars(select(OutboxMessage)).all()
+    assert row.kind == "your_links" and row.recipient == "robin@example.org" and "/rsvp/" in row.body_text
+    assert client.get("/meetings/999").status == 404

@@ -11,9 +11,9 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from mailer.domain.errors import DomainError, NotFound
 from mailer.domain.health import delivery_health
 from mailer.domain.invitations import send_invitations
-from mailer.domain.reports import attendees_csv, representation
 from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings
+from mailer.domain.reports import attendees_csv, representation
 from mailer.domain.triage import inbound_log, triage_queue
 from web.auth import login_required
 from web.db import get_config, get_services, get_session

@@ -5,10 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms.validators import DataRequired, Length
 
-from mailer.domain.errors import ExpiredLink, InvalidChoice, InvalidLink, RsvpClosed
+from mailer.domain.errors import (
+    ExpiredLink,
+    InvalidChoice,
+    InvalidInput,
+    InvalidLink,
+    NotFound,
+    RsvpClosed,
+)
+from mailer.domain.invitations import public_meeting, send_links
 from mailer.domain.links import RSVP_CHOICES
 from mailer.domain.lists import leave_by_token, rejoin_by_token, unsubscribe_state
 from mailer.domain.membership import confirm_join, confirm_state
@@ -132,6 +142,31 @@ def confirm_post(token: str) -> Any:
     except (InvalidLink, ExpiredLink) as exc:
         return _link_error(exc)
     return render_template("public/confirmed.html", state=state)
+
+
+class LinksForm(FlaskForm):
+    email = EmailField("Your email address", validators=[DataRequired("Enter your email address"), Length(max=320)])
+
+
+@bp.route("/meetings/<int:meeting_id>", methods=["GET", "POST"])
+def meeting_page(meeting_id: int) -> Any:
+    """A meeting's public page: what, when, places left; and a form to get your own links by email."""
+    try:
+        page = public_meeting(get_session(), meeting_id)
+    except NotFound:
+        abort(404)
+    form = LinksForm()
+    sent = False
+    if form.validate_on_submit():
+        try:
+            send_links(get_session(), get_services(), meeting_id, email=form.email.data or "")
+            sent = True
+        except InvalidInput as exc:
+            form.email.errors = [*form.email.errors, str(exc)]
+        except (RsvpClosed, NotFound) as exc:
+            form.email.errors = [*form.email.errors, str(exc)]
+    status = 400 if form.errors else 200
+    return render_template("public/meeting.html", page=page, form=form, sent=sent), status
 
 
 @bp.get("/privacy")
