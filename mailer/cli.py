@@ -172,6 +172,24 @@ def cmd_meeting_create(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_meeting_series(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.meetings import create_series
+
+    with _session(config) as session:
+        meetings = create_series(
+            session, list_slug=args.list, title=args.title, starts_at=args.starts, ends_at=args.ends,
+            rrule=args.rrule, count=args.count, timezone_name=args.timezone, format=args.format, venue=args.venue,
+            dial_in=args.dial_in, description=args.description, capacity=args.capacity,
+            deadline_days_before=args.deadline_days_before, actor="cli")
+    rows = [{"id": m.id, "starts_at": m.starts_at.isoformat(), "ends_at": m.ends_at.isoformat()} for m in meetings]
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(f"Created meeting {row['id']}: {row['starts_at']}")
+    return 0
+
+
 def cmd_meeting_list(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.meetings import list_meetings
 
@@ -449,6 +467,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--capacity", type=int, help="in-person places")
     p.add_argument("--deadline", help="RSVP deadline, local time")
     p.add_argument("--status", choices=["draft", "published", "cancelled"], default="published")
+    p.add_argument("--json", action="store_true")
+    p = add(meetings, "series", cmd_meeting_series,
+            "create a recurring meeting (RFC 5545 RRULE) and its next occurrences")
+    p.add_argument("--list", required=True)
+    p.add_argument("--title", required=True)
+    p.add_argument("--starts", required=True, help="first occurrence, local time")
+    p.add_argument("--ends", required=True, help="end of the first occurrence, local time")
+    p.add_argument("--rrule", required=True, help="e.g. 'FREQ=MONTHLY;INTERVAL=3' for quarterly")
+    p.add_argument("--count", type=int, default=4, help="how many occurrences to create now (at most 24)")
+    p.add_argument("--timezone", default="Europe/London")
+    p.add_argument("--format", choices=["in_person", "remote", "hybrid"], default="hybrid")
+    p.add_argument("--venue", default="")
+    p.add_argument("--dial-in", default="")
+    p.add_argument("--description", default="")
+    p.add_argument("--capacity", type=int)
+    p.add_argument("--deadline-days-before", type=int, help="RSVP deadline, days before each occurrence")
     p.add_argument("--json", action="store_true")
     p = add(meetings, "list", cmd_meeting_list, "list meetings")
     p.add_argument("--list", help="only this list's meetings")

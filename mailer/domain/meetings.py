@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -181,3 +181,67 @@ def attendee_report(session: Session, meeting_id: int) -> AttendeeReport:
             .order_by(Rsvp.updated_at)
         )
         return AttendeeReport(meeting, [Attendee(*row) for row in rows])
+
+
+MAX_OCCURRENCES = 24
+
+
+def occurrences(first_start_local: datetime, rrule: str, count: int) -> list[datetime]:
+    """Start times of a series in local wall-clock time (naive), so 14:00 stays 14:00 across DST."""
+    from dateutil.rrule import rrulestr
+
+    text = rrule.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    if not text or "\n" in text:
+        raise InvalidInput("Give a recurrence rule such as FREQ=MONTHLY;INTERVAL=3.", field="rrule")
+    try:
+        rule = rrulestr(text, dtstart=first_start_local.replace(tzinfo=None))
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"That recurrence rule is not valid: {exc}", field="rrule") from None
+    found: list[datetime] = []
+    for start in rule:
+        found.append(start)
+        if len(found) >= min(count, MAX_OCCURRENCES):
+            break
+    if not found:
+        raise InvalidInput("That recurrence rule produces no meetings.", field="rrule")
+    return found
+
+
+def create_series(session: Session, *, list_slug: str, title: str, starts_at: str, ends_at: str, rrule: str,
+                  count: int = 4, timezone_name: str = "Europe/London", format: str = "hybrid", venue: str = "",
+                  dial_in: str = "", description: str = "", capacity: int | None = None,
+                  deadline_days_before: int | None = None, actor: str) -> list[Meeting]:
+    """A recurring meeting: the series and its next ``count`` occurrences, each a meeting of its own."""
+    from mailer.domain.models import MeetingSeries
+
+    try:
+        zone = ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"'{timezone_name}' is not a known time zone (e.g. Europe/London).",
+                           field="timezone") from None
+    first_start = parse_local_datetime(starts_at, timezone_name, "starts_at").astimezone(zone)
+    first_end = parse_local_datetime(ends_at, timezone_name, "ends_at").astimezone(zone)
+    duration = first_end - first_start
+    if duration.total_seconds() <= 0:
+        raise InvalidInput("The meeting must end after it starts.", field="ends_at")
+    starts = occurrences(first_start, rrule, count)
+    with session.begin():
+        mailing_list = get_list(session, list_slug)
+        series = MeetingSeries(list_id=mailing_list.id, title=title.strip(), rrule=rrule.strip())
+        session.add(series)
+        session.flush()
+        audit.record(session, actor=actor, action="series.create", target=f"series:{series.id}", rrule=rrule)
+    created = []
+    for local_start in starts:
+        start = local_start.replace(tzinfo=zone)
+        deadline = start - timedelta(days=deadline_days_before) if deadline_days_before is not None else None
+        meeting = create_meeting(session, list_slug=list_slug, title=title, starts_at=start,
+                                 ends_at=(start + duration), timezone_name=timezone_name, format=format,
+                                 venue=venue, dial_in=dial_in, description=description, capacity=capacity,
+                                 rsvp_deadline=deadline, actor=actor)
+        with session.begin():
+            session.get(Meeting, meeting.id).series_id = series.id
+        created.append(meeting)
+    return created

@@ -202,12 +202,25 @@ class Subscription(Base):
     mailing_list: Mapped[MailingList] = relationship(back_populates="subscriptions")
 
 
+class MeetingSeries(Base):
+    """A recurring meeting (e.g. the quarterly forum): an RFC 5545 RRULE from a first occurrence."""
+
+    __tablename__ = "meeting_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    rrule: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Meeting(Base):
     __tablename__ = "meeting"
     __table_args__ = (Index("ix_meeting_list_starts", "list_id", "starts_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"))
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_series.id", ondelete="SET NULL"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     starts_at: Mapped[datetime]
