@@ -387,6 +387,24 @@ def cmd_meeting_invite(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token_create(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.api_tokens import create_token
+
+    with _session(config) as session:
+        token = create_token(session, name=args.name, actor="cli")
+    print(f"API token for {args.name} (shown once; keep it secret): {token}")
+    return 0
+
+
+def cmd_token_revoke(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.api_tokens import revoke_token
+
+    with _session(config) as session:
+        count = revoke_token(session, name=args.name, actor="cli")
+    print(f"Revoked {count} token(s) called {args.name}.")
+    return 0
+
+
 # -- organisers --------------------------------------------------------------
 
 def cmd_organiser_create(config: Config, args: argparse.Namespace) -> int:
@@ -539,6 +557,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(news, "report", cmd_news_report, "delivery results of a sent news item")
     p.add_argument("news_id", type=int)
     p.add_argument("--json", action="store_true")
+
+    tokens = sub.add_parser("api-token", help="tokens for the read-only JSON API").add_subparsers(
+        dest="token_command", metavar="ACTION", required=True)
+    p = add(tokens, "create", cmd_token_create, "create a token; prints it once")
+    p.add_argument("name", help="what will use it, e.g. website")
+    p = add(tokens, "revoke", cmd_token_revoke, "revoke every active token with this name")
+    p.add_argument("name")
 
     organisers = sub.add_parser("organiser", help="organiser accounts").add_subparsers(dest="organiser_command", metavar="ACTION", required=True)
     p = add(organisers, "create", cmd_organiser_create, "create an organiser; prints a generated password once")

@@ -245,3 +245,45 @@ def create_series(session: Session, *, list_slug: str, title: str, starts_at: st
             session.get(Meeting, meeting.id).series_id = series.id
         created.append(meeting)
     return created
+
+
+@dataclass(frozen=True)
+class MeetingFigures:
+    """Counts only: what a public website may show."""
+
+    meeting: Meeting
+    counts: dict[str, int]
+    places_left: int | None
+
+
+def _figures(session: Session, meeting: Meeting) -> MeetingFigures:
+    rows = session.execute(select(Rsvp.response, Rsvp.mode, Rsvp.waitlisted_at.is_not(None))
+                           .where(Rsvp.meeting_id == meeting.id)).all()
+    counts = {"in_person": 0, "remote": 0, "undecided": 0, "declined": 0, "waitlist": 0}
+    for response, mode, waitlisted in rows:
+        if response is RsvpResponse.DECLINED:
+            counts["declined"] += 1
+        elif waitlisted:
+            counts["waitlist"] += 1
+        elif mode is None:
+            counts["undecided"] += 1
+        else:
+            counts[mode.value] += 1
+    left = None if meeting.capacity is None else max(0, meeting.capacity - counts["in_person"])
+    return MeetingFigures(meeting, counts, left)
+
+
+def upcoming_meetings(session: Session) -> list[MeetingFigures]:
+    with read_transaction(session):
+        meetings = session.scalars(select(Meeting).options(joinedload(Meeting.mailing_list)).where(
+            Meeting.status.in_([MeetingStatus.PUBLISHED, MeetingStatus.CANCELLED]), Meeting.ends_at > utcnow())
+            .order_by(Meeting.starts_at)).all()
+        return [_figures(session, m) for m in meetings]
+
+
+def meeting_figures(session: Session, meeting_id: int) -> MeetingFigures:
+    with read_transaction(session):
+        meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
+        if meeting is None or meeting.status is MeetingStatus.DRAFT:
+            raise NotFound("There is no such meeting.")
+        return _figures(session, meeting)

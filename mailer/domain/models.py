@@ -402,6 +402,19 @@ class Organiser(Base):
     last_login_at: Mapped[datetime | None]
 
 
+class ApiToken(Base):
+    """A bearer token for the read-only JSON API (e.g. the network's website). Only its hash is kept."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
 class AuditEntry(Base):
     """Who did what, when: organisers, members (by email or link) and the system."""
 
