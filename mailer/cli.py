@@ -377,6 +377,19 @@ def cmd_meeting_agenda(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_meeting_attach(config: Config, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mailer.domain.attachments import add_attachment
+
+    path = Path(args.file)
+    with _session(config) as session:
+        info = add_attachment(session, args.meeting_id, filename=path.name, data=path.read_bytes(), actor="cli")
+    print(f"Attached {info.filename} ({info.size} bytes) to meeting {args.meeting_id}: it goes with the "
+          "invitation and the agenda.")
+    return 0
+
+
 def cmd_meeting_invite(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.invitations import send_invitations
 
@@ -517,6 +530,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ends")
     p.add_argument("--venue")
     p.add_argument("--dial-in")
+    p = add(meetings, "attach", cmd_meeting_attach, "attach a file (e.g. terms of reference) to the invitation and agenda")
+    p.add_argument("meeting_id", type=int)
+    p.add_argument("file")
     p = add(meetings, "cancel", cmd_meeting_cancel, "cancel a meeting and send calendar cancellations")
     p.add_argument("meeting_id", type=int)
     p.add_argument("--reason", default="")

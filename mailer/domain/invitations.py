@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.domain import audit
+from mailer.domain.attachments import attachment_ids
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.icalendar_invites import build_ics
 from mailer.domain.models import (
@@ -51,6 +52,7 @@ def send_invitations(session: Session, services: Services, meeting_id: int, *, a
         address = services.list_address(mailing_list.slug)
         domain = services.config.mail.domain
         shared = list_headers(services, mailing_list)
+        files = attachment_ids(session, meeting.id)
         for person in people:
             token = services.links.unsubscribe_token(person.id, mailing_list.id, person.link_version)
             headers = {**shared, "Reply-To": address,
@@ -61,7 +63,7 @@ def send_invitations(session: Session, services: Services, meeting_id: int, *, a
                     context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting),
                              "unsubscribe_url": services.links.unsubscribe_url(token)},
                     calendar=build_ics(meeting, person=person, organiser_address=address,
-                                       organiser_name=mailing_list.name, domain=domain))
+                                       organiser_name=mailing_list.name, domain=domain), attachments=files)
         meeting.invited_at = utcnow()
         audit.record(session, actor=actor, action="meeting.invite", target=f"meeting:{meeting.id}",
                      recipients=len(people))

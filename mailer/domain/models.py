@@ -249,6 +249,20 @@ class Meeting(Base):
     rsvps: Mapped[list[Rsvp]] = relationship(back_populates="meeting")
 
 
+class MeetingAttachment(Base):
+    """A file sent with a meeting's invitation and agenda (e.g. terms of reference as a PDF)."""
+
+    __tablename__ = "meeting_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Rsvp(Base):
     __tablename__ = "rsvp"
     __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
@@ -344,6 +358,8 @@ class OutboxMessage(Base):
     body_html: Mapped[str | None] = mapped_column(Text)
     #: An iCalendar object sent as a text/calendar alternative (invitations, updates, cancellations).
     body_calendar: Mapped[str | None] = mapped_column(Text)
+    #: Ids of meeting attachments to send with this message.
+    attachment_ids: Mapped[list[int] | None] = mapped_column(JSON)
     #: Extra headers (In-Reply-To, References, Auto-Submitted, List-*) as a dict.
     headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.QUEUED)

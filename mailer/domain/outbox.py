@@ -70,7 +70,7 @@ def message_id_for_verp_token(token: str, domain: str) -> str:
 
 def enqueue(session: Session, services: Services, *, kind: str, person: Person, context: dict[str, Any],
             sender: Envelope, reply_to: ReplyThread | None = None, auto_reply: bool = False,
-            calendar: str | None = None) -> OutboxMessage:
+            calendar: str | None = None, attachments: list[int] | None = None) -> OutboxMessage:
     """Render ``templates/email/<kind>`` for one person and queue it.
 
     ``auto_reply`` marks answers the service wrote by itself (RFC 3834
@@ -98,6 +98,7 @@ def enqueue(session: Session, services: Services, *, kind: str, person: Person, 
         body_text=rendered.text,
         body_html=rendered.html,
         body_calendar=calendar,
+        attachment_ids=attachments,
         headers=headers,
     )
     session.add(message)

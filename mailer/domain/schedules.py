@@ -17,6 +17,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.domain import audit
+from mailer.domain.attachments import attachment_ids
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.icalendar_invites import build_ics
 from mailer.domain.meetings import parse_local_datetime
@@ -66,7 +67,8 @@ def send_details(session: Session, services: Services, meeting: Meeting, person:
     enqueue(session, services, kind=kind, person=person, sender=list_sender(services, meeting),
             context={"meeting": meeting, "details": details_for(meeting, rsvp.mode), "mode": rsvp.mode.value
                      if rsvp.mode else None, "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "",
-                     "links": services.links.rsvp_urls(person, meeting)})
+                     "links": services.links.rsvp_urls(person, meeting)},
+            attachments=attachment_ids(session, meeting.id) if kind == "meeting_details" else None)
 
 
 def send_due_schedules(session: Session, services: Services, now: datetime | None = None) -> list[str]:

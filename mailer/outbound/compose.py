@@ -27,7 +27,7 @@ import dkim
 
 from mailer.config import Config
 from mailer.domain.links import LinkSigner
-from mailer.domain.models import Mailing, OutboxMessage
+from mailer.domain.models import Mailing, MeetingAttachment, OutboxMessage
 from mailer.domain.news import UNSUBSCRIBE_PLACEHOLDER
 
 # Headers a caller may set on a fully rendered row; anything else is ignored.
@@ -45,8 +45,9 @@ def _check(value: str) -> str:
     return value
 
 
-def compose_message(row: OutboxMessage) -> EmailMessage:
-    """multipart/alternative (text first, then HTML) for a fully rendered row."""
+def compose_message(row: OutboxMessage, files: list[MeetingAttachment] | None = None) -> EmailMessage:
+    """multipart/alternative (text first, then HTML, then any calendar) for a fully rendered row,
+    inside multipart/mixed when files are attached."""
     message = EmailMessage()
     headers = row.headers or {}
     for name in _ALLOWED_HEADERS:
@@ -67,6 +68,9 @@ def compose_message(row: OutboxMessage) -> EmailMessage:
         method = "CANCEL" if "METHOD:CANCEL" in row.body_calendar else "REQUEST"
         message.add_alternative(row.body_calendar, subtype="calendar", cte="quoted-printable",
                                 params={"method": method})
+    for file in files or []:
+        maintype, _, subtype = file.content_type.partition("/")
+        message.add_attachment(file.data, maintype=maintype, subtype=subtype, filename=file.filename)
     return message
 
 
@@ -127,10 +131,11 @@ class Composer:
         self._cache: dict[int, _SharedParts] = {}
         self._cache_size = cache_size
 
-    def compose(self, row: OutboxMessage, mailing: Mailing | None = None, link_version: int = 1) -> bytes:
+    def compose(self, row: OutboxMessage, mailing: Mailing | None = None, link_version: int = 1,
+                files: list[MeetingAttachment] | None = None) -> bytes:
         """The wire bytes for ``row``; ``link_version`` is the recipient's, for the unsubscribe link."""
         if row.mailing_id is None:
-            raw = compose_message(row).as_bytes(policy=policy.SMTP)
+            raw = compose_message(row, files).as_bytes(policy=policy.SMTP)
         else:
             if mailing is None:
                 raise ValueError(f"outbox row {row.id} needs its mailing {row.mailing_id}")

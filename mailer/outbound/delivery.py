@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import Config
 from mailer.domain.bounces import record_bounce
-from mailer.domain.models import BounceKind, Mailing, OutboxMessage, OutboxStatus, Person, utcnow
+from mailer.domain.models import (
+    BounceKind,
+    Mailing,
+    MeetingAttachment,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    utcnow,
+)
 from mailer.domain.queue import claim_outbox
 from mailer.outbound.compose import Composer
 from mailer.outbound.senders import PermanentSendError, RetryableSendError, SenderPool, SendError
@@ -36,6 +44,7 @@ class _Work:
     row: OutboxMessage
     mailing: Mailing | None
     link_version: int
+    files: list[MeetingAttachment] | None = None
     error: SendError | None = None
     sent: bool = False
 
@@ -61,7 +70,11 @@ def _load(session_factory: sessionmaker[Session], ids: list[int]) -> list[_Work]
         mailing_ids = {row.mailing_id for row, _ in rows if row.mailing_id is not None}
         mailings = {m.id: m for m in session.scalars(select(Mailing).where(Mailing.id.in_(mailing_ids)))} \
             if mailing_ids else {}
-        return [_Work(row, mailings.get(row.mailing_id) if row.mailing_id else None, version or 1)
+        file_ids = {i for row, _ in rows for i in (row.attachment_ids or [])}
+        files = {f.id: f for f in session.scalars(select(MeetingAttachment).where(MeetingAttachment.id.in_(file_ids)))} \
+            if file_ids else {}
+        return [_Work(row, mailings.get(row.mailing_id) if row.mailing_id else None, version or 1,
+                      [files[i] for i in (row.attachment_ids or []) if i in files] or None)
                 for row, version in rows]
 
 
@@ -136,7 +149,7 @@ async def deliver_batch(session_factory: sessionmaker[Session], pool: SenderPool
     async def _send_one(sender, item: _Work) -> bool:  # type: ignore[no-untyped-def]
         """Send one message; False when the connection itself failed and the lane should stop."""
         try:
-            raw = composer.compose(item.row, item.mailing, item.link_version)
+            raw = composer.compose(item.row, item.mailing, item.link_version, item.files)
         except (ValueError, TypeError) as exc:  # e.g. a header with CR/LF: retrying cannot fix it
             log.error("outbox %s cannot be composed: %s", item.row.id, exc)
             item.error = PermanentSendError(f"message cannot be composed: {exc}")

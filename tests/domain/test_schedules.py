@@ -13,7 +13,7 @@ from mailer.domain.lists import add_member
 from mailer.domain.models import AttendanceMode, Meeting, MeetingStatus, OutboxMessage, RsvpResponse
 from mailer.domain.rsvp import record_rsvp
 from mailer.domain.schedules import cancel_meeting, send_due_schedules, set_agenda, update_meeting
-from mailer.domain.services import Services
+from mailer.domain.services import Services, build_services
 from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
 
@@ -134,3 +134,53 @@ def test_cancellation_sends_method_cancel(database: TestDatabase, services: Serv
         assert s.get(Meeting, meeting.id).status is MeetingStatus.CANCELLED
     with database.sessions() as s:
         assert cancel_meeting(s, services, meeting.id, actor="test") == 0
+
+
+def test_every_calendar_we_send_has_the_required_fields(database: TestDatabase, services: Services) -> None:
+    from icalendar import Calendar
+
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    with database.sessions() as s:
+        add_member(s, slug="forum", email="ana@example.org", actor="test")
+    with database.sessions() as s:
+        send_invitations(s, services, meeting.id, actor="test")
+    with database.sessions() as s:
+        update_meeting(s, services, meeting.id, actor="test", starts_at=meeting.starts_at + timedelta(hours=1),
+                       ends_at=meeting.ends_at + timedelta(hours=1))
+    with database.sessions() as s:
+        cancel_meeting(s, services, meeting.id, actor="test")
+    with database.sessions() as s:
+        calendars = [m.body_calendar for m in s.scalars(select(OutboxMessage)) if m.body_calendar]
+    assert len(calendars) == 3
+    sequences = []
+    for text in calendars:
+        calendar = Calendar.from_ical(text)
+        assert calendar["METHOD"] in ("REQUEST", "CANCEL")
+        event = calendar.walk("VEVENT")[0]
+        for field in ("UID", "DTSTAMP", "ORGANIZER", "SEQUENCE", "DTSTART", "DTEND", "ATTENDEE"):
+            assert field in event, field
+        assert str(event["UID"]) == f"meeting-{meeting.id}@lists.test"
+        sequences.append(int(event["SEQUENCE"]))
+    assert sequences == [0, 1, 2]
+
+
+def test_agenda_is_sent_once_across_a_worker_restart(database: TestDatabase, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from mailer.outbound.senders import make_sender_pool
+    from mailer.worker import Worker
+    from tests.conftest import make_test_config
+
+    config = make_test_config(tmp_path, database.url)
+    services = build_services(config)
+    delegates(database, services, timedelta(days=3))
+
+    def one_pass() -> None:
+        worker = Worker(config, database.sessions, services, make_sender_pool(config))  # a fresh process, in effect
+        asyncio.run(worker.run_once())
+
+    one_pass()
+    one_pass()
+    with database.sessions() as s:
+        assert len(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "meeting_details")).all()) == 3

@@ -51,3 +51,25 @@ def test_attendee_csv_download(client: HttpClient, database: TestDatabase, web_s
     assert response.status == 200 and response.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in response.headers["Content-Disposition"]
     assert "alex@dwp.gov.uk" in response.body and "in person" in response.body
+
+
+def test_attach_a_file_from_the_meeting_page(web_service, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+    import urllib.request
+    import uuid
+
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    make_organiser(database.sessions)
+    client = HttpClient(web_service.config.service.base_url)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    page = client.get(f"/panel/meetings/{meeting.id}")
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
+            f"{client.csrf_token(page.body)}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"ToR.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4 test\r\n--{boundary}--\r\n").encode()
+    request = urllib.request.Request(f"{client.base_url}/panel/meetings/{meeting.id}/attachments", data=body,
+                                     method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with client.opener.open(request, timeout=10) as response:
+        shown = response.read().decode()
+    assert "Attached ToR.pdf" in shown and 'id="files"' in shown

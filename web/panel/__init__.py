@@ -7,7 +7,10 @@ from email import message_from_bytes, policy
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 
+from mailer.domain.attachments import add_attachment, list_attachments
 from mailer.domain.errors import DomainError, NotFound
 from mailer.domain.health import delivery_health
 from mailer.domain.invitations import send_invitations
@@ -41,7 +44,33 @@ def meeting(meeting_id: int) -> Any:
         abort(404)
     organisations = get_config().organisations
     return render_template("panel/meeting.html", report=report, meeting=report.meeting,
-                           represented=representation(report, organisations) if organisations else None)
+                           represented=representation(report, organisations) if organisations else None,
+                           files=list_attachments(get_session(), meeting_id), upload=AttachmentForm())
+
+
+class AttachmentForm(FlaskForm):
+    file = FileField("Add a file to the invitation and agenda", validators=[FileRequired("Choose a file")],
+                     description="PDF, Word, Excel, PowerPoint, OpenDocument, text, CSV, PNG or JPEG; up to 10 MB.")
+
+
+@bp.post("/meetings/<int:meeting_id>/attachments")
+@login_required
+def meeting_attach(meeting_id: int) -> Any:
+    form = AttachmentForm()
+    if not form.validate_on_submit():
+        flash("Choose a file to attach." if "csrf_token" not in form.errors else "Your form expired; try again.")
+        return redirect(url_for("panel.meeting", meeting_id=meeting_id))
+    upload = form.file.data
+    try:
+        info = add_attachment(get_session(), meeting_id, filename=upload.filename or "", data=upload.read(),
+                              actor=f"organiser:{g.organiser.id}")
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        flash(f"Not attached: {exc}")
+    else:
+        flash(f"Attached {info.filename}. It goes with invitations and the agenda from now on.")
+    return redirect(url_for("panel.meeting", meeting_id=meeting_id))
 
 
 @bp.get("/meetings/<int:meeting_id>/attendees.csv")
