@@ -13,7 +13,7 @@ from mailer.db import read_transaction
 from mailer.domain import audit
 from mailer.domain.errors import AlreadyExists, InvalidInput, InvalidLink, NotFound
 from mailer.domain.models import MailingList, Person, Subscription, SubscriptionStatus
-from mailer.domain.people import get_or_create_person
+from mailer.domain.people import get_or_create_person, normalise_email
 
 if TYPE_CHECKING:
     from mailer.domain.services import Services
@@ -89,6 +89,19 @@ def add_member(session: Session, *, slug: str, email: str, display_name: str | N
         audit.record(session, actor=actor, action="member.add", target=f"list:{mailing_list.id}",
                      person=person.id)
     return sub
+
+
+def remove_member(session: Session, *, slug: str, email: str, actor: str) -> None:
+    """An organiser takes someone off a list (they get no more mail from it)."""
+    with session.begin():
+        mailing_list = get_list(session, slug)
+        person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
+        sub = _subscription(session, person, mailing_list) if person else None
+        if sub is None:
+            raise NotFound(f"{email} is not on {mailing_list.name}.")
+        sub.status = SubscriptionStatus.UNSUBSCRIBED
+        audit.record(session, actor=actor, action="member.remove", target=f"list:{mailing_list.id}",
+                     person=sub.person_id)
 
 
 def _subscription(session: Session, person: Person, mailing_list: MailingList) -> Subscription | None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, flash, g, make_response, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from mailer.domain.errors import DomainError, InvalidInput, NotFound
@@ -67,7 +68,7 @@ def news_list() -> Any:
 @login_required
 def news_new() -> Any:
     form = NewsForm()
-    form.list_slug.choices = [(l.slug, l.name) for l in all_lists(get_session())]
+    form.list_slug.choices = [SelectChoice(l.slug, l.name) for l in all_lists(get_session())]
     if form.validate_on_submit():
         try:
             news = create_news(get_session(), list_slug=form.list_slug.data, subject=form.subject.data,
@@ -85,7 +86,7 @@ def news_new() -> Any:
 def news_edit(news_id: int) -> Any:
     news = _news_or_404(news_id)
     form = NewsForm(data={"list_slug": news.mailing_list.slug, "subject": news.subject, "body": news.body_markdown})
-    form.list_slug.choices = [(news.mailing_list.slug, news.mailing_list.name)]
+    form.list_slug.choices = [SelectChoice(news.mailing_list.slug, news.mailing_list.name)]
     if form.validate_on_submit():
         try:
             update_news(get_session(), news_id, subject=form.subject.data, body_markdown=form.body.data,

@@ -1,0 +1,49 @@
+"""The panel's forms for lists, members and meetings: same rules as the CLI, errors next to fields."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from mailer.domain.models import Meeting, Subscription, SubscriptionStatus
+from tests.support.databases import TestDatabase
+from tests.support.factories import ORGANISER_PASSWORD, make_organiser
+from tests.support.http import HttpClient
+
+
+def test_create_list_add_and_remove_members_create_meeting(client: HttpClient, database: TestDatabase) -> None:
+    make_organiser(database.sessions)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    form = client.get("/panel/lists/new")
+    bad = client.post("/panel/lists/new", {"csrf_token": client.csrf_token(form.body), "name": "Forum",
+                                           "slug": "Bad Slug!"})
+    assert bad.status == 400 and "lower-case letters" in bad.body
+    made = client.post("/panel/lists/new", {"csrf_token": client.csrf_token(form.body), "name": "Leaders Forum",
+                                            "slug": "forum"})
+    assert made.status == 200 and "Created Leaders Forum: forum@lists.test" in made.body
+    token = client.csrf_token(made.body)
+    added = client.post("/panel/lists/forum", {"csrf_token": token, "email": "Ana@Example.org", "name": "Ana"})
+    assert "Added Ana@Example.org" in added.body and "ana@example.org" in added.body
+    invalid = client.post("/panel/lists/forum", {"csrf_token": token, "email": "nope", "name": ""})
+    assert invalid.status == 400 and "not a valid email address" in invalid.body
+    removed = client.post("/panel/lists/forum/remove", {"csrf_token": token, "email": "ana@example.org"})
+    assert "Removed ana@example.org" in removed.body
+    with database.sessions() as s:
+        assert s.scalars(select(Subscription)).one().status is SubscriptionStatus.UNSUBSCRIBED
+
+    page = client.get("/panel/meetings/new")
+    wrong = client.post("/panel/meetings/new", {"csrf_token": client.csrf_token(page.body), "list_slug": "forum",
+                                                "title": "Spring Forum", "starts_at": "2099-03-12T14:00",
+                                                "ends_at": "2099-03-12T13:00", "format": "hybrid", "venue": "Room 1"})
+    assert wrong.status == 400 and "must end after it starts" in wrong.body
+    created = client.post("/panel/meetings/new", {"csrf_token": client.csrf_token(page.body), "list_slug": "forum",
+                                                  "title": "Spring Forum", "starts_at": "2099-03-12T14:00",
+                                                  "ends_at": "2099-03-12T16:00", "format": "hybrid",
+                                                  "venue": "Room 1", "dial_in": "https://meet.invalid/x",
+                                                  "capacity": "30"})
+    assert created.status == 200 and "Meeting created" in created.body
+    assert re.search(r'id="count-in-person">0 of 30<', created.body)
+    with database.sessions() as s:
+        meeting = s.scalars(select(Meeting)).one()
+    assert meeting.starts_at.isoformat() == "2099-03-12T14:00:00+00:00" and meeting.capacity == 30

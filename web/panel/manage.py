@@ -1,0 +1,144 @@
+"""Panel: create lists and meetings, and manage members, with the same rules as the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from mailer.domain.errors import DomainError, InvalidInput, NotFound
+from mailer.domain.lists import add_member, all_lists, create_list, list_members, remove_member
+from mailer.domain.meetings import create_meeting
+from web.auth import login_required
+from web.db import get_config, get_session
+from web.panel import bp
+
+
+def _actor() -> str:
+    return f"organiser:{g.organiser.id}"
+
+
+def _attach_error(form: FlaskForm, exc: InvalidInput, default: str) -> None:
+    field = getattr(form, exc.field or "", None) or getattr(form, default)
+    field.errors = [*field.errors, str(exc)]
+
+
+class ListForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter the list's name"), Length(max=200)])
+    slug = StringField("Address", validators=[DataRequired("Enter the list's address"), Length(max=64)],
+                       description="The part before the @, e.g. forum for forum@your-domain.")
+    description = TextAreaField("Description (optional)", validators=[Length(max=2000)])
+
+
+class MemberForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired("Enter an email address"), Length(max=320)])
+    name = StringField("Name (optional)", validators=[Length(max=200)])
+
+
+class RemoveForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired(), Length(max=320)])
+
+
+class MeetingForm(FlaskForm):
+    list_slug = SelectField("List", validators=[DataRequired("Choose a list")])
+    title = StringField("Title", validators=[DataRequired("Enter a title"), Length(max=200)])
+    starts_at = DateTimeLocalField("Starts (UK time)", format="%Y-%m-%dT%H:%M",
+                                   validators=[DataRequired("Enter when it starts")])
+    ends_at = DateTimeLocalField("Ends (UK time)", format="%Y-%m-%dT%H:%M", validators=[DataRequired("Enter when it ends")])
+    format = SelectField("Format", choices=[SelectChoice("hybrid", "Hybrid: in person and online"),
+                                            SelectChoice("in_person", "In person"),
+                                            SelectChoice("remote", "Online only")])
+    venue = TextAreaField("Venue (sent only to in-person delegates)", validators=[Length(max=2000)])
+    dial_in = TextAreaField("Joining details (sent only to remote delegates)", validators=[Length(max=2000)])
+    capacity = IntegerField("In-person places (optional)", validators=[Optional(), NumberRange(min=0, max=100000)])
+    rsvp_deadline = DateTimeLocalField("Replies close (optional)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    description = TextAreaField("Description (optional)", validators=[Length(max=5000)])
+
+
+@bp.route("/lists/new", methods=["GET", "POST"])
+@login_required
+def list_new() -> Any:
+    form = ListForm()
+    if form.validate_on_submit():
+        try:
+            created = create_list(get_session(), slug=form.slug.data, name=form.name.data,
+                                  description=form.description.data or "", actor=_actor())
+        except InvalidInput as exc:
+            _attach_error(form, exc, "slug")
+        except DomainError as exc:
+            form.slug.errors = [*form.slug.errors, str(exc)]
+        else:
+            flash(f"Created {created.name}: {created.slug}@{get_config().mail.domain}")
+            return redirect(url_for("panel.list_detail", slug=created.slug))
+    return render_template("panel/list_form.html", form=form, domain=get_config().mail.domain), \
+        400 if form.errors else 200
+
+
+@bp.route("/lists/<slug>", methods=["GET", "POST"])
+@login_required
+def list_detail(slug: str) -> Any:
+    form = MemberForm()
+    try:
+        mailing_list = next(l for l in all_lists(get_session()) if l.slug == slug)
+    except StopIteration:
+        abort(404)
+    if form.validate_on_submit():
+        try:
+            add_member(get_session(), slug=slug, email=form.email.data, display_name=form.name.data or None,
+                       actor=_actor())
+        except InvalidInput as exc:
+            form.email.errors = [*form.email.errors, str(exc)]
+        else:
+            flash(f"Added {form.email.data}.")
+            return redirect(url_for("panel.list_detail", slug=slug))
+    members = list_members(get_session(), slug)
+    return render_template("panel/list_detail.html", mailing_list=mailing_list, members=members, form=form,
+                           remove=RemoveForm(), domain=get_config().mail.domain), 400 if form.errors else 200
+
+
+@bp.post("/lists/<slug>/remove")
+@login_required
+def list_remove_member(slug: str) -> Any:
+    form = RemoveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        remove_member(get_session(), slug=slug, email=form.email.data, actor=_actor())
+    except NotFound as exc:
+        flash(str(exc))
+    else:
+        flash(f"Removed {form.email.data}.")
+    return redirect(url_for("panel.list_detail", slug=slug))
+
+
+@bp.route("/meetings/new", methods=["GET", "POST"])
+@login_required
+def meeting_new() -> Any:
+    form = MeetingForm()
+    form.list_slug.choices = [SelectChoice(l.slug, l.name) for l in all_lists(get_session())]
+    if form.validate_on_submit():
+        try:
+            meeting = create_meeting(
+                get_session(), list_slug=form.list_slug.data, title=form.title.data, starts_at=form.starts_at.data,
+                ends_at=form.ends_at.data, format=form.format.data, venue=form.venue.data or "",
+                dial_in=form.dial_in.data or "", capacity=form.capacity.data, rsvp_deadline=form.rsvp_deadline.data,
+                description=form.description.data or "", actor=_actor())
+        except InvalidInput as exc:
+            _attach_error(form, exc, "title")
+        except DomainError as exc:
+            form.title.errors = [*form.title.errors, str(exc)]
+        else:
+            flash("Meeting created. Check it, then send the invitations.")
+            return redirect(url_for("panel.meeting", meeting_id=meeting.id))
+    return render_template("panel/meeting_form.html", form=form), 400 if form.errors else 200
