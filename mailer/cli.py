@@ -418,6 +418,27 @@ def cmd_token_revoke(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_person_export(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.privacy import export_person
+
+    with _session(config) as session:
+        _print_json(export_person(session, args.email))
+    return 0
+
+
+def cmd_person_erase(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.privacy import erase_person
+
+    if not args.yes:
+        print(f"This removes everything held about {args.email} and cannot be undone. Run again with --yes.",
+              file=sys.stderr)
+        return 2
+    with _session(config) as session:
+        result = erase_person(session, args.email, actor="cli")
+    print(f"Erased {args.email}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.items()))
+    return 0
+
+
 # -- organisers --------------------------------------------------------------
 
 def cmd_organiser_create(config: Config, args: argparse.Namespace) -> int:
@@ -580,6 +601,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="what will use it, e.g. website")
     p = add(tokens, "revoke", cmd_token_revoke, "revoke every active token with this name")
     p.add_argument("name")
+
+    people = sub.add_parser("person", help="data protection requests").add_subparsers(
+        dest="person_command", metavar="ACTION", required=True)
+    p = add(people, "export", cmd_person_export, "everything held about an address, as JSON")
+    p.add_argument("email")
+    p = add(people, "erase", cmd_person_erase, "erase an address's personal data, keeping anonymous counts")
+    p.add_argument("email")
+    p.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
 
     organisers = sub.add_parser("organiser", help="organiser accounts").add_subparsers(dest="organiser_command", metavar="ACTION", required=True)
     p = add(organisers, "create", cmd_organiser_create, "create an organiser; prints a generated password once")

@@ -174,3 +174,17 @@ def test_meeting_invite_agenda_update_cancel(cli_env: Path, tmp_path: Path, caps
     assert code == 0 and "1 person(s) told" in out
     code, out, _ = run(capsys, "meeting", "cancel", meeting_id, "--reason", "Strike")
     assert code == 0 and "1 person(s) told" in out
+
+
+def test_person_export_and_erase(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "init")
+    run(capsys, "list", "create", "forum", "--name", "Forum")
+    run(capsys, "list", "add-member", "forum", "ana@example.org", "--name", "Ana")
+    code, out, _ = run(capsys, "person", "export", "ana@example.org")
+    assert code == 0 and json.loads(out)["subscriptions"][0]["address"] == "forum"
+    code, _, err = run(capsys, "person", "erase", "ana@example.org")
+    assert code == 2 and "--yes" in err
+    code, out, _ = run(capsys, "person", "erase", "ana@example.org", "--yes")
+    assert code == 0 and "Erased ana@example.org" in out
+    code, _, err = run(capsys, "person", "export", "ana@example.org")
+    assert code == 1 and "Nothing is held" in err

@@ -1,0 +1,113 @@
+"""Data protection: everything held about a person, and erasing it on request.
+
+Erasure keeps the organisers' numbers right (a meeting still had 12 people
+in the room) without keeping the person: their answers move to an anonymous
+placeholder that no link or address leads to, everything they wrote or were
+sent is deleted, and every link they were ever sent stops working.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from mailer.db import read_transaction
+from mailer.domain import audit
+from mailer.domain.errors import NotFound
+from mailer.domain.models import (
+    AuditEntry,
+    BounceEvent,
+    InboundMessage,
+    MailingList,
+    Meeting,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    Rsvp,
+    Subscription,
+    SubscriptionStatus,
+)
+from mailer.domain.people import normalise_email
+
+
+def _person(session: Session, email: str) -> Person:
+    person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
+    if person is None:
+        raise NotFound(f"Nothing is held about {email}.")
+    return person
+
+
+def _inbound_from(address: str):  # type: ignore[no-untyped-def]
+    return InboundMessage.mail_from.ilike(address)
+
+
+def export_person(session: Session, email: str) -> dict[str, Any]:
+    """Everything held about one address, as plain data (for a subject access request)."""
+    with read_transaction(session):
+        person = _person(session, email)
+        subs = session.execute(select(MailingList.name, MailingList.slug, Subscription.status, Subscription.created_at)
+                               .join(Subscription, Subscription.list_id == MailingList.id)
+                               .where(Subscription.person_id == person.id)).all()
+        rsvps = session.execute(select(Meeting.title, Meeting.starts_at, Rsvp.response, Rsvp.mode, Rsvp.waitlisted_at,
+                                       Rsvp.source, Rsvp.updated_at)
+                                .join(Rsvp, Rsvp.meeting_id == Meeting.id).where(Rsvp.person_id == person.id)).all()
+        received = session.scalars(select(OutboxMessage).where(or_(OutboxMessage.person_id == person.id,
+                                                                   OutboxMessage.recipient == person.email))
+                                   .order_by(OutboxMessage.id)).all()
+        sent = session.scalars(select(InboundMessage).where(_inbound_from(person.email))
+                               .order_by(InboundMessage.id)).all()
+        actor = f"person:{person.id}"
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.actor == actor).order_by(AuditEntry.id)).all()
+        bounces = session.scalars(select(BounceEvent).where(BounceEvent.person_id == person.id)).all()
+        return {
+            "person": {"email": person.email, "name": person.display_name, "created_at": person.created_at.isoformat()},
+            "subscriptions": [{"list": name, "address": slug, "status": status.value, "since": since.isoformat()}
+                              for name, slug, status, since in subs],
+            "rsvps": [{"meeting": title, "starts_at": starts.isoformat(), "response": response.value,
+                       "mode": mode.value if mode else None, "waitlisted": waitlisted is not None, "via": source,
+                       "updated_at": updated.isoformat()}
+                      for title, starts, response, mode, waitlisted, source, updated in rsvps],
+            "messages_received": [{"kind": m.kind, "subject": m.subject or "(list mailing)", "status": m.status.value,
+                                   "queued_at": m.created_at.isoformat(),
+                                   "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                                   "text": m.body_text} for m in received],
+            "messages_sent": [{"received_at": m.received_at.isoformat(), "understood_as": m.intent,
+                               "outcome": m.outcome, "raw": m.raw.decode("utf-8", "replace")} for m in sent],
+            "bounces": [{"at": b.at.isoformat(), "kind": b.kind.value, "status": b.status} for b in bounces],
+            "audit": [{"at": e.at.isoformat(), "action": e.action, "target": e.target} for e in entries],
+        }
+
+
+def erase_person(session: Session, email: str, *, actor: str) -> dict[str, int]:
+    """Remove a person's data; keep anonymised counts. Returns what was done, for the record."""
+    with session.begin():
+        person = _person(session, email)
+        address = person.email
+        placeholder = Person(email=f"erased-{uuid.uuid4().hex}@erased.invalid", display_name=None,
+                             link_version=person.link_version + 1)
+        session.add(placeholder)
+        session.flush()
+        moved_rsvps = session.execute(update(Rsvp).where(Rsvp.person_id == person.id)
+                                      .values(person_id=placeholder.id)).rowcount
+        session.execute(update(Subscription).where(Subscription.person_id == person.id)
+                        .values(person_id=placeholder.id, status=SubscriptionStatus.UNSUBSCRIBED))
+        session.execute(update(BounceEvent).where(BounceEvent.person_id == person.id)
+                        .values(person_id=placeholder.id, diagnostic=""))
+        unsent = session.execute(delete(OutboxMessage).where(
+            or_(OutboxMessage.person_id == person.id, OutboxMessage.recipient == address),
+            OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED]))).rowcount
+        scrubbed = session.execute(update(OutboxMessage).where(
+            or_(OutboxMessage.person_id == person.id, OutboxMessage.recipient == address))
+            .values(person_id=placeholder.id, recipient=placeholder.email, body_text=None, body_html=None,
+                    body_calendar=None, headers=None, last_error="")).rowcount
+        inbound = session.execute(delete(InboundMessage).where(_inbound_from(address))).rowcount
+        session.execute(update(AuditEntry).where(AuditEntry.actor == f"person:{person.id}")
+                        .values(actor=f"person:{placeholder.id}"))
+        session.delete(person)
+        result = {"rsvps_kept_anonymously": moved_rsvps, "queued_messages_deleted": unsent,
+                  "sent_messages_scrubbed": scrubbed, "inbound_messages_deleted": inbound}
+        audit.record(session, actor=actor, action="person.erase", target=f"person:{placeholder.id}", **result)
+        return result
