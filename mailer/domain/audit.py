@@ -18,3 +18,13 @@ def record(session: Session, *, actor: str, action: str, target: str = "", **det
     entry = AuditEntry(actor=actor, action=action, target=target, detail=detail)
     session.add(entry)
     return entry
+
+
+def recent(session: Session, limit: int = 200) -> list[AuditEntry]:
+    """The latest entries, newest first."""
+    from sqlalchemy import select
+
+    from mailer.db import read_transaction
+
+    with read_transaction(session):
+        return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))

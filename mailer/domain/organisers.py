@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,13 +13,20 @@ from sqlalchemy.orm import Session
 from mailer.db import read_transaction
 from mailer.domain import audit
 from mailer.domain.errors import AlreadyExists, AuthenticationFailed, InvalidInput, NotFound
-from mailer.domain.models import Organiser, OrganiserRole, utcnow
+from mailer.domain.models import AuditEntry, Organiser, OrganiserRole, utcnow
 from mailer.domain.people import normalise_email
 
 _hasher = PasswordHasher()
 # Verified against when the account does not exist, so a wrong address costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD_LENGTH = 12
+#: After this many failed logins to one account within the window, it is locked for the window.
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+
+
+class TooManyAttempts(AuthenticationFailed):
+    pass
 
 
 def generate_password() -> str:
@@ -66,6 +74,15 @@ def authenticate(session: Session, *, email: str, password: str) -> Organiser:
         address = ""
     with session.begin():
         organiser = session.scalar(select(Organiser).where(Organiser.email == address)) if address else None
+        if organiser is not None and _recent_failures(session, organiser.id) >= MAX_FAILURES:
+            locked = True
+        else:
+            locked = False
+    if locked:
+        raise TooManyAttempts("Too many failed attempts. Wait 15 minutes and try again, or ask an admin "
+                              "to reset your password.")
+    with session.begin():
+        organiser = session.scalar(select(Organiser).where(Organiser.email == address)) if address else None
         try:
             _hasher.verify(organiser.password_hash if organiser else _DUMMY_HASH, password)
             ok = organiser is not None
@@ -85,6 +102,17 @@ def authenticate(session: Session, *, email: str, password: str) -> Organiser:
         raise AuthenticationFailed("The email address or password is not right.")
     assert organiser is not None
     return organiser
+
+
+def _recent_failures(session: Session, organiser_id: int) -> int:
+    since = utcnow() - FAILURE_WINDOW
+    last_success = session.scalar(select(func.max(AuditEntry.at)).where(
+        AuditEntry.actor == f"organiser:{organiser_id}", AuditEntry.action == "organiser.login"))
+    if last_success is not None and last_success > since:
+        since = last_success
+    return session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "organiser.login_failed", AuditEntry.target == f"organiser:{organiser_id}",
+        AuditEntry.at > since)) or 0
 
 
 def get_organiser(session: Session, organiser_id: int) -> Organiser | None:

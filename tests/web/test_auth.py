@@ -111,3 +111,13 @@ def test_session_cookie_is_httponly_and_samesite(web_service: RunningService, da
                                       "password": ORGANISER_PASSWORD})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_login_is_throttled_after_repeated_failures(client: HttpClient, database: TestDatabase) -> None:
+    make_organiser(database.sessions)
+    for _ in range(5):
+        assert client.login("organiser@example.org", "wrong password").status == 400
+    locked = client.login("organiser@example.org", ORGANISER_PASSWORD)  # even the right password, for a while
+    assert locked.status == 400 and "Too many failed attempts" in locked.body
+    with database.sessions() as s:
+        assert list(s.scalars(select(AuditEntry.action))).count("organiser.login") == 0

@@ -47,3 +47,12 @@ def test_create_list_add_and_remove_members_create_meeting(client: HttpClient, d
     with database.sessions() as s:
         meeting = s.scalars(select(Meeting)).one()
     assert meeting.starts_at.isoformat() == "2099-03-12T14:00:00+00:00" and meeting.capacity == 30
+
+
+def test_audit_log_shows_organiser_actions(client: HttpClient, database: TestDatabase) -> None:
+    make_organiser(database.sessions)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    form = client.get("/panel/lists/new")
+    client.post("/panel/lists/new", {"csrf_token": client.csrf_token(form.body), "name": "Forum", "slug": "forum"})
+    page = client.get("/panel/audit")
+    assert page.status == 200 and "list.create" in page.body and "organiser.login" in page.body

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
+from mailer.domain import audit
 from mailer.domain.attachments import add_attachment, list_attachments
 from mailer.domain.errors import DomainError, NotFound
 from mailer.domain.health import delivery_health
@@ -145,6 +146,12 @@ def dev_mailbox_message(key: str) -> Any:
     return render_template("panel/mailbox_message.html", key=key, headers=list(msg.items()),
                            text=text_part.get_content() if text_part else "",
                            has_html=html_part is not None)
+
+
+@bp.get("/audit")
+@login_required
+def audit_log() -> Any:
+    return render_template("panel/audit.html", entries=audit.recent(get_session()))
 
 
 @bp.get("/outbox")
