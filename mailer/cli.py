@@ -104,6 +104,18 @@ def cmd_serve(config: Config, args: argparse.Namespace, *, smtp: bool = True, wo
     return 0
 
 
+def cmd_doctor(config: Config, args: argparse.Namespace) -> int:
+    from mailer.doctor import run_doctor
+
+    checks, records = run_doctor(config)
+    for check in checks:
+        print(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    print("\nDNS records to publish for the mail domain:")
+    for record in records:
+        print(f"  {record}")
+    return 0 if all(c.ok for c in checks) else 1
+
+
 # -- lists -------------------------------------------------------------------
 
 def cmd_list_create(config: Config, args: argparse.Namespace) -> int:
@@ -488,6 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--lmtp", action="store_true", help="speak LMTP instead of SMTP (behind Postfix or Exim)")
         else:
             p.set_defaults(lmtp=False)
+
+    add(sub, "doctor", cmd_doctor, "check configuration, database, smarthost and DKIM; print the DNS records")
 
     lists = sub.add_parser("list", help="mailing lists").add_subparsers(dest="list_command", metavar="ACTION", required=True)
     p = add(lists, "create", cmd_list_create, "create a list")

@@ -188,3 +188,15 @@ def test_person_export_and_erase(cli_env: Path, capsys: pytest.CaptureFixture[st
     assert code == 0 and "Erased ana@example.org" in out
     code, _, err = run(capsys, "person", "export", "ana@example.org")
     assert code == 1 and "Nothing is held" in err
+
+
+def test_doctor_reports_and_fails_on_problems(cli_env: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    fresh = tmp_path / "fresh.toml"
+    fresh.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "fresh"}"\n')
+    code, out, _ = run(capsys, "--config", str(fresh), "doctor")
+    assert code == 1 and "FAIL  database: reachable but not initialised" in out
+    run(capsys, "init")
+    code, out, _ = run(capsys, "doctor")
+    assert code == 0 and "ok    database: schema up to date" in out
+    assert "_dmarc.lists.test. TXT" in out and "lists.test. MX 10" in out
