@@ -1,0 +1,80 @@
+"""axe-core in Chromium on every main page: no serious or critical accessibility violations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from sqlalchemy import select
+
+from mailer.domain.lists import add_member
+from mailer.domain.models import Meeting, Person
+from mailer.domain.news import create_news
+from mailer.domain.services import build_services
+from mailer.runtime import Runtime
+from tests.conftest import make_test_config
+from tests.support.databases import TestDatabase
+from tests.support.factories import ORGANISER_PASSWORD, make_list, make_meeting, make_organiser
+from tests.support.servers import RunningService
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def running(sqlite_only_database: TestDatabase, tmp_path: Path) -> Iterator[RunningService]:
+    config = make_test_config(tmp_path, sqlite_only_database.url)
+    runtime = Runtime(config, sqlite_only_database.engine, sqlite_only_database.sessions, build_services(config))
+    with RunningService(runtime, smtp=False, worker=False) as service:
+        yield service
+
+
+def test_no_serious_or_critical_violations(chromium_browser, running: RunningService,
+                                           sqlite_only_database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+    db = sqlite_only_database
+    make_list(db.sessions)
+    meeting = make_meeting(db.sessions, capacity=20)
+    make_organiser(db.sessions)
+    with db.sessions() as s:
+        add_member(s, slug="forum", email="ana@example.org", display_name="Ana", actor="test")
+    with db.sessions() as s:
+        news = create_news(s, list_slug="forum", subject="Spring update", body_markdown="# Hello\n\nNews.", actor="t")
+    services = build_services(running.config)
+    with db.sessions() as s, s.begin():
+        person = s.scalar(select(Person))
+        rsvp_url = services.links.rsvp_url(person, s.get(Meeting, meeting.id), "in-person")
+        unsubscribe_url = services.links.unsubscribe_url(services.links.unsubscribe_token(person.id, 1, 1))
+    base = running.config.service.base_url
+    public_pages = [rsvp_url, unsubscribe_url, f"{base}/privacy", f"{base}/meetings/{meeting.id}", f"{base}/login",
+                    f"{base}/rsvp/not-a-token/remote"]
+    panel_pages = ["/panel/", f"/panel/meetings/{meeting.id}", "/panel/meetings/new", "/panel/lists/new",
+                   "/panel/lists/forum", "/panel/news", "/panel/news/new", f"/panel/news/{news.id}",
+                   "/panel/inbound", "/panel/outbox", "/panel/audit", "/panel/mailbox"]
+    axe = Axe()
+    page = chromium_browser.new_page()
+    problems: list[str] = []
+
+    def check(url: str) -> None:
+        page.goto(url)
+        results = axe.run(page)
+        for violation in results.response["violations"]:
+            if violation["impact"] in ("serious", "critical"):
+                problems.append(f"{url}: {violation['id']} ({violation['impact']}): {violation['help']} "
+                                f"e.g. {violation['nodes'][0]['html'][:120]}")
+
+    for url in public_pages:
+        check(url)
+    page.goto(f"{base}/login")
+    page.get_by_label("Email address").fill("organiser@example.org")
+    page.get_by_label("Password").fill(ORGANISER_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Lists and meetings").wait_for()
+    for path in panel_pages:
+        check(base + path)
+    # The checker itself finds real problems: an unlabelled field and an image without text.
+    page.set_content('<html lang="en"><body><main><form><input type="text"></form><img src="x.png"></main></body></html>')
+    found = {v["id"] for v in axe.run(page).response["violations"]}
+    page.close()
+    assert {"label", "image-alt"} <= found
+    assert problems == [], "\n".join(problems)
