@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run test bench screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Convene needs Python 3.11 or newer" or 0)'
@@ -26,6 +26,11 @@ run: $(VENV)/.installed-run
 ## test: install the test extras and run the whole suite in parallel
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+## screenshots: refresh docs/screenshots from the browser tests
+screenshots: $(VENV)/.installed-test
+	mkdir -p docs/screenshots
+	CONVENE_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest tests/browser/test_accessibility.py -q
 
 ## bench: run the benchmarks in bench/ (not part of the test suite)
 bench: $(VENV)/.installed-test

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,10 +55,19 @@ def test_no_serious_or_critical_violations(chromium_browser, running: RunningSer
                    "/panel/inbound", "/panel/outbox", "/panel/audit", "/panel/mailbox"]
     axe = Axe()
     page = chromium_browser.new_page()
+    page.set_viewport_size({"width": 1100, "height": 800})
     problems: list[str] = []
 
+    shots = os.environ.get("CONVENE_SCREENSHOTS_DIR")  # `make screenshots` refreshes docs/screenshots
+
     def check(url: str) -> None:
-        page.goto(url)
+        page.goto(url, wait_until="networkidle")
+        if shots:
+            path = url.replace(base, "").split("?")[0]
+            path = {rsvp_url.replace(base, ""): "rsvp-page", unsubscribe_url.replace(base, ""): "unsubscribe-page",
+                    "/rsvp/not-a-token/remote": "link-error"}.get(path, path)
+            name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+            page.screenshot(path=str(Path(shots) / f"{name[:60]}.png"), full_page=True)
         results = axe.run(page)
         for violation in results.response["violations"]:
             if violation["impact"] in ("serious", "critical"):
