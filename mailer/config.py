@@ -99,7 +99,7 @@ class DeliveryConfig:
     #: Across all workers; 0 means no limit.
     max_per_minute: int = 0
     max_per_day: int = 0
-    #: Hard bounces in a row after which delivery to a member is suspended.
+    #: Hard bounces after which delivery to a member is suspended (soft ones count half).
     bounce_threshold: int = 3
     smarthost: SmarthostConfig = field(default_factory=SmarthostConfig)
     dkim: DkimConfig = field(default_factory=DkimConfig)
@@ -113,6 +113,12 @@ class WorkerConfig:
     retry_base_seconds: float = 60.0
     give_up_after_hours: float = 48.0
     replies_per_sender_per_hour: int = 10
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    #: Days raw inbound mail is kept; 0 keeps it for ever.
+    inbound_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,7 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     links: LinksConfig = field(default_factory=LinksConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     #: Email domain → organisation, for reports of which departments are represented.
     organisations: dict[str, str] = field(default_factory=dict)
     #: Where the file came from, for messages; None when built from defaults.

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,12 +20,16 @@ from mailer.domain.news import send_due_news
 from mailer.domain.queue import claim_inbound
 from mailer.domain.schedules import send_due_schedules
 from mailer.domain.services import Services
+from mailer.domain.triage import apply_retention
 from mailer.inbound.process import process_inbound
 from mailer.outbound.compose import Composer, make_dkim_signer
 from mailer.outbound.delivery import deliver_batch
 from mailer.outbound.senders import SenderPool
 
 log = logging.getLogger(__name__)
+
+#: Seconds between retention passes (the check is cheap, but there is no need to run it every second).
+RETENTION_EVERY = 600.0
 
 
 class Worker:
@@ -37,6 +42,7 @@ class Worker:
         self.composer = Composer(config, services.links, make_dkim_signer(config))
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._wakeup: asyncio.Event | None = None
+        self._last_retention = -RETENTION_EVERY
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def wake(self) -> None:
@@ -54,6 +60,10 @@ class Worker:
         with self.session_factory() as session:
             return send_due_news(session, self.services)
 
+    def _apply_retention(self) -> int:
+        with self.session_factory() as session:
+            return apply_retention(session, inbound_days=self.config.retention.inbound_days)
+
     def _send_due_schedules(self) -> list[str]:
         with self.session_factory() as session:
             return send_due_schedules(session, self.services)
@@ -67,6 +77,12 @@ class Worker:
         for done in await asyncio.to_thread(self._send_due_schedules):
             log.info("schedule: %s", done)
             handled += 1
+        now = time.monotonic()
+        if now - self._last_retention > RETENTION_EVERY:
+            self._last_retention = now
+            removed = await asyncio.to_thread(self._apply_retention)
+            if removed:
+                log.info("retention: deleted the raw text of %d old inbound message(s)", removed)
         for inbound_id in await asyncio.to_thread(self._claim_inbound):
             outcome = await asyncio.to_thread(process_inbound, self.session_factory, self.services, inbound_id)
             log.info("inbound %s: %s", inbound_id, outcome)

@@ -19,14 +19,18 @@ from mailer.domain.models import (
     SubscriptionStatus,
 )
 
+#: Bounce score points: a hard bounce counts fully, a soft one (mailbox full, delayed) half.
+HARD_POINTS, SOFT_POINTS = 2, 1
+
 
 def record_bounce(session: Session, *, outbox_id: int | None, person_id: int | None, kind: BounceKind,
                   status: str = "", diagnostic: str = "", threshold: int = 3) -> BounceEvent:
-    """Within the caller's transaction: keep the bounce, and on hard bounces count towards suspension."""
+    """Within the caller's transaction: keep the bounce and score it; at ``threshold`` hard bounces'
+    worth of points (soft ones count half) delivery to the member is suspended."""
     event = BounceEvent(outbox_id=outbox_id, person_id=person_id, kind=kind, status=status[:20],
                         diagnostic=diagnostic[:2000])
     session.add(event)
-    if kind is not BounceKind.HARD or person_id is None or outbox_id is None:
+    if person_id is None or outbox_id is None:
         return event
     list_id = session.scalar(select(Mailing.list_id).join(OutboxMessage, OutboxMessage.mailing_id == Mailing.id)
                              .where(OutboxMessage.id == outbox_id))
@@ -36,8 +40,8 @@ def record_bounce(session: Session, *, outbox_id: int | None, person_id: int | N
                                                     Subscription.list_id == list_id).with_for_update())
     if sub is None:
         return event
-    sub.bounce_score += 1
-    if sub.bounce_score >= threshold and sub.status is SubscriptionStatus.ACTIVE:
+    sub.bounce_score += HARD_POINTS if kind is BounceKind.HARD else SOFT_POINTS
+    if sub.bounce_score >= threshold * HARD_POINTS and sub.status is SubscriptionStatus.ACTIVE:
         sub.status = SubscriptionStatus.BOUNCING
         audit.record(session, actor="system", action="member.bouncing", target=f"list:{list_id}",
                      person=person_id, bounces=sub.bounce_score)

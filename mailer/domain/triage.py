@@ -105,3 +105,20 @@ def inbound_log(session: Session, *, limit: int = 100, status: InboundStatus | N
         if status is not None:
             query = query.where(InboundMessage.status == status)
         return list(session.scalars(query))
+
+
+def apply_retention(session: Session, *, inbound_days: int) -> int:
+    """Delete the raw text of inbound mail older than ``inbound_days`` (0: keep); returns how many.
+
+    The row stays, with what was understood and done, so organisers' records
+    and duplicate detection still work; only what the person wrote goes.
+    """
+    if inbound_days <= 0:
+        return 0
+    cutoff = utcnow() - timedelta(days=inbound_days)
+    with session.begin():
+        return session.execute(update(InboundMessage).where(
+            InboundMessage.received_at < cutoff, InboundMessage.size > 0,
+            InboundMessage.status.in_([InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED,
+                                       InboundStatus.FAILED]))
+            .values(raw=b"", size=0)).rowcount

@@ -121,7 +121,7 @@ def test_550_fails_permanently_and_feeds_the_bounce_record(database: TestDatabas
         [event] = s.scalars(select(BounceEvent)).all()
         sub = s.scalars(select(Subscription)).one()
     assert (event.kind, event.status, event.person_id) == (BounceKind.HARD, "550", row.person_id)
-    assert sub.bounce_score == 1 and sub.status is SubscriptionStatus.ACTIVE
+    assert sub.bounce_score == 2 and sub.status is SubscriptionStatus.ACTIVE  # a hard bounce is worth 2 points
     # A second hard bounce reaches the threshold: delivery to this member is suspended.
     with database.sessions() as s:
         news = create_news(s, list_slug="forum", subject="More", body_markdown="Hi", actor="test")
@@ -131,7 +131,7 @@ def test_550_fails_permanently_and_feeds_the_bounce_record(database: TestDatabas
     deliver(database, config)
     with database.sessions() as s:
         sub = s.scalars(select(Subscription)).one()
-    assert sub.bounce_score == 2 and sub.status is SubscriptionStatus.BOUNCING
+    assert sub.bounce_score == 4 and sub.status is SubscriptionStatus.BOUNCING
     assert sink.received == []
 
 
