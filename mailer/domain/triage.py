@@ -8,6 +8,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailer.db import read_transaction
+from mailer.domain import audit
+from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
 from mailer.domain.models import InboundMessage, InboundStatus, utcnow
 from mailer.domain.outbox import Envelope, ReplyThread, enqueue, recent_auto_replies
@@ -122,3 +124,57 @@ def apply_retention(session: Session, *, inbound_days: int) -> int:
             InboundMessage.status.in_([InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED,
                                        InboundStatus.FAILED]))
             .values(raw=b"", size=0)).rowcount
+
+
+class TriageItem:
+    """A message waiting for a person, with what it said (new text and the whole text)."""
+
+    def __init__(self, message: InboundMessage, sender: str | None, name: str | None, subject: str,
+                 new_text: str, full_text: str) -> None:
+        self.message, self.sender, self.name, self.subject = message, sender, name, subject
+        self.new_text, self.full_text = new_text, full_text
+
+
+def triage_item(session: Session, inbound_id: int) -> TriageItem:
+    from mailer.inbound.parse import body_text, parse_message
+
+    message = load_inbound(session, inbound_id)
+    if message is None:
+        raise NotFound("There is no such message.")
+    parsed = parse_message(message.raw, message.mail_from)
+    return TriageItem(message, parsed.from_email, parsed.from_name, parsed.subject, parsed.new_text,
+                      body_text(message.raw))
+
+
+def resolve_triage(session: Session, inbound_id: int, *, outcome: str, actor: str) -> None:
+    """An organiser has dealt with the message; record what they did."""
+    with session.begin():
+        message = session.get(InboundMessage, inbound_id)
+        if message is None:
+            raise NotFound("There is no such message.")
+        message.status = InboundStatus.DONE
+        message.outcome = f"{outcome} (by an organiser)"
+        audit.record(session, actor=actor, action="triage.resolve", target=f"inbound:{inbound_id}", outcome=outcome)
+
+
+def reply_to_inbound(session: Session, services: Services, inbound_id: int, *, text: str, actor: str) -> None:
+    """An organiser's own reply, threaded under the member's message and sent from the list address."""
+    item = triage_item(session, inbound_id)
+    if not item.sender:
+        raise InvalidInput("This message has no sender to reply to.", field="text")
+    if not text.strip():
+        raise InvalidInput("Write a reply.", field="text")
+    slug = item.message.list_slug
+    with session.begin():
+        mailing_list = get_list(session, slug) if slug else None
+        person = get_or_create_person(session, item.sender, item.name)
+        address = services.list_address(mailing_list.slug) if mailing_list else services.config.bounce_address
+        enqueue(session, services, kind="organiser_reply", person=person,
+                reply_to=ReplyThread(item.message.message_id or "", subject=item.subject),
+                sender=Envelope(address, mailing_list.name if mailing_list else services.config.service.name,
+                                {"Reply-To": address}),
+                context={"text": text.strip(), "mailing_list": mailing_list})
+        message = session.get(InboundMessage, inbound_id)
+        message.status = InboundStatus.DONE
+        message.outcome = "answered by an organiser"
+        audit.record(session, actor=actor, action="triage.reply", target=f"inbound:{inbound_id}")

@@ -87,6 +87,13 @@ def _from_address(message: EmailMessage) -> tuple[str | None, str | None]:
     return (name.strip() or None), address.strip()
 
 
+def body_text(raw: bytes) -> str:
+    """The whole readable text of a message (quoted parts included), for a person to read."""
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return _body_text(message)
+
+
 def _body_text(message: EmailMessage) -> str:
     try:
         part = message.get_body(preferencelist=("plain", "html"))
