@@ -129,6 +129,17 @@ def cmd_list_create(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_list_configure(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.lists import configure_list
+
+    with _session(config) as session:
+        updated = configure_list(session, slug=args.slug, actor="cli", name=args.name,
+                                 allowed_sender_domains=args.allowed_domains, trust_dmarc=args.trust_dmarc)
+    print(f"{updated.name}: allowed sender domains: {updated.allowed_sender_domains or 'any'}; "
+          f"DMARC pass skips join confirmation: {'yes' if updated.trust_dmarc else 'no'}")
+    return 0
+
+
 def cmd_list_show(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.lists import all_lists
 
@@ -509,6 +520,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="the list's name as members see it")
     p.add_argument("--description", default="")
     p.add_argument("--json", action="store_true")
+    p = add(lists, "configure", cmd_list_configure, "change a list's name, sender domains or DMARC trust")
+    p.add_argument("slug")
+    p.add_argument("--name")
+    p.add_argument("--allowed-domains", help="comma-separated, e.g. '*.gov.uk, nhs.net'; '' allows any")
+    p.add_argument("--trust-dmarc", action=argparse.BooleanOptionalAction, default=None,
+                   help="let an aligned DMARC pass (from the trusted MTA) skip join confirmation")
     p = add(lists, "show", cmd_list_show, "show all lists")
     p.add_argument("--json", action="store_true")
     p = add(lists, "add-member", cmd_list_add_member, "add an active member to a list")

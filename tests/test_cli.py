@@ -200,3 +200,12 @@ def test_doctor_reports_and_fails_on_problems(cli_env: Path, tmp_path: Path,
     code, out, _ = run(capsys, "doctor")
     assert code == 0 and "ok    database: schema up to date" in out
     assert "_dmarc.lists.test. TXT" in out and "lists.test. MX 10" in out
+
+
+def test_list_configure(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "init")
+    run(capsys, "list", "create", "forum", "--name", "Forum")
+    code, out, _ = run(capsys, "list", "configure", "forum", "--allowed-domains", "*.gov.uk", "--trust-dmarc")
+    assert code == 0 and "*.gov.uk" in out and "yes" in out
+    code, _, err = run(capsys, "list", "configure", "forum", "--allowed-domains", "bad domain!")
+    assert code == 1 and "is not a domain" in err

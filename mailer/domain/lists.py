@@ -173,3 +173,34 @@ def rejoin_by_token(session: Session, services: "Services", token: str) -> Unsub
             audit.record(session, actor=f"person:{sub.person_id}", action="member.rejoin",
                          target=f"list:{mailing_list.id}")
         return UnsubscribeState(mailing_list.name, mailing_list.slug, True)
+
+
+_DOMAIN_PATTERN = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+
+
+def configure_list(session: Session, *, slug: str, actor: str, name: str | None = None,
+                   description: str | None = None, allowed_sender_domains: str | None = None,
+                   trust_dmarc: bool | None = None) -> MailingList:
+    """Change a list's settings; ``allowed_sender_domains`` is comma-separated (``*.gov.uk, nhs.net``)."""
+    cleaned: str | None = None
+    if allowed_sender_domains is not None:
+        patterns = [p.strip().lower() for p in allowed_sender_domains.split(",") if p.strip()]
+        for pattern in patterns:
+            if not _DOMAIN_PATTERN.match(pattern):
+                raise InvalidInput(f"'{pattern}' is not a domain such as dwp.gov.uk or *.gov.uk.",
+                                   field="allowed_sender_domains")
+        cleaned = ", ".join(patterns)
+    with session.begin():
+        mailing_list = get_list(session, slug)
+        if name is not None and name.strip():
+            mailing_list.name = name.strip()
+        if description is not None:
+            mailing_list.description = description.strip()
+        if cleaned is not None:
+            mailing_list.allowed_sender_domains = cleaned
+        if trust_dmarc is not None:
+            mailing_list.trust_dmarc = trust_dmarc
+        audit.record(session, actor=actor, action="list.configure", target=f"list:{mailing_list.id}",
+                     allowed_sender_domains=mailing_list.allowed_sender_domains,
+                     trust_dmarc=mailing_list.trust_dmarc)
+        return mailing_list

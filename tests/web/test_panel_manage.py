@@ -56,3 +56,23 @@ def test_audit_log_shows_organiser_actions(client: HttpClient, database: TestDat
     client.post("/panel/lists/new", {"csrf_token": client.csrf_token(form.body), "name": "Forum", "slug": "forum"})
     page = client.get("/panel/audit")
     assert page.status == 200 and "list.create" in page.body and "organiser.login" in page.body
+
+
+def test_list_settings_from_the_panel(client: HttpClient, database: TestDatabase) -> None:
+    from mailer.domain.models import MailingList
+    from tests.support.factories import make_list
+
+    make_list(database.sessions)
+    make_organiser(database.sessions)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    page = client.get("/panel/lists/forum")
+    token = client.csrf_token(page.body)
+    bad = client.post("/panel/lists/forum/settings", {"csrf_token": token, "allowed_sender_domains": "not a domain"})
+    assert "Not saved" in bad.body
+    saved = client.post("/panel/lists/forum/settings", {"csrf_token": token,
+                                                        "allowed_sender_domains": "*.GOV.uk, nhs.net",
+                                                        "trust_dmarc": "y"})
+    assert "Settings saved" in saved.body
+    with database.sessions() as s:
+        mailing_list = s.scalars(select(MailingList)).one()
+    assert (mailing_list.allowed_sender_domains, mailing_list.trust_dmarc) == ("*.gov.uk, nhs.net", True)

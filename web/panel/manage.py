@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     EmailField,
     IntegerField,
@@ -18,7 +19,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from mailer.domain.errors import DomainError, InvalidInput, NotFound
-from mailer.domain.lists import add_member, all_lists, create_list, list_members, remove_member
+from mailer.domain.lists import (
+    add_member,
+    all_lists,
+    configure_list,
+    create_list,
+    list_members,
+    remove_member,
+)
 from mailer.domain.meetings import create_meeting
 from web.auth import login_required
 from web.db import get_config, get_session
@@ -44,6 +52,14 @@ class ListForm(FlaskForm):
 class MemberForm(FlaskForm):
     email = EmailField("Email address", validators=[DataRequired("Enter an email address"), Length(max=320)])
     name = StringField("Name (optional)", validators=[Length(max=200)])
+
+
+class SettingsForm(FlaskForm):
+    allowed_sender_domains = StringField("Only take mail from these domains (optional)",
+                                         validators=[Length(max=2000)],
+                                         description="Comma-separated, e.g. *.gov.uk, nhs.net. Empty takes mail from anyone.")
+    trust_dmarc = BooleanField("Let people join without a confirmation email when our mail server has "
+                               "verified their address (DMARC pass)")
 
 
 class RemoveForm(FlaskForm):
@@ -103,8 +119,30 @@ def list_detail(slug: str) -> Any:
             flash(f"Added {form.email.data}.")
             return redirect(url_for("panel.list_detail", slug=slug))
     members = list_members(get_session(), slug)
+    settings = SettingsForm(data={"allowed_sender_domains": mailing_list.allowed_sender_domains,
+                                  "trust_dmarc": mailing_list.trust_dmarc})
     return render_template("panel/list_detail.html", mailing_list=mailing_list, members=members, form=form,
-                           remove=RemoveForm(), domain=get_config().mail.domain), 400 if form.errors else 200
+                           remove=RemoveForm(), settings=settings, domain=get_config().mail.domain), \
+        400 if form.errors else 200
+
+
+@bp.post("/lists/<slug>/settings")
+@login_required
+def list_settings(slug: str) -> Any:
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        configure_list(get_session(), slug=slug, actor=_actor(),
+                       allowed_sender_domains=form.allowed_sender_domains.data or "",
+                       trust_dmarc=bool(form.trust_dmarc.data))
+    except NotFound:
+        abort(404)
+    except InvalidInput as exc:
+        flash(f"Not saved: {exc}")
+    else:
+        flash("Settings saved.")
+    return redirect(url_for("panel.list_detail", slug=slug))
 
 
 @bp.post("/lists/<slug>/remove")
