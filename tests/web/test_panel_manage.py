@@ -76,3 +76,35 @@ def test_list_settings_from_the_panel(client: HttpClient, database: TestDatabase
     with database.sessions() as s:
         mailing_list = s.scalars(select(MailingList)).one()
     assert (mailing_list.allowed_sender_domains, mailing_list.trust_dmarc) == ("*.gov.uk, nhs.net", True)
+
+
+def test_csv_import_preview_then_confirm(web_service, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+    import urllib.request
+    import uuid
+
+    from tests.support.factories import make_list
+
+    make_list(database.sessions)
+    make_organiser(database.sessions)
+    client = HttpClient(web_service.config.service.base_url)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    page = client.get("/panel/lists/forum")
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
+            f"{client.csrf_token(page.body)}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"members.csv\"\r\nContent-Type: text/csv\r\n\r\nemail,name\r\nana@example.org,Ana\r\n"
+            f"oops,Bad\r\n--{boundary}--\r\n").encode()
+    request = urllib.request.Request(f"{client.base_url}/panel/lists/forum/import", data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with client.opener.open(request, timeout=10) as response:
+        preview = response.read().decode()
+    assert "1 address(es) ready to add; 1 row(s) with a problem" in preview
+    with database.sessions() as s:
+        assert s.scalars(select(Subscription)).all() == []  # the preview adds nothing
+    data = re.search(r'name="data" type="hidden" value="([^"]+)"|id="data" name="data" type="hidden" value="([^"]+)"',
+                     preview)
+    value = data.group(1) or data.group(2)
+    done = client.post("/panel/lists/forum/import", {"csrf_token": client.csrf_token(preview), "data": value})
+    assert "Added 1 member(s); 0 were already members." in done.body
+    with database.sessions() as s:
+        assert len(s.scalars(select(Subscription)).all()) == 1

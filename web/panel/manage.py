@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
     EmailField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -19,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from mailer.domain.errors import DomainError, InvalidInput, NotFound
+from mailer.domain.imports import import_members, preview_import
 from mailer.domain.lists import (
     add_member,
     all_lists,
@@ -122,8 +126,44 @@ def list_detail(slug: str) -> Any:
     settings = SettingsForm(data={"allowed_sender_domains": mailing_list.allowed_sender_domains,
                                   "trust_dmarc": mailing_list.trust_dmarc})
     return render_template("panel/list_detail.html", mailing_list=mailing_list, members=members, form=form,
-                           remove=RemoveForm(), settings=settings, domain=get_config().mail.domain), \
+                           remove=RemoveForm(), settings=settings, upload=ImportForm(),
+                           domain=get_config().mail.domain), \
         400 if form.errors else 200
+
+
+class ImportForm(FlaskForm):
+    file = FileField("Import members from a CSV file", validators=[FileRequired("Choose a CSV file")],
+                     description="One row per person: an email column, and a name column if you have one.")
+
+
+class ConfirmImportForm(FlaskForm):
+    data = HiddenField(validators=[DataRequired()])
+
+
+@bp.post("/lists/<slug>/import")
+@login_required
+def list_import(slug: str) -> Any:
+    confirm = ConfirmImportForm()
+    if confirm.data.data and confirm.validate_on_submit():
+        raw = base64.b64decode(confirm.data.data)
+        preview = preview_import(raw)
+        result = import_members(get_session(), slug=slug, rows=preview.valid, actor=_actor())
+        flash(f"Added {result.added} member(s); {result.already} were already members"
+              + (f"; {result.left_earlier} had left the list and were not added back" if result.left_earlier else "")
+              + ".")
+        return redirect(url_for("panel.list_detail", slug=slug))
+    form = ImportForm()
+    if not form.validate_on_submit():
+        flash("Choose a CSV file to import.")
+        return redirect(url_for("panel.list_detail", slug=slug))
+    raw = form.file.data.read()
+    try:
+        preview = preview_import(raw)
+    except InvalidInput as exc:
+        flash(f"Not imported: {exc}")
+        return redirect(url_for("panel.list_detail", slug=slug))
+    return render_template("panel/import_preview.html", slug=slug, preview=preview,
+                           confirm=ConfirmImportForm(data={"data": base64.b64encode(raw).decode()}))
 
 
 @bp.post("/lists/<slug>/settings")
