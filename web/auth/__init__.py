@@ -43,6 +43,20 @@ def login_required(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
+def admin_required(view: F) -> F:
+    """Admin-only views (data protection requests): organisers get a clear 403 page."""
+
+    @functools.wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.organiser.role.value != "admin":
+            return render_template("error.html", title="Admins only",
+                                   message="Only an admin can do this. Ask an admin of your network."), 403
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
 def _safe_next(target: str | None) -> str:
     if target:
         parts = urlsplit(target)

@@ -162,4 +162,5 @@ def outbox() -> Any:
 
 from web.panel import manage as _manage  # noqa: E402,F401  (registers the list and meeting forms)
 from web.panel import news as _news  # noqa: E402,F401  (registers the news views on this blueprint)
+from web.panel import people as _people  # noqa: E402,F401  (registers the data protection views)
 from web.panel import triage as _triage  # noqa: E402,F401  (registers the triage views)

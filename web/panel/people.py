@@ -1,0 +1,66 @@
+"""Panel (admins only): data protection requests, by email address."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms.validators import DataRequired, Length
+
+from mailer.domain.errors import InvalidInput, NotFound
+from mailer.domain.privacy import erase_person, export_person
+from web.auth import admin_required
+from web.db import get_session
+from web.panel import bp
+
+
+class PersonForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired("Enter an email address"), Length(max=320)])
+
+
+@bp.get("/people")
+@admin_required
+def people() -> Any:
+    email = request.args.get("email", "").strip()
+    found = None
+    if email:
+        try:
+            found = export_person(get_session(), email)
+        except (NotFound, InvalidInput) as exc:
+            flash(str(exc))
+    return render_template("panel/people.html", email=email, found=found, form=PersonForm(data={"email": email}))
+
+
+@bp.post("/people/export")
+@admin_required
+def people_export() -> Any:
+    form = PersonForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("panel.people"))
+    try:
+        data = export_person(get_session(), form.email.data)
+    except (NotFound, InvalidInput) as exc:
+        flash(str(exc))
+        return redirect(url_for("panel.people"))
+    return json.dumps(data, indent=2, ensure_ascii=False), 200, {
+        "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store",
+        "Content-Disposition": 'attachment; filename="personal-data.json"'}
+
+
+@bp.post("/people/erase")
+@admin_required
+def people_erase() -> Any:
+    form = PersonForm()
+    if not form.validate_on_submit() or request.form.get("confirm") != "erase":
+        flash("Tick the box to confirm the erasure.")
+        return redirect(url_for("panel.people", email=form.email.data or ""))
+    try:
+        result = erase_person(get_session(), form.email.data, actor=f"organiser:{g.organiser.id}")
+    except (NotFound, InvalidInput) as exc:
+        flash(str(exc))
+        return redirect(url_for("panel.people"))
+    flash(f"Erased. {result['rsvps_kept_anonymously']} answer(s) kept anonymously for the counts.")
+    return redirect(url_for("panel.people"))
