@@ -52,7 +52,8 @@ def test_no_serious_or_critical_violations(chromium_browser, running: RunningSer
                     f"{base}/rsvp/not-a-token/remote"]
     panel_pages = ["/panel/", f"/panel/meetings/{meeting.id}", "/panel/meetings/new", "/panel/lists/new",
                    "/panel/lists/forum", "/panel/news", "/panel/news/new", f"/panel/news/{news.id}",
-                   "/panel/inbound", "/panel/outbox", "/panel/audit", "/panel/mailbox"]
+                   "/panel/inbound", "/panel/outbox", "/panel/audit", "/panel/mailbox",
+                   "/panel/people?email=ana@example.org"]
     axe = Axe()
     page = chromium_browser.new_page()
     page.set_viewport_size({"width": 1100, "height": 800})
