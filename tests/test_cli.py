@@ -209,3 +209,49 @@ def test_list_configure(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert code == 0 and "*.gov.uk" in out and "yes" in out
     code, _, err = run(capsys, "list", "configure", "forum", "--allowed-domains", "bad domain!")
     assert code == 1 and "is not a domain" in err
+
+
+def test_secrets_and_tokens_never_reach_the_logs(tmp_path: Path, sqlite_only_database: TestDatabase) -> None:
+    """A real `convene serve` with a secret key and a smarthost password, used by mail and by a link."""
+    import re
+    import urllib.request
+
+    from tests.support.servers import SmtpSink
+
+    secret, password = "S3cret-" + "k" * 40, "smarthost-Pa55word-xyz"
+    with SmtpSink() as sink:
+        smtp_port, web_port = free_port(), free_port()
+        config = tmp_path / "convene.toml"
+        config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
+                          f'base_url = "http://127.0.0.1:{web_port}"\n[mail]\ndomain = "lists.test"\n'
+                          f'[inbound]\nport = {smtp_port}\n[web]\nport = {web_port}\n'
+                          f'[delivery]\nbackend = "smtp"\n[delivery.smarthost]\nhost = "127.0.0.1"\n'
+                          f'port = {sink.port}\nsecurity = "none"\nusername = ""\n')
+        env = {**os.environ, "CONVENE_CONFIG": str(config), "CONVENE_SECRET_KEY": secret,
+               "CONVENE_SMARTHOST_PASSWORD": password}
+        convene = [sys.executable, "-m", "mailer.cli"]
+        init = subprocess.run([*convene, "init", "--demo"], env=env, capture_output=True, text=True, timeout=60)
+        assert init.returncode == 0, init.stderr
+        proc = subprocess.Popen([*convene, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            def smtp_up() -> bool:
+                try:
+                    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=2) as c:
+                        return c.noop()[0] == 250
+                except OSError:
+                    return False
+            wait_for(smtp_up, timeout=30, message="serve to accept SMTP")
+            with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as c:
+                c.sendmail("sam@example.org", ["forum@lists.test"],
+                           b"From: sam@example.org\r\nSubject: hi\r\n\r\nPlease register me\r\n")
+            [reply] = sink.wait_for_count(1)
+            link = re.search(r"(http://\S+/remote)\s", reply.text).group(1)
+            token = link.split("/")[-2]
+            urllib.request.urlopen(link, timeout=10).read()
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+    logs = init.stdout + init.stderr + out + err
+    assert "registered for meeting" in logs  # the log does say what happened...
+    for leaked in (secret, password, token):  # ...but never a secret or a signed token
+        assert leaked not in logs
