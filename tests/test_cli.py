@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import smtplib
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +11,7 @@ import pytest
 from mailer.cli import build_parser, main
 from tests.support.databases import TestDatabase
 from tests.support.net import free_port, wait_for
+from tests.support.servers import convene_process
 
 
 @pytest.fixture
@@ -107,26 +104,12 @@ def test_serve_starts_and_stops_cleanly_on_sigint(sqlite_only_database: TestData
     config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
                       f'base_url = "http://127.0.0.1:{web_port}"\n'
                       f'[inbound]\nport = {smtp_port}\n[web]\nport = {web_port}\n')
-    env = {**os.environ, "CONVENE_CONFIG": str(config)}
-    convene = [sys.executable, "-m", "mailer.cli"]
-    init = subprocess.run([*convene, "init", "--demo"], env=env, capture_output=True, text=True, timeout=60)
-    assert init.returncode == 0, init.stderr
-    proc = subprocess.Popen([*convene, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        def smtp_up() -> bool:
-            try:
-                with smtplib.SMTP("127.0.0.1", smtp_port, timeout=2) as c:
-                    return c.noop()[0] == 250
-            except OSError:
-                return False
-        wait_for(smtp_up, timeout=30, message="convene serve to accept SMTP")
+    with convene_process(config, smtp_port) as (_, finished):
         import urllib.request
         wait_for(lambda: urllib.request.urlopen(f"http://127.0.0.1:{web_port}/healthz", timeout=2).status == 200,
                  timeout=30, message="convene serve to answer HTTP")
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
+    out, err, returncode = finished
+    assert returncode == "0", err
     assert "Stopped." in out
     assert "Traceback" not in err
 
@@ -227,20 +210,8 @@ def test_secrets_and_tokens_never_reach_the_logs(tmp_path: Path, sqlite_only_dat
                           f'[inbound]\nport = {smtp_port}\n[web]\nport = {web_port}\n'
                           f'[delivery]\nbackend = "smtp"\n[delivery.smarthost]\nhost = "127.0.0.1"\n'
                           f'port = {sink.port}\nsecurity = "none"\nusername = ""\n')
-        env = {**os.environ, "CONVENE_CONFIG": str(config), "CONVENE_SECRET_KEY": secret,
-               "CONVENE_SMARTHOST_PASSWORD": password}
-        convene = [sys.executable, "-m", "mailer.cli"]
-        init = subprocess.run([*convene, "init", "--demo"], env=env, capture_output=True, text=True, timeout=60)
-        assert init.returncode == 0, init.stderr
-        proc = subprocess.Popen([*convene, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            def smtp_up() -> bool:
-                try:
-                    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=2) as c:
-                        return c.noop()[0] == 250
-                except OSError:
-                    return False
-            wait_for(smtp_up, timeout=30, message="serve to accept SMTP")
+        secrets_env = {"CONVENE_SECRET_KEY": secret, "CONVENE_SMARTHOST_PASSWORD": password}
+        with convene_process(config, smtp_port, secrets_env) as (init, finished):
             with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as c:
                 c.sendmail("sam@example.org", ["forum@lists.test"],
                            b"From: sam@example.org\r\nSubject: hi\r\n\r\nPlease register me\r\n")
@@ -248,9 +219,7 @@ def test_secrets_and_tokens_never_reach_the_logs(tmp_path: Path, sqlite_only_dat
             link = re.search(r"(http://\S+/remote)\s", reply.text).group(1)
             token = link.split("/")[-2]
             urllib.request.urlopen(link, timeout=10).read()
-        finally:
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=30)
+    out, err, _ = finished
     logs = init.stdout + init.stderr + out + err
     assert "registered for meeting" in logs  # the log does say what happened...
     for leaked in (secret, password, token):  # ...but never a secret or a signed token

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -22,7 +21,7 @@ from mailer.domain.models import (
     utcnow,
 )
 from mailer.domain.news import list_headers
-from mailer.domain.outbox import Envelope, enqueue, recent_auto_replies
+from mailer.domain.outbox import Envelope, enqueue, may_auto_reply
 from mailer.domain.people import get_or_create_person
 from mailer.domain.rsvp import check_open
 from mailer.domain.services import Services
@@ -80,17 +79,13 @@ class PublicMeeting:
 
 
 def public_meeting(session: Session, meeting_id: int) -> PublicMeeting:
-    from mailer.db import read_transaction
+    from mailer.domain.meetings import meeting_figures
     from mailer.domain.news import markdown_to_html
-    from mailer.domain.rsvp import _places_taken
 
-    with read_transaction(session):
-        meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
-        if meeting is None or meeting.status is MeetingStatus.DRAFT:
-            raise NotFound("There is no such meeting.")
-        left = None if meeting.capacity is None else max(0, meeting.capacity - _places_taken(session, meeting))
-        agenda = markdown_to_html(meeting.agenda) if meeting.agenda and meeting.agenda_sent_at else ""
-        return PublicMeeting(meeting, left, agenda)
+    figures = meeting_figures(session, meeting_id)
+    meeting = figures.meeting
+    agenda = markdown_to_html(meeting.agenda) if meeting.agenda and meeting.agenda_sent_at else ""
+    return PublicMeeting(meeting, figures.places_left, agenda)
 
 
 def send_links(session: Session, services: Services, meeting_id: int, *, email: str) -> bool:
@@ -105,8 +100,7 @@ def send_links(session: Session, services: Services, meeting_id: int, *, email: 
             raise NotFound("There is no such meeting.")
         check_open(meeting)
         person = get_or_create_person(session, email)
-        limit = services.config.worker.replies_per_sender_per_hour
-        if recent_auto_replies(session, person.email, timedelta(hours=1)) >= limit:
+        if not may_auto_reply(session, services, person.email):
             return False
         enqueue(session, services, kind="your_links", person=person, auto_reply=True,
                 sender=Envelope(services.list_address(meeting.mailing_list.slug), meeting.mailing_list.name),

@@ -56,6 +56,12 @@ def get_list(session: Session, slug: str) -> MailingList:
     return found
 
 
+def find_list(session: Session, slug: str) -> MailingList:
+    """A list by its address (raises NotFound), in a transaction of its own."""
+    with read_transaction(session):
+        return get_list(session, slug)
+
+
 def list_exists(session: Session, slug: str) -> bool:
     with read_transaction(session):
         return session.scalar(select(MailingList.id).where(MailingList.slug == slug.lower())) is not None

@@ -96,14 +96,6 @@ def next_meeting(session: Session, list_id: int, now: datetime | None = None) ->
     )
 
 
-def get_meeting(session: Session, meeting_id: int) -> Meeting:
-    with read_transaction(session):
-        meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
-        if meeting is None:
-            raise NotFound("There is no such meeting.")
-        return meeting
-
-
 def list_meetings(session: Session, list_slug: str | None = None) -> list[Meeting]:
     with read_transaction(session):
         query = select(Meeting).options(joinedload(Meeting.mailing_list)).order_by(Meeting.starts_at.desc())

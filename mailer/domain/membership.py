@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +20,7 @@ from mailer.domain import audit
 from mailer.domain.errors import DomainError, InvalidLink
 from mailer.domain.lists import get_list
 from mailer.domain.models import MailingList, Person, Subscription, SubscriptionStatus
-from mailer.domain.outbox import Envelope, ReplyThread, enqueue, recent_auto_replies
+from mailer.domain.outbox import Envelope, ReplyThread, enqueue, may_auto_reply
 from mailer.domain.people import get_or_create_person
 from mailer.domain.services import Services
 
@@ -47,7 +46,7 @@ def check_sender(session: Session, services: Services, *, list_slug: str, email:
     with session.begin():
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
-        if thread is not None and _may_reply(session, services, person.email):
+        if thread is not None and may_auto_reply(session, services, person.email):
             enqueue(session, services, kind="sender_refused", person=person, reply_to=thread, auto_reply=True,
                     sender=_list_envelope(services, mailing_list),
                     context={"mailing_list": mailing_list,
@@ -58,10 +57,6 @@ def check_sender(session: Session, services: Services, *, list_slug: str, email:
 def _list_envelope(services: Services, mailing_list: MailingList, reply_to: str | None = None) -> Envelope:
     address = services.list_address(mailing_list.slug)
     return Envelope(address, mailing_list.name, {"Reply-To": reply_to or address})
-
-
-def _may_reply(session: Session, services: Services, email: str) -> bool:
-    return recent_auto_replies(session, email, timedelta(hours=1)) < services.config.worker.replies_per_sender_per_hour
 
 
 @dataclass(frozen=True)
@@ -78,7 +73,7 @@ def request_join(session: Session, services: Services, *, list_slug: str, email:
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         sub = _subscription(session, person, mailing_list)
-        may_reply = _may_reply(session, services, person.email)
+        may_reply = may_auto_reply(session, services, person.email)
         request_address = f"{mailing_list.slug}-request@{services.config.mail.domain}"
         if sub is not None and sub.status is SubscriptionStatus.ACTIVE:
             if may_reply:
@@ -156,7 +151,7 @@ def request_leave(session: Session, services: Services, *, list_slug: str, email
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         sub = _subscription(session, person, mailing_list)
-        may_reply = _may_reply(session, services, person.email)
+        may_reply = may_auto_reply(session, services, person.email)
         member = sub is not None and sub.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.BOUNCING,
                                                     SubscriptionStatus.PENDING)
         if may_reply:
@@ -173,7 +168,7 @@ def send_help(session: Session, services: Services, *, list_slug: str, email: st
     with session.begin():
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
-        if not _may_reply(session, services, person.email):
+        if not may_auto_reply(session, services, person.email):
             return False
         domain = services.config.mail.domain
         enqueue(session, services, kind="help", person=person, reply_to=thread, auto_reply=True,

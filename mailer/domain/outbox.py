@@ -115,3 +115,9 @@ def recent_auto_replies(session: Session, recipient: str, within: timedelta) -> 
             OutboxMessage.headers["Auto-Submitted"].as_string() == "auto-replied",
         )
     ) or 0
+
+
+def may_auto_reply(session: Session, services: Services, email: str) -> bool:
+    """Whether this address may get another automatic reply this hour (one limit for every kind)."""
+    limit = services.config.worker.replies_per_sender_per_hour
+    return recent_auto_replies(session, email, timedelta(hours=1)) < limit

@@ -31,10 +31,6 @@ def normalise_email(raw: str) -> str:
     return result.normalized.lower()
 
 
-def find_person(session: Session, email: str) -> Person | None:
-    return session.scalar(select(Person).where(Person.email == normalise_email(email)))
-
-
 def get_or_create_person(session: Session, email: str, display_name: str | None = None) -> Person:
     """Within the caller's transaction: the person for this address, created if new."""
     address = normalise_email(email)

@@ -9,7 +9,7 @@ changes nothing and sends nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -37,7 +37,7 @@ from mailer.domain.models import (
     RsvpResponse,
     utcnow,
 )
-from mailer.domain.outbox import Envelope, ReplyThread, enqueue, recent_auto_replies
+from mailer.domain.outbox import Envelope, ReplyThread, enqueue, may_auto_reply
 from mailer.domain.people import get_or_create_person
 from mailer.domain.services import Services
 
@@ -257,11 +257,6 @@ class EmailRequestOutcome:
     replied: bool
 
 
-def _may_auto_reply(session: Session, services: Services, email: str) -> bool:
-    limit = services.config.worker.replies_per_sender_per_hour
-    return recent_auto_replies(session, email, timedelta(hours=1)) < limit
-
-
 def register_by_email(session: Session, services: Services, *, list_slug: str, email: str,
                       display_name: str | None, mode: AttendanceMode | None,
                       thread: ReplyThread) -> EmailRequestOutcome:
@@ -274,7 +269,7 @@ def register_by_email(session: Session, services: Services, *, list_slug: str, e
     with session.begin():
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
-        may_reply = _may_auto_reply(session, services, person.email)
+        may_reply = may_auto_reply(session, services, person.email)
         meeting = next_meeting(session, mailing_list.id)
         if meeting is None:
             if may_reply:
@@ -311,7 +306,7 @@ def decline_by_email(session: Session, services: Services, *, list_slug: str, em
         meeting = next_meeting(session, mailing_list.id)
         if meeting is None:
             raise NoUpcomingMeeting(f"{mailing_list.name} has no upcoming meeting.")
-        may_reply = _may_auto_reply(session, services, person.email)
+        may_reply = may_auto_reply(session, services, person.email)
         try:
             outcome = _apply(session, services, person=person, meeting=meeting, response=RsvpResponse.DECLINED,
                              mode=None, source="email", reply_to=thread, notify=may_reply)

@@ -12,7 +12,7 @@ from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
 from mailer.domain.models import InboundMessage, InboundStatus, utcnow
-from mailer.domain.outbox import Envelope, ReplyThread, enqueue, recent_auto_replies
+from mailer.domain.outbox import Envelope, ReplyThread, enqueue, may_auto_reply
 from mailer.domain.people import get_or_create_person
 from mailer.domain.services import Services
 
@@ -23,8 +23,7 @@ def acknowledge_for_triage(session: Session, services: Services, *, list_slug: s
     with session.begin():
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
-        limit = services.config.worker.replies_per_sender_per_hour
-        if recent_auto_replies(session, person.email, timedelta(hours=1)) >= limit:
+        if not may_auto_reply(session, services, person.email):
             return False
         address = services.list_address(mailing_list.slug)
         enqueue(session, services, kind="triage_ack", person=person, reply_to=thread, auto_reply=True,

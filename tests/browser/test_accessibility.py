@@ -15,20 +15,17 @@ from mailer.domain.lists import add_member
 from mailer.domain.models import Meeting, Person
 from mailer.domain.news import create_news
 from mailer.domain.services import build_services
-from mailer.runtime import Runtime
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
 from tests.support.factories import ORGANISER_PASSWORD, make_list, make_meeting, make_organiser
-from tests.support.servers import RunningService
+from tests.support.servers import RunningService, web_only
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def running(sqlite_only_database: TestDatabase, tmp_path: Path) -> Iterator[RunningService]:
-    config = make_test_config(tmp_path, sqlite_only_database.url)
-    runtime = Runtime(config, sqlite_only_database.engine, sqlite_only_database.sessions, build_services(config))
-    with RunningService(runtime, smtp=False, worker=False) as service:
+    with web_only(make_test_config(tmp_path, sqlite_only_database.url), sqlite_only_database) as service:
         yield service
 
 

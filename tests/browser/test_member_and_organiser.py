@@ -11,20 +11,17 @@ from sqlalchemy import select
 
 from mailer.domain.models import AttendanceMode, Meeting, Person, Rsvp
 from mailer.domain.services import build_services
-from mailer.runtime import Runtime
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
 from tests.support.factories import ORGANISER_PASSWORD, make_list, make_meeting, make_organiser
-from tests.support.servers import RunningService
+from tests.support.servers import RunningService, web_only
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def running(database: TestDatabase, tmp_path: Path) -> Iterator[RunningService]:
-    config = make_test_config(tmp_path, database.url)
-    runtime = Runtime(config, database.engine, database.sessions, build_services(config))
-    with RunningService(runtime, smtp=False, worker=False) as service:
+    with web_only(make_test_config(tmp_path, database.url), database) as service:
         yield service
 
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import smtplib
+import subprocess
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -97,6 +105,33 @@ class SmtpSink:
                                                  "timeout": 10.0}}
 
 
+@contextmanager
+def convene_process(config_path: Path, smtp_port: int, extra_env: dict[str, str] | None = None,
+                    demo: bool = True) -> Iterator[tuple[subprocess.CompletedProcess[str], list[str]]]:
+    """`convene init` then `convene serve` as real processes; yields init's result and, once the
+    server has stopped (SIGINT), ``[stdout, stderr, returncode]`` of serve are filled in."""
+    env = {**os.environ, "CONVENE_CONFIG": str(config_path), **(extra_env or {})}
+    convene = [sys.executable, "-m", "mailer.cli"]
+    init = subprocess.run([*convene, "init", *(["--demo"] if demo else [])], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+    proc = subprocess.Popen([*convene, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finished: list[str] = []
+    try:
+        def smtp_up() -> bool:
+            try:
+                with smtplib.SMTP("127.0.0.1", smtp_port, timeout=2) as client:
+                    return client.noop()[0] == 250
+            except OSError:
+                return False
+        wait_for(smtp_up, timeout=30, message="convene serve to accept SMTP")
+        yield init, finished
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        finished += [out, err, str(proc.returncode)]
+
+
 class RunningService:
     """``convene serve`` (or some of its parts) in a background thread with its own event loop."""
 
@@ -139,3 +174,17 @@ class RunningService:
         assert not self._thread.is_alive(), "service did not stop within 30s"
         if self._error:
             raise self._error
+
+
+def runtime_for(config: Config, database) -> Runtime:  # type: ignore[no-untyped-def]
+    """A runtime on a test database's engine and sessions."""
+    from mailer.domain.services import build_services
+
+    return Runtime(config, database.engine, database.sessions, build_services(config))
+
+
+@contextmanager
+def web_only(config: Config, database) -> Iterator[RunningService]:  # type: ignore[no-untyped-def]
+    """Just the web app of ``convene serve``, on the test database."""
+    with RunningService(runtime_for(config, database), smtp=False, worker=False) as service:
+        yield service

@@ -6,12 +6,10 @@ from pathlib import Path
 import pytest
 
 from mailer.config import Config
-from mailer.domain.services import build_services
-from mailer.runtime import Runtime
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
 from tests.support.http import HttpClient
-from tests.support.servers import RunningService
+from tests.support.servers import RunningService, web_only
 
 
 @pytest.fixture
@@ -21,8 +19,7 @@ def web_config(database: TestDatabase, tmp_path: Path) -> Config:
 
 @pytest.fixture
 def web_service(database: TestDatabase, web_config: Config) -> Iterator[RunningService]:
-    runtime = Runtime(web_config, database.engine, database.sessions, build_services(web_config))
-    with RunningService(runtime, smtp=False, worker=False) as service:
+    with web_only(web_config, database) as service:
         yield service
 
 

@@ -28,6 +28,7 @@ from mailer.domain.lists import (
     all_lists,
     configure_list,
     create_list,
+    find_list,
     list_members,
     remove_member,
 )
@@ -110,8 +111,8 @@ def list_new() -> Any:
 def list_detail(slug: str) -> Any:
     form = MemberForm()
     try:
-        mailing_list = next(l for l in all_lists(get_session()) if l.slug == slug)
-    except StopIteration:
+        mailing_list = find_list(get_session(), slug)
+    except NotFound:
         abort(404)
     if form.validate_on_submit():
         try:
