@@ -221,15 +221,16 @@ def record_rsvp_from_link(session: Session, services: Services, token: str, choi
 
 
 def record_rsvp(session: Session, services: Services, *, meeting_id: int, email: str, response: RsvpResponse,
-                mode: AttendanceMode | None, source: str) -> RsvpOutcome:
-    """Record an answer for a known meeting on someone's behalf (panel, API, CLI)."""
+                mode: AttendanceMode | None, source: str, keep_mode: bool = False) -> RsvpOutcome:
+    """Record an answer for a known meeting (panel, CLI, calendar); ``keep_mode`` keeps an earlier
+    in-person or remote choice when the answer is just "attending"."""
     with session.begin():
         meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
         if meeting is None:
             raise NotFound("There is no such meeting.")
         person = get_or_create_person(session, email)
         return _apply(session, services, person=person, meeting=meeting, response=response, mode=mode,
-                      source=source)
+                      source=source, keep_mode=keep_mode)
 
 
 def record_rsvp_from_calendar(session: Session, services: Services, *, meeting_id: int, attendee: str,
@@ -239,13 +240,8 @@ def record_rsvp_from_calendar(session: Session, services: Services, *, meeting_i
     Accepting keeps an in-person or remote choice made earlier; the person is
     emailed about any change, as always.
     """
-    with session.begin():
-        meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
-        if meeting is None:
-            raise NotFound("There is no such meeting.")
-        person = get_or_create_person(session, attendee)
-        return _apply(session, services, person=person, meeting=meeting, response=response, mode=None,
-                      source="calendar", keep_mode=True)
+    return record_rsvp(session, services, meeting_id=meeting_id, email=attendee, response=response, mode=None,
+                       source="calendar", keep_mode=True)
 
 
 @dataclass(frozen=True)
