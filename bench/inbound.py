@@ -77,6 +77,7 @@ def main() -> dict[str, object]:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes for the processing step")
     args = parser.parse_args()
 
     null_port = free_port()
@@ -98,7 +99,7 @@ def main() -> dict[str, object]:
 
         run_in_thread(start)
         sent, elapsed = measure(port, args.messages, args.concurrency, args.seconds)
-        processed, process_time = process_all(runtime, args.seconds)
+        processed, process_time = process_all(runtime, args.seconds, args.workers)
         runtime.engine.dispose()
 
     null_rate, rate = null_sent / null_time, sent / elapsed
@@ -106,47 +107,57 @@ def main() -> dict[str, object]:
         "messages": sent, "concurrency": args.concurrency,
         "accept_msgs_per_s": round(rate, 1), "null_handler_msgs_per_s": round(null_rate, 1),
         "accept_ratio": round(rate / null_rate, 3),
-        "processed": processed, "process_msgs_per_s": round(processed / process_time, 1),
+        "processed": processed, "worker_processes": args.workers, "process_msgs_per_s": round(processed / process_time, 1),
         "process_to_accept_ratio": round(processed / process_time / rate, 3),
     })
 
 
-def process_all(runtime, seconds: float) -> tuple[int, float]:  # type: ignore[no-untyped-def]
-    """Run the worker's inbound step until every stored message is processed."""
+def process_all(runtime, seconds: float, workers: int = 1) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    """Run the worker's inbound step, in ``workers`` processes, until every stored message is processed."""
     from datetime import datetime, timedelta, timezone
+    from multiprocessing import get_context
 
     from mailer.domain.meetings import create_meeting
-    from mailer.outbound.senders import SenderPool
-    from mailer.worker import Worker
 
     starts = datetime.now(timezone.utc) + timedelta(days=14)
     with runtime.sessions() as s:
         create_meeting(s, list_slug="forum", title="Bench Forum", starts_at=starts, ends_at=starts + timedelta(hours=2),
                        venue="Room 1", actor="bench")
+    config = runtime.config.replace(worker={"batch_size": 50})
+    started = time.perf_counter()
+    if workers == 1:
+        processed = _process_loop(config, seconds)
+    else:
+        with get_context("spawn").Pool(workers) as pool:
+            processed = sum(pool.starmap(_process_loop, [(config, seconds)] * workers))
+    return processed, time.perf_counter() - started
 
-    class NoDelivery:  # processing only: replies stay queued
+
+def _process_loop(config, seconds: float) -> int:  # type: ignore[no-untyped-def]
+    """One worker process: claim batches and process them until none are left (replies stay queued)."""
+    from mailer.db import make_engine, make_sessionmaker
+    from mailer.domain.services import build_services
+    from mailer.inbound.process import process_inbound
+    from mailer.outbound.senders import SenderPool
+    from mailer.worker import Worker
+
+    class NoDelivery:
         async def close(self) -> None: ...
 
-    config = runtime.config.replace(worker={"batch_size": 200})
-    worker = Worker(config, runtime.sessions, runtime.services, SenderPool([NoDelivery()]))  # type: ignore[list-item]
-
-    async def run() -> int:
-        done = 0
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            ids = await asyncio.to_thread(worker._claim_inbound)
-            if not ids:
-                return done
-            for inbound_id in ids:
-                await asyncio.to_thread(process_inbound, runtime.sessions, runtime.services, inbound_id)
-            done += len(ids)
-        return done
-
-    from mailer.inbound.process import process_inbound
-
-    started = time.perf_counter()
-    processed = asyncio.run(run())
-    return processed, time.perf_counter() - started
+    engine = make_engine(config.database_url)
+    sessions, services = make_sessionmaker(engine), build_services(config)
+    worker = Worker(config, sessions, services, SenderPool([NoDelivery()]))  # type: ignore[list-item]
+    done = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ids = worker._claim_inbound()
+        if not ids:
+            break
+        for inbound_id in ids:
+            process_inbound(sessions, services, inbound_id)
+        done += len(ids)
+    engine.dispose()
+    return done
 
 
 if __name__ == "__main__":

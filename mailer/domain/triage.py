@@ -35,18 +35,14 @@ def acknowledge_for_triage(session: Session, services: Services, *, list_slug: s
 
 def finish_inbound(session: Session, inbound_id: int, *, status: InboundStatus, outcome: str,
                    message_id: str | None = None, intent: str = "", list_slug: str | None = None) -> None:
+    """Record what was understood and done; one UPDATE, without reading the raw message back."""
+    values = {"status": status, "outcome": outcome, "processed_at": utcnow(), "lease_until": None,
+              "intent": intent[:20], "list_slug": list_slug}
+    if message_id:
+        values["message_id"] = message_id[:998]
     with session.begin():
-        message = session.get(InboundMessage, inbound_id)
-        if message is None:
-            return
-        message.status = status
-        message.outcome = outcome
-        message.processed_at = utcnow()
-        message.lease_until = None
-        message.intent = intent[:20]
-        message.list_slug = list_slug
-        if message_id:
-            message.message_id = message_id[:998]
+        session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(**values)
+                        .execution_options(synchronize_session=False))
 
 
 def _earlier_copy(session: Session, inbound_id: int, message_id: str) -> int | None:
