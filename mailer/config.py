@@ -119,6 +119,8 @@ class WorkerConfig:
 class RetentionConfig:
     #: Days raw inbound mail is kept; 0 keeps it for ever.
     inbound_days: int = 30
+    #: Days consultation answers and volunteer offers are kept after the consultation closes; 0 keeps them.
+    answers_days: int = 365
 
 
 @dataclass(frozen=True)

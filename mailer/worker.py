@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import Config
+from mailer.domain.consultations import apply_answer_retention
 from mailer.domain.news import send_due_news
 from mailer.domain.queue import claim_inbound
 from mailer.domain.schedules import send_due_schedules
@@ -60,9 +61,11 @@ class Worker:
         with self.session_factory() as session:
             return send_due_news(session, self.services)
 
-    def _apply_retention(self) -> int:
+    def _apply_retention(self) -> tuple[int, int]:
+        retention = self.config.retention
         with self.session_factory() as session:
-            return apply_retention(session, inbound_days=self.config.retention.inbound_days)
+            return (apply_retention(session, inbound_days=retention.inbound_days),
+                    apply_answer_retention(session, days=retention.answers_days))
 
     def _send_due_schedules(self) -> list[str]:
         with self.session_factory() as session:
@@ -80,9 +83,11 @@ class Worker:
         now = time.monotonic()
         if now - self._last_retention > RETENTION_EVERY:
             self._last_retention = now
-            removed = await asyncio.to_thread(self._apply_retention)
+            removed, answers = await asyncio.to_thread(self._apply_retention)
             if removed:
                 log.info("retention: deleted the raw text of %d old inbound message(s)", removed)
+            if answers:
+                log.info("retention: deleted %d answer(s) and offer(s) of long-closed consultations", answers)
         for inbound_id in await asyncio.to_thread(self._claim_inbound):
             outcome = await asyncio.to_thread(process_inbound, self.session_factory, self.services, inbound_id)
             log.info("inbound %s: %s", inbound_id, outcome)

@@ -18,6 +18,8 @@ from mailer.domain.models import AttendanceMode, Meeting, Person, RsvpResponse
 RSVP_SALT = "convene.rsvp.v1"
 UNSUBSCRIBE_SALT = "convene.unsubscribe.v1"
 CONFIRM_SALT = "convene.confirm-join.v1"
+ANSWER_SALT = "convene.consultation-answer.v1"
+VOLUNTEER_SALT = "convene.volunteer.v1"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,22 @@ class UnsubscribeClaim:
 
 
 @dataclass(frozen=True)
+class AnswerClaim:
+    """A reply address: an answer to this consultation, from this person (0 when anonymous)."""
+
+    consultation_id: int
+    person_id: int
+    link_version: int
+
+
+@dataclass(frozen=True)
+class VolunteerClaim:
+    person_id: int
+    role_id: int
+    link_version: int
+
+
+@dataclass(frozen=True)
 class JoinClaim:
     person_id: int
     list_id: int
@@ -73,6 +91,9 @@ class LinkSigner:
         # derived when a message is composed instead of stored, and it never expires
         # (RFC 8058 expects an unsubscribe link to keep working). Revoked by link_version.
         self._unsubscribe = URLSafeSerializer(secret_key, salt=UNSUBSCRIBE_SALT)
+        # Both without a timestamp: the consultation's own closing date decides what is late.
+        self._answer = URLSafeSerializer(secret_key, salt=ANSWER_SALT)
+        self._volunteer = URLSafeSerializer(secret_key, salt=VOLUNTEER_SALT)
         self.base_url = base_url.rstrip("/")
         self.max_age = max_age
 
@@ -102,6 +123,31 @@ class LinkSigner:
         if not _three_ints(data):
             raise InvalidLink("This unsubscribe link is not valid.")
         return UnsubscribeClaim(*data)
+
+    def answer_token(self, consultation_id: int, person_id: int, link_version: int) -> str:
+        """The detail of a per-recipient reply address; ``person_id`` 0 for an anonymous consultation."""
+        return self._answer.dumps([consultation_id, person_id, link_version])
+
+    def load_answer(self, token: str) -> AnswerClaim:
+        try:
+            data = self._answer.loads(token)
+        except BadData:
+            raise InvalidLink("This reply address is not valid.") from None
+        if not _three_ints(data):
+            raise InvalidLink("This reply address is not valid.")
+        return AnswerClaim(*data)
+
+    def volunteer_url(self, person: Person, role_id: int) -> str:
+        return f"{self.base_url}/volunteer/{self._volunteer.dumps([person.id, role_id, person.link_version])}"
+
+    def load_volunteer(self, token: str) -> VolunteerClaim:
+        try:
+            data = self._volunteer.loads(token)
+        except BadData:
+            raise InvalidLink("This link is not valid. It may have been copied incompletely.") from None
+        if not _three_ints(data):
+            raise InvalidLink("This link is not valid.")
+        return VolunteerClaim(*data)
 
     def confirm_token(self, person_id: int, list_id: int, link_version: int) -> str:
         return self._confirm.dumps([person_id, list_id, link_version])

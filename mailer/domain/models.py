@@ -442,3 +442,120 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(60))
     target: Mapped[str] = mapped_column(String(100), default="")
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class ConsultationKind(StrEnum):
+    #: A question to the members; replies are collected as answers.
+    QUESTION = "question"
+    #: A call for volunteers: replies and signed links record interest in named roles.
+    VOLUNTEERS = "volunteers"
+
+
+class ConsultationStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class OfferStatus(StrEnum):
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+
+
+class Consultation(Base):
+    """A question (or call for volunteers) sent to each member of a list on their own."""
+
+    __tablename__ = "consultation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ConsultationKind] = mapped_column(_enum(ConsultationKind, "consultation_kind"))
+    title: Mapped[str] = mapped_column(String(300))
+    question_markdown: Mapped[str] = mapped_column(Text)
+    #: Answers are stored with no link to the person (no id, no address, no time of day).
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    closes_at: Mapped[datetime | None]
+    status: Mapped[ConsultationStatus] = mapped_column(_enum(ConsultationStatus, "consultation_status"),
+                                                       default=ConsultationStatus.DRAFT)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    mailing_list: Mapped[MailingList] = relationship()
+    roles: Mapped[list[VolunteerRole]] = relationship(back_populates="consultation", order_by="VolunteerRole.position",
+                                                      cascade="all, delete-orphan")
+
+
+class VolunteerRole(Base):
+    """A role in a call for volunteers; ``aliases`` are other words members use for it (comms, admin)."""
+
+    __tablename__ = "volunteer_role"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    aliases: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    consultation: Mapped[Consultation] = relationship(back_populates="roles")
+
+
+class ConsultationAnswer(Base):
+    """What a member wrote back: the new text only.
+
+    The id is random and, for an anonymous consultation, ``person_id`` is
+    empty and ``received_at`` keeps the day only, so nothing in the row
+    leads back to who wrote it.
+    """
+
+    __tablename__ = "consultation_answer"
+    __table_args__ = (Index("ix_consultation_answer_consultation_received", "consultation_id", "received_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    #: How many replies make up this answer (a named member's later replies add to it).
+    replies: Mapped[int] = mapped_column(Integer, default=1)
+    #: Arrived after the closing date: kept for the organisers, and the sender was told it had closed.
+    late: Mapped[bool] = mapped_column(default=False)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[Person | None] = relationship()
+    tags: Mapped[list[AnswerTag]] = relationship(order_by="AnswerTag.tag", cascade="all, delete-orphan",
+                                                 lazy="selectin")
+
+
+class AnswerTag(Base):
+    """An organiser's label on an answer, to group themes."""
+
+    __tablename__ = "answer_tag"
+    __table_args__ = (UniqueConstraint("answer_id", "tag"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("consultation_answer.id", ondelete="CASCADE"), index=True)
+    tag: Mapped[str] = mapped_column(String(60))
+
+
+class VolunteerOffer(Base):
+    """A member's interest in one role; an organiser may accept it (which emails the volunteer)."""
+
+    __tablename__ = "volunteer_offer"
+    __table_args__ = (UniqueConstraint("role_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("volunteer_role.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    status: Mapped[OfferStatus] = mapped_column(_enum(OfferStatus, "offer_status"), default=OfferStatus.OFFERED)
+    #: email or link
+    source: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    accepted_at: Mapped[datetime | None]
+    accepted_by: Mapped[str] = mapped_column(String(200), default="")
+
+    role: Mapped[VolunteerRole] = relationship()
+    person: Mapped[Person] = relationship()

@@ -3,7 +3,8 @@
 Erasure keeps the organisers' numbers right (a meeting still had 12 people
 in the room) without keeping the person: their answers move to an anonymous
 placeholder that no link or address leads to, everything they wrote or were
-sent is deleted, and every link they were ever sent stops working.
+sent is deleted (their answers to consultations and offers to volunteer
+too; answers given anonymously were never linked to them), and every link they were ever sent stops working.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from mailer.domain.errors import NotFound
 from mailer.domain.models import (
     AuditEntry,
     BounceEvent,
+    Consultation,
+    ConsultationAnswer,
     InboundMessage,
     MailingList,
     Meeting,
@@ -29,6 +32,8 @@ from mailer.domain.models import (
     Rsvp,
     Subscription,
     SubscriptionStatus,
+    VolunteerOffer,
+    VolunteerRole,
 )
 from mailer.domain.people import normalise_email
 
@@ -62,6 +67,14 @@ def export_person(session: Session, email: str) -> dict[str, Any]:
         actor = f"person:{person.id}"
         entries = session.scalars(select(AuditEntry).where(AuditEntry.actor == actor).order_by(AuditEntry.id)).all()
         bounces = session.scalars(select(BounceEvent).where(BounceEvent.person_id == person.id)).all()
+        answers = session.execute(select(Consultation.title, ConsultationAnswer.text, ConsultationAnswer.received_at)
+                                  .join(ConsultationAnswer, ConsultationAnswer.consultation_id == Consultation.id)
+                                  .where(ConsultationAnswer.person_id == person.id)).all()
+        offers = session.execute(select(Consultation.title, VolunteerRole.name, VolunteerOffer.status,
+                                        VolunteerOffer.created_at)
+                                 .join(VolunteerRole, VolunteerRole.consultation_id == Consultation.id)
+                                 .join(VolunteerOffer, VolunteerOffer.role_id == VolunteerRole.id)
+                                 .where(VolunteerOffer.person_id == person.id)).all()
         return {
             "person": {"email": person.email, "name": person.display_name, "created_at": person.created_at.isoformat()},
             "subscriptions": [{"list": name, "address": slug, "status": status.value, "since": since.isoformat()}
@@ -76,6 +89,10 @@ def export_person(session: Session, email: str) -> dict[str, Any]:
                                    "text": m.body_text} for m in received],
             "messages_sent": [{"received_at": m.received_at.isoformat(), "understood_as": m.intent,
                                "outcome": m.outcome, "raw": m.raw.decode("utf-8", "replace")} for m in sent],
+            "consultation_answers": [{"consultation": title, "text": text, "received_at": at.isoformat()}
+                                     for title, text, at in answers],
+            "volunteer_offers": [{"call": title, "role": role, "status": status.value, "at": at.isoformat()}
+                                 for title, role, status, at in offers],
             "bounces": [{"at": b.at.isoformat(), "kind": b.kind.value, "status": b.status} for b in bounces],
             "audit": [{"at": e.at.isoformat(), "action": e.action, "target": e.target} for e in entries],
         }
@@ -104,10 +121,13 @@ def erase_person(session: Session, email: str, *, actor: str) -> dict[str, int]:
             .values(person_id=placeholder.id, recipient=placeholder.email, body_text=None, body_html=None,
                     body_calendar=None, headers=None, last_error="")).rowcount
         inbound = session.execute(delete(InboundMessage).where(_inbound_from(address))).rowcount
+        answers = session.execute(delete(ConsultationAnswer).where(ConsultationAnswer.person_id == person.id)).rowcount
+        offers = session.execute(delete(VolunteerOffer).where(VolunteerOffer.person_id == person.id)).rowcount
         session.execute(update(AuditEntry).where(AuditEntry.actor == f"person:{person.id}")
                         .values(actor=f"person:{placeholder.id}"))
         session.delete(person)
         result = {"rsvps_kept_anonymously": moved_rsvps, "queued_messages_deleted": unsent,
-                  "sent_messages_scrubbed": scrubbed, "inbound_messages_deleted": inbound}
+                  "sent_messages_scrubbed": scrubbed, "inbound_messages_deleted": inbound,
+                  "answers_deleted": answers, "volunteer_offers_deleted": offers}
         audit.record(session, actor=actor, action="person.erase", target=f"person:{placeholder.id}", **result)
         return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mailer.domain.meetings import AttendeeReport
@@ -27,18 +28,25 @@ def organisation_of(email: str, organisations: dict[str, str]) -> str:
     return ""
 
 
-def attendees_csv(report: AttendeeReport, organisations: dict[str, str]) -> bytes:
-    """UTF-8 with a byte-order mark and CRLF line ends, which is what Excel opens without asking."""
+def spreadsheet_csv(header: list[str], rows: Iterable[Iterable[object]]) -> bytes:
+    """UTF-8 with a byte-order mark and CRLF line ends, which is what Excel opens without asking;
+    every cell is neutralised against formula injection."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["Email", "Name", "Organisation", "Answer", "Attending as", "Waitlisted", "Via", "Updated (UTC)"])
-    for a in report.attendees:
-        writer.writerow([safe_cell(v) for v in (
-            a.email, a.display_name, organisation_of(a.email, organisations),
-            "can't attend" if a.response.value == "declined" else "attending",
-            {"in_person": "in person", "remote": "remote"}.get(a.mode.value, "") if a.mode else "",
-            "yes" if a.waitlisted else "", a.source, a.updated_at.strftime("%Y-%m-%d %H:%M"))])
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([safe_cell(v) for v in row])
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+
+
+def attendees_csv(report: AttendeeReport, organisations: dict[str, str]) -> bytes:
+    return spreadsheet_csv(
+        ["Email", "Name", "Organisation", "Answer", "Attending as", "Waitlisted", "Via", "Updated (UTC)"],
+        ((a.email, a.display_name, organisation_of(a.email, organisations),
+          "can't attend" if a.response.value == "declined" else "attending",
+          {"in_person": "in person", "remote": "remote"}.get(a.mode.value, "") if a.mode else "",
+          "yes" if a.waitlisted else "", a.source, a.updated_at.strftime("%Y-%m-%d %H:%M"))
+         for a in report.attendees))
 
 
 @dataclass(frozen=True)

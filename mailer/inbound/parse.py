@@ -2,7 +2,8 @@
 
 Parses with ``email.policy.default`` and keeps only the new text of a reply:
 quoted lines, the quoted original under Outlook's From:/Sent: block or
-Gmail's "On ... wrote:", and the signature are dropped before any decision.
+Gmail's "On ... wrote:", the signature and organisations' legal footers
+(disclaimers) are dropped before any decision.
 """
 
 from __future__ import annotations
@@ -21,18 +22,30 @@ from mailer.inbound.authresults import dmarc_pass
 
 log = logging.getLogger(__name__)
 
-_QUOTE_HEADERS = [
+#: Lines after which nothing is the sender's own: a quoted original's header, a client's footer.
+_CUT_MARKERS = [
     re.compile(r"^-{2,}\s*(original message|forwarded message)\s*-{2,}", re.I),
     re.compile(r"^_{20,}\s*$"),
-    re.compile(r"^on\b.{0,200}\bwrote:\s*$", re.I),
-    re.compile(r"^le\b.{0,200}\ba écrit\s*:\s*$", re.I),
-    re.compile(r"^am\b.{0,200}\bschrieb\b.*:\s*$", re.I),
     re.compile(r"^(from|de|von):\s.+", re.I),
     re.compile(r"^\*?from:\*?\s", re.I),
     re.compile(r"^sent from my \w+", re.I),
     re.compile(r"^get outlook for \w+", re.I),
 ]
+#: "On <date>, <name> wrote:" in the languages we read; the quote that follows may be answered below.
+_ATTRIBUTIONS = [
+    re.compile(r"^on\b.{0,200}\bwrote:\s*$", re.I),
+    re.compile(r"^le\b.{0,200}\ba écrit\s*:\s*$", re.I),
+    re.compile(r"^am\b.{0,200}\bschrieb\b.*:\s*$", re.I),
+]
 _SIGNATURE = re.compile(r"^(--|__)\s*$")
+#: The first line of the legal and security footers that organisations add under every message.
+_DISCLAIMER = re.compile(
+    r"^(disclaimer\b|confidentiality( notice)?\b|"
+    r"this (e-?mail|message|communication)( and any (files|attachments?)( transmitted with it)?)? "
+    r"(is|are|may be|may contain|contains?|was) .*(confidential|intended|privileged|official|scanned)|"
+    r"the (information|contents?) (in|of|contained in) this (e-?mail|message)|"
+    r"the original of this (e-?mail|message) was scanned|"
+    r"if you (are not|have received this) .*(intended recipient|in error))", re.I)
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,7 @@ class ParsedMessage:
     message_id: str
     references: str
     new_text: str
+    in_reply_to: str = ""
     #: Why no automatic answer may be sent to this message, if any (RFC 3834 and friends).
     automated_reason: str | None = None
     #: Our trusted MTA saw an aligned DMARC pass for the From: domain.
@@ -66,6 +80,7 @@ def parse_message(raw: bytes, envelope_from: str = "", authserv_id: str = "") ->
         new_text=new_text(text),
         automated_reason=automated_reason(message, envelope_from),
         authenticated=dmarc_pass(message, authserv_id, from_email),
+        in_reply_to=" ".join(_header(message, "In-Reply-To").split()),
     )
 
 
@@ -136,13 +151,19 @@ _reply_parser = EmailReplyParser(languages=["en", "fr", "de", "es", "it", "nl", 
 
 
 def new_text(text: str) -> str:
-    """The part of a message its sender wrote now: above any quoted original and signature.
+    """The part of a message its sender wrote now, without quoted text, signature or disclaimer.
 
     mail-parser-reply (maintained, multi-language) finds the quoted original and
-    signatures in the shapes mail clients produce; our own rules then catch the
-    headers and footers it leaves (Outlook's underscore rule, "Sent from my ...").
+    signatures in the shapes mail clients produce when people write above the
+    quote; our own rules then catch the headers and footers it leaves (Outlook's
+    underscore rule, "Sent from my ...", disclaimers). When someone writes
+    below or between quoted lines, the library keeps only what is above the
+    first quote, so those replies are read by our rules alone: quoted lines and
+    attributions are skipped and what is written around them is kept.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _writes_below_quotes(text):
+        return _cut_quoted(text)
     try:
         text = _reply_parser.parse_reply(text=text)
     except Exception:  # the library must never stop us reading a message
@@ -150,19 +171,57 @@ def new_text(text: str) -> str:
     return _cut_quoted(text)
 
 
+def _attribution_length(lines: list[str], index: int) -> int:
+    """How many lines an attribution ("On <date>, <name> wrote:") takes here: 0, 1, or 2 when wrapped."""
+    stripped = lines[index].strip()
+    if any(p.match(stripped) for p in _ATTRIBUTIONS):
+        return 1
+    following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+    if re.match(r"^on\b", stripped, re.I) and following.lower().endswith("wrote:"):
+        return 2
+    return 0
+
+
+def _ends_message(line: str) -> bool:
+    stripped = line.strip()
+    return bool(_SIGNATURE.match(stripped) or _DISCLAIMER.match(stripped)
+                or any(p.match(stripped) for p in _CUT_MARKERS))
+
+
+def _writes_below_quotes(text: str) -> bool:
+    """Whether new text follows a block of ``>`` lines (bottom-posting or an inline reply)."""
+    lines = text.split("\n")
+    seen_quote = False
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if _ends_message(line):
+            return False
+        if stripped.startswith(">"):
+            seen_quote = True
+        elif seen_quote and stripped and not _attribution_length(lines, index):
+            return True
+    return False
+
+
 def _cut_quoted(text: str) -> str:
     lines = text.split("\n")
     kept: list[str] = []
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        following = lines[index + 1].strip() if index + 1 < len(lines) else ""
-        # "On <date>, <name> <address>" / "wrote:" is wrapped over two lines by some clients.
-        wrapped_attribution = bool(re.match(r"^on\b", stripped, re.I)) and following.lower().endswith("wrote:")
-        if (stripped.startswith(">") or wrapped_attribution or _SIGNATURE.match(stripped)
-                or any(p.match(stripped) for p in _QUOTE_HEADERS)):
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        attribution = _attribution_length(lines, index)
+        if attribution:
+            rest = [x.strip() for x in lines[index + attribution:] if x.strip()]
+            if not rest or not rest[0].startswith(">"):
+                break  # the original follows without quote marks: nothing after this is new
+            index += attribution
+            continue
+        if _ends_message(line):
             break
-        kept.append(line)
-    return "\n".join(kept).strip()
+        if not line.strip().startswith(">"):
+            kept.append(line)
+        index += 1
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
 
 
 _AUTOMATED_FROM = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+@-]|$)", re.I)

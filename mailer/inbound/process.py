@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.domain.bounces import record_bounce_for_message
+from mailer.domain.consultations import claim_for_reply, record_answer
 from mailer.domain.errors import DomainError, NoUpcomingMeeting
 from mailer.domain.lists import leave_by_token
 from mailer.domain.membership import (
@@ -125,6 +126,15 @@ def _process(session: Session, services: Services, inbound_id: int) -> Result:
         return Result(InboundStatus.IGNORED, "not answered: sent from one of our own addresses", "automated", mid, slug)
 
     thread = ReplyThread(message_id=parsed.message_id, references=parsed.references, subject=parsed.subject)
+    try:
+        claim = claim_for_reply(session, services, token=route.detail if route.kind == "answer" else None,
+                                thread_ids=[parsed.in_reply_to, *parsed.references.split()])
+    except DomainError as exc:
+        return Result(InboundStatus.TRIAGE, f"reply address refused: {exc}", "answer", mid, slug)
+    if claim is not None:
+        return _answer(session, services, claim[0], parsed, thread, inbound_id, slug)
+    if route.kind == "answer":
+        return Result(InboundStatus.TRIAGE, "answer address without a consultation", "answer", mid, slug)
     who = {"list_slug": slug, "email": parsed.from_email, "display_name": parsed.from_name, "thread": thread}
     try:
         check_sender(session, services, **who)
@@ -133,6 +143,20 @@ def _process(session: Session, services: Services, inbound_id: int) -> Result:
         return Result(InboundStatus.IGNORED, f"refused: {exc}", "refused", mid, slug)
     except NoUpcomingMeeting as exc:
         return Result(InboundStatus.DONE, str(exc), "register", mid, slug)
+
+
+def _answer(session: Session, services: Services, consultation_id: int, parsed: ParsedMessage,
+            thread: ReplyThread, inbound_id: int, slug: str | None) -> Result:
+    mid = parsed.message_id or None
+    try:
+        outcome = record_answer(session, services, consultation_id=consultation_id, email=parsed.from_email or "",
+                                display_name=parsed.from_name, text=parsed.new_text, thread=thread,
+                                inbound_id=inbound_id)
+    except DomainError as exc:
+        return Result(InboundStatus.TRIAGE, f"answer not stored: {exc}", "answer", mid, slug)
+    reply = "" if outcome.replied else " (acknowledgement rate-limited)"
+    return Result(InboundStatus.DONE if outcome.stored else InboundStatus.TRIAGE, outcome.summary + reply,
+                  "answer", mid, slug)
 
 
 def _calendar(session: Session, services: Services, reply: CalendarReply, parsed: ParsedMessage,

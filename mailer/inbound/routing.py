@@ -2,6 +2,7 @@
 
 ``forum@domain`` is the list itself (plain language), ``forum-join``,
 ``forum-leave`` and ``forum-request`` are Mailman-style command addresses,
+``forum-answer+<token>`` takes replies to a consultation,
 ``bounces+<token>@domain`` takes delivery reports, and ``postmaster`` must
 exist by RFC 5321.
 """
@@ -11,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-AddressKind = Literal["list", "join", "leave", "request", "bounce", "postmaster"]
-_SUFFIXES: dict[str, AddressKind] = {"-join": "join", "-leave": "leave", "-request": "request"}
+AddressKind = Literal["list", "join", "leave", "request", "answer", "bounce", "postmaster"]
+_SUFFIXES: dict[str, AddressKind] = {"-join": "join", "-leave": "leave", "-request": "request", "-answer": "answer"}
 
 
 @dataclass(frozen=True)
