@@ -486,6 +486,137 @@ def cmd_organiser_reset(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+# -- consultations -------------------------------------------------------------
+
+def cmd_consultation_create(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.consultations import RoleSpec, create_consultation
+    from mailer.domain.meetings import parse_local_datetime
+    from mailer.domain.models import ConsultationKind
+
+    roles = []
+    for spec in args.role or []:
+        name, _, aliases = spec.partition(":")
+        roles.append(RoleSpec(name=name, aliases=aliases))
+    closes_at = parse_local_datetime(args.closes, args.timezone, "closes") if args.closes else None
+    with _session(config) as session:
+        consultation = create_consultation(
+            session, list_slug=args.list, title=args.title, question_markdown=_news_body(args),
+            kind=ConsultationKind.VOLUNTEERS if roles else ConsultationKind.QUESTION,
+            anonymous=args.anonymous, closes_at=closes_at, roles=roles, actor="cli")
+    result = {"id": consultation.id, "kind": consultation.kind.value, "status": consultation.status.value,
+              "anonymous": consultation.anonymous}
+    _print_json(result) if args.json else print(f"Created consultation {consultation.id} (draft).")
+    return 0
+
+
+def _consultation_row(c: Any) -> dict[str, Any]:
+    return {"id": c.id, "list": c.mailing_list.slug, "kind": c.kind.value, "title": c.title,
+            "status": c.status.value, "anonymous": c.anonymous, "recipients": c.recipients,
+            "closes_at": c.closes_at.isoformat() if c.closes_at else None,
+            "sent_at": c.sent_at.isoformat() if c.sent_at else None}
+
+
+def cmd_consultation_list(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.consultations import list_consultations
+
+    with _session(config) as session:
+        rows = [_consultation_row(c) for c in list_consultations(session)]
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['id']:>5}  {row['status']:7} {row['kind']:10} {row['list']:16} {row['title']}")
+    return 0
+
+
+def cmd_consultation_preview(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.consultations import preview_consultation
+
+    with _session(config) as session:
+        subject, text, html = preview_consultation(session, _services(config), args.consultation_id)
+    print(html or "" if args.html else f"Subject: {subject}\n\n{text}")
+    return 0
+
+
+def cmd_consultation_send(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.consultations import send_consultation
+
+    with _session(config) as session:
+        count = send_consultation(session, _services(config), args.consultation_id, actor="cli")
+    _print_json({"id": args.consultation_id, "recipients": count}) if args.json else \
+        print(f"Consultation {args.consultation_id} queued for {count} member(s).")
+    return 0
+
+
+def cmd_consultation_close(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.consultations import close_consultation
+
+    with _session(config) as session:
+        close_consultation(session, args.consultation_id, actor="cli")
+    print(f"Consultation {args.consultation_id} closed.")
+    return 0
+
+
+def cmd_consultation_answers(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.consultations import answers_csv, find_answers, get_consultation
+
+    with _session(config) as session:
+        consultation = get_consultation(session, args.consultation_id)
+        answers = find_answers(session, args.consultation_id, search=args.search or "", tag=args.tag or "")
+    if args.csv:
+        sys.stdout.buffer.write(answers_csv(consultation, answers))
+        return 0
+    rows = [{"id": a.id, "email": None if consultation.anonymous or a.person is None else a.person.email,
+             "received_at": (a.received_at.date() if consultation.anonymous else a.received_at).isoformat(),
+             "late": a.late, "replies": a.replies, "tags": [t.tag for t in a.tags], "text": a.text} for a in answers]
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(f"--- {row['id']}  {row['email'] or 'anonymous'}  {row['received_at']}"
+                  f"{'  late' if row['late'] else ''}  {', '.join(row['tags'])}\n{row['text']}\n")
+    return 0
+
+
+def cmd_consultation_tag(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.consultations import tag_answer, untag_answer
+
+    with _session(config) as session:
+        if args.remove:
+            untag_answer(session, args.answer_id, args.tag, actor="cli")
+        else:
+            tag_answer(session, args.answer_id, args.tag, actor="cli")
+    return 0
+
+
+def cmd_consultation_volunteers(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.consultations import volunteers_by_role
+
+    with _session(config) as session:
+        rows = [{"role": rv.role.name, "offers": [
+            {"offer": o.id, "email": o.person.email, "name": o.person.display_name, "status": o.status.value,
+             "via": o.source, "at": o.created_at.isoformat()} for o in rv.offers]}
+            for rv in volunteers_by_role(session, args.consultation_id)]
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['role']} ({len(row['offers'])})")
+            for o in row["offers"]:
+                print(f"  {o['offer']:>5}  {o['status']:9} {o['email']}")
+    return 0
+
+
+def cmd_consultation_accept(config: Config, args: argparse.Namespace) -> int:
+    from mailer.domain.consultations import accept_offer
+
+    with _session(config) as session:
+        offer = accept_offer(session, _services(config), args.offer_id, actor="cli")
+    _print_json({"offer": offer.id, "status": offer.status.value}) if args.json else \
+        print(f"Offer {offer.id} accepted; the volunteer has been emailed.")
+    return 0
+
+
 # -- parser ------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -624,6 +755,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = add(news, "report", cmd_news_report, "delivery results of a sent news item")
     p.add_argument("news_id", type=int)
+    p.add_argument("--json", action="store_true")
+
+    consult = sub.add_parser("consultation", help="consultations and calls for volunteers").add_subparsers(
+        dest="consultation_command", metavar="ACTION", required=True)
+    p = add(consult, "create", cmd_consultation_create,
+            "write a question (Markdown) for a list's members, as a draft; with --role, a call for volunteers")
+    p.add_argument("--list", required=True)
+    p.add_argument("--title", required=True, help="also the email's subject")
+    p.add_argument("--body-file", required=True, help="Markdown file, or - for standard input")
+    p.add_argument("--role", action="append", help="a role volunteers can offer for, e.g. 'Communications: comms'"
+                                                   " (repeat for each role)")
+    p.add_argument("--anonymous", action="store_true", help="store answers with no link to who wrote them")
+    p.add_argument("--closes", help="local closing time, e.g. '2026-03-12 17:00'")
+    p.add_argument("--timezone", default="Europe/London")
+    p.add_argument("--json", action="store_true")
+    p = add(consult, "list", cmd_consultation_list, "list consultations")
+    p.add_argument("--json", action="store_true")
+    p = add(consult, "preview", cmd_consultation_preview, "show a consultation as members will get it")
+    p.add_argument("consultation_id", type=int)
+    p.add_argument("--html", action="store_true")
+    p = add(consult, "send", cmd_consultation_send, "send a draft to every active member, one message each")
+    p.add_argument("consultation_id", type=int)
+    p.add_argument("--json", action="store_true")
+    p = add(consult, "close", cmd_consultation_close, "stop taking answers (later replies are kept, marked late)")
+    p.add_argument("consultation_id", type=int)
+    p = add(consult, "answers", cmd_consultation_answers, "the answers collected so far")
+    p.add_argument("consultation_id", type=int)
+    p.add_argument("--search", help="only answers containing this text")
+    p.add_argument("--tag", help="only answers with this tag")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--csv", action="store_true", help="CSV for Excel on standard output")
+    p = add(consult, "tag", cmd_consultation_tag, "tag an answer (or --remove a tag) to group themes")
+    p.add_argument("answer_id")
+    p.add_argument("tag")
+    p.add_argument("--remove", action="store_true")
+    p = add(consult, "volunteers", cmd_consultation_volunteers, "who offered to help, per role")
+    p.add_argument("consultation_id", type=int)
+    p.add_argument("--json", action="store_true")
+    p = add(consult, "accept", cmd_consultation_accept, "accept a volunteer's offer and email them")
+    p.add_argument("offer_id", type=int)
     p.add_argument("--json", action="store_true")
 
     tokens = sub.add_parser("api-token", help="tokens for the read-only JSON API").add_subparsers(

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from mailer.cli import main
 from mailer.config import Config, load_config
 from mailer.db import make_engine, make_sessionmaker, migrate
 from mailer.domain.models import Base
@@ -107,3 +108,18 @@ def services(config: Config):  # type: ignore[no-untyped-def]
 def session(database: TestDatabase):  # type: ignore[no-untyped-def]
     with database.sessions() as s:
         yield s
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, database: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> Path:
+    config = tmp_path / "convene.toml"
+    config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
+                      f'[database]\nurl = "{database.url}"\n[mail]\ndomain = "lists.test"\n')
+    monkeypatch.setenv("CONVENE_CONFIG", str(config))
+    return config
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -8,25 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from mailer.cli import build_parser, main
+from mailer.cli import build_parser
+from tests.conftest import run
 from tests.support.databases import TestDatabase
 from tests.support.net import free_port, wait_for
 from tests.support.servers import convene_process
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path, database: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> Path:
-    config = tmp_path / "convene.toml"
-    config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
-                      f'[database]\nurl = "{database.url}"\n[mail]\ndomain = "lists.test"\n')
-    monkeypatch.setenv("CONVENE_CONFIG", str(config))
-    return config
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_every_command_has_help() -> None:

@@ -226,7 +226,10 @@ def preview_consultation(session: Session, services: Services, consultation_id: 
 
 def _role_pattern(term: str) -> re.Pattern[str]:
     words = [re.escape(w) for w in term.lower().split()]
-    return re.compile(r"\b" + r"[\s-]+".join(words) + r"s?\b", re.I)
+    last = words[-1]
+    # A plural of the last word counts too: communication(s), policy/policies.
+    words[-1] = last[:-1] + "(?:y|ies)" if last.endswith("y") else last + "(?:e?s)?"
+    return re.compile(r"\b" + r"[\s-]+".join(words) + r"\b", re.I)
 
 
 def match_roles(text: str, roles: list[VolunteerRole]) -> list[VolunteerRole]:

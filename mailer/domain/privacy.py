@@ -1,10 +1,11 @@
 """Data protection: everything held about a person, and erasing it on request.
 
 Erasure keeps the organisers' numbers right (a meeting still had 12 people
-in the room) without keeping the person: their answers move to an anonymous
+in the room) without keeping the person: their RSVPs move to an anonymous
 placeholder that no link or address leads to, everything they wrote or were
-sent is deleted (their answers to consultations and offers to volunteer
-too; answers given anonymously were never linked to them), and every link they were ever sent stops working.
+sent is deleted (answers to consultations and offers to volunteer too;
+answers given anonymously were never linked to them), and every link they
+were ever sent stops working.
 """
 
 from __future__ import annotations

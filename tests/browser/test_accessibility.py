@@ -11,9 +11,16 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select
 
+from mailer.domain.consultations import (
+    RoleSpec,
+    create_consultation,
+    record_answer,
+    send_consultation,
+)
 from mailer.domain.lists import add_member
-from mailer.domain.models import Meeting, Person
+from mailer.domain.models import ConsultationKind, Meeting, Person
 from mailer.domain.news import create_news
+from mailer.domain.outbox import ReplyThread
 from mailer.domain.services import build_services
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
@@ -40,17 +47,28 @@ def test_no_serious_or_critical_violations(chromium_browser, running: RunningSer
     with db.sessions() as s:
         news = create_news(s, list_slug="forum", subject="Spring update", body_markdown="# Hello\n\nNews.", actor="t")
     services = build_services(running.config)
+    with db.sessions() as s:
+        consultation = create_consultation(s, list_slug="forum", title="Volunteers", question_markdown="Can you help?",
+                                           kind=ConsultationKind.VOLUNTEERS, roles=[RoleSpec("Communications")],
+                                           actor="test")
+    with db.sessions() as s:
+        send_consultation(s, services, consultation.id, actor="test")
+    with db.sessions() as s:
+        record_answer(s, services, consultation_id=consultation.id, email="ana@example.org", display_name="Ana",
+                      text="Communications, gladly.", thread=ReplyThread("<a@client.example>"))
     with db.sessions() as s, s.begin():
         person = s.scalar(select(Person))
+        volunteer_url = services.links.volunteer_url(person, consultation.roles[0].id)
         rsvp_url = services.links.rsvp_url(person, s.get(Meeting, meeting.id), "in-person")
         unsubscribe_url = services.links.unsubscribe_url(services.links.unsubscribe_token(person.id, 1, 1))
     base = running.config.service.base_url
-    public_pages = [rsvp_url, unsubscribe_url, f"{base}/privacy", f"{base}/meetings/{meeting.id}", f"{base}/login",
+    public_pages = [rsvp_url, unsubscribe_url, volunteer_url, f"{base}/privacy", f"{base}/meetings/{meeting.id}", f"{base}/login",
                     f"{base}/rsvp/not-a-token/remote"]
     panel_pages = ["/panel/", f"/panel/meetings/{meeting.id}", "/panel/meetings/new", "/panel/lists/new",
                    "/panel/lists/forum", "/panel/news", "/panel/news/new", f"/panel/news/{news.id}",
                    "/panel/inbound", "/panel/outbox", "/panel/audit", "/panel/mailbox",
-                   "/panel/people?email=ana@example.org"]
+                   "/panel/people?email=ana@example.org", "/panel/consultations", "/panel/consultations/new",
+                   f"/panel/consultations/{consultation.id}"]
     axe = Axe()
     page = chromium_browser.new_page()
     page.set_viewport_size({"width": 1100, "height": 800})
@@ -63,6 +81,7 @@ def test_no_serious_or_critical_violations(chromium_browser, running: RunningSer
         if shots:
             path = url.replace(base, "").split("?")[0]
             path = {rsvp_url.replace(base, ""): "rsvp-page", unsubscribe_url.replace(base, ""): "unsubscribe-page",
+                    volunteer_url.replace(base, ""): "volunteer-page",
                     "/rsvp/not-a-token/remote": "link-error"}.get(path, path)
             name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
             page.screenshot(path=str(Path(shots) / f"{name[:60]}.png"), full_page=True)

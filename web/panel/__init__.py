@@ -160,6 +160,7 @@ def outbox() -> Any:
     return render_template("panel/outbox.html", health=delivery_health(get_session()))
 
 
+from web.panel import consultations as _consultations  # noqa: E402,F401  (registers the consultation views)
 from web.panel import manage as _manage  # noqa: E402,F401  (registers the list and meeting forms)
 from web.panel import news as _news  # noqa: E402,F401  (registers the news views on this blueprint)
 from web.panel import people as _people  # noqa: E402,F401  (registers the data protection views)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -36,15 +36,7 @@ from mailer.domain.meetings import create_meeting
 from web.auth import login_required
 from web.db import get_config, get_session
 from web.panel import bp
-
-
-def _actor() -> str:
-    return f"organiser:{g.organiser.id}"
-
-
-def _attach_error(form: FlaskForm, exc: InvalidInput, default: str) -> None:
-    field = getattr(form, exc.field or "", None) or getattr(form, default)
-    field.errors = [*field.errors, str(exc)]
+from web.panel.actions import attach_error, current_actor
 
 
 class ListForm(FlaskForm):
@@ -94,9 +86,9 @@ def list_new() -> Any:
     if form.validate_on_submit():
         try:
             created = create_list(get_session(), slug=form.slug.data, name=form.name.data,
-                                  description=form.description.data or "", actor=_actor())
+                                  description=form.description.data or "", actor=current_actor())
         except InvalidInput as exc:
-            _attach_error(form, exc, "slug")
+            attach_error(form, exc, "slug")
         except DomainError as exc:
             form.slug.errors = [*form.slug.errors, str(exc)]
         else:
@@ -117,7 +109,7 @@ def list_detail(slug: str) -> Any:
     if form.validate_on_submit():
         try:
             add_member(get_session(), slug=slug, email=form.email.data, display_name=form.name.data or None,
-                       actor=_actor())
+                       actor=current_actor())
         except InvalidInput as exc:
             form.email.errors = [*form.email.errors, str(exc)]
         else:
@@ -148,7 +140,7 @@ def list_import(slug: str) -> Any:
     if confirm.data.data and confirm.validate_on_submit():
         raw = base64.b64decode(confirm.data.data)
         preview = preview_import(raw)
-        result = import_members(get_session(), slug=slug, rows=preview.valid, actor=_actor())
+        result = import_members(get_session(), slug=slug, rows=preview.valid, actor=current_actor())
         flash(f"Added {result.added} member(s); {result.already} were already members"
               + (f"; {result.left_earlier} had left the list and were not added back" if result.left_earlier else "")
               + ".")
@@ -174,7 +166,7 @@ def list_settings(slug: str) -> Any:
     if not form.validate_on_submit():
         abort(400)
     try:
-        configure_list(get_session(), slug=slug, actor=_actor(),
+        configure_list(get_session(), slug=slug, actor=current_actor(),
                        allowed_sender_domains=form.allowed_sender_domains.data or "",
                        trust_dmarc=bool(form.trust_dmarc.data))
     except NotFound:
@@ -193,7 +185,7 @@ def list_remove_member(slug: str) -> Any:
     if not form.validate_on_submit():
         abort(400)
     try:
-        remove_member(get_session(), slug=slug, email=form.email.data, actor=_actor())
+        remove_member(get_session(), slug=slug, email=form.email.data, actor=current_actor())
     except NotFound as exc:
         flash(str(exc))
     else:
@@ -212,9 +204,9 @@ def meeting_new() -> Any:
                 get_session(), list_slug=form.list_slug.data, title=form.title.data, starts_at=form.starts_at.data,
                 ends_at=form.ends_at.data, format=form.format.data, venue=form.venue.data or "",
                 dial_in=form.dial_in.data or "", capacity=form.capacity.data, rsvp_deadline=form.rsvp_deadline.data,
-                description=form.description.data or "", actor=_actor())
+                description=form.description.data or "", actor=current_actor())
         except InvalidInput as exc:
-            _attach_error(form, exc, "title")
+            attach_error(form, exc, "title")
         except DomainError as exc:
             form.title.errors = [*form.title.errors, str(exc)]
         else:

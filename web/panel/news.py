@@ -12,8 +12,7 @@ from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from mailer.domain.errors import DomainError, InvalidInput, NotFound
-from mailer.domain.lists import all_lists
+from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.news import (
     cancel_news,
     create_news,
@@ -29,6 +28,7 @@ from mailer.domain.news import (
 from web.auth import login_required
 from web.db import get_services, get_session
 from web.panel import bp
+from web.panel.actions import ActionForm, current_actor, list_choices, run_action
 
 
 class NewsForm(FlaskForm):
@@ -41,14 +41,6 @@ class NewsForm(FlaskForm):
 class ScheduleForm(FlaskForm):
     send_at = DateTimeLocalField("Send at (UK time)", format="%Y-%m-%dT%H:%M",
                                  validators=[DataRequired("Enter a date and time")])
-
-
-class ActionForm(FlaskForm):
-    """No fields: the CSRF token is the point."""
-
-
-def _actor() -> str:
-    return f"organiser:{g.organiser.id}"
 
 
 def _news_or_404(news_id: int):  # type: ignore[no-untyped-def]
@@ -68,11 +60,11 @@ def news_list() -> Any:
 @login_required
 def news_new() -> Any:
     form = NewsForm()
-    form.list_slug.choices = [SelectChoice(l.slug, l.name) for l in all_lists(get_session())]
+    form.list_slug.choices = list_choices()
     if form.validate_on_submit():
         try:
             news = create_news(get_session(), list_slug=form.list_slug.data, subject=form.subject.data,
-                               body_markdown=form.body.data, actor=_actor(), organiser_id=g.organiser.id)
+                               body_markdown=form.body.data, actor=current_actor(), organiser_id=g.organiser.id)
         except InvalidInput as exc:
             _field_error(form, exc)
         else:
@@ -90,7 +82,7 @@ def news_edit(news_id: int) -> Any:
     if form.validate_on_submit():
         try:
             update_news(get_session(), news_id, subject=form.subject.data, body_markdown=form.body.data,
-                        actor=_actor())
+                        actor=current_actor())
         except InvalidInput as exc:
             _field_error(form, exc)
         else:
@@ -128,36 +120,28 @@ def news_preview_html(news_id: int) -> Any:
 
 
 def _act(news_id: int, action, success: str) -> Any:  # type: ignore[no-untyped-def]
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        result = action()
-    except DomainError as exc:
-        flash(f"Not done: {exc}")
-    else:
-        flash(success.format(result=result))
-    return redirect(url_for("panel.news_detail", news_id=news_id))
+    return run_action(action, success, url_for("panel.news_detail", news_id=news_id))
 
 
 @bp.post("/news/<int:news_id>/test")
 @login_required
 def news_test(news_id: int) -> Any:
     return _act(news_id, lambda: send_test(get_session(), get_services(), news_id, to_email=g.organiser.email,
-                                           actor=_actor()),
+                                           actor=current_actor()),
                 f"A test copy is on its way to {g.organiser.email}.")
 
 
 @bp.post("/news/<int:news_id>/send")
 @login_required
 def news_send(news_id: int) -> Any:
-    return _act(news_id, lambda: send_news_now(get_session(), get_services(), news_id, actor=_actor()),
+    return _act(news_id, lambda: send_news_now(get_session(), get_services(), news_id, actor=current_actor()),
                 "Sending to {result} member(s). Delivery results appear below.")
 
 
 @bp.post("/news/<int:news_id>/cancel")
 @login_required
 def news_cancel(news_id: int) -> Any:
-    return _act(news_id, lambda: cancel_news(get_session(), news_id, actor=_actor()), "Cancelled.")
+    return _act(news_id, lambda: cancel_news(get_session(), news_id, actor=current_actor()), "Cancelled.")
 
 
 @bp.post("/news/<int:news_id>/schedule")
@@ -169,5 +153,5 @@ def news_schedule(news_id: int) -> Any:
         return redirect(url_for("panel.news_detail", news_id=news_id))
     local: datetime = form.send_at.data
     at = local.replace(tzinfo=ZoneInfo("Europe/London"))
-    return _act(news_id, lambda: schedule_news(get_session(), news_id, at=at, actor=_actor()),
+    return _act(news_id, lambda: schedule_news(get_session(), news_id, at=at, actor=current_actor()),
                 f"Scheduled for {local:%d %B %Y at %H:%M}.")

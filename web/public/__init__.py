@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms.validators import DataRequired, Length
 
+from mailer.domain.consultations import ConsultationClosed, volunteer_by_link, volunteer_page
 from mailer.domain.errors import (
     ExpiredLink,
     InvalidChoice,
@@ -77,6 +78,31 @@ def rsvp_done(token: str, choice: str) -> Any:
     except (InvalidLink, ExpiredLink) as exc:
         return _link_error(exc)
     return render_template("public/rsvp_done.html", page=page, token=token, choices=RSVP_CHOICES)
+
+
+@bp.get("/volunteer/<token>")
+def volunteer(token: str) -> Any:
+    """The role and one button; opening the link records nothing."""
+    try:
+        page = volunteer_page(get_session(), get_services(), token)
+    except InvalidLink as exc:
+        return _link_error(exc)
+    return render_template("public/volunteer.html", page=page, token=token, form=ConfirmForm())
+
+
+@bp.post("/volunteer/<token>")
+def volunteer_confirm(token: str) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        return render_template("public/link_error.html", title="Your form expired",
+                               message="Please open the link from your email again."), 400
+    try:
+        page = volunteer_by_link(get_session(), get_services(), token)
+    except InvalidLink as exc:
+        return _link_error(exc)
+    except ConsultationClosed as exc:
+        return render_template("public/link_error.html", title="This call for volunteers has closed",
+                               message=str(exc)), 409
+    return render_template("public/volunteered.html", page=page)
 
 
 SAMPLE_TOKENS = {"preview", "test"}

@@ -1,0 +1,177 @@
+"""Panel: consultations and calls for volunteers, their answers (search, tags, CSV) and volunteers."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from mailer.domain.consultations import (
+    RoleSpec,
+    accept_offer,
+    answers_csv,
+    close_consultation,
+    create_consultation,
+    find_answers,
+    get_consultation,
+    list_consultations,
+    preview_consultation,
+    send_consultation,
+    tag_answer,
+    tag_counts,
+    untag_answer,
+    volunteers_by_role,
+)
+from mailer.domain.errors import DomainError, InvalidInput, NotFound
+from mailer.domain.models import ConsultationKind
+from web.auth import login_required
+from web.db import get_services, get_session
+from web.panel import bp
+from web.panel.actions import ActionForm, attach_error, current_actor, list_choices, run_action
+
+LONDON = ZoneInfo("Europe/London")
+
+
+class ConsultationForm(FlaskForm):
+    list_slug = SelectField("List", validators=[DataRequired("Choose a list")])
+    kind = SelectField("What kind", choices=[SelectChoice("question", "A question to the members"),
+                                             SelectChoice("volunteers", "A call for volunteers")])
+    title = StringField("Title (the email's subject)", validators=[DataRequired("Enter a title"), Length(max=300)])
+    question = TextAreaField("Question (Markdown)", validators=[DataRequired("Write the question"),
+                                                                Length(max=50_000)],
+                             description="What you want members to answer. They reply to the email in their own words.")
+    roles = TextAreaField("Roles (calls for volunteers)", validators=[Optional(), Length(max=10_000)],
+                          description="One role per line. After a colon, other words people use for it, separated "
+                                      "by commas: Communications: comms, social media")
+    closes_at = DateField("Closing date (optional)", validators=[Optional()],
+                          description="Replies after the end of this day (UK time) are kept but marked late.")
+    anonymous = BooleanField("Collect answers anonymously",
+                             description="Organisers see what people write but not who wrote it. Not possible for "
+                                         "calls for volunteers.")
+
+
+class TagForm(FlaskForm):
+    tag = StringField("Tag", validators=[DataRequired("Enter a tag"), Length(max=60)])
+
+
+def _roles(text: str) -> list[RoleSpec]:
+    specs = []
+    for line in (text or "").splitlines():
+        name, _, aliases = line.partition(":")
+        if name.strip():
+            specs.append(RoleSpec(name=name.strip(), aliases=aliases.strip()))
+    return specs
+
+
+def _consultation_or_404(consultation_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return get_consultation(get_session(), consultation_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/consultations")
+@login_required
+def consultations() -> Any:
+    return render_template("panel/consultations.html", items=list_consultations(get_session()))
+
+
+@bp.route("/consultations/new", methods=["GET", "POST"])
+@login_required
+def consultation_new() -> Any:
+    form = ConsultationForm()
+    form.list_slug.choices = list_choices()
+    if form.validate_on_submit():
+        closes_at = (datetime.combine(form.closes_at.data, time(23, 59), tzinfo=LONDON)
+                     if form.closes_at.data else None)
+        try:
+            consultation = create_consultation(
+                get_session(), list_slug=form.list_slug.data, title=form.title.data,
+                question_markdown=form.question.data, kind=ConsultationKind(form.kind.data),
+                anonymous=form.anonymous.data, closes_at=closes_at, roles=_roles(form.roles.data), actor=current_actor())
+        except InvalidInput as exc:
+            attach_error(form, exc, "question")
+        else:
+            flash("Draft saved. Check the preview, then send it.")
+            return redirect(url_for("panel.consultation_detail", consultation_id=consultation.id))
+    return render_template("panel/consultation_form.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/consultations/<int:consultation_id>")
+@login_required
+def consultation_detail(consultation_id: int) -> Any:
+    consultation = _consultation_or_404(consultation_id)
+    search, tag = request.args.get("q", "")[:200], request.args.get("tag", "")[:60]
+    session = get_session()
+    preview = preview_consultation(session, get_services(), consultation_id) if consultation.status.value == "draft" else None
+    return render_template(
+        "panel/consultation_detail.html", consultation=consultation, search=search, tag=tag,
+        answers=find_answers(session, consultation_id, search=search, tag=tag),
+        counts=tag_counts(session, consultation_id), volunteers=volunteers_by_role(session, consultation_id),
+        preview=preview, action=ActionForm(), tag_form=TagForm())
+
+
+@bp.get("/consultations/<int:consultation_id>/answers.csv")
+@login_required
+def consultation_csv(consultation_id: int) -> Any:
+    consultation = _consultation_or_404(consultation_id)
+    answers = find_answers(get_session(), consultation_id, search=request.args.get("q", ""),
+                           tag=request.args.get("tag", ""))
+    response = make_response(answers_csv(consultation, answers))
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="consultation-{consultation_id}-answers.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _act(consultation_id: int, action, success: str) -> Any:  # type: ignore[no-untyped-def]
+    return run_action(action, success, url_for("panel.consultation_detail", consultation_id=consultation_id))
+
+
+@bp.post("/consultations/<int:consultation_id>/send")
+@login_required
+def consultation_send(consultation_id: int) -> Any:
+    return _act(consultation_id, lambda: send_consultation(get_session(), get_services(), consultation_id,
+                                                           actor=current_actor()),
+                "Sending to {result} member(s), each on their own.")
+
+
+@bp.post("/consultations/<int:consultation_id>/close")
+@login_required
+def consultation_close(consultation_id: int) -> Any:
+    return _act(consultation_id, lambda: close_consultation(get_session(), consultation_id, actor=current_actor()),
+                "Closed. Later replies are kept, marked late, and told it has closed.")
+
+
+@bp.post("/consultations/<int:consultation_id>/answers/<answer_id>/tags")
+@login_required
+def answer_tag(consultation_id: int, answer_id: str) -> Any:
+    form = TagForm()
+    if not form.validate_on_submit():
+        flash("Enter a tag.")
+    else:
+        try:
+            tag_answer(get_session(), answer_id, form.tag.data, actor=current_actor())
+        except DomainError as exc:
+            flash(f"Not done: {exc}")
+    return redirect(url_for("panel.consultation_detail", consultation_id=consultation_id) + f"#answer-{answer_id}")
+
+
+@bp.post("/consultations/<int:consultation_id>/answers/<answer_id>/tags/remove")
+@login_required
+def answer_untag(consultation_id: int, answer_id: str) -> Any:
+    return _act(consultation_id, lambda: untag_answer(get_session(), answer_id, request.form.get("tag", ""),
+                                                      actor=current_actor()), "Tag removed.")
+
+
+@bp.post("/consultations/<int:consultation_id>/offers/<int:offer_id>/accept")
+@login_required
+def offer_accept(consultation_id: int, offer_id: int) -> Any:
+    return _act(consultation_id, lambda: accept_offer(get_session(), get_services(), offer_id, actor=current_actor()),
+                "Accepted. We have emailed the volunteer.")
