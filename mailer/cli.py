@@ -567,13 +567,13 @@ def cmd_consultation_answers(config: Config, args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(answers_csv(consultation, answers))
         return 0
     rows = [{"id": a.id, "email": None if consultation.anonymous or a.person is None else a.person.email,
-             "received_at": (a.received_at.date() if consultation.anonymous else a.received_at).isoformat(),
+             "received_at": None if consultation.anonymous else a.received_at.isoformat(),
              "late": a.late, "replies": a.replies, "tags": [t.tag for t in a.tags], "text": a.text} for a in answers]
     if args.json:
         _print_json(rows)
     else:
         for row in rows:
-            print(f"--- {row['id']}  {row['email'] or 'anonymous'}  {row['received_at']}"
+            print(f"--- {row['id']}  {row['email'] or 'anonymous'}  {row['received_at'] or ''}"
                   f"{'  late' if row['late'] else ''}  {', '.join(row['tags'])}\n{row['text']}\n")
     return 0
 

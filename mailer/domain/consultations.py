@@ -7,9 +7,10 @@ What the member wrote now (not the quoted question, signature or
 disclaimer) is stored as their answer.
 
 In an anonymous consultation the answer row holds no person, no address and
-only the day it arrived, its id is random, and the raw message it came in is
-deleted once the answer is stored: the organisers see the text but nothing
-in storage says who wrote it.
+no time of arrival (every answer carries the day the consultation was sent,
+so answers cannot be lined up with the acknowledgements in the outbox), its
+id is random, and the raw message it came in is deleted once the answer is
+stored: the organisers see the text but nothing in storage says who wrote it.
 """
 
 from __future__ import annotations
@@ -304,7 +305,8 @@ def record_answer(session: Session, services: Services, *, consultation_id: int,
             return AnswerOutcome("empty reply: nothing stored", stored=False, late=late, replied=may_reply)
         now = utcnow()
         if consultation.anonymous:
-            day = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+            day = (consultation.sent_at or now).astimezone(timezone.utc).replace(hour=0, minute=0, second=0,
+                                                                                  microsecond=0)
             session.add(ConsultationAnswer(id=uuid.uuid4().hex, consultation_id=consultation.id, person_id=None,
                                            text=text, late=late, received_at=day, updated_at=day, replies=1))
             if inbound_id is not None:
@@ -467,11 +469,11 @@ def tag_counts(session: Session, consultation_id: int) -> list[tuple[str, int]]:
 
 
 def answers_csv(consultation: Consultation, answers: list[ConsultationAnswer]) -> bytes:
-    """The answers as a spreadsheet; an anonymous consultation's has no name, address or time of day."""
-    header = ["Received (UTC)", "Late", "Replies", "Tags", "Answer"]
+    """The answers as a spreadsheet; an anonymous consultation's has no name, address or time."""
     if consultation.anonymous:
-        return spreadsheet_csv(header, ((a.received_at.date().isoformat(), "yes" if a.late else "", a.replies,
-                                         ", ".join(t.tag for t in a.tags), a.text) for a in answers))
+        return spreadsheet_csv(["Late", "Tags", "Answer"], (("yes" if a.late else "", ", ".join(t.tag for t in a.tags),
+                                                             a.text) for a in answers))
+    header = ["Received (UTC)", "Late", "Replies", "Tags", "Answer"]
     return spreadsheet_csv(["Name", "Email", *header], (
         ((a.person.display_name or "") if a.person else "", a.person.email if a.person else "",
          a.received_at.strftime("%Y-%m-%d %H:%M"), "yes" if a.late else "", a.replies,

@@ -472,7 +472,7 @@ class Consultation(Base):
     kind: Mapped[ConsultationKind] = mapped_column(_enum(ConsultationKind, "consultation_kind"))
     title: Mapped[str] = mapped_column(String(300))
     question_markdown: Mapped[str] = mapped_column(Text)
-    #: Answers are stored with no link to the person (no id, no address, no time of day).
+    #: Answers are stored with no link to the person (no id, no address, no time of arrival).
     anonymous: Mapped[bool] = mapped_column(default=False)
     closes_at: Mapped[datetime | None]
     status: Mapped[ConsultationStatus] = mapped_column(_enum(ConsultationStatus, "consultation_status"),
@@ -507,8 +507,8 @@ class ConsultationAnswer(Base):
     """What a member wrote back: the new text only.
 
     The id is random and, for an anonymous consultation, ``person_id`` is
-    empty and ``received_at`` keeps the day only, so nothing in the row
-    leads back to who wrote it.
+    empty and ``received_at`` is the day the consultation was sent (the same
+    for every answer), so nothing in the row leads back to who wrote it.
     """
 
     __tablename__ = "consultation_answer"
