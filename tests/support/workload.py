@@ -1,0 +1,63 @@
+"""Many members, a queued news item and a configuration file for `convene` processes: the workload
+of the tests that run real worker processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from mailer.domain.lists import create_list
+from mailer.domain.models import Person, Subscription, SubscriptionStatus, utcnow
+from mailer.domain.news import create_news, send_news_now
+from mailer.domain.services import build_services
+from tests.support.databases import TestDatabase
+from tests.support.servers import SmtpSink
+
+
+def seed_members(database: TestDatabase, count: int) -> None:
+    with database.sessions() as s:
+        mailing_list = create_list(s, slug="forum", name="Forum", actor="test")
+    now = utcnow()
+    with database.sessions() as s, s.begin():
+        s.execute(insert(Person), [{"email": f"member{i:05}@example.org", "link_version": 1, "created_at": now}
+                                   for i in range(count)])
+        ids = s.scalars(select(Person.id)).all()
+        s.execute(insert(Subscription), [{"person_id": pid, "list_id": mailing_list.id, "created_at": now,
+                                          "updated_at": now, "status": SubscriptionStatus.ACTIVE, "bounce_score": 0}
+                                         for pid in ids])
+
+
+def queue_news(database: TestDatabase, config) -> int:  # type: ignore[no-untyped-def]
+    with database.sessions() as s:
+        news = create_news(s, list_slug="forum", subject="News for everyone", body_markdown="Hello **all**",
+                           actor="test")
+    with database.sessions() as s:
+        return send_news_now(s, build_services(config), news.id, actor="test")
+
+
+def write_config(tmp_path: Path, database: TestDatabase, sink: SmtpSink, *, lease_seconds: int) -> Path:
+    path = tmp_path / "worker.toml"
+    path.write_text(f"""
+[service]
+dev_mode = true
+data_dir = "{tmp_path / 'var'}"
+secret_key = "{'s' * 48}"
+[database]
+url = "{database.url}"
+[mail]
+domain = "lists.test"
+[delivery]
+backend = "smtp"
+connections = 4
+[delivery.smarthost]
+host = "127.0.0.1"
+port = {sink.port}
+security = "none"
+timeout = 10.0
+[worker]
+poll_interval = 0.2
+batch_size = 100
+lease_seconds = {lease_seconds}
+""")
+    return path
