@@ -121,6 +121,8 @@ class RetentionConfig:
     inbound_days: int = 30
     #: Days consultation answers and volunteer offers are kept after the consultation closes; 0 keeps them.
     answers_days: int = 365
+    #: Days after a meeting ends that what attendees said about their access needs is deleted.
+    access_needs_days: int = 1
 
 
 @dataclass(frozen=True)

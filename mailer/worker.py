@@ -19,6 +19,7 @@ from mailer.config import Config
 from mailer.domain.consultations import apply_answer_retention
 from mailer.domain.news import send_due_news
 from mailer.domain.queue import claim_inbound
+from mailer.domain.rsvp import apply_access_needs_retention
 from mailer.domain.schedules import send_due_schedules
 from mailer.domain.services import Services
 from mailer.domain.triage import apply_retention
@@ -65,7 +66,8 @@ class Worker:
         retention = self.config.retention
         with self.session_factory() as session:
             return (apply_retention(session, inbound_days=retention.inbound_days),
-                    apply_answer_retention(session, days=retention.answers_days))
+                    apply_answer_retention(session, days=retention.answers_days)
+                    + apply_access_needs_retention(session, days_after=retention.access_needs_days))
 
     def _send_due_schedules(self) -> list[str]:
         with self.session_factory() as session:
@@ -87,7 +89,7 @@ class Worker:
             if removed:
                 log.info("retention: deleted the raw text of %d old inbound message(s)", removed)
             if answers:
-                log.info("retention: deleted %d answer(s) and offer(s) of long-closed consultations", answers)
+                log.info("retention: deleted %d answer(s), offer(s) and access note(s) past their time", answers)
         for inbound_id in await asyncio.to_thread(self._claim_inbound):
             outcome = await asyncio.to_thread(process_inbound, self.session_factory, self.services, inbound_id)
             log.info("inbound %s: %s", inbound_id, outcome)

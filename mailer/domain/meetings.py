@@ -113,6 +113,7 @@ class Attendee:
     source: str
     updated_at: datetime
     waitlisted_at: datetime | None = None
+    access_needs: str | None = None
 
     @property
     def waitlisted(self) -> bool:
@@ -154,7 +155,7 @@ class AttendeeReport:
             "attendees": [
                 {"email": a.email, "name": a.display_name, "response": a.response.value,
                  "mode": a.mode.value if a.mode else None, "source": a.source, "waitlisted": a.waitlisted,
-                 "updated_at": a.updated_at.isoformat()}
+                 "updated_at": a.updated_at.isoformat(), "access_needs": a.access_needs}
                 for a in self.attendees
             ],
         }
@@ -167,7 +168,7 @@ def attendee_report(session: Session, meeting_id: int) -> AttendeeReport:
             raise NotFound("There is no such meeting.")
         rows = session.execute(
             select(Person.email, Person.display_name, Rsvp.response, Rsvp.mode, Rsvp.source, Rsvp.updated_at,
-                   Rsvp.waitlisted_at)
+                   Rsvp.waitlisted_at, Rsvp.access_needs)
             .join(Rsvp, Rsvp.person_id == Person.id)
             .where(Rsvp.meeting_id == meeting_id)
             .order_by(Rsvp.updated_at)

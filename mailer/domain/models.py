@@ -277,6 +277,9 @@ class Rsvp(Base):
     source: Mapped[str] = mapped_column(String(20))
     #: Set while an in-person answer waits for a place; the earliest is promoted first.
     waitlisted_at: Mapped[datetime | None]
+    #: What the person told us they need to take part (step-free access, a hearing loop...);
+    #: deleted once the meeting is over.
+    access_needs: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -58,7 +58,7 @@ def export_person(session: Session, email: str) -> dict[str, Any]:
                                .join(Subscription, Subscription.list_id == MailingList.id)
                                .where(Subscription.person_id == person.id)).all()
         rsvps = session.execute(select(Meeting.title, Meeting.starts_at, Rsvp.response, Rsvp.mode, Rsvp.waitlisted_at,
-                                       Rsvp.source, Rsvp.updated_at)
+                                       Rsvp.source, Rsvp.updated_at, Rsvp.access_needs)
                                 .join(Rsvp, Rsvp.meeting_id == Meeting.id).where(Rsvp.person_id == person.id)).all()
         received = session.scalars(select(OutboxMessage).where(or_(OutboxMessage.person_id == person.id,
                                                                    OutboxMessage.recipient == person.email))
@@ -82,8 +82,8 @@ def export_person(session: Session, email: str) -> dict[str, Any]:
                               for name, slug, status, since in subs],
             "rsvps": [{"meeting": title, "starts_at": starts.isoformat(), "response": response.value,
                        "mode": mode.value if mode else None, "waitlisted": waitlisted is not None, "via": source,
-                       "updated_at": updated.isoformat()}
-                      for title, starts, response, mode, waitlisted, source, updated in rsvps],
+                       "updated_at": updated.isoformat(), "access_needs": needs}
+                      for title, starts, response, mode, waitlisted, source, updated, needs in rsvps],
             "messages_received": [{"kind": m.kind, "subject": m.subject or "(list mailing)", "status": m.status.value,
                                    "queued_at": m.created_at.isoformat(),
                                    "sent_at": m.sent_at.isoformat() if m.sent_at else None,
@@ -109,7 +109,7 @@ def erase_person(session: Session, email: str, *, actor: str) -> dict[str, int]:
         session.add(placeholder)
         session.flush()
         moved_rsvps = session.execute(update(Rsvp).where(Rsvp.person_id == person.id)
-                                      .values(person_id=placeholder.id)).rowcount
+                                      .values(person_id=placeholder.id, access_needs=None)).rowcount
         session.execute(update(Subscription).where(Subscription.person_id == person.id)
                         .values(person_id=placeholder.id, status=SubscriptionStatus.UNSUBSCRIBED))
         session.execute(update(BounceEvent).where(BounceEvent.person_id == person.id)

@@ -41,11 +41,12 @@ def spreadsheet_csv(header: list[str], rows: Iterable[Iterable[object]]) -> byte
 
 def attendees_csv(report: AttendeeReport, organisations: dict[str, str]) -> bytes:
     return spreadsheet_csv(
-        ["Email", "Name", "Organisation", "Answer", "Attending as", "Waitlisted", "Via", "Updated (UTC)"],
+        ["Email", "Name", "Organisation", "Answer", "Attending as", "Waitlisted", "Via", "Updated (UTC)",
+         "Access needs"],
         ((a.email, a.display_name, organisation_of(a.email, organisations),
           "can't attend" if a.response.value == "declined" else "attending",
           {"in_person": "in person", "remote": "remote"}.get(a.mode.value, "") if a.mode else "",
-          "yes" if a.waitlisted else "", a.source, a.updated_at.strftime("%Y-%m-%d %H:%M"))
+          "yes" if a.waitlisted else "", a.source, a.updated_at.strftime("%Y-%m-%d %H:%M"), a.access_needs or "")
          for a in report.attendees))
 
 

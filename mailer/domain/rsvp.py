@@ -9,9 +9,9 @@ changes nothing and sends nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.db import read_transaction
@@ -19,6 +19,7 @@ from mailer.domain import audit
 from mailer.domain.errors import (
     ExpiredLink,
     InvalidChoice,
+    InvalidInput,
     InvalidLink,
     NotFound,
     NoUpcomingMeeting,
@@ -80,10 +81,17 @@ def list_sender(services: Services, meeting: Meeting) -> Envelope:
     return Envelope(from_address=address, from_name=meeting.mailing_list.name, headers={"Reply-To": address})
 
 
+MAX_ACCESS_NEEDS = 1000
+
+
 def _apply(session: Session, services: Services, *, person: Person, meeting: Meeting, response: RsvpResponse,
            mode: AttendanceMode | None, source: str, keep_mode: bool = False,
-           reply_to: ReplyThread | None = None, notify: bool = True) -> RsvpOutcome:
-    """Within the caller's transaction: record the answer, audit it and tell the person."""
+           reply_to: ReplyThread | None = None, notify: bool = True, access_needs: str | None = None) -> RsvpOutcome:
+    """Within the caller's transaction: record the answer, audit it and tell the person.
+
+    ``access_needs`` (None: leave as it is) replaces what the person told us they need;
+    it is kept for attending answers only and deleted after the meeting.
+    """
     check_open(meeting)
     check_mode(meeting, response, mode)
     # One answer at a time per meeting, so in-person places are never handed out twice
@@ -93,15 +101,20 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
     previous = (rsvp.response, rsvp.mode) if rsvp else None
     if rsvp is not None and keep_mode and response is RsvpResponse.ATTENDING and rsvp.response is response:
         mode = rsvp.mode  # "register me" again must not forget a mode chosen earlier
+    if rsvp is not None and access_needs is not None:
+        rsvp.access_needs = _clean_access_needs(access_needs) if response is RsvpResponse.ATTENDING else None
     if previous == (response, mode):
         return RsvpOutcome(meeting.id, person.id, response, mode, changed=False, previous=previous,
                            waitlisted=rsvp is not None and rsvp.waitlisted_at is not None)
     held_place = rsvp is not None and _holds_place(rsvp)
     if rsvp is None:
-        rsvp = Rsvp(meeting=meeting, person=person, response=response, mode=mode, source=source)
+        rsvp = Rsvp(meeting=meeting, person=person, response=response, mode=mode, source=source,
+                    access_needs=_clean_access_needs(access_needs) if response is RsvpResponse.ATTENDING else None)
         session.add(rsvp)
     else:
         rsvp.response, rsvp.mode, rsvp.source = response, mode, source
+        if response is RsvpResponse.DECLINED:
+            rsvp.access_needs = None
     wants_place = response is RsvpResponse.ATTENDING and mode is AttendanceMode.IN_PERSON
     rsvp.waitlisted_at = None
     if wants_place and meeting.capacity is not None and _places_taken(session, meeting, person.id) >= meeting.capacity:
@@ -127,6 +140,24 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
                          "waitlisted": rsvp.waitlisted_at is not None})
     return RsvpOutcome(meeting.id, person.id, response, mode, changed=True, previous=previous,
                        waitlisted=rsvp.waitlisted_at is not None)
+
+
+def _clean_access_needs(text: str | None) -> str | None:
+    if text is None:
+        return None
+    cleaned = text.replace("\r\n", "\n").strip()
+    if len(cleaned) > MAX_ACCESS_NEEDS:
+        raise InvalidInput(f"Please keep it to {MAX_ACCESS_NEEDS} characters.", field="access_needs")
+    return cleaned or None
+
+
+def apply_access_needs_retention(session: Session, *, days_after: int) -> int:
+    """Delete what people said they need once their meeting has been over for ``days_after`` days."""
+    cutoff = utcnow() - timedelta(days=max(days_after, 0))
+    with session.begin():
+        ended = select(Meeting.id).where(Meeting.ends_at < cutoff)
+        return session.execute(update(Rsvp).where(Rsvp.meeting_id.in_(ended), Rsvp.access_needs.is_not(None))
+                               .values(access_needs=None).execution_options(synchronize_session=False)).rowcount
 
 
 def _holds_place(rsvp: Rsvp) -> bool:
@@ -184,6 +215,8 @@ class RsvpPage:
     choice: RsvpChoice
     current: tuple[RsvpResponse, AttendanceMode | None] | None
     closed_reason: str | None
+    #: Whether we hold access needs for this person (never what they are: the link may be forwarded).
+    has_access_needs: bool = False
 
 
 def resolve_choice(choice: str) -> RsvpChoice:
@@ -207,17 +240,20 @@ def rsvp_page(session: Session, services: Services, token: str, choice: str) -> 
         except (RsvpClosed, InvalidChoice) as exc:
             closed = str(exc)
         return RsvpPage(meeting=meeting, first_name=person.first_name, choice=selected,
-                        current=(rsvp.response, rsvp.mode) if rsvp else None, closed_reason=closed)
+                        current=(rsvp.response, rsvp.mode) if rsvp else None, closed_reason=closed,
+                        has_access_needs=bool(rsvp and rsvp.access_needs))
 
 
-def record_rsvp_from_link(session: Session, services: Services, token: str, choice: str) -> RsvpOutcome:
-    """The POST behind a signed link's one button."""
+def record_rsvp_from_link(session: Session, services: Services, token: str, choice: str,
+                          access_needs: str | None = None) -> RsvpOutcome:
+    """The POST behind a signed link's one button (with what the person needs, if they said)."""
     claim = services.links.load_rsvp(token)
     selected = resolve_choice(choice)
+    _clean_access_needs(access_needs)  # refuse an over-long note before taking any lock
     with session.begin():
         person, meeting = _load_claim(session, claim)
         return _apply(session, services, person=person, meeting=meeting, response=selected.response,
-                      mode=selected.mode, source="link")
+                      mode=selected.mode, source="link", access_needs=access_needs)
 
 
 def record_rsvp(session: Session, services: Services, *, meeting_id: int, email: str, response: RsvpResponse,

@@ -142,3 +142,23 @@ def test_public_meeting_page_and_links_by_email(client: HttpClient, web_service:
         [row] = s.scalars(select(OutboxMessage)).all()
     assert row.kind == "your_links" and row.recipient == "robin@example.org" and "/rsvp/" in row.body_text
     assert client.get("/meetings/999").status == 404
+
+
+def test_access_needs_go_to_organisers_and_never_back_onto_the_page(client: HttpClient, web_service: RunningService,
+                                                                    database: TestDatabase) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    url = link_for(database, web_service, meeting.id, choice="in-person")
+    page = client.get(url)
+    assert "accessible for you" in page.body
+    assert "accessible for you" not in client.get(url.replace("/in-person", "/decline")).body
+    too_long = client.post(url, {"csrf_token": client.csrf_token(page.body), "access_needs": "x" * 1001})
+    assert too_long.status == 400 and "1,000 characters" in too_long.body
+    with database.sessions() as s:
+        assert s.scalars(select(Rsvp)).all() == []  # nothing recorded
+    done = client.post(url, {"csrf_token": client.csrf_token(page.body), "access_needs": "A BSL interpreter, please"})
+    assert done.status == 200
+    with database.sessions() as s:
+        assert s.scalar(select(Rsvp.access_needs)) == "A BSL interpreter, please"
+    again = client.get(url)
+    assert 'id="access-needs-held"' in again.body and "BSL interpreter" not in again.body

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import EmailField
-from wtforms.validators import DataRequired, Length
+from wtforms import EmailField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from mailer.domain.consultations import ConsultationClosed, volunteer_by_link, volunteer_page
 from mailer.domain.errors import (
@@ -34,6 +34,14 @@ class ConfirmForm(FlaskForm):
     """No fields: the signed URL says who and what; the form carries the CSRF token."""
 
 
+class RsvpForm(FlaskForm):
+    access_needs = TextAreaField(
+        "Anything we should know to make the meeting accessible for you? (optional)",
+        validators=[Optional(), Length(max=1000, message="Please keep it to 1,000 characters.")],
+        description="For example step-free access, a hearing loop, a quiet space or dietary needs. Only the "
+                    "organisers see it, and it is deleted after the meeting.")
+
+
 def _link_error(exc: Exception) -> Any:
     title = "This link has expired" if isinstance(exc, ExpiredLink) else "This link is not valid"
     return render_template("public/link_error.html", title=title, message=str(exc)), 400
@@ -50,18 +58,25 @@ def rsvp(token: str, choice: str) -> Any:
         page = rsvp_page(get_session(), get_services(), token, choice)
     except (InvalidLink, ExpiredLink) as exc:
         return _link_error(exc)
-    return render_template("public/rsvp.html", page=page, form=ConfirmForm(), token=token,
+    return render_template("public/rsvp.html", page=page, form=RsvpForm(), token=token,
                            choices=RSVP_CHOICES)
 
 
 @bp.post("/rsvp/<token>/<choice>")
 def rsvp_confirm(token: str, choice: str) -> Any:
-    form = ConfirmForm()
+    form = RsvpForm()
     if not form.validate_on_submit():
+        if form.access_needs.errors and "csrf_token" not in form.errors:
+            try:
+                page = rsvp_page(get_session(), get_services(), token, choice)
+            except (InvalidLink, ExpiredLink) as exc:
+                return _link_error(exc)
+            return render_template("public/rsvp.html", page=page, form=form, token=token, choices=RSVP_CHOICES), 400
         return render_template("public/link_error.html", title="Your form expired",
                                message="Please open the link from your email again."), 400
     try:
-        outcome = record_rsvp_from_link(get_session(), get_services(), token, choice)
+        outcome = record_rsvp_from_link(get_session(), get_services(), token, choice,
+                                        access_needs=form.access_needs.data or None)
     except (InvalidLink, ExpiredLink) as exc:
         return _link_error(exc)
     except (RsvpClosed, InvalidChoice) as exc:
