@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench screenshots clean
+.PHONY: run test bench screenshots govuk-css clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Convene needs Python 3.11 or newer" or 0)'
@@ -35,6 +35,15 @@ screenshots: $(VENV)/.installed-test
 ## bench: run the benchmarks in bench/ (not part of the test suite)
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run_all.py
+
+## govuk-css: rebuild web/static/govuk/govuk-frontend.min.css from GOV.UK Frontend (needs npm; not needed to run or test)
+GOVUK_FRONTEND_VERSION ?= 6.6.0
+govuk-css:
+	rm -rf .govuk-build && mkdir .govuk-build
+	cd .govuk-build && npm install --silent --no-save govuk-frontend@$(GOVUK_FRONTEND_VERSION) sass
+	cp web/static/govuk/convene-govuk.scss .govuk-build/
+	cd .govuk-build && ./node_modules/.bin/sass --no-source-map --style=compressed --quiet convene-govuk.scss ../web/static/govuk/govuk-frontend.min.css
+	rm -rf .govuk-build
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

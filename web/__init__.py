@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, render_template
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +43,11 @@ def create_app(config: Config | None = None, *, session_factory: sessionmaker[Se
 
     db.init_app(app, session_factory)
     csrf.init_app(app)
+    # GOV.UK Design System components (govuk-frontend-jinja), imported as "govuk_frontend_jinja/...".
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES_DIR / "web")),
+                                     PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})])
+    app.jinja_env.filters["govuk_select_item"] = lambda choice: {"value": choice[0], "text": choice[1],
+                                                                 "selected": choice[2]}
     add_filters(app.jinja_env)
     app.jinja_env.globals["service_name"] = config.service.name
     app.jinja_env.globals["dev_mailbox_enabled"] = config.delivery.backend == "maildir"
