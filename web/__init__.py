@@ -6,8 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, render_template
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import Config, effective_secret_key, load_config

@@ -97,3 +97,18 @@ def test_news_actions_need_csrf(client: HttpClient, database: TestDatabase) -> N
     assert client.post(f"/panel/news/{news_id}/send", {}).status == 400
     with database.sessions() as s:
         assert s.scalars(select(OutboxMessage)).all() == []
+
+
+def test_live_preview_endpoint_renders_sanitised_html(client: HttpClient, database: TestDatabase) -> None:
+    logged_in(client, database)
+    form = client.get("/panel/news/new")
+    assert 'data-preview-url="/panel/news/preview"' in form.body and "convene-preview.js" in form.body
+    token = client.csrf_token(form.body)
+    assert client.post("/panel/news/preview", {"body": "**x**"}).status == 400  # no CSRF token
+    rendered = client.post("/panel/news/preview", {"csrf_token": token,
+                                                   "body": "**bold** <script>alert(1)</script> [x](javascript:alert(1))"})
+    assert rendered.status == 200
+    html = __import__("json").loads(rendered.body)["html"]
+    assert "<strong>bold</strong>" in html and "<script" not in html and "href=\"javascript" not in html
+    too_long = client.post("/panel/news/preview", {"csrf_token": token, "body": "x" * 100_001})
+    assert too_long.status == 400 and "100,000 characters" in too_long.body

@@ -6,7 +6,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, g, make_response, redirect, render_template, url_for
+from flask import (
+    abort,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -14,11 +24,13 @@ from wtforms.validators import DataRequired, Length
 
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.news import (
+    MAX_BODY,
     cancel_news,
     create_news,
     delivery_report,
     get_news,
     list_news,
+    markdown_to_html,
     preview_news,
     schedule_news,
     send_news_now,
@@ -94,6 +106,20 @@ def news_edit(news_id: int) -> Any:
 def _field_error(form: FlaskForm, exc: InvalidInput) -> None:
     field = {"subject": form.subject, "body": form.body}.get(exc.field or "", form.body)
     field.errors = [*field.errors, str(exc)]
+
+
+@bp.post("/news/preview")
+@login_required
+def news_markdown_preview() -> Any:
+    """The news body as members will see it, for the live preview beside the editor (CSRF-protected POST).
+
+    The HTML is sanitised by the same function that renders the email, so the
+    preview can be shown in the page as it is.
+    """
+    source = request.form.get("body", "")
+    if len(source) > MAX_BODY:
+        return jsonify(error=f"The message must be {MAX_BODY:,} characters or fewer."), 400
+    return jsonify(html=markdown_to_html(source))
 
 
 @bp.get("/news/<int:news_id>")
