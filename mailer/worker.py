@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import Config
 from mailer.domain.consultations import apply_answer_retention
+from mailer.domain.imports import run_import_step
 from mailer.domain.news import send_due_news
 from mailer.domain.queue import claim_inbound
 from mailer.domain.rsvp import apply_access_needs_retention
@@ -69,6 +70,15 @@ class Worker:
                     apply_answer_retention(session, days=retention.answers_days)
                     + apply_access_needs_retention(session, days_after=retention.access_needs_days))
 
+    def _import_members(self, seconds: float = 2.0) -> list[str]:
+        """A few chunks of queued member imports (bounded in time, so delivery is not held up)."""
+        done = []
+        deadline = time.monotonic() + seconds
+        with self.session_factory() as session:
+            while time.monotonic() < deadline and (job := run_import_step(session)) is not None:
+                done.append(f"import {job.id}: {job.done} of {job.total}")
+        return done
+
     def _send_due_schedules(self) -> list[str]:
         with self.session_factory() as session:
             return send_due_schedules(session, self.services)
@@ -81,6 +91,9 @@ class Worker:
             handled += 1
         for done in await asyncio.to_thread(self._send_due_schedules):
             log.info("schedule: %s", done)
+            handled += 1
+        for done in await asyncio.to_thread(self._import_members):
+            log.info("%s", done)
             handled += 1
         now = time.monotonic()
         if now - self._last_retention > RETENTION_EVERY:

@@ -1,4 +1,5 @@
-"""Importing members from a CSV file: every row checked first, then the valid ones added in one go."""
+"""Importing members from a CSV file: every row checked first, then the valid ones added, at once for
+a small file, or by the worker in chunks, with progress to watch, for a large one."""
 
 from __future__ import annotations
 
@@ -7,12 +8,20 @@ import io
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, joinedload
 
+from mailer.db import read_transaction
 from mailer.domain import audit
-from mailer.domain.errors import InvalidInput
+from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
-from mailer.domain.models import Subscription, SubscriptionStatus
+from mailer.domain.models import (
+    ImportJob,
+    ImportStatus,
+    MailingList,
+    Subscription,
+    SubscriptionStatus,
+    utcnow,
+)
 from mailer.domain.people import get_or_create_person, normalise_email
 
 MAX_ROWS = 20000
@@ -81,26 +90,84 @@ class ImportResult:
     left_earlier: int
 
 
-def import_members(session: Session, *, slug: str, rows: list[ImportRow], actor: str) -> ImportResult:
-    """Add the rows as active members."""
+def _add_rows(session: Session, mailing_list: MailingList, rows: list[tuple[str, str]]) -> tuple[int, int, int]:
+    """Within the caller's transaction: (added, already members, left earlier) for these rows."""
     added = already = left = 0
+    for email, name in rows:
+        person = get_or_create_person(session, email, name or None)
+        sub = session.scalar(select(Subscription).where(Subscription.person_id == person.id,
+                                                        Subscription.list_id == mailing_list.id))
+        if sub is not None and sub.status is SubscriptionStatus.ACTIVE:
+            already += 1
+            continue
+        if sub is not None and sub.status is SubscriptionStatus.UNSUBSCRIBED:
+            left += 1
+            continue
+        if sub is None:
+            session.add(Subscription(person=person, mailing_list=mailing_list, status=SubscriptionStatus.ACTIVE))
+        else:
+            sub.status = SubscriptionStatus.ACTIVE
+        added += 1
+    return added, already, left
+
+
+def import_members(session: Session, *, slug: str, rows: list[ImportRow], actor: str) -> ImportResult:
+    """Add the rows as active members, now, in one transaction (for files of up to ``INLINE_ROWS``)."""
     with session.begin():
         mailing_list = get_list(session, slug)
-        for row in rows:
-            person = get_or_create_person(session, row.email, row.name or None)
-            sub = session.scalar(select(Subscription).where(Subscription.person_id == person.id,
-                                                            Subscription.list_id == mailing_list.id))
-            if sub is not None and sub.status is SubscriptionStatus.ACTIVE:
-                already += 1
-                continue
-            if sub is not None and sub.status is SubscriptionStatus.UNSUBSCRIBED:
-                left += 1
-                continue
-            if sub is None:
-                session.add(Subscription(person=person, mailing_list=mailing_list, status=SubscriptionStatus.ACTIVE))
-            else:
-                sub.status = SubscriptionStatus.ACTIVE
-            added += 1
+        added, already, left = _add_rows(session, mailing_list, [(r.email, r.name) for r in rows])
         audit.record(session, actor=actor, action="member.import", target=f"list:{mailing_list.id}",
                      added=added, already=already, left_earlier=left)
     return ImportResult(added, already, left)
+
+
+#: Larger files are imported by the worker, in chunks, with progress shown to the organiser.
+INLINE_ROWS = 1000
+CHUNK_ROWS = 500
+
+
+def start_import(session: Session, *, slug: str, rows: list[ImportRow], actor: str) -> ImportJob:
+    """Queue a large import for the worker; returns the job whose progress the panel shows."""
+    with session.begin():
+        mailing_list = get_list(session, slug)
+        job = ImportJob(list_id=mailing_list.id, actor=actor, rows=[[r.email, r.name] for r in rows],
+                        total=len(rows), done=0, added=0, already=0, left_earlier=0, status=ImportStatus.QUEUED)
+        session.add(job)
+        session.flush()
+        audit.record(session, actor=actor, action="member.import.start", target=f"list:{mailing_list.id}",
+                     rows=len(rows), job=job.id)
+        return job
+
+
+def run_import_step(session: Session, *, chunk: int = CHUNK_ROWS) -> ImportJob | None:
+    """Import the next chunk of the oldest unfinished job, in one transaction; None when there is none.
+
+    The job row is locked for the step (SKIP LOCKED on PostgreSQL), so several
+    workers never import the same rows; a crash mid-step loses nothing, since
+    the step's rows and its progress commit together.
+    """
+    with session.begin():
+        job = session.scalar(select(ImportJob).where(ImportJob.status == ImportStatus.QUEUED)
+                             .order_by(ImportJob.id).limit(1).with_for_update(skip_locked=True))
+        if job is None:
+            return None
+        rows = [(email, name) for email, name in job.rows[job.done:job.done + chunk]]
+        added, already, left = _add_rows(session, job.mailing_list, rows)
+        job.done += len(rows)
+        job.added, job.already, job.left_earlier = job.added + added, job.already + already, job.left_earlier + left
+        if job.done >= job.total:
+            job.status = ImportStatus.DONE
+            job.finished_at = utcnow()
+            job.rows = []  # the addresses now live only where they belong
+            audit.record(session, actor=job.actor, action="member.import", target=f"list:{job.list_id}",
+                         added=job.added, already=job.already, left_earlier=job.left_earlier, job=job.id)
+        return job
+
+
+def import_progress(session: Session, job_id: int) -> ImportJob:
+    with read_transaction(session):
+        job = session.scalar(select(ImportJob).options(defer(ImportJob.rows), joinedload(ImportJob.mailing_list))
+                             .where(ImportJob.id == job_id))
+        if job is None:
+            raise NotFound("There is no such import.")
+        return job

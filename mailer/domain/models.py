@@ -562,3 +562,32 @@ class VolunteerOffer(Base):
 
     role: Mapped[VolunteerRole] = relationship()
     person: Mapped[Person] = relationship()
+
+
+class ImportStatus(StrEnum):
+    QUEUED = "queued"
+    DONE = "done"
+
+
+class ImportJob(Base):
+    """A large member import, done by the worker in chunks so the organiser can watch its progress.
+
+    ``rows`` holds the checked addresses and names until the import is done, then is emptied.
+    """
+
+    __tablename__ = "import_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(200))
+    status: Mapped[ImportStatus] = mapped_column(_enum(ImportStatus, "import_status"), default=ImportStatus.QUEUED)
+    rows: Mapped[list[list[str]]] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    already: Mapped[int] = mapped_column(Integer, default=0)
+    left_earlier: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    mailing_list: Mapped[MailingList] = relationship()

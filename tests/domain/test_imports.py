@@ -39,3 +39,30 @@ def test_preview_then_import(database: TestDatabase) -> None:
 def test_headerless_and_excel_encoded_files() -> None:
     preview = preview_import("zoë@example.org;x\r\nsam@example.org,Sam\r\n".encode("windows-1252", "replace"))
     assert [r.email for r in preview.valid] == ["sam@example.org"]
+
+
+def test_large_imports_run_in_chunks_and_forget_the_rows(database: TestDatabase) -> None:
+    from mailer.domain.imports import import_progress, run_import_step, start_import
+    from mailer.domain.models import ImportJob, ImportStatus
+
+    make_list(database.sessions)
+    with database.sessions() as s:
+        add_member(s, slug="forum", email="member3@example.org", actor="test")
+    with database.sessions() as s:
+        remove_member(s, slug="forum", email="member3@example.org", actor="test")
+    with database.sessions() as s:
+        add_member(s, slug="forum", email="member4@example.org", actor="test")
+    csv = ("email\r\n" + "".join(f"member{i}@example.org\r\n" for i in range(1234))).encode()
+    with database.sessions() as s:
+        job = start_import(s, slug="forum", rows=preview_import(csv).valid, actor="test")
+    steps = []
+    with database.sessions() as s:
+        while (step := run_import_step(s, chunk=500)) is not None:
+            steps.append(step.done)
+    assert steps == [500, 1000, 1234]
+    with database.sessions() as s:
+        done = import_progress(s, job.id)
+        assert (done.status, done.added, done.already, done.left_earlier) == (ImportStatus.DONE, 1232, 1, 1)
+    with database.sessions() as s:
+        assert s.get(ImportJob, job.id).rows == []  # the addresses are not kept twice
+        assert len(s.scalars(select(Subscription).where(Subscription.status == SubscriptionStatus.ACTIVE)).all()) == 1233

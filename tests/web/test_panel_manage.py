@@ -108,3 +108,35 @@ def test_csv_import_preview_then_confirm(web_service, database: TestDatabase) ->
     assert "Added 1 member(s); 0 were already members." in done.body
     with database.sessions() as s:
         assert len(s.scalars(select(Subscription)).all()) == 1
+
+
+def test_a_large_import_runs_in_the_worker_with_progress(web_service, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    from mailer.domain.imports import run_import_step
+    from tests.support.factories import make_list
+
+    make_list(database.sessions)
+    make_organiser(database.sessions)
+    client = HttpClient(web_service.config.service.base_url)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    page = client.get("/panel/lists/forum")
+    csv = "email,name\r\n" + "".join(f"member{i}@example.org,Member {i}\r\n" for i in range(1200))
+    started = client.post("/panel/lists/forum/import", {"csrf_token": client.csrf_token(page.body),
+                                                        "data": base64.b64encode(csv.encode()).decode()})
+    assert 'http-equiv="refresh"' in started.body  # updates itself, no JavaScript needed
+    assert re.search(r'id="import-progress"[^>]*>0 of 1,200 rows done \(0%\)', started.body)
+    with database.sessions() as s:
+        assert s.scalars(select(Subscription)).all() == []  # nothing yet: the worker does it
+    with database.sessions() as s:
+        run_import_step(s)  # one chunk, as the worker would
+    halfway = client.get(started.url.split(client.base_url, 1)[1])
+    assert re.search(r"500 of 1,200 rows done \(41%\)", halfway.body)
+    with database.sessions() as s:
+        while run_import_step(s) is not None:
+            pass
+    finished = client.get(started.url.split(client.base_url, 1)[1])
+    assert "Import finished" in finished.body and 'http-equiv="refresh"' not in finished.body
+    assert re.search(r'id="count-added">1200<', finished.body)
+    with database.sessions() as s:
+        assert len(s.scalars(select(Subscription)).all()) == 1200

@@ -22,7 +22,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from mailer.domain.errors import DomainError, InvalidInput, NotFound
-from mailer.domain.imports import import_members, preview_import
+from mailer.domain.imports import (
+    INLINE_ROWS,
+    import_members,
+    import_progress,
+    preview_import,
+    start_import,
+)
 from mailer.domain.lists import (
     add_member,
     all_lists,
@@ -140,6 +146,9 @@ def list_import(slug: str) -> Any:
     if confirm.data.data and confirm.validate_on_submit():
         raw = base64.b64decode(confirm.data.data)
         preview = preview_import(raw)
+        if len(preview.valid) > INLINE_ROWS:
+            job = start_import(get_session(), slug=slug, rows=preview.valid, actor=current_actor())
+            return redirect(url_for("panel.list_import_progress", slug=slug, job_id=job.id))
         result = import_members(get_session(), slug=slug, rows=preview.valid, actor=current_actor())
         flash(f"Added {result.added} member(s); {result.already} were already members"
               + (f"; {result.left_earlier} had left the list and were not added back" if result.left_earlier else "")
@@ -157,6 +166,19 @@ def list_import(slug: str) -> Any:
         return redirect(url_for("panel.list_detail", slug=slug))
     return render_template("panel/import_preview.html", slug=slug, preview=preview,
                            confirm=ConfirmImportForm(data={"data": base64.b64encode(raw).decode()}))
+
+
+@bp.get("/lists/<slug>/imports/<int:job_id>")
+@login_required
+def list_import_progress(slug: str, job_id: int) -> Any:
+    """Progress of a large import; refreshes itself (no JavaScript needed) until it is done."""
+    try:
+        job = import_progress(get_session(), job_id)
+    except NotFound:
+        abort(404)
+    if job.mailing_list.slug != slug:
+        abort(404)
+    return render_template("panel/import_progress.html", job=job, slug=slug)
 
 
 @bp.post("/lists/<slug>/settings")
