@@ -16,10 +16,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, joinedload
 
+from mailer.db import read_transaction
 from mailer.domain import audit
 from mailer.domain.attachments import attachment_ids
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.icalendar_invites import build_ics
+from mailer.domain.links import RSVP_CHOICES
 from mailer.domain.meetings import parse_local_datetime
 from mailer.domain.models import (
     AttendanceMode,
@@ -37,6 +39,7 @@ from mailer.domain.news import markdown_to_html
 from mailer.domain.outbox import enqueue
 from mailer.domain.rsvp import list_sender
 from mailer.domain.services import Services
+from mailer.rendering import RenderedEmail
 
 
 @dataclass(frozen=True)
@@ -84,14 +87,64 @@ def send_due_schedules(session: Session, services: Services, now: datetime | Non
                 meeting = next((m for m in candidates if _is_due(m, kind, now)), None)
                 if meeting is None:
                     break
-                delegates = _delegates(session, meeting)
-                for person, rsvp in delegates:
-                    send_details(session, services, meeting, person, rsvp, kind)
-                setattr(meeting, column.key, now)
-                audit.record(session, actor="system", action=f"meeting.{kind}", target=f"meeting:{meeting.id}",
-                             recipients=len(delegates))
-                done.append(f"{kind} for meeting {meeting.id} to {len(delegates)} delegate(s)")
+                count = _send_to_delegates(session, services, meeting, kind, now, actor="system")
+                done.append(f"{kind} for meeting {meeting.id} to {count} delegate(s)")
     return done
+
+
+def _send_to_delegates(session: Session, services: Services, meeting: Meeting, kind: str, now: datetime, *,
+                       actor: str) -> int:
+    """Within the caller's transaction (which holds the meeting's row lock): the agenda or reminder to every
+    delegate, marked sent in the same transaction so it can never go twice."""
+    delegates = _delegates(session, meeting)
+    for person, rsvp in delegates:
+        send_details(session, services, meeting, person, rsvp, kind)
+    column = Meeting.agenda_sent_at if kind == "meeting_details" else Meeting.reminder_sent_at
+    setattr(meeting, column.key, now)
+    audit.record(session, actor=actor, action=f"meeting.{kind}", target=f"meeting:{meeting.id}",
+                 recipients=len(delegates))
+    return len(delegates)
+
+
+def send_agenda_now(session: Session, services: Services, meeting_id: int, *, actor: str) -> int:
+    """An organiser sends the agenda (with each delegate's venue or joining details) now instead of on
+    schedule; returns how many delegates. Refused once it has gone, so nobody gets it twice."""
+    with session.begin():
+        meeting = session.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        if meeting.status is not MeetingStatus.PUBLISHED:
+            raise InvalidInput("Publish the meeting before sending its agenda.")
+        if meeting.agenda_sent_at is not None:
+            raise InvalidInput("The agenda has already been sent. Later registrants get it when they register; "
+                               "changes to time, venue or joining details are sent as updates.")
+        if meeting.ends_at <= utcnow():
+            raise InvalidInput("This meeting is over.")
+        return _send_to_delegates(session, services, meeting, "meeting_details", utcnow(), actor=actor)
+
+
+#: The emails of a meeting an organiser can preview, by what the panel calls them.
+PREVIEWS = {"invitation": "Invitation", "agenda-in-person": "Agenda, to an in-person delegate",
+            "agenda-remote": "Agenda, to a remote delegate", "reminder": "Reminder the day before"}
+
+
+def preview_meeting_email(session: Session, services: Services, meeting_id: int, which: str) -> RenderedEmail:
+    """One of the meeting's emails exactly as a member gets it, for a sample member (links point nowhere)."""
+    if which not in PREVIEWS:
+        raise NotFound("There is no such email.")
+    with read_transaction(session):
+        meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        sample = Person(id=0, email="member@example.invalid", display_name="Sam", link_version=0)
+        links = {slug: f"{services.links.base_url}/rsvp/preview/{slug}" for slug in RSVP_CHOICES}
+        if which == "invitation":
+            return services.emails.render("invitation", {"meeting": meeting, "person": sample, "links": links,
+                                                         "unsubscribe_url": f"{services.links.base_url}/u/preview"})
+        mode = AttendanceMode.REMOTE if which == "agenda-remote" else AttendanceMode.IN_PERSON
+        return services.emails.render("meeting_reminder" if which == "reminder" else "meeting_details", {
+            "meeting": meeting, "person": sample, "details": details_for(meeting, mode), "mode": mode.value,
+            "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "", "links": links})
 
 
 def _is_due(meeting: Meeting, kind: str, now: datetime) -> bool:

@@ -68,7 +68,7 @@ def test_no_serious_or_critical_violations(chromium_browser, running: RunningSer
                    "/panel/lists/forum", "/panel/news", "/panel/news/new", f"/panel/news/{news.id}",
                    "/panel/inbound", "/panel/outbox", "/panel/audit", "/panel/mailbox",
                    "/panel/people?email=ana@example.org", "/panel/consultations", "/panel/consultations/new",
-                   f"/panel/consultations/{consultation.id}"]
+                   f"/panel/consultations/{consultation.id}", f"/panel/meetings/{meeting.id}/emails/agenda-in-person"]
     axe = Axe()
     page = chromium_browser.new_page()
     page.set_viewport_size({"width": 1100, "height": 800})

@@ -73,3 +73,52 @@ def test_attach_a_file_from_the_meeting_page(web_service, database: TestDatabase
     with client.opener.open(request, timeout=10) as response:
         shown = response.read().decode()
     assert "Attached ToR.pdf" in shown and 'id="files"' in shown
+
+
+def test_agenda_set_previewed_and_sent_now_exactly_once(client: HttpClient, database: TestDatabase,
+                                                        web_service) -> None:  # type: ignore[no-untyped-def]
+    from mailer.domain.models import AttendanceMode, RsvpResponse
+    from mailer.domain.rsvp import record_rsvp
+    from mailer.domain.services import build_services
+
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, title="Winter Forum")
+    make_organiser(database.sessions)
+    services = build_services(web_service.config)
+    for who, mode in (("ana", AttendanceMode.IN_PERSON), ("ben", AttendanceMode.REMOTE)):
+        with database.sessions() as s:
+            record_rsvp(s, services, meeting_id=meeting.id, email=f"{who}@example.org",
+                        response=RsvpResponse.ATTENDING, mode=mode, source="panel")
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    page = client.get(f"/panel/meetings/{meeting.id}")
+    assert "7 day(s) before the meeting" in page.body
+    token = client.csrf_token(page.body)
+    bad = client.post(f"/panel/meetings/{meeting.id}/agenda", {"csrf_token": token, "agenda": "x", "days_before": "99"})
+    assert "Not saved" in bad.body
+    saved = client.post(f"/panel/meetings/{meeting.id}/agenda",
+                        {"csrf_token": token, "agenda": "1. Welcome\n2. **Allyship** at work", "days_before": "5"})
+    assert "Agenda saved" in saved.body and "5 day(s) before" in saved.body
+
+    # Every email of the meeting can be previewed as a member gets it; venue only in person, dial-in only remote.
+    in_person = client.get(f"/panel/meetings/{meeting.id}/emails/agenda-in-person")
+    assert in_person.status == 200 and "Allyship" in in_person.body and "Room 1.01" in in_person.body
+    assert "secret-room" not in in_person.body
+    remote = client.get(f"/panel/meetings/{meeting.id}/emails/agenda-remote")
+    assert "secret-room" in remote.body and "Room 1.01" not in remote.body
+    html = client.get(f"/panel/meetings/{meeting.id}/emails/agenda-in-person/html")
+    assert "<strong>Allyship</strong>" in html.body and "script-src" not in html.headers["Content-Security-Policy"]
+    for which in ("invitation", "reminder"):
+        assert client.get(f"/panel/meetings/{meeting.id}/emails/{which}").status == 200
+    assert client.get(f"/panel/meetings/{meeting.id}/emails/nonsense").status == 404
+    with database.sessions() as s:
+        assert s.scalars(select(OutboxMessage).where(OutboxMessage.kind != "rsvp_confirmation")).all() == []  # previews send nothing
+
+    sent = client.post(f"/panel/meetings/{meeting.id}/agenda/send", {"csrf_token": token})
+    assert "on its way to 2 delegate(s)" in sent.body and 'id="send-agenda"' not in sent.body
+    again = client.post(f"/panel/meetings/{meeting.id}/agenda/send", {"csrf_token": token})
+    assert "already been sent" in again.body
+    with database.sessions() as s:
+        details = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "meeting_details")).all()
+    assert sorted(m.recipient for m in details) == ["ana@example.org", "ben@example.org"]
+    ana = next(m for m in details if m.recipient == "ana@example.org")
+    assert "Room 1.01" in ana.body_text and "secret-room" not in ana.body_text

@@ -9,6 +9,8 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from wtforms import IntegerField, TextAreaField
+from wtforms.validators import Length, NumberRange, Optional
 
 from mailer.domain import audit
 from mailer.domain.attachments import add_attachment, list_attachments
@@ -18,6 +20,7 @@ from mailer.domain.invitations import send_invitations
 from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings
 from mailer.domain.reports import attendees_csv, representation
+from mailer.domain.schedules import PREVIEWS
 from mailer.domain.triage import inbound_log, triage_queue
 from web.auth import login_required
 from web.db import get_config, get_services, get_session
@@ -44,9 +47,19 @@ def meeting(meeting_id: int) -> Any:
     except NotFound:
         abort(404)
     organisations = get_config().organisations
-    return render_template("panel/meeting.html", report=report, meeting=report.meeting,
+    meeting = report.meeting
+    return render_template("panel/meeting.html", report=report, meeting=meeting,
                            represented=representation(report, organisations) if organisations else None,
-                           files=list_attachments(get_session(), meeting_id), upload=AttachmentForm())
+                           files=list_attachments(get_session(), meeting_id), upload=AttachmentForm(),
+                           agenda=AgendaForm(data={"agenda": meeting.agenda, "days_before": meeting.agenda_days_before}),
+                           previews=PREVIEWS)
+
+
+class AgendaForm(FlaskForm):
+    agenda = TextAreaField("Agenda (Markdown)", validators=[Length(max=50_000)],
+                           description="Sent to registered delegates only, each with their own venue or joining "
+                                       "details.")
+    days_before = IntegerField("Days before the meeting to send it", validators=[Optional(), NumberRange(0, 60)])
 
 
 class AttachmentForm(FlaskForm):
@@ -162,6 +175,7 @@ def outbox() -> Any:
 
 from web.panel import consultations as _consultations  # noqa: E402,F401  (registers the consultation views)
 from web.panel import manage as _manage  # noqa: E402,F401  (registers the list and meeting forms)
+from web.panel import meeting_emails as _meeting_emails  # noqa: E402,F401  (agenda and email previews)
 from web.panel import news as _news  # noqa: E402,F401  (registers the news views on this blueprint)
 from web.panel import people as _people  # noqa: E402,F401  (registers the data protection views)
 from web.panel import triage as _triage  # noqa: E402,F401  (registers the triage views)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, g, redirect
+from flask import abort, flash, g, make_response, redirect
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
@@ -31,6 +31,15 @@ def attach_error(form: FlaskForm, exc: InvalidInput, default: str) -> None:
 
 def list_choices() -> list[SelectChoice]:
     return [SelectChoice(l.slug, l.name) for l in all_lists(get_session())]
+
+
+def email_html_response(html: str) -> Any:
+    """An email's HTML part on its own, for a preview frame: inline styles allowed, scripts never."""
+    response = make_response(html)
+    response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; "
+                                                   "img-src https: data:; frame-ancestors 'self'")
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
 
 
 def run_action(action: Callable[[], Any], success: str, back: str) -> Any:

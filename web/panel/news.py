@@ -11,7 +11,6 @@ from flask import (
     flash,
     g,
     jsonify,
-    make_response,
     redirect,
     render_template,
     request,
@@ -40,7 +39,13 @@ from mailer.domain.news import (
 from web.auth import login_required
 from web.db import get_services, get_session
 from web.panel import bp
-from web.panel.actions import ActionForm, current_actor, list_choices, run_action
+from web.panel.actions import (
+    ActionForm,
+    current_actor,
+    email_html_response,
+    list_choices,
+    run_action,
+)
 
 
 class NewsForm(FlaskForm):
@@ -137,12 +142,7 @@ def news_detail(news_id: int) -> Any:
 def news_preview_html(news_id: int) -> Any:
     """The HTML part on its own, for the preview frame: inline styles allowed, scripts never."""
     _news_or_404(news_id)
-    rendered = preview_news(get_session(), get_services(), news_id)
-    response = make_response(rendered.html)
-    response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
-                                                   "frame-ancestors 'self'")
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return response
+    return email_html_response(preview_news(get_session(), get_services(), news_id).html)
 
 
 def _act(news_id: int, action, success: str) -> Any:  # type: ignore[no-untyped-def]
