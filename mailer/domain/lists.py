@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from mailer.db import read_transaction
 from mailer.domain import audit
 from mailer.domain.errors import AlreadyExists, InvalidInput, InvalidLink, NotFound
-from mailer.domain.models import MailingList, Person, Subscription, SubscriptionStatus
+from mailer.domain.models import BounceEvent, MailingList, Person, Subscription, SubscriptionStatus
 from mailer.domain.people import get_or_create_person, normalise_email
 
 if TYPE_CHECKING:
@@ -77,6 +78,12 @@ class Member:
     email: str
     display_name: str | None
     status: SubscriptionStatus
+    since: datetime | None = None
+    #: Hard bounces since the last good delivery (delivery stops at the configured threshold).
+    bounce_score: int = 0
+    bounces: int = 0
+    last_bounce_at: datetime | None = None
+    last_bounce_status: str = ""
 
 
 def add_member(session: Session, *, slug: str, email: str, display_name: str | None = None,
@@ -118,13 +125,33 @@ def _subscription(session: Session, person: Person, mailing_list: MailingList) -
 def list_members(session: Session, slug: str) -> list[Member]:
     with read_transaction(session):
         mailing_list = get_list(session, slug)
+        bounces = (select(BounceEvent.person_id, func.count().label("n"), func.max(BounceEvent.at).label("last"))
+                   .group_by(BounceEvent.person_id).subquery())
         rows = session.execute(
-            select(Person.email, Person.display_name, Subscription.status)
+            select(Person.id, Person.email, Person.display_name, Subscription.status, Subscription.created_at,
+                   Subscription.bounce_score, bounces.c.n, bounces.c.last)
             .join(Subscription, Subscription.person_id == Person.id)
+            .outerjoin(bounces, bounces.c.person_id == Person.id)
             .where(Subscription.list_id == mailing_list.id)
             .order_by(Person.email)
-        )
-        return [Member(email, name, status) for email, name, status in rows]
+        ).all()
+        last_status = dict(session.execute(
+            select(BounceEvent.person_id, BounceEvent.status).join(
+                bounces, and_(bounces.c.person_id == BounceEvent.person_id, bounces.c.last == BounceEvent.at))).all())
+        return [Member(email, name, status, since, score or 0, n or 0, last, last_status.get(pid, "") or "")
+                for pid, email, name, status, since, score, n, last in rows]
+
+
+def members_csv(members: list[Member]) -> bytes:
+    """The members of a list as a spreadsheet (Excel-safe), with their bounce history."""
+    from mailer.domain.reports import spreadsheet_csv
+
+    return spreadsheet_csv(
+        ["Email", "Name", "Status", "Member since (UTC)", "Bounce score", "Bounces", "Last bounce (UTC)",
+         "Last bounce status"],
+        ((m.email, m.display_name or "", m.status.value, m.since.strftime("%Y-%m-%d") if m.since else "",
+          m.bounce_score, m.bounces, m.last_bounce_at.strftime("%Y-%m-%d %H:%M") if m.last_bounce_at else "",
+          m.last_bounce_status) for m in members))
 
 
 @dataclass(frozen=True)

@@ -46,3 +46,26 @@ def chromium_browser(chromium) -> Iterator[object]:  # type: ignore[no-untyped-d
         yield context
     finally:
         context.close()
+
+
+@pytest.fixture
+def web_on_sqlite(sqlite_only_database, tmp_path):  # type: ignore[no-untyped-def]
+    """The web app of `convene serve` on a fresh SQLite database, with one organiser account."""
+    from tests.conftest import make_test_config
+    from tests.support.factories import make_organiser
+    from tests.support.servers import web_only
+
+    make_organiser(sqlite_only_database.sessions)
+    with web_only(make_test_config(tmp_path, sqlite_only_database.url), sqlite_only_database) as service:
+        yield service
+
+
+def log_in(page, base_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Log the test organiser in through the login form, as a person would."""
+    from tests.support.factories import ORGANISER_PASSWORD
+
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email address").fill("organiser@example.org")
+    page.get_by_label("Password").fill(ORGANISER_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Lists and meetings").wait_for()

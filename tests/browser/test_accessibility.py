@@ -22,9 +22,10 @@ from mailer.domain.models import ConsultationKind, Meeting, Person
 from mailer.domain.news import create_news
 from mailer.domain.outbox import ReplyThread
 from mailer.domain.services import build_services
+from tests.browser.conftest import log_in
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
-from tests.support.factories import ORGANISER_PASSWORD, make_list, make_meeting, make_organiser
+from tests.support.factories import make_list, make_meeting, make_organiser
 from tests.support.servers import RunningService, web_only
 
 pytestmark = pytest.mark.browser
@@ -93,11 +94,7 @@ def test_no_serious_or_critical_violations(chromium_browser, running: RunningSer
 
     for url in public_pages:
         check(url)
-    page.goto(f"{base}/login")
-    page.get_by_label("Email address").fill("organiser@example.org")
-    page.get_by_label("Password").fill(ORGANISER_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name="Lists and meetings").wait_for()
+    log_in(page, base)
     for path in panel_pages:
         check(base + path)
     # The checker itself finds real problems: an unlabelled field and an image without text.

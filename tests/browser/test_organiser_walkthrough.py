@@ -5,7 +5,6 @@ compose news and send a test copy."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,33 +16,21 @@ from mailer.domain.models import InboundMessage, InboundStatus, Meeting, OutboxM
 from mailer.domain.queue import store_inbound
 from mailer.domain.services import build_services
 from mailer.inbound.process import process_inbound
-from tests.conftest import make_test_config
+from tests.browser.conftest import log_in
 from tests.support.databases import TestDatabase
-from tests.support.factories import ORGANISER_PASSWORD, make_organiser
-from tests.support.servers import RunningService, web_only
+from tests.support.servers import RunningService
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def running(sqlite_only_database: TestDatabase, tmp_path: Path) -> Iterator[RunningService]:
-    with web_only(make_test_config(tmp_path, sqlite_only_database.url), sqlite_only_database) as service:
-        yield service
-
-
-def test_an_organiser_walks_the_main_flows(chromium_browser, running: RunningService,
+def test_an_organiser_walks_the_main_flows(chromium_browser, web_on_sqlite: RunningService,
                                             sqlite_only_database: TestDatabase, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     db = sqlite_only_database
-    make_organiser(db.sessions)
+    running = web_on_sqlite
     base = running.config.service.base_url
     page = chromium_browser.new_page()
 
-    # Log in.
-    page.goto(f"{base}/panel/")
-    page.get_by_label("Email address").fill("organiser@example.org")
-    page.get_by_label("Password").fill(ORGANISER_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name="Lists and meetings").wait_for()
+    log_in(page, base)
 
     # Create a list.
     page.get_by_role("link", name="New list").click()

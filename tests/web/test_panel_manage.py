@@ -140,3 +140,40 @@ def test_a_large_import_runs_in_the_worker_with_progress(web_service, database: 
     assert re.search(r'id="count-added">1200<', finished.body)
     with database.sessions() as s:
         assert len(s.scalars(select(Subscription)).all()) == 1200
+
+
+def test_members_show_their_bounce_history_and_export_as_csv(web_service, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    from sqlalchemy import update
+
+    from mailer.domain.bounces import record_bounce
+    from mailer.domain.lists import add_member
+    from mailer.domain.models import BounceKind, Person
+    from tests.support.factories import make_list
+
+    make_list(database.sessions)
+    make_organiser(database.sessions)
+    for who in ("ana", "=cmd"):
+        with database.sessions() as s:
+            add_member(s, slug="forum", email=f"{who}@example.org", display_name="+Ana" if who == "ana" else None,
+                       actor="test")
+    with database.sessions() as s:
+        ana = s.scalar(select(Person).where(Person.email == "ana@example.org"))
+    with database.sessions() as s, s.begin():
+        record_bounce(s, outbox_id=None, person_id=ana.id, kind=BounceKind.HARD, status="5.1.1",
+                      diagnostic="no such user", threshold=3)
+        # (a bounce to a list mailing also scores the subscription; a bare one, as here, does not)
+        s.execute(update(Subscription).where(Subscription.person_id == ana.id).values(bounce_score=2))
+    client = HttpClient(web_service.config.service.base_url)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    page = client.get("/panel/lists/forum")
+    assert "(5.1.1)" in page.body and "score 2" in page.body
+    export = client.get("/panel/lists/forum/members.csv")
+    assert export.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(export.body.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["Email", "Name", "Status"]
+    ana_row = next(r for r in rows if r[0] == "ana@example.org")
+    assert ana_row[1] == "'+Ana" and ana_row[4] == "2" and ana_row[5] == "1" and ana_row[7] == "5.1.1"
+    assert any(r[0] == "'=cmd@example.org" for r in rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, make_response, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -36,6 +36,7 @@ from mailer.domain.lists import (
     create_list,
     find_list,
     list_members,
+    members_csv,
     remove_member,
 )
 from mailer.domain.meetings import create_meeting
@@ -179,6 +180,20 @@ def list_import_progress(slug: str, job_id: int) -> Any:
     if job.mailing_list.slug != slug:
         abort(404)
     return render_template("panel/import_progress.html", job=job, slug=slug)
+
+
+@bp.get("/lists/<slug>/members.csv")
+@login_required
+def list_members_csv(slug: str) -> Any:
+    try:
+        members = list_members(get_session(), slug)
+    except NotFound:
+        abort(404)
+    response = make_response(members_csv(members))
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-members.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/lists/<slug>/settings")
