@@ -24,6 +24,7 @@ from mailer.domain.schedules import PREVIEWS
 from mailer.domain.triage import inbound_log, triage_queue
 from web.auth import login_required
 from web.db import get_config, get_services, get_session
+from web.panel.actions import csv_download
 
 bp = Blueprint("panel", __name__, url_prefix="/panel")
 
@@ -94,10 +95,7 @@ def meeting_csv(meeting_id: int) -> Any:
         report = attendee_report(get_session(), meeting_id)
     except NotFound:
         abort(404)
-    body = attendees_csv(report, get_config().organisations)
-    return body, 200, {"Content-Type": "text/csv; charset=utf-8",
-                       "Content-Disposition": f'attachment; filename="meeting-{meeting_id}-attendees.csv"',
-                       "Cache-Control": "no-store"}
+    return csv_download(attendees_csv(report, get_config().organisations), f"meeting-{meeting_id}-attendees.csv")
 
 
 @bp.post("/meetings/<int:meeting_id>/invite")

@@ -42,6 +42,15 @@ def email_html_response(html: str) -> Any:
     return response
 
 
+def csv_download(data: bytes, filename: str) -> Any:
+    """A CSV file to save (personal data: never cached)."""
+    response = make_response(data)
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def run_action(action: Callable[[], Any], success: str, back: str) -> Any:
     """Check the CSRF token, run a domain action, flash what happened (``{result}`` in ``success``), go back.
 

@@ -6,7 +6,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -33,7 +33,14 @@ from mailer.domain.models import ConsultationKind
 from web.auth import login_required
 from web.db import get_services, get_session
 from web.panel import bp
-from web.panel.actions import ActionForm, attach_error, current_actor, list_choices, run_action
+from web.panel.actions import (
+    ActionForm,
+    attach_error,
+    csv_download,
+    current_actor,
+    list_choices,
+    run_action,
+)
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -123,11 +130,7 @@ def consultation_csv(consultation_id: int) -> Any:
     consultation = _consultation_or_404(consultation_id)
     answers = find_answers(get_session(), consultation_id, search=request.args.get("q", ""),
                            tag=request.args.get("tag", ""))
-    response = make_response(answers_csv(consultation, answers))
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="consultation-{consultation_id}-answers.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csv_download(answers_csv(consultation, answers), f"consultation-{consultation_id}-answers.csv")
 
 
 def _act(consultation_id: int, action, success: str) -> Any:  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -43,7 +43,7 @@ from mailer.domain.meetings import create_meeting
 from web.auth import login_required
 from web.db import get_config, get_session
 from web.panel import bp
-from web.panel.actions import attach_error, current_actor
+from web.panel.actions import attach_error, csv_download, current_actor
 
 
 class ListForm(FlaskForm):
@@ -189,11 +189,7 @@ def list_members_csv(slug: str) -> Any:
         members = list_members(get_session(), slug)
     except NotFound:
         abort(404)
-    response = make_response(members_csv(members))
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-members.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csv_download(members_csv(members), f"{slug}-members.csv")
 
 
 @bp.post("/lists/<slug>/settings")
