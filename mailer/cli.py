@@ -533,8 +533,8 @@ def cmd_consultation_preview(config: Config, args: argparse.Namespace) -> int:
     from mailer.domain.consultations import preview_consultation
 
     with _session(config) as session:
-        subject, text, html = preview_consultation(session, _services(config), args.consultation_id)
-    print(html or "" if args.html else f"Subject: {subject}\n\n{text}")
+        rendered = preview_consultation(session, _services(config), args.consultation_id)
+    print(rendered.html or "" if args.html else f"Subject: {rendered.subject}\n\n{rendered.text}")
     return 0
 
 

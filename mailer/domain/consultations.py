@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mailer.db import read_transaction
@@ -33,7 +33,6 @@ from mailer.domain.models import (
     ConsultationAnswer,
     ConsultationKind,
     ConsultationStatus,
-    InboundMessage,
     OfferStatus,
     OutboxMessage,
     Person,
@@ -45,9 +44,11 @@ from mailer.domain.models import (
 )
 from mailer.domain.news import list_headers, markdown_to_html
 from mailer.domain.outbox import Envelope, ReplyThread, enqueue, may_auto_reply
-from mailer.domain.people import get_or_create_person
+from mailer.domain.people import get_or_create_person, sample_member
 from mailer.domain.reports import spreadsheet_csv
 from mailer.domain.services import Services
+from mailer.domain.triage import forget_inbound_sender
+from mailer.rendering import RenderedEmail
 
 MAX_TITLE = 300
 MAX_QUESTION = 50_000
@@ -212,14 +213,13 @@ def close_consultation(session: Session, consultation_id: int, *, actor: str) ->
         return consultation
 
 
-def preview_consultation(session: Session, services: Services, consultation_id: int) -> tuple[str, str, str | None]:
+def preview_consultation(session: Session, services: Services, consultation_id: int) -> RenderedEmail:
     """Subject, text and HTML exactly as a member will see them (links point nowhere)."""
     consultation = get_consultation(session, consultation_id)
-    sample = Person(id=0, email="member@example.invalid", display_name="Sam", link_version=0)
+    sample = sample_member()
     context = {**_email_context(services, consultation, sample), "person": sample,
                "unsubscribe_url": f"{services.links.base_url}/u/preview"}
-    rendered = services.emails.render("consultation", context)
-    return rendered.subject, rendered.text, rendered.html
+    return services.emails.render("consultation", context)
 
 
 # --- answers by email -------------------------------------------------------------------------------------------
@@ -262,7 +262,8 @@ def claim_for_reply(session: Session, services: Services, *, token: str | None,
     if token:
         claim = services.links.load_answer(token)
         return claim.consultation_id, claim.person_id
-    ids = [i for i in thread_ids if i][-20:]
+    ours = f"@{services.config.mail.domain.lower()}>"
+    ids = [i for i in thread_ids if i.lower().endswith(ours)][-20:]  # only Message-IDs we could have sent
     if not ids:
         return None
     with read_transaction(session):
@@ -310,9 +311,7 @@ def record_answer(session: Session, services: Services, *, consultation_id: int,
             session.add(ConsultationAnswer(id=uuid.uuid4().hex, consultation_id=consultation.id, person_id=None,
                                            text=text, late=late, received_at=day, updated_at=day, replies=1))
             if inbound_id is not None:
-                session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
-                                .values(raw=b"", size=0, mail_from="", peer="")
-                                .execution_options(synchronize_session=False))
+                forget_inbound_sender(session, inbound_id)
         else:
             answer = session.scalar(select(ConsultationAnswer).where(
                 ConsultationAnswer.consultation_id == consultation.id, ConsultationAnswer.person_id == person.id))

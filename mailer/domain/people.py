@@ -44,6 +44,11 @@ def get_or_create_person(session: Session, email: str, display_name: str | None 
     return person
 
 
+def sample_member() -> Person:
+    """The member previews are addressed to: never stored, reachable by no link."""
+    return Person(id=0, email="member@example.invalid", display_name="Sam", link_version=0)
+
+
 def _clean_name(name: str | None) -> str | None:
     if not name:
         return None

@@ -37,6 +37,7 @@ from mailer.domain.models import (
 )
 from mailer.domain.news import markdown_to_html
 from mailer.domain.outbox import enqueue
+from mailer.domain.people import sample_member
 from mailer.domain.rsvp import list_sender
 from mailer.domain.services import Services
 from mailer.rendering import RenderedEmail
@@ -136,7 +137,7 @@ def preview_meeting_email(session: Session, services: Services, meeting_id: int,
         meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
         if meeting is None:
             raise NotFound("There is no such meeting.")
-        sample = Person(id=0, email="member@example.invalid", display_name="Sam", link_version=0)
+        sample = sample_member()
         links = {slug: f"{services.links.base_url}/rsvp/preview/{slug}" for slug in RSVP_CHOICES}
         if which == "invitation":
             return services.emails.render("invitation", {"meeting": meeting, "person": sample, "links": links,

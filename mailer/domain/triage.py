@@ -45,6 +45,13 @@ def finish_inbound(session: Session, inbound_id: int, *, status: InboundStatus, 
                         .execution_options(synchronize_session=False))
 
 
+def forget_inbound_sender(session: Session, inbound_id: int) -> None:
+    """Within the caller's transaction: keep the record of a message but not who sent it or what it said
+    (an anonymous answer has been taken out of it)."""
+    session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
+                    .values(raw=b"", size=0, mail_from="", peer="").execution_options(synchronize_session=False))
+
+
 def _earlier_copy(session: Session, inbound_id: int, message_id: str) -> int | None:
     # A finished copy wins; of two copies in progress at once, the older one goes ahead.
     return session.scalar(select(InboundMessage.id).where(
