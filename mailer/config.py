@@ -61,6 +61,14 @@ class InboundConfig:
     #: The authserv-id of the upstream MTA whose Authentication-Results headers we trust;
     #: empty trusts none (every first-time join is then confirmed by the address owner).
     authserv_id: str = ""
+    #: Languages (comma-separated codes) whose mail-client reply headers mark where the quoted
+    #: original begins ("Von: ... Gesendet:"); English is always read. Each language adds regex
+    #: work to every message, so list only those your members' mail clients use.
+    reply_languages: str = "en"
+
+    @property
+    def reply_language_codes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(["en", *(c.strip().lower() for c in self.reply_languages.split(",") if c.strip())]))
 
 
 @dataclass(frozen=True)
@@ -284,6 +292,12 @@ def validate(config: Config) -> None:
         raise ConfigError("[delivery.dkim] needs both selector and private_key_file, or neither")
     if dkim.private_key_file and not Path(dkim.private_key_file).is_file():
         raise ConfigError(f"[delivery.dkim] private_key_file {dkim.private_key_file} does not exist")
+    from mailer.inbound.parse import REPLY_LANGUAGES
+
+    unknown = [c for c in config.inbound.reply_language_codes if c not in REPLY_LANGUAGES]
+    if unknown:
+        raise ConfigError(f"[inbound] reply_languages: {', '.join(unknown)} not known; "
+                          f"choose from {', '.join(sorted(REPLY_LANGUAGES))}")
     if not config.mail.domain or "@" in config.mail.domain:
         raise ConfigError("[mail] domain must be a bare domain such as lists.example.org")
     if config.service.dev_mode:

@@ -60,13 +60,53 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
 
 
+_UNIT_OF_WORK = "convene_unit_of_work"
+
+
+@contextmanager
+def transaction(session: Session) -> Iterator[None]:
+    """The transaction of one domain operation: it commits when the block ends.
+
+    Inside a :func:`unit_of_work` the operation joins the caller's transaction
+    instead, as a SAVEPOINT, so an error in it undoes its own changes only and
+    everything commits together when the unit of work ends. Domain functions
+    use this instead of ``session.begin()`` so that they compose.
+    """
+    if session.info.get(_UNIT_OF_WORK):
+        with session.begin_nested():
+            yield
+    else:
+        with session.begin():
+            yield
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[None]:
+    """One write transaction around several domain operations: all of them commit, or none.
+
+    The worker handles an inbound message this way, so what the message did
+    and the record that it was handled are one commit: a crash at any point
+    leaves the message to be handled again, never handled twice.
+    """
+    with session.begin():
+        session.info[_UNIT_OF_WORK] = True
+        try:
+            yield
+        finally:
+            session.info.pop(_UNIT_OF_WORK, None)
+
+
 @contextmanager
 def read_transaction(session: Session) -> Iterator[None]:
     """A transaction that only reads: on SQLite it does not take the write lock.
 
     Domain functions that change nothing use this instead of ``session.begin()``
-    so that pages and lookups never wait behind the worker's writes.
+    so that pages and lookups never wait behind the worker's writes. Inside a
+    :func:`unit_of_work` it reads within that transaction.
     """
+    if session.info.get(_UNIT_OF_WORK):
+        yield
+        return
     with session.begin():
         session.connection(execution_options={_READ_ONLY: True})
         yield

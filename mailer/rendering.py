@@ -59,10 +59,11 @@ class EmailRenderer:
     """Renders email templates; ``globals`` (base_url, service_name) are visible to every one."""
 
     def __init__(self, templates_dir: Path = TEMPLATES_DIR, globals: dict[str, Any] | None = None) -> None:
+        # Templates ship with the code: compiled once, never re-read from disk per message.
         self.text_env = Environment(loader=FileSystemLoader(templates_dir), autoescape=False,
                                     undefined=StrictUndefined, keep_trailing_newline=True,
-                                    lstrip_blocks=True)
-        self.html_env = Environment(loader=FileSystemLoader(templates_dir),
+                                    lstrip_blocks=True, auto_reload=False)
+        self.html_env = Environment(loader=FileSystemLoader(templates_dir), auto_reload=False,
                                     autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
         for env in (self.text_env, self.html_env):
             add_filters(env)

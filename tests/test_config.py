@@ -91,6 +91,7 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     ("[delivery]\nbackend = 'pigeon'\n", "backend"),
     ("[delivery]\nbackend = 'smtp'\n", "host is empty"),
     ("[mail]\ndomain = 'a@b'\n", "bare domain"),
+    ("[inbound]\nreply_languages = 'en, klingon'\n", "reply_languages: klingon not known"),
     ("this is = = not toml", "not valid TOML"),
 ])
 def test_bad_settings_get_clear_messages(tmp_path: Path, text: str, message: str) -> None:

@@ -8,6 +8,7 @@ import secrets
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from mailer.db import transaction
 from mailer.domain import audit
 from mailer.domain.errors import AuthenticationFailed, InvalidInput, NotFound
 from mailer.domain.models import ApiToken, utcnow
@@ -24,7 +25,7 @@ def create_token(session: Session, *, name: str, actor: str) -> str:
     if not name:
         raise InvalidInput("Name the token after what will use it, e.g. 'website'.", field="name")
     token = PREFIX + secrets.token_urlsafe(32)
-    with session.begin():
+    with transaction(session):
         row = ApiToken(name=name[:100], token_hash=_hash(token))
         session.add(row)
         session.flush()
@@ -33,7 +34,7 @@ def create_token(session: Session, *, name: str, actor: str) -> str:
 
 
 def revoke_token(session: Session, *, name: str, actor: str) -> int:
-    with session.begin():
+    with transaction(session):
         ids = session.scalars(select(ApiToken.id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))).all()
         if not ids:
             raise NotFound(f"No active token is called {name!r}.")
@@ -46,7 +47,7 @@ def check_token(session: Session, token: str) -> ApiToken:
     """The active token, or AuthenticationFailed. Compares hashes, so timing reveals nothing useful."""
     if not token.startswith(PREFIX):
         raise AuthenticationFailed("invalid token")
-    with session.begin():
+    with transaction(session):
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token), ApiToken.revoked_at.is_(None)))
         if row is None:
             raise AuthenticationFailed("invalid token")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from mailer.db import read_transaction
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.models import Meeting, MeetingAttachment
@@ -46,7 +46,7 @@ def add_attachment(session: Session, meeting_id: int, *, filename: str, data: by
         raise InvalidInput("The file is empty.", field="file")
     if len(data) > MAX_BYTES:
         raise InvalidInput("Files can be at most 10 MB.", field="file")
-    with session.begin():
+    with transaction(session):
         meeting = session.get(Meeting, meeting_id)
         if meeting is None:
             raise NotFound("There is no such meeting.")

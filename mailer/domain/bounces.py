@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailer.db import transaction
 from mailer.domain import audit
 from mailer.domain.models import (
     BounceEvent,
@@ -51,7 +52,7 @@ def record_bounce(session: Session, *, outbox_id: int | None, person_id: int | N
 def record_bounce_for_message(session: Session, message_id: str, *, kind: BounceKind, status: str,
                               diagnostic: str, threshold: int) -> int | None:
     """A DSN came back for one of our messages (found by its VERP token); returns the outbox id, if known."""
-    with session.begin():
+    with transaction(session):
         row = session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == message_id))
         if row is None:
             return None

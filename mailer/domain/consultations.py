@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from mailer.db import read_transaction
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import DomainError, InvalidInput, InvalidLink, NotFound
 from mailer.domain.lists import get_list
@@ -106,7 +106,7 @@ def create_consultation(session: Session, *, list_slug: str, title: str, questio
         raise InvalidInput(f"Name {MAX_ROLES} roles or fewer.", field="roles")
     if len({r.name.lower() for r in roles}) != len(roles):
         raise InvalidInput("Each role needs a different name.", field="roles")
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, list_slug)
         consultation = Consultation(list_id=mailing_list.id, kind=kind, title=title,
                                     question_markdown=question_markdown, anonymous=anonymous, closes_at=closes_at,
@@ -167,7 +167,7 @@ def _email_context(services: Services, consultation: Consultation, person: Perso
 
 def send_consultation(session: Session, services: Services, consultation_id: int, *, actor: str) -> int:
     """Send a draft to every active member, one message each; returns how many. Happens once."""
-    with session.begin():
+    with transaction(session):
         consultation = _load(session, consultation_id, lock=True)
         if consultation.status is not ConsultationStatus.DRAFT:
             raise InvalidInput("This consultation has already been sent.")
@@ -202,7 +202,7 @@ def send_consultation(session: Session, services: Services, consultation_id: int
 
 def close_consultation(session: Session, consultation_id: int, *, actor: str) -> Consultation:
     """Stop taking answers now (later replies are still kept, marked late, and answered "closed")."""
-    with session.begin():
+    with transaction(session):
         consultation = _load(session, consultation_id, lock=True)
         if consultation.status is ConsultationStatus.DRAFT:
             raise InvalidInput("This consultation has not been sent.")
@@ -293,7 +293,7 @@ def record_answer(session: Session, services: Services, *, consultation_id: int,
     sender is told the consultation has closed.
     """
     text = text.strip()
-    with session.begin():
+    with transaction(session):
         consultation = _load(session, consultation_id)
         if consultation.status is ConsultationStatus.DRAFT:
             raise NotFound("This consultation has not been sent.")
@@ -399,7 +399,7 @@ def volunteer_page(session: Session, services: Services, token: str) -> Voluntee
 
 def volunteer_by_link(session: Session, services: Services, token: str) -> VolunteerPage:
     """For POST: record interest in the link's role and confirm by email. Repeating changes nothing."""
-    with session.begin():
+    with transaction(session):
         role, person = _volunteer_claim(session, services, token)
         consultation = role.consultation
         if is_closed(consultation):
@@ -441,7 +441,7 @@ def tag_answer(session: Session, answer_id: str, tag: str, *, actor: str) -> Non
     tag = _clean_tag(tag)
     if not tag:
         raise InvalidInput("Enter a tag.", field="tag")
-    with session.begin():
+    with transaction(session):
         answer = session.get(ConsultationAnswer, answer_id)
         if answer is None:
             raise NotFound("There is no such answer.")
@@ -452,7 +452,7 @@ def tag_answer(session: Session, answer_id: str, tag: str, *, actor: str) -> Non
 
 
 def untag_answer(session: Session, answer_id: str, tag: str, *, actor: str) -> None:
-    with session.begin():
+    with transaction(session):
         removed = session.execute(delete(AnswerTag).where(AnswerTag.answer_id == answer_id,
                                                           AnswerTag.tag == _clean_tag(tag))).rowcount
         if removed:
@@ -497,7 +497,7 @@ def volunteers_by_role(session: Session, consultation_id: int) -> list[RoleVolun
 
 def accept_offer(session: Session, services: Services, offer_id: int, *, actor: str) -> VolunteerOffer:
     """Accept a volunteer for a role and tell them by email. Accepting twice sends nothing more."""
-    with session.begin():
+    with transaction(session):
         offer = session.scalar(select(VolunteerOffer).options(
             selectinload(VolunteerOffer.person),
             selectinload(VolunteerOffer.role).selectinload(VolunteerRole.consultation)
@@ -524,7 +524,7 @@ def apply_answer_retention(session: Session, *, days: int) -> int:
     if days <= 0:
         return 0
     cutoff = utcnow() - timedelta(days=days)
-    with session.begin():
+    with transaction(session):
         old = select(Consultation.id).where(or_(Consultation.closed_at < cutoff, Consultation.closes_at < cutoff))
         removed = session.execute(delete(ConsultationAnswer).where(ConsultationAnswer.consultation_id.in_(old))
                                   .execution_options(synchronize_session=False)).rowcount

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer, joinedload
 
-from mailer.db import read_transaction
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
@@ -113,7 +113,7 @@ def _add_rows(session: Session, mailing_list: MailingList, rows: list[tuple[str,
 
 def import_members(session: Session, *, slug: str, rows: list[ImportRow], actor: str) -> ImportResult:
     """Add the rows as active members, now, in one transaction (for files of up to ``INLINE_ROWS``)."""
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, slug)
         added, already, left = _add_rows(session, mailing_list, [(r.email, r.name) for r in rows])
         audit.record(session, actor=actor, action="member.import", target=f"list:{mailing_list.id}",
@@ -128,7 +128,7 @@ CHUNK_ROWS = 500
 
 def start_import(session: Session, *, slug: str, rows: list[ImportRow], actor: str) -> ImportJob:
     """Queue a large import for the worker; returns the job whose progress the panel shows."""
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, slug)
         job = ImportJob(list_id=mailing_list.id, actor=actor, rows=[[r.email, r.name] for r in rows],
                         total=len(rows), done=0, added=0, already=0, left_earlier=0, status=ImportStatus.QUEUED)
@@ -146,7 +146,7 @@ def run_import_step(session: Session, *, chunk: int = CHUNK_ROWS) -> ImportJob |
     workers never import the same rows; a crash mid-step loses nothing, since
     the step's rows and its progress commit together.
     """
-    with session.begin():
+    with transaction(session):
         job = session.scalar(select(ImportJob).where(ImportJob.status == ImportStatus.QUEUED)
                              .order_by(ImportJob.id).limit(1).with_for_update(skip_locked=True))
         if job is None:

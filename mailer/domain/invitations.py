@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from mailer.db import transaction
 from mailer.domain import audit
 from mailer.domain.attachments import attachment_ids
 from mailer.domain.errors import InvalidInput, NotFound
@@ -33,7 +34,7 @@ def send_invitations(session: Session, services: Services, meeting_id: int, *, a
     Sending again later reaches new members and those who have not replied;
     nobody who has answered is invited twice.
     """
-    with session.begin():
+    with transaction(session):
         meeting = session.scalar(select(Meeting).options(joinedload(Meeting.mailing_list))
                                  .where(Meeting.id == meeting_id).with_for_update(of=Meeting))
         if meeting is None:
@@ -94,7 +95,7 @@ def send_links(session: Session, services: Services, meeting_id: int, *, email: 
     The page says the same whatever happens, so it reveals nothing about who is
     on the list. Returns whether an email was queued (False when rate-limited).
     """
-    with session.begin():
+    with transaction(session):
         meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
         if meeting is None or meeting.status is not MeetingStatus.PUBLISHED:
             raise NotFound("There is no such meeting.")

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from mailer.db import read_transaction
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import AlreadyExists, InvalidInput, InvalidLink, NotFound
 from mailer.domain.models import BounceEvent, MailingList, Person, Subscription, SubscriptionStatus
@@ -40,7 +40,7 @@ def create_list(session: Session, *, slug: str, name: str, description: str = ""
     name = name.strip()
     if not name:
         raise InvalidInput("Give the list a name.", field="name")
-    with session.begin():
+    with transaction(session):
         if session.scalar(select(MailingList).where(MailingList.slug == slug)) is not None:
             raise AlreadyExists(f"A list with the address '{slug}' already exists.")
         mailing_list = MailingList(slug=slug, name=name, description=description.strip(), is_demo=is_demo)
@@ -50,8 +50,11 @@ def create_list(session: Session, *, slug: str, name: str, description: str = ""
     return mailing_list
 
 
+_LIST_BY_SLUG = select(MailingList).where(MailingList.slug == bindparam("slug"))
+
+
 def get_list(session: Session, slug: str) -> MailingList:
-    found = session.scalar(select(MailingList).where(MailingList.slug == slug.lower()))
+    found = session.scalar(_LIST_BY_SLUG, {"slug": slug.lower()})
     if found is None:
         raise NotFound(f"There is no list called '{slug}'.")
     return found
@@ -89,7 +92,7 @@ class Member:
 def add_member(session: Session, *, slug: str, email: str, display_name: str | None = None,
                actor: str) -> Subscription:
     """Add someone as an active member (organiser action; the organiser vouches for them)."""
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, slug)
         person = get_or_create_person(session, email, display_name)
         sub = _subscription(session, person, mailing_list)
@@ -106,7 +109,7 @@ def add_member(session: Session, *, slug: str, email: str, display_name: str | N
 
 def remove_member(session: Session, *, slug: str, email: str, actor: str) -> None:
     """An organiser takes someone off a list (they get no more mail from it)."""
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, slug)
         person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
         sub = _subscription(session, person, mailing_list) if person else None
@@ -185,7 +188,7 @@ def leave_by_token(session: Session, services: "Services", token: str, *, source
 
     Repeating it is harmless. The list keeps no further mail for the person.
     """
-    with session.begin():
+    with transaction(session):
         sub, mailing_list = _subscription_for_token(session, services, token)
         if sub is not None and sub.status is not SubscriptionStatus.UNSUBSCRIBED:
             sub.status = SubscriptionStatus.UNSUBSCRIBED
@@ -196,7 +199,7 @@ def leave_by_token(session: Session, services: "Services", token: str, *, source
 
 def rejoin_by_token(session: Session, services: "Services", token: str) -> UnsubscribeState:
     """Undo an unsubscribe from the same link (the token proves ownership of the address)."""
-    with session.begin():
+    with transaction(session):
         sub, mailing_list = _subscription_for_token(session, services, token)
         if sub is None:
             raise InvalidLink("This link does not belong to a member of the list.")
@@ -223,7 +226,7 @@ def configure_list(session: Session, *, slug: str, actor: str, name: str | None 
                 raise InvalidInput(f"'{pattern}' is not a domain such as dwp.gov.uk or *.gov.uk.",
                                    field="allowed_sender_domains")
         cleaned = ", ".join(patterns)
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, slug)
         if name is not None and name.strip():
             mailing_list.name = name.strip()

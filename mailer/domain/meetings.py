@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from mailer.db import read_transaction
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
@@ -72,7 +72,7 @@ def create_meeting(session: Session, *, list_slug: str, title: str, starts_at: s
         raise InvalidInput("Capacity cannot be negative.", field="capacity")
     if meeting_format is not MeetingFormat.REMOTE and not venue.strip() and meeting_status is MeetingStatus.PUBLISHED:
         raise InvalidInput("An in-person or hybrid meeting needs a venue.", field="venue")
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, list_slug)
         meeting = Meeting(mailing_list=mailing_list, title=title, description=description.strip(),
                           starts_at=starts, ends_at=ends, timezone=timezone_name, format=meeting_format,
@@ -85,15 +85,15 @@ def create_meeting(session: Session, *, list_slug: str, title: str, starts_at: s
     return meeting
 
 
+_NEXT_MEETING = (select(Meeting)
+                 .where(Meeting.list_id == bindparam("list_id"), Meeting.status == MeetingStatus.PUBLISHED,
+                        Meeting.ends_at > bindparam("now"))
+                 .order_by(Meeting.starts_at).limit(1))
+
+
 def next_meeting(session: Session, list_id: int, now: datetime | None = None) -> Meeting | None:
     """The list's next published meeting that has not ended (within the caller's transaction)."""
-    now = now or utcnow()
-    return session.scalar(
-        select(Meeting)
-        .where(Meeting.list_id == list_id, Meeting.status == MeetingStatus.PUBLISHED, Meeting.ends_at > now)
-        .order_by(Meeting.starts_at)
-        .limit(1)
-    )
+    return session.scalar(_NEXT_MEETING, {"list_id": list_id, "now": now or utcnow()})
 
 
 def list_meetings(session: Session, list_slug: str | None = None) -> list[Meeting]:
@@ -220,7 +220,7 @@ def create_series(session: Session, *, list_slug: str, title: str, starts_at: st
     if duration.total_seconds() <= 0:
         raise InvalidInput("The meeting must end after it starts.", field="ends_at")
     starts = occurrences(first_start, rrule, count)
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, list_slug)
         series = MeetingSeries(list_id=mailing_list.id, title=title.strip(), rrule=rrule.strip())
         session.add(series)
@@ -234,7 +234,7 @@ def create_series(session: Session, *, list_slug: str, title: str, starts_at: st
                                  ends_at=(start + duration), timezone_name=timezone_name, format=format,
                                  venue=venue, dial_in=dial_in, description=description, capacity=capacity,
                                  rsvp_deadline=deadline, actor=actor)
-        with session.begin():
+        with transaction(session):
             session.get(Meeting, meeting.id).series_id = series.id
         created.append(meeting)
     return created

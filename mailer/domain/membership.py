@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailer.db import read_transaction
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import DomainError, InvalidLink
 from mailer.domain.lists import get_list
@@ -43,7 +43,7 @@ def check_sender(session: Session, services: Services, *, list_slug: str, email:
     with read_transaction(session):
         if sender_allowed(get_list(session, list_slug), email):
             return
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         if thread is not None and may_auto_reply(session, services, person.email):
@@ -69,7 +69,7 @@ class MembershipOutcome:
 def request_join(session: Session, services: Services, *, list_slug: str, email: str, display_name: str | None,
                  thread: ReplyThread, authenticated: bool) -> MembershipOutcome:
     """Someone asks by email to join: confirm first, unless DMARC vouches and the list trusts it."""
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         sub = _subscription(session, person, mailing_list)
@@ -129,7 +129,7 @@ def confirm_state(session: Session, services: Services, token: str) -> ConfirmSt
 
 def confirm_join(session: Session, services: Services, token: str, *, source: str) -> ConfirmState:
     """The address owner confirms (link + POST, or a reply carrying the token). Repeating is harmless."""
-    with session.begin():
+    with transaction(session):
         person, mailing_list, sub = _claim(session, services, token)
         if sub is None:
             raise InvalidLink("There is no request to join waiting for this address.")
@@ -147,7 +147,7 @@ def confirm_join(session: Session, services: Services, token: str, *, source: st
 def request_leave(session: Session, services: Services, *, list_slug: str, email: str, display_name: str | None,
                   thread: ReplyThread) -> MembershipOutcome:
     """Answer a request to leave with the member's own one-click unsubscribe link."""
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         sub = _subscription(session, person, mailing_list)
@@ -165,7 +165,7 @@ def request_leave(session: Session, services: Services, *, list_slug: str, email
 
 def send_help(session: Session, services: Services, *, list_slug: str, email: str, display_name: str | None,
               thread: ReplyThread, reason: str = "") -> bool:
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         if not may_auto_reply(session, services, person.email):

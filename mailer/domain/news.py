@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, joinedload
 
-from mailer.db import read_transaction
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
@@ -92,7 +92,7 @@ def _validate(subject: str, body_markdown: str) -> tuple[str, str]:
 def create_news(session: Session, *, list_slug: str, subject: str, body_markdown: str, actor: str,
                 organiser_id: int | None = None) -> News:
     subject, body_markdown = _validate(subject, body_markdown)
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, list_slug)
         news = News(mailing_list=mailing_list, subject=subject, body_markdown=body_markdown,
                     status=NewsStatus.DRAFT, created_by=organiser_id)
@@ -114,7 +114,7 @@ def _editable(session: Session, news_id: int) -> News:
 
 def update_news(session: Session, news_id: int, *, subject: str, body_markdown: str, actor: str) -> News:
     subject, body_markdown = _validate(subject, body_markdown)
-    with session.begin():
+    with transaction(session):
         news = _editable(session, news_id)
         news.subject, news.body_markdown = subject, body_markdown
         audit.record(session, actor=actor, action="news.update", target=f"news:{news.id}")
@@ -158,7 +158,7 @@ def list_headers(services: Services, mailing_list: MailingList) -> dict[str, str
 
 def send_test(session: Session, services: Services, news_id: int, *, to_email: str, actor: str) -> OutboxMessage:
     """One copy, exactly as members will see it, to the organiser; nothing else changes."""
-    with session.begin():
+    with transaction(session):
         news = session.get(News, news_id, options=[joinedload(News.mailing_list)])
         if news is None:
             raise NotFound("There is no such news item.")
@@ -182,7 +182,7 @@ def schedule_news(session: Session, news_id: int, *, at: datetime, actor: str) -
         raise InvalidInput("Give the time with its time zone.", field="scheduled_at")
     if at < utcnow() - timedelta(minutes=1):
         raise InvalidInput("That time has already passed.", field="scheduled_at")
-    with session.begin():
+    with transaction(session):
         news = _editable(session, news_id)
         news.status, news.scheduled_at = NewsStatus.SCHEDULED, at
         audit.record(session, actor=actor, action="news.schedule", target=f"news:{news.id}",
@@ -191,7 +191,7 @@ def schedule_news(session: Session, news_id: int, *, at: datetime, actor: str) -
 
 
 def cancel_news(session: Session, news_id: int, *, actor: str) -> News:
-    with session.begin():
+    with transaction(session):
         news = _editable(session, news_id)
         news.status, news.scheduled_at = NewsStatus.CANCELLED, None
         audit.record(session, actor=actor, action="news.cancel", target=f"news:{news.id}")
@@ -234,7 +234,7 @@ def _fan_out(session: Session, services: Services, news: News) -> int:
 
 def send_news_now(session: Session, services: Services, news_id: int, *, actor: str) -> int:
     """Queue the news for every active member now; returns how many messages were queued."""
-    with session.begin():
+    with transaction(session):
         news = _editable(session, news_id)
         count = _fan_out(session, services, news)
         audit.record(session, actor=actor, action="news.send", target=f"news:{news.id}", recipients=count)
@@ -245,7 +245,7 @@ def send_due_news(session: Session, services: Services) -> list[int]:
     """Worker step: send every scheduled news item whose time has come, each exactly once."""
     sent: list[int] = []
     while True:
-        with session.begin():
+        with transaction(session):
             news = session.scalar(
                 select(News).options(joinedload(News.mailing_list))
                 .where(News.status == NewsStatus.SCHEDULED, News.scheduled_at <= utcnow())

@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailer.db import read_transaction
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import AlreadyExists, AuthenticationFailed, InvalidInput, NotFound
 from mailer.domain.models import AuditEntry, Organiser, OrganiserRole, utcnow
@@ -38,7 +38,7 @@ def create_organiser(session: Session, *, email: str, password: str, name: str =
     address = normalise_email(email)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"Passwords must be at least {MIN_PASSWORD_LENGTH} characters.", field="password")
-    with session.begin():
+    with transaction(session):
         if session.scalar(select(Organiser).where(Organiser.email == address)) is not None:
             raise AlreadyExists(f"An organiser with the address {address} already exists.")
         organiser = Organiser(email=address, name=name.strip(), password_hash=_hasher.hash(password), role=role,
@@ -53,7 +53,7 @@ def create_organiser(session: Session, *, email: str, password: str, name: str =
 def set_password(session: Session, *, email: str, password: str, actor: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"Passwords must be at least {MIN_PASSWORD_LENGTH} characters.", field="password")
-    with session.begin():
+    with transaction(session):
         organiser = session.scalar(select(Organiser).where(Organiser.email == normalise_email(email)))
         if organiser is None:
             raise NotFound(f"No organiser has the address {email}.")
@@ -72,7 +72,7 @@ def authenticate(session: Session, *, email: str, password: str) -> Organiser:
         address = normalise_email(email)
     except InvalidInput:
         address = ""
-    with session.begin():
+    with transaction(session):
         organiser = session.scalar(select(Organiser).where(Organiser.email == address)) if address else None
         if organiser is not None and _recent_failures(session, organiser.id) >= MAX_FAILURES:
             locked = True
@@ -81,7 +81,7 @@ def authenticate(session: Session, *, email: str, password: str) -> Organiser:
     if locked:
         raise TooManyAttempts("Too many failed attempts. Wait 15 minutes and try again, or ask an admin "
                               "to reset your password.")
-    with session.begin():
+    with transaction(session):
         organiser = session.scalar(select(Organiser).where(Organiser.email == address)) if address else None
         try:
             _hasher.verify(organiser.password_hash if organiser else _DUMMY_HASH, password)

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from mailer.domain.models import OutboxMessage, Person
+from mailer.domain.models import OutboxMessage, OutboxStatus, Person, utcnow
 from mailer.domain.people import format_address
 from mailer.domain.services import Services
 
@@ -68,10 +68,14 @@ def message_id_for_verp_token(token: str, domain: str) -> str:
     return f"<{token}@{domain}>"
 
 
+_INSERT_OUTBOX = insert(OutboxMessage.__table__)
+
+
 def enqueue(session: Session, services: Services, *, kind: str, person: Person, context: dict[str, Any],
             sender: Envelope, reply_to: ReplyThread | None = None, auto_reply: bool = False,
-            calendar: str | None = None, attachments: list[int] | None = None) -> OutboxMessage:
-    """Render ``templates/email/<kind>`` for one person and queue it.
+            calendar: str | None = None, attachments: list[int] | None = None) -> int:
+    """Render ``templates/email/<kind>`` for one person and queue it (an INSERT in the caller's
+    transaction); returns the outbox row's id.
 
     ``auto_reply`` marks answers the service wrote by itself (RFC 3834
     ``Auto-Submitted: auto-replied``), which well-behaved responders never
@@ -88,33 +92,27 @@ def enqueue(session: Session, services: Services, *, kind: str, person: Person, 
     headers["From"] = format_address(sender.from_address, sender.from_name)
     headers = {k: v.translate(_HEADER_UNSAFE) for k, v in headers.items()}
     identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
-    message = OutboxMessage(
-        kind=kind,
-        person_id=person.id,
-        recipient=person.email,
-        sender=identity.envelope_from,
-        message_id=identity.message_id,
-        subject=subject.translate(_HEADER_UNSAFE),
-        body_text=rendered.text,
-        body_html=rendered.html,
-        body_calendar=calendar,
-        attachment_ids=attachments,
-        headers=headers,
-    )
-    session.add(message)
-    return message
+    now = utcnow()
+    return session.execute(_INSERT_OUTBOX, {
+        "created_at": now, "next_attempt_at": now, "status": OutboxStatus.QUEUED, "attempts": 0, "last_error": "",
+        "kind": kind, "person_id": person.id, "recipient": person.email, "sender": identity.envelope_from,
+        "message_id": identity.message_id, "subject": subject.translate(_HEADER_UNSAFE),
+        "body_text": rendered.text, "body_html": rendered.html, "body_calendar": calendar,
+        "attachment_ids": attachments, "headers": headers,
+    }).inserted_primary_key[0]
+
+
+_RECENT_AUTO_REPLIES = select(func.count()).select_from(OutboxMessage).where(
+    OutboxMessage.recipient == bindparam("recipient"),
+    OutboxMessage.created_at >= bindparam("since"),
+    OutboxMessage.headers["Auto-Submitted"].as_string() == "auto-replied",
+)
 
 
 def recent_auto_replies(session: Session, recipient: str, within: timedelta) -> int:
     """How many automatic replies went to this address lately (for rate limiting)."""
     since = datetime.now(timezone.utc) - within
-    return session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.recipient == recipient,
-            OutboxMessage.created_at >= since,
-            OutboxMessage.headers["Auto-Submitted"].as_string() == "auto-replied",
-        )
-    ) or 0
+    return session.scalar(_RECENT_AUTO_REPLIES, {"recipient": recipient, "since": since}) or 0
 
 
 def may_auto_reply(session: Session, services: Services, email: str) -> bool:

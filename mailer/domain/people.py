@@ -6,7 +6,7 @@ from email.headerregistry import Address
 
 import email_validator
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailer.domain.errors import InvalidInput
@@ -31,10 +31,13 @@ def normalise_email(raw: str) -> str:
     return result.normalized.lower()
 
 
+_PERSON_BY_EMAIL = select(Person).where(Person.email == bindparam("email"))
+
+
 def get_or_create_person(session: Session, email: str, display_name: str | None = None) -> Person:
     """Within the caller's transaction: the person for this address, created if new."""
     address = normalise_email(email)
-    person = session.scalar(select(Person).where(Person.email == address))
+    person = session.scalar(_PERSON_BY_EMAIL, {"email": address})
     if person is None:
         person = Person(email=address, display_name=_clean_name(display_name))
         session.add(person)

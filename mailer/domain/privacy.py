@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from mailer.db import read_transaction
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import NotFound
 from mailer.domain.models import (
@@ -101,7 +101,7 @@ def export_person(session: Session, email: str) -> dict[str, Any]:
 
 def erase_person(session: Session, email: str, *, actor: str) -> dict[str, int]:
     """Remove a person's data; keep anonymised counts. Returns what was done, for the record."""
-    with session.begin():
+    with transaction(session):
         person = _person(session, email)
         address = person.email
         placeholder = Person(email=f"erased-{uuid.uuid4().hex}@erased.invalid", display_name=None,

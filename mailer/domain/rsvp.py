@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from mailer.db import read_transaction
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import (
     ExpiredLink,
@@ -84,6 +84,10 @@ def list_sender(services: Services, meeting: Meeting) -> Envelope:
 MAX_ACCESS_NEEDS = 1000
 
 
+_LOCK_MEETING = select(Meeting.id).where(Meeting.id == bindparam("meeting_id")).with_for_update()
+_RSVP_OF = select(Rsvp).where(Rsvp.meeting_id == bindparam("meeting_id"), Rsvp.person_id == bindparam("person_id"))
+
+
 def _apply(session: Session, services: Services, *, person: Person, meeting: Meeting, response: RsvpResponse,
            mode: AttendanceMode | None, source: str, keep_mode: bool = False,
            reply_to: ReplyThread | None = None, notify: bool = True, access_needs: str | None = None) -> RsvpOutcome:
@@ -96,8 +100,8 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
     check_mode(meeting, response, mode)
     # One answer at a time per meeting, so in-person places are never handed out twice
     # (PostgreSQL row lock; SQLite already has one writer at a time).
-    session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
-    rsvp = session.scalar(select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.person_id == person.id))
+    session.execute(_LOCK_MEETING, {"meeting_id": meeting.id})
+    rsvp = session.scalar(_RSVP_OF, {"meeting_id": meeting.id, "person_id": person.id})
     previous = (rsvp.response, rsvp.mode) if rsvp else None
     if rsvp is not None and keep_mode and response is RsvpResponse.ATTENDING and rsvp.response is response:
         mode = rsvp.mode  # "register me" again must not forget a mode chosen earlier
@@ -154,7 +158,7 @@ def _clean_access_needs(text: str | None) -> str | None:
 def apply_access_needs_retention(session: Session, *, days_after: int) -> int:
     """Delete what people said they need once their meeting has been over for ``days_after`` days."""
     cutoff = utcnow() - timedelta(days=max(days_after, 0))
-    with session.begin():
+    with transaction(session):
         ended = select(Meeting.id).where(Meeting.ends_at < cutoff)
         return session.execute(update(Rsvp).where(Rsvp.meeting_id.in_(ended), Rsvp.access_needs.is_not(None))
                                .values(access_needs=None).execution_options(synchronize_session=False)).rowcount
@@ -165,13 +169,13 @@ def _holds_place(rsvp: Rsvp) -> bool:
             and rsvp.waitlisted_at is None)
 
 
+_PLACES_TAKEN = select(func.count()).select_from(Rsvp).where(
+    Rsvp.meeting_id == bindparam("meeting_id"), Rsvp.response == RsvpResponse.ATTENDING,
+    Rsvp.mode == AttendanceMode.IN_PERSON, Rsvp.waitlisted_at.is_(None), Rsvp.person_id != bindparam("besides"))
+
+
 def _places_taken(session: Session, meeting: Meeting, besides_person_id: int | None = None) -> int:
-    query = select(func.count()).select_from(Rsvp).where(
-        Rsvp.meeting_id == meeting.id, Rsvp.response == RsvpResponse.ATTENDING,
-        Rsvp.mode == AttendanceMode.IN_PERSON, Rsvp.waitlisted_at.is_(None))
-    if besides_person_id is not None:
-        query = query.where(Rsvp.person_id != besides_person_id)
-    return session.scalar(query) or 0
+    return session.scalar(_PLACES_TAKEN, {"meeting_id": meeting.id, "besides": besides_person_id or 0}) or 0
 
 
 def _promote_from_waitlist(session: Session, services: Services, meeting: Meeting) -> None:
@@ -250,7 +254,7 @@ def record_rsvp_from_link(session: Session, services: Services, token: str, choi
     claim = services.links.load_rsvp(token)
     selected = resolve_choice(choice)
     _clean_access_needs(access_needs)  # refuse an over-long note before taking any lock
-    with session.begin():
+    with transaction(session):
         person, meeting = _load_claim(session, claim)
         return _apply(session, services, person=person, meeting=meeting, response=selected.response,
                       mode=selected.mode, source="link", access_needs=access_needs)
@@ -260,7 +264,7 @@ def record_rsvp(session: Session, services: Services, *, meeting_id: int, email:
                 mode: AttendanceMode | None, source: str, keep_mode: bool = False) -> RsvpOutcome:
     """Record an answer for a known meeting (panel, CLI, calendar); ``keep_mode`` keeps an earlier
     in-person or remote choice when the answer is just "attending"."""
-    with session.begin():
+    with transaction(session):
         meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
         if meeting is None:
             raise NotFound("There is no such meeting.")
@@ -298,17 +302,18 @@ def register_by_email(session: Session, services: Services, *, list_slug: str, e
     its owner learns of the registration even if the From: was forged, and
     can undo it with one click.
     """
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         may_reply = may_auto_reply(session, services, person.email)
         meeting = next_meeting(session, mailing_list.id)
-        if meeting is None:
+        if meeting is None:  # the sender is told, and the request stays in the inbound log
             if may_reply:
                 enqueue(session, services, kind="no_upcoming_meeting", person=person,
                         sender=Envelope(services.list_address(mailing_list.slug), mailing_list.name),
                         reply_to=thread, auto_reply=True, context={"mailing_list": mailing_list})
-            raise NoUpcomingMeeting(f"{mailing_list.name} has no upcoming meeting to register for.")
+            return EmailRequestOutcome(f"{mailing_list.name} has no upcoming meeting to register for",
+                                       None, may_reply)
         try:
             outcome = _apply(session, services, person=person, meeting=meeting, response=RsvpResponse.ATTENDING,
                              mode=mode, source="email", keep_mode=mode is None, notify=False)
@@ -332,7 +337,7 @@ def register_by_email(session: Session, services: Services, *, list_slug: str, e
 def decline_by_email(session: Session, services: Services, *, list_slug: str, email: str,
                      display_name: str | None, thread: ReplyThread) -> EmailRequestOutcome:
     """"Can't make it": record a decline for the next meeting; the list membership is untouched."""
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         meeting = next_meeting(session, mailing_list.id)

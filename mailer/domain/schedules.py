@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, joinedload
 
-from mailer.db import read_transaction
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.attachments import attachment_ids
 from mailer.domain.errors import InvalidInput, NotFound
@@ -81,7 +81,7 @@ def send_due_schedules(session: Session, services: Services, now: datetime | Non
     done: list[str] = []
     for kind, column in (("meeting_details", Meeting.agenda_sent_at), ("meeting_reminder", Meeting.reminder_sent_at)):
         while True:
-            with session.begin():
+            with transaction(session):
                 condition = and_(Meeting.status == MeetingStatus.PUBLISHED, column.is_(None), Meeting.ends_at > now)
                 candidates = session.scalars(select(Meeting).where(condition).order_by(Meeting.starts_at)
                                              .with_for_update(skip_locked=True)).all()
@@ -110,7 +110,7 @@ def _send_to_delegates(session: Session, services: Services, meeting: Meeting, k
 def send_agenda_now(session: Session, services: Services, meeting_id: int, *, actor: str) -> int:
     """An organiser sends the agenda (with each delegate's venue or joining details) now instead of on
     schedule; returns how many delegates. Refused once it has gone, so nobody gets it twice."""
-    with session.begin():
+    with transaction(session):
         meeting = session.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
         if meeting is None:
             raise NotFound("There is no such meeting.")
@@ -156,7 +156,7 @@ def _is_due(meeting: Meeting, kind: str, now: datetime) -> bool:
 
 def set_agenda(session: Session, meeting_id: int, *, agenda: str, days_before: int | None = None,
                actor: str) -> Meeting:
-    with session.begin():
+    with transaction(session):
         meeting = session.get(Meeting, meeting_id)
         if meeting is None:
             raise NotFound("There is no such meeting.")
@@ -189,7 +189,7 @@ def update_meeting(session: Session, services: Services, meeting_id: int, *, act
 
     Returns how many people were emailed.
     """
-    with session.begin():
+    with transaction(session):
         meeting = session.scalar(select(Meeting).options(joinedload(Meeting.mailing_list))
                                  .where(Meeting.id == meeting_id).with_for_update(of=Meeting))
         if meeting is None:
@@ -230,7 +230,7 @@ def update_meeting(session: Session, services: Services, meeting_id: int, *, act
 
 def cancel_meeting(session: Session, services: Services, meeting_id: int, *, actor: str, reason: str = "") -> int:
     """Cancel, and send everyone who was told a cancellation with METHOD:CANCEL. Returns how many."""
-    with session.begin():
+    with transaction(session):
         meeting = session.scalar(select(Meeting).options(joinedload(Meeting.mailing_list))
                                  .where(Meeting.id == meeting_id).with_for_update(of=Meeting))
         if meeting is None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
-from mailer.db import read_transaction
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
@@ -20,7 +21,7 @@ from mailer.domain.services import Services
 def acknowledge_for_triage(session: Session, services: Services, *, list_slug: str, email: str,
                            display_name: str | None, thread: ReplyThread, reason: str) -> bool:
     """Tell the sender a person will read their message; returns whether a reply was queued."""
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         if not may_auto_reply(session, services, person.email):
@@ -33,16 +34,17 @@ def acknowledge_for_triage(session: Session, services: Services, *, list_slug: s
         return True
 
 
+_INBOUND = InboundMessage.__table__
+_FINISH = update(_INBOUND).where(_INBOUND.c.id == bindparam("own_id"))
+
+
 def finish_inbound(session: Session, inbound_id: int, *, status: InboundStatus, outcome: str,
                    message_id: str | None = None, intent: str = "", list_slug: str | None = None) -> None:
-    """Record what was understood and done; one UPDATE, without reading the raw message back."""
+    """Within the caller's unit of work: record what was understood and done (which also marks the
+    Message-ID handled); one UPDATE, without reading the raw message back."""
     values = {"status": status, "outcome": outcome, "processed_at": utcnow(), "lease_until": None,
-              "intent": intent[:20], "list_slug": list_slug}
-    if message_id:
-        values["message_id"] = message_id[:998]
-    with session.begin():
-        session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(**values)
-                        .execution_options(synchronize_session=False))
+              "intent": intent[:20], "list_slug": list_slug, "message_id": message_id[:998] if message_id else None}
+    session.execute(_FINISH, {"own_id": inbound_id, **values})
 
 
 def forget_inbound_sender(session: Session, inbound_id: int) -> None:
@@ -52,31 +54,35 @@ def forget_inbound_sender(session: Session, inbound_id: int) -> None:
                     .values(raw=b"", size=0, mail_from="", peer="").execution_options(synchronize_session=False))
 
 
-def _earlier_copy(session: Session, inbound_id: int, message_id: str) -> int | None:
-    # A finished copy wins; of two copies in progress at once, the older one goes ahead.
-    return session.scalar(select(InboundMessage.id).where(
-            InboundMessage.message_id == message_id[:998], InboundMessage.id != inbound_id,
-            or_(InboundMessage.status.in_([InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED]),
-                and_(InboundMessage.status == InboundStatus.PROCESSING, InboundMessage.id < inbound_id)))
-            .order_by(InboundMessage.id).limit(1))
+_FINISHED = (InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED)
+_EARLIER_COPY = (select(InboundMessage.id)
+                 .where(InboundMessage.message_id == bindparam("message_id"), InboundMessage.id != bindparam("own_id"),
+                        InboundMessage.status.in_(_FINISHED))
+                 .order_by(InboundMessage.id).limit(1))
 
 
-def begin_processing(session: Session, inbound_id: int, message_id: str) -> int | None:
-    """Record the Message-ID on the row (so later copies find it) unless an earlier copy
-    was already handled; returns that copy's id, or None to go ahead. One transaction."""
+def handled_copy(session: Session, inbound_id: int, message_id: str) -> int | None:
+    """Within the unit of work handling a message: a copy of it (same Message-ID) already handled, if any.
+
+    The copy counts once its outcome is committed, which happens in the same
+    commit as its effects. On PostgreSQL a transaction-scoped advisory lock
+    on the Message-ID makes a copy handled at the same moment by another
+    worker wait for that commit and then find it; on SQLite the write lock
+    already puts writers one after another.
+    """
     if not message_id:
         return None
-    with session.begin():
-        earlier = _earlier_copy(session, inbound_id, message_id)
-        if earlier is None:
-            session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
-                            .values(message_id=message_id[:998]))
-        return earlier
+    message_id = message_id[:998]
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(message_id.encode("utf-8", "replace"), digest_size=8).digest(),
+                             "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    return session.scalar(_EARLIER_COPY, {"message_id": message_id, "own_id": inbound_id})
 
 
 def fail_inbound(session: Session, inbound_id: int, error: str, *, max_attempts: int = 5) -> None:
     """Record a processing error; retried after a growing delay, then parked as failed for organisers."""
-    with session.begin():
+    with transaction(session):
         message = session.get(InboundMessage, inbound_id)
         if message is None:
             return
@@ -100,6 +106,16 @@ def load_inbound(session: Session, inbound_id: int) -> InboundMessage | None:
         return session.get(InboundMessage, inbound_id)
 
 
+_STORED = select(_INBOUND.c.raw, _INBOUND.c.mail_from, _INBOUND.c.rcpt_to).where(_INBOUND.c.id == bindparam("own_id"))
+
+
+def stored_message(session: Session, inbound_id: int) -> tuple[bytes, str, list[str]] | None:
+    """What the worker needs of a stored message: (raw bytes, envelope sender, envelope recipients)."""
+    with read_transaction(session):
+        row = session.execute(_STORED, {"own_id": inbound_id}).first()
+    return (row.raw, row.mail_from, row.rcpt_to) if row is not None else None
+
+
 def inbound_log(session: Session, *, limit: int = 100, status: InboundStatus | None = None) -> list[InboundMessage]:
     """Recent inbound messages with what was understood and done, newest first (raw bytes not loaded)."""
     from sqlalchemy.orm import defer
@@ -120,7 +136,7 @@ def apply_retention(session: Session, *, inbound_days: int) -> int:
     if inbound_days <= 0:
         return 0
     cutoff = utcnow() - timedelta(days=inbound_days)
-    with session.begin():
+    with transaction(session):
         return session.execute(update(InboundMessage).where(
             InboundMessage.received_at < cutoff, InboundMessage.size > 0,
             InboundMessage.status.in_([InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED,
@@ -150,7 +166,7 @@ def triage_item(session: Session, inbound_id: int) -> TriageItem:
 
 def resolve_triage(session: Session, inbound_id: int, *, outcome: str, actor: str) -> None:
     """An organiser has dealt with the message; record what they did."""
-    with session.begin():
+    with transaction(session):
         message = session.get(InboundMessage, inbound_id)
         if message is None:
             raise NotFound("There is no such message.")
@@ -167,7 +183,7 @@ def reply_to_inbound(session: Session, services: Services, inbound_id: int, *, t
     if not text.strip():
         raise InvalidInput("Write a reply.", field="text")
     slug = item.message.list_slug
-    with session.begin():
+    with transaction(session):
         mailing_list = get_list(session, slug) if slug else None
         person = get_or_create_person(session, item.sender, item.name)
         address = services.list_address(mailing_list.slug) if mailing_list else services.config.bounce_address

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
+from email.message import Message
 
 from icalendar import Calendar
 
@@ -34,10 +35,10 @@ def meeting_uid(meeting_id: int, domain: str) -> str:
     return f"meeting-{meeting_id}@{domain}"
 
 
-def read_calendar_reply(raw: bytes, domain: str) -> CalendarReply | None:
-    """The iTIP REPLY in a message, if it is one for one of our meetings."""
+def read_calendar_reply(raw: bytes | Message, domain: str) -> CalendarReply | None:
+    """The iTIP REPLY in a message (raw or already parsed), if it is one for one of our meetings."""
     try:
-        message = message_from_bytes(raw, policy=policy.default)
+        message = message_from_bytes(raw, policy=policy.default) if isinstance(raw, bytes) else raw
         parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
     except Exception:
         return None

@@ -16,7 +16,8 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses
 
-from mailparser_reply import EmailReplyParser
+from mailparser_reply.constants import MAIL_LANGUAGES
+from mailparser_reply.parser import EmailMessage as ReplyParserMessage
 
 from mailer.inbound.authresults import dmarc_pass
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 _CUT_MARKERS = [
     re.compile(r"^-{2,}\s*(original message|forwarded message)\s*-{2,}", re.I),
     re.compile(r"^_{20,}\s*$"),
-    re.compile(r"^(from|de|von):\s.+", re.I),
+    re.compile(r"^(from|de|von) ?:\s.+", re.I),  # French clients put a space before the colon
     re.compile(r"^\*?from:\*?\s", re.I),
     re.compile(r"^sent from my \w+", re.I),
     re.compile(r"^get outlook for \w+", re.I),
@@ -63,9 +64,17 @@ class ParsedMessage:
     authenticated: bool = False
 
 
-def parse_message(raw: bytes, envelope_from: str = "", authserv_id: str = "") -> ParsedMessage:
+def read_email(raw: bytes) -> EmailMessage:
+    """The message object of raw bytes; parsing never fails (defects are recorded on the object)."""
     message = message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
+    return message
+
+
+def parse_message(raw: bytes | EmailMessage, envelope_from: str = "", authserv_id: str = "",
+                  reply_languages: tuple[str, ...] = ("en",)) -> ParsedMessage:
+    """What the sender wrote and who they are, from raw bytes or a message read by :func:`read_email`."""
+    message = read_email(raw) if isinstance(raw, bytes) else raw
     from_name, from_email = _from_address(message)
     subject = _header(message, "Subject")
     message_id = _header(message, "Message-ID").strip()
@@ -77,7 +86,7 @@ def parse_message(raw: bytes, envelope_from: str = "", authserv_id: str = "") ->
         subject=" ".join(subject.split()),
         message_id=message_id,
         references=references,
-        new_text=new_text(text),
+        new_text=new_text(text, reply_languages),
         automated_reason=automated_reason(message, envelope_from),
         authenticated=dmarc_pass(message, authserv_id, from_email),
         in_reply_to=" ".join(_header(message, "In-Reply-To").split()),
@@ -104,9 +113,7 @@ def _from_address(message: EmailMessage) -> tuple[str | None, str | None]:
 
 def body_text(raw: bytes) -> str:
     """The whole readable text of a message (quoted parts included), for a person to read."""
-    message = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(message, EmailMessage)
-    return _body_text(message)
+    return _body_text(read_email(raw))
 
 
 def _body_text(message: EmailMessage) -> str:
@@ -147,10 +154,36 @@ def html_to_text(markup: str) -> str:
     return "\n".join(line.strip() for line in text.replace("\xa0", " ").splitlines())
 
 
-_reply_parser = EmailReplyParser(languages=["en", "fr", "de", "es", "it", "nl", "pl"])
+#: Languages whose reply headers mail-parser-reply knows.
+REPLY_LANGUAGES = frozenset(code for code in MAIL_LANGUAGES if len(code) == 2)
 
 
-def new_text(text: str) -> str:
+class _QuoteSplitter(ReplyParserMessage):
+    """mail-parser-reply's split of a body into replies, at the reply headers of the given languages.
+
+    Only the split is used (the newest reply's own text, before our rules
+    run): its signature and disclaimer search, which our rules do instead,
+    is skipped, and the header pattern is built once per set of languages.
+    """
+
+    _patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+    def _process_signatures_disclaimers(self, text: str) -> tuple[list[str], str]:
+        return [], ""
+
+    @property
+    def HEADER_REGEX(self) -> re.Pattern[str]:  # noqa: N802 (the library's name)
+        key = tuple(self.languages)
+        if key not in self._patterns:
+            self._patterns[key] = super().HEADER_REGEX
+        return self._patterns[key]
+
+
+def _newest_reply(text: str, languages: tuple[str, ...]) -> str:
+    return _QuoteSplitter(text=text, languages=list(languages)).read().latest_reply or ""
+
+
+def new_text(text: str, languages: tuple[str, ...] = ("en",)) -> str:
     """The part of a message its sender wrote now, without quoted text, signature or disclaimer.
 
     mail-parser-reply (maintained, multi-language) finds the quoted original and
@@ -165,7 +198,7 @@ def new_text(text: str) -> str:
     if _writes_below_quotes(text):
         return _cut_quoted(text)
     try:
-        text = _reply_parser.parse_reply(text=text)
+        text = _newest_reply(text, languages)
     except Exception:  # the library must never stop us reading a message
         log.warning("reply parser failed; using our own rules only", exc_info=True)
     return _cut_quoted(text)

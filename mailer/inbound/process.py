@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailer.config import Config
+from mailer.db import unit_of_work
 from mailer.domain.bounces import record_bounce_for_message
 from mailer.domain.consultations import claim_for_reply, record_answer
 from mailer.domain.errors import DomainError, NoUpcomingMeeting
@@ -27,16 +29,16 @@ from mailer.domain.rsvp import decline_by_email, record_rsvp_from_calendar, regi
 from mailer.domain.services import Services
 from mailer.domain.triage import (
     acknowledge_for_triage,
-    begin_processing,
     fail_inbound,
     finish_inbound,
-    load_inbound,
+    handled_copy,
+    stored_message,
 )
 from mailer.inbound.calendar import CalendarReply, read_calendar_reply
 from mailer.inbound.dsn import read_dsn
 from mailer.inbound.intents import classify
-from mailer.inbound.parse import ParsedMessage, parse_message
-from mailer.inbound.routing import NotOurDomain, split_recipient
+from mailer.inbound.parse import ParsedMessage, parse_message, read_email
+from mailer.inbound.routing import LocalRecipient, NotOurDomain, split_recipient
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +46,53 @@ log = logging.getLogger(__name__)
 def process_inbound(session_factory: sessionmaker[Session], services: Services, inbound_id: int) -> str:
     """Handle one claimed inbound message; returns the outcome recorded for it.
 
-    Never raises for a bad message: anything unexpected is recorded on the
-    row and retried later, then parked as failed for an organiser.
+    The message is read and parsed first, outside any write lock; then what
+    it does and the record of its outcome are one unit of work (one commit),
+    so a crash or a lost database leaves it to be handled again later, never
+    half done or done twice. Never raises for a bad message: anything
+    unexpected is recorded on the row and retried later, then parked as
+    failed for an organiser.
     """
     with session_factory() as session:
         try:
-            result = _process(session, services, inbound_id)
+            stored = stored_message(session, inbound_id)
+            if stored is None:
+                return "message vanished"
+            message = _read(*stored, services.config)
+            with unit_of_work(session):
+                result = _process(session, services, inbound_id, message)
+                finish_inbound(session, inbound_id, status=result.status, outcome=result.outcome,
+                               message_id=result.message_id, intent=result.intent, list_slug=result.list_slug)
         except Exception as exc:  # the message stays, with the error, for a retry or an organiser
             log.exception("processing inbound message %s failed", inbound_id)
             session.rollback()
             fail_inbound(session, inbound_id, "".join(traceback.format_exception(exc)))
             return f"error: {exc}"
-        finish_inbound(session, inbound_id, status=result.status, outcome=result.outcome,
-                       message_id=result.message_id, intent=result.intent, list_slug=result.list_slug)
         return result.outcome
+
+
+@dataclass(frozen=True)
+class _Message:
+    """A stored message as read before any database work: parsed, routed, its calendar reply if any."""
+
+    raw: bytes
+    parsed: ParsedMessage
+    route: LocalRecipient | None
+    calendar: CalendarReply | None
+
+
+def _read(raw: bytes, mail_from: str, rcpt_to: list[str], config: Config) -> _Message:
+    email = read_email(raw)
+    routes = []
+    for address in rcpt_to:
+        try:
+            routes.append(split_recipient(address, config.mail.domain, config.mail.bounce_local_part))
+        except (NotOurDomain, ValueError):
+            continue
+    route = next((r for r in routes if r.list_slug), routes[0] if routes else None)
+    calendar = read_calendar_reply(email, config.mail.domain) if route and route.kind != "bounce" else None
+    return _Message(raw, parse_message(email, mail_from, config.inbound.authserv_id,
+                                                  config.inbound.reply_language_codes), route, calendar)
 
 
 @dataclass
@@ -85,26 +120,16 @@ def _bounce(session: Session, services: Services, verp_token: str | None, raw: b
     return f"{status.kind.value} bounce recorded for outbox {outbox_id} ({status.status or 'no status'})"
 
 
-def _process(session: Session, services: Services, inbound_id: int) -> Result:
-    row = load_inbound(session, inbound_id)
-    if row is None:
-        return Result(InboundStatus.IGNORED, "message vanished")
+def _process(session: Session, services: Services, inbound_id: int, message: _Message) -> Result:
     config = services.config
-    parsed = parse_message(row.raw, row.mail_from, config.inbound.authserv_id)
-    routes = []
-    for address in row.rcpt_to:
-        try:
-            routes.append(split_recipient(address, config.mail.domain, config.mail.bounce_local_part))
-        except (NotOurDomain, ValueError):
-            continue
-    route = next((r for r in routes if r.list_slug), routes[0] if routes else None)
+    parsed, route = message.parsed, message.route
     mid = parsed.message_id or None
     if route is None:
         return Result(InboundStatus.IGNORED, "no local recipient", message_id=mid)
     slug = route.list_slug
     if route.kind == "bounce":
-        return Result(InboundStatus.DONE, _bounce(session, services, route.detail, row.raw), "bounce", mid)
-    earlier = begin_processing(session, inbound_id, parsed.message_id)
+        return Result(InboundStatus.DONE, _bounce(session, services, route.detail, message.raw), "bounce", mid)
+    earlier = handled_copy(session, inbound_id, parsed.message_id)
     if earlier is not None:
         return Result(InboundStatus.IGNORED, f"duplicate of inbound message {earlier}: not processed again",
                       "duplicate", mid, slug)
@@ -115,9 +140,8 @@ def _process(session: Session, services: Services, inbound_id: int) -> Result:
         except DomainError as exc:
             return Result(InboundStatus.TRIAGE, f"unsubscribe by email refused: {exc}", "leave", mid, slug)
         return Result(InboundStatus.DONE, f"unsubscribed from {state.list_slug} by emailed link", "leave", mid, slug)
-    reply = read_calendar_reply(row.raw, config.mail.domain)
-    if reply is not None:  # before the automated-mail check: calendars may mark their replies so
-        return _calendar(session, services, reply, parsed, slug)
+    if message.calendar is not None:  # before the automated-mail check: calendars may mark their replies so
+        return _calendar(session, services, message.calendar, parsed, slug)
     if parsed.automated_reason:
         return Result(InboundStatus.IGNORED, f"not answered: {parsed.automated_reason}", "automated", mid, slug)
     if parsed.from_email is None or slug is None:

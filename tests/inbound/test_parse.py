@@ -90,3 +90,12 @@ def test_auto_submitted_no_is_a_person() -> None:
 def test_garbage_does_not_crash() -> None:
     parsed = parse_message(b"\x00\xff\xfe not an email at all \r\n\r\n\x80", "")
     assert parsed.from_email is None
+
+
+def test_reply_headers_of_configured_languages_mark_the_quote() -> None:
+    french = ("Je viendrai en personne.\n\nEnvoyé : lundi 2 mars 2026 09:00\nÀ : Forum\nObjet : Forum\n\n"
+              "Can't attend? Tell us.\n")
+    assert new_text(french) != "Je viendrai en personne."  # English headers only: the quote is not recognised
+    assert new_text(french, ("en", "fr")) == "Je viendrai en personne."
+    outlook_fr = "Je viendrai.\n\nDe : Forum <forum@lists.test>\nEnvoyé : lundi 2 mars 2026\n\nCan't attend?\n"
+    assert new_text(outlook_fr) == "Je viendrai."  # our own rules know the From: line in French spacing

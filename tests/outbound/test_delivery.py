@@ -27,12 +27,10 @@ def queue_message(database: TestDatabase, config: Config, *, email: str = "sam@e
         person = Person(email=email, display_name=name)
         s.add(person)
         s.flush()
-        row = enqueue(s, services, kind="triage_ack", person=person,
+        return enqueue(s, services, kind="triage_ack", person=person,
                       sender=Envelope("forum@lists.test", list_name, {"Reply-To": "forum@lists.test"}),
                       context={"mailing_list": type("L", (), {"name": "Forum"})(), "reason": "testing",
                                "list_address": "forum@lists.test"})
-        s.flush()
-        return row.id
 
 
 def row(database: TestDatabase, row_id: int) -> OutboxMessage:

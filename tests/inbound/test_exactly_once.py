@@ -1,0 +1,132 @@
+"""What a message does and the record that it was handled are one commit.
+
+A crash between the two (here: recording the outcome fails) leaves nothing
+behind, so the retry does it exactly once: one registration, one reply. Two
+copies of one message handled at the same moment by two workers are
+handled once. A request with no meeting to register for is answered.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from mailer.domain import triage
+from mailer.domain.models import Base, InboundMessage, InboundStatus, OutboxMessage, Rsvp
+from mailer.domain.queue import claim_inbound, store_inbound
+from mailer.domain.services import Services, build_services
+from mailer.inbound import process
+from tests.support.databases import TestDatabase
+from tests.conftest import make_test_config
+from tests.support.factories import make_list, make_meeting
+from tests.support.net import wait_for
+
+RAW = (b"From: Sam <sam@example.org>\r\nTo: forum@lists.test\r\nMessage-ID: <%s@example.org>\r\n"
+       b"Subject: Forum\r\n\r\nPlease register me, I will come in person.\r\n")
+
+
+def _store(database: TestDatabase, token: bytes) -> int:
+    with database.sessions() as s:
+        return store_inbound(s, mail_from="sam@example.org", rcpt_to=["forum@lists.test"], raw=RAW % token)
+
+
+def _counts(database: TestDatabase) -> tuple[int, int]:
+    with database.sessions() as s:
+        return (s.scalar(select(func.count()).select_from(Rsvp)),
+                s.scalar(select(func.count()).select_from(OutboxMessage)))
+
+
+def test_a_crash_before_the_outcome_is_recorded_undoes_everything_and_the_retry_acts_once(
+        database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    inbound_id = _store(database, b"crash")
+    with database.sessions() as s:
+        assert claim_inbound(s, limit=10, lease=timedelta(minutes=5), worker_id="w") == [inbound_id]
+    real_finish = triage.finish_inbound
+    calls = []
+
+    def crash_once(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("database connection lost")
+        real_finish(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(process, "finish_inbound", crash_once)
+    assert process.process_inbound(database.sessions, services, inbound_id).startswith("error:")
+    assert _counts(database) == (0, 0)  # the registration and its reply went with the failed commit
+    with database.sessions() as s:
+        row = s.get(InboundMessage, inbound_id)
+        assert row.status is InboundStatus.PROCESSING and "connection lost" in row.error and row.message_id is None
+
+    outcome = process.process_inbound(database.sessions, services, inbound_id)
+    assert outcome.startswith("registered for meeting")
+    assert _counts(database) == (1, 1)
+    with database.sessions() as s:
+        reply = s.scalar(select(OutboxMessage))
+        assert reply.kind == "registration_reply" and reply.recipient == "sam@example.org"
+
+
+def test_no_upcoming_meeting_is_answered_and_logged(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    inbound_id = _store(database, b"nomeeting")
+    outcome = process.process_inbound(database.sessions, services, inbound_id)
+    assert "no upcoming meeting" in outcome
+    with database.sessions() as s:
+        row = s.get(InboundMessage, inbound_id)
+        assert row.status is InboundStatus.DONE and row.intent == "register"
+        reply = s.scalar(select(OutboxMessage))
+        assert reply is not None and reply.kind == "no_upcoming_meeting"
+        assert reply.headers["In-Reply-To"] == "<nomeeting@example.org>"
+        assert "no upcoming meeting" in reply.body_text
+
+
+def test_two_copies_handled_at_the_same_moment_are_handled_once(
+        postgresql_database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL, where two workers really write at once: the second copy waits for the first's commit."""
+    database = postgresql_database
+    database.empty(Base.metadata)
+    services = build_services(make_test_config(tmp_path, database.url))
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    first, second = _store(database, b"twice"), _store(database, b"twice")
+    with database.sessions() as s:
+        assert sorted(claim_inbound(s, limit=10, lease=timedelta(minutes=5), worker_id="w")) == [first, second]
+
+    release = threading.Event()
+    real_dispatch = process._dispatch
+
+    def held_dispatch(*args: object, **kwargs: object) -> object:
+        assert release.wait(30), "the second copy never reached the lock"
+        return real_dispatch(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(process, "_dispatch", held_dispatch)
+    outcomes: dict[int, str] = {}
+    workers = [threading.Thread(target=lambda i=i: outcomes.__setitem__(i, process.process_inbound(
+        database.sessions, services, i))) for i in (first, second)]
+    workers[0].start()
+    try:
+        # The first copy holds its Message-ID's lock (it is inside _dispatch) before the second starts.
+        wait_for(lambda: _advisory_locks(database, granted=True) == 1, message="the first copy's lock")
+        workers[1].start()
+        wait_for(lambda: _advisory_locks(database, granted=False) == 1, message="the second copy to wait")
+    finally:
+        release.set()
+        for worker in workers:
+            if worker.is_alive() or worker.ident is not None:
+                worker.join(30)
+    assert outcomes[first].startswith("registered for meeting")
+    assert outcomes[second] == f"duplicate of inbound message {first}: not processed again"
+    assert _counts(database) == (1, 1)
+
+
+def _advisory_locks(database: TestDatabase, *, granted: bool) -> int:
+    with database.engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted = :g"
+                                       " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+                                  {"g": granted}).scalar_one()
+
