@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.db import read_transaction, transaction
@@ -198,16 +198,32 @@ def _promote_from_waitlist(session: Session, services: Services, meeting: Meetin
         send_details(session, services, meeting, person, first)
 
 
+_CLAIM = (select(Person, Meeting).join(Meeting, Meeting.id == bindparam("meeting_id"))
+          .where(Person.id == bindparam("person_id")).options(joinedload(Meeting.mailing_list)))
+
+
 def _load_claim(session: Session, claim: RsvpClaim) -> tuple[Person, Meeting]:
-    person = session.get(Person, claim.person_id)
-    meeting = session.get(Meeting, claim.meeting_id, options=[joinedload(Meeting.mailing_list)])
-    if person is None or meeting is None:
+    found = session.execute(_CLAIM, {"meeting_id": claim.meeting_id, "person_id": claim.person_id}).first()
+    if found is None:
         raise InvalidLink("This link is no longer valid.")
-    if person.link_version != claim.link_version:
+    person, meeting = found
+    _check_claim(claim, person.link_version, meeting)
+    return person, meeting
+
+
+def _check_claim(claim: RsvpClaim, link_version: int, meeting: Meeting) -> None:
+    if link_version != claim.link_version:
         raise InvalidLink("This link has been replaced by a newer one. Please use the most recent email.")
     if meeting.ends_at <= utcnow():
         raise ExpiredLink("This meeting has already taken place, so its links have expired.")
-    return person, meeting
+
+
+_PAGE = (select(Meeting, Person.display_name, Person.link_version, Rsvp.response, Rsvp.mode,
+                Rsvp.access_needs.is_not(None).label("has_access_needs"))
+         .select_from(Meeting)
+         .join(Person, Person.id == bindparam("person_id"))
+         .outerjoin(Rsvp, and_(Rsvp.meeting_id == Meeting.id, Rsvp.person_id == Person.id))
+         .where(Meeting.id == bindparam("meeting_id")))
 
 
 @dataclass(frozen=True)
@@ -234,18 +250,21 @@ def rsvp_page(session: Session, services: Services, token: str, choice: str) -> 
     """Read-only: what the GET of a signed link shows. Never changes anything."""
     claim = services.links.load_rsvp(token)
     selected = resolve_choice(choice)
-    with read_transaction(session):
-        person, meeting = _load_claim(session, claim)
-        rsvp = session.scalar(select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.person_id == person.id))
-        closed: str | None = None
-        try:
-            check_open(meeting)
-            check_mode(meeting, selected.response, selected.mode)
-        except (RsvpClosed, InvalidChoice) as exc:
-            closed = str(exc)
-        return RsvpPage(meeting=meeting, first_name=person.first_name, choice=selected,
-                        current=(rsvp.response, rsvp.mode) if rsvp else None, closed_reason=closed,
-                        has_access_needs=bool(rsvp and rsvp.access_needs))
+    with read_transaction(session):  # one query: the meeting, the person's name and link version, their answer
+        found = session.execute(_PAGE, {"meeting_id": claim.meeting_id, "person_id": claim.person_id}).first()
+    if found is None:
+        raise InvalidLink("This link is no longer valid.")
+    meeting = found.Meeting
+    _check_claim(claim, found.link_version, meeting)
+    closed: str | None = None
+    try:
+        check_open(meeting)
+        check_mode(meeting, selected.response, selected.mode)
+    except (RsvpClosed, InvalidChoice) as exc:
+        closed = str(exc)
+    return RsvpPage(meeting=meeting, first_name=Person(display_name=found.display_name).first_name, choice=selected,
+                    current=(found.response, found.mode) if found.response else None, closed_reason=closed,
+                    has_access_needs=bool(found.has_access_needs))
 
 
 def record_rsvp_from_link(session: Session, services: Services, token: str, choice: str,

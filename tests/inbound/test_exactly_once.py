@@ -20,8 +20,8 @@ from mailer.domain.models import Base, InboundMessage, InboundStatus, OutboxMess
 from mailer.domain.queue import claim_inbound, store_inbound
 from mailer.domain.services import Services, build_services
 from mailer.inbound import process
-from tests.support.databases import TestDatabase
 from tests.conftest import make_test_config
+from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
 from tests.support.net import wait_for
 

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -20,30 +15,7 @@ from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
 from tests.support.net import wait_for
 from tests.support.servers import SmtpSink
-from tests.support.workload import queue_news, seed_members, write_config
-
-
-@contextmanager
-def workers(config_path: Path, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
-    env = {**os.environ, "CONVENE_CONFIG": str(config_path)}
-    logs = [open(config_path.parent / f"worker-{os.getpid()}-{i}-{id(config_path)}.log", "ab")
-            for i in range(count)]
-    procs = [subprocess.Popen([sys.executable, "-m", "mailer.cli", "worker"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=log) for log in logs]
-    try:
-        yield procs
-    finally:
-        for log in logs:
-            log.close()
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+from tests.support.workload import queue_news, seed_members, workers, write_config
 
 
 def unsent(database: TestDatabase) -> int:

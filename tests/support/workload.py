@@ -3,6 +3,12 @@ of the tests that run real worker processes."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import insert, select
@@ -61,3 +67,27 @@ batch_size = 100
 lease_seconds = {lease_seconds}
 """)
     return path
+
+
+@contextmanager
+def workers(config_path: Path, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``count`` `convene worker` processes on this configuration, stopped (SIGTERM) at the end."""
+    env = {**os.environ, "CONVENE_CONFIG": str(config_path)}
+    logs = [open(config_path.parent / f"worker-{os.getpid()}-{i}-{id(config_path)}.log", "ab")
+            for i in range(count)]
+    procs = [subprocess.Popen([sys.executable, "-m", "mailer.cli", "worker"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=log) for log in logs]
+    try:
+        yield procs
+    finally:
+        for log in logs:
+            log.close()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
