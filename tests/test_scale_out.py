@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import smtplib
-import subprocess
 import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import aiosmtplib
@@ -30,33 +26,10 @@ from tests.support.databases import TestDatabase
 from tests.support.factories import make_meeting
 from tests.support.net import free_port, wait_for
 from tests.support.servers import SmtpSink
-from tests.support.workload import queue_news, seed_members, write_config
+from tests.support.workload import processes, queue_news, seed_members, write_config
 
 MESSAGES = 5000
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>]+>)", re.M | re.I)
-
-
-@contextmanager
-def processes(commands: list[tuple[list[str], Path]], log_dir: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs, logs = [], []
-    try:
-        for i, (argv, config) in enumerate(commands):
-            log = open(log_dir / f"proc-{i}.log", "wb")
-            logs.append(log)
-            procs.append(subprocess.Popen(argv, env={**os.environ, "CONVENE_CONFIG": str(config)},
-                                          stdout=subprocess.DEVNULL, stderr=log))
-        yield procs
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for log in logs:
-            log.close()
 
 
 async def blast(ports: list[int], count: int, concurrency: int = 8) -> int:

@@ -4,11 +4,10 @@ of the tests that run real worker processes."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from sqlalchemy import insert, select
@@ -70,24 +69,29 @@ lease_seconds = {lease_seconds}
 
 
 @contextmanager
-def workers(config_path: Path, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """``count`` `convene worker` processes on this configuration, stopped (SIGTERM) at the end."""
-    env = {**os.environ, "CONVENE_CONFIG": str(config_path)}
-    logs = [open(config_path.parent / f"worker-{os.getpid()}-{i}-{id(config_path)}.log", "ab")
-            for i in range(count)]
-    procs = [subprocess.Popen([sys.executable, "-m", "mailer.cli", "worker"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=log) for log in logs]
+def processes(commands: list[tuple[list[str], Path]], log_dir: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Start each (argv, configuration file) as a process, its stderr in a log file; stopped (SIGTERM) at the end."""
+    procs, logs = [], []
     try:
+        for i, (argv, config) in enumerate(commands):
+            log = open(log_dir / f"proc-{i}.log", "ab")
+            logs.append(log)
+            procs.append(subprocess.Popen(argv, env={**os.environ, "CONVENE_CONFIG": str(config)},
+                                          stdout=subprocess.DEVNULL, stderr=log))
         yield procs
     finally:
-        for log in logs:
-            log.close()
         for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+            proc.terminate()
         for proc in procs:
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        for log in logs:
+            log.close()
+
+
+def workers(config_path: Path, count: int) -> AbstractContextManager[list[subprocess.Popen[bytes]]]:
+    """``count`` `convene worker` processes on this configuration."""
+    return processes([([sys.executable, "-m", "mailer.cli", "worker"], config_path)] * count, config_path.parent)
