@@ -72,7 +72,7 @@ def transaction(session: Session) -> Iterator[None]:
     everything commits together when the unit of work ends. Domain functions
     use this instead of ``session.begin()`` so that they compose.
     """
-    if session.info.get(_UNIT_OF_WORK):
+    if _UNIT_OF_WORK in session.info:
         with session.begin_nested():
             yield
     else:
@@ -89,11 +89,18 @@ def unit_of_work(session: Session) -> Iterator[None]:
     leaves the message to be handled again, never handled twice.
     """
     with session.begin():
-        session.info[_UNIT_OF_WORK] = True
+        session.info[_UNIT_OF_WORK] = {}
         try:
             yield
         finally:
             session.info.pop(_UNIT_OF_WORK, None)
+
+
+def unit_of_work_memo(session: Session) -> dict[object, object] | None:
+    """A dict that lives as long as the current unit of work (None outside one): rows that
+    several operations of one unit read, such as the list a message was sent to, are read once."""
+    memo = session.info.get(_UNIT_OF_WORK)
+    return memo if isinstance(memo, dict) else None
 
 
 @contextmanager
@@ -104,7 +111,7 @@ def read_transaction(session: Session) -> Iterator[None]:
     so that pages and lookups never wait behind the worker's writes. Inside a
     :func:`unit_of_work` it reads within that transaction.
     """
-    if session.info.get(_UNIT_OF_WORK):
+    if _UNIT_OF_WORK in session.info:
         yield
         return
     with session.begin():

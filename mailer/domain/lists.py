@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from mailer.db import read_transaction, transaction
+from mailer.db import read_transaction, transaction, unit_of_work_memo
 from mailer.domain import audit
 from mailer.domain.errors import AlreadyExists, InvalidInput, InvalidLink, NotFound
 from mailer.domain.models import BounceEvent, MailingList, Person, Subscription, SubscriptionStatus
@@ -54,10 +54,16 @@ _LIST_BY_SLUG = select(MailingList).where(MailingList.slug == bindparam("slug"))
 
 
 def get_list(session: Session, slug: str) -> MailingList:
-    found = session.scalar(_LIST_BY_SLUG, {"slug": slug.lower()})
+    memo = unit_of_work_memo(session)
+    key = ("list", slug.lower())
+    found = memo.get(key) if memo is not None else None
     if found is None:
-        raise NotFound(f"There is no list called '{slug}'.")
-    return found
+        found = session.scalar(_LIST_BY_SLUG, {"slug": slug.lower()})
+        if found is None:
+            raise NotFound(f"There is no list called '{slug}'.")
+        if memo is not None:
+            memo[key] = found
+    return found  # type: ignore[return-value]
 
 
 def find_list(session: Session, slug: str) -> MailingList:

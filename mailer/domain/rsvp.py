@@ -112,7 +112,7 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
                            waitlisted=rsvp is not None and rsvp.waitlisted_at is not None)
     held_place = rsvp is not None and _holds_place(rsvp)
     if rsvp is None:
-        rsvp = Rsvp(meeting=meeting, person=person, response=response, mode=mode, source=source,
+        rsvp = Rsvp(meeting_id=meeting.id, person_id=person.id, response=response, mode=mode, source=source,
                     access_needs=_clean_access_needs(access_needs) if response is RsvpResponse.ATTENDING else None)
         session.add(rsvp)
     else:
