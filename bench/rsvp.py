@@ -2,8 +2,8 @@
 against a Flask hello-world served the same way in the same run.
 
 Both apps run under gunicorn (2 workers x 8 threads, the production server) on
-127.0.0.1; C client threads keep connections busy for a bounded number of
-requests and seconds. Reports requests/s, p50 and p99, and errors, on SQLite
+127.0.0.1, each warmed up first by requests that are not counted; C client
+threads keep connections busy for a bounded number of requests and seconds. Reports requests/s, p50 and p99, and errors, on SQLite
 and (when reachable) PostgreSQL.
 """
 
@@ -131,6 +131,8 @@ def main() -> dict[str, object]:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--warmup", type=int, default=500,
+                        help="requests sent to each server first and not counted (imports, template compilation)")
     parser.add_argument("--postgres", default=os.environ.get("CONVENE_TEST_POSTGRES_URL",
                                                               "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
@@ -143,6 +145,7 @@ def main() -> dict[str, object]:
         port = free_port()
         proc = gunicorn("hello_app:app", port, {**os.environ}, str(hello_dir))
         try:
+            load(port, lambda n, st: ("GET", "/", None, {}), args.warmup, args.concurrency, args.seconds)
             hello = load(port, lambda n, st: ("GET", "/", None, {}), args.requests, args.concurrency, args.seconds)
         finally:
             proc.terminate()
@@ -164,8 +167,9 @@ def main() -> dict[str, object]:
             port = free_port()
             proc = gunicorn("web.wsgi:app", port, {**os.environ, "CONVENE_CONFIG": str(config_path)}, root)
             try:
-                get = load(port, lambda n, st: ("GET", f"/rsvp/{tokens[n]}/remote", None, {}),
-                           args.requests, args.concurrency, args.seconds)
+                page = lambda n, st: ("GET", f"/rsvp/{tokens[n]}/remote", None, {})  # noqa: E731
+                load(port, page, args.warmup, args.concurrency, args.seconds)
+                get = load(port, page, args.requests, args.concurrency, args.seconds)
 
                 def post(n: int, state: dict):  # type: ignore[no-untyped-def]
                     if "cookie" not in state:  # each client opens its page once, as a person would

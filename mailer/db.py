@@ -8,6 +8,7 @@ SQLITE_BUSY. PostgreSQL uses row locks (``FOR UPDATE SKIP LOCKED``) instead.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,10 +17,14 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _READ_ONLY = "convene_read_only"
+_HOLDS_WRITER_LOCK = "convene_holds_writer_lock"
+#: Seconds a writer waits for the others of its process, as long as SQLite's busy timeout.
+_WRITER_WAIT = 30.0
 
 
 def normalise_url(url: str) -> str:
@@ -53,11 +58,34 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    # Writers of this process queue on a lock of their own before asking SQLite for its
+    # write lock: a waiting thread is woken the moment the lock is free, where SQLite's
+    # busy handler would sleep in steps of up to 100 ms and let others overtake it.
+    # Writers in other processes still meet at SQLite's lock.
+    writers = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
         # Readers take no lock (WAL lets them run beside a writer); writers take the
         # write lock up front so they queue on busy_timeout instead of failing later.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(_READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not writers.acquire(timeout=_WRITER_WAIT):
+            raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("waited too long for the write lock"))
+        conn.info[_HOLDS_WRITER_LOCK] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    def _release(conn):  # type: ignore[no-untyped-def]
+        if conn.info.pop(_HOLDS_WRITER_LOCK, False):
+            writers.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
 
 _UNIT_OF_WORK = "convene_unit_of_work"
