@@ -13,13 +13,14 @@ _INSERT = insert(AuditEntry.__table__)
 
 
 def record(session: Session, *, actor: str, action: str, target: str = "", **detail: Any) -> None:
-    """Write an audit entry in the current transaction (an INSERT, without the ORM's bookkeeping:
-    nothing reads an entry back in the transaction that writes it).
+    """Write an audit entry in the current transaction (a plain INSERT on the transaction's
+    connection, without the ORM's bookkeeping: nothing reads an entry back in the transaction
+    that writes it).
 
     ``actor`` is ``organiser:<id>``, ``person:<id>`` or ``system``; never an
     email address, so the log itself stays low on personal data.
     """
-    session.execute(_INSERT, {"at": utcnow(), "actor": actor, "action": action, "target": target, "detail": detail})
+    session.connection().execute(_INSERT, {"at": utcnow(), "actor": actor, "action": action, "target": target, "detail": detail})
 
 
 def recent(session: Session, limit: int = 200) -> list[AuditEntry]:

@@ -93,7 +93,7 @@ def enqueue(session: Session, services: Services, *, kind: str, person: Person, 
     headers = {k: v.translate(_HEADER_UNSAFE) for k, v in headers.items()}
     identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
     now = utcnow()
-    return session.execute(_INSERT_OUTBOX, {
+    return session.connection().execute(_INSERT_OUTBOX, {
         "created_at": now, "next_attempt_at": now, "status": OutboxStatus.QUEUED, "attempts": 0, "last_error": "",
         "kind": kind, "person_id": person.id, "recipient": person.email, "sender": identity.envelope_from,
         "message_id": identity.message_id, "subject": subject.translate(_HEADER_UNSAFE),
@@ -112,7 +112,8 @@ _RECENT_AUTO_REPLIES = select(func.count()).select_from(OutboxMessage).where(
 def recent_auto_replies(session: Session, recipient: str, within: timedelta) -> int:
     """How many automatic replies went to this address lately (for rate limiting)."""
     since = datetime.now(timezone.utc) - within
-    return session.scalar(_RECENT_AUTO_REPLIES, {"recipient": recipient, "since": since}) or 0
+    # Replies are queued as plain INSERTs, so the count needs no flush: straight to the connection.
+    return session.connection().execute(_RECENT_AUTO_REPLIES, {"recipient": recipient, "since": since}).scalar() or 0
 
 
 def may_auto_reply(session: Session, services: Services, email: str) -> bool:

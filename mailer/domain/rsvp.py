@@ -100,7 +100,7 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
     check_mode(meeting, response, mode)
     # One answer at a time per meeting, so in-person places are never handed out twice
     # (PostgreSQL row lock; SQLite already has one writer at a time).
-    session.execute(_LOCK_MEETING, {"meeting_id": meeting.id})
+    session.connection().execute(_LOCK_MEETING, {"meeting_id": meeting.id})
     rsvp = session.scalar(_RSVP_OF, {"meeting_id": meeting.id, "person_id": person.id})
     previous = (rsvp.response, rsvp.mode) if rsvp else None
     if rsvp is not None and keep_mode and response is RsvpResponse.ATTENDING and rsvp.response is response:

@@ -44,7 +44,7 @@ def finish_inbound(session: Session, inbound_id: int, *, status: InboundStatus, 
     Message-ID handled); one UPDATE, without reading the raw message back."""
     values = {"status": status, "outcome": outcome, "processed_at": utcnow(), "lease_until": None,
               "intent": intent[:20], "list_slug": list_slug, "message_id": message_id[:998] if message_id else None}
-    session.execute(_FINISH, {"own_id": inbound_id, **values})
+    session.connection().execute(_FINISH, {"own_id": inbound_id, **values})
 
 
 def forget_inbound_sender(session: Session, inbound_id: int) -> None:
@@ -77,7 +77,7 @@ def handled_copy(session: Session, inbound_id: int, message_id: str) -> int | No
         key = int.from_bytes(hashlib.blake2b(message_id.encode("utf-8", "replace"), digest_size=8).digest(),
                              "big", signed=True)
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-    return session.scalar(_EARLIER_COPY, {"message_id": message_id, "own_id": inbound_id})
+    return session.connection().execute(_EARLIER_COPY, {"message_id": message_id, "own_id": inbound_id}).scalar()
 
 
 def fail_inbound(session: Session, inbound_id: int, error: str, *, max_attempts: int = 5) -> None:
@@ -112,7 +112,7 @@ _STORED = select(_INBOUND.c.raw, _INBOUND.c.mail_from, _INBOUND.c.rcpt_to).where
 def stored_message(session: Session, inbound_id: int) -> tuple[bytes, str, list[str]] | None:
     """What the worker needs of a stored message: (raw bytes, envelope sender, envelope recipients)."""
     with read_transaction(session):
-        row = session.execute(_STORED, {"own_id": inbound_id}).first()
+        row = session.connection().execute(_STORED, {"own_id": inbound_id}).first()
     return (row.raw, row.mail_from, row.rcpt_to) if row is not None else None
 
 

@@ -91,8 +91,8 @@ def _read(raw: bytes, mail_from: str, rcpt_to: list[str], config: Config) -> _Me
             continue
     route = next((r for r in routes if r.list_slug), routes[0] if routes else None)
     calendar = read_calendar_reply(email, config.mail.domain) if route and route.kind != "bounce" else None
-    return _Message(raw, parse_message(email, mail_from, config.inbound.authserv_id,
-                                                  config.inbound.reply_language_codes), route, calendar)
+    parsed = parse_message(email, mail_from, config.inbound.authserv_id, config.inbound.reply_language_codes)
+    return _Message(raw, parsed, route, calendar)
 
 
 @dataclass
