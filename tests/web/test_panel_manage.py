@@ -25,6 +25,7 @@ def test_create_list_add_and_remove_members_create_meeting(client: HttpClient, d
     token = client.csrf_token(made.body)
     added = client.post("/panel/lists/forum", {"csrf_token": token, "email": "Ana@Example.org", "name": "Ana"})
     assert "Added Ana@Example.org" in added.body and "ana@example.org" in added.body
+    assert "govuk-notification-banner" in added.body  # the flashed message, as a GOV.UK banner
     invalid = client.post("/panel/lists/forum", {"csrf_token": token, "email": "nope", "name": ""})
     assert invalid.status == 400 and "not a valid email address" in invalid.body
     removed = client.post("/panel/lists/forum/remove", {"csrf_token": token, "email": "ana@example.org"})
