@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import Config
+from mailer.db import read_transaction
 from mailer.domain.bounces import record_bounce
 from mailer.domain.models import (
     BounceKind,
@@ -63,7 +64,7 @@ def _claim(session_factory: sessionmaker[Session], config: Config, worker_id: st
 
 
 def _load(session_factory: sessionmaker[Session], ids: list[int]) -> list[_Work]:
-    with session_factory() as session, session.begin():
+    with session_factory() as session, read_transaction(session):  # reads only: no write lock on SQLite
         rows = session.execute(
             select(OutboxMessage, Person.link_version).outerjoin(Person, Person.id == OutboxMessage.person_id)
             .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).all()
