@@ -127,8 +127,7 @@ def unit_of_work(session: Session) -> Iterator[None]:
 def unit_of_work_memo(session: Session) -> dict[object, object] | None:
     """A dict that lives as long as the current unit of work (None outside one): rows that
     several operations of one unit read, such as the list a message was sent to, are read once."""
-    memo = session.info.get(_UNIT_OF_WORK)
-    return memo if isinstance(memo, dict) else None
+    return session.info.get(_UNIT_OF_WORK)
 
 
 @contextmanager

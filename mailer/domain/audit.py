@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from mailer.domain.models import AuditEntry, utcnow
+from mailer.domain.models import AuditEntry
 
 _INSERT = insert(AuditEntry.__table__)
 
@@ -20,7 +20,7 @@ def record(session: Session, *, actor: str, action: str, target: str = "", **det
     ``actor`` is ``organiser:<id>``, ``person:<id>`` or ``system``; never an
     email address, so the log itself stays low on personal data.
     """
-    session.connection().execute(_INSERT, {"at": utcnow(), "actor": actor, "action": action, "target": target, "detail": detail})
+    session.connection().execute(_INSERT, {"actor": actor, "action": action, "target": target, "detail": detail})
 
 
 def recent(session: Session, limit: int = 200) -> list[AuditEntry]:

@@ -147,6 +147,11 @@ class OrganiserRole(StrEnum):
     ORGANISER = "organiser"
 
 
+def first_name_of(display_name: str | None) -> str | None:
+    """The most a public page may show of a person: the first word of their name."""
+    return display_name.split()[0] if display_name and display_name.split() else None
+
+
 class Person(Base):
     __tablename__ = "person"
 
@@ -161,9 +166,7 @@ class Person(Base):
 
     @property
     def first_name(self) -> str | None:
-        if not self.display_name:
-            return None
-        return self.display_name.split()[0]
+        return first_name_of(self.display_name)
 
 
 class MailingList(Base):

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from mailer.domain.models import OutboxMessage, OutboxStatus, Person, utcnow
+from mailer.domain.models import OutboxMessage, Person
 from mailer.domain.people import format_address
 from mailer.domain.services import Services
 
@@ -92,9 +92,8 @@ def enqueue(session: Session, services: Services, *, kind: str, person: Person, 
     headers["From"] = format_address(sender.from_address, sender.from_name)
     headers = {k: v.translate(_HEADER_UNSAFE) for k, v in headers.items()}
     identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
-    now = utcnow()
+    # The columns' defaults (status queued, due now, no attempts) are filled in by the INSERT.
     return session.connection().execute(_INSERT_OUTBOX, {
-        "created_at": now, "next_attempt_at": now, "status": OutboxStatus.QUEUED, "attempts": 0, "last_error": "",
         "kind": kind, "person_id": person.id, "recipient": person.email, "sender": identity.envelope_from,
         "message_id": identity.message_id, "subject": subject.translate(_HEADER_UNSAFE),
         "body_text": rendered.text, "body_html": rendered.html, "body_calendar": calendar,

@@ -36,6 +36,7 @@ from mailer.domain.models import (
     Person,
     Rsvp,
     RsvpResponse,
+    first_name_of,
     utcnow,
 )
 from mailer.domain.outbox import Envelope, ReplyThread, enqueue, may_auto_reply
@@ -262,7 +263,7 @@ def rsvp_page(session: Session, services: Services, token: str, choice: str) -> 
         check_mode(meeting, selected.response, selected.mode)
     except (RsvpClosed, InvalidChoice) as exc:
         closed = str(exc)
-    return RsvpPage(meeting=meeting, first_name=Person(display_name=found.display_name).first_name, choice=selected,
+    return RsvpPage(meeting=meeting, first_name=first_name_of(found.display_name), choice=selected,
                     current=(found.response, found.mode) if found.response else None, closed_reason=closed,
                     has_access_needs=bool(found.has_access_needs))
 
