@@ -7,10 +7,18 @@ person's ``link_version`` revokes every link they were ever sent.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
-from itsdangerous import BadData, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import (
+    BadData,
+    SignatureExpired,
+    TimestampSigner,
+    URLSafeSerializer,
+    URLSafeTimedSerializer,
+)
 
 from mailer.domain.errors import ExpiredLink, InvalidLink
 from mailer.domain.models import AttendanceMode, Meeting, Person, RsvpResponse
@@ -20,6 +28,9 @@ UNSUBSCRIBE_SALT = "convene.unsubscribe.v1"
 CONFIRM_SALT = "convene.confirm-join.v1"
 ANSWER_SALT = "convene.consultation-answer.v1"
 VOLUNTEER_SALT = "convene.volunteer.v1"
+LINK_FORM_SALT = "convene.link-form.v1"
+#: How long the form on a signed link's page may be sent after the page was shown.
+LINK_FORM_MAX_AGE = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -94,8 +105,27 @@ class LinkSigner:
         # Both without a timestamp: the consultation's own closing date decides what is late.
         self._answer = URLSafeSerializer(secret_key, salt=ANSWER_SALT)
         self._volunteer = URLSafeSerializer(secret_key, salt=VOLUNTEER_SALT)
+        self._form = TimestampSigner(secret_key, salt=LINK_FORM_SALT)
         self.base_url = base_url.rstrip("/")
         self.max_age = max_age
+
+    def form_token(self, link_token: str) -> str:
+        """The token a signed link's page puts in its form: bound to that link and timed.
+
+        It proves a POST was sent from a page this service showed for this very
+        link, recently, without a cookie: the public pages set none, so opening
+        a link leaves nothing in the browser and a page never depends on one.
+        It carries no id, only a digest of the link token.
+        """
+        return self._form.sign(_digest(link_token)).decode()
+
+    def check_form_token(self, link_token: str, form_token: str) -> bool:
+        """Whether ``form_token`` came from :meth:`form_token` for this link within LINK_FORM_MAX_AGE."""
+        try:
+            value = self._form.unsign(form_token, max_age=int(LINK_FORM_MAX_AGE.total_seconds()))
+        except BadData:
+            return False
+        return hmac.compare_digest(value, _digest(link_token))
 
     def rsvp_token(self, person: Person, meeting: Meeting) -> str:
         return self._rsvp.dumps([person.id, meeting.id, person.link_version])
@@ -181,6 +211,10 @@ class LinkSigner:
         if not _three_ints(data):
             raise InvalidLink("This link is not valid.")
         return RsvpClaim(*data)
+
+
+def _digest(link_token: str) -> bytes:
+    return hashlib.blake2b(link_token.encode(), digest_size=12).hexdigest().encode()
 
 
 def _three_ints(data: object) -> bool:

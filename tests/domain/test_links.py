@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from mailer.domain.errors import ExpiredLink, InvalidLink
-from mailer.domain.links import LinkSigner
+from mailer.domain.links import LINK_FORM_MAX_AGE, LinkSigner
 
 PERSON = SimpleNamespace(id=7, link_version=1, email="sam@example.org", display_name="Sam")
 MEETING = SimpleNamespace(id=3)
@@ -52,3 +53,19 @@ def test_well_signed_but_malformed_payload_is_invalid(payload: object) -> None:
     token = URLSafeTimedSerializer("k" * 48, salt="convene.rsvp.v1").dumps(payload)
     with pytest.raises(InvalidLink):
         signer().load_rsvp(token)
+
+
+def test_form_token_is_bound_to_its_link_and_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = signer()
+    link = s.rsvp_token(PERSON, MEETING)  # type: ignore[arg-type]
+    other = s.rsvp_token(SimpleNamespace(id=8, link_version=1), MEETING)  # type: ignore[arg-type]
+    token = s.form_token(link)
+    assert s.check_form_token(link, token)
+    assert link.split(".")[0] not in token  # a digest of the link, not its ids
+    assert not s.check_form_token(other, token)
+    assert not s.check_form_token(link, token[:-2] + "xx")
+    assert not s.check_form_token(link, "")
+    assert not LinkSigner("z" * 48, "https://x", timedelta(days=1)).check_form_token(link, token)
+    later = int(time.time() + LINK_FORM_MAX_AGE.total_seconds()) + 5
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: later)
+    assert not s.check_form_token(link, token)

@@ -75,6 +75,28 @@ def test_post_without_csrf_changes_nothing(client: HttpClient, web_service: Runn
         assert s.scalars(select(Rsvp)).all() == []
 
 
+def test_signed_link_pages_set_no_cookie_and_their_form_token_is_bound_to_the_link(
+        client: HttpClient, web_service: RunningService, database: TestDatabase) -> None:
+    """Opening a link from an email leaves nothing in the browser; a page's token works for its own link only."""
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    mine = link_for(database, web_service, meeting.id)
+    theirs = link_for(database, web_service, meeting.id, email="alex@example.org")
+    page = client.get(mine)
+    assert page.status == 200 and "Set-Cookie" not in page.headers
+    token = client.csrf_token(page.body)
+    refused = client.post(theirs, {"csrf_token": token})
+    assert refused.status == 400 and "Your form expired" in refused.body
+    with database.sessions() as s:
+        assert s.scalars(select(Rsvp)).all() == []
+    done = client.post(mine, {"csrf_token": token})
+    assert done.status == 200 and "Set-Cookie" not in done.headers
+    assert len(client.cookies) == 0
+    with database.sessions() as s:
+        assert [r.person_id for r in s.scalars(select(Rsvp))] == [
+            s.scalars(select(Person.id).where(Person.email == "sam.example@example.org")).one()]
+
+
 def test_after_deadline_the_page_explains_and_post_is_refused(client: HttpClient, web_service: RunningService,
                                                               database: TestDatabase) -> None:
     make_list(database.sessions)
@@ -82,8 +104,9 @@ def test_after_deadline_the_page_explains_and_post_is_refused(client: HttpClient
     url = link_for(database, web_service, meeting.id)
     page = client.get(url)
     assert page.status == 200 and "RSVP deadline" in page.body and 'id="confirm"' not in page.body
-    refused = client.post(url, {"csrf_token": client.csrf_token(page.body) if "csrf_token" in page.body
-                                else HttpClient.csrf_token(client.get("/login").body)})
+    # A page opened before the deadline still holds a good form token: the POST itself is refused.
+    opened_earlier = build_services(web_service.config).links.form_token(url.split("/")[-2])
+    refused = client.post(url, {"csrf_token": opened_earlier})
     assert refused.status == 409 and "RSVP deadline" in refused.body
     with database.sessions() as s:
         assert s.scalars(select(Rsvp)).all() == []

@@ -26,15 +26,16 @@ from mailer.domain.membership import confirm_join, confirm_state
 from mailer.domain.rsvp import record_rsvp_from_link, rsvp_page
 from web import csrf
 from web.db import get_config, get_services, get_session
+from web.public.linkforms import LinkForm, link_form
 
 bp = Blueprint("public", __name__)
 
 
-class ConfirmForm(FlaskForm):
-    """No fields: the signed URL says who and what; the form carries the CSRF token."""
+class ConfirmForm(LinkForm):
+    """No fields: the signed URL says who and what; the form carries the link-bound token."""
 
 
-class RsvpForm(FlaskForm):
+class RsvpForm(LinkForm):
     access_needs = TextAreaField(
         "Anything we should know to make the meeting accessible for you? (optional)",
         validators=[Optional(), Length(max=1000, message="Please keep it to 1,000 characters.")],
@@ -58,13 +59,14 @@ def rsvp(token: str, choice: str) -> Any:
         page = rsvp_page(get_session(), get_services(), token, choice)
     except (InvalidLink, ExpiredLink) as exc:
         return _link_error(exc)
-    return render_template("public/rsvp.html", page=page, form=RsvpForm(), token=token,
+    return render_template("public/rsvp.html", page=page, form=link_form(RsvpForm, token), token=token,
                            choices=RSVP_CHOICES)
 
 
 @bp.post("/rsvp/<token>/<choice>")
+@csrf.exempt  # the form's own token is bound to the link (web.public.linkforms): no cookie needed
 def rsvp_confirm(token: str, choice: str) -> Any:
-    form = RsvpForm()
+    form = link_form(RsvpForm, token)
     if not form.validate_on_submit():
         if form.access_needs.errors and "csrf_token" not in form.errors:
             try:
@@ -102,12 +104,13 @@ def volunteer(token: str) -> Any:
         page = volunteer_page(get_session(), get_services(), token)
     except InvalidLink as exc:
         return _link_error(exc)
-    return render_template("public/volunteer.html", page=page, token=token, form=ConfirmForm())
+    return render_template("public/volunteer.html", page=page, token=token, form=link_form(ConfirmForm, token))
 
 
 @bp.post("/volunteer/<token>")
+@csrf.exempt  # link-bound form token
 def volunteer_confirm(token: str) -> Any:
-    if not ConfirmForm().validate_on_submit():
+    if not link_form(ConfirmForm, token).validate_on_submit():
         return render_template("public/link_error.html", title="Your form expired",
                                message="Please open the link from your email again."), 400
     try:
@@ -132,7 +135,7 @@ def unsubscribe(token: str) -> Any:
         state = unsubscribe_state(get_session(), get_services(), token)
     except InvalidLink as exc:
         return _link_error(exc)
-    return render_template("public/unsubscribe.html", state=state, token=token, form=ConfirmForm())
+    return render_template("public/unsubscribe.html", state=state, token=token, form=link_form(ConfirmForm, token))
 
 
 @bp.post("/u/<token>")
@@ -147,12 +150,13 @@ def unsubscribe_confirm(token: str) -> Any:
         return _link_error(exc)
     if one_click and "text/html" not in request.headers.get("Accept", ""):
         return "Unsubscribed.\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
-    return render_template("public/unsubscribed.html", state=state, token=token, form=ConfirmForm())
+    return render_template("public/unsubscribed.html", state=state, token=token, form=link_form(ConfirmForm, token))
 
 
 @bp.post("/u/<token>/rejoin")
+@csrf.exempt  # link-bound form token
 def unsubscribe_undo(token: str) -> Any:
-    form = ConfirmForm()
+    form = link_form(ConfirmForm, token)
     if not form.validate_on_submit():
         return render_template("public/link_error.html", title="Your form expired",
                                message="Please open the link from your email again."), 400
@@ -170,12 +174,13 @@ def confirm(token: str) -> Any:
         state = confirm_state(get_session(), get_services(), token)
     except (InvalidLink, ExpiredLink) as exc:
         return _link_error(exc)
-    return render_template("public/confirm.html", state=state, token=token, form=ConfirmForm())
+    return render_template("public/confirm.html", state=state, token=token, form=link_form(ConfirmForm, token))
 
 
 @bp.post("/confirm/<token>")
+@csrf.exempt  # link-bound form token
 def confirm_post(token: str) -> Any:
-    if not ConfirmForm().validate_on_submit():
+    if not link_form(ConfirmForm, token).validate_on_submit():
         return render_template("public/link_error.html", title="Your form expired",
                                message="Please open the link from your email again."), 400
     try:
