@@ -1,4 +1,4 @@
-"""SQLite: the writers of one process queue on a lock of their own before SQLite's write lock.
+"""SQLite: writers queue on locks of their own (threads, then processes) before SQLite's write lock.
 
 The lock must be given back however a write transaction ends (commit,
 rollback after an error, a session closed half way, a BEGIN that fails), or
@@ -7,6 +7,9 @@ every later writer of the process would wait for it in vain.
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -70,24 +73,87 @@ def test_every_way_a_write_transaction_ends_gives_the_lock_back(tmp_path: Path,
 
 
 def test_a_begin_that_fails_gives_the_lock_back(tmp_path: Path) -> None:
-    """Another process holds SQLite's write lock past the busy timeout: BEGIN fails, and the lock
-    of this process is free again for the next writer."""
+    """Another program holds SQLite's write lock past the busy timeout: BEGIN fails, and the locks
+    of this process are free again for the next writer."""
     path = tmp_path / "writers.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
-    other = make_engine(f"sqlite:///{path}")  # stands for another process: a lock of its own
     sessions = make_sessionmaker(engine)
+    holder = sqlite3.connect(path, isolation_level=None)  # not Convene: it knows nothing of our lock file
     try:
-        with other.connect() as holder:
-            holder.begin()  # BEGIN IMMEDIATE: SQLite's write lock, held
-            with engine.connect() as impatient:
-                impatient.connection.dbapi_connection.execute("PRAGMA busy_timeout=100")  # type: ignore[union-attr]
-                with pytest.raises(OperationalError, match="locked"):
-                    impatient.begin()
-            holder.rollback()
+        holder.execute("BEGIN IMMEDIATE")  # SQLite's write lock, held
+        with engine.connect() as impatient:
+            impatient.connection.dbapi_connection.execute("PRAGMA busy_timeout=100")  # type: ignore[union-attr]
+            with pytest.raises(OperationalError, match="locked"):
+                impatient.begin()
+        holder.execute("ROLLBACK")
         _write_in_another_thread(sessions)
         with sessions() as s:
             assert s.scalar(select(func.count()).select_from(AuditEntry)) == 1
     finally:
+        holder.close()
         engine.dispose()
-        other.dispose()
+
+
+_HOLD = """
+import sys
+from sqlalchemy import insert
+from mailer.db import make_engine, make_sessionmaker
+from mailer.domain.models import AuditEntry, utcnow
+sessions = make_sessionmaker(make_engine(sys.argv[1]))
+with sessions() as s, s.begin():
+    s.execute(insert(AuditEntry), {"at": utcnow(), "actor": "system", "action": "held", "target": "", "detail": {}})
+    print("holding", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_writers_of_other_processes_queue_on_the_lock_file_and_a_killed_holder_frees_it(tmp_path: Path) -> None:
+    """A writer in another process holds the write lock: ours waits for it (not on SQLite's busy handler),
+    and when that process is killed mid-transaction the kernel frees the lock and ours goes on at once."""
+    url = f"sqlite:///{tmp_path / 'writers.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              cwd=Path(__file__).resolve().parent.parent)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"holding\n"
+        assert fcntl_locked(tmp_path / "writers.db-writers")
+        done = threading.Event()
+
+        def write() -> None:
+            with sessions() as s, s.begin():
+                s.execute(insert(AuditEntry), {"at": utcnow(), "actor": "system", "action": "ours", "target": "",
+                                               "detail": {}})
+            done.set()
+
+        threading.Thread(target=write, daemon=True).start()
+        assert not done.wait(0.5), "wrote while another process held the write lock"
+        holder.kill()
+        holder.wait(10)
+        assert done.wait(10), "the lock of a killed process was not freed"
+        with sessions() as s:
+            assert s.scalars(select(AuditEntry.action)).all() == ["ours"]
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.communicate(timeout=10)  # reaps it and closes its pipes
+        engine.dispose()
+
+
+def fcntl_locked(path: Path) -> bool:
+    """Whether some process holds an exclusive flock on ``path``."""
+    import fcntl
+    import os
+
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)

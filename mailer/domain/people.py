@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from mailer.db import insert_row
 from mailer.domain.errors import InvalidInput
 from mailer.domain.models import Person
 
@@ -39,9 +40,7 @@ def get_or_create_person(session: Session, email: str, display_name: str | None 
     address = normalise_email(email)
     person = session.scalar(_PERSON_BY_EMAIL, {"email": address})
     if person is None:
-        person = Person(email=address, display_name=_clean_name(display_name))
-        session.add(person)
-        session.flush()
+        person = insert_row(session, Person, email=address, display_name=_clean_name(display_name))
     elif display_name and not person.display_name:
         person.display_name = _clean_name(display_name)
     return person

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from mailer.db import read_transaction, transaction
+from mailer.db import insert_row, read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import (
     ExpiredLink,
@@ -112,19 +112,20 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
         return RsvpOutcome(meeting.id, person.id, response, mode, changed=False, previous=previous,
                            waitlisted=rsvp is not None and rsvp.waitlisted_at is not None)
     held_place = rsvp is not None and _holds_place(rsvp)
+    wants_place = response is RsvpResponse.ATTENDING and mode is AttendanceMode.IN_PERSON
+    full = (wants_place and meeting.capacity is not None
+            and _places_taken(session, meeting, person.id) >= meeting.capacity)
     if rsvp is None:
-        rsvp = Rsvp(meeting_id=meeting.id, person_id=person.id, response=response, mode=mode, source=source,
-                    access_needs=_clean_access_needs(access_needs) if response is RsvpResponse.ATTENDING else None)
-        session.add(rsvp)
+        rsvp = insert_row(session, Rsvp, meeting_id=meeting.id, person_id=person.id, response=response, mode=mode,
+                          source=source, waitlisted_at=utcnow() if full else None,
+                          access_needs=_clean_access_needs(access_needs) if response is RsvpResponse.ATTENDING
+                          else None)
     else:
         rsvp.response, rsvp.mode, rsvp.source = response, mode, source
         if response is RsvpResponse.DECLINED:
             rsvp.access_needs = None
-    wants_place = response is RsvpResponse.ATTENDING and mode is AttendanceMode.IN_PERSON
-    rsvp.waitlisted_at = None
-    if wants_place and meeting.capacity is not None and _places_taken(session, meeting, person.id) >= meeting.capacity:
-        rsvp.waitlisted_at = utcnow()
-    session.flush()
+        rsvp.waitlisted_at = utcnow() if full else None
+        session.flush()
     audit.record(session, actor=f"person:{person.id}", action="rsvp.record", target=f"meeting:{meeting.id}",
                  response=response.value, mode=mode.value if mode else None, source=source,
                  waitlisted=rsvp.waitlisted_at is not None,
