@@ -22,19 +22,23 @@ from mailer.db import make_engine, make_sessionmaker, migrate
 from mailer.domain.models import AuditEntry, utcnow
 
 
-def _write_in_another_thread(sessions, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    """A write transaction from another thread must get through at once, not after the 30 s wait."""
+def _start_writer(sessions, action: str) -> threading.Event:  # type: ignore[no-untyped-def]
+    """A write transaction in another thread; the event is set once it has committed."""
     done = threading.Event()
 
     def write() -> None:
         with sessions() as s, s.begin():
-            s.execute(insert(AuditEntry), {"at": utcnow(), "actor": "system", "action": "test", "target": "",
+            s.execute(insert(AuditEntry), {"at": utcnow(), "actor": "system", "action": action, "target": "",
                                            "detail": {}})
         done.set()
 
-    thread = threading.Thread(target=write, daemon=True)
-    thread.start()
-    assert done.wait(timeout), "the write lock was not given back"
+    threading.Thread(target=write, daemon=True).start()
+    return done
+
+
+def _write_in_another_thread(sessions, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    """A write transaction from another thread must get through at once, not after the 30 s wait."""
+    assert _start_writer(sessions, "test").wait(timeout), "the write lock was not given back"
 
 
 def _fail_inside(sessions) -> None:  # type: ignore[no-untyped-def]
@@ -120,15 +124,7 @@ def test_writers_of_other_processes_queue_on_the_lock_file_and_a_killed_holder_f
     try:
         assert holder.stdout is not None and holder.stdout.readline() == b"holding\n"
         assert fcntl_locked(tmp_path / "writers.db-writers")
-        done = threading.Event()
-
-        def write() -> None:
-            with sessions() as s, s.begin():
-                s.execute(insert(AuditEntry), {"at": utcnow(), "actor": "system", "action": "ours", "target": "",
-                                               "detail": {}})
-            done.set()
-
-        threading.Thread(target=write, daemon=True).start()
+        done = _start_writer(sessions, "ours")
         assert not done.wait(0.5), "wrote while another process held the write lock"
         holder.kill()
         holder.wait(10)
