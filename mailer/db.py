@@ -80,7 +80,7 @@ def _configure_sqlite(engine: Engine) -> None:
             return
         deadline = time.monotonic() + _WRITER_WAIT
         if not writers.acquire(timeout=_WRITER_WAIT):
-            raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("waited too long for the write lock"))
+            raise _waited_too_long()
         conn.info[_HOLDS_WRITER_LOCK] = True
         try:
             if between_processes is not None:
@@ -92,13 +92,17 @@ def _configure_sqlite(engine: Engine) -> None:
             raise
 
     def _release(conn):  # type: ignore[no-untyped-def]
-        if conn.info.pop(_HOLDS_PROCESS_LOCK, False) and between_processes is not None:
+        if conn.info.pop(_HOLDS_PROCESS_LOCK, False):
             between_processes.release()
         if conn.info.pop(_HOLDS_WRITER_LOCK, False):
             writers.release()
 
     event.listen(engine, "commit", _release)
     event.listen(engine, "rollback", _release)
+
+
+def _waited_too_long() -> OperationalError:
+    return OperationalError("BEGIN IMMEDIATE", None, TimeoutError("waited too long for the write lock"))
 
 
 class _ProcessLock:
@@ -128,8 +132,7 @@ class _ProcessLock:
                 return
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise OperationalError("BEGIN IMMEDIATE", None,
-                                           TimeoutError("waited too long for the write lock")) from None
+                    raise _waited_too_long() from None
                 time.sleep(pause)
                 pause = min(pause * 2, 0.0005)
 
