@@ -124,20 +124,30 @@ def process_all(runtime, seconds: float, workers: int = 1) -> tuple[int, float]:
         create_meeting(s, list_slug="forum", title="Bench Forum", starts_at=starts, ends_at=starts + timedelta(hours=2),
                        venue="Room 1", actor="bench")
     config = runtime.config.replace(worker={"batch_size": 50})
-    started = time.perf_counter()
     if workers == 1:
-        processed = _process_loop(config, seconds)
-    else:
-        with get_context("spawn").Pool(workers) as pool:
-            processed = sum(pool.starmap(_process_loop, [(config, seconds)] * workers))
-    return processed, time.perf_counter() - started
+        processed, started, finished = _process_loop(config, seconds)
+        return processed, finished - started
+    # Each process imports and connects first; the clock starts when all of them are ready.
+    context = get_context("spawn")
+    ready, results = context.Barrier(workers), context.Queue()
+    processes = [context.Process(target=_process_loop, args=(config, seconds, ready, results))
+                 for _ in range(workers)]
+    for process in processes:
+        process.start()
+    runs = [results.get(timeout=seconds + 60) for _ in processes]
+    for process in processes:
+        process.join(10)
+    return sum(r[0] for r in runs), max(r[2] for r in runs) - min(r[1] for r in runs)
 
 
-def _process_loop(config, seconds: float) -> int:  # type: ignore[no-untyped-def]
-    """One worker process: claim batches and process them until none are left (replies stay queued)."""
+def _process_loop(config, seconds: float, ready=None, results=None):  # type: ignore[no-untyped-def]
+    """One worker process: claim batches and process them until none are left (replies stay queued).
+
+    Returns (messages processed, start, end) on the monotonic clock, which all processes share.
+    """
     from mailer.db import make_engine, make_sessionmaker
     from mailer.domain.services import build_services
-    from mailer.inbound.process import process_inbound
+    from mailer.inbound.process import process_inbound_batch
     from mailer.outbound.senders import SenderPool
     from mailer.worker import Worker
 
@@ -147,17 +157,22 @@ def _process_loop(config, seconds: float) -> int:  # type: ignore[no-untyped-def
     engine = make_engine(config.database_url)
     sessions, services = make_sessionmaker(engine), build_services(config)
     worker = Worker(config, sessions, services, SenderPool([NoDelivery()]))  # type: ignore[list-item]
+    if ready is not None:
+        ready.wait(60)
     done = 0
-    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    deadline = started + seconds
     while time.monotonic() < deadline:
         ids = worker._claim_inbound()
         if not ids:
             break
-        for inbound_id in ids:
-            process_inbound(sessions, services, inbound_id)
+        process_inbound_batch(sessions, services, ids)
         done += len(ids)
+    finished = time.monotonic()
     engine.dispose()
-    return done
+    if results is not None:
+        results.put((done, started, finished))
+    return done, started, finished
 
 
 if __name__ == "__main__":

@@ -217,7 +217,26 @@ def insert_row(session: Session, model: type[_Row], **values: Any) -> _Row:
     if statement is None:
         table = model.__table__  # type: ignore[attr-defined]
         statement = _INSERTS[model] = insert(table).returning(*table.c)
-    row = session.connection().execute(statement, values).one()
+    return _persistent(session, model, session.connection().execute(statement, values).one())
+
+
+def load_row(session: Session, model: type[_Row], statement: Any, params: dict[str, Any]) -> _Row | None:
+    """Within the caller's transaction: the first row a Core SELECT of all of ``model``'s table
+    columns finds, as a persistent object (the session's own, if it already holds that row).
+
+    What ``session.scalar(select(model)...)`` gives, for half the cost on the
+    worker's hot path, with one difference: nothing is flushed first, so it
+    suits lookups that pending changes cannot affect (rows are added with
+    :func:`insert_row`, which writes at once).
+    """
+    row = session.connection().execute(statement, params).first()
+    return _persistent(session, model, row) if row is not None else None
+
+
+def _persistent(session: Session, model: type[_Row], row: Any) -> _Row:
+    held = session.identity_map.get(session.identity_key(model, row.id))  # type: ignore[arg-type]
+    if held is not None:
+        return held  # type: ignore[return-value]
     obj = model(**row._mapping)
     make_transient_to_detached(obj)
     session.add(obj)

@@ -24,7 +24,7 @@ from mailer.domain.rsvp import apply_access_needs_retention
 from mailer.domain.schedules import send_due_schedules
 from mailer.domain.services import Services
 from mailer.domain.triage import apply_retention
-from mailer.inbound.process import process_inbound
+from mailer.inbound.process import process_inbound_batch
 from mailer.outbound.compose import Composer, make_dkim_signer
 from mailer.outbound.delivery import deliver_batch
 from mailer.outbound.senders import SenderPool
@@ -103,10 +103,12 @@ class Worker:
                 log.info("retention: deleted the raw text of %d old inbound message(s)", removed)
             if answers:
                 log.info("retention: deleted %d answer(s), offer(s) and access note(s) past their time", answers)
-        for inbound_id in await asyncio.to_thread(self._claim_inbound):
-            outcome = await asyncio.to_thread(process_inbound, self.session_factory, self.services, inbound_id)
-            log.info("inbound %s: %s", inbound_id, outcome)
-            handled += 1
+        claimed = await asyncio.to_thread(self._claim_inbound)
+        if claimed:
+            outcomes = await asyncio.to_thread(process_inbound_batch, self.session_factory, self.services, claimed)
+            for inbound_id, outcome in outcomes.items():
+                log.info("inbound %s: %s", inbound_id, outcome)
+            handled += len(claimed)
         handled += await deliver_batch(self.session_factory, self.senders, self.composer, self.config,
                                        self.worker_id)
         return handled

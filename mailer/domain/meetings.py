@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from mailer.db import read_transaction, transaction
+from mailer.db import load_row, read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
@@ -85,15 +85,16 @@ def create_meeting(session: Session, *, list_slug: str, title: str, starts_at: s
     return meeting
 
 
-_NEXT_MEETING = (select(Meeting)
-                 .where(Meeting.list_id == bindparam("list_id"), Meeting.status == MeetingStatus.PUBLISHED,
-                        Meeting.ends_at > bindparam("now"))
-                 .order_by(Meeting.starts_at).limit(1))
+_MEETING = Meeting.__table__
+_NEXT_MEETING = (select(_MEETING)
+                 .where(_MEETING.c.list_id == bindparam("list_id"), _MEETING.c.status == MeetingStatus.PUBLISHED,
+                        _MEETING.c.ends_at > bindparam("now"))
+                 .order_by(_MEETING.c.starts_at).limit(1))
 
 
 def next_meeting(session: Session, list_id: int, now: datetime | None = None) -> Meeting | None:
     """The list's next published meeting that has not ended (within the caller's transaction)."""
-    return session.scalar(_NEXT_MEETING, {"list_id": list_id, "now": now or utcnow()})
+    return load_row(session, Meeting, _NEXT_MEETING, {"list_id": list_id, "now": now or utcnow()})
 
 
 def list_meetings(session: Session, list_slug: str | None = None) -> list[Meeting]:

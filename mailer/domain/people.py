@@ -9,7 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from mailer.db import insert_row
+from mailer.db import insert_row, load_row
 from mailer.domain.errors import InvalidInput
 from mailer.domain.models import Person
 
@@ -32,13 +32,13 @@ def normalise_email(raw: str) -> str:
     return result.normalized.lower()
 
 
-_PERSON_BY_EMAIL = select(Person).where(Person.email == bindparam("email"))
+_PERSON_BY_EMAIL = select(Person.__table__).where(Person.__table__.c.email == bindparam("email"))
 
 
 def get_or_create_person(session: Session, email: str, display_name: str | None = None) -> Person:
     """Within the caller's transaction: the person for this address, created if new."""
     address = normalise_email(email)
-    person = session.scalar(_PERSON_BY_EMAIL, {"email": address})
+    person = load_row(session, Person, _PERSON_BY_EMAIL, {"email": address})
     if person is None:
         person = insert_row(session, Person, email=address, display_name=_clean_name(display_name))
     elif display_name and not person.display_name:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from mailer.db import insert_row, read_transaction, transaction
+from mailer.db import insert_row, load_row, read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import (
     ExpiredLink,
@@ -86,7 +86,8 @@ MAX_ACCESS_NEEDS = 1000
 
 
 _LOCK_MEETING = select(Meeting.id).where(Meeting.id == bindparam("meeting_id")).with_for_update()
-_RSVP_OF = select(Rsvp).where(Rsvp.meeting_id == bindparam("meeting_id"), Rsvp.person_id == bindparam("person_id"))
+_RSVP = Rsvp.__table__
+_RSVP_OF = select(_RSVP).where(_RSVP.c.meeting_id == bindparam("meeting_id"), _RSVP.c.person_id == bindparam("person_id"))
 
 
 def _apply(session: Session, services: Services, *, person: Person, meeting: Meeting, response: RsvpResponse,
@@ -101,8 +102,10 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
     check_mode(meeting, response, mode)
     # One answer at a time per meeting, so in-person places are never handed out twice
     # (PostgreSQL row lock; SQLite already has one writer at a time).
-    session.connection().execute(_LOCK_MEETING, {"meeting_id": meeting.id})
-    rsvp = session.scalar(_RSVP_OF, {"meeting_id": meeting.id, "person_id": person.id})
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        connection.execute(_LOCK_MEETING, {"meeting_id": meeting.id})
+    rsvp = load_row(session, Rsvp, _RSVP_OF, {"meeting_id": meeting.id, "person_id": person.id})
     previous = (rsvp.response, rsvp.mode) if rsvp else None
     if rsvp is not None and keep_mode and response is RsvpResponse.ATTENDING and rsvp.response is response:
         mode = rsvp.mode  # "register me" again must not forget a mode chosen earlier

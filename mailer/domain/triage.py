@@ -106,14 +106,20 @@ def load_inbound(session: Session, inbound_id: int) -> InboundMessage | None:
         return session.get(InboundMessage, inbound_id)
 
 
-_STORED = select(_INBOUND.c.raw, _INBOUND.c.mail_from, _INBOUND.c.rcpt_to).where(_INBOUND.c.id == bindparam("own_id"))
+_STORED = (select(_INBOUND.c.id, _INBOUND.c.raw, _INBOUND.c.mail_from, _INBOUND.c.rcpt_to)
+           .where(_INBOUND.c.id.in_(bindparam("ids", expanding=True))))
 
 
-def stored_message(session: Session, inbound_id: int) -> tuple[bytes, str, list[str]] | None:
-    """What the worker needs of a stored message: (raw bytes, envelope sender, envelope recipients)."""
+def stored_messages(session: Session, inbound_ids: list[int]) -> dict[int, tuple[bytes, str, list[str]]]:
+    """What the worker needs of stored messages, by id: (raw bytes, envelope sender, envelope recipients).
+
+    One read for a whole batch; ids that no longer exist are missing from the result.
+    """
+    if not inbound_ids:
+        return {}
     with read_transaction(session):
-        row = session.connection().execute(_STORED, {"own_id": inbound_id}).first()
-    return (row.raw, row.mail_from, row.rcpt_to) if row is not None else None
+        rows = session.connection().execute(_STORED, {"ids": list(inbound_ids)}).all()
+    return {row.id: (row.raw, row.mail_from, row.rcpt_to) for row in rows}
 
 
 def inbound_log(session: Session, *, limit: int = 100, status: InboundStatus | None = None) -> list[InboundMessage]:

@@ -1,0 +1,176 @@
+"""A claimed batch is handled in few commits, each message in a SAVEPOINT of its own.
+
+Sharing a commit must not cost the guarantees of handling messages one by
+one: every message gets its own outcome, an error in one undoes only that
+one, a copy of a message in the same batch is still handled once, and a unit
+of work that fails as a whole is handled again message by message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, func, select
+
+from mailer.domain.models import InboundMessage, InboundStatus, OutboxMessage, Person, Rsvp
+from mailer.domain.queue import Received, claim_inbound, store_inbound_many
+from mailer.domain.services import Services
+from mailer.inbound import process
+from tests.support.databases import TestDatabase
+from tests.support.factories import make_list, make_meeting
+
+RAW = ("From: {name} <{email}>\r\nTo: forum@lists.test\r\nMessage-ID: <{mid}@example.org>\r\n"
+       "Subject: Forum\r\n\r\nPlease register me, I will join remotely.\r\n")
+
+
+def _store_and_claim(database: TestDatabase, messages: list[tuple[str, str]]) -> list[int]:
+    """Store (sender, Message-ID token) messages and claim them all."""
+    with database.sessions() as s:
+        ids = store_inbound_many(s, [Received(email, ["forum@lists.test"], RAW.format(
+            name=email.split("@")[0].title(), email=email, mid=mid).encode()) for email, mid in messages])
+    with database.sessions() as s:
+        assert claim_inbound(s, limit=100, lease=timedelta(minutes=5), worker_id="w") == ids
+    return ids
+
+
+@contextmanager
+def _write_commits(database: TestDatabase) -> Iterator[list[int]]:
+    """Counts the commits of write transactions (read-only ones are left out) while the block runs."""
+    commits: list[int] = []
+
+    def on_commit(conn) -> None:  # type: ignore[no-untyped-def]
+        if not conn.get_execution_options().get("convene_read_only"):
+            commits.append(1)
+
+    event.listen(database.engine, "commit", on_commit)
+    try:
+        yield commits
+    finally:
+        event.remove(database.engine, "commit", on_commit)
+
+
+def _rows(database: TestDatabase) -> dict[int, InboundMessage]:
+    with database.sessions() as s:
+        return {row.id: row for row in s.scalars(select(InboundMessage))}
+
+
+def _registered(database: TestDatabase) -> list[str]:
+    with database.sessions() as s:
+        return sorted(s.scalars(select(Person.email).join(Rsvp, Rsvp.person_id == Person.id)))
+
+
+def _replies(database: TestDatabase) -> list[str]:
+    with database.sessions() as s:
+        return sorted(s.scalars(select(OutboxMessage.recipient)))
+
+
+def test_a_batch_shares_one_commit_and_each_message_gets_its_own_outcome(
+        database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    meeting_id = make_meeting(database.sessions).id
+    senders = [f"member{i}@example.org" for i in range(4)]
+    ids = _store_and_claim(database, [(email, f"m{i}") for i, email in enumerate(senders)]
+                           + [(senders[0], "m0")])  # a second copy of the first message, in the same batch
+    with _write_commits(database) as commits:
+        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+    assert len(commits) == 1
+    assert [outcomes[i] for i in ids[:4]] == [f"registered for meeting {meeting_id} (remote)"] * 4
+    assert outcomes[ids[4]] == f"duplicate of inbound message {ids[0]}: not processed again"
+    rows = _rows(database)
+    assert [rows[i].status for i in ids] == [InboundStatus.DONE] * 4 + [InboundStatus.IGNORED]
+    assert all(rows[i].lease_until is None and rows[i].processed_at is not None for i in ids)
+    assert _registered(database) == sorted(senders)
+    assert _replies(database) == sorted(senders)  # one reply each, none for the copy
+
+
+def test_the_write_lock_is_given_back_between_units_of_work(database: TestDatabase, services: Services) -> None:
+    """``hold_seconds`` bounds how long the batch keeps the lock: at 0, every message is a commit of its own."""
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    ids = _store_and_claim(database, [(f"member{i}@example.org", f"m{i}") for i in range(3)])
+    with _write_commits(database) as commits:
+        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=0)
+    assert len(commits) == 3
+    assert all(outcome.startswith("registered") for outcome in outcomes.values())
+
+
+def test_an_error_in_one_message_undoes_that_message_only(database: TestDatabase, services: Services,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    senders = ["first@example.org", "broken@example.org", "third@example.org"]
+    ids = _store_and_claim(database, [(email, f"m{i}") for i, email in enumerate(senders)])
+    real_finish = process.finish_inbound
+
+    def finish_failing_for_one(session, inbound_id, **kwargs):  # type: ignore[no-untyped-def]
+        if inbound_id == ids[1]:  # after its registration and reply were written
+            raise RuntimeError("disk said no")
+        real_finish(session, inbound_id, **kwargs)
+
+    monkeypatch.setattr(process, "finish_inbound", finish_failing_for_one)
+    with _write_commits(database) as commits:
+        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+    assert len(commits) == 1
+    assert outcomes[ids[1]] == "error: disk said no"
+    rows = _rows(database)
+    assert rows[ids[0]].status is rows[ids[2]].status is InboundStatus.DONE
+    broken = rows[ids[1]]
+    assert broken.status is InboundStatus.PROCESSING and "disk said no" in broken.error
+    assert broken.lease_until is not None  # retried later, after a delay
+    assert _registered(database) == ["first@example.org", "third@example.org"]
+    assert _replies(database) == ["first@example.org", "third@example.org"]
+
+    monkeypatch.setattr(process, "finish_inbound", real_finish)
+    assert process.process_inbound_batch(database.sessions, services, [ids[1]])[ids[1]].startswith("registered")
+    assert _registered(database) == sorted(senders)
+    assert _replies(database) == sorted(senders)
+
+
+def test_a_unit_of_work_that_fails_as_a_whole_is_handled_again_message_by_message(
+        database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    senders = [f"member{i}@example.org" for i in range(3)]
+    ids = _store_and_claim(database, [(email, f"m{i}") for i, email in enumerate(senders)])
+    real_unit_of_work = process.unit_of_work
+    units: list[int] = []
+
+    @contextmanager
+    def first_commit_lost(session):  # type: ignore[no-untyped-def]
+        units.append(1)
+        with real_unit_of_work(session):
+            yield
+            if len(units) == 1:  # everything was written; then the commit fails
+                raise ConnectionError("connection lost at commit")
+
+    monkeypatch.setattr(process, "unit_of_work", first_commit_lost)
+    outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+    assert len(units) == 1 + len(ids)  # the failed unit, then one per message
+    assert all(outcome.startswith("registered for meeting") for outcome in outcomes.values())
+    assert {row.status for row in _rows(database).values()} == {InboundStatus.DONE}
+    assert _registered(database) == sorted(senders)  # exactly once each
+    assert _replies(database) == sorted(senders)
+
+
+def test_a_message_that_cannot_be_read_is_recorded_and_the_others_go_on(
+        database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    ids = _store_and_claim(database, [("first@example.org", "m0"), ("unreadable@example.org", "m1")])
+    real_read = process._read
+
+    def read(raw, mail_from, rcpt_to, config):  # type: ignore[no-untyped-def]
+        if mail_from == "unreadable@example.org":
+            raise UnicodeError("parser gave up")
+        return real_read(raw, mail_from, rcpt_to, config)
+
+    monkeypatch.setattr(process, "_read", read)
+    outcomes = process.process_inbound_batch(database.sessions, services, ids)
+    assert outcomes[ids[0]].startswith("registered") and outcomes[ids[1]] == "error: parser gave up"
+    rows = _rows(database)
+    assert rows[ids[1]].status is InboundStatus.PROCESSING and "parser gave up" in rows[ids[1]].error
+    with database.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Rsvp)) == 1
