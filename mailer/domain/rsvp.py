@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
@@ -55,7 +56,16 @@ class RsvpOutcome:
     waitlisted: bool = False
 
 
-def check_open(meeting: Meeting, now: datetime | None = None) -> None:
+class _OpenRules(Protocol):
+    """The fields of a meeting that decide whether it takes an answer (a Meeting, or a row of them)."""
+
+    status: MeetingStatus
+    format: MeetingFormat
+    ends_at: datetime
+    rsvp_deadline: datetime | None
+
+
+def check_open(meeting: _OpenRules, now: datetime | None = None) -> None:
     """Raise RsvpClosed unless the meeting still takes answers."""
     now = now or utcnow()
     if meeting.status is MeetingStatus.CANCELLED:
@@ -68,7 +78,7 @@ def check_open(meeting: Meeting, now: datetime | None = None) -> None:
         raise RsvpClosed("Replies for this meeting closed at the RSVP deadline. Please contact the organisers.")
 
 
-def check_mode(meeting: Meeting, response: RsvpResponse, mode: AttendanceMode | None) -> None:
+def check_mode(meeting: _OpenRules, response: RsvpResponse, mode: AttendanceMode | None) -> None:
     if response is RsvpResponse.DECLINED:
         return
     if mode is AttendanceMode.IN_PERSON and meeting.format is MeetingFormat.REMOTE:
@@ -216,26 +226,40 @@ def _load_claim(session: Session, claim: RsvpClaim) -> tuple[Person, Meeting]:
     return person, meeting
 
 
-def _check_claim(claim: RsvpClaim, link_version: int, meeting: Meeting) -> None:
+def _check_claim(claim: RsvpClaim, link_version: int, meeting: _OpenRules) -> None:
     if link_version != claim.link_version:
         raise InvalidLink("This link has been replaced by a newer one. Please use the most recent email.")
     if meeting.ends_at <= utcnow():
         raise ExpiredLink("This meeting has already taken place, so its links have expired.")
 
 
-_PAGE = (select(Meeting, Person.display_name, Person.link_version, Rsvp.response, Rsvp.mode,
-                Rsvp.access_needs.is_not(None).label("has_access_needs"))
-         .select_from(Meeting)
-         .join(Person, Person.id == bindparam("person_id"))
-         .outerjoin(Rsvp, and_(Rsvp.meeting_id == Meeting.id, Rsvp.person_id == Person.id))
-         .where(Meeting.id == bindparam("meeting_id")))
+@dataclass(frozen=True)
+class PublicMeetingSummary:
+    """What a page opened by a link may show of a meeting: never the venue or dial-in details
+    (those go to registered delegates by email only), so a template cannot leak them."""
+
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+
+
+_MEETING_T, _PERSON_T, _RSVP_T = Meeting.__table__, Person.__table__, Rsvp.__table__
+_PAGE = (select(_MEETING_T.c.title, _MEETING_T.c.starts_at, _MEETING_T.c.ends_at, _MEETING_T.c.timezone,
+                _MEETING_T.c.status, _MEETING_T.c.format, _MEETING_T.c.rsvp_deadline,
+                _PERSON_T.c.display_name, _PERSON_T.c.link_version, _RSVP_T.c.response, _RSVP_T.c.mode,
+                _RSVP_T.c.access_needs.is_not(None).label("has_access_needs"))
+         .select_from(_MEETING_T)
+         .join(_PERSON_T, _PERSON_T.c.id == bindparam("person_id"))
+         .outerjoin(_RSVP_T, and_(_RSVP_T.c.meeting_id == _MEETING_T.c.id, _RSVP_T.c.person_id == _PERSON_T.c.id))
+         .where(_MEETING_T.c.id == bindparam("meeting_id")))
 
 
 @dataclass(frozen=True)
 class RsvpPage:
-    """What a public RSVP page may show: the meeting, and at most a first name."""
+    """What a public RSVP page may show: the meeting's title and time, and at most a first name."""
 
-    meeting: Meeting
+    meeting: PublicMeetingSummary
     first_name: str | None
     choice: RsvpChoice
     current: tuple[RsvpResponse, AttendanceMode | None] | None
@@ -256,18 +280,19 @@ def rsvp_page(session: Session, services: Services, token: str, choice: str) -> 
     claim = services.links.load_rsvp(token)
     selected = resolve_choice(choice)
     with read_transaction(session):  # one query: the meeting, the person's name and link version, their answer
-        found = session.execute(_PAGE, {"meeting_id": claim.meeting_id, "person_id": claim.person_id}).first()
+        found = session.connection().execute(_PAGE, {"meeting_id": claim.meeting_id,
+                                                      "person_id": claim.person_id}).first()
     if found is None:
         raise InvalidLink("This link is no longer valid.")
-    meeting = found.Meeting
-    _check_claim(claim, found.link_version, meeting)
+    _check_claim(claim, found.link_version, found)
     closed: str | None = None
     try:
-        check_open(meeting)
-        check_mode(meeting, selected.response, selected.mode)
+        check_open(found)
+        check_mode(found, selected.response, selected.mode)
     except (RsvpClosed, InvalidChoice) as exc:
         closed = str(exc)
-    return RsvpPage(meeting=meeting, first_name=first_name_of(found.display_name), choice=selected,
+    return RsvpPage(meeting=PublicMeetingSummary(found.title, found.starts_at, found.ends_at, found.timezone),
+                    first_name=first_name_of(found.display_name), choice=selected,
                     current=(found.response, found.mode) if found.response else None, closed_reason=closed,
                     has_access_needs=bool(found.has_access_needs))
 

@@ -128,6 +128,9 @@ def test_link_get_changes_nothing_and_shows_no_personal_data(database: TestDatab
         page = rsvp_page(s, services, token_for(database, services, meeting.id), "decline")
     assert page.first_name == "Sam"
     assert page.current == (RsvpResponse.ATTENDING, None)
+    # The page is given the meeting's title and time only: a template cannot show the venue or dial-in.
+    assert page.meeting.title == meeting.title and page.meeting.starts_at == meeting.starts_at
+    assert not hasattr(page.meeting, "venue") and not hasattr(page.meeting, "dial_in")
     assert len(outbox(database)) == before
     with database.sessions() as s:
         assert s.scalars(select(Rsvp)).one().response is RsvpResponse.ATTENDING
