@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, insert, inspect
+from sqlalchemy import Engine, bindparam, create_engine, event, insert, inspect, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _READ_ONLY = "convene_read_only"
@@ -201,6 +202,7 @@ def read_transaction(session: Session) -> Iterator[None]:
 
 _Row = TypeVar("_Row", bound=DeclarativeBase)
 _INSERTS: dict[type, Any] = {}
+_UPDATES: dict[type, Any] = {}
 
 
 def insert_row(session: Session, model: type[_Row], **values: Any) -> _Row:
@@ -217,7 +219,7 @@ def insert_row(session: Session, model: type[_Row], **values: Any) -> _Row:
     if statement is None:
         table = model.__table__  # type: ignore[attr-defined]
         statement = _INSERTS[model] = insert(table).returning(*table.c)
-    return _persistent(session, model, session.connection().execute(statement, values).one())
+    return _persistent(session, model, dict(session.connection().execute(statement, values).one()._mapping))
 
 
 def load_row(session: Session, model: type[_Row], statement: Any, params: dict[str, Any]) -> _Row | None:
@@ -227,17 +229,55 @@ def load_row(session: Session, model: type[_Row], statement: Any, params: dict[s
     What ``session.scalar(select(model)...)`` gives, for half the cost on the
     worker's hot path, with one difference: nothing is flushed first, so it
     suits lookups that pending changes cannot affect (rows are added with
-    :func:`insert_row`, which writes at once).
+    :func:`insert_row` and changed with :func:`update_row`, which write at once).
     """
+    found = load_rows(session, (model,), statement, params)
+    return found[0] if found is not None else None
+
+
+def load_rows(session: Session, models: tuple[type[DeclarativeBase], ...], statement: Any,
+              params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Like :func:`load_row` for a SELECT of all the columns of each model's table in turn
+    (``select(*a.__table__.c, *b.__table__.c)``): one persistent object per model, or None.
+
+    The session holds its objects weakly: keep a reference to each one needed
+    later (or set it on a relationship), or it is read again."""
     row = session.connection().execute(statement, params).first()
-    return _persistent(session, model, row) if row is not None else None
+    if row is None:
+        return None
+    objects, start = [], 0
+    for model in models:
+        columns = model.__table__.c  # type: ignore[attr-defined]
+        objects.append(_persistent(session, model, dict(zip(columns.keys(), row[start:start + len(columns)]))))
+        start += len(columns)
+    return tuple(objects)
 
 
-def _persistent(session: Session, model: type[_Row], row: Any) -> _Row:
-    held = session.identity_map.get(session.identity_key(model, row.id))  # type: ignore[arg-type]
+def update_row(session: Session, obj: DeclarativeBase, **values: Any) -> None:
+    """Within the caller's transaction: UPDATE one persistent object's row now, and the object with it.
+
+    For hot paths instead of setting attributes and flushing: one prebuilt
+    UPDATE by primary key, the values (and columns' Python ``onupdate``
+    values, such as ``updated_at``) then recorded on the object as saved.
+    """
+    table = obj.__table__  # type: ignore[attr-defined]
+    values = dict(values)
+    for column in table.c:
+        if column.onupdate is not None and column.key not in values and column.onupdate.is_callable:
+            values[column.key] = column.onupdate.arg(None)
+    statement = _UPDATES.get(type(obj))
+    if statement is None:
+        statement = _UPDATES[type(obj)] = update(table).where(table.c.id == bindparam("_row_id"))
+    session.connection().execute(statement, {**values, "_row_id": obj.id})  # type: ignore[attr-defined]
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
+
+
+def _persistent(session: Session, model: type[_Row], values: dict[str, Any]) -> _Row:
+    held = session.identity_map.get(session.identity_key(model, values["id"]))  # type: ignore[arg-type]
     if held is not None:
         return held  # type: ignore[return-value]
-    obj = model(**row._mapping)
+    obj = model(**values)
     make_transient_to_detached(obj)
     session.add(obj)
     return obj

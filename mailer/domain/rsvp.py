@@ -14,8 +14,9 @@ from typing import Protocol
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from mailer.db import insert_row, load_row, read_transaction, transaction
+from mailer.db import insert_row, load_row, load_rows, read_transaction, transaction, update_row
 from mailer.domain import audit
 from mailer.domain.errors import (
     ExpiredLink,
@@ -31,6 +32,7 @@ from mailer.domain.lists import get_list
 from mailer.domain.meetings import next_meeting
 from mailer.domain.models import (
     AttendanceMode,
+    MailingList,
     Meeting,
     MeetingFormat,
     MeetingStatus,
@@ -119,9 +121,12 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
     previous = (rsvp.response, rsvp.mode) if rsvp else None
     if rsvp is not None and keep_mode and response is RsvpResponse.ATTENDING and rsvp.response is response:
         mode = rsvp.mode  # "register me" again must not forget a mode chosen earlier
+    changes = {}
     if rsvp is not None and access_needs is not None:
-        rsvp.access_needs = _clean_access_needs(access_needs) if response is RsvpResponse.ATTENDING else None
+        changes["access_needs"] = _clean_access_needs(access_needs) if response is RsvpResponse.ATTENDING else None
     if previous == (response, mode):
+        if changes and changes["access_needs"] != rsvp.access_needs:
+            update_row(session, rsvp, **changes)
         return RsvpOutcome(meeting.id, person.id, response, mode, changed=False, previous=previous,
                            waitlisted=rsvp is not None and rsvp.waitlisted_at is not None)
     held_place = rsvp is not None and _holds_place(rsvp)
@@ -134,11 +139,10 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
                           access_needs=_clean_access_needs(access_needs) if response is RsvpResponse.ATTENDING
                           else None)
     else:
-        rsvp.response, rsvp.mode, rsvp.source = response, mode, source
+        changes.update(response=response, mode=mode, source=source, waitlisted_at=utcnow() if full else None)
         if response is RsvpResponse.DECLINED:
-            rsvp.access_needs = None
-        rsvp.waitlisted_at = utcnow() if full else None
-        session.flush()
+            changes["access_needs"] = None
+        update_row(session, rsvp, **changes)
     audit.record(session, actor=f"person:{person.id}", action="rsvp.record", target=f"meeting:{meeting.id}",
                  response=response.value, mode=mode.value if mode else None, source=source,
                  waitlisted=rsvp.waitlisted_at is not None,
@@ -213,15 +217,20 @@ def _promote_from_waitlist(session: Session, services: Services, meeting: Meetin
         send_details(session, services, meeting, person, first)
 
 
-_CLAIM = (select(Person, Meeting).join(Meeting, Meeting.id == bindparam("meeting_id"))
-          .where(Person.id == bindparam("person_id")).options(joinedload(Meeting.mailing_list)))
+_CLAIM = (select(*Person.__table__.c, *Meeting.__table__.c, *MailingList.__table__.c)
+          .select_from(Person.__table__)
+          .join(Meeting.__table__, Meeting.__table__.c.id == bindparam("meeting_id"))
+          .join(MailingList.__table__, MailingList.__table__.c.id == Meeting.__table__.c.list_id)
+          .where(Person.__table__.c.id == bindparam("person_id")))
 
 
 def _load_claim(session: Session, claim: RsvpClaim) -> tuple[Person, Meeting]:
-    found = session.execute(_CLAIM, {"meeting_id": claim.meeting_id, "person_id": claim.person_id}).first()
+    found = load_rows(session, (Person, Meeting, MailingList), _CLAIM,
+                      {"meeting_id": claim.meeting_id, "person_id": claim.person_id})
     if found is None:
         raise InvalidLink("This link is no longer valid.")
-    person, meeting = found
+    person, meeting, mailing_list = found
+    set_committed_value(meeting, "mailing_list", mailing_list)  # loaded with it: no query when the email names it
     _check_claim(claim, person.link_version, meeting)
     return person, meeting
 
