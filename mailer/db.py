@@ -154,12 +154,46 @@ def transaction(session: Session) -> Iterator[None]:
     everything commits together when the unit of work ends. Domain functions
     use this instead of ``session.begin()`` so that they compose.
     """
-    if _UNIT_OF_WORK in session.info:
+    attempt = session.info.get(_OPTIMISTIC)
+    if attempt is not None:
+        try:
+            yield
+        except BaseException:
+            attempt.failed = True  # its changes may be half made: the caller must undo and redo
+            raise
+    elif _UNIT_OF_WORK in session.info:
         with session.begin_nested():
             yield
     else:
         with session.begin():
             yield
+
+
+_OPTIMISTIC = "convene_optimistic"
+
+
+class OptimisticAttempt:
+    """Whether an operation failed part way during an :func:`optimistic` block."""
+
+    failed = False
+
+
+@contextmanager
+def optimistic(session: Session) -> Iterator[OptimisticAttempt]:
+    """Inside a SAVEPOINT of the caller's: domain operations take no SAVEPOINT of their own.
+
+    Most operations succeed, and each SAVEPOINT costs as much as a query. If
+    an exception leaves one (even one that the caller then handles), the
+    attempt is marked failed: its changes may be half made, so the caller
+    must roll its own SAVEPOINT back and do the work again outside this
+    block, where every operation undoes its own changes on error.
+    """
+    attempt = OptimisticAttempt()
+    session.info[_OPTIMISTIC] = attempt
+    try:
+        yield attempt
+    finally:
+        session.info.pop(_OPTIMISTIC, None)
 
 
 @contextmanager

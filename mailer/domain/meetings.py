@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from mailer.db import load_row, read_transaction, transaction
+from mailer.db import load_row, read_transaction, transaction, unit_of_work_memo
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
@@ -93,8 +93,19 @@ _NEXT_MEETING = (select(_MEETING)
 
 
 def next_meeting(session: Session, list_id: int, now: datetime | None = None) -> Meeting | None:
-    """The list's next published meeting that has not ended (within the caller's transaction)."""
-    return load_row(session, Meeting, _NEXT_MEETING, {"list_id": list_id, "now": now or utcnow()})
+    """The list's next published meeting that has not ended (within the caller's transaction).
+
+    Read once per unit of work: the messages of one batch, handled within
+    milliseconds of each other, answer about the same meeting.
+    """
+    memo = unit_of_work_memo(session) if now is None else None
+    key = ("next_meeting", list_id)
+    if memo is not None and key in memo:
+        return memo[key]  # type: ignore[return-value]
+    meeting = load_row(session, Meeting, _NEXT_MEETING, {"list_id": list_id, "now": now or utcnow()})
+    if memo is not None:
+        memo[key] = meeting
+    return meeting
 
 
 def list_meetings(session: Session, list_slug: str | None = None) -> list[Meeting]:

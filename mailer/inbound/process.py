@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import Config
-from mailer.db import unit_of_work
+from mailer.db import optimistic, unit_of_work
 from mailer.domain.bounces import record_bounce_for_message
 from mailer.domain.consultations import claim_for_reply, record_answer
 from mailer.domain.errors import DomainError, NoUpcomingMeeting
@@ -111,15 +111,31 @@ def _handle(session: Session, services: Services, inbound_id: int, message: _Mes
     try:
         if isinstance(message, Exception):
             raise message
-        with session.begin_nested():
-            result = _process(session, services, inbound_id, message)
-            finish_inbound(session, inbound_id, status=result.status, outcome=result.outcome,
-                           message_id=result.message_id, intent=result.intent, list_slug=result.list_slug)
+        try:
+            with session.begin_nested(), optimistic(session) as attempt:
+                result = _finish(session, services, inbound_id, message)
+                if attempt.failed:
+                    raise _Redo
+        except _Redo:  # an operation failed part way: undone, and done again with a SAVEPOINT each
+            with session.begin_nested():
+                result = _finish(session, services, inbound_id, message)
         return result.outcome
     except Exception as exc:  # the message stays, with the error, for a retry or an organiser
         log.exception("processing inbound message %s failed", inbound_id)
         fail_inbound(session, inbound_id, "".join(traceback.format_exception(exc)))
         return f"error: {exc}"
+
+
+class _Redo(Exception):
+    """Roll the message's SAVEPOINT back and handle it again, carefully."""
+
+
+def _finish(session: Session, services: Services, inbound_id: int, message: _Message) -> Result:
+    """What the message does, and the record of its outcome."""
+    result = _process(session, services, inbound_id, message)
+    finish_inbound(session, inbound_id, status=result.status, outcome=result.outcome,
+                   message_id=result.message_id, intent=result.intent, list_slug=result.list_slug)
+    return result
 
 
 @dataclass(frozen=True)

@@ -174,3 +174,30 @@ def test_a_message_that_cannot_be_read_is_recorded_and_the_others_go_on(
     assert rows[ids[1]].status is InboundStatus.PROCESSING and "parser gave up" in rows[ids[1]].error
     with database.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Rsvp)) == 1
+
+
+def test_an_operation_that_fails_part_way_leaves_nothing_of_itself(
+        database: TestDatabase, services: Services) -> None:
+    """Operations run without SAVEPOINTs of their own while they succeed; one that fails after writing
+    (here: the sender is recorded, then there is no meeting to decline) is undone and done again
+    carefully, so the outcome is the same as ever and it leaves nothing behind."""
+    make_list(database.sessions)  # and no meeting
+    with database.sessions() as s:
+        ids = store_inbound_many(s, [
+            Received("sam@example.org", ["forum@lists.test"], RAW.format(name="Sam", email="sam@example.org",
+                                                                         mid="m0").replace(
+                "Please register me, I will join remotely.", "Sorry, I can't make it this time.").encode()),
+            Received("alex@example.org", ["forum@lists.test"],
+                     RAW.format(name="Alex", email="alex@example.org", mid="m1").encode())])
+    with database.sessions() as s:
+        claim_inbound(s, limit=10, lease=timedelta(minutes=5), worker_id="w")
+    outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+    assert outcomes[ids[0]] == "Leaders of Networks Forum has no upcoming meeting."
+    assert outcomes[ids[1]] == "Leaders of Networks Forum has no upcoming meeting to register for"
+    rows = _rows(database)
+    assert rows[ids[0]].status is rows[ids[1]].status is InboundStatus.DONE
+    with database.sessions() as s:
+        # The decline that failed part way left no trace of the sender; the registration kept its
+        # sender (it answered them).
+        assert list(s.scalars(select(Person.email))) == ["alex@example.org"]
+    assert _replies(database) == ["alex@example.org"]
