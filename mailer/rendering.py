@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +32,9 @@ class RenderedEmail:
     html: str | None
 
 
+# Formatting is a pure function of its arguments, and the same meeting's times are written into
+# every reply and page about it: each distinct (time, zone) is formatted once.
+@lru_cache(maxsize=4096)
 def format_when(value: datetime, zone: str = "Europe/London") -> str:
     """``Thursday 12 March 2026, 2:00pm to 4:30pm (GMT)`` style, in the meeting's zone."""
     local = value.astimezone(ZoneInfo(zone))
@@ -38,6 +42,7 @@ def format_when(value: datetime, zone: str = "Europe/London") -> str:
     return f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y')}, {hour}:{local.strftime('%M%p').lower()} ({local.tzname()})"
 
 
+@lru_cache(maxsize=4096)
 def format_time_range(starts: datetime, ends: datetime, zone: str = "Europe/London") -> str:
     start_local, end_local = starts.astimezone(ZoneInfo(zone)), ends.astimezone(ZoneInfo(zone))
     date = f"{start_local.strftime('%A')} {start_local.day} {start_local.strftime('%B %Y')}"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from mailer.db import read_transaction, transaction
+from mailer.db import read_transaction, transaction, unit_of_work_memo
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
@@ -61,6 +61,13 @@ _EARLIER_COPY = (select(InboundMessage.id)
                  .order_by(InboundMessage.id).limit(1))
 
 
+_HANDLED_COPIES = (select(InboundMessage.message_id, func.min(InboundMessage.id))
+                   .where(InboundMessage.message_id.in_(bindparam("message_ids", expanding=True)),
+                          InboundMessage.status.in_(_FINISHED))
+                   .group_by(InboundMessage.message_id))
+_COPIES = "handled_copies"
+
+
 def handled_copy(session: Session, inbound_id: int, message_id: str) -> int | None:
     """Within the unit of work handling a message: a copy of it (same Message-ID) already handled, if any.
 
@@ -68,16 +75,52 @@ def handled_copy(session: Session, inbound_id: int, message_id: str) -> int | No
     commit as its effects. On PostgreSQL a transaction-scoped advisory lock
     on the Message-ID makes a copy handled at the same moment by another
     worker wait for that commit and then find it; on SQLite the write lock
-    already puts writers one after another.
+    already puts writers one after another (and :func:`look_up_handled_copies`
+    may have answered for the whole batch already).
     """
     if not message_id:
         return None
     message_id = message_id[:998]
+    known = _known_copies(session)
+    if known is not None and message_id in known[0]:
+        earlier = known[1].get(message_id)
+        return earlier if earlier != inbound_id else None
     if session.get_bind().dialect.name == "postgresql":
         key = int.from_bytes(hashlib.blake2b(message_id.encode("utf-8", "replace"), digest_size=8).digest(),
                              "big", signed=True)
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     return session.connection().execute(_EARLIER_COPY, {"message_id": message_id, "own_id": inbound_id}).scalar()
+
+
+def look_up_handled_copies(session: Session, message_ids: list[str]) -> None:
+    """At the start of a unit of work on SQLite: find out in one query which of a batch's Message-IDs
+    were handled before, so :func:`handled_copy` needs no query per message.
+
+    SQLite has one writer at a time, so nothing the unit of work does not
+    know of can change the answer before it commits; messages it handles
+    itself are added by :func:`note_handled`. PostgreSQL keeps asking per
+    message, after taking the Message-ID's lock, since workers write at once.
+    """
+    memo = unit_of_work_memo(session)
+    if memo is None or session.get_bind().dialect.name != "sqlite":
+        return
+    wanted = sorted({m[:998] for m in message_ids if m})
+    found = dict(session.connection().execute(_HANDLED_COPIES, {"message_ids": wanted}).all()) if wanted else {}
+    memo[_COPIES] = (set(wanted), found)
+
+
+def note_handled(session: Session, message_id: str, inbound_id: int, status: InboundStatus) -> None:
+    """After a message's outcome is saved (its SAVEPOINT released): later copies in this unit of work
+    are copies of it."""
+    known = _known_copies(session)
+    if known is not None and message_id and status in _FINISHED:
+        known[0].add(message_id[:998])
+        known[1].setdefault(message_id[:998], inbound_id)
+
+
+def _known_copies(session: Session) -> tuple[set[str], dict[str, int]] | None:
+    memo = unit_of_work_memo(session)
+    return memo.get(_COPIES) if memo is not None else None  # type: ignore[return-value]
 
 
 def fail_inbound(session: Session, inbound_id: int, error: str, *, max_attempts: int = 5) -> None:

@@ -34,6 +34,8 @@ from mailer.domain.triage import (
     fail_inbound,
     finish_inbound,
     handled_copy,
+    look_up_handled_copies,
+    note_handled,
     stored_messages,
 )
 from mailer.inbound.calendar import CalendarReply, read_calendar_reply
@@ -89,6 +91,8 @@ def process_inbound_batch(session_factory: sessionmaker[Session], services: Serv
             chunk: list[tuple[int, _Message | Exception, bool]] = []
             try:
                 with unit_of_work(session):
+                    look_up_handled_copies(session, [m.parsed.message_id for _, m, _ in pending
+                                                     if isinstance(m, _Message)])
                     deadline = time.monotonic() + hold_seconds
                     while pending and not (chunk and (chunk[0][2] or pending[0][2] or time.monotonic() > deadline)):
                         chunk.append(pending.popleft())
@@ -119,6 +123,7 @@ def _handle(session: Session, services: Services, inbound_id: int, message: _Mes
         except _Redo:  # an operation failed part way: undone, and done again with a SAVEPOINT each
             with session.begin_nested():
                 result = _finish(session, services, inbound_id, message)
+        note_handled(session, message.parsed.message_id, inbound_id, result.status)
         return result.outcome
     except Exception as exc:  # the message stays, with the error, for a retry or an organiser
         log.exception("processing inbound message %s failed", inbound_id)

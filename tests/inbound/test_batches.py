@@ -201,3 +201,30 @@ def test_an_operation_that_fails_part_way_leaves_nothing_of_itself(
         # sender (it answered them).
         assert list(s.scalars(select(Person.email))) == ["alex@example.org"]
     assert _replies(database) == ["alex@example.org"]
+
+
+def test_a_copy_counts_as_a_duplicate_only_of_a_message_that_was_handled(
+        database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within one unit of work: the copy of a message that failed is handled itself; the copy of a
+    message handled in an earlier unit of work is a duplicate of it."""
+    make_list(database.sessions)
+    meeting_id = make_meeting(database.sessions).id
+    handled_before = _store_and_claim(database, [("early@example.org", "early")])
+    assert process.process_inbound_batch(database.sessions, services, handled_before)[handled_before[0]] \
+        == f"registered for meeting {meeting_id} (remote)"
+    ids = _store_and_claim(database, [("sam@example.org", "twice"), ("sam@example.org", "twice"),
+                                      ("early@example.org", "early")])
+    real_finish = process.finish_inbound
+
+    def first_copy_fails(session, inbound_id, **kwargs):  # type: ignore[no-untyped-def]
+        if inbound_id == ids[0]:
+            raise RuntimeError("disk said no")
+        real_finish(session, inbound_id, **kwargs)
+
+    monkeypatch.setattr(process, "finish_inbound", first_copy_fails)
+    with _write_commits(database) as commits:
+        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+    assert len(commits) == 1
+    assert outcomes == {ids[0]: "error: disk said no",
+                        ids[1]: f"registered for meeting {meeting_id} (remote)",
+                        ids[2]: f"duplicate of inbound message {handled_before[0]}: not processed again"}
