@@ -52,6 +52,19 @@ def _write_commits(database: TestDatabase) -> Iterator[list[int]]:
         event.remove(database.engine, "commit", on_commit)
 
 
+def _fail_recording_outcome_of(monkeypatch: pytest.MonkeyPatch, failing_id: int):  # type: ignore[no-untyped-def]
+    """Make recording one message's outcome fail ("disk said no"); returns the real function."""
+    real_finish = process.finish_inbound
+
+    def finish(session, inbound_id, **kwargs):  # type: ignore[no-untyped-def]
+        if inbound_id == failing_id:
+            raise RuntimeError("disk said no")
+        real_finish(session, inbound_id, **kwargs)
+
+    monkeypatch.setattr(process, "finish_inbound", finish)
+    return real_finish
+
+
 def _rows(database: TestDatabase) -> dict[int, InboundMessage]:
     with database.sessions() as s:
         return {row.id: row for row in s.scalars(select(InboundMessage))}
@@ -103,14 +116,7 @@ def test_an_error_in_one_message_undoes_that_message_only(database: TestDatabase
     make_meeting(database.sessions)
     senders = ["first@example.org", "broken@example.org", "third@example.org"]
     ids = _store_and_claim(database, [(email, f"m{i}") for i, email in enumerate(senders)])
-    real_finish = process.finish_inbound
-
-    def finish_failing_for_one(session, inbound_id, **kwargs):  # type: ignore[no-untyped-def]
-        if inbound_id == ids[1]:  # after its registration and reply were written
-            raise RuntimeError("disk said no")
-        real_finish(session, inbound_id, **kwargs)
-
-    monkeypatch.setattr(process, "finish_inbound", finish_failing_for_one)
+    real_finish = _fail_recording_outcome_of(monkeypatch, ids[1])  # after its registration and reply were written
     with _write_commits(database) as commits:
         outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
     assert len(commits) == 1
@@ -214,14 +220,7 @@ def test_a_copy_counts_as_a_duplicate_only_of_a_message_that_was_handled(
         == f"registered for meeting {meeting_id} (remote)"
     ids = _store_and_claim(database, [("sam@example.org", "twice"), ("sam@example.org", "twice"),
                                       ("early@example.org", "early")])
-    real_finish = process.finish_inbound
-
-    def first_copy_fails(session, inbound_id, **kwargs):  # type: ignore[no-untyped-def]
-        if inbound_id == ids[0]:
-            raise RuntimeError("disk said no")
-        real_finish(session, inbound_id, **kwargs)
-
-    monkeypatch.setattr(process, "finish_inbound", first_copy_fails)
+    _fail_recording_outcome_of(monkeypatch, ids[0])
     with _write_commits(database) as commits:
         outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
     assert len(commits) == 1
