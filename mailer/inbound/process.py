@@ -47,23 +47,20 @@ from mailer.inbound.routing import LocalRecipient, NotOurDomain, split_recipient
 log = logging.getLogger(__name__)
 
 
-#: Longest a unit of work of several messages keeps the database's write lock (SQLite) or the
-#: meeting's row lock (PostgreSQL), so the SMTP edge and the web never wait long behind the worker.
-HOLD_SECONDS = 0.025
-
-
 def process_inbound(session_factory: sessionmaker[Session], services: Services, inbound_id: int) -> str:
     """Handle one claimed inbound message; returns the outcome recorded for it (see :func:`process_inbound_batch`)."""
     return process_inbound_batch(session_factory, services, [inbound_id])[inbound_id]
 
 
 def process_inbound_batch(session_factory: sessionmaker[Session], services: Services, inbound_ids: list[int],
-                          *, hold_seconds: float = HOLD_SECONDS) -> dict[int, str]:
+                          *, hold_seconds: float | None = None) -> dict[int, str]:
     """Handle claimed inbound messages; returns the outcome recorded for each, by id.
 
     The messages are read in one query and parsed first, outside any write
-    lock. Then as many as fit in ``hold_seconds`` are handled in one unit of
-    work (one commit), each in a SAVEPOINT of its own: what a message does
+    lock. Then as many as fit in ``hold_seconds`` (default: ``[worker]
+    transaction_ms``, which bounds how long the SMTP edge and the web wait
+    behind the worker) are handled in one unit of work (one commit), each in
+    a SAVEPOINT of its own: what a message does
     and the record of its outcome are committed together, so a crash or a
     lost database leaves messages to be handled again later, never half done
     or done twice, and an error in one message undoes only that message.
@@ -72,6 +69,8 @@ def process_inbound_batch(session_factory: sessionmaker[Session], services: Serv
     of work fails as a whole (its commit, the connection), its messages are
     handled again one by one, so one cannot take the others down with it.
     """
+    if hold_seconds is None:
+        hold_seconds = services.config.worker.transaction_ms / 1000
     outcomes: dict[int, str] = {}
     with session_factory() as session:
         stored = stored_messages(session, inbound_ids)

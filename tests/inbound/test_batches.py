@@ -17,7 +17,7 @@ from sqlalchemy import event, func, select
 
 from mailer.domain.models import InboundMessage, InboundStatus, OutboxMessage, Person, Rsvp
 from mailer.domain.queue import Received, claim_inbound, store_inbound_many
-from mailer.domain.services import Services
+from mailer.domain.services import Services, build_services
 from mailer.inbound import process
 from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
@@ -100,12 +100,14 @@ def test_a_batch_shares_one_commit_and_each_message_gets_its_own_outcome(
 
 
 def test_the_write_lock_is_given_back_between_units_of_work(database: TestDatabase, services: Services) -> None:
-    """``hold_seconds`` bounds how long the batch keeps the lock: at 0, every message is a commit of its own."""
+    """``[worker] transaction_ms`` bounds how long the batch keeps the lock: at 0, every message is a
+    commit of its own."""
     make_list(database.sessions)
     make_meeting(database.sessions)
     ids = _store_and_claim(database, [(f"member{i}@example.org", f"m{i}") for i in range(3)])
+    services = build_services(services.config.replace(worker={"transaction_ms": 0}))
     with _write_commits(database) as commits:
-        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=0)
+        outcomes = process.process_inbound_batch(database.sessions, services, ids)
     assert len(commits) == 3
     assert all(outcome.startswith("registered") for outcome in outcomes.values())
 
