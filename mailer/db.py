@@ -253,7 +253,8 @@ def insert_row(session: Session, model: type[_Row], **values: Any) -> _Row:
     if statement is None:
         table = model.__table__  # type: ignore[attr-defined]
         statement = _INSERTS[model] = insert(table).returning(*table.c)
-    return _persistent(session, model, dict(session.connection().execute(statement, values).one()._mapping))
+    return _persistent(session, model, dict(session.connection().execute(statement, values).one()._mapping),
+                       inserted=True)
 
 
 def load_row(session: Session, model: type[_Row], statement: Any, params: dict[str, Any]) -> _Row | None:
@@ -305,16 +306,63 @@ def update_row(session: Session, obj: DeclarativeBase, **values: Any) -> None:
     session.connection().execute(statement, {**values, "_row_id": obj.id})  # type: ignore[attr-defined]
     for key, value in values.items():
         set_committed_value(obj, key, value)
+    _remember_write(session, obj, inserted=False)
 
 
-def _persistent(session: Session, model: type[_Row], values: dict[str, Any]) -> _Row:
+def _persistent(session: Session, model: type[_Row], values: dict[str, Any], *, inserted: bool = False) -> _Row:
     held = session.identity_map.get(session.identity_key(model, values["id"]))  # type: ignore[arg-type]
-    if held is not None:
+    if held is not None and not inserted:
         return held  # type: ignore[return-value]
+    if held is not None:  # a row written and rolled back earlier in this session, whose id came round again
+        session.expunge(held)
     obj = model(**values)
     make_transient_to_detached(obj)
     session.add(obj)
+    if inserted:
+        _remember_write(session, obj, inserted=True)
     return obj
+
+
+# The ORM undoes what it flushed when a transaction or SAVEPOINT rolls back (it expires or drops
+# the objects); rows written by the helpers above bypass the flush, so they are remembered with
+# the transaction that wrote them and undone the same way.
+_CORE_WRITES = "convene_core_writes"
+
+
+def _remember_write(session: Session, obj: object, *, inserted: bool) -> None:
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_CORE_WRITES, []).append((transaction, obj, inserted))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _undo_core_writes(session: Session, rolled_back: Any) -> None:
+    writes = session.info.get(_CORE_WRITES)
+    if not writes:
+        return
+    kept = []
+    for transaction, obj, inserted in writes:
+        if not _within(transaction, rolled_back):
+            kept.append((transaction, obj, inserted))
+        elif obj in session:
+            if inserted:
+                session.expunge(obj)  # its row is gone
+            else:
+                session.expire(obj)  # read again: the row has its earlier values
+    session.info[_CORE_WRITES] = kept
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_core_writes(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the database transaction ended: committed, or undone above
+        session.info.pop(_CORE_WRITES, None)
+
+
+def _within(transaction: Any, outer: Any) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -85,3 +85,31 @@ def test_update_row_writes_at_once_and_keeps_the_object_current(database: TestDa
         fresh = s.get(Rsvp, rsvp.id)
         assert (fresh.response, fresh.mode, fresh.source) == (RsvpResponse.DECLINED, None, "link")
         assert fresh.updated_at == rsvp.updated_at
+
+
+def test_rows_written_in_a_savepoint_that_rolls_back_are_undone_in_the_session_too(database: TestDatabase) -> None:
+    """As the ORM does for what it flushed: an inserted object leaves the session, an updated one is read
+    again, so a later lookup in the same transaction never sees values the database no longer has."""
+    make_list(database.sessions)
+    meeting_id = make_meeting(database.sessions).id
+    with database.sessions() as s, transaction(s):
+        person = insert_row(s, Person, email="sam@example.org")
+        rsvp = insert_row(s, Rsvp, meeting_id=meeting_id, person_id=person.id, response=RsvpResponse.ATTENDING,
+                          mode=AttendanceMode.REMOTE, source="email")
+    with database.sessions() as s, transaction(s):
+        rsvp = s.get(Rsvp, rsvp.id)
+        try:
+            with s.begin_nested():
+                update_row(s, rsvp, response=RsvpResponse.DECLINED, mode=None)
+                newcomer = insert_row(s, Person, email="alex@example.org", display_name="Alex")
+                raise RuntimeError("undo")
+        except RuntimeError:
+            pass
+        assert newcomer not in s
+        assert (rsvp.response, rsvp.mode) == (RsvpResponse.ATTENDING, AttendanceMode.REMOTE)
+        assert load_row(s, Person, _BY_EMAIL, {"email": "alex@example.org"}) is None
+        again = insert_row(s, Person, email="alex@example.org")  # may be given the rolled-back row's id
+        assert again is not newcomer and again.display_name is None
+        assert load_row(s, Person, _BY_EMAIL, {"email": "alex@example.org"}) is again
+    with database.sessions() as s:
+        assert s.get(Rsvp, rsvp.id).response is RsvpResponse.ATTENDING
