@@ -65,14 +65,19 @@ def test_load_rows_builds_one_object_per_model(database: TestDatabase) -> None:
         assert load_rows(s, (Meeting, MailingList), _MEETING_AND_LIST, {"id": meeting_id + 99}) is None
 
 
-def test_update_row_writes_at_once_and_keeps_the_object_current(database: TestDatabase) -> None:
+def _remote_answer(database: TestDatabase) -> Rsvp:
+    """Sam's answer "remote" for a new meeting, committed."""
     make_list(database.sessions)
     meeting_id = make_meeting(database.sessions).id
     with database.sessions() as s, transaction(s):
         person = insert_row(s, Person, email="sam@example.org")
-        rsvp = insert_row(s, Rsvp, meeting_id=meeting_id, person_id=person.id, response=RsvpResponse.ATTENDING,
+        return insert_row(s, Rsvp, meeting_id=meeting_id, person_id=person.id, response=RsvpResponse.ATTENDING,
                           mode=AttendanceMode.REMOTE, source="email")
-        created = rsvp.updated_at
+
+
+def test_update_row_writes_at_once_and_keeps_the_object_current(database: TestDatabase) -> None:
+    rsvp = _remote_answer(database)
+    created = rsvp.updated_at
     with database.sessions() as s, transaction(s):
         rsvp = s.get(Rsvp, rsvp.id)
         with _statements(database) as seen:
@@ -90,12 +95,7 @@ def test_update_row_writes_at_once_and_keeps_the_object_current(database: TestDa
 def test_rows_written_in_a_savepoint_that_rolls_back_are_undone_in_the_session_too(database: TestDatabase) -> None:
     """As the ORM does for what it flushed: an inserted object leaves the session, an updated one is read
     again, so a later lookup in the same transaction never sees values the database no longer has."""
-    make_list(database.sessions)
-    meeting_id = make_meeting(database.sessions).id
-    with database.sessions() as s, transaction(s):
-        person = insert_row(s, Person, email="sam@example.org")
-        rsvp = insert_row(s, Rsvp, meeting_id=meeting_id, person_id=person.id, response=RsvpResponse.ATTENDING,
-                          mode=AttendanceMode.REMOTE, source="email")
+    rsvp = _remote_answer(database)
     with database.sessions() as s, transaction(s):
         rsvp = s.get(Rsvp, rsvp.id)
         try:
