@@ -9,6 +9,7 @@ import traceback
 from collections import deque
 from dataclasses import dataclass
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import Config
@@ -95,22 +96,28 @@ def process_inbound_batch(session_factory: sessionmaker[Session], services: Serv
                     deadline = time.monotonic() + hold_seconds
                     while pending and not (chunk and (chunk[0][2] or pending[0][2] or time.monotonic() > deadline)):
                         chunk.append(pending.popleft())
-                        inbound_id, message, _alone = chunk[-1]
-                        outcomes[inbound_id] = _handle(session, services, inbound_id, message)
+                        inbound_id, message, alone = chunk[-1]
+                        outcomes[inbound_id] = _handle(session, services, inbound_id, message, alone=alone)
             except Exception as exc:  # the unit of work failed as a whole: none of it was committed
                 session.rollback()
-                if len(chunk) > 1:
+                if not chunk:
+                    raise  # the database failed before any message: they stay leased, for the next pass
+                if not chunk[0][2]:  # each of its messages gets a unit of work of its own
                     pending.extendleft((inbound_id, message, True) for inbound_id, message, _ in reversed(chunk))
                     continue
-                inbound_id = chunk[0][0]
-                log.exception("processing inbound message %s failed", inbound_id)
-                fail_inbound(session, inbound_id, "".join(traceback.format_exception(exc)))
-                outcomes[inbound_id] = f"error: {exc}"
+                outcomes[chunk[0][0]] = _failed(session, chunk[0][0], exc)
     return outcomes
 
 
-def _handle(session: Session, services: Services, inbound_id: int, message: _Message | Exception) -> str:
-    """Within the unit of work: one message, in a SAVEPOINT; its error, if any, recorded instead."""
+def _handle(session: Session, services: Services, inbound_id: int, message: _Message | Exception, *,
+            alone: bool) -> str:
+    """Within the unit of work: one message, in a SAVEPOINT; its error, if any, recorded instead.
+
+    An error from the database itself in a unit of work shared with other
+    messages (on PostgreSQL, a deadlock with another worker's unit, whose
+    meetings it locked in another order) fails the whole unit instead, so
+    that each of its messages is handled again in a unit of its own.
+    """
     try:
         if isinstance(message, Exception):
             raise message
@@ -124,10 +131,19 @@ def _handle(session: Session, services: Services, inbound_id: int, message: _Mes
                 result = _finish(session, services, inbound_id, message)
         note_handled(session, message.parsed.message_id, inbound_id, result.status)
         return result.outcome
-    except Exception as exc:  # the message stays, with the error, for a retry or an organiser
-        log.exception("processing inbound message %s failed", inbound_id)
-        fail_inbound(session, inbound_id, "".join(traceback.format_exception(exc)))
-        return f"error: {exc}"
+    except DBAPIError as exc:
+        if not alone:
+            raise
+        return _failed(session, inbound_id, exc)
+    except Exception as exc:
+        return _failed(session, inbound_id, exc)
+
+
+def _failed(session: Session, inbound_id: int, exc: Exception) -> str:
+    """Record an error on the message's row: it is retried later, then shown to organisers."""
+    log.exception("processing inbound message %s failed", inbound_id)
+    fail_inbound(session, inbound_id, "".join(traceback.format_exception(exc)))
+    return f"error: {exc}"
 
 
 class _Redo(Exception):

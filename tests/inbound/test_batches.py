@@ -8,17 +8,20 @@ of work that fails as a whole is handled again message by message.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
 
-from mailer.domain.models import InboundMessage, InboundStatus, OutboxMessage, Person, Rsvp
+from mailer.domain.models import Base, InboundMessage, InboundStatus, OutboxMessage, Person, Rsvp
 from mailer.domain.queue import Received, claim_inbound, store_inbound_many
 from mailer.domain.services import Services, build_services
 from mailer.inbound import process
+from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
 
@@ -229,3 +232,54 @@ def test_a_copy_counts_as_a_duplicate_only_of_a_message_that_was_handled(
     assert outcomes == {ids[0]: "error: disk said no",
                         ids[1]: f"registered for meeting {meeting_id} (remote)",
                         ids[2]: f"duplicate of inbound message {handled_before[0]}: not processed again"}
+
+
+def test_units_of_work_that_deadlock_on_postgresql_are_redone_message_by_message(
+        postgresql_database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers, each with a unit of work registering people for two meetings in opposite orders,
+    hold one meeting's lock each and want the other's. PostgreSQL ends one unit (deadlock detected);
+    its messages are then handled one by one, and nobody is left with an error."""
+    database = postgresql_database
+    database.empty(Base.metadata)
+    services = build_services(make_test_config(tmp_path, database.url))
+    make_list(database.sessions)
+    make_list(database.sessions, slug="network", name="Network Leads")
+    forum, network = make_meeting(database.sessions).id, make_meeting(database.sessions, list_slug="network").id
+
+    def store(batch: list[tuple[str, str]], worker: str) -> list[int]:
+        with database.sessions() as s:
+            ids = store_inbound_many(s, [Received(email, [f"{slug}@lists.test"], RAW.replace(
+                "forum@lists.test", f"{slug}@lists.test").format(name="Member", email=email, mid=email).encode())
+                for slug, email in batch])
+        with database.sessions() as s:
+            assert claim_inbound(s, limit=10, lease=timedelta(minutes=5), worker_id=worker) == ids
+        return ids
+
+    first = store([("forum", "a1@example.org"), ("network", "a2@example.org")], "w1")
+    second = store([("network", "b1@example.org"), ("forum", "b2@example.org")], "w2")
+    both_hold_a_lock = threading.Barrier(2, timeout=30)
+    waited: set[int] = set()
+    real_handle = process._handle
+
+    def handle_then_wait_for_the_other(*args, **kwargs):  # type: ignore[no-untyped-def]
+        outcome = real_handle(*args, **kwargs)
+        if threading.get_ident() not in waited:  # only after each worker's very first message
+            waited.add(threading.get_ident())
+            both_hold_a_lock.wait()
+        return outcome
+
+    monkeypatch.setattr(process, "_handle", handle_then_wait_for_the_other)
+    outcomes: dict[int, str] = {}
+    workers = [threading.Thread(target=lambda ids=ids: outcomes.update(process.process_inbound_batch(
+        database.sessions, services, ids, hold_seconds=60))) for ids in (first, second)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert outcomes == {first[0]: f"registered for meeting {forum} (remote)",
+                        first[1]: f"registered for meeting {network} (remote)",
+                        second[0]: f"registered for meeting {network} (remote)",
+                        second[1]: f"registered for meeting {forum} (remote)"}
+    rows = _rows(database)
+    assert {row.status for row in rows.values()} == {InboundStatus.DONE} and all(not r.error for r in rows.values())
+    assert _replies(database) == sorted(["a1@example.org", "a2@example.org", "b1@example.org", "b2@example.org"])
