@@ -11,6 +11,7 @@ from pathlib import Path
 from mailer.config import load_config
 from mailer.db import make_engine, make_sessionmaker, migrate
 from mailer.domain.lists import create_list
+from mailer.domain.models import Base
 from mailer.domain.services import build_services
 from mailer.runtime import Runtime
 
@@ -23,14 +24,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def sqlite_runtime(tmp: Path, *, domain: str = "bench.test", web_port: int | None = None) -> Runtime:
+def bench_runtime(tmp: Path, *, domain: str = "bench.test", web_port: int | None = None,
+                  database_url: str = "") -> Runtime:
+    """A dev-mode runtime with one list, on a new SQLite database in ``tmp`` or, given
+    ``database_url``, on that database emptied first (every table's rows are deleted)."""
     web_port = web_port or free_port()
     config = load_config(environ={}).replace(
         service={"data_dir": str(tmp), "secret_key": "bench-" + "k" * 40, "dev_mode": True,
                  "base_url": f"http://127.0.0.1:{web_port}"},
+        database={"url": database_url},
         mail={"domain": domain}, inbound={"port": free_port()}, web={"port": web_port})
     engine = make_engine(config.database_url)
     migrate(engine)
+    if database_url:
+        with engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
     sessions = make_sessionmaker(engine)
     with sessions() as s:
         create_list(s, slug="forum", name="Bench Forum", actor="bench")

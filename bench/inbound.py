@@ -22,7 +22,7 @@ from pathlib import Path
 import aiosmtplib
 from aiosmtpd.smtp import SMTP
 
-from bench.common import free_port, report, sqlite_runtime
+from bench.common import bench_runtime, free_port, report
 from mailer.inbound.server import InboundServer
 
 MESSAGE = (b"From: Sam <sam%d@example.org>\r\nTo: forum@bench.test\r\nSubject: Forum\r\n"
@@ -78,6 +78,8 @@ def main() -> dict[str, object]:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=1, help="worker processes for the processing step")
+    parser.add_argument("--database", default="",
+                        help="database URL to run on (its tables are emptied first); default: a new SQLite file")
     args = parser.parse_args()
 
     null_port = free_port()
@@ -90,7 +92,7 @@ def main() -> dict[str, object]:
     null_sent, null_time = measure(null_port, args.messages, args.concurrency, args.seconds)
 
     with tempfile.TemporaryDirectory() as tmp:
-        runtime = sqlite_runtime(Path(tmp), domain="bench.test")
+        runtime = bench_runtime(Path(tmp), domain="bench.test", database_url=args.database)
         port = runtime.config.inbound.port
         server = InboundServer(runtime.config, runtime.sessions)
 
@@ -103,7 +105,8 @@ def main() -> dict[str, object]:
         runtime.engine.dispose()
 
     null_rate, rate = null_sent / null_time, sent / elapsed
-    return report("inbound: SMTP accept (stored before 250) and processing, SQLite WAL", {
+    backend = "PostgreSQL" if args.database.startswith("postgres") else "SQLite WAL"
+    return report(f"inbound: SMTP accept (stored before 250) and processing, {backend}", {
         "messages": sent, "concurrency": args.concurrency,
         "accept_msgs_per_s": round(rate, 1), "null_handler_msgs_per_s": round(null_rate, 1),
         "accept_ratio": round(rate / null_rate, 3),

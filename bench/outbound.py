@@ -26,7 +26,7 @@ from pathlib import Path
 import aiosmtplib
 from sqlalchemy import func, insert, select
 
-from bench.common import free_port, report, sqlite_runtime
+from bench.common import bench_runtime, free_port, report
 from mailer.domain.models import (
     OutboxMessage,
     OutboxStatus,
@@ -161,7 +161,7 @@ def raw_ceiling(port: int, raw: bytes, sender: str, recipient: str, count: int, 
 
 
 def runtime_for(tmp: Path, port: int, connections: int, dkim_key: Path | None = None) -> Runtime:
-    runtime = sqlite_runtime(tmp)
+    runtime = bench_runtime(tmp)
     delivery = {"backend": "smtp", "connections": connections,
                 "smarthost": {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 30.0}}
     if dkim_key:

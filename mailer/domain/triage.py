@@ -75,8 +75,8 @@ def handled_copy(session: Session, inbound_id: int, message_id: str) -> int | No
     commit as its effects. On PostgreSQL a transaction-scoped advisory lock
     on the Message-ID makes a copy handled at the same moment by another
     worker wait for that commit and then find it; on SQLite the write lock
-    already puts writers one after another (and :func:`look_up_handled_copies`
-    may have answered for the whole batch already).
+    already puts writers one after another. :func:`look_up_handled_copies`
+    may have answered for the whole batch already (taking those locks).
     """
     if not message_id:
         return None
@@ -85,28 +85,41 @@ def handled_copy(session: Session, inbound_id: int, message_id: str) -> int | No
     if known is not None and message_id in known[0]:
         earlier = known[1].get(message_id)
         return earlier if earlier != inbound_id else None
-    if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.blake2b(message_id.encode("utf-8", "replace"), digest_size=8).digest(),
-                             "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-    return session.connection().execute(_EARLIER_COPY, {"message_id": message_id, "own_id": inbound_id}).scalar()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK_MESSAGE_IDS, {"keys": [_lock_key(message_id)]})
+    return connection.execute(_EARLIER_COPY, {"message_id": message_id, "own_id": inbound_id}).scalar()
+
+
+# Transaction-scoped advisory locks on Message-IDs, taken in order so that two workers
+# locking overlapping sets never wait on each other in a circle.
+_LOCK_MESSAGE_IDS = text("SELECT pg_advisory_xact_lock(key) FROM unnest(CAST(:keys AS bigint[])) AS key ORDER BY key")
+
+
+def _lock_key(message_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(message_id.encode("utf-8", "replace"), digest_size=8).digest(),
+                          "big", signed=True)
 
 
 def look_up_handled_copies(session: Session, message_ids: list[str]) -> None:
-    """At the start of a unit of work on SQLite: find out in one query which of a batch's Message-IDs
-    were handled before, so :func:`handled_copy` needs no query per message.
+    """At the start of a unit of work: find out in one query which of a batch's Message-IDs were
+    handled before, so :func:`handled_copy` needs no query (or lock) per message.
 
-    SQLite has one writer at a time, so nothing the unit of work does not
-    know of can change the answer before it commits; messages it handles
-    itself are added by :func:`note_handled`. PostgreSQL keeps asking per
-    message, after taking the Message-ID's lock, since workers write at once.
+    On SQLite the unit of work is the only writer, so nothing it does not
+    know of can change the answer before it commits. On PostgreSQL it first
+    takes the advisory locks of all these Message-IDs (in one statement, in
+    order): a copy another worker is handling now is committed before the
+    query runs, and one it starts later waits for this unit's commit.
+    Messages the unit handles itself are added by :func:`note_handled`.
     """
     memo = unit_of_work_memo(session)
-    if memo is None or session.get_bind().dialect.name != "sqlite":
-        return
     wanted = sorted({m[:998] for m in message_ids if m})
-    found = dict(session.connection().execute(_HANDLED_COPIES, {"message_ids": wanted}).all()) if wanted else {}
-    memo[_COPIES] = (set(wanted), found)
+    if memo is None or not wanted:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK_MESSAGE_IDS, {"keys": sorted(_lock_key(m) for m in wanted)})
+    memo[_COPIES] = (set(wanted), dict(connection.execute(_HANDLED_COPIES, {"message_ids": wanted}).all()))
 
 
 def note_handled(session: Session, message_id: str, inbound_id: int, status: InboundStatus) -> None:
