@@ -37,13 +37,19 @@ _PERSON_BY_EMAIL = select(Person.__table__).where(Person.__table__.c.email == bi
 
 def get_or_create_person(session: Session, email: str, display_name: str | None = None) -> Person:
     """Within the caller's transaction: the person for this address, created if new."""
+    return find_or_add_person(session, email, display_name)[0]
+
+
+def find_or_add_person(session: Session, email: str, display_name: str | None = None) -> tuple[Person, bool]:
+    """Like :func:`get_or_create_person`, and whether the person was added just now (so has no
+    answers, subscriptions or messages yet, which callers then need not look for)."""
     address = normalise_email(email)
     person = load_row(session, Person, _PERSON_BY_EMAIL, {"email": address})
     if person is None:
-        person = insert_row(session, Person, email=address, display_name=_clean_name(display_name))
-    elif display_name and not person.display_name:
+        return insert_row(session, Person, email=address, display_name=_clean_name(display_name)), True
+    if display_name and not person.display_name:
         person.display_name = _clean_name(display_name)
-    return person
+    return person, False
 
 
 def sample_member() -> Person:

@@ -43,7 +43,7 @@ from mailer.domain.models import (
     utcnow,
 )
 from mailer.domain.outbox import Envelope, ReplyThread, enqueue, may_auto_reply
-from mailer.domain.people import get_or_create_person
+from mailer.domain.people import find_or_add_person, get_or_create_person
 from mailer.domain.services import Services
 
 
@@ -104,11 +104,13 @@ _RSVP_OF = select(_RSVP).where(_RSVP.c.meeting_id == bindparam("meeting_id"), _R
 
 def _apply(session: Session, services: Services, *, person: Person, meeting: Meeting, response: RsvpResponse,
            mode: AttendanceMode | None, source: str, keep_mode: bool = False,
-           reply_to: ReplyThread | None = None, notify: bool = True, access_needs: str | None = None) -> RsvpOutcome:
+           reply_to: ReplyThread | None = None, notify: bool = True, access_needs: str | None = None,
+           new_person: bool = False) -> RsvpOutcome:
     """Within the caller's transaction: record the answer, audit it and tell the person.
 
     ``access_needs`` (None: leave as it is) replaces what the person told us they need;
-    it is kept for attending answers only and deleted after the meeting.
+    it is kept for attending answers only and deleted after the meeting. ``new_person``:
+    the person was added by this very operation, so has no answer to look up.
     """
     check_open(meeting)
     check_mode(meeting, response, mode)
@@ -117,7 +119,8 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         connection.execute(_LOCK_MEETING, {"meeting_id": meeting.id})
-    rsvp = load_row(session, Rsvp, _RSVP_OF, {"meeting_id": meeting.id, "person_id": person.id})
+    rsvp = None if new_person else load_row(session, Rsvp, _RSVP_OF, {"meeting_id": meeting.id,
+                                                                       "person_id": person.id})
     previous = (rsvp.response, rsvp.mode) if rsvp else None
     if rsvp is not None and keep_mode and response is RsvpResponse.ATTENDING and rsvp.response is response:
         mode = rsvp.mode  # "register me" again must not forget a mode chosen earlier
@@ -362,7 +365,7 @@ def register_by_email(session: Session, services: Services, *, list_slug: str, e
     """
     with transaction(session):
         mailing_list = get_list(session, list_slug)
-        person = get_or_create_person(session, email, display_name)
+        person, added = find_or_add_person(session, email, display_name)
         may_reply = may_auto_reply(session, services, person.email)
         meeting = next_meeting(session, mailing_list.id)
         if meeting is None:  # the sender is told, and the request stays in the inbound log
@@ -374,7 +377,7 @@ def register_by_email(session: Session, services: Services, *, list_slug: str, e
                                        None, may_reply)
         try:
             outcome = _apply(session, services, person=person, meeting=meeting, response=RsvpResponse.ATTENDING,
-                             mode=mode, source="email", keep_mode=mode is None, notify=False)
+                             mode=mode, source="email", keep_mode=mode is None, notify=False, new_person=added)
         except (RsvpClosed, InvalidChoice) as exc:
             if may_reply:
                 enqueue(session, services, kind="rsvp_refused", person=person, sender=list_sender(services, meeting),
@@ -397,14 +400,14 @@ def decline_by_email(session: Session, services: Services, *, list_slug: str, em
     """"Can't make it": record a decline for the next meeting; the list membership is untouched."""
     with transaction(session):
         mailing_list = get_list(session, list_slug)
-        person = get_or_create_person(session, email, display_name)
+        person, added = find_or_add_person(session, email, display_name)
         meeting = next_meeting(session, mailing_list.id)
         if meeting is None:
             raise NoUpcomingMeeting(f"{mailing_list.name} has no upcoming meeting.")
         may_reply = may_auto_reply(session, services, person.email)
         try:
             outcome = _apply(session, services, person=person, meeting=meeting, response=RsvpResponse.DECLINED,
-                             mode=None, source="email", reply_to=thread, notify=may_reply)
+                             mode=None, source="email", reply_to=thread, notify=may_reply, new_person=added)
         except RsvpClosed as exc:
             if may_reply:
                 enqueue(session, services, kind="rsvp_refused", person=person, sender=list_sender(services, meeting),

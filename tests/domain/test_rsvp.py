@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from mailer.domain.errors import ExpiredLink, InvalidChoice, InvalidLink, RsvpClosed
 from mailer.domain.models import (
@@ -71,6 +71,29 @@ def test_register_again_keeps_the_mode_and_says_already(database: TestDatabase, 
     assert again.rsvp.mode is AttendanceMode.IN_PERSON
     assert "already registered" in again.summary
     assert "You were already registered" in outbox(database)[-1].body_text
+
+
+def test_a_new_persons_answer_is_not_looked_up_a_known_persons_is(database: TestDatabase, services: Services) -> None:
+    """Someone added by the request itself can have no answer yet: no query for it. Anyone else's
+    answer is read first (so a second "register me" is "already registered", never a second row)."""
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    lookups: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("SELECT rsvp."):
+            lookups.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        assert register(database, services, AttendanceMode.REMOTE).rsvp.changed
+        assert lookups == []
+        assert not register(database, services, AttendanceMode.REMOTE).rsvp.changed
+        assert len(lookups) == 1
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    with database.sessions() as s:
+        assert len(s.scalars(select(Rsvp)).all()) == 1
 
 
 def test_same_answer_twice_changes_nothing_and_sends_nothing(database: TestDatabase, services: Services) -> None:
