@@ -49,6 +49,11 @@ _DISCLAIMER = re.compile(
     r"if you (are not|have received this) .*(intended recipient|in error))", re.I)
 
 
+def _one_pattern(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
+    """Several line rules as one case-insensitive pattern, so each line is tested once."""
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.I)
+
+
 @dataclass(frozen=True)
 class ParsedMessage:
     from_email: str | None
@@ -204,21 +209,27 @@ def new_text(text: str, languages: tuple[str, ...] = ("en",)) -> str:
     return _cut_quoted(text)
 
 
+_ATTRIBUTION = _one_pattern(_ATTRIBUTIONS)
+_ON = re.compile(r"^on\b", re.I)
+
+
 def _attribution_length(lines: list[str], index: int) -> int:
     """How many lines an attribution ("On <date>, <name> wrote:") takes here: 0, 1, or 2 when wrapped."""
     stripped = lines[index].strip()
-    if any(p.match(stripped) for p in _ATTRIBUTIONS):
+    if _ATTRIBUTION.match(stripped):
         return 1
     following = lines[index + 1].strip() if index + 1 < len(lines) else ""
-    if re.match(r"^on\b", stripped, re.I) and following.lower().endswith("wrote:"):
+    if _ON.match(stripped) and following.lower().endswith("wrote:"):
         return 2
     return 0
 
 
+#: Every rule that ends a message (signature, disclaimer, cut markers).
+_ENDS_MESSAGE = _one_pattern([_SIGNATURE, _DISCLAIMER, *_CUT_MARKERS])
+
+
 def _ends_message(line: str) -> bool:
-    stripped = line.strip()
-    return bool(_SIGNATURE.match(stripped) or _DISCLAIMER.match(stripped)
-                or any(p.match(stripped) for p in _CUT_MARKERS))
+    return _ENDS_MESSAGE.match(line.strip()) is not None
 
 
 def _writes_below_quotes(text: str) -> bool:
