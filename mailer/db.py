@@ -236,7 +236,8 @@ def read_transaction(session: Session) -> Iterator[None]:
 
 _Row = TypeVar("_Row", bound=DeclarativeBase)
 _INSERTS: dict[type, Any] = {}
-_UPDATES: dict[type, Any] = {}
+#: Per model: the UPDATE by primary key, and the columns whose Python ``onupdate`` value it sets.
+_UPDATES: dict[type, tuple[Any, list[Any]]] = {}
 
 
 def insert_row(session: Session, model: type[_Row], **values: Any) -> _Row:
@@ -295,14 +296,14 @@ def update_row(session: Session, obj: DeclarativeBase, **values: Any) -> None:
     UPDATE by primary key, the values (and columns' Python ``onupdate``
     values, such as ``updated_at``) then recorded on the object as saved.
     """
-    table = obj.__table__  # type: ignore[attr-defined]
-    values = dict(values)
-    for column in table.c:
-        if column.onupdate is not None and column.key not in values and column.onupdate.is_callable:
-            values[column.key] = column.onupdate.arg(None)
-    statement = _UPDATES.get(type(obj))
-    if statement is None:
-        statement = _UPDATES[type(obj)] = update(table).where(table.c.id == bindparam("_row_id"))
+    prepared = _UPDATES.get(type(obj))
+    if prepared is None:
+        table = obj.__table__  # type: ignore[attr-defined]
+        prepared = _UPDATES[type(obj)] = (
+            update(table).where(table.c.id == bindparam("_row_id")),
+            [c for c in table.c if c.onupdate is not None and c.onupdate.is_callable])
+    statement, on_update = prepared
+    values = {**{c.key: c.onupdate.arg(None) for c in on_update if c.key not in values}, **values}
     session.connection().execute(statement, {**values, "_row_id": obj.id})  # type: ignore[attr-defined]
     for key, value in values.items():
         set_committed_value(obj, key, value)

@@ -98,8 +98,11 @@ MAX_ACCESS_NEEDS = 1000
 
 
 _LOCK_MEETING = select(Meeting.id).where(Meeting.id == bindparam("meeting_id")).with_for_update()
-_RSVP = Rsvp.__table__
-_RSVP_OF = select(_RSVP).where(_RSVP.c.meeting_id == bindparam("meeting_id"), _RSVP.c.person_id == bindparam("person_id"))
+# The tables, for the Core statements of the hot paths (link pages, the worker).
+_MEETING_T, _PERSON_T, _RSVP_T, _LIST_T = (Meeting.__table__, Person.__table__, Rsvp.__table__,
+                                           MailingList.__table__)
+_RSVP_OF = select(_RSVP_T).where(_RSVP_T.c.meeting_id == bindparam("meeting_id"),
+                                 _RSVP_T.c.person_id == bindparam("person_id"))
 
 
 def _apply(session: Session, services: Services, *, person: Person, meeting: Meeting, response: RsvpResponse,
@@ -220,11 +223,11 @@ def _promote_from_waitlist(session: Session, services: Services, meeting: Meetin
         send_details(session, services, meeting, person, first)
 
 
-_CLAIM = (select(*Person.__table__.c, *Meeting.__table__.c, *MailingList.__table__.c)
-          .select_from(Person.__table__)
-          .join(Meeting.__table__, Meeting.__table__.c.id == bindparam("meeting_id"))
-          .join(MailingList.__table__, MailingList.__table__.c.id == Meeting.__table__.c.list_id)
-          .where(Person.__table__.c.id == bindparam("person_id")))
+_CLAIM = (select(*_PERSON_T.c, *_MEETING_T.c, *_LIST_T.c)
+          .select_from(_PERSON_T)
+          .join(_MEETING_T, _MEETING_T.c.id == bindparam("meeting_id"))
+          .join(_LIST_T, _LIST_T.c.id == _MEETING_T.c.list_id)
+          .where(_PERSON_T.c.id == bindparam("person_id")))
 
 
 def _load_claim(session: Session, claim: RsvpClaim) -> tuple[Person, Meeting]:
@@ -256,7 +259,6 @@ class PublicMeetingSummary:
     timezone: str
 
 
-_MEETING_T, _PERSON_T, _RSVP_T = Meeting.__table__, Person.__table__, Rsvp.__table__
 _PAGE = (select(_MEETING_T.c.title, _MEETING_T.c.starts_at, _MEETING_T.c.ends_at, _MEETING_T.c.timezone,
                 _MEETING_T.c.status, _MEETING_T.c.format, _MEETING_T.c.rsvp_deadline,
                 _PERSON_T.c.display_name, _PERSON_T.c.link_version, _RSVP_T.c.response, _RSVP_T.c.mode,

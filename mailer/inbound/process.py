@@ -8,6 +8,7 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -75,7 +76,7 @@ def process_inbound_batch(session_factory: sessionmaker[Session], services: Serv
     outcomes: dict[int, str] = {}
     with session_factory() as session:
         stored = stored_messages(session, inbound_ids)
-    pending: deque[tuple[int, _Message | Exception, bool]] = deque()
+    pending: deque[_Pending] = deque()
     for inbound_id in inbound_ids:
         if inbound_id not in stored:
             outcomes[inbound_id] = "message vanished"
@@ -84,33 +85,42 @@ def process_inbound_batch(session_factory: sessionmaker[Session], services: Serv
             message: _Message | Exception = _read(*stored[inbound_id], services.config)
         except Exception as exc:  # recorded like any other processing error, in the unit of work
             message = exc
-        pending.append((inbound_id, message, False))
+        pending.append(_Pending(inbound_id, message))
     while pending:
         # A new session for each unit of work: nothing read before its transaction began is trusted.
         with session_factory() as session:
-            chunk: list[tuple[int, _Message | Exception, bool]] = []
+            chunk: list[_Pending] = []
             try:
                 with unit_of_work(session):
-                    look_up_handled_copies(session, [m.parsed.message_id for _, m, _ in pending
-                                                     if isinstance(m, _Message)])
+                    look_up_handled_copies(session, [p.message.parsed.message_id for p in pending
+                                                     if isinstance(p.message, _Message)])
                     deadline = time.monotonic() + hold_seconds
-                    while pending and not (chunk and (chunk[0][2] or pending[0][2] or time.monotonic() > deadline)):
-                        chunk.append(pending.popleft())
-                        inbound_id, message, alone = chunk[-1]
-                        outcomes[inbound_id] = _handle(session, services, inbound_id, message, alone=alone)
+                    while pending and not (chunk and (chunk[0].alone or pending[0].alone
+                                                      or time.monotonic() > deadline)):
+                        item = pending.popleft()
+                        chunk.append(item)
+                        outcomes[item.inbound_id] = _handle(session, services, item)
             except Exception as exc:  # the unit of work failed as a whole: none of it was committed
                 session.rollback()
                 if not chunk:
                     raise  # the database failed before any message: they stay leased, for the next pass
-                if not chunk[0][2]:  # each of its messages gets a unit of work of its own
-                    pending.extendleft((inbound_id, message, True) for inbound_id, message, _ in reversed(chunk))
+                if not chunk[0].alone:  # each of its messages gets a unit of work of its own
+                    pending.extendleft(item._replace(alone=True) for item in reversed(chunk))
                     continue
-                outcomes[chunk[0][0]] = _failed(session, chunk[0][0], exc)
+                outcomes[chunk[0].inbound_id] = _failed(session, chunk[0].inbound_id, exc)
     return outcomes
 
 
-def _handle(session: Session, services: Services, inbound_id: int, message: _Message | Exception, *,
-            alone: bool) -> str:
+class _Pending(NamedTuple):
+    """A claimed message waiting for a unit of work: read and parsed, or what stopped it being read."""
+
+    inbound_id: int
+    message: _Message | Exception
+    #: Handled in a unit of work of its own (after a shared one failed as a whole).
+    alone: bool = False
+
+
+def _handle(session: Session, services: Services, item: _Pending) -> str:
     """Within the unit of work: one message, in a SAVEPOINT; its error, if any, recorded instead.
 
     An error from the database itself in a unit of work shared with other
@@ -118,9 +128,10 @@ def _handle(session: Session, services: Services, inbound_id: int, message: _Mes
     meetings it locked in another order) fails the whole unit instead, so
     that each of its messages is handled again in a unit of its own.
     """
+    inbound_id, message = item.inbound_id, item.message
+    if isinstance(message, Exception):
+        return _failed(session, inbound_id, message)
     try:
-        if isinstance(message, Exception):
-            raise message
         try:
             with session.begin_nested(), optimistic(session) as attempt:
                 result = _finish(session, services, inbound_id, message)
@@ -132,7 +143,7 @@ def _handle(session: Session, services: Services, inbound_id: int, message: _Mes
         note_handled(session, message.parsed.message_id, inbound_id, result.status)
         return result.outcome
     except DBAPIError as exc:
-        if not alone:
+        if not item.alone:
             raise
         return _failed(session, inbound_id, exc)
     except Exception as exc:
@@ -141,7 +152,7 @@ def _handle(session: Session, services: Services, inbound_id: int, message: _Mes
 
 def _failed(session: Session, inbound_id: int, exc: Exception) -> str:
     """Record an error on the message's row: it is retried later, then shown to organisers."""
-    log.exception("processing inbound message %s failed", inbound_id)
+    log.error("processing inbound message %s failed", inbound_id, exc_info=exc)
     fail_inbound(session, inbound_id, "".join(traceback.format_exception(exc)))
     return f"error: {exc}"
 
