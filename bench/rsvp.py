@@ -38,8 +38,10 @@ from mailer.domain.models import Base, Meeting, Person
 HELLO = "from flask import Flask\napp = Flask('hello')\napp.get('/')(lambda: 'Hello, World!')\n"
 
 
-def gunicorn(target: str, port: int, env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "8", "-b", f"127.0.0.1:{port}",
+def gunicorn(target: str, port: int, env: dict[str, str], cwd: str, workers: int = 2,
+             threads: int = 8) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
+                             "-b", f"127.0.0.1:{port}",
                              "--log-level", "warning", target], env=env, cwd=cwd,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
@@ -198,10 +200,12 @@ def main() -> dict[str, object]:
                                                               "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
                         help="load generator (wrk when installed)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (both apps)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (both apps)")
     parser.add_argument("--wrk-seconds", type=float, default=10, help="length of each measured wrk run")
     args = parser.parse_args()
     root = str(Path(__file__).resolve().parent.parent)
-    results: dict[str, object] = {"concurrency": args.concurrency, "server": "gunicorn -w 2 --threads 8",
+    results: dict[str, object] = {"concurrency": args.concurrency, "server": f"gunicorn -w {args.workers} --threads {args.threads}",
                                   "client": "wrk -t2, Connection: close" if args.client == "wrk"
                                   else "Python http.client threads"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -225,7 +229,7 @@ def main() -> dict[str, object]:
         hello_dir.mkdir()
         (hello_dir / "hello_app.py").write_text(HELLO)
         port = free_port()
-        proc = gunicorn("hello_app:app", port, {**os.environ}, str(hello_dir))
+        proc = gunicorn("hello_app:app", port, {**os.environ}, str(hello_dir), args.workers, args.threads)
         try:
             hello = measure(port, [("GET", "/", None)], args.requests)
         finally:
@@ -246,7 +250,8 @@ def main() -> dict[str, object]:
             data.mkdir()
             tokens, config_path = prepare(url, data, args.concurrency)
             port = free_port()
-            proc = gunicorn("web.wsgi:app", port, {**os.environ, "CONVENE_CONFIG": str(config_path)}, root)
+            proc = gunicorn("web.wsgi:app", port, {**os.environ, "CONVENE_CONFIG": str(config_path)}, root,
+                            args.workers, args.threads)
             try:
                 get = measure(port, [("GET", f"/rsvp/{token}/remote", None) for token in tokens], args.requests)
                 # Each link's page is opened once, as a person would, for its form token (signed for the

@@ -48,27 +48,56 @@ def test_a_crash_before_the_outcome_is_recorded_undoes_everything_and_the_retry_
     with database.sessions() as s:
         assert claim_inbound(s, limit=10, lease=timedelta(minutes=5), worker_id="w") == [inbound_id]
     real_finish = triage.finish_inbound
-    calls = []
+    crashing = True
 
-    def crash_once(*args: object, **kwargs: object) -> None:
-        calls.append(1)
-        if len(calls) == 1:
+    def crash(*args: object, **kwargs: object) -> None:
+        if crashing:
             raise ConnectionError("database connection lost")
         real_finish(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(process, "finish_inbound", crash_once)
+    monkeypatch.setattr(process, "finish_inbound", crash)
     assert process.process_inbound(database.sessions, services, inbound_id).startswith("error:")
     assert _counts(database) == (0, 0)  # the registration and its reply went with the failed commit
     with database.sessions() as s:
         row = s.get(InboundMessage, inbound_id)
         assert row.status is InboundStatus.PROCESSING and "connection lost" in row.error and row.message_id is None
 
+    crashing = False
     outcome = process.process_inbound(database.sessions, services, inbound_id)
     assert outcome.startswith("registered for meeting")
     assert _counts(database) == (1, 1)
     with database.sessions() as s:
         reply = s.scalar(select(OutboxMessage))
         assert reply.kind == "registration_reply" and reply.recipient == "sam@example.org"
+
+
+def test_a_message_that_fails_part_way_is_undone_and_done_again_at_once_exactly_once(
+        database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first attempt runs without a SAVEPOINT; when it fails after the registration and the
+    reply were written, the unit is undone and the message handled again in a SAVEPOINT of its own."""
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    first, second = _store(database, b"part-1"), _store(database, b"part-2")
+    with database.sessions() as s:
+        claim_inbound(s, limit=10, lease=timedelta(minutes=5), worker_id="w")
+    real_finish = triage.finish_inbound
+    calls: list[int] = []
+
+    def crash_first_time(session: object, inbound_id: int, **kwargs: object) -> None:
+        calls.append(inbound_id)
+        if calls.count(inbound_id) == 1 and inbound_id == second:
+            raise ConnectionError("database connection lost")
+        real_finish(session, inbound_id, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(process, "finish_inbound", crash_first_time)
+    outcomes = process.process_inbound_batch(database.sessions, services, [first, second])
+    assert outcomes[first].startswith("registered for meeting")
+    assert outcomes[second].startswith("already registered for meeting")  # same sender: registered once
+    assert calls == [first, second, first, second]  # the unit was undone and done again
+    with database.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Rsvp)) == 1
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 2  # and a reply to each message
+        assert {row.status for row in s.scalars(select(InboundMessage))} == {InboundStatus.DONE}
 
 
 def test_no_upcoming_meeting_is_answered_and_logged(database: TestDatabase, services: Services) -> None:
