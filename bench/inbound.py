@@ -78,6 +78,10 @@ def main() -> dict[str, object]:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=1, help="worker processes for the processing step")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="[worker] batch_size: messages a worker claims at a time (default: the configured default)")
+    parser.add_argument("--transaction-ms", type=int, default=None,
+                        help="[worker] transaction_ms for the processing step (default: the configured default)")
     parser.add_argument("--database", default="",
                         help="database URL to run on (its tables are emptied first); default: a new SQLite file")
     args = parser.parse_args()
@@ -101,7 +105,10 @@ def main() -> dict[str, object]:
 
         run_in_thread(start)
         sent, elapsed = measure(port, args.messages, args.concurrency, args.seconds)
-        processed, process_time = process_all(runtime, args.seconds, args.workers)
+        worker = {key: value for key, value in (("batch_size", args.batch_size),
+                                                ("transaction_ms", args.transaction_ms)) if value is not None}
+        config_worker = (runtime.config.replace(worker=worker) if worker else runtime.config).worker
+        processed, process_time = process_all(runtime, args.seconds, args.workers, worker)
         runtime.engine.dispose()
 
     null_rate, rate = null_sent / null_time, sent / elapsed
@@ -110,12 +117,15 @@ def main() -> dict[str, object]:
         "messages": sent, "concurrency": args.concurrency,
         "accept_msgs_per_s": round(rate, 1), "null_handler_msgs_per_s": round(null_rate, 1),
         "accept_ratio": round(rate / null_rate, 3),
-        "processed": processed, "worker_processes": args.workers, "process_msgs_per_s": round(processed / process_time, 1),
+        "processed": processed, "worker_processes": args.workers, "batch_size": config_worker.batch_size,
+        "transaction_ms": config_worker.transaction_ms,
+        "process_msgs_per_s": round(processed / process_time, 1),
         "process_to_accept_ratio": round(processed / process_time / rate, 3),
     })
 
 
-def process_all(runtime, seconds: float, workers: int = 1) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+def process_all(runtime, seconds: float, workers: int = 1,  # type: ignore[no-untyped-def]
+                worker: dict[str, int] | None = None) -> tuple[int, float]:
     """Run the worker's inbound step, in ``workers`` processes, until every stored message is processed."""
     from datetime import datetime, timedelta, timezone
     from multiprocessing import get_context
@@ -126,7 +136,7 @@ def process_all(runtime, seconds: float, workers: int = 1) -> tuple[int, float]:
     with runtime.sessions() as s:
         create_meeting(s, list_slug="forum", title="Bench Forum", starts_at=starts, ends_at=starts + timedelta(hours=2),
                        venue="Room 1", actor="bench")
-    config = runtime.config.replace(worker={"batch_size": 50})
+    config = runtime.config.replace(worker=worker) if worker else runtime.config
     if workers == 1:
         processed, started, finished = _process_loop(config, seconds)
         return processed, finished - started

@@ -115,7 +115,14 @@ def recent_auto_replies(session: Session, recipient: str, within: timedelta) -> 
     return session.connection().execute(_RECENT_AUTO_REPLIES, {"recipient": recipient, "since": since}).scalar() or 0
 
 
-def may_auto_reply(session: Session, services: Services, email: str) -> bool:
-    """Whether this address may get another automatic reply this hour (one limit for every kind)."""
+def may_auto_reply(session: Session, services: Services, email: str, *, new_person: bool = False) -> bool:
+    """Whether this address may get another automatic reply this hour (one limit for every kind).
+
+    ``new_person``: the address's person was added in this transaction, so
+    nothing has been sent to it (messages go to people's addresses, which
+    never change, and erasing a person scrubs them): no need to count.
+    """
     limit = services.config.worker.replies_per_sender_per_hour
+    if new_person:
+        return limit > 0
     return recent_auto_replies(session, email, timedelta(hours=1)) < limit

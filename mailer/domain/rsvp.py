@@ -368,7 +368,7 @@ def register_by_email(session: Session, services: Services, *, list_slug: str, e
     with transaction(session):
         mailing_list = get_list(session, list_slug)
         person, added = find_or_add_person(session, email, display_name)
-        may_reply = may_auto_reply(session, services, person.email)
+        may_reply = may_auto_reply(session, services, person.email, new_person=added)
         meeting = next_meeting(session, mailing_list.id)
         if meeting is None:  # the sender is told, and the request stays in the inbound log
             if may_reply:

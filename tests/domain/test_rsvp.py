@@ -96,6 +96,37 @@ def test_a_new_persons_answer_is_not_looked_up_a_known_persons_is(database: Test
         assert len(s.scalars(select(Rsvp)).all()) == 1
 
 
+def test_a_new_persons_replies_are_not_counted_and_the_limit_still_holds(
+        database: TestDatabase, services: Services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Nothing has been sent to someone added by the request itself, so the hourly count of replies
+    is skipped for them; a known person's is counted. A limit of none still means no reply."""
+    from mailer.domain.privacy import erase_person
+    from mailer.domain.services import build_services
+    from tests.conftest import make_test_config
+
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    counts: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("SELECT count(*)"):
+            counts.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        assert register(database, services, AttendanceMode.REMOTE).replied
+        assert counts == []
+        assert register(database, services, AttendanceMode.REMOTE).replied
+        assert len(counts) == 1
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    with database.sessions() as s:  # erased, then back: the address starts again with nothing sent
+        erase_person(s, "sam.example@example.org", actor="test")
+    silent = build_services(make_test_config(tmp_path, database.url, worker={"replies_per_sender_per_hour": 0}))
+    assert not register(database, silent, AttendanceMode.REMOTE).replied
+    assert [m.recipient for m in outbox(database)].count("sam.example@example.org") == 0
+
+
 def test_same_answer_twice_changes_nothing_and_sends_nothing(database: TestDatabase, services: Services) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
