@@ -8,14 +8,11 @@ row, and an UPDATE must leave both the row and the object current.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, select
 
 from mailer.db import insert_row, load_row, load_rows, transaction, update_row
 from mailer.domain.models import AttendanceMode, MailingList, Meeting, Person, Rsvp, RsvpResponse
-from tests.support.databases import TestDatabase
+from tests.support.databases import TestDatabase, statements_sent
 from tests.support.factories import make_list, make_meeting
 
 _PERSON = Person.__table__
@@ -25,19 +22,9 @@ _MEETING_AND_LIST = (select(*Meeting.__table__.c, *MailingList.__table__.c)
                      .where(Meeting.__table__.c.id == bindparam("id")))
 
 
-@contextmanager
-def _statements(database: TestDatabase) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "SELECT pg_")):
-            seen.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
+def _statements(database: TestDatabase):  # type: ignore[no-untyped-def]
+    return statements_sent(database, lambda statement: not statement.startswith(
+        ("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "SELECT pg_")))
 
 
 def test_inserted_and_loaded_rows_are_the_sessions_objects(database: TestDatabase) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from mailer.domain.errors import ExpiredLink, InvalidChoice, InvalidLink, RsvpClosed
 from mailer.domain.models import (
@@ -19,7 +19,7 @@ from mailer.domain.models import (
 from mailer.domain.outbox import ReplyThread
 from mailer.domain.rsvp import record_rsvp, record_rsvp_from_link, register_by_email, rsvp_page
 from mailer.domain.services import Services
-from tests.support.databases import TestDatabase
+from tests.support.databases import TestDatabase, statements_sent
 from tests.support.factories import make_list, make_meeting
 
 THREAD = ReplyThread(message_id="<q@example.org>", subject="Forum")
@@ -42,6 +42,10 @@ def token_for(database: TestDatabase, services: Services, meeting_id: int) -> st
         person = s.scalars(select(Person)).one()
         from mailer.domain.models import Meeting
         return services.links.rsvp_token(person, s.get(Meeting, meeting_id))
+
+
+def statements(database: TestDatabase, prefix: str):  # type: ignore[no-untyped-def]
+    return statements_sent(database, lambda statement: statement.startswith(prefix))
 
 
 def test_register_by_email_registers_and_replies_threaded(database: TestDatabase, services: Services) -> None:
@@ -78,20 +82,11 @@ def test_a_new_persons_answer_is_not_looked_up_a_known_persons_is(database: Test
     answer is read first (so a second "register me" is "already registered", never a second row)."""
     make_list(database.sessions)
     make_meeting(database.sessions)
-    lookups: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if statement.startswith("SELECT rsvp."):
-            lookups.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", count)
-    try:
+    with statements(database, "SELECT rsvp.") as lookups:
         assert register(database, services, AttendanceMode.REMOTE).rsvp.changed
         assert lookups == []
         assert not register(database, services, AttendanceMode.REMOTE).rsvp.changed
         assert len(lookups) == 1
-    finally:
-        event.remove(database.engine, "before_cursor_execute", count)
     with database.sessions() as s:
         assert len(s.scalars(select(Rsvp)).all()) == 1
 
@@ -106,20 +101,11 @@ def test_a_new_persons_replies_are_not_counted_and_the_limit_still_holds(
 
     make_list(database.sessions)
     make_meeting(database.sessions)
-    counts: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if statement.startswith("SELECT count(*)"):
-            counts.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", count)
-    try:
+    with statements(database, "SELECT count(*)") as counts:
         assert register(database, services, AttendanceMode.REMOTE).replied
         assert counts == []
         assert register(database, services, AttendanceMode.REMOTE).replied
         assert len(counts) == 1
-    finally:
-        event.remove(database.engine, "before_cursor_execute", count)
     with database.sessions() as s:  # erased, then back: the address starts again with nothing sent
         erase_person(s, "sam.example@example.org", actor="test")
     silent = build_services(make_test_config(tmp_path, database.url, worker={"replies_per_sender_per_hour": 0}))

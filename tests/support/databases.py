@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, MetaData, text
+from sqlalchemy import Engine, MetaData, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -33,3 +35,19 @@ class TestDatabase:
     @staticmethod
     def _has_sequence(conn) -> bool:  # type: ignore[no-untyped-def]
         return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None
+
+
+@contextmanager
+def statements_sent(database: TestDatabase, wanted: Callable[[str], bool]) -> Iterator[list[str]]:
+    """The SQL statements sent to the database while the block runs, those that ``wanted`` keeps."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if wanted(statement):
+            seen.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
