@@ -8,7 +8,9 @@ connection as when a link is opened from an email) for a bounded time; where
 wrk is not installed, from C Python client threads, which are slower than
 the servers they measure, so their ratios come out higher. Reports
 requests/s, p50 and p99, and errors, on SQLite and (when reachable)
-PostgreSQL.
+PostgreSQL; and the same for ``bench.rsvp_floor``, the least such pages can
+do on this stack (signature, one read, a fixed page; one small write
+transaction), as the ceiling any implementation could reach here.
 """
 
 from __future__ import annotations
@@ -202,6 +204,8 @@ def main() -> dict[str, object]:
                         help="load generator (wrk when installed)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (both apps)")
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (both apps)")
+    parser.add_argument("--no-floor", dest="floor", action="store_false",
+                        help="skip bench.rsvp_floor (the least these pages can do on this stack)")
     parser.add_argument("--wrk-seconds", type=float, default=10, help="length of each measured wrk run")
     args = parser.parse_args()
     root = str(Path(__file__).resolve().parent.parent)
@@ -249,24 +253,27 @@ def main() -> dict[str, object]:
             data = workdir / name
             data.mkdir()
             tokens, config_path = prepare(url, data, args.concurrency)
-            port = free_port()
-            proc = gunicorn("web.wsgi:app", port, {**os.environ, "CONVENE_CONFIG": str(config_path)}, root,
-                            args.workers, args.threads)
-            try:
-                get = measure(port, [("GET", f"/rsvp/{token}/remote", None) for token in tokens], args.requests)
-                # Each link's page is opened once, as a person would, for its form token (signed for the
-                # link, no cookie, good for all three choices); then every POST changes an answer.
-                form_tokens = {token: _form_token(port, token) for token in tokens}
-                posts = [("POST", f"/rsvp/{token}/{choice}", f"csrf_token={form_tokens[token]}")
-                         for choice in ("in-person", "decline", "remote") for token in tokens]
-                posted = measure(port, posts, args.requests // 2)
-            finally:
-                proc.terminate()
-                proc.wait()
-            results.update(figures(f"{name}_get", get))
-            results.update(figures(f"{name}_post", posted))
-            results[f"{name}_get_ratio"] = round(results[f"{name}_get_req_per_s"] / results["hello_req_per_s"], 3)
-            results[f"{name}_post_ratio"] = round(results[f"{name}_post_req_per_s"] / results["hello_req_per_s"], 3)
+            apps = [(name, "web.wsgi:app")] + ([(f"{name}_floor", "bench.rsvp_floor:app")] if args.floor else [])
+            for label, target in apps:
+                port = free_port()
+                proc = gunicorn(target, port, {**os.environ, "CONVENE_CONFIG": str(config_path)}, root,
+                                args.workers, args.threads)
+                try:
+                    get = measure(port, [("GET", f"/rsvp/{token}/remote", None) for token in tokens], args.requests)
+                    # Each link's page is opened once, as a person would, for its form token (signed for the
+                    # link, no cookie, good for all three choices); then every POST changes an answer.
+                    form_tokens = {token: _form_token(port, token) for token in tokens}
+                    posts = [("POST", f"/rsvp/{token}/{choice}", f"csrf_token={form_tokens[token]}")
+                             for choice in ("in-person", "decline", "remote") for token in tokens]
+                    posted = measure(port, posts, args.requests // 2)
+                finally:
+                    proc.terminate()
+                    proc.wait()
+                results.update(figures(f"{label}_get", get))
+                results.update(figures(f"{label}_post", posted))
+                for step in ("get", "post"):
+                    results[f"{label}_{step}_ratio"] = round(
+                        results[f"{label}_{step}_req_per_s"] / results["hello_req_per_s"], 3)
     return report("RSVP pages (signed links) under load vs Flask hello-world, gunicorn", results)
 
 

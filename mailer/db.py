@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, bindparam, create_engine, event, insert, inspect, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, insert, inspect, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
@@ -232,6 +232,12 @@ def read_transaction(session: Session) -> Iterator[None]:
     with session.begin():
         session.connection(execution_options={_READ_ONLY: True})
         yield
+
+
+def read_connection(engine: Engine) -> Connection:
+    """A connection of its own for reads only, outside any session: like :func:`read_transaction`,
+    its transactions take no write lock on SQLite."""
+    return engine.connect().execution_options(**{_READ_ONLY: True})
 
 
 _Row = TypeVar("_Row", bound=DeclarativeBase)

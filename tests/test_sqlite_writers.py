@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
-from mailer.db import make_engine, make_sessionmaker, migrate
+from mailer.db import make_engine, make_sessionmaker, migrate, read_connection
 from mailer.domain.models import AuditEntry, utcnow
 
 
@@ -72,6 +72,30 @@ def test_every_way_a_write_transaction_ends_gives_the_lock_back(tmp_path: Path,
         with sessions() as s:
             actions = s.scalars(select(AuditEntry.action)).all()
         assert "lost" not in actions and actions.count("test") == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_read_connection_reads_beside_a_writer(tmp_path: Path) -> None:
+    """A read-only connection takes no write lock: it reads while a writer holds the lock, where an
+    ordinary connection's transaction would wait for it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'writers.db'}")
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    _commit(sessions)
+    try:
+        with sessions() as writer, writer.begin():
+            writer.execute(insert(AuditEntry), {"at": utcnow(), "actor": "system", "action": "pending",
+                                                "target": "", "detail": {}})
+            done = threading.Event()
+
+            def read() -> None:
+                with read_connection(engine) as conn, conn.begin():
+                    assert conn.scalar(select(func.count()).select_from(AuditEntry)) == 1  # the committed row
+                done.set()
+
+            threading.Thread(target=read, daemon=True).start()
+            assert done.wait(10), "the reader waited for the writer"
     finally:
         engine.dispose()
 
