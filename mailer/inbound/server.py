@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import Config
@@ -35,6 +38,13 @@ class GroupCommitWriter:
     ever given for a message that is not on disk; but while one commit is
     running, the next messages gather and go together, so acceptance keeps
     up under load instead of queueing behind one fsync per message.
+
+    Commits run one at a time on a connection the writer keeps, rather than
+    one taken from the pool for each: a pooled connection is checked first
+    (a round trip to PostgreSQL for every commit). If the kept connection
+    turns out to be broken (the database restarted), the batch is stored
+    again once on a new one; a batch that still fails is answered 451, and
+    the sender tries again later.
     """
 
     def __init__(self, session_factory: sessionmaker[Session], max_batch: int = 200) -> None:
@@ -42,10 +52,44 @@ class GroupCommitWriter:
         self.max_batch = max_batch
         self._queue: asyncio.Queue[tuple[Received, asyncio.Future[int]]] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._connection: Connection | None = None
+        self._using_connection = threading.Lock()  # a commit still running when the writer closes
 
     def _commit(self, batch: list[Received]) -> list[int]:
-        with self.session_factory() as session:
-            return store_inbound_many(session, batch)
+        with self._using_connection:
+            return self._store(batch)
+
+    def _store(self, batch: list[Received]) -> list[int]:
+        for attempt in (1, 2):
+            connection = self._connection
+            if connection is None or connection.invalidated or connection.closed:
+                connection = self._connection = self._engine().connect()
+            try:
+                with self.session_factory(bind=connection) as session:
+                    return store_inbound_many(session, batch)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                self._drop_connection()
+                if attempt == 2:
+                    raise
+                log.warning("database connection lost; storing %d message(s) again on a new one", len(batch))
+        raise AssertionError("unreachable")
+
+    def _engine(self) -> Engine:
+        bind = self.session_factory.kw.get("bind")
+        if not isinstance(bind, Engine):
+            raise TypeError("the writer's session factory must be bound to an engine")
+        return bind
+
+    def _close_connection(self) -> None:
+        with self._using_connection:
+            self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
 
     async def store(self, message: Received) -> int:
         if self._queue is None:
@@ -82,6 +126,7 @@ class GroupCommitWriter:
             except asyncio.CancelledError:
                 pass
             self._task, self._queue = None, None
+        self._close_connection()
 
 
 class InboundHandler:
