@@ -19,7 +19,17 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, insert, inspect, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Executable,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
@@ -206,10 +216,34 @@ def unit_of_work(session: Session) -> Iterator[None]:
     """
     with session.begin():
         session.info[_UNIT_OF_WORK] = {}
+        session.info[_AT_COMMIT] = {}
         try:
             yield
+            for statement, rows in session.info[_AT_COMMIT].items():
+                session.connection().execute(statement, rows)
         finally:
             session.info.pop(_UNIT_OF_WORK, None)
+            session.info.pop(_AT_COMMIT, None)
+
+
+_AT_COMMIT = "convene_write_at_commit"
+
+
+def write_at_commit(session: Session, statement: Executable, row: dict[str, Any]) -> None:
+    """A write that nothing in the transaction reads back (an audit entry, the record of a
+    message's outcome): within a unit of work and outside any SAVEPOINT, sent just before
+    the commit together with the others of the same statement, in one executemany;
+    anywhere else, now.
+
+    Rows of one statement must have the same keys. If the unit of work fails, they are
+    dropped with the rest of it; inside a SAVEPOINT they are written at once, so that
+    rolling the SAVEPOINT back undoes them.
+    """
+    pending = session.info.get(_AT_COMMIT)
+    if pending is None or session.in_nested_transaction():
+        session.connection().execute(statement, row)
+        return
+    pending.setdefault(statement, []).append(row)
 
 
 def unit_of_work_memo(session: Session) -> dict[object, object] | None:

@@ -1,4 +1,5 @@
-"""The hot paths' row helpers give the same objects the ORM would, with fewer statements.
+"""The hot paths' row helpers give the same objects the ORM would, with fewer statements;
+writes nothing reads back wait for the unit of work's commit.
 
 ``insert_row``, ``load_row``/``load_rows`` and ``update_row`` write and read
 through Core and hand back persistent objects: what they return must be what
@@ -8,10 +9,20 @@ row, and an UPDATE must leave both the row and the object current.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+import pytest
+from sqlalchemy import bindparam, func, select
 
-from mailer.db import insert_row, load_row, load_rows, transaction, update_row
-from mailer.domain.models import AttendanceMode, MailingList, Meeting, Person, Rsvp, RsvpResponse
+from mailer.db import insert_row, load_row, load_rows, transaction, unit_of_work, update_row
+from mailer.domain import audit
+from mailer.domain.models import (
+    AttendanceMode,
+    AuditEntry,
+    MailingList,
+    Meeting,
+    Person,
+    Rsvp,
+    RsvpResponse,
+)
 from tests.support.databases import TestDatabase, statements_sent
 from tests.support.factories import make_list, make_meeting
 
@@ -100,3 +111,35 @@ def test_rows_written_in_a_savepoint_that_rolls_back_are_undone_in_the_session_t
         assert load_row(s, Person, _BY_EMAIL, {"email": "alex@example.org"}) is again
     with database.sessions() as s:
         assert s.get(Rsvp, rsvp.id).response is RsvpResponse.ATTENDING
+
+
+def _entries(database: TestDatabase) -> list[str]:
+    with database.sessions() as s:
+        return list(s.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def test_writes_at_commit_go_together_before_the_commit_and_never_from_a_failed_unit(
+        database: TestDatabase) -> None:
+    """In a unit of work, writes nothing reads back (audit entries, inbound outcomes) wait for the
+    commit and go in one executemany; inside a SAVEPOINT they are made at once, so that rolling it
+    back undoes them; a unit that fails writes none of them; outside a unit they are made at once."""
+    with _statements(database) as sent, database.sessions() as s:
+        with unit_of_work(s):
+            for i in range(3):
+                audit.record(s, actor="system", action=f"later-{i}")
+            assert s.connection().scalar(select(func.count()).select_from(AuditEntry)) == 0  # not yet
+            with pytest.raises(RuntimeError), s.begin_nested():
+                audit.record(s, actor="system", action="undone")
+                raise RuntimeError("the SAVEPOINT is rolled back")
+            with s.begin_nested():
+                audit.record(s, actor="system", action="at-once")
+    assert _entries(database) == ["at-once", "later-0", "later-1", "later-2"]
+    assert sum(statement.startswith("INSERT INTO audit_entry") for statement in sent) == 3  # undone, at-once, the 3
+
+    with pytest.raises(RuntimeError), database.sessions() as s, unit_of_work(s):
+        audit.record(s, actor="system", action="lost")
+        raise RuntimeError("the unit of work fails")
+    with database.sessions() as s, transaction(s):
+        audit.record(s, actor="system", action="alone")
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == 5  # written at once
+    assert _entries(database)[-1] == "alone" and "lost" not in _entries(database)

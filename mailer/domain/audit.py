@@ -7,20 +7,21 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from mailer.db import write_at_commit
 from mailer.domain.models import AuditEntry
 
 _INSERT = insert(AuditEntry.__table__)
 
 
 def record(session: Session, *, actor: str, action: str, target: str = "", **detail: Any) -> None:
-    """Write an audit entry in the current transaction (a plain INSERT on the transaction's
-    connection, without the ORM's bookkeeping: nothing reads an entry back in the transaction
-    that writes it).
+    """Write an audit entry in the current transaction (a plain INSERT, without the ORM's
+    bookkeeping: nothing reads an entry back in the transaction that writes it, so in the
+    worker's unit of work it goes with the others just before the commit).
 
     ``actor`` is ``organiser:<id>``, ``person:<id>`` or ``system``; never an
     email address, so the log itself stays low on personal data.
     """
-    session.connection().execute(_INSERT, {"actor": actor, "action": action, "target": target, "detail": detail})
+    write_at_commit(session, _INSERT, {"actor": actor, "action": action, "target": target, "detail": detail})
 
 
 def recent(session: Session, limit: int = 200) -> list[AuditEntry]:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from mailer.db import read_transaction, transaction, unit_of_work_memo
+from mailer.db import read_transaction, transaction, unit_of_work_memo, write_at_commit
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
@@ -41,10 +41,11 @@ _FINISH = update(_INBOUND).where(_INBOUND.c.id == bindparam("own_id"))
 def finish_inbound(session: Session, inbound_id: int, *, status: InboundStatus, outcome: str,
                    message_id: str | None = None, intent: str = "", list_slug: str | None = None) -> None:
     """Within the caller's unit of work: record what was understood and done (which also marks the
-    Message-ID handled); one UPDATE, without reading the raw message back."""
+    Message-ID handled); one UPDATE, without reading the raw message back, sent with the unit's
+    others just before its commit (copies handled in the unit are known from :func:`note_handled`)."""
     values = {"status": status, "outcome": outcome, "processed_at": utcnow(), "lease_until": None,
               "intent": intent[:20], "list_slug": list_slug, "message_id": message_id[:998] if message_id else None}
-    session.connection().execute(_FINISH, {"own_id": inbound_id, **values})
+    write_at_commit(session, _FINISH, {"own_id": inbound_id, **values})
 
 
 def forget_inbound_sender(session: Session, inbound_id: int) -> None:
