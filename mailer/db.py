@@ -172,7 +172,7 @@ def transaction(session: Session) -> Iterator[None]:
             attempt.failed = True  # its changes may be half made: the caller must undo and redo
             raise
     elif _UNIT_OF_WORK in session.info:
-        with session.begin_nested():
+        with savepoint(session):
             yield
     else:
         with session.begin():
@@ -231,9 +231,10 @@ _AT_COMMIT = "convene_write_at_commit"
 
 def write_at_commit(session: Session, statement: Executable, row: dict[str, Any]) -> None:
     """A write that nothing in the transaction reads back (an audit entry, the record of a
-    message's outcome): within a unit of work and outside any SAVEPOINT, sent just before
-    the commit together with the others of the same statement, in one executemany;
-    anywhere else, now.
+    message's outcome, a queued message): within a unit of work and outside any SAVEPOINT,
+    sent just before the commit together with the others of the same statement, in one
+    executemany; anywhere else, now. A query in the unit that must see such rows calls
+    :func:`write_now` first.
 
     Rows of one statement must have the same keys. If the unit of work fails, they are
     dropped with the rest of it; inside a SAVEPOINT they are written at once, so that
@@ -244,6 +245,27 @@ def write_at_commit(session: Session, statement: Executable, row: dict[str, Any]
         session.connection().execute(statement, row)
         return
     pending.setdefault(statement, []).append(row)
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A SAVEPOINT within the unit of work. The writes :func:`write_at_commit` holds are sent
+    first: rolling the SAVEPOINT back must not undo what other messages did."""
+    pending = session.info.get(_AT_COMMIT)
+    if pending:
+        for statement in list(pending):
+            write_now(session, statement)
+    with session.begin_nested():
+        yield
+
+
+def write_now(session: Session, statement: Executable) -> None:
+    """Send the rows of ``statement`` that :func:`write_at_commit` is holding: for the one query
+    in a unit of work that must see them (how many replies an address was sent this hour)."""
+    pending = session.info.get(_AT_COMMIT)
+    rows = pending.pop(statement, None) if pending is not None else None
+    if rows:
+        session.connection().execute(statement, rows)
 
 
 def unit_of_work_memo(session: Session) -> dict[object, object] | None:

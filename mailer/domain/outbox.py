@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
+from mailer.db import write_at_commit, write_now
 from mailer.domain.models import OutboxMessage, Person
 from mailer.domain.people import format_address
 from mailer.domain.services import Services
@@ -73,9 +74,10 @@ _INSERT_OUTBOX = insert(OutboxMessage.__table__)
 
 def enqueue(session: Session, services: Services, *, kind: str, person: Person, context: dict[str, Any],
             sender: Envelope, reply_to: ReplyThread | None = None, auto_reply: bool = False,
-            calendar: str | None = None, attachments: list[int] | None = None) -> int:
+            calendar: str | None = None, attachments: list[int] | None = None) -> str:
     """Render ``templates/email/<kind>`` for one person and queue it (an INSERT in the caller's
-    transaction); returns the outbox row's id.
+    transaction; in the worker's unit of work, sent with the others just before the commit);
+    returns the message's Message-ID.
 
     ``auto_reply`` marks answers the service wrote by itself (RFC 3834
     ``Auto-Submitted: auto-replied``), which well-behaved responders never
@@ -93,12 +95,13 @@ def enqueue(session: Session, services: Services, *, kind: str, person: Person, 
     headers = {k: v.translate(_HEADER_UNSAFE) for k, v in headers.items()}
     identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
     # The columns' defaults (status queued, due now, no attempts) are filled in by the INSERT.
-    return session.connection().execute(_INSERT_OUTBOX, {
+    write_at_commit(session, _INSERT_OUTBOX, {
         "kind": kind, "person_id": person.id, "recipient": person.email, "sender": identity.envelope_from,
         "message_id": identity.message_id, "subject": subject.translate(_HEADER_UNSAFE),
         "body_text": rendered.text, "body_html": rendered.html, "body_calendar": calendar,
         "attachment_ids": attachments, "headers": headers,
-    }).inserted_primary_key[0]
+    })
+    return identity.message_id
 
 
 _RECENT_AUTO_REPLIES = select(func.count()).select_from(OutboxMessage).where(
@@ -111,7 +114,7 @@ _RECENT_AUTO_REPLIES = select(func.count()).select_from(OutboxMessage).where(
 def recent_auto_replies(session: Session, recipient: str, within: timedelta) -> int:
     """How many automatic replies went to this address lately (for rate limiting)."""
     since = datetime.now(timezone.utc) - within
-    # Replies are queued as plain INSERTs, so the count needs no flush: straight to the connection.
+    write_now(session, _INSERT_OUTBOX)  # replies queued earlier in this unit of work count too
     return session.connection().execute(_RECENT_AUTO_REPLIES, {"recipient": recipient, "since": since}).scalar() or 0
 
 

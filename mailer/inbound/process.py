@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import Config
-from mailer.db import optimistic, unit_of_work
+from mailer.db import optimistic, savepoint, unit_of_work
 from mailer.domain.bounces import record_bounce_for_message
 from mailer.domain.consultations import claim_for_reply, record_answer
 from mailer.domain.errors import DomainError, NoUpcomingMeeting
@@ -158,12 +158,12 @@ def _handle(session: Session, services: Services, item: _Pending) -> str:
         return result.outcome
     try:
         try:
-            with session.begin_nested(), optimistic(session) as attempt:
+            with savepoint(session), optimistic(session) as attempt:
                 result = _finish(session, services, inbound_id, message)
                 if attempt.failed:
                     raise _Redo
         except _Redo:  # an operation failed part way: undone, and done again with a SAVEPOINT each
-            with session.begin_nested():
+            with savepoint(session):
                 result = _finish(session, services, inbound_id, message)
         note_handled(session, message.parsed.message_id, inbound_id, result.status)
         return result.outcome

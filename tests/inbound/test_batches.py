@@ -1,9 +1,10 @@
-"""A claimed batch is handled in few commits, each message in a SAVEPOINT of its own.
+"""A claimed batch is handled in few commits, messages first without a SAVEPOINT of their own.
 
 Sharing a commit must not cost the guarantees of handling messages one by
 one: every message gets its own outcome, an error in one undoes only that
-one, a copy of a message in the same batch is still handled once, and a unit
-of work that fails as a whole is handled again message by message.
+one (and none of the writes the others left for the commit), a copy of a
+message in the same batch is still handled once, and a unit of work that
+fails as a whole is handled again message by message.
 """
 
 from __future__ import annotations
@@ -138,6 +139,27 @@ def test_an_error_in_one_message_undoes_that_message_only(database: TestDatabase
     assert process.process_inbound_batch(database.sessions, services, [ids[1]])[ids[1]].startswith("registered")
     assert _registered(database) == sorted(senders)
     assert _replies(database) == sorted(senders)
+
+
+def test_what_earlier_messages_of_the_unit_wrote_survives_a_later_message_being_undone(
+        database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replies, audit entries and outcomes wait for the commit; a message handled carefully in a
+    SAVEPOINT (here one whose sender is known, so their replies this hour are counted, and whose
+    outcome cannot be recorded) must not take the waiting writes of the others down with it."""
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    [earlier] = _store_and_claim(database, [("known@example.org", "before")])
+    assert process.process_inbound_batch(database.sessions, services, [earlier])[earlier].startswith("registered")
+    ids = _store_and_claim(database, [("first@example.org", "a"), ("known@example.org", "b"),
+                                      ("third@example.org", "c")])
+    _fail_recording_outcome_of(monkeypatch, ids[1])
+    outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+    assert outcomes[ids[1]] == "error: disk said no"
+    rows = _rows(database)
+    assert rows[ids[0]].status is rows[ids[2]].status is InboundStatus.DONE
+    assert _replies(database) == ["first@example.org", "known@example.org", "third@example.org"]  # known's: the earlier
+    with database.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 3
 
 
 def test_a_unit_of_work_that_fails_as_a_whole_is_handled_again_message_by_message(

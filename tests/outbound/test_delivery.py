@@ -27,10 +27,11 @@ def queue_message(database: TestDatabase, config: Config, *, email: str = "sam@e
         person = Person(email=email, display_name=name)
         s.add(person)
         s.flush()
-        return enqueue(s, services, kind="triage_ack", person=person,
-                      sender=Envelope("forum@lists.test", list_name, {"Reply-To": "forum@lists.test"}),
-                      context={"mailing_list": type("L", (), {"name": "Forum"})(), "reason": "testing",
-                               "list_address": "forum@lists.test"})
+        message_id = enqueue(s, services, kind="triage_ack", person=person,
+                             sender=Envelope("forum@lists.test", list_name, {"Reply-To": "forum@lists.test"}),
+                             context={"mailing_list": type("L", (), {"name": "Forum"})(), "reason": "testing",
+                                      "list_address": "forum@lists.test"})
+        return s.scalar(select(OutboxMessage.id).where(OutboxMessage.message_id == message_id))
 
 
 def row(database: TestDatabase, row_id: int) -> OutboxMessage:
