@@ -351,6 +351,13 @@ def load_rows(session: Session, models: tuple[type[DeclarativeBase], ...], state
     return tuple(objects)
 
 
+def load_all(session: Session, model: type[_Row], statement: Any, params: dict[str, Any]) -> list[_Row]:
+    """Like :func:`load_row`, every row the SELECT finds."""
+    columns = model.__table__.c.keys()  # type: ignore[attr-defined]
+    return [_persistent(session, model, dict(zip(columns, row)))
+            for row in session.connection().execute(statement, params)]
+
+
 def update_row(session: Session, obj: DeclarativeBase, **values: Any) -> None:
     """Within the caller's transaction: UPDATE one persistent object's row now, and the object with it.
 

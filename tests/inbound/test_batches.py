@@ -23,7 +23,7 @@ from mailer.domain.queue import Received, claim_inbound, store_inbound_many
 from mailer.domain.services import Services, build_services
 from mailer.inbound import process
 from tests.conftest import make_test_config
-from tests.support.databases import TestDatabase
+from tests.support.databases import TestDatabase, statements_sent
 from tests.support.factories import make_list, make_meeting
 
 RAW = ("From: {name} <{email}>\r\nTo: forum@lists.test\r\nMessage-ID: <{mid}@example.org>\r\n"
@@ -160,6 +160,40 @@ def test_what_earlier_messages_of_the_unit_wrote_survives_a_later_message_being_
     assert _replies(database) == ["first@example.org", "known@example.org", "third@example.org"]  # known's: the earlier
     with database.sessions() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 3
+
+
+def test_a_units_senders_are_looked_up_together(database: TestDatabase, services: Services) -> None:
+    """One query for the people behind all of a unit's senders, known or new, instead of one each."""
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    [earlier] = _store_and_claim(database, [("known@example.org", "before")])
+    process.process_inbound_batch(database.sessions, services, [earlier])
+    ids = _store_and_claim(database, [("known@example.org", "k"), ("new@example.org", "n1"),
+                                      ("new@example.org", "n2"), ("other@example.org", "o")])
+    with statements_sent(database, lambda statement: statement.startswith("SELECT person.")) as lookups:
+        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+    assert len(lookups) == 1 and "IN (" in lookups[0]
+    assert [outcomes[i].split(" for ")[0] for i in ids] == [
+        "already registered", "registered", "already registered", "registered"]
+    assert _registered(database) == ["known@example.org", "new@example.org", "other@example.org"]
+
+
+def test_a_sender_added_in_a_savepoint_rolled_back_is_added_again_by_their_next_message(
+        database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    ids = _store_and_claim(database, [("new@example.org", "first"), ("new@example.org", "second")])
+    _fail_recording_outcome_of(monkeypatch, ids[0])  # handled carefully, then undone with its new person
+    with statements_sent(database, lambda statement: statement.startswith("INSERT INTO person")) as added:
+        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+    # Added by the first message's first attempt and its careful one (both undone), then by the
+    # second message, at its first attempt: the lookup did not offer it the person undone.
+    assert len(added) == 3
+    assert outcomes[ids[0]] == "error: disk said no"
+    assert outcomes[ids[1]].startswith("registered for meeting")
+    assert _registered(database) == ["new@example.org"]
+    with database.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Person)) == 1
 
 
 def test_a_unit_of_work_that_fails_as_a_whole_is_handled_again_message_by_message(
