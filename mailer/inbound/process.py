@@ -69,7 +69,9 @@ def process_inbound_batch(session_factory: sessionmaker[Session], services: Serv
 
     Most messages go through without error, so each is first handled
     without a SAVEPOINT of its own (a SAVEPOINT and its release cost two
-    statements, a fifth of a registration's). If one fails part way, the
+    statements and the ORM's bookkeeping), and writes that nothing in the
+    unit reads back wait for its commit (:func:`mailer.db.write_at_commit`).
+    If one fails part way, the
     unit is undone and done again with that message in a SAVEPOINT, where
     an error undoes only that message. Never raises for a bad message:
     anything unexpected is recorded on the row and retried later, then
