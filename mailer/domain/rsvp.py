@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from mailer.db import insert_row, load_row, load_rows, read_transaction, transaction, update_row
+from mailer.db import (
+    insert_row,
+    load_row,
+    load_rows,
+    read_transaction,
+    transaction,
+    unit_of_work_memo,
+    update_row,
+)
 from mailer.domain import audit
 from mailer.domain.errors import (
     ExpiredLink,
@@ -119,9 +127,8 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
     check_mode(meeting, response, mode)
     # One answer at a time per meeting, so in-person places are never handed out twice
     # (PostgreSQL row lock; SQLite already has one writer at a time).
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        connection.execute(_LOCK_MEETING, {"meeting_id": meeting.id})
+    if session.connection().dialect.name != "sqlite":
+        _lock_meeting(session, meeting.id)
     rsvp = None if new_person else load_row(session, Rsvp, _RSVP_OF, {"meeting_id": meeting.id,
                                                                        "person_id": person.id})
     previous = (rsvp.response, rsvp.mode) if rsvp else None
@@ -169,6 +176,22 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
                          "waitlisted": rsvp.waitlisted_at is not None})
     return RsvpOutcome(meeting.id, person.id, response, mode, changed=True, previous=previous,
                        waitlisted=rsvp.waitlisted_at is not None)
+
+
+_LOCKED_MEETINGS = "locked_meetings"
+
+
+def _lock_meeting(session: Session, meeting_id: int) -> None:
+    """Take the meeting's row lock (PostgreSQL) for the rest of the transaction. In the worker's
+    unit of work it is taken once: a lock taken outside any SAVEPOINT lasts until the commit
+    (one taken inside one is let go if it is rolled back, so it is taken again next time)."""
+    memo = unit_of_work_memo(session)
+    held = cast("set[int]", memo.setdefault(_LOCKED_MEETINGS, set())) if memo is not None else None
+    if held is not None and meeting_id in held:
+        return
+    session.connection().execute(_LOCK_MEETING, {"meeting_id": meeting_id})
+    if held is not None and not session.in_nested_transaction():
+        held.add(meeting_id)
 
 
 def _clean_access_needs(text: str | None) -> str | None:

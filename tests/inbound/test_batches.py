@@ -178,6 +178,21 @@ def test_a_units_senders_are_looked_up_together(database: TestDatabase, services
     assert _registered(database) == ["known@example.org", "new@example.org", "other@example.org"]
 
 
+def test_a_unit_locks_its_meeting_once_on_postgresql(postgresql_database: TestDatabase, tmp_path: Path) -> None:
+    """Every answer takes the meeting's row lock (places are never handed out twice); a unit of
+    work that already holds it does not ask again for each message."""
+    database = postgresql_database
+    database.empty(Base.metadata)
+    services = build_services(make_test_config(tmp_path, database.url))
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    ids = _store_and_claim(database, [(f"p{i}@example.org", f"lock{i}") for i in range(4)])
+    with statements_sent(database, lambda statement: "FOR UPDATE" in statement) as locks:
+        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+    assert all(outcome.startswith("registered for meeting") for outcome in outcomes.values())
+    assert len([statement for statement in locks if "FROM meeting" in statement]) == 1
+
+
 def test_a_sender_added_in_a_savepoint_rolled_back_is_added_again_by_their_next_message(
         database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     make_list(database.sessions)
