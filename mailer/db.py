@@ -190,13 +190,14 @@ class OptimisticAttempt:
 
 @contextmanager
 def optimistic(session: Session) -> Iterator[OptimisticAttempt]:
-    """Inside a SAVEPOINT of the caller's: domain operations take no SAVEPOINT of their own.
+    """Within a transaction the caller can undo (its own SAVEPOINT, or a whole unit of work):
+    domain operations take no SAVEPOINT of their own.
 
     Most operations succeed, and each SAVEPOINT costs as much as a query. If
     an exception leaves one (even one that the caller then handles), the
     attempt is marked failed: its changes may be half made, so the caller
-    must roll its own SAVEPOINT back and do the work again outside this
-    block, where every operation undoes its own changes on error.
+    must undo them and do the work again outside this block, where every
+    operation undoes its own changes on error.
     """
     attempt = OptimisticAttempt()
     session.info[_OPTIMISTIC] = attempt
@@ -219,8 +220,7 @@ def unit_of_work(session: Session) -> Iterator[None]:
         session.info[_AT_COMMIT] = {}
         try:
             yield
-            for statement, rows in session.info[_AT_COMMIT].items():
-                session.connection().execute(statement, rows)
+            _write_held(session)
         finally:
             session.info.pop(_UNIT_OF_WORK, None)
             session.info.pop(_AT_COMMIT, None)
@@ -251,10 +251,7 @@ def write_at_commit(session: Session, statement: Executable, row: dict[str, Any]
 def savepoint(session: Session) -> Iterator[None]:
     """A SAVEPOINT within the unit of work. The writes :func:`write_at_commit` holds are sent
     first: rolling the SAVEPOINT back must not undo what other messages did."""
-    pending = session.info.get(_AT_COMMIT)
-    if pending:
-        for statement in list(pending):
-            write_now(session, statement)
+    _write_held(session)
     with session.begin_nested():
         yield
 
@@ -266,6 +263,11 @@ def write_now(session: Session, statement: Executable) -> None:
     rows = pending.pop(statement, None) if pending is not None else None
     if rows:
         session.connection().execute(statement, rows)
+
+
+def _write_held(session: Session) -> None:
+    for statement in list(session.info.get(_AT_COMMIT) or ()):
+        write_now(session, statement)
 
 
 def unit_of_work_memo(session: Session) -> dict[object, object] | None:
@@ -341,21 +343,21 @@ def load_rows(session: Session, models: tuple[type[DeclarativeBase], ...], state
     The session holds its objects weakly: keep a reference to each one needed
     later (or set it on a relationship), or it is read again."""
     row = session.connection().execute(statement, params).first()
-    if row is None:
-        return None
+    return _objects(session, models, row) if row is not None else None
+
+
+def load_all(session: Session, model: type[_Row], statement: Any, params: dict[str, Any]) -> list[_Row]:
+    """Like :func:`load_row`, every row the SELECT finds."""
+    return [_objects(session, (model,), row)[0] for row in session.connection().execute(statement, params)]
+
+
+def _objects(session: Session, models: tuple[type[DeclarativeBase], ...], row: Any) -> tuple[Any, ...]:
     objects, start = [], 0
     for model in models:
         columns = model.__table__.c  # type: ignore[attr-defined]
         objects.append(_persistent(session, model, dict(zip(columns.keys(), row[start:start + len(columns)]))))
         start += len(columns)
     return tuple(objects)
-
-
-def load_all(session: Session, model: type[_Row], statement: Any, params: dict[str, Any]) -> list[_Row]:
-    """Like :func:`load_row`, every row the SELECT finds."""
-    columns = model.__table__.c.keys()  # type: ignore[attr-defined]
-    return [_persistent(session, model, dict(zip(columns, row)))
-            for row in session.connection().execute(statement, params)]
 
 
 def update_row(session: Session, obj: DeclarativeBase, **values: Any) -> None:

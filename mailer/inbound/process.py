@@ -158,25 +158,30 @@ def _handle(session: Session, services: Services, item: _Pending) -> str:
             raise _Careful(inbound_id) from exc
         if attempt.failed:
             raise _Careful(inbound_id)
-        note_handled(session, message.parsed.message_id, inbound_id, result.status)
-        return result.outcome
-    try:
+    else:
         try:
-            with savepoint(session), optimistic(session) as attempt:
-                result = _finish(session, services, inbound_id, message)
-                if attempt.failed:
-                    raise _Redo
-        except _Redo:  # an operation failed part way: undone, and done again with a SAVEPOINT each
-            with savepoint(session):
-                result = _finish(session, services, inbound_id, message)
-        note_handled(session, message.parsed.message_id, inbound_id, result.status)
-        return result.outcome
-    except DBAPIError as exc:
-        if not item.alone:
-            raise
-        return _failed(session, inbound_id, exc)
-    except Exception as exc:
-        return _failed(session, inbound_id, exc)
+            result = _finish_carefully(session, services, inbound_id, message)
+        except DBAPIError as exc:
+            if not item.alone:
+                raise
+            return _failed(session, inbound_id, exc)
+        except Exception as exc:
+            return _failed(session, inbound_id, exc)
+    note_handled(session, message.parsed.message_id, inbound_id, result.status)
+    return result.outcome
+
+
+def _finish_carefully(session: Session, services: Services, inbound_id: int, message: _Message) -> Result:
+    """:func:`_finish` in a SAVEPOINT, its operations first without SAVEPOINTs of their own."""
+    try:
+        with savepoint(session), optimistic(session) as attempt:
+            result = _finish(session, services, inbound_id, message)
+            if attempt.failed:
+                raise _Redo
+        return result
+    except _Redo:  # an operation failed part way: undone, and done again with a SAVEPOINT each
+        with savepoint(session):
+            return _finish(session, services, inbound_id, message)
 
 
 def _failed(session: Session, inbound_id: int, exc: Exception) -> str:

@@ -52,44 +52,35 @@ class GroupCommitWriter:
         self.max_batch = max_batch
         self._queue: asyncio.Queue[tuple[Received, asyncio.Future[int]]] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._engine: Engine = session_factory.kw["bind"]
         self._connection: Connection | None = None
         self._using_connection = threading.Lock()  # a commit still running when the writer closes
 
     def _commit(self, batch: list[Received]) -> list[int]:
         with self._using_connection:
-            return self._store(batch)
-
-    def _store(self, batch: list[Received]) -> list[int]:
-        for attempt in (1, 2):
-            connection = self._connection
-            if connection is None or connection.invalidated or connection.closed:
-                connection = self._connection = self._engine().connect()
             try:
-                with self.session_factory(bind=connection) as session:
-                    return store_inbound_many(session, batch)
+                return self._store(batch)
             except DBAPIError as exc:
                 if not exc.connection_invalidated:
                     raise
-                self._drop_connection()
-                if attempt == 2:
-                    raise
                 log.warning("database connection lost; storing %d message(s) again on a new one", len(batch))
-        raise AssertionError("unreachable")
+                return self._store(batch)
 
-    def _engine(self) -> Engine:
-        bind = self.session_factory.kw.get("bind")
-        if not isinstance(bind, Engine):
-            raise TypeError("the writer's session factory must be bound to an engine")
-        return bind
+    def _store(self, batch: list[Received]) -> list[int]:
+        """On the kept connection, opened again if it was never opened or the database dropped it."""
+        if self._connection is not None and self._connection.invalidated:
+            self._connection.close()  # gives its place in the pool back
+            self._connection = None
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        with self.session_factory(bind=self._connection) as session:
+            return store_inbound_many(session, batch)
 
     def _close_connection(self) -> None:
         with self._using_connection:
-            self._drop_connection()
-
-    def _drop_connection(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.close()
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                connection.close()
 
     async def store(self, message: Received) -> int:
         if self._queue is None:
