@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, Request, render_template
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,21 @@ from mailer.domain.services import Services, build_services
 from mailer.rendering import TEMPLATES_DIR, add_filters
 
 csrf = CSRFProtect()
+
+
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, opened only when the request brings the cookie.
+
+    Links from emails arrive with no cookie and must leave none (a forwarded
+    link shares nothing): such a request gets an empty session at once,
+    without building the signing serializer on every public page. With a
+    cookie it is Flask's own session, verified as always.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def create_app(config: Config | None = None, *, session_factory: sessionmaker[Session] | None = None,
@@ -36,6 +52,7 @@ def create_app(config: Config | None = None, *, session_factory: sessionmaker[Se
         WTF_CSRF_TIME_LIMIT=12 * 3600,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
+    app.session_interface = CookieSessionInterface()
     app.extensions["convene.config"] = config
     app.extensions["convene.services"] = services or build_services(config)
 

@@ -20,7 +20,7 @@ from mailer.db import (
     insert_row,
     load_row,
     load_rows,
-    read_transaction,
+    read_row,
     transaction,
     unit_of_work_memo,
     update_row,
@@ -316,9 +316,8 @@ def rsvp_page(session: Session, services: Services, token: str, choice: str) -> 
     """Read-only: what the GET of a signed link shows. Never changes anything."""
     claim = services.links.load_rsvp(token)
     selected = resolve_choice(choice)
-    with read_transaction(session):  # one query: the meeting, the person's name and link version, their answer
-        found = session.connection().execute(_PAGE, {"meeting_id": claim.meeting_id,
-                                                      "person_id": claim.person_id}).first()
+    # One query: the meeting, the person's name and link version, their answer.
+    found = read_row(session, _PAGE, {"meeting_id": claim.meeting_id, "person_id": claim.person_id})
     if found is None:
         raise InvalidLink("This link is no longer valid.")
     _check_claim(claim, found.link_version, found)
