@@ -99,3 +99,27 @@ def test_reply_headers_of_configured_languages_mark_the_quote() -> None:
     assert new_text(french, ("en", "fr")) == "Je viendrai en personne."
     outlook_fr = "Je viendrai.\n\nDe : Forum <forum@lists.test>\nEnvoyé : lundi 2 mars 2026\n\nCan't attend?\n"
     assert new_text(outlook_fr) == "Je viendrai."  # our own rules know the From: line in French spacing
+
+
+def test_headers_are_unfolded_and_decoded_as_clients_write_them() -> None:
+    """Folded encoded words in two charsets, an encoded name holding a comma, raw UTF-8 (8-bit)
+    headers and a broken encoded word, as real clients send them."""
+    raw = ("From: =?utf-8?q?Smith=2C_Zo=C3=AB?= <zoe@example.org>\r\n"
+           "Subject: =?windows-1252?q?Caf=E9_forum_?=\r\n =?utf-8?b?4oCTIG5leHQgd2Vlaw==?=\r\n"
+           "Message-ID:\r\n <folded@example.org>\r\n"
+           "References: <a@example.org>\r\n\t<b@example.org>\r\n"
+           "\r\nPlease register me.\r\n").encode()
+    parsed = parse_message(raw, "zoe@example.org")
+    assert (parsed.from_name, parsed.from_email) == ("Smith, Zoë", "zoe@example.org")
+    assert parsed.subject == "Café forum – next week"
+    assert parsed.message_id == "<folded@example.org>"
+    assert parsed.references == "<a@example.org> <b@example.org>"
+
+    eight_bit = "From: Zoë Ångström <zoe@example.org>\r\nSubject: Réunion\r\n\r\nPlease register me.\r\n".encode()
+    parsed = parse_message(eight_bit, "zoe@example.org")
+    assert (parsed.from_name, parsed.from_email, parsed.subject) == ("Zoë Ångström", "zoe@example.org", "Réunion")
+
+    broken = b"From: =?bogus?q?=ZZ?= <sam@example.org>\r\nSubject: =?utf-8?b?####?=\r\n\r\nHello\r\n"
+    parsed = parse_message(broken, "sam@example.org")
+    assert (parsed.from_name, parsed.from_email) == ("=?bogus?q?=ZZ?=", "sam@example.org")  # kept as written
+    assert parsed.subject == ""  # nothing decodable in it
