@@ -20,6 +20,7 @@ from email.utils import getaddresses
 
 from mailparser_reply.constants import MAIL_LANGUAGES
 from mailparser_reply.parser import EmailMessage as ReplyParserMessage
+from mailparser_reply.parser import EmailReply
 
 from mailer.inbound.authresults import dmarc_pass
 
@@ -220,6 +221,15 @@ class _QuoteSplitter(ReplyParserMessage):
         if key not in self._patterns:
             self._patterns[key] = super().HEADER_REGEX
         return self._patterns[key]
+
+    def read(self) -> _QuoteSplitter:
+        # Every reply header the library knows for these languages has a colon (ASCII or
+        # full-width) and its generic separator is a row of hyphens: a text with neither is one
+        # reply, as the library would find after trying its pattern at every character.
+        if ":" not in self.text and "\uff1a" not in self.text and "-----" not in self.text:
+            self.replies.append(EmailReply(content=self.text))
+            return self
+        return super().read()
 
 
 def _newest_reply(text: str, languages: tuple[str, ...]) -> str:

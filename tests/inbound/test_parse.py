@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
+from mailparser_reply.parser import EmailMessage as ReplyParserMessage
 
-from mailer.inbound.parse import new_text, parse_message
+from mailer.inbound.parse import _newest_reply, _QuoteSplitter, body_text, new_text, parse_message
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
 def test_outlook_reply_drops_the_quoted_original() -> None:
@@ -123,3 +127,29 @@ def test_headers_are_unfolded_and_decoded_as_clients_write_them() -> None:
     parsed = parse_message(broken, "sam@example.org")
     assert (parsed.from_name, parsed.from_email) == ("=?bogus?q?=ZZ?=", "sam@example.org")  # kept as written
     assert parsed.subject == ""  # nothing decodable in it
+
+
+def _library_newest_reply(text: str, languages: tuple[str, ...]) -> str:
+    return ReplyParserMessage(text=text, languages=list(languages)).read().latest_reply or ""
+
+
+def test_a_text_with_no_possible_reply_header_is_not_searched_and_reads_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The header search (mail-parser-reply's pattern, tried at every character) is skipped for a
+    text with no colon and no hyphen separator; for every corpus message and these texts the
+    result is what the library itself gives."""
+    plain = ["Please register me, I will join remotely.\r\n" + "x" * 76 + "\r\n",
+             "  Count me in  \n\n____________________\nnothing quoted here\n",
+             "Je viendrai en personne.\n\nMerci\nSam", ""]
+    corpus = [body_text(path.read_bytes()) for path in sorted(CORPUS.glob("*.eml"))]
+    for text in plain + corpus:
+        for languages in (("en",), ("en", "fr", "de", "ja", "zh")):
+            assert _newest_reply(text, languages) == _library_newest_reply(text, languages), text[:60]
+
+    def no_search(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("the header pattern was used")
+
+    monkeypatch.setattr(_QuoteSplitter, "HEADER_REGEX", property(no_search))
+    assert _newest_reply(plain[0], ("en",)).startswith("Please register me, I will join remotely.")
+    with pytest.raises(AssertionError):
+        _newest_reply("From: Sam\nSent: Monday\nplease register me", ("en",))
