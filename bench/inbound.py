@@ -82,6 +82,9 @@ def main() -> dict[str, object]:
                         help="[worker] batch_size: messages a worker claims at a time (default: the configured default)")
     parser.add_argument("--transaction-ms", type=int, default=None,
                         help="[worker] transaction_ms for the processing step (default: the configured default)")
+    parser.add_argument("--capacity", type=int, default=None,
+                        help="in-person places of the meeting registered for (default: none; with one, every "
+                             "answer takes the meeting's lock on PostgreSQL)")
     parser.add_argument("--database", default="",
                         help="database URL to run on (its tables are emptied first); default: a new SQLite file")
     args = parser.parse_args()
@@ -108,7 +111,7 @@ def main() -> dict[str, object]:
         worker = {key: value for key, value in (("batch_size", args.batch_size),
                                                 ("transaction_ms", args.transaction_ms)) if value is not None}
         config_worker = (runtime.config.replace(worker=worker) if worker else runtime.config).worker
-        processed, process_time = process_all(runtime, args.seconds, args.workers, worker)
+        processed, process_time = process_all(runtime, args.seconds, args.workers, worker, args.capacity)
         runtime.engine.dispose()
 
     null_rate, rate = null_sent / null_time, sent / elapsed
@@ -117,7 +120,8 @@ def main() -> dict[str, object]:
         "messages": sent, "concurrency": args.concurrency,
         "accept_msgs_per_s": round(rate, 1), "null_handler_msgs_per_s": round(null_rate, 1),
         "accept_ratio": round(rate / null_rate, 3),
-        "processed": processed, "worker_processes": args.workers, "batch_size": config_worker.batch_size,
+        "processed": processed, "worker_processes": args.workers, "capacity": args.capacity,
+        "batch_size": config_worker.batch_size,
         "transaction_ms": config_worker.transaction_ms,
         "process_msgs_per_s": round(processed / process_time, 1),
         "process_to_accept_ratio": round(processed / process_time / rate, 3),
@@ -125,7 +129,7 @@ def main() -> dict[str, object]:
 
 
 def process_all(runtime, seconds: float, workers: int = 1,  # type: ignore[no-untyped-def]
-                worker: dict[str, int] | None = None) -> tuple[int, float]:
+                worker: dict[str, int] | None = None, capacity: int | None = None) -> tuple[int, float]:
     """Run the worker's inbound step, in ``workers`` processes, until every stored message is processed."""
     from datetime import datetime, timedelta, timezone
     from multiprocessing import get_context
@@ -135,7 +139,7 @@ def process_all(runtime, seconds: float, workers: int = 1,  # type: ignore[no-un
     starts = datetime.now(timezone.utc) + timedelta(days=14)
     with runtime.sessions() as s:
         create_meeting(s, list_slug="forum", title="Bench Forum", starts_at=starts, ends_at=starts + timedelta(hours=2),
-                       venue="Room 1", actor="bench")
+                       venue="Room 1", capacity=capacity, actor="bench")
     config = runtime.config.replace(worker=worker) if worker else runtime.config
     if workers == 1:
         processed, started, finished = _process_loop(config, seconds)

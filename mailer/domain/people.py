@@ -67,9 +67,9 @@ _PEOPLE_BY_EMAIL = select(Person.__table__).where(Person.__table__.c.email.in_(b
 _PEOPLE = "people_by_email"
 
 
-def look_up_people(session: Session, emails: list[str]) -> None:
+def look_up_people(session: Session, emails: list[str]) -> list[Person]:
     """At the start of a unit of work: the people behind a batch's sender addresses, in one query,
-    so :func:`find_or_add_person` reads none of them again.
+    so :func:`find_or_add_person` reads none of them again. Returns those found.
 
     On SQLite the unit of work is the only writer, so the answer holds until it
     commits. On PostgreSQL another worker may add one of these people
@@ -78,7 +78,7 @@ def look_up_people(session: Session, emails: list[str]) -> None:
     """
     memo = unit_of_work_memo(session)
     if memo is None:
-        return
+        return []
     wanted = set()
     for email in emails:
         try:
@@ -86,10 +86,11 @@ def look_up_people(session: Session, emails: list[str]) -> None:
         except InvalidInput:
             continue
     if not wanted:
-        return
+        return []
     found = {person.email: person for person in load_all(session, Person, _PEOPLE_BY_EMAIL,
                                                          {"emails": sorted(wanted)})}
     memo[_PEOPLE] = {address: found.get(address) for address in wanted}
+    return list(found.values())
 
 
 def _known_people(session: Session) -> dict[str, Person | None] | None:

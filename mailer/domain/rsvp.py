@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, cast
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -125,10 +125,15 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
     """
     check_open(meeting)
     check_mode(meeting, response, mode)
-    # One answer at a time per meeting, so in-person places are never handed out twice
-    # (PostgreSQL row lock; SQLite already has one writer at a time).
+    # On PostgreSQL (SQLite already has one writer at a time): with a capacity, one answer at a
+    # time per meeting, so in-person places are never handed out twice. With none (fixed when the
+    # meeting is made), no one is ever waitlisted, so only this person's own answers need to queue;
+    # a person added by this very transaction is seen by no other.
     if session.connection().dialect.name != "sqlite":
-        _lock_meeting(session, meeting.id)
+        if meeting.capacity is not None:
+            _lock_meeting(session, meeting.id)
+        elif not new_person:
+            lock_answers_of(session, [person.id])
     rsvp = None if new_person else load_row(session, Rsvp, _RSVP_OF, {"meeting_id": meeting.id,
                                                                        "person_id": person.id})
     previous = (rsvp.response, rsvp.mode) if rsvp else None
@@ -192,6 +197,33 @@ def _lock_meeting(session: Session, meeting_id: int) -> None:
     session.connection().execute(_LOCK_MEETING, {"meeting_id": meeting_id})
     if held is not None and not session.in_nested_transaction():
         held.add(meeting_id)
+
+
+_LOCKED_PEOPLE = "locked_answers_of"
+#: First key of the transaction-scoped advisory locks on a person's answers (the second is their id).
+_ANSWERS_LOCK_SPACE = 0x525356  # "RSV"
+_LOCK_ANSWERS_OF = text("SELECT pg_advisory_xact_lock(:space, id) FROM unnest(CAST(:ids AS integer[])) AS id "
+                        "ORDER BY id")
+
+
+def lock_answers_of(session: Session, person_ids: list[int]) -> None:
+    """PostgreSQL: queue behind any other transaction answering for these people, until the commit.
+
+    What serialises answers to a meeting without a capacity, where nothing
+    is shared between people. Taken in one statement, in order, so two
+    transactions locking overlapping sets never wait on each other in a
+    circle; a unit of work takes its senders' locks once, at its start. As
+    with the meeting's lock, one taken inside a SAVEPOINT is not remembered.
+    """
+    memo = unit_of_work_memo(session)
+    held = cast("set[int]", memo.setdefault(_LOCKED_PEOPLE, set())) if memo is not None else None
+    wanted = sorted({pid for pid in person_ids if held is None or pid not in held})
+    connection = session.connection()
+    if not wanted or connection.dialect.name != "postgresql":
+        return
+    connection.execute(_LOCK_ANSWERS_OF, {"space": _ANSWERS_LOCK_SPACE, "ids": wanted})
+    if held is not None and not session.in_nested_transaction():
+        held.update(wanted)
 
 
 def _clean_access_needs(text: str | None) -> str | None:

@@ -30,7 +30,12 @@ from mailer.domain.membership import (
 from mailer.domain.models import InboundStatus
 from mailer.domain.outbox import ReplyThread, message_id_for_verp_token
 from mailer.domain.people import look_up_people
-from mailer.domain.rsvp import decline_by_email, record_rsvp_from_calendar, register_by_email
+from mailer.domain.rsvp import (
+    decline_by_email,
+    lock_answers_of,
+    record_rsvp_from_calendar,
+    register_by_email,
+)
 from mailer.domain.services import Services
 from mailer.domain.triage import (
     acknowledge_for_triage,
@@ -102,7 +107,8 @@ def process_inbound_batch(session_factory: sessionmaker[Session], services: Serv
                 with unit_of_work(session):
                     readable = [p.message.parsed for p in pending if isinstance(p.message, _Message)]
                     look_up_handled_copies(session, [parsed.message_id for parsed in readable])
-                    look_up_people(session, [parsed.from_email for parsed in readable if parsed.from_email])
+                    senders = look_up_people(session, [parsed.from_email for parsed in readable if parsed.from_email])
+                    lock_answers_of(session, [person.id for person in senders])  # PostgreSQL: see _apply
                     deadline = time.monotonic() + hold_seconds
                     while pending and not (chunk and (chunk[0].alone or pending[0].alone
                                                       or time.monotonic() > deadline)):

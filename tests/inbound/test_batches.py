@@ -193,6 +193,26 @@ def test_a_unit_locks_its_meeting_once_on_postgresql(postgresql_database: TestDa
     assert len([statement for statement in locks if "FROM meeting" in statement]) == 1
 
 
+def test_a_unit_locks_its_known_senders_once_for_a_meeting_without_a_capacity(
+        postgresql_database: TestDatabase, tmp_path: Path) -> None:
+    """No meeting lock (no one waits for a place): the unit takes its known senders' locks in one
+    statement at its start, and answering their messages asks for none of its own."""
+    database = postgresql_database
+    database.empty(Base.metadata)
+    services = build_services(make_test_config(tmp_path, database.url))
+    make_list(database.sessions)
+    make_meeting(database.sessions, capacity=None)
+    known = _store_and_claim(database, [(f"p{i}@example.org", f"first{i}") for i in range(3)])
+    process.process_inbound_batch(database.sessions, services, known, hold_seconds=60)
+    ids = _store_and_claim(database, [(f"p{i}@example.org", f"again{i}") for i in range(3)]
+                           + [("new@example.org", "new")])
+    with statements_sent(database, lambda s: "FOR UPDATE" in s or "pg_advisory_xact_lock(%(space)s" in s) as locks:
+        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+    assert len(outcomes) == 4 and all("registered for meeting" in o for o in outcomes.values())
+    assert [s for s in locks if "FROM meeting" in s] == []
+    assert len(locks) == 1  # the three known senders together; the new one needs none
+
+
 def test_a_sender_added_in_a_savepoint_rolled_back_is_added_again_by_their_next_message(
         database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     make_list(database.sessions)
