@@ -125,17 +125,23 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
     """
     check_open(meeting)
     check_mode(meeting, response, mode)
-    # On PostgreSQL (SQLite already has one writer at a time): with a capacity, one answer at a
-    # time per meeting, so in-person places are never handed out twice. With none (fixed when the
-    # meeting is made), no one is ever waitlisted, so only this person's own answers need to queue;
-    # a person added by this very transaction is seen by no other.
-    if session.connection().dialect.name != "sqlite":
-        if meeting.capacity is not None:
-            _lock_meeting(session, meeting.id)
-        elif not new_person:
-            lock_answers_of(session, [person.id])
+    # On PostgreSQL (SQLite already has one writer at a time) a person's answers queue behind
+    # their own (a person added by this very transaction is seen by no other). Places are handed
+    # out under the meeting's lock: taken by an answer that asks for one, or by one whose person
+    # holds or waits for one (a decline may promote the next in line), and by nothing else, so
+    # remote answers and declines of people not in line go through side by side. A meeting's
+    # capacity is fixed when it is made; with none, no one is ever waitlisted.
+    locks = session.connection().dialect.name != "sqlite"
+    asks_for_place = response is RsvpResponse.ATTENDING and mode is AttendanceMode.IN_PERSON
+    if locks and not new_person:
+        lock_answers_of(session, [person.id])
+    if locks and meeting.capacity is not None and asks_for_place:
+        _lock_meeting(session, meeting.id)
     rsvp = None if new_person else load_row(session, Rsvp, _RSVP_OF, {"meeting_id": meeting.id,
                                                                        "person_id": person.id})
+    if locks and meeting.capacity is not None and not asks_for_place and rsvp is not None and _in_line(rsvp):
+        _lock_meeting(session, meeting.id)
+        session.refresh(rsvp)  # a promotion (made under that lock) may have given them a place since
     previous = (rsvp.response, rsvp.mode) if rsvp else None
     if rsvp is not None and keep_mode and response is RsvpResponse.ATTENDING and rsvp.response is response:
         mode = rsvp.mode  # "register me" again must not forget a mode chosen earlier
@@ -209,8 +215,8 @@ _LOCK_ANSWERS_OF = text("SELECT pg_advisory_xact_lock(:space, id) FROM unnest(CA
 def lock_answers_of(session: Session, person_ids: list[int]) -> None:
     """PostgreSQL: queue behind any other transaction answering for these people, until the commit.
 
-    What serialises answers to a meeting without a capacity, where nothing
-    is shared between people. Taken in one statement, in order, so two
+    Every answer takes its person's lock; answers that hand out or free an
+    in-person place also take the meeting's (see ``_apply``). Taken in one statement, in order, so two
     transactions locking overlapping sets never wait on each other in a
     circle; a unit of work takes its senders' locks once, at its start. As
     with the meeting's lock, one taken inside a SAVEPOINT is not remembered.
@@ -244,9 +250,13 @@ def apply_access_needs_retention(session: Session, *, days_after: int) -> int:
                                .values(access_needs=None).execution_options(synchronize_session=False)).rowcount
 
 
+def _in_line(rsvp: Rsvp) -> bool:
+    """Holds an in-person place, or waits for one."""
+    return rsvp.response is RsvpResponse.ATTENDING and rsvp.mode is AttendanceMode.IN_PERSON
+
+
 def _holds_place(rsvp: Rsvp) -> bool:
-    return (rsvp.response is RsvpResponse.ATTENDING and rsvp.mode is AttendanceMode.IN_PERSON
-            and rsvp.waitlisted_at is None)
+    return _in_line(rsvp) and rsvp.waitlisted_at is None
 
 
 _PLACES_TAKEN = select(func.count()).select_from(Rsvp).where(

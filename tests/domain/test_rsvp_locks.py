@@ -12,10 +12,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from mailer.db import transaction
-from mailer.domain.models import AttendanceMode, Base, Person, Rsvp, RsvpResponse
+from mailer.domain.models import AttendanceMode, Base, Meeting, Person, Rsvp, RsvpResponse
 from mailer.domain.rsvp import lock_answers_of, record_rsvp
 from mailer.domain.services import Services, build_services
 from tests.conftest import make_test_config
@@ -36,27 +36,35 @@ def pg_services(pg: TestDatabase, tmp_path: Path) -> Services:
     return build_services(make_test_config(tmp_path, pg.url))
 
 
-def _answer(database: TestDatabase, services: Services, meeting_id: int, email: str) -> None:
+def _answer(database: TestDatabase, services: Services, meeting_id: int, email: str,
+            response: RsvpResponse = RsvpResponse.ATTENDING, mode: AttendanceMode | None = AttendanceMode.REMOTE) -> None:
     with database.sessions() as session:
-        record_rsvp(session, services, meeting_id=meeting_id, email=email, response=RsvpResponse.ATTENDING,
-                    mode=AttendanceMode.REMOTE, source="panel")
+        record_rsvp(session, services, meeting_id=meeting_id, email=email, response=response, mode=mode,
+                    source="panel")
 
 
-def _locks(database: TestDatabase):  # type: ignore[no-untyped-def]
-    return statements_sent(database, lambda s: "FOR UPDATE" in s or "pg_advisory_xact_lock" in s)
+def _locks_taken(database: TestDatabase, services: Services, meeting_id: int, email: str,
+                 response: RsvpResponse, mode: AttendanceMode | None) -> list[str]:
+    with statements_sent(database, lambda s: "FOR UPDATE" in s or "pg_advisory_xact_lock" in s) as locks:
+        _answer(database, services, meeting_id, email, response, mode)
+    return ["meeting" if "FROM meeting" in s else "person" for s in locks]
 
 
-def test_an_answer_locks_the_meeting_only_when_it_has_a_capacity(pg: TestDatabase, pg_services: Services) -> None:
+def test_the_meeting_is_locked_only_by_answers_that_hand_out_or_free_a_place(
+        pg: TestDatabase, pg_services: Services) -> None:
     limited = make_meeting(pg.sessions, title="Limited", capacity=10)
     open_ended = make_meeting(pg.sessions, title="Open", capacity=None)
-    _answer(pg, pg_services, limited.id, "sam@example.org")  # adds Sam: nobody else can see them yet
-    _answer(pg, pg_services, open_ended.id, "robin@example.org")
-    with _locks(pg) as limited_locks:
-        _answer(pg, pg_services, limited.id, "robin@example.org")
-    with _locks(pg) as open_locks:
-        _answer(pg, pg_services, open_ended.id, "sam@example.org")
-    assert len(limited_locks) == 1 and "FROM meeting" in limited_locks[0]
-    assert len(open_locks) == 1 and "pg_advisory_xact_lock" in open_locks[0]
+    attending, declined = RsvpResponse.ATTENDING, RsvpResponse.DECLINED
+    in_person, remote = AttendanceMode.IN_PERSON, AttendanceMode.REMOTE
+    for email in ("sam@example.org", "robin@example.org"):
+        assert _locks_taken(pg, pg_services, limited.id, email, attending, remote) == ["person"]
+    assert _locks_taken(pg, pg_services, limited.id, "kim@example.org", attending, in_person) == ["person", "meeting"]
+    assert _locks_taken(pg, pg_services, limited.id, "sam@example.org", attending, in_person) == ["person", "meeting"]
+    assert _locks_taken(pg, pg_services, limited.id, "robin@example.org", declined, None) == ["person"]
+    assert _locks_taken(pg, pg_services, limited.id, "robin@example.org", attending, remote) == ["person"]
+    # Sam holds a place: giving it up may promote the next in line.
+    assert _locks_taken(pg, pg_services, limited.id, "sam@example.org", attending, remote) == ["person", "meeting"]
+    assert _locks_taken(pg, pg_services, open_ended.id, "sam@example.org", attending, in_person) == ["person"]
 
 
 def test_without_a_capacity_a_persons_answers_queue_and_other_peoples_do_not(
@@ -93,3 +101,44 @@ def test_without_a_capacity_a_persons_answers_queue_and_other_peoples_do_not(
     with pg.sessions() as s:
         assert {r.mode for r in s.scalars(select(Rsvp))} == {AttendanceMode.IN_PERSON}
 
+
+
+
+def test_a_decline_waits_for_a_promotion_under_way_and_passes_the_place_on(
+        pg: TestDatabase, pg_services: Services) -> None:
+    """Bo waits for a place and declines just as another answer, holding the meeting's lock, gives
+    Bo the place. Bo's decline waits for that lock and reads Bo's answer again: Bo now held the
+    place, so giving it up promotes Cy, the next in line."""
+    meeting = make_meeting(pg.sessions, capacity=1)
+    for email in ("al@example.org", "bo@example.org", "cy@example.org"):  # Al has the place; Bo, then Cy wait
+        _answer(pg, pg_services, meeting.id, email, RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON)
+    with pg.sessions() as s:
+        ids = {p.email.split("@")[0]: p.id for p in s.scalars(select(Person))}
+    done: list[BaseException | None] = []
+
+    def bo_declines() -> None:
+        try:
+            _answer(pg, pg_services, meeting.id, "bo@example.org", RsvpResponse.DECLINED, None)
+            done.append(None)
+        except BaseException as exc:  # asserted below
+            done.append(exc)
+
+    def waiting() -> int:
+        with pg.engine.connect() as conn:
+            return conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+
+    with pg.sessions() as al, transaction(al):  # Al's decline, under way: the lock, then Bo promoted
+        al.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
+        al.execute(update(Rsvp).where(Rsvp.person_id == ids["al"]).values(response=RsvpResponse.DECLINED,
+                                                                           mode=None))
+        al.execute(update(Rsvp).where(Rsvp.person_id == ids["bo"]).values(waitlisted_at=None))
+        bo = threading.Thread(target=bo_declines)
+        bo.start()
+        wait_for(lambda: waiting() >= 1, timeout=30, message="Bo's decline waiting for the meeting's lock")
+        assert done == []
+    bo.join(30)
+    assert done == [None]
+    with pg.sessions() as s:
+        state = {r.person_id: (r.response, r.waitlisted_at is None) for r in s.scalars(select(Rsvp))}
+    assert state[ids["bo"]][0] is RsvpResponse.DECLINED
+    assert state[ids["cy"]] == (RsvpResponse.ATTENDING, True)  # the place Bo gave up went to Cy

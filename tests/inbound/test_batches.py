@@ -30,10 +30,10 @@ RAW = ("From: {name} <{email}>\r\nTo: forum@lists.test\r\nMessage-ID: <{mid}@exa
        "Subject: Forum\r\n\r\nPlease register me, I will join remotely.\r\n")
 
 
-def _store_and_claim(database: TestDatabase, messages: list[tuple[str, str]]) -> list[int]:
+def _store_and_claim(database: TestDatabase, messages: list[tuple[str, str]], raw: str = RAW) -> list[int]:
     """Store (sender, Message-ID token) messages and claim them all."""
     with database.sessions() as s:
-        ids = store_inbound_many(s, [Received(email, ["forum@lists.test"], RAW.format(
+        ids = store_inbound_many(s, [Received(email, ["forum@lists.test"], raw.format(
             name=email.split("@")[0].title(), email=email, mid=mid).encode()) for email, mid in messages])
     with database.sessions() as s:
         assert claim_inbound(s, limit=100, lease=timedelta(minutes=5), worker_id="w") == ids
@@ -179,14 +179,15 @@ def test_a_units_senders_are_looked_up_together(database: TestDatabase, services
 
 
 def test_a_unit_locks_its_meeting_once_on_postgresql(postgresql_database: TestDatabase, tmp_path: Path) -> None:
-    """Every answer takes the meeting's row lock (places are never handed out twice); a unit of
-    work that already holds it does not ask again for each message."""
+    """Every answer asking for an in-person place takes the meeting's row lock (places are never
+    handed out twice); a unit of work that already holds it does not ask again for each message."""
     database = postgresql_database
     database.empty(Base.metadata)
     services = build_services(make_test_config(tmp_path, database.url))
     make_list(database.sessions)
     make_meeting(database.sessions)
-    ids = _store_and_claim(database, [(f"p{i}@example.org", f"lock{i}") for i in range(4)])
+    ids = _store_and_claim(database, [(f"p{i}@example.org", f"lock{i}") for i in range(4)],
+                           RAW.replace("I will join remotely", "I will attend in person"))
     with statements_sent(database, lambda statement: "FOR UPDATE" in statement) as locks:
         outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
     assert all(outcome.startswith("registered for meeting") for outcome in outcomes.values())
