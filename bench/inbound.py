@@ -50,7 +50,8 @@ def run_in_thread(start_coro_factory):  # type: ignore[no-untyped-def]
     return loop, thread
 
 
-async def blast(port: int, total: int, concurrency: int, deadline: float) -> tuple[int, float]:
+async def blast(port: int, total: int, concurrency: int, deadline: float,
+                message: bytes = MESSAGE) -> tuple[int, float]:
     sent = 0
     counter = iter(range(total))
 
@@ -60,7 +61,7 @@ async def blast(port: int, total: int, concurrency: int, deadline: float) -> tup
             for i in counter:
                 if time.monotonic() > deadline:
                     return
-                await client.sendmail(f"sam{i}@example.org", ["forum@bench.test"], MESSAGE % (i, i))
+                await client.sendmail(f"sam{i}@example.org", ["forum@bench.test"], message % (i, i))
                 sent += 1
 
     start = time.perf_counter()
@@ -68,8 +69,8 @@ async def blast(port: int, total: int, concurrency: int, deadline: float) -> tup
     return sent, time.perf_counter() - start
 
 
-def measure(port: int, total: int, concurrency: int, seconds: float) -> tuple[int, float]:
-    return asyncio.run(blast(port, total, concurrency, time.monotonic() + seconds))
+def measure(port: int, total: int, concurrency: int, seconds: float, message: bytes = MESSAGE) -> tuple[int, float]:
+    return asyncio.run(blast(port, total, concurrency, time.monotonic() + seconds, message))
 
 
 def main() -> dict[str, object]:
@@ -85,6 +86,8 @@ def main() -> dict[str, object]:
     parser.add_argument("--capacity", type=int, default=None,
                         help="in-person places of the meeting registered for (default: none; with one, every "
                              "answer takes the meeting's lock on PostgreSQL)")
+    parser.add_argument("--in-person", action="store_true",
+                        help="the messages ask for an in-person place (default: they register to join remotely)")
     parser.add_argument("--database", default="",
                         help="database URL to run on (its tables are emptied first); default: a new SQLite file")
     args = parser.parse_args()
@@ -107,7 +110,8 @@ def main() -> dict[str, object]:
             await server.start()
 
         run_in_thread(start)
-        sent, elapsed = measure(port, args.messages, args.concurrency, args.seconds)
+        message = MESSAGE.replace(b"I will join remotely", b"I will attend in person") if args.in_person else MESSAGE
+        sent, elapsed = measure(port, args.messages, args.concurrency, args.seconds, message)
         worker = {key: value for key, value in (("batch_size", args.batch_size),
                                                 ("transaction_ms", args.transaction_ms)) if value is not None}
         config_worker = (runtime.config.replace(worker=worker) if worker else runtime.config).worker
@@ -121,6 +125,7 @@ def main() -> dict[str, object]:
         "accept_msgs_per_s": round(rate, 1), "null_handler_msgs_per_s": round(null_rate, 1),
         "accept_ratio": round(rate / null_rate, 3),
         "processed": processed, "worker_processes": args.workers, "capacity": args.capacity,
+        "answers": "in person" if args.in_person else "remote",
         "batch_size": config_worker.batch_size,
         "transaction_ms": config_worker.transaction_ms,
         "process_msgs_per_s": round(processed / process_time, 1),

@@ -156,7 +156,7 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
     held_place = rsvp is not None and _holds_place(rsvp)
     wants_place = response is RsvpResponse.ATTENDING and mode is AttendanceMode.IN_PERSON
     full = (wants_place and meeting.capacity is not None
-            and _places_taken(session, meeting, person.id) >= meeting.capacity)
+            and _places_taken(session, meeting, besides=rsvp) >= meeting.capacity)
     if rsvp is None:
         rsvp = insert_row(session, Rsvp, meeting_id=meeting.id, person_id=person.id, response=response, mode=mode,
                           source=source, waitlisted_at=utcnow() if full else None,
@@ -167,6 +167,8 @@ def _apply(session: Session, services: Services, *, person: Person, meeting: Mee
         if response is RsvpResponse.DECLINED:
             changes["access_needs"] = None
         update_row(session, rsvp, **changes)
+    if _holds_place(rsvp) != held_place:
+        _places_changed(session, meeting.id, 1 if _holds_place(rsvp) else -1)
     audit.record(session, actor=f"person:{person.id}", action="rsvp.record", target=f"meeting:{meeting.id}",
                  response=response.value, mode=mode.value if mode else None, source=source,
                  waitlisted=rsvp.waitlisted_at is not None,
@@ -261,11 +263,46 @@ def _holds_place(rsvp: Rsvp) -> bool:
 
 _PLACES_TAKEN = select(func.count()).select_from(Rsvp).where(
     Rsvp.meeting_id == bindparam("meeting_id"), Rsvp.response == RsvpResponse.ATTENDING,
-    Rsvp.mode == AttendanceMode.IN_PERSON, Rsvp.waitlisted_at.is_(None), Rsvp.person_id != bindparam("besides"))
+    Rsvp.mode == AttendanceMode.IN_PERSON, Rsvp.waitlisted_at.is_(None))
+_PLACES = "places_taken"
 
 
-def _places_taken(session: Session, meeting: Meeting, besides_person_id: int | None = None) -> int:
-    return session.scalar(_PLACES_TAKEN, {"meeting_id": meeting.id, "besides": besides_person_id or 0}) or 0
+def _places_taken(session: Session, meeting: Meeting, *, besides: Rsvp | None = None) -> int:
+    """In-person places held at ``meeting``, not counting the one ``besides`` holds, if any.
+
+    Called only with the right to hand places out (the meeting's lock on
+    PostgreSQL; SQLite's one writer). A unit of work keeps that right until
+    it commits, so it counts once per meeting and then keeps the count as it
+    hands places out (:func:`_places_changed`): a burst of registrations does
+    not count every earlier one again for each new one.
+    """
+    known = _known_places(session)
+    if known is not None and meeting.id in known:
+        taken = known[meeting.id]
+    else:
+        taken = session.scalar(_PLACES_TAKEN, {"meeting_id": meeting.id}) or 0
+        if known is not None:
+            known[meeting.id] = taken
+    return taken - (1 if besides is not None and _holds_place(besides) else 0)
+
+
+def _places_changed(session: Session, meeting_id: int, change: int) -> None:
+    known = _known_places(session)
+    if known is not None and meeting_id in known:
+        known[meeting_id] += change
+
+
+def _known_places(session: Session) -> dict[int, int] | None:
+    """The unit of work's counts, or None. Inside a SAVEPOINT, which may be rolled back, they
+    are forgotten, to be counted afresh after it."""
+    memo = unit_of_work_memo(session)
+    if memo is None:
+        return None
+    known = cast("dict[int, int]", memo.setdefault(_PLACES, {}))
+    if session.in_nested_transaction():
+        known.clear()
+        return None
+    return known
 
 
 def _promote_from_waitlist(session: Session, services: Services, meeting: Meeting) -> None:
@@ -277,6 +314,7 @@ def _promote_from_waitlist(session: Session, services: Services, meeting: Meetin
     if first is None:
         return
     first.waitlisted_at = None
+    _places_changed(session, meeting.id, 1)
     person = session.get(Person, first.person_id)
     audit.record(session, actor="system", action="rsvp.promoted", target=f"meeting:{meeting.id}",
                  person=first.person_id)

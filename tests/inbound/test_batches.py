@@ -214,6 +214,31 @@ def test_a_unit_locks_its_known_senders_once_for_a_meeting_without_a_capacity(
     assert len(locks) == 1  # the three known senders together; the new one needs none
 
 
+def test_a_unit_counts_a_meetings_places_once_and_keeps_the_count_through_a_rolled_back_message(
+        database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two places, five in-person registrations in one unit of work, the second of which fails
+    after registering (undone, redone carefully, undone again): the places are counted once for the
+    unit and once more after the careful message, and go to the first and third senders, with the
+    fourth and fifth waitlisted."""
+    make_list(database.sessions)
+    make_meeting(database.sessions, capacity=2)
+    senders = [f"p{i}@example.org" for i in range(5)]
+    ids = _store_and_claim(database, [(email, f"place{i}") for i, email in enumerate(senders)],
+                           RAW.replace("I will join remotely", "I will attend in person"))
+    _fail_recording_outcome_of(monkeypatch, ids[1])
+    with statements_sent(database, lambda s: "count(*)" in s and "FROM rsvp" in s) as counts:
+        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+    assert outcomes[ids[1]] == "error: disk said no"
+    # The first unit counted once and was undone at the failure; the redo counts once, the careful
+    # message (in its SAVEPOINT) once, and the rest of the unit once after it.
+    assert len(counts) == 4  # counting at every registration would be 7
+    with database.sessions() as s:
+        rows = {email: waitlisted for email, waitlisted in s.execute(
+            select(Person.email, Rsvp.waitlisted_at.is_not(None)).join(Rsvp, Rsvp.person_id == Person.id))}
+    assert rows == {"p0@example.org": False, "p2@example.org": False, "p3@example.org": True,
+                    "p4@example.org": True}
+
+
 def test_a_sender_added_in_a_savepoint_rolled_back_is_added_again_by_their_next_message(
         database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     make_list(database.sessions)
