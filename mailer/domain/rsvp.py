@@ -218,10 +218,11 @@ def lock_answers_of(session: Session, person_ids: list[int]) -> None:
     """PostgreSQL: queue behind any other transaction answering for these people, until the commit.
 
     Every answer takes its person's lock; answers that hand out or free an
-    in-person place also take the meeting's (see ``_apply``). Taken in one statement, in order, so two
-    transactions locking overlapping sets never wait on each other in a
-    circle; a unit of work takes its senders' locks once, at its start. As
-    with the meeting's lock, one taken inside a SAVEPOINT is not remembered.
+    in-person place also take the meeting's (see ``_apply``). Taken in one
+    statement, in order, so two transactions locking overlapping sets never
+    wait on each other in a circle; a unit of work takes its senders' locks
+    once, at its start. As with the meeting's lock, one taken inside a
+    SAVEPOINT is not remembered.
     """
     memo = unit_of_work_memo(session)
     held = cast("set[int]", memo.setdefault(_LOCKED_PEOPLE, set())) if memo is not None else None
