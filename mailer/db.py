@@ -451,7 +451,10 @@ def _persistent(session: Session, model: type[_Row], values: dict[str, Any], *, 
         return held  # type: ignore[return-value]
     if held is not None:  # a row written and rolled back earlier in this session, whose id came round again
         session.expunge(held)
-    obj = model(**values)
+    # As the ORM's own loading does: the values go straight into the new object's __dict__ as
+    # loaded state (no attribute events, no change history), not through the constructor.
+    obj = model.__mapper__.class_manager.new_instance()  # type: ignore[attr-defined]
+    obj.__dict__.update(values)
     make_transient_to_detached(obj)
     session.add(obj)
     if inserted:
