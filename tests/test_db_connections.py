@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 import mailer.db
 from mailer.db import make_engine, read_connection, read_transaction, transaction
 from mailer.domain.models import MailingList
-from tests.support.databases import TestDatabase, statements_sent
+from tests.support.databases import TestDatabase, statements_sent, terminate_backend
 from tests.support.factories import make_list
 
 
@@ -71,12 +71,6 @@ def _backend_pid(engine: Engine) -> int:
         return int(conn.scalar(text("SELECT pg_backend_pid()")))
 
 
-def _terminate(database: TestDatabase, pid: int) -> None:
-    with database.engine.connect() as admin:
-        assert admin.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        admin.commit()
-
-
 def _count_pings(engine: Engine) -> list[object]:
     pings: list[object] = []
     original = engine.dialect.do_ping
@@ -103,7 +97,7 @@ def test_an_idle_connection_the_server_dropped_is_noticed_and_replaced(
         pings = _count_pings(engine)
         first = _backend_pid(engine)
         assert pings == []  # a new connection is not pinged
-        _terminate(postgresql_database, first)
+        terminate_backend(postgresql_database, first)
         second = _backend_pid(engine)  # no error: the ping found the connection gone
         assert second != first and len(pings) == 1
         with engine.connect() as conn:  # the dialect's ping (psycopg's toggles autocommit) leaves no transaction open
@@ -115,7 +109,7 @@ def test_an_idle_connection_the_server_dropped_is_noticed_and_replaced(
 def test_a_connection_dropped_while_in_use_fails_that_statement_and_the_next_gets_a_new_one(
         pg_engine: Engine, postgresql_database: TestDatabase) -> None:
     first = _backend_pid(pg_engine)
-    _terminate(postgresql_database, first)
+    terminate_backend(postgresql_database, first)
     with pytest.raises(DBAPIError) as failed:
         _backend_pid(pg_engine)
     assert failed.value.connection_invalidated

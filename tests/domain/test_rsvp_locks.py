@@ -84,7 +84,8 @@ def test_without_a_capacity_a_persons_answers_queue_and_other_peoples_do_not(
 
     def waiting_for_a_lock() -> int:
         with pg.engine.connect() as conn:
-            return conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+            return conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
 
     with pg.sessions() as holder, transaction(holder):
         lock_answers_of(holder, [sam])  # another answer of Sam's, not yet committed
@@ -125,7 +126,8 @@ def test_a_decline_waits_for_a_promotion_under_way_and_passes_the_place_on(
 
     def waiting() -> int:
         with pg.engine.connect() as conn:
-            return conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+            return conn.scalar(text("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                                    "WHERE NOT l.granted AND a.datname = current_database()"))
 
     with pg.sessions() as al, transaction(al):  # Al's decline, under way: the lock, then Bo promoted
         al.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())

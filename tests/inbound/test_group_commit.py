@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select
 
 from mailer.domain.models import InboundMessage
 from mailer.domain.queue import Received
 from mailer.inbound.server import GroupCommitWriter
-from tests.support.databases import TestDatabase
+from tests.support.databases import TestDatabase, terminate_backend
 
 
 def _message(i: int) -> Received:
@@ -56,8 +56,7 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_batch_stored_once(
             assert writer._connection is not None
             pid = writer._connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
             writer._connection.commit()
-            with postgresql_database.engine.connect() as admin:  # the database drops the writer's connection
-                assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+            terminate_backend(postgresql_database, pid)  # the database drops the writer's connection
             second = await writer.store(_message(2))
             return [first, second]
         finally:

@@ -37,6 +37,22 @@ class TestDatabase:
         return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None
 
 
+def terminate_backend(database: TestDatabase, pid: int) -> None:
+    """PostgreSQL: end one server process and wait until it is gone (pg_terminate_backend only
+    signals it, so a statement sent at once could still be answered)."""
+    from tests.support.net import wait_for
+
+    with database.engine.connect() as admin:
+        assert admin.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.commit()
+
+    def gone() -> bool:
+        with database.engine.connect() as admin:
+            return not admin.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})
+
+    wait_for(gone, timeout=30, message=f"PostgreSQL backend {pid} to exit")
+
+
 @contextmanager
 def statements_sent(database: TestDatabase, wanted: Callable[[str], bool]) -> Iterator[list[str]]:
     """The SQL statements sent to the database while the block runs, those that ``wanted`` keeps."""
