@@ -1,6 +1,8 @@
 """From raw bytes to what a person actually wrote.
 
-Parses with ``email.policy.default`` and keeps only the new text of a reply:
+Parses with ``email.policy.default`` (headers are read raw and decoded
+here, which is much cheaper than its header objects) and keeps only the new
+text of a reply:
 quoted lines, the quoted original under Outlook's From:/Sent: block or
 Gmail's "On ... wrote:", the signature and organisations' legal footers
 (disclaimers) are dropped before any decision.

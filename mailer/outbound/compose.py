@@ -1,9 +1,12 @@
 """Turn outbox rows into the exact bytes that go on the wire.
 
-Two paths, one result (RFC 5322 / 2045 MIME, CRLF line ends):
+Two paths (three shapes), one result (RFC 5322 / 2045 MIME, CRLF line ends):
 
-- a row rendered in full (a reply, a confirmation) becomes an
-  ``EmailMessage`` serialised with ``email.policy.SMTP``;
+- a row rendered in full (a reply, a confirmation, an invitation) is
+  written straight to bytes, its headers encoded and folded by
+  ``email.policy.SMTP`` only when they need it; with attachments it becomes
+  an ``EmailMessage`` serialised with that policy (:func:`compose_message`,
+  which the direct writer is tested against);
 - a row of a ``Mailing`` (news to a whole list) reuses what every recipient
   shares, encoded once per mailing, and adds only the recipient's own
   headers and unsubscribe link. Building one ``EmailMessage`` per recipient
