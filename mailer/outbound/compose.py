@@ -1,6 +1,6 @@
 """Turn outbox rows into the exact bytes that go on the wire.
 
-Two paths (three shapes), one result (RFC 5322 / 2045 MIME, CRLF line ends):
+Two paths, one result (RFC 5322 / 2045 MIME, CRLF line ends):
 
 - a row rendered in full (a reply, a confirmation, an invitation) is
   written straight to bytes, its headers encoded and folded by
