@@ -115,18 +115,9 @@ def _header(message: EmailMessage, name: str) -> str:
 
 
 def _unfold(value: str) -> str:
-    text = value.replace("\r", "").replace("\n", "")
-    if _has_surrogates(text):  # raw 8-bit bytes: clients that send UTF-8 unencoded
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return text
-
-
-def _has_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    # Raw 8-bit bytes (clients that send UTF-8 unencoded) were read as escaped surrogates: this
+    # turns them back into text, and leaves any other text as it is.
+    return value.replace("\r", "").replace("\n", "").encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def decode_words(text: str) -> str:
