@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from urllib.parse import urljoin
 
 from sqlalchemy import select
 
@@ -73,6 +75,20 @@ def test_post_without_csrf_changes_nothing(client: HttpClient, web_service: Runn
     assert client.post(url, {}).status == 400
     with database.sessions() as s:
         assert s.scalars(select(Rsvp)).all() == []
+
+
+def test_the_other_answers_are_linked_relatively_to_the_same_link(
+        client: HttpClient, web_service: RunningService, database: TestDatabase) -> None:
+    """The page's links to the other two answers resolve, from its own address, to the same signed
+    link with the other choice (as a browser resolves them)."""
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    remote = link_for(database, web_service, meeting.id)
+    page = client.get(remote)
+    others = re.findall(r'<a href="([^"]+)">', page.body.split("Not what you meant?", 1)[1])
+    assert [urljoin(remote, href) for href in others] == [
+        link_for(database, web_service, meeting.id, choice) for choice in ("in-person", "decline")]
+    assert all(client.get(urljoin(remote, href)).status == 200 for href in others)
 
 
 def test_signed_link_pages_set_no_cookie_and_their_form_token_is_bound_to_the_link(
