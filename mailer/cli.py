@@ -124,7 +124,7 @@ def cmd_list_create(config: Config, args: argparse.Namespace) -> int:
     with _session(config) as session:
         created = create_list(session, slug=args.slug, name=args.name, description=args.description, actor="cli")
     result = {"id": created.id, "slug": created.slug, "name": created.name,
-              "address": f"{created.slug}@{config.mail.domain}"}
+              "address": config.addresses.list_address(created.slug)}
     _print_json(result) if args.json else print(f"Created list {created.name}: {result['address']}")
     return 0
 
@@ -145,7 +145,7 @@ def cmd_list_show(config: Config, args: argparse.Namespace) -> int:
 
     with _session(config) as session:
         lists = all_lists(session)
-    rows = [{"slug": l.slug, "name": l.name, "address": f"{l.slug}@{config.mail.domain}"} for l in lists]
+    rows = [{"slug": l.slug, "name": l.name, "address": config.addresses.list_address(l.slug)} for l in lists]
     if args.json:
         _print_json(rows)
     else:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
+from mailer.mail.addresses import Addresses
+
 #: The placeholder shipped in config.example.toml; never accepted outside dev mode.
 EXAMPLE_SECRET_KEY = "change-me-to-a-long-random-string"
 
@@ -172,8 +174,13 @@ class Config:
         return Path(self.delivery.maildir) if self.delivery.maildir else self.data_path / "mailbox"
 
     @property
+    def addresses(self) -> Addresses:
+        """Every address of ours: the list and command addresses, VERP, postmaster."""
+        return Addresses(self.mail.domain, self.mail.bounce_local_part)
+
+    @property
     def bounce_address(self) -> str:
-        return f"{self.mail.bounce_local_part}@{self.mail.domain}"
+        return self.addresses.bounce_address()
 
     def replace(self, **sections: Any) -> "Config":
         """A copy with whole sections or single keys replaced: ``replace(web={"port": 0})``."""
@@ -297,7 +304,7 @@ def validate(config: Config) -> None:
         raise ConfigError("[delivery.dkim] needs both selector and private_key_file, or neither")
     if dkim.private_key_file and not Path(dkim.private_key_file).is_file():
         raise ConfigError(f"[delivery.dkim] private_key_file {dkim.private_key_file} does not exist")
-    from mailer.inbound.parse import REPLY_LANGUAGES
+    from mailer.mail.read import REPLY_LANGUAGES
 
     unknown = [c for c in config.inbound.reply_language_codes if c not in REPLY_LANGUAGES]
     if unknown:

@@ -42,7 +42,7 @@ from mailer.domain.models import (
     VolunteerRole,
     utcnow,
 )
-from mailer.domain.news import list_headers, markdown_to_html
+from mailer.domain.news import markdown_to_html, member_list_headers
 from mailer.domain.outbox import Envelope, ReplyThread, enqueue, may_auto_reply
 from mailer.domain.people import get_or_create_person, sample_member
 from mailer.domain.reports import spreadsheet_csv
@@ -56,7 +56,6 @@ MAX_ROLES = 20
 MAX_TAG = 60
 #: What separates a named member's later replies within their one answer.
 REPLY_SEPARATOR = "\n\n---\n\n"
-ANSWER_SUFFIX = "-answer"
 
 
 class ConsultationClosed(DomainError):
@@ -155,7 +154,7 @@ def answer_address(services: Services, consultation: Consultation, person: Perso
         token = services.links.answer_token(consultation.id, 0, 0)
     else:
         token = services.links.answer_token(consultation.id, person.id, person.link_version)
-    return f"{slug}{ANSWER_SUFFIX}+{token}@{services.config.mail.domain}"
+    return services.config.addresses.answer_address(slug, token)
 
 
 def _email_context(services: Services, consultation: Consultation, person: Person | None) -> dict[str, object]:
@@ -178,16 +177,12 @@ def send_consultation(session: Session, services: Services, consultation_id: int
             select(Person).join(Subscription, Subscription.person_id == Person.id)
             .where(Subscription.list_id == mailing_list.id, Subscription.status == SubscriptionStatus.ACTIVE)
             .order_by(Person.id)).all()
-        shared = list_headers(services, mailing_list)
         address = services.list_address(mailing_list.slug)
-        domain = services.config.mail.domain
         base = _email_context(services, consultation, None)
         for person in people:
             token = services.links.unsubscribe_token(person.id, mailing_list.id, person.link_version)
-            headers = {**shared, "Reply-To": answer_address(services, consultation, person),
-                       "List-Unsubscribe": f"<{services.links.unsubscribe_url(token)}>, "
-                                           f"<mailto:{mailing_list.slug}-leave+{token}@{domain}?subject=unsubscribe>",
-                       "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+            headers = {**member_list_headers(services, mailing_list, token),
+                       "Reply-To": answer_address(services, consultation, person)}
             context = {**base, "unsubscribe_url": services.links.unsubscribe_url(token),
                        "roles": [(role, services.links.volunteer_url(person, role.id)) for role in consultation.roles]}
             enqueue(session, services, kind="consultation", person=person,

@@ -14,6 +14,7 @@ from mailer.domain.lists import create_list
 from mailer.domain.meetings import create_meeting
 from mailer.domain.models import MailingList, Meeting, OrganiserRole
 from mailer.domain.organisers import create_organiser, generate_password
+from mailer.mail.addresses import Addresses
 
 DEMO_SLUG = "forum"
 DEMO_ORGANISER = "demo-organiser"
@@ -50,4 +51,4 @@ def seed_demo(session: Session, *, domain: str, today: datetime | None = None) -
     email = f"{DEMO_ORGANISER}@{domain}"
     create_organiser(session, email=email, password=password, name="Demo organiser", role=OrganiserRole.ADMIN,
                      actor="system", is_demo=True)
-    return DemoSeed(f"{DEMO_SLUG}@{domain}", meeting, email, password)
+    return DemoSeed(Addresses(domain).list_address(DEMO_SLUG), meeting, email, password)

@@ -14,10 +14,11 @@ from datetime import datetime
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from mailer.domain.models import Meeting, Person, utcnow
+from mailer.mail import calendar_uid
 
 
 def meeting_uid(meeting: Meeting, domain: str) -> str:
-    return f"meeting-{meeting.id}@{domain}"
+    return calendar_uid.meeting_uid(meeting.id, domain)
 
 
 def build_ics(meeting: Meeting, *, person: Person, organiser_address: str, organiser_name: str, domain: str,

@@ -21,7 +21,7 @@ from mailer.domain.models import (
     SubscriptionStatus,
     utcnow,
 )
-from mailer.domain.news import list_headers
+from mailer.domain.news import member_list_headers
 from mailer.domain.outbox import Envelope, enqueue, may_auto_reply
 from mailer.domain.people import get_or_create_person
 from mailer.domain.rsvp import check_open
@@ -51,14 +51,10 @@ def send_invitations(session: Session, services: Services, meeting_id: int, *, a
         mailing_list = meeting.mailing_list
         address = services.list_address(mailing_list.slug)
         domain = services.config.mail.domain
-        shared = list_headers(services, mailing_list)
         files = attachment_ids(session, meeting.id)
         for person in people:
             token = services.links.unsubscribe_token(person.id, mailing_list.id, person.link_version)
-            headers = {**shared, "Reply-To": address,
-                       "List-Unsubscribe": f"<{services.links.unsubscribe_url(token)}>, "
-                                           f"<mailto:{mailing_list.slug}-leave+{token}@{domain}?subject=unsubscribe>",
-                       "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+            headers = {**member_list_headers(services, mailing_list, token), "Reply-To": address}
             enqueue(session, services, kind="invitation", person=person, sender=Envelope(address, mailing_list.name, headers),
                     context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting),
                              "unsubscribe_url": services.links.unsubscribe_url(token)},

@@ -74,7 +74,7 @@ def request_join(session: Session, services: Services, *, list_slug: str, email:
         person = get_or_create_person(session, email, display_name)
         sub = _subscription(session, person, mailing_list)
         may_reply = may_auto_reply(session, services, person.email)
-        request_address = f"{mailing_list.slug}-request@{services.config.mail.domain}"
+        request_address = services.config.addresses.request_address(mailing_list.slug)
         if sub is not None and sub.status is SubscriptionStatus.ACTIVE:
             if may_reply:
                 enqueue(session, services, kind="join_already", person=person, reply_to=thread, auto_reply=True,

@@ -37,6 +37,7 @@ from mailer.domain.models import (
 from mailer.domain.outbox import Envelope, new_identity
 from mailer.domain.people import format_address, get_or_create_person
 from mailer.domain.services import Services
+from mailer.mail import headers as mail_headers
 
 #: Stands in for each recipient's own unsubscribe URL; replaced when a message is composed.
 UNSUBSCRIBE_PLACEHOLDER = "@@CONVENE-UNSUBSCRIBE-URL@@"
@@ -148,12 +149,16 @@ def list_sender(services: Services, mailing_list: MailingList) -> Envelope:
 
 def list_headers(services: Services, mailing_list: MailingList) -> dict[str, str]:
     """RFC 2369/2919 headers shared by every message of a list mailing (List-Unsubscribe is per recipient)."""
-    domain = services.config.mail.domain
-    return {
-        "List-Id": f"{mailing_list.name.translate(str.maketrans('<>', '()'))} <{mailing_list.slug}.{domain}>",
-        "List-Help": f"<mailto:{mailing_list.slug}-request@{domain}?subject=help>",
-        "Precedence": "list",
-    }
+    return mail_headers.list_headers(list_name=mailing_list.name, slug=mailing_list.slug,
+                                     addresses=services.config.addresses)
+
+
+def member_list_headers(services: Services, mailing_list: MailingList, unsubscribe_token: str) -> dict[str, str]:
+    """The list headers of one member's own message: the shared ones and their one-click unsubscribe."""
+    return {**list_headers(services, mailing_list),
+            **mail_headers.unsubscribe_headers(
+                url=services.links.unsubscribe_url(unsubscribe_token),
+                mailto=services.config.addresses.leave_address(mailing_list.slug, unsubscribe_token))}
 
 
 def send_test(session: Session, services: Services, news_id: int, *, to_email: str, actor: str) -> OutboxMessage:

@@ -6,7 +6,6 @@ the message itself commit together, or not at all. The worker delivers.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -18,6 +17,8 @@ from mailer.db import write_at_commit, write_now
 from mailer.domain.models import OutboxMessage, Person
 from mailer.domain.people import format_address
 from mailer.domain.services import Services
+from mailer.mail.addresses import Addresses, MessageIdentity
+from mailer.mail.headers import AUTO_REPLIED, AUTO_SUBMITTED, auto_reply_headers, reply_headers
 
 _HEADER_UNSAFE = str.maketrans({"\r": " ", "\n": " ", "\0": " "})
 
@@ -32,8 +33,7 @@ class ReplyThread:
 
     @property
     def headers(self) -> dict[str, str]:
-        refs = " ".join(part for part in (self.references, self.message_id) if part).split()
-        return {"In-Reply-To": self.message_id, "References": " ".join(refs[-20:])}
+        return reply_headers(self.message_id, self.references)
 
     @property
     def reply_subject(self) -> str:
@@ -52,21 +52,12 @@ class Envelope:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class MessageIdentity:
-    """A new message's Message-ID and its VERP envelope sender, which share one random token."""
-
-    message_id: str
-    envelope_from: str
-
-
 def new_identity(domain: str, bounce_local_part: str) -> MessageIdentity:
-    token = uuid.uuid4().hex
-    return MessageIdentity(f"<{token}@{domain}>", f"{bounce_local_part}+{token}@{domain}")
+    return Addresses(domain, bounce_local_part).new_identity()
 
 
 def message_id_for_verp_token(token: str, domain: str) -> str:
-    return f"<{token}@{domain}>"
+    return Addresses(domain).message_id_for_verp_token(token)
 
 
 _INSERT_OUTBOX = insert(OutboxMessage.__table__)
@@ -90,7 +81,7 @@ def enqueue(session: Session, services: Services, *, kind: str, person: Person, 
         headers.update(reply_to.headers)
         subject = reply_to.reply_subject or subject
     if auto_reply:
-        headers["Auto-Submitted"] = "auto-replied"
+        headers.update(auto_reply_headers())
     headers["From"] = format_address(sender.from_address, sender.from_name)
     headers = {k: v.translate(_HEADER_UNSAFE) for k, v in headers.items()}
     identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
@@ -107,7 +98,7 @@ def enqueue(session: Session, services: Services, *, kind: str, person: Person, 
 _RECENT_AUTO_REPLIES = select(func.count()).select_from(OutboxMessage).where(
     OutboxMessage.recipient == bindparam("recipient"),
     OutboxMessage.created_at >= bindparam("since"),
-    OutboxMessage.headers["Auto-Submitted"].as_string() == "auto-replied",
+    OutboxMessage.headers[AUTO_SUBMITTED].as_string() == AUTO_REPLIED,
 )
 
 

@@ -18,7 +18,7 @@ class Services:
     emails: EmailRenderer
 
     def list_address(self, slug: str) -> str:
-        return f"{slug}@{self.config.mail.domain}"
+        return self.config.addresses.list_address(slug)
 
 
 def build_services(config: Config) -> Services:

@@ -217,7 +217,7 @@ class TriageItem:
 
 
 def triage_item(session: Session, inbound_id: int) -> TriageItem:
-    from mailer.inbound.parse import body_text, parse_message
+    from mailer.mail.read import body_text, parse_message
 
     message = load_inbound(session, inbound_id)
     if message is None:

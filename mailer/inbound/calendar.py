@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import Message
@@ -10,10 +9,7 @@ from email.message import Message
 from icalendar import Calendar
 
 from mailer.domain.models import AttendanceMode, RsvpResponse
-
-#: Our meetings' UIDs: meeting-<id>@<mail domain>.
-_UID = re.compile(r"^meeting-(\d+)@(.+)$", re.I)
-
+from mailer.mail.calendar_uid import meeting_id_of_uid
 
 @dataclass(frozen=True)
 class CalendarReply:
@@ -29,10 +25,6 @@ class CalendarReply:
         if self.partstat == "DECLINED":
             return RsvpResponse.DECLINED, None
         return None
-
-
-def meeting_uid(meeting_id: int, domain: str) -> str:
-    return f"meeting-{meeting_id}@{domain}"
 
 
 def read_calendar_reply(raw: bytes | Message, domain: str) -> CalendarReply | None:
@@ -53,8 +45,8 @@ def read_calendar_reply(raw: bytes | Message, domain: str) -> CalendarReply | No
         if str(calendar.get("METHOD", "")).upper() != "REPLY":
             continue
         for event in calendar.walk("VEVENT"):
-            match = _UID.match(str(event.get("UID", "")))
-            if not match or match.group(2).lower() != domain.lower():
+            meeting_id = meeting_id_of_uid(str(event.get("UID", "")), domain)
+            if meeting_id is None:
                 continue
             attendee = event.get("ATTENDEE")
             if isinstance(attendee, list):
@@ -64,5 +56,5 @@ def read_calendar_reply(raw: bytes | Message, domain: str) -> CalendarReply | No
             email = str(attendee)
             email = email[7:] if email.lower().startswith("mailto:") else email
             partstat = str(getattr(attendee, "params", {}).get("PARTSTAT", "")).upper()
-            return CalendarReply(int(match.group(1)), email.strip(), partstat)
+            return CalendarReply(meeting_id, email.strip(), partstat)
     return None

@@ -49,8 +49,8 @@ from mailer.domain.triage import (
 from mailer.inbound.calendar import CalendarReply, read_calendar_reply
 from mailer.inbound.dsn import read_dsn
 from mailer.inbound.intents import Intent, classify
-from mailer.inbound.parse import ParsedMessage, parse_message, read_email
-from mailer.inbound.routing import LocalRecipient, NotOurDomain, split_recipient
+from mailer.mail.read import ParsedMessage, parse_message, read_email
+from mailer.mail.addresses import LocalRecipient, NotOurDomain, split_recipient
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from mailer.config import Config
 from mailer.domain.lists import list_exists
 from mailer.domain.queue import Received, store_inbound_many
 from mailer.inbound import statuscodes as codes
-from mailer.inbound.routing import NotOurDomain, split_recipient
+from mailer.mail.addresses import NotOurDomain, split_recipient
 
 log = logging.getLogger(__name__)
 

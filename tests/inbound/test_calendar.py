@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from mailer.domain.models import RsvpResponse
-from mailer.inbound.calendar import meeting_uid, read_calendar_reply
+from mailer.inbound.calendar import read_calendar_reply
+from mailer.mail.calendar_uid import meeting_uid
 
 
 def reply(partstat: str, uid: str = "meeting-7@lists.test", method: str = "REPLY") -> bytes:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from mailer.inbound.dsn import read_dsn
 from mailer.inbound.intents import classify
-from mailer.inbound.parse import parse_message
+from mailer.mail.read import parse_message
 
 HEADER_NAMES = ["From", "To", "Subject", "Message-ID", "References", "Content-Type", "Content-Transfer-Encoding",
                 "MIME-Version", "Auto-Submitted", "Precedence", "Authentication-Results", "List-Id", "Date",

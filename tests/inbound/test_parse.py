@@ -6,9 +6,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from mailparser_reply.parser import EmailMessage as ReplyParserMessage
 
-from mailer.inbound.parse import _newest_reply, _QuoteSplitter, body_text, new_text, parse_message
+from mailer.mail.read import body_text, new_text, parse_message
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -129,27 +128,12 @@ def test_headers_are_unfolded_and_decoded_as_clients_write_them() -> None:
     assert parsed.subject == ""  # nothing decodable in it
 
 
-def _library_newest_reply(text: str, languages: tuple[str, ...]) -> str:
-    return ReplyParserMessage(text=text, languages=list(languages)).read().latest_reply or ""
-
-
-def test_a_text_with_no_possible_reply_header_is_not_searched_and_reads_the_same(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The header search (mail-parser-reply's pattern, tried at every character) is skipped for a
-    text with no colon and no hyphen separator; for every corpus message and these texts the
-    result is what the library itself gives."""
-    plain = ["Please register me, I will join remotely.\r\n" + "x" * 76 + "\r\n",
-             "  Count me in  \n\n____________________\nnothing quoted here\n",
-             "Je viendrai en personne.\n\nMerci\nSam", ""]
-    corpus = [body_text(path.read_bytes()) for path in sorted(CORPUS.glob("*.eml"))]
-    for text in plain + corpus:
-        for languages in (("en",), ("en", "fr", "de", "ja", "zh")):
-            assert _newest_reply(text, languages) == _library_newest_reply(text, languages), text[:60]
-
-    def no_search(self):  # type: ignore[no-untyped-def]
-        raise AssertionError("the header pattern was used")
-
-    monkeypatch.setattr(_QuoteSplitter, "HEADER_REGEX", property(no_search))
-    assert _newest_reply(plain[0], ("en",)).startswith("Please register me, I will join remotely.")
-    with pytest.raises(AssertionError):
-        _newest_reply("From: Sam\nSent: Monday\nplease register me", ("en",))
+def test_a_text_without_reply_headers_is_read_whole_and_one_with_them_ends_at_the_first() -> None:
+    """What mail-parser-reply splits on, for the configured languages: nothing in a plain text
+    (long lines, underscores, another language's words), the first reply header otherwise."""
+    plain = "Please register me, I will join remotely.\r\n" + "x" * 76 + "\r\n"
+    assert new_text(plain) == plain.replace("\r\n", "\n").strip()
+    assert new_text("Je viendrai en personne.\n\nMerci\nSam", ("en", "fr")) == "Je viendrai en personne.\n\nMerci\nSam"
+    assert new_text("Count me in\n\nSent: Monday\nTo: Forum\nSubject: Forum\n\nunsubscribe\n") == "Count me in"
+    german = "Ich komme.\n\nAm 2. März 2026 um 09:00 schrieb Forum <forum@lists.test>:\nWer kommt?\n"
+    assert new_text(german, ("en", "de")) == "Ich komme."

@@ -99,7 +99,7 @@ def list_new() -> Any:
         except DomainError as exc:
             form.slug.errors = [*form.slug.errors, str(exc)]
         else:
-            flash(f"Created {created.name}: {created.slug}@{get_config().mail.domain}")
+            flash(f"Created {created.name}: {get_config().addresses.list_address(created.slug)}")
             return redirect(url_for("panel.list_detail", slug=created.slug))
     return render_template("panel/list_form.html", form=form, domain=get_config().mail.domain), \
         400 if form.errors else 200

@@ -20,11 +20,10 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import getaddresses
 
+from mailparser_reply import EmailReplyParser
 from mailparser_reply.constants import MAIL_LANGUAGES
-from mailparser_reply.parser import EmailMessage as ReplyParserMessage
-from mailparser_reply.parser import EmailReply
 
-from mailer.inbound.authresults import dmarc_pass
+from mailer.mail.authresults import dmarc_pass
 
 log = logging.getLogger(__name__)
 
@@ -195,38 +194,10 @@ def html_to_text(markup: str) -> str:
 REPLY_LANGUAGES = frozenset(code for code in MAIL_LANGUAGES if len(code) == 2)
 
 
-class _QuoteSplitter(ReplyParserMessage):
-    """mail-parser-reply's split of a body into replies, at the reply headers of the given languages.
-
-    Only the split is used (the newest reply's own text, before our rules
-    run): its signature and disclaimer search, which our rules do instead,
-    is skipped, and the header pattern is built once per set of languages.
-    """
-
-    _patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
-
-    def _process_signatures_disclaimers(self, text: str) -> tuple[list[str], str]:
-        return [], ""
-
-    @property
-    def HEADER_REGEX(self) -> re.Pattern[str]:  # noqa: N802 (the library's name)
-        key = tuple(self.languages)
-        if key not in self._patterns:
-            self._patterns[key] = super().HEADER_REGEX
-        return self._patterns[key]
-
-    def read(self) -> _QuoteSplitter:
-        # Every reply header the library knows for these languages has a colon (ASCII or
-        # full-width) and its generic separator is a row of hyphens: a text with neither is one
-        # reply, as the library would find after trying its pattern at every character.
-        if ":" not in self.text and "\uff1a" not in self.text and "-----" not in self.text:
-            self.replies.append(EmailReply(content=self.text))
-            return self
-        return super().read()
-
-
 def _newest_reply(text: str, languages: tuple[str, ...]) -> str:
-    return _QuoteSplitter(text=text, languages=list(languages)).read().latest_reply or ""
+    """mail-parser-reply's newest reply: the text above the first reply header of these languages
+    (its own signature and disclaimer rules are not used: ours run after it, on what it keeps)."""
+    return EmailReplyParser(languages=list(languages)).parse_reply(text) or ""
 
 
 def new_text(text: str, languages: tuple[str, ...] = ("en",)) -> str:
