@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-_METHOD = re.compile(r"\bdmarc\s*=\s*(\w+)([^;]*)", re.I)
-_HEADER_FROM = re.compile(r"header\.from\s*=\s*\"?([A-Za-z0-9.-]+)", re.I)
+_METHOD = re.compile(r"\bdmarc\s*=\s*(\w+)([^;]*)", re.IGNORECASE)
+_HEADER_FROM = re.compile(r"header\.from\s*=\s*\"?([A-Za-z0-9.-]+)", re.IGNORECASE)
 
 
 def dmarc_pass(message: Message, authserv_id: str, from_address: str | None) -> bool:

@@ -5,7 +5,7 @@
 - List-Unsubscribe with the https one-click URL and the ``-leave+<token>``
   mailto, and List-Unsubscribe-Post (RFC 8058), per recipient;
 - ``Auto-Submitted: auto-replied`` (RFC 3834) on answers the service wrote
-  by itself;
+  by itself, and ``X-Auto-Response-Suppress`` on what is not a mailing;
 - In-Reply-To and References (RFC 5322 3.6.4) to thread a reply.
 
 Convene writes no List-Post (members' mail to the list address is read by
@@ -46,6 +46,10 @@ def unsubscribe_headers(*, url: str, mailto: str | None = None) -> dict[str, str
 
 def auto_reply_headers() -> dict[str, str]:
     return {AUTO_SUBMITTED: AUTO_REPLIED}
+
+
+#: Asks Exchange and Outlook not to send out-of-office and other automatic replies to a message.
+SUPPRESS_AUTO_RESPONSES = ("X-Auto-Response-Suppress", "OOF, AutoReply")
 
 
 def reply_headers(message_id: str, references: str = "") -> dict[str, str]:

@@ -29,18 +29,18 @@ log = logging.getLogger(__name__)
 
 #: Lines after which nothing is the sender's own: a quoted original's header, a client's footer.
 _CUT_MARKERS = [
-    re.compile(r"^-{2,}\s*(original message|forwarded message)\s*-{2,}", re.I),
+    re.compile(r"^-{2,}\s*(original message|forwarded message)\s*-{2,}", re.IGNORECASE),
     re.compile(r"^_{20,}\s*$"),
-    re.compile(r"^(from|de|von) ?:\s.+", re.I),  # French clients put a space before the colon
-    re.compile(r"^\*?from:\*?\s", re.I),
-    re.compile(r"^sent from my \w+", re.I),
-    re.compile(r"^get outlook for \w+", re.I),
+    re.compile(r"^(from|de|von) ?:\s.+", re.IGNORECASE),  # French clients put a space before the colon
+    re.compile(r"^\*?from:\*?\s", re.IGNORECASE),
+    re.compile(r"^sent from my \w+", re.IGNORECASE),
+    re.compile(r"^get outlook for \w+", re.IGNORECASE),
 ]
 #: "On <date>, <name> wrote:" in the languages we read; the quote that follows may be answered below.
 _ATTRIBUTIONS = [
-    re.compile(r"^on\b.{0,200}\bwrote:\s*$", re.I),
-    re.compile(r"^le\b.{0,200}\ba écrit\s*:\s*$", re.I),
-    re.compile(r"^am\b.{0,200}\bschrieb\b.*:\s*$", re.I),
+    re.compile(r"^on\b.{0,200}\bwrote:\s*$", re.IGNORECASE),
+    re.compile(r"^le\b.{0,200}\ba écrit\s*:\s*$", re.IGNORECASE),
+    re.compile(r"^am\b.{0,200}\bschrieb\b.*:\s*$", re.IGNORECASE),
 ]
 _SIGNATURE = re.compile(r"^(--|__)\s*$")
 #: The first line of the legal and security footers that organisations add under every message.
@@ -50,12 +50,12 @@ _DISCLAIMER = re.compile(
     r"(is|are|may be|may contain|contains?|was) .*(confidential|intended|privileged|official|scanned)|"
     r"the (information|contents?) (in|of|contained in) this (e-?mail|message)|"
     r"the original of this (e-?mail|message) was scanned|"
-    r"if you (are not|have received this) .*(intended recipient|in error))", re.I)
+    r"if you (are not|have received this) .*(intended recipient|in error))", re.IGNORECASE)
 
 
 def _one_pattern(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
     """Several line rules as one case-insensitive pattern, so each line is tested once."""
-    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.I)
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -171,11 +171,11 @@ def _body_text(message: EmailMessage) -> str:
     return content
 
 
-_BLOCK_TAGS = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h\d|hr|/blockquote)\b[^>]*>", re.I)
-_DROP = re.compile(r"<\s*(style|script|head)\b.*?<\s*/\s*\1\s*>", re.I | re.S)
-_QUOTE_BLOCK = re.compile(r"<\s*blockquote\b.*?<\s*/\s*blockquote\s*>", re.I | re.S)
-_GMAIL_QUOTE = re.compile(r"<div[^>]*class=\"?gmail_quote.*", re.I | re.S)
-_OUTLOOK_QUOTE = re.compile(r"<div[^>]*id=\"?(divRplyFwdMsg|appendonsend)\"?.*", re.I | re.S)
+_BLOCK_TAGS = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h\d|hr|/blockquote)\b[^>]*>", re.IGNORECASE)
+_DROP = re.compile(r"<\s*(style|script|head)\b.*?<\s*/\s*\1\s*>", re.IGNORECASE | re.DOTALL)
+_QUOTE_BLOCK = re.compile(r"<\s*blockquote\b.*?<\s*/\s*blockquote\s*>", re.IGNORECASE | re.DOTALL)
+_GMAIL_QUOTE = re.compile(r"<div[^>]*class=\"?gmail_quote.*", re.IGNORECASE | re.DOTALL)
+_OUTLOOK_QUOTE = re.compile(r"<div[^>]*id=\"?(divRplyFwdMsg|appendonsend)\"?.*", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -216,13 +216,13 @@ def new_text(text: str, languages: tuple[str, ...] = ("en",)) -> str:
         return _cut_quoted(text)
     try:
         text = _newest_reply(text, languages)
-    except Exception:  # the library must never stop us reading a message
+    except Exception:  # noqa: BLE001 (the library must never stop us reading a message)
         log.warning("reply parser failed; using our own rules only", exc_info=True)
     return _cut_quoted(text)
 
 
 _ATTRIBUTION = _one_pattern(_ATTRIBUTIONS)
-_ON = re.compile(r"^on\b", re.I)
+_ON = re.compile(r"^on\b", re.IGNORECASE)
 
 
 def _attribution_length(lines: list[str], index: int) -> int:
@@ -280,7 +280,7 @@ def _cut_quoted(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
 
 
-_AUTOMATED_FROM = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+@-]|$)", re.I)
+_AUTOMATED_FROM = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+@-]|$)", re.IGNORECASE)
 
 
 def automated_reason(message: EmailMessage, envelope_from: str) -> str | None:

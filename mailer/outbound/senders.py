@@ -3,7 +3,8 @@
 The worker knows only ``Sender`` (one connection's worth of sending) and
 ``SenderPool`` (several of them). Errors are either worth retrying
 (``RetryableSendError``: 4xx, timeouts, dropped connections) or not
-(``PermanentSendError``: 5xx).
+(``PermanentSendError``: 5xx, or a non-ASCII address when the smarthost
+does not offer SMTPUTF8).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Protocol
 import aiosmtplib
 
 from mailer.config import Config, SmarthostConfig
+from mailer.mail.write import needs_smtputf8
 
 # Printable ASCII with no space, quote or angle bracket: safe on an SMTP command line as is.
 _PLAIN_ADDRESS = re.compile(r"^[!#-;=?-~]+@[A-Za-z0-9.-]+$")
@@ -102,8 +104,8 @@ class SmtpSender:
                 self._client = await self._connect()
             if _PLAIN_ADDRESS.match(envelope_from) and _PLAIN_ADDRESS.match(recipient):
                 await self._transaction(self._client, envelope_from, recipient, raw)
-            else:  # internationalised addresses: let aiosmtplib negotiate SMTPUTF8
-                await self._client.sendmail(envelope_from, [recipient], raw)
+            else:
+                await self._send_quoted_or_international(self._client, envelope_from, recipient, raw)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0] if exc.recipients else None
             await self._reset()
@@ -135,6 +137,19 @@ class SmtpSender:
         if response.code not in (250, 251):
             raise aiosmtplib.SMTPRecipientRefused(response.code, response.message, recipient)
         await client.data(raw)
+
+    @staticmethod
+    async def _send_quoted_or_international(client: aiosmtplib.SMTP, envelope_from: str, recipient: str,
+                                            raw: bytes) -> None:
+        """Addresses the fast path does not take: through aiosmtplib's checks, and with SMTPUTF8
+        (RFC 6531) when one is not ASCII, which only a next hop that offers it can carry."""
+        if not (needs_smtputf8(envelope_from) or needs_smtputf8(recipient)):
+            await client.sendmail(envelope_from, [recipient], raw)
+            return
+        if not client.supports_extension("smtputf8"):
+            raise PermanentSendError(f"{recipient} is not an ASCII address, and the smarthost does not offer "
+                                     "SMTPUTF8, without which it cannot be sent")
+        await client.sendmail(envelope_from, [recipient], raw, mail_options=["SMTPUTF8"])
 
     async def _reset(self) -> None:
         """After a refused message the session is still usable once reset (RSET)."""

@@ -32,6 +32,8 @@ class Received:
     rcpt_tos: list[str]
     raw: bytes
     peer: tuple[str, int] | None = None
+    #: The MAIL FROM parameters (SMTPUTF8, SIZE=...).
+    mail_options: list[str] = field(default_factory=list)
 
     @property
     def message(self) -> EmailMessage:
@@ -74,17 +76,19 @@ class SinkHandler:
             return action
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
-                                          session.peer))
+                                          session.peer, list(envelope.mail_options)))
         return "250 OK"
 
 
 class SmtpSink:
-    """aiosmtpd on a free 127.0.0.1 port, recording every message it accepts."""
+    """aiosmtpd on a free 127.0.0.1 port, recording every message it accepts; it offers SMTPUTF8
+    (RFC 6531) unless told not to."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, smtputf8: bool = True) -> None:
         self.handler = SinkHandler()
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     enable_SMTPUTF8=smtputf8)
 
     def __enter__(self) -> "SmtpSink":
         self.controller.start()
