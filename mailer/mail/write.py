@@ -59,9 +59,14 @@ class Attachment:
     data: bytes
 
 
+#: CR, LF, NUL, and the ASCII controls Python's str.splitlines() also breaks lines at (the email
+#: package writes a stored header's lines joined by CRLF): any of them could start a new header.
+_LINE_BREAKS = frozenset("\r\n\0\v\f\x1c\x1d\x1e")
+
+
 def check_header_value(value: str) -> str:
-    """``value``, or ValueError when it holds CR, LF or NUL (which would start a new header)."""
-    if "\r" in value or "\n" in value or "\0" in value:
+    """``value``, or ValueError when it holds a line break or NUL (which could start a new header)."""
+    if not _LINE_BREAKS.isdisjoint(value):
         raise ValueError("header value contains a line break")
     return value
 

@@ -55,7 +55,9 @@ def test_a_template_takes_only_bodies_of_its_shape() -> None:
 
 
 @pytest.mark.parametrize(("name", "value"), [("Subject", "Hi\r\nBcc: x@example.org"), ("To", "a@b.example\n"),
-                                             ("List-Unsubscribe", "<https://x.test/u>\0")])
+                                             ("List-Unsubscribe", "<https://x.test/u>\0"),
+                                             ("Subject", "Hi\x0cBcc: x@example.org"),
+                                             ("Subject", "Hi\x1eBcc: x@example.org")])
 def test_a_value_with_a_line_break_or_nul_is_refused(name: str, value: str) -> None:
     with pytest.raises(ValueError):
         folded_header(name, value)
