@@ -20,7 +20,7 @@ from mailer.domain.services import Services
 from mailer.mail.addresses import Addresses, MessageIdentity
 from mailer.mail.headers import AUTO_REPLIED, AUTO_SUBMITTED, auto_reply_headers, reply_headers
 
-_HEADER_UNSAFE = str.maketrans({"\r": " ", "\n": " ", "\0": " "})
+_HEADER_UNSAFE = str.maketrans(dict.fromkeys("\r\n\0\v\f\x1c\x1d\x1e", " "))  # what the writer refuses
 
 
 @dataclass(frozen=True)

@@ -86,15 +86,15 @@ def folded_header(name: str, value: str) -> str:
     check_header_value(value)
     if name.lower() in URL_LIST_HEADERS and value.isascii():
         if len(name) + 2 + len(value) > _MAX_LINE:
-            value = value.replace(">, <", ">,\r\n <")  # RFC 2369: whitespace inside a URL is ignored,
-        if any(len(line) > _HARD_LIMIT for line in value.split("\r\n")):  # but is not ours to add
+            value = value.replace(">, <", ">,\r\n <")  # between the URLs, never inside one
+        if any(len(line) > _HARD_LIMIT for line in value.split("\r\n")):
             raise ValueError(f"{name} has a URL longer than a line may be")
         return value
     if value.isascii() and len(name) + 2 + len(value) <= _MAX_LINE:
         return value  # what the policy writes for one short line of plain text
     policy = WIRE_UTF8 if _has_utf8_address(name, value) else WIRE
     folded = policy.fold(name, policy.header_factory(name, value))
-    return folded[len(name) + 1:].strip(" ").removesuffix(policy.linesep)
+    return folded[len(name) + 1:].removeprefix(" ").removesuffix(policy.linesep)
 
 
 def header_bytes(name: str, value: str) -> bytes:
