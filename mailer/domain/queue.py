@@ -48,6 +48,29 @@ def claim_inbound(session: Session, *, limit: int, lease: timedelta, worker_id: 
                   limit=limit, lease=lease, worker_id=worker_id)
 
 
+def earlier_mail_unfinished(session: Session, inbound_id: int, *, besides: list[int]) -> bool:
+    """Within the caller's transaction: whether mail that arrived before this message is still waiting
+    to be handled, or being handled by another worker (``besides``: the caller's own messages).
+
+    Places go in the order people asked, so a message asking for one waits
+    while earlier mail is unfinished (see :func:`defer_inbound`). A message
+    whose handling failed and waits for its retry does not hold the others up.
+    """
+    return session.scalar(select(InboundMessage.id).where(
+        InboundMessage.id < inbound_id, InboundMessage.id.not_in(besides),
+        InboundMessage.status.in_([InboundStatus.NEW, InboundStatus.PROCESSING]), InboundMessage.error == "")
+        .limit(1)) is not None
+
+
+def defer_inbound(session: Session, inbound_id: int, *, seconds: float) -> None:
+    """Within the caller's transaction: hand a claimed message back, to be claimed again in
+    ``seconds`` (by whichever worker); the attempt does not count as a failed one."""
+    session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
+                    .values(lease_until=utcnow() + timedelta(seconds=seconds),
+                            attempts=InboundMessage.attempts - 1)
+                    .execution_options(synchronize_session=False))
+
+
 def claim_outbox(session: Session, *, limit: int, lease: timedelta, worker_id: str,
                  per_minute: int = 0, per_day: int = 0) -> list[int]:
     """Ids of due (or abandoned) outbox messages, now leased to this worker.

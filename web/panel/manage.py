@@ -36,10 +36,10 @@ from mailer.domain.lists import (
     create_list,
     find_list,
     list_members,
-    members_csv,
     remove_member,
 )
 from mailer.domain.meetings import create_meeting
+from mailer.domain.reports import members_csv
 from web.auth import login_required
 from web.db import get_config, get_session
 from web.panel import bp
