@@ -232,7 +232,7 @@ def create_series(session: Session, *, list_slug: str, title: str, starts_at: st
                                  venue=venue, dial_in=dial_in, description=description, capacity=capacity,
                                  rsvp_deadline=deadline, actor=actor)
         with transaction(session):
-            session.get(Meeting, meeting.id).series_id = series.id
+            session.get_one(Meeting, meeting.id).series_id = series.id
         created.append(meeting)
     return created
 

@@ -121,15 +121,14 @@ def store_inbound_many(session: Session, messages: list[Received]) -> list[int]:
     sessions share one commit, which is what lets acceptance keep up.
     """
     now = utcnow()
-    with session.begin():  # Core, not the ORM's bulk INSERT: no objects are wanted back, only ids
+    with session.begin():  # one INSERT ... RETURNING for the batch: no objects are wanted back, only ids
         return list(session.connection().scalars(_STORE_INBOUND, [
             {"mail_from": m.mail_from, "rcpt_to": list(m.rcpt_to), "raw": m.raw, "size": len(m.raw),
              "peer": m.peer, "received_at": now, "status": InboundStatus.NEW, "attempts": 0, "outcome": "",
              "error": ""} for m in messages]))
 
 
-_STORE_INBOUND = insert(InboundMessage.__table__).returning(InboundMessage.__table__.c.id,
-                                                            sort_by_parameter_order=True)
+_STORE_INBOUND = insert(InboundMessage).returning(InboundMessage.id, sort_by_parameter_order=True)
 
 
 def store_inbound(session: Session, *, mail_from: str, rcpt_to: list[str], raw: bytes, peer: str = "") -> int:

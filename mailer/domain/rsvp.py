@@ -16,7 +16,7 @@ from typing import Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from mailer.db import read_transaction, transaction
+from mailer.db import read_transaction, rows_changed, transaction
 from mailer.domain import audit
 from mailer.domain.errors import (
     ExpiredLink,
@@ -197,8 +197,8 @@ def apply_access_needs_retention(session: Session, *, days_after: int) -> int:
     cutoff = utcnow() - timedelta(days=max(days_after, 0))
     with transaction(session):
         ended = select(Meeting.id).where(Meeting.ends_at < cutoff)
-        return session.execute(update(Rsvp).where(Rsvp.meeting_id.in_(ended), Rsvp.access_needs.is_not(None))
-                               .values(access_needs=None).execution_options(synchronize_session=False)).rowcount
+        return rows_changed(session, update(Rsvp).where(Rsvp.meeting_id.in_(ended), Rsvp.access_needs.is_not(None))
+                               .values(access_needs=None).execution_options(synchronize_session=False))
 
 
 def _load_claim(session: Session, claim: RsvpClaim) -> tuple[Person, Meeting]:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, defer
 
-from mailer.db import read_transaction, transaction
+from mailer.db import read_transaction, rows_changed, transaction
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
@@ -178,11 +178,11 @@ def apply_retention(session: Session, *, inbound_days: int) -> int:
         return 0
     cutoff = utcnow() - timedelta(days=inbound_days)
     with transaction(session):
-        return session.execute(update(InboundMessage).where(
+        return rows_changed(session, update(InboundMessage).where(
             InboundMessage.received_at < cutoff, InboundMessage.size > 0,
             InboundMessage.status.in_([InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED,
                                        InboundStatus.FAILED]))
-            .values(raw=b"", size=0, subject="", new_text="")).rowcount
+            .values(raw=b"", size=0, subject="", new_text=""))
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,7 @@ def reply_to_inbound(session: Session, services: Services, inbound_id: int, *, t
                 sender=Envelope(address, mailing_list.name if mailing_list else services.config.service.name,
                                 {"Reply-To": address}),
                 context={"text": text.strip(), "mailing_list": mailing_list})
-        message = session.get(InboundMessage, inbound_id)
+        message = session.get_one(InboundMessage, inbound_id)
         message.status = InboundStatus.DONE
         message.outcome = "answered by an organiser"
         audit.record(session, actor=actor, action="triage.reply", target=f"inbound:{inbound_id}")
