@@ -1,7 +1,7 @@
 """Errors in one place: each error a request can end in, and the page it gets.
 
 Views let domain errors rise; they catch only the ones they turn into
-something else: a form error next to its field (:func:`attach_error`), or a
+something else: a form error next to its field (:func:`refusal_on_form`), or a
 flashed message in the panel (``web.panel.actions.flash_outcome``). The JSON
 API answers its own errors in JSON (its blueprint's handlers win over these
 for its views: see ``web.api``).
@@ -9,6 +9,8 @@ for its views: see ``web.api``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import Flask, render_template
@@ -39,12 +41,20 @@ class AdminsOnly(Forbidden):
     """An organiser who is not an admin asked for an admin-only page."""
 
 
-def attach_error(form: FlaskForm, exc: DomainError, default: str) -> None:
-    """Show a domain refusal next to the field it names (``InvalidInput.field``), or else next to
-    ``default``, as a form error (the page's error summary lists it)."""
-    named = getattr(exc, "field", None)
-    field = form[named] if named and named in form else form[default]
-    field.errors = [*field.errors, str(exc)]
+@contextmanager
+def refusal_on_form(form: FlaskForm, default: str,
+                    refusals: tuple[type[DomainError], ...] = (InvalidInput,)) -> Iterator[None]:
+    """Inside the block, a domain refusal (``InvalidInput`` unless ``refusals`` says otherwise)
+    becomes a form error: next to the field it names (``InvalidInput.field``), or else next to
+    ``default``, listed by the page's error summary. It goes no further; after the block the view
+    shows the form again, with its errors.
+    """
+    try:
+        yield
+    except refusals as exc:
+        named = getattr(exc, "field", None)
+        field = form[named] if named and named in form else form[default]
+        field.errors = [*field.errors, str(exc)]
 
 
 @dataclass(frozen=True)

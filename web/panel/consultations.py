@@ -28,10 +28,9 @@ from mailer.domain.consultations import (
     untag_answer,
     volunteers_by_role,
 )
-from mailer.domain.errors import InvalidInput
 from mailer.domain.models import ConsultationKind
 from web.db import get_services, get_session
-from web.errors import attach_error
+from web.errors import refusal_on_form
 from web.panel import bp
 from web.panel.actions import (
     ActionForm,
@@ -88,14 +87,11 @@ def consultation_new() -> Any:
     if form.validate_on_submit():
         closes_at = (datetime.combine(form.closes_at.data, time(23, 59), tzinfo=LONDON)
                      if form.closes_at.data else None)
-        try:
+        with refusal_on_form(form, "question"):
             consultation = create_consultation(
                 get_session(), list_slug=form.list_slug.data, title=form.title.data,
                 question_markdown=form.question.data, kind=ConsultationKind(form.kind.data),
                 anonymous=form.anonymous.data, closes_at=closes_at, roles=_roles(form.roles.data), actor=current_actor())
-        except InvalidInput as exc:
-            attach_error(form, exc, "question")
-        else:
             flash("Draft saved. Check the preview, then send it.")
             return redirect(url_for("panel.consultation_detail", consultation_id=consultation.id))
     return render_template("panel/consultation_form.html", form=form), 400 if form.errors else 200

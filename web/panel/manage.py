@@ -41,7 +41,7 @@ from mailer.domain.lists import (
 from mailer.domain.meetings import create_meeting
 from mailer.domain.reports import members_csv
 from web.db import get_config, get_session
-from web.errors import attach_error
+from web.errors import refusal_on_form
 from web.panel import bp
 from web.panel.actions import csv_download, current_actor, flash_outcome
 
@@ -90,12 +90,9 @@ class MeetingForm(FlaskForm):
 def list_new() -> Any:
     form = ListForm()
     if form.validate_on_submit():
-        try:
+        with refusal_on_form(form, "slug", (DomainError,)):
             created = create_list(get_session(), slug=form.slug.data, name=form.name.data,
                                   description=form.description.data or "", actor=current_actor())
-        except DomainError as exc:
-            attach_error(form, exc, "slug")
-        else:
             flash(f"Created {created.name}: {created.slug}@{get_config().mail.domain}")
             return redirect(url_for("panel.list_detail", slug=created.slug))
     return render_template("panel/list_form.html", form=form, domain=get_config().mail.domain), \
@@ -107,12 +104,9 @@ def list_detail(slug: str) -> Any:
     form = MemberForm()
     mailing_list = find_list(get_session(), slug)
     if form.validate_on_submit():
-        try:
+        with refusal_on_form(form, "email"):
             add_member(get_session(), slug=slug, email=form.email.data, display_name=form.name.data or None,
                        actor=current_actor())
-        except InvalidInput as exc:
-            attach_error(form, exc, "email")
-        else:
             flash(f"Added {form.email.data}.")
             return redirect(url_for("panel.list_detail", slug=slug))
     members = list_members(get_session(), slug)
@@ -208,15 +202,12 @@ def meeting_new() -> Any:
     form = MeetingForm()
     form.list_slug.choices = [SelectChoice(l.slug, l.name) for l in all_lists(get_session())]
     if form.validate_on_submit():
-        try:
+        with refusal_on_form(form, "title", (DomainError,)):
             meeting = create_meeting(
                 get_session(), list_slug=form.list_slug.data, title=form.title.data, starts_at=form.starts_at.data,
                 ends_at=form.ends_at.data, format=form.format.data, venue=form.venue.data or "",
                 dial_in=form.dial_in.data or "", capacity=form.capacity.data, rsvp_deadline=form.rsvp_deadline.data,
                 description=form.description.data or "", actor=current_actor())
-        except DomainError as exc:
-            attach_error(form, exc, "title")
-        else:
             flash("Meeting created. Check it, then send the invitations.")
             return redirect(url_for("panel.meeting", meeting_id=meeting.id))
     return render_template("panel/meeting_form.html", form=form), 400 if form.errors else 200

@@ -20,7 +20,6 @@ from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from mailer.domain.errors import InvalidInput
 from mailer.domain.news import (
     MAX_BODY,
     cancel_news,
@@ -36,7 +35,7 @@ from mailer.domain.news import (
     update_news,
 )
 from web.db import get_services, get_session
-from web.errors import attach_error
+from web.errors import refusal_on_form
 from web.panel import bp
 from web.panel.actions import (
     ActionForm,
@@ -69,12 +68,9 @@ def news_new() -> Any:
     form = NewsForm()
     form.list_slug.choices = list_choices()
     if form.validate_on_submit():
-        try:
+        with refusal_on_form(form, "body"):
             news = create_news(get_session(), list_slug=form.list_slug.data, subject=form.subject.data,
                                body_markdown=form.body.data, actor=current_actor(), organiser_id=g.organiser.id)
-        except InvalidInput as exc:
-            attach_error(form, exc, "body")
-        else:
             flash("Draft saved. Check the preview, then send a test to yourself.")
             return redirect(url_for("panel.news_detail", news_id=news.id))
     return render_template("panel/news_form.html", form=form, news=None), 400 if form.errors else 200
@@ -86,12 +82,9 @@ def news_edit(news_id: int) -> Any:
     form = NewsForm(data={"list_slug": news.mailing_list.slug, "subject": news.subject, "body": news.body_markdown})
     form.list_slug.choices = [SelectChoice(news.mailing_list.slug, news.mailing_list.name)]
     if form.validate_on_submit():
-        try:
+        with refusal_on_form(form, "body"):
             update_news(get_session(), news_id, subject=form.subject.data, body_markdown=form.body.data,
                         actor=current_actor())
-        except InvalidInput as exc:
-            attach_error(form, exc, "body")
-        else:
             flash("Changes saved.")
             return redirect(url_for("panel.news_detail", news_id=news_id))
     return render_template("panel/news_form.html", form=form, news=news), 400 if form.errors else 200

@@ -22,7 +22,7 @@ from mailer.domain.membership import confirm_join, confirm_state
 from mailer.domain.rsvp import record_rsvp_from_link, rsvp_page
 from web import csrf
 from web.db import get_config, get_services, get_session
-from web.errors import attach_error
+from web.errors import refusal_on_form
 from web.public.linkforms import LinkForm, link_form, submitted_link_form
 
 bp = Blueprint("public", __name__)
@@ -144,11 +144,9 @@ def meeting_page(meeting_id: int) -> Any:
     form = LinksForm()
     sent = False
     if form.validate_on_submit():
-        try:
+        with refusal_on_form(form, "email", (InvalidInput, RsvpClosed, NotFound)):
             send_links(get_session(), get_services(), meeting_id, email=form.email.data or "")
             sent = True
-        except (InvalidInput, RsvpClosed, NotFound) as exc:
-            attach_error(form, exc, "email")
     status = 400 if form.errors else 200
     return render_template("public/meeting.html", page=page, form=form, sent=sent), status
 
