@@ -92,6 +92,8 @@ ERROR_PAGES: dict[int | type[Exception], ErrorPage] = {
     AdminsOnly: ErrorPage("Admins only", 403,
                           "Only an admin can do this. Ask an admin of your network."),
     NotFound: NOT_FOUND,
+    # Any other refusal (a list that already exists, say): its text says why.
+    DomainError: ErrorPage("There is a problem", 400),
     404: NOT_FOUND,
     405: ErrorPage("Not allowed", 405, "This page cannot be used that way."),
     500: ErrorPage("Sorry, something went wrong", 500,

@@ -167,3 +167,18 @@ def test_an_unexpected_error_in_a_view_is_the_500_page_and_is_logged_not_shown(
     assert response.status == 500 and "Sorry, something went wrong" in response.body
     assert "7f3a" not in response.body and not re.search(r"Traceback|RuntimeError", response.body)
     assert any(record.exc_info and "7f3a" in str(record.exc_info[1]) for record in caplog.records)
+
+
+def test_a_refusal_no_view_turns_into_a_form_error_is_a_page_that_says_why(tmp_path: Path) -> None:
+    from mailer.domain.errors import AlreadyExists
+
+    app = create_app(make_test_config(tmp_path, f"sqlite:///{tmp_path / 'unused.db'}"))
+
+    @app.get("/refused")
+    def refused() -> str:
+        raise AlreadyExists("A list with the address 'forum' already exists.")
+
+    with serving(app) as base:
+        response = HttpClient(base).get("/refused")
+    assert response.status == 400 and "There is a problem" in response.body
+    assert "A list with the address &#39;forum&#39; already exists." in response.body
