@@ -81,11 +81,12 @@ def main() -> dict[str, object]:
     parser.add_argument("--workers", type=int, default=1, help="worker processes for the processing step")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="[worker] batch_size: messages a worker claims at a time (default: the configured default)")
-    parser.add_argument("--transaction-ms", type=int, default=None,
-                        help="[worker] transaction_ms for the processing step (default: the configured default)")
+    parser.add_argument("--messages-per-transaction", type=int, default=None,
+                        help="[worker] messages_per_transaction for the processing step (default: the configured "
+                             "default)")
     parser.add_argument("--capacity", type=int, default=None,
                         help="in-person places of the meeting registered for (default: none; with one, every "
-                             "answer takes the meeting's lock on PostgreSQL)")
+                             "answer to it takes the meeting's lock on PostgreSQL)")
     parser.add_argument("--in-person", action="store_true",
                         help="the messages ask for an in-person place (default: they register to join remotely)")
     parser.add_argument("--database", default="",
@@ -113,7 +114,8 @@ def main() -> dict[str, object]:
         message = MESSAGE.replace(b"I will join remotely", b"I will attend in person") if args.in_person else MESSAGE
         sent, elapsed = measure(port, args.messages, args.concurrency, args.seconds, message)
         worker = {key: value for key, value in (("batch_size", args.batch_size),
-                                                ("transaction_ms", args.transaction_ms)) if value is not None}
+                                                ("messages_per_transaction", args.messages_per_transaction))
+                  if value is not None}
         config_worker = (runtime.config.replace(worker=worker) if worker else runtime.config).worker
         processed, process_time = process_all(runtime, args.seconds, args.workers, worker, args.capacity)
         runtime.engine.dispose()
@@ -127,7 +129,7 @@ def main() -> dict[str, object]:
         "processed": processed, "worker_processes": args.workers, "capacity": args.capacity,
         "answers": "in person" if args.in_person else "remote",
         "batch_size": config_worker.batch_size,
-        "transaction_ms": config_worker.transaction_ms,
+        "messages_per_transaction": config_worker.messages_per_transaction,
         "process_msgs_per_s": round(processed / process_time, 1),
         "process_to_accept_ratio": round(processed / process_time / rate, 3),
     })

@@ -88,8 +88,8 @@ def main() -> dict[str, object]:
     parser.add_argument("--seconds", type=float, default=60, help="how long to offer them")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=1, help="convene worker processes")
-    parser.add_argument("--transaction-ms", type=int, default=None,
-                        help="[worker] transaction_ms (default: the configured default)")
+    parser.add_argument("--messages-per-transaction", type=int, default=None,
+                        help="[worker] messages_per_transaction (default: the configured default)")
     parser.add_argument("--drain-seconds", type=float, default=300, help="bound on waiting for the backlog")
     args = parser.parse_args()
 
@@ -100,7 +100,8 @@ def main() -> dict[str, object]:
                                f'[database]\nurl = "sqlite:///{db}"\n[mail]\ndomain = "bench.test"\n'
                                f'[inbound]\nport = {port}\n[worker]\npoll_interval = 0.2\n'
                                f'replies_per_sender_per_hour = 10\n'
-                               + (f'transaction_ms = {args.transaction_ms}\n' if args.transaction_ms is not None else '')
+                               + (f'messages_per_transaction = {args.messages_per_transaction}\n'
+                                  if args.messages_per_transaction is not None else '')
                                + '[delivery]\nbackend = "maildir"\n')
         config = load_config(config_path)
         engine = make_engine(config.database_url)
@@ -148,7 +149,7 @@ def main() -> dict[str, object]:
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     return report("inbound at a sustained rate: convene smtp + worker processes, SQLite", {
         "offered_msgs_per_s": args.rate, "seconds": args.seconds, "connections": args.connections,
-        "worker_processes": args.workers, "transaction_ms": config.worker.transaction_ms, "offered": offered, "acknowledged": len(latencies),
+        "worker_processes": args.workers, "messages_per_transaction": config.worker.messages_per_transaction, "offered": offered, "acknowledged": len(latencies),
         "acknowledged_per_s": round(len(latencies) / sending, 1), "temporary_errors": errors,
         "smtp_p50_ms": round(q[49] * 1000, 1), "smtp_p99_ms": round(q[98] * 1000, 1),
         "backlog_when_sending_stopped": backlog_at_end, "drained_s_after_sending": round(drained_after, 1),

@@ -107,7 +107,7 @@ class Worker:
         if claimed:
             outcomes = await asyncio.to_thread(process_inbound_batch, self.session_factory, self.services, claimed)
             for inbound_id, outcome in outcomes.items():
-                log.info("inbound %s: %s", inbound_id, outcome)
+                log.info("inbound %s: %s", inbound_id, outcome.summary)
             handled += len(claimed)
         handled += await deliver_batch(self.session_factory, self.senders, self.composer, self.config,
                                        self.worker_id)

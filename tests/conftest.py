@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from mailer.cli import main
+from mailer.cli import cli
 from mailer.config import Config, load_config
 from mailer.db import make_engine, make_sessionmaker, migrate
 from mailer.domain.models import Base
@@ -119,7 +120,11 @@ def cli_env(tmp_path: Path, database: TestDatabase, monkeypatch: pytest.MonkeyPa
     return config
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+def run(*argv: str, stdin: str | None = None) -> tuple[int, str, str]:
+    """``convene *argv`` in this process through click's test runner: (exit status, stdout, stderr).
+
+    An exception no command handles is raised here, with its traceback, rather than
+    becoming exit status 1.
+    """
+    result = CliRunner().invoke(cli, list(argv), input=stdin, prog_name="convene", catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr

@@ -1,85 +1,177 @@
-"""The convene command: init, organiser commands with --json, clean start and stop of serve."""
+"""The convene command: every command and its help, the installed entry point, init, lists, meetings
+and people with --json, exit statuses for refused requests, clean start and stop of serve."""
 
 from __future__ import annotations
 
 import json
+import os
 import smtplib
+import subprocess
+import sys
 from pathlib import Path
 
-import pytest
+import click
 
-from mailer.cli import build_parser
+from mailer.cli import cli, main
 from tests.conftest import run
 from tests.support.databases import TestDatabase
 from tests.support.net import free_port, wait_for
 from tests.support.servers import convene_process
 
+# Every command scripts may call: renaming one breaks them.
+COMMANDS = [
+    "init", "serve", "smtp", "worker", "web", "doctor", "inbound",
+    "list create", "list configure", "list show", "list add-member", "list members",
+    "meeting create", "meeting series", "meeting list", "meeting invite", "meeting update",
+    "meeting attach", "meeting cancel", "meeting agenda", "meeting attendees",
+    "news create", "news list", "news preview", "news test", "news send", "news report",
+    "consultation create", "consultation list", "consultation preview", "consultation send",
+    "consultation close", "consultation answers", "consultation tag", "consultation volunteers",
+    "consultation accept",
+    "api-token create", "api-token revoke",
+    "person export", "person erase",
+    "organiser create", "organiser reset-password",
+]
 
-def test_every_command_has_help() -> None:
-    parser = build_parser()
-    actions = [a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction)]
-    seen = 0
-    for name, sub in actions[0].choices.items():
-        assert sub.format_help().startswith("usage: convene " + name)
-        for a in sub._actions:
-            if isinstance(a, __import__("argparse")._SubParsersAction):
-                for child in a.choices.values():
-                    assert "usage:" in child.format_help()
-                    seen += 1
-        seen += 1
-    assert seen >= 15
+
+def _command_paths(group: click.Group, prefix: str = "") -> list[str]:
+    paths = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            paths += _command_paths(command, f"{prefix}{name} ")
+        else:
+            paths.append(prefix + name)
+    return paths
 
 
-def test_init_creates_the_first_organiser_once(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "init", "--admin-email", "chair@example.org")
+def test_every_command_is_still_there_and_answers_help() -> None:
+    assert sorted(_command_paths(cli)) == sorted(COMMANDS)
+    for path in COMMANDS:
+        code, out, _ = run(*path.split(), "--help")
+        assert code == 0 and out.startswith(f"Usage: convene {path} "), path
+    code, out, _ = run("-h")
+    assert code == 0 and "Email-first mailing lists" in out and "consultation" in out
+
+
+def test_a_missing_or_unknown_command_is_a_usage_error() -> None:
+    assert run()[0] == 2
+    code, _, err = run("meetings", "list")
+    assert code == 2 and "No such command 'meetings'" in err
+    code, _, err = run("list", "create")
+    assert code == 2 and "Missing argument 'SLUG'" in err
+
+
+def test_the_readme_documents_every_command() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The `convene` command", 1)[1].split("\n## ", 1)[0]
+    missing = [path for path in COMMANDS if f"`convene {path}" not in section and f"`{path}" not in section]
+    assert missing == []
+
+
+def test_the_installed_convene_command_runs_against_a_sqlite_database(tmp_path: Path) -> None:
+    """The console script pip installed (pyproject's [project.scripts]), as a real process."""
+    convene = Path(sys.executable).with_name("convene")
+    config = tmp_path / "convene.toml"
+    config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
+                      '[mail]\ndomain = "lists.test"\n')
+    env = {**os.environ, "CONVENE_CONFIG": str(config)}
+
+    def convene_run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(convene), *argv], env=env, capture_output=True, text=True,
+                              timeout=60, cwd=tmp_path, check=False)
+
+    shown = convene_run("--help")
+    assert shown.returncode == 0 and shown.stdout.startswith("Usage: convene [OPTIONS] COMMAND")
+    assert "consultation" in shown.stdout and "organiser" in shown.stdout
+    init = convene_run("init")
+    assert init.returncode == 0 and "Database ready: sqlite" in init.stdout, init.stderr
+    created = convene_run("list", "create", "forum", "--name", "Forum", "--json")
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["address"] == "forum@lists.test"
+    again = convene_run("list", "create", "forum", "--name", "Forum")
+    assert again.returncode == 1 and again.stdout == ""
+    assert again.stderr == "convene: A list with the address 'forum' already exists.\n"
+
+
+def test_a_missing_file_is_a_usage_error(cli_env: Path, tmp_path: Path) -> None:
+    run("init")
+    run("list", "create", "forum", "--name", "Forum")
+    code, _, err = run("news", "create", "--list", "forum", "--subject", "S",
+                       "--body-file", str(tmp_path / "missing.md"))
+    assert code == 2 and "Invalid value for '--body-file'" in err
+    code, _, err = run("meeting", "attach", "1", str(tmp_path / "missing.pdf"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_a_body_can_come_from_standard_input(cli_env: Path) -> None:
+    run("init")
+    run("list", "create", "forum", "--name", "Forum")
+    code, out, _ = run("news", "create", "--list", "forum", "--subject", "Hello", "--body-file", "-",
+                       "--json", stdin="Hello **members**.\n")
+    assert code == 0
+    news_id = str(json.loads(out)["id"])
+    code, out, _ = run("news", "preview", news_id)
+    assert out.startswith("Subject: Hello\n\nHello **members**.\n")
+    code, out, _ = run("news", "preview", news_id, "--html")
+    assert "<strong>members</strong>" in out
+
+
+def test_main_returns_the_exit_status_instead_of_exiting(tmp_path: Path) -> None:
+    assert main(["--help"]) == 0
+    assert main(["--config", str(tmp_path / "missing.toml"), "list", "show"]) == 2
+    assert main(["list", "create"]) == 2
+
+
+def test_init_creates_the_first_organiser_once(cli_env: Path) -> None:
+    code, out, _ = run("init", "--admin-email", "chair@example.org")
     assert code == 0 and "Created the first organiser (admin): chair@example.org" in out
     assert "Password (shown once):" in out
-    code, out, _ = run(capsys, "init")
+    code, out, _ = run("init")
     assert code == 0 and "Password" not in out
 
 
-def test_init_demo_seeds_an_empty_database(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "init", "--demo")
+def test_init_demo_seeds_an_empty_database(cli_env: Path) -> None:
+    code, out, _ = run("init", "--demo")
     assert code == 0
     assert "List address:   forum@lists.test" in out and "Demo password:" in out and "/panel/" in out
-    code, out, _ = run(capsys, "list", "show", "--json")
+    code, out, _ = run("list", "show", "--json")
     assert json.loads(out)[0]["name"].startswith("[Demo]")
-    code, out, _ = run(capsys, "init", "--demo")
+    code, out, _ = run("init", "--demo")
     assert "Seeded" not in out
 
 
-def test_lists_meetings_members_and_attendees(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run(capsys, "init")
-    code, out, _ = run(capsys, "list", "create", "forum", "--name", "Leaders Forum", "--json")
+def test_lists_meetings_members_and_attendees(cli_env: Path) -> None:
+    run("init")
+    code, out, _ = run("list", "create", "forum", "--name", "Leaders Forum", "--json")
     assert code == 0 and json.loads(out)["address"] == "forum@lists.test"
-    assert run(capsys, "list", "add-member", "forum", "Sam@Example.org", "--name", "Sam")[0] == 0
-    code, out, _ = run(capsys, "list", "members", "forum", "--json")
+    assert run("list", "add-member", "forum", "Sam@Example.org", "--name", "Sam")[0] == 0
+    code, out, _ = run("list", "members", "forum", "--json")
     assert json.loads(out) == [{"email": "sam@example.org", "name": "Sam", "status": "active"}]
-    code, out, _ = run(capsys, "meeting", "create", "--list", "forum", "--title", "Spring Forum",
+    code, out, _ = run("meeting", "create", "--list", "forum", "--title", "Spring Forum",
                        "--starts", "2099-03-12 14:00", "--ends", "2099-03-12 16:00", "--venue", "Room 1",
                        "--capacity", "30", "--json")
     meeting = json.loads(out)
     assert meeting["starts_at"] == "2099-03-12T14:00:00+00:00"  # GMT in March
-    code, out, _ = run(capsys, "meeting", "attendees", str(meeting["id"]), "--json")
+    code, out, _ = run("meeting", "attendees", str(meeting["id"]), "--json")
     assert json.loads(out)["counts"] == {"in_person": 0, "remote": 0, "undecided": 0, "declined": 0, "waitlist": 0}
 
 
-def test_bad_input_gets_a_message_and_exit_code(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run(capsys, "init")
-    code, _, err = run(capsys, "list", "create", "Bad Slug!", "--name", "x")
+def test_bad_input_gets_a_message_and_exit_code(cli_env: Path) -> None:
+    run("init")
+    code, _, err = run("list", "create", "Bad Slug!", "--name", "x")
     assert code == 1 and "lower-case letters" in err
-    code, _, err = run(capsys, "meeting", "create", "--list", "nope", "--title", "t", "--starts", "2099-01-01 10:00",
+    code, _, err = run("meeting", "create", "--list", "nope", "--title", "t", "--starts", "2099-01-01 10:00",
                        "--ends", "2099-01-01 11:00", "--format", "remote")
     assert code == 1 and "no list called 'nope'" in err
-    code, _, err = run(capsys, "meeting", "create", "--list", "nope", "--title", "t", "--starts", "tomorrow",
+    code, _, err = run("meeting", "create", "--list", "nope", "--title", "t", "--starts", "tomorrow",
                        "--ends", "2099-01-01 11:00")
     assert code == 1 and "is not a date and time" in err
 
 
-def test_config_error_is_reported_not_raised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_error_is_reported_not_raised(tmp_path: Path) -> None:
     bad = tmp_path / "c.toml"
     bad.write_text("[service]\nsecret_key = \"change-me-to-a-long-random-string\"\n")
-    code, _, err = run(capsys, "--config", str(bad), "list", "show")
+    code, _, err = run("--config", str(bad), "list", "show")
     assert code == 2 and "placeholder" in err
 
 
@@ -100,83 +192,82 @@ def test_serve_starts_and_stops_cleanly_on_sigint(sqlite_only_database: TestData
     assert "Traceback" not in err
 
 
-def test_serve_refuses_an_uninitialised_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_refuses_an_uninitialised_database(tmp_path: Path) -> None:
     config = tmp_path / "convene.toml"
     config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n')
-    code, _, err = run(capsys, "--config", str(config), "serve")
+    code, _, err = run("--config", str(config), "serve")
     assert code == 2 and "convene init" in err
 
 
-def test_inbound_log_json(cli_env: Path, database: TestDatabase, capsys: pytest.CaptureFixture[str]) -> None:
+def test_inbound_log_json(cli_env: Path, database: TestDatabase) -> None:
     from mailer.config import load_config
     from mailer.domain.queue import store_inbound
     from mailer.domain.services import build_services
     from mailer.inbound.process import process_inbound
 
-    run(capsys, "init")
-    run(capsys, "list", "create", "forum", "--name", "Forum")
+    run("init")
+    run("list", "create", "forum", "--name", "Forum")
     with database.sessions() as s:
         inbound_id = store_inbound(s, mail_from="sam@example.org", rcpt_to=["forum@lists.test"],
                                    raw=b"From: sam@example.org\r\nMessage-ID: <q1@x>\r\nSubject: hi\r\n\r\n"
                                        b"What time does it start?\r\n")
     process_inbound(database.sessions, build_services(load_config()), inbound_id)
-    code, out, _ = run(capsys, "inbound", "--json")
+    code, out, _ = run("inbound", "--json")
     [row] = json.loads(out)
     assert code == 0 and row["message_id"] == "<q1@x>" and row["intent"] == "unclear"
     assert row["status"] == "triage" and row["list"] == "forum" and "triage" in row["outcome"]
 
 
-def test_meeting_invite_agenda_update_cancel(cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run(capsys, "init")
-    run(capsys, "list", "create", "forum", "--name", "Forum")
-    run(capsys, "list", "add-member", "forum", "ana@example.org")
-    code, out, _ = run(capsys, "meeting", "create", "--list", "forum", "--title", "Forum", "--starts", "2099-03-12 14:00",
+def test_meeting_invite_agenda_update_cancel(cli_env: Path, tmp_path: Path) -> None:
+    run("init")
+    run("list", "create", "forum", "--name", "Forum")
+    run("list", "add-member", "forum", "ana@example.org")
+    code, out, _ = run("meeting", "create", "--list", "forum", "--title", "Forum", "--starts", "2099-03-12 14:00",
                        "--ends", "2099-03-12 16:00", "--venue", "Room 1", "--json")
     meeting_id = str(json.loads(out)["id"])
-    code, out, _ = run(capsys, "meeting", "invite", meeting_id, "--json")
+    code, out, _ = run("meeting", "invite", meeting_id, "--json")
     assert json.loads(out) == {"meeting": int(meeting_id), "invited": 1}
     agenda = tmp_path / "agenda.md"
     agenda.write_text("1. Welcome\n")
-    assert run(capsys, "meeting", "agenda", meeting_id, "--file", str(agenda), "--days-before", "5")[0] == 0
-    code, out, _ = run(capsys, "meeting", "update", meeting_id, "--starts", "2099-03-12 15:00",
+    assert run("meeting", "agenda", meeting_id, "--file", str(agenda), "--days-before", "5")[0] == 0
+    code, out, _ = run("meeting", "update", meeting_id, "--starts", "2099-03-12 15:00",
                        "--ends", "2099-03-12 17:00")
     assert code == 0 and "1 person(s) told" in out
-    code, out, _ = run(capsys, "meeting", "cancel", meeting_id, "--reason", "Strike")
+    code, out, _ = run("meeting", "cancel", meeting_id, "--reason", "Strike")
     assert code == 0 and "1 person(s) told" in out
 
 
-def test_person_export_and_erase(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run(capsys, "init")
-    run(capsys, "list", "create", "forum", "--name", "Forum")
-    run(capsys, "list", "add-member", "forum", "ana@example.org", "--name", "Ana")
-    code, out, _ = run(capsys, "person", "export", "ana@example.org")
+def test_person_export_and_erase(cli_env: Path) -> None:
+    run("init")
+    run("list", "create", "forum", "--name", "Forum")
+    run("list", "add-member", "forum", "ana@example.org", "--name", "Ana")
+    code, out, _ = run("person", "export", "ana@example.org")
     assert code == 0 and json.loads(out)["subscriptions"][0]["address"] == "forum"
-    code, _, err = run(capsys, "person", "erase", "ana@example.org")
+    code, _, err = run("person", "erase", "ana@example.org")
     assert code == 2 and "--yes" in err
-    code, out, _ = run(capsys, "person", "erase", "ana@example.org", "--yes")
+    code, out, _ = run("person", "erase", "ana@example.org", "--yes")
     assert code == 0 and "Erased ana@example.org" in out
-    code, _, err = run(capsys, "person", "export", "ana@example.org")
+    code, _, err = run("person", "export", "ana@example.org")
     assert code == 1 and "Nothing is held" in err
 
 
-def test_doctor_reports_and_fails_on_problems(cli_env: Path, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_reports_and_fails_on_problems(cli_env: Path, tmp_path: Path) -> None:
     fresh = tmp_path / "fresh.toml"
     fresh.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "fresh"}"\n')
-    code, out, _ = run(capsys, "--config", str(fresh), "doctor")
+    code, out, _ = run("--config", str(fresh), "doctor")
     assert code == 1 and "FAIL  database: reachable but not initialised" in out
-    run(capsys, "init")
-    code, out, _ = run(capsys, "doctor")
+    run("init")
+    code, out, _ = run("doctor")
     assert code == 0 and "ok    database: schema up to date" in out
     assert "_dmarc.lists.test. TXT" in out and "lists.test. MX 10" in out
 
 
-def test_list_configure(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run(capsys, "init")
-    run(capsys, "list", "create", "forum", "--name", "Forum")
-    code, out, _ = run(capsys, "list", "configure", "forum", "--allowed-domains", "*.gov.uk", "--trust-dmarc")
+def test_list_configure(cli_env: Path) -> None:
+    run("init")
+    run("list", "create", "forum", "--name", "Forum")
+    code, out, _ = run("list", "configure", "forum", "--allowed-domains", "*.gov.uk", "--trust-dmarc")
     assert code == 0 and "*.gov.uk" in out and "yes" in out
-    code, _, err = run(capsys, "list", "configure", "forum", "--allowed-domains", "bad domain!")
+    code, _, err = run("list", "configure", "forum", "--allowed-domains", "bad domain!")
     assert code == 1 and "is not a domain" in err
 
 

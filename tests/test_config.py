@@ -92,7 +92,7 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     ("[delivery]\nbackend = 'smtp'\n", "host is empty"),
     ("[mail]\ndomain = 'a@b'\n", "bare domain"),
     ("[inbound]\nreply_languages = 'en, klingon'\n", "reply_languages: klingon not known"),
-    ("[worker]\ntransaction_ms = -1\n", "transaction_ms must be 0"),
+    ("[worker]\nmessages_per_transaction = 0\n", "messages_per_transaction must be 1"),
     ("this is = = not toml", "not valid TOML"),
 ])
 def test_bad_settings_get_clear_messages(tmp_path: Path, text: str, message: str) -> None:

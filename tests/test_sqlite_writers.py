@@ -1,8 +1,9 @@
-"""SQLite: writers queue on locks of their own (threads, then processes) before SQLite's write lock.
+"""SQLite: one writer at a time, through SQLite's own write lock (``BEGIN IMMEDIATE``).
 
 The lock must be given back however a write transaction ends (commit,
-rollback after an error, a session closed half way, a BEGIN that fails), or
-every later writer of the process would wait for it in vain.
+rollback after an error, a session closed half way, a BEGIN that fails, a
+writer killed mid-transaction), or every later writer would wait for it in
+vain; readers never wait for it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
-from mailer.db import make_engine, make_sessionmaker, migrate, read_connection
+from mailer.db import make_engine, make_sessionmaker, migrate, read_transaction
 from mailer.domain.models import AuditEntry, utcnow
 
 
@@ -76,9 +77,9 @@ def test_every_way_a_write_transaction_ends_gives_the_lock_back(tmp_path: Path,
         engine.dispose()
 
 
-def test_a_read_connection_reads_beside_a_writer(tmp_path: Path) -> None:
-    """A read-only connection takes no write lock: it reads while a writer holds the lock, where an
-    ordinary connection's transaction would wait for it."""
+def test_a_read_transaction_reads_beside_a_writer(tmp_path: Path) -> None:
+    """A read transaction takes no write lock: it reads while a writer holds the lock, where a
+    write transaction would wait for it."""
     engine = make_engine(f"sqlite:///{tmp_path / 'writers.db'}")
     migrate(engine)
     sessions = make_sessionmaker(engine)
@@ -90,8 +91,8 @@ def test_a_read_connection_reads_beside_a_writer(tmp_path: Path) -> None:
             done = threading.Event()
 
             def read() -> None:
-                with read_connection(engine) as conn, conn.begin():
-                    assert conn.scalar(select(func.count()).select_from(AuditEntry)) == 1  # the committed row
+                with sessions() as reader, read_transaction(reader):
+                    assert reader.scalar(select(func.count()).select_from(AuditEntry)) == 1  # the committed row
                 done.set()
 
             threading.Thread(target=read, daemon=True).start()
@@ -101,13 +102,13 @@ def test_a_read_connection_reads_beside_a_writer(tmp_path: Path) -> None:
 
 
 def test_a_begin_that_fails_gives_the_lock_back(tmp_path: Path) -> None:
-    """Another program holds SQLite's write lock past the busy timeout: BEGIN fails, and the locks
-    of this process are free again for the next writer."""
+    """Another program holds SQLite's write lock past the busy timeout: BEGIN fails clearly, and the
+    next writer gets the lock once the other program lets it go."""
     path = tmp_path / "writers.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
     sessions = make_sessionmaker(engine)
-    holder = sqlite3.connect(path, isolation_level=None)  # not Convene: it knows nothing of our lock file
+    holder = sqlite3.connect(path, isolation_level=None)  # not Convene
     try:
         holder.execute("BEGIN IMMEDIATE")  # SQLite's write lock, held
         with engine.connect() as impatient:
@@ -136,9 +137,9 @@ with sessions() as s, s.begin():
 """
 
 
-def test_writers_of_other_processes_queue_on_the_lock_file_and_a_killed_holder_frees_it(tmp_path: Path) -> None:
-    """A writer in another process holds the write lock: ours waits for it (not on SQLite's busy handler),
-    and when that process is killed mid-transaction the kernel frees the lock and ours goes on at once."""
+def test_a_writer_of_another_process_is_waited_for_and_a_killed_holder_frees_the_lock(tmp_path: Path) -> None:
+    """A writer in another process holds the write lock: ours waits for it, and when that process is
+    killed mid-transaction its lock is freed (and what it wrote undone) and ours goes on."""
     url = f"sqlite:///{tmp_path / 'writers.db'}"
     engine = make_engine(url)
     migrate(engine)
@@ -147,7 +148,6 @@ def test_writers_of_other_processes_queue_on_the_lock_file_and_a_killed_holder_f
                               cwd=Path(__file__).resolve().parent.parent)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == b"holding\n"
-        assert fcntl_locked(tmp_path / "writers.db-writers")
         done = _start_writer(sessions, "ours")
         assert not done.wait(0.5), "wrote while another process held the write lock"
         holder.kill()
@@ -160,20 +160,3 @@ def test_writers_of_other_processes_queue_on_the_lock_file_and_a_killed_holder_f
             holder.kill()
         holder.communicate(timeout=10)  # reaps it and closes its pipes
         engine.dispose()
-
-
-def fcntl_locked(path: Path) -> bool:
-    """Whether some process holds an exclusive flock on ``path``."""
-    import fcntl
-    import os
-
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)

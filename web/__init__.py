@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Request, render_template
+from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,7 +56,7 @@ def create_app(config: Config | None = None, *, session_factory: sessionmaker[Se
     app.extensions["convene.config"] = config
     app.extensions["convene.services"] = services or build_services(config)
 
-    from web import db
+    from web import db, errors
 
     db.init_app(app, session_factory)
     csrf.init_app(app)
@@ -78,7 +78,7 @@ def create_app(config: Config | None = None, *, session_factory: sessionmaker[Se
     app.register_blueprint(panel_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
-    _register_error_pages(app)
+    errors.init_app(app)
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
@@ -95,26 +95,3 @@ def create_app(config: Config | None = None, *, session_factory: sessionmaker[Se
         return {"status": "ok"}
 
     return app
-
-
-def _register_error_pages(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
-        return render_template("error.html", title="Your form expired",
-                               message="The form was missing its security token or it had expired. "
-                                       "Go back, reload the page and try again."), 400
-
-    @app.errorhandler(404)
-    def not_found(error):  # type: ignore[no-untyped-def]
-        return render_template("error.html", title="Page not found",
-                               message="There is nothing at this address."), 404
-
-    @app.errorhandler(405)
-    def method_not_allowed(error):  # type: ignore[no-untyped-def]
-        return render_template("error.html", title="Not allowed",
-                               message="This page cannot be used that way."), 405
-
-    @app.errorhandler(500)
-    def server_error(error):  # type: ignore[no-untyped-def]
-        return render_template("error.html", title="Sorry, something went wrong",
-                               message="The problem has been logged. Please try again later."), 500

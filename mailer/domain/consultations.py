@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from mailer.db import read_transaction, transaction
+from mailer.db import read_transaction, rows_changed, transaction
 from mailer.domain import audit
 from mailer.domain.errors import DomainError, InvalidInput, InvalidLink, NotFound
 from mailer.domain.lists import get_list
@@ -448,8 +448,8 @@ def tag_answer(session: Session, answer_id: str, tag: str, *, actor: str) -> Non
 
 def untag_answer(session: Session, answer_id: str, tag: str, *, actor: str) -> None:
     with transaction(session):
-        removed = session.execute(delete(AnswerTag).where(AnswerTag.answer_id == answer_id,
-                                                          AnswerTag.tag == _clean_tag(tag))).rowcount
+        removed = rows_changed(session, delete(AnswerTag).where(AnswerTag.answer_id == answer_id,
+                                                          AnswerTag.tag == _clean_tag(tag)))
         if removed:
             audit.record(session, actor=actor, action="answer.untag", target=f"answer:{answer_id}", tag=tag)
 
@@ -521,9 +521,9 @@ def apply_answer_retention(session: Session, *, days: int) -> int:
     cutoff = utcnow() - timedelta(days=days)
     with transaction(session):
         old = select(Consultation.id).where(or_(Consultation.closed_at < cutoff, Consultation.closes_at < cutoff))
-        removed = session.execute(delete(ConsultationAnswer).where(ConsultationAnswer.consultation_id.in_(old))
-                                  .execution_options(synchronize_session=False)).rowcount
+        removed = rows_changed(session, delete(ConsultationAnswer).where(ConsultationAnswer.consultation_id.in_(old))
+                                  .execution_options(synchronize_session=False))
         roles = select(VolunteerRole.id).where(VolunteerRole.consultation_id.in_(old))
-        removed += session.execute(delete(VolunteerOffer).where(VolunteerOffer.role_id.in_(roles))
-                                   .execution_options(synchronize_session=False)).rowcount
+        removed += rows_changed(session, delete(VolunteerOffer).where(VolunteerOffer.role_id.in_(roles))
+                                   .execution_options(synchronize_session=False))
         return removed

@@ -5,19 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from mailer.db import read_transaction, transaction, unit_of_work_memo
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import AlreadyExists, InvalidInput, InvalidLink, NotFound
 from mailer.domain.models import BounceEvent, MailingList, Person, Subscription, SubscriptionStatus
 from mailer.domain.people import get_or_create_person, normalise_email
-
-if TYPE_CHECKING:
-    from mailer.domain.services import Services
+from mailer.domain.services import Services
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.]{0,62}[a-z0-9])?$")
 #: Local parts the service keeps for itself; lists cannot take them.
@@ -50,20 +47,12 @@ def create_list(session: Session, *, slug: str, name: str, description: str = ""
     return mailing_list
 
 
-_LIST_BY_SLUG = select(MailingList).where(MailingList.slug == bindparam("slug"))
-
-
 def get_list(session: Session, slug: str) -> MailingList:
-    memo = unit_of_work_memo(session)
-    key = ("list", slug.lower())
-    found = memo.get(key) if memo is not None else None
+    """Within the caller's transaction: the list with this address (raises NotFound)."""
+    found = session.scalar(select(MailingList).where(MailingList.slug == slug.lower()))
     if found is None:
-        found = session.scalar(_LIST_BY_SLUG, {"slug": slug.lower()})
-        if found is None:
-            raise NotFound(f"There is no list called '{slug}'.")
-        if memo is not None:
-            memo[key] = found
-    return found  # type: ignore[return-value]
+        raise NotFound(f"There is no list called '{slug}'.")
+    return found
 
 
 def find_list(session: Session, slug: str) -> MailingList:
@@ -151,18 +140,6 @@ def list_members(session: Session, slug: str) -> list[Member]:
                 for pid, email, name, status, since, score, n, last in rows]
 
 
-def members_csv(members: list[Member]) -> bytes:
-    """The members of a list as a spreadsheet (Excel-safe), with their bounce history."""
-    from mailer.domain.reports import spreadsheet_csv
-
-    return spreadsheet_csv(
-        ["Email", "Name", "Status", "Member since (UTC)", "Bounce score", "Bounces", "Last bounce (UTC)",
-         "Last bounce status"],
-        ((m.email, m.display_name or "", m.status.value, m.since.strftime("%Y-%m-%d") if m.since else "",
-          m.bounce_score, m.bounces, m.last_bounce_at.strftime("%Y-%m-%d %H:%M") if m.last_bounce_at else "",
-          m.last_bounce_status) for m in members))
-
-
 @dataclass(frozen=True)
 class UnsubscribeState:
     list_name: str
@@ -170,7 +147,7 @@ class UnsubscribeState:
     subscribed: bool
 
 
-def _subscription_for_token(session: Session, services: "Services", token: str) -> tuple[Subscription | None, MailingList]:
+def _subscription_for_token(session: Session, services: Services, token: str) -> tuple[Subscription | None, MailingList]:
     claim = services.links.load_unsubscribe(token)
     person = session.get(Person, claim.person_id)
     mailing_list = session.get(MailingList, claim.list_id)
@@ -181,7 +158,7 @@ def _subscription_for_token(session: Session, services: "Services", token: str) 
     return _subscription(session, person, mailing_list), mailing_list
 
 
-def unsubscribe_state(session: Session, services: "Services", token: str) -> UnsubscribeState:
+def unsubscribe_state(session: Session, services: Services, token: str) -> UnsubscribeState:
     """Read-only: what the unsubscribe page shows (the list, never the address)."""
     with read_transaction(session):
         sub, mailing_list = _subscription_for_token(session, services, token)
@@ -189,7 +166,7 @@ def unsubscribe_state(session: Session, services: "Services", token: str) -> Uns
                                 sub is not None and sub.status is SubscriptionStatus.ACTIVE)
 
 
-def leave_by_token(session: Session, services: "Services", token: str, *, source: str) -> UnsubscribeState:
+def leave_by_token(session: Session, services: Services, token: str, *, source: str) -> UnsubscribeState:
     """One-click unsubscribe (RFC 8058) or the -leave+token address: the token proves who asks.
 
     Repeating it is harmless. The list keeps no further mail for the person.
@@ -203,7 +180,7 @@ def leave_by_token(session: Session, services: "Services", token: str, *, source
         return UnsubscribeState(mailing_list.name, mailing_list.slug, False)
 
 
-def rejoin_by_token(session: Session, services: "Services", token: str) -> UnsubscribeState:
+def rejoin_by_token(session: Session, services: Services, token: str) -> UnsubscribeState:
     """Undo an unsubscribe from the same link (the token proves ownership of the address)."""
     with transaction(session):
         sub, mailing_list = _subscription_for_token(session, services, token)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from mailer.db import load_row, read_transaction, transaction, unit_of_work_memo
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
@@ -85,27 +85,12 @@ def create_meeting(session: Session, *, list_slug: str, title: str, starts_at: s
     return meeting
 
 
-_MEETING = Meeting.__table__
-_NEXT_MEETING = (select(_MEETING)
-                 .where(_MEETING.c.list_id == bindparam("list_id"), _MEETING.c.status == MeetingStatus.PUBLISHED,
-                        _MEETING.c.ends_at > bindparam("now"))
-                 .order_by(_MEETING.c.starts_at).limit(1))
-
-
 def next_meeting(session: Session, list_id: int, now: datetime | None = None) -> Meeting | None:
-    """The list's next published meeting that has not ended (within the caller's transaction).
-
-    Read once per unit of work: the messages of one batch, handled within
-    milliseconds of each other, answer about the same meeting.
-    """
-    memo = unit_of_work_memo(session) if now is None else None
-    key = ("next_meeting", list_id)
-    if memo is not None and key in memo:
-        return memo[key]  # type: ignore[return-value]
-    meeting = load_row(session, Meeting, _NEXT_MEETING, {"list_id": list_id, "now": now or utcnow()})
-    if memo is not None:
-        memo[key] = meeting
-    return meeting
+    """The list's next published meeting that has not ended (within the caller's transaction)."""
+    return session.scalar(select(Meeting).options(joinedload(Meeting.mailing_list))
+                          .where(Meeting.list_id == list_id, Meeting.status == MeetingStatus.PUBLISHED,
+                                 Meeting.ends_at > (now or utcnow()))
+                          .order_by(Meeting.starts_at).limit(1))
 
 
 def list_meetings(session: Session, list_slug: str | None = None) -> list[Meeting]:
@@ -247,7 +232,7 @@ def create_series(session: Session, *, list_slug: str, title: str, starts_at: st
                                  venue=venue, dial_in=dial_in, description=description, capacity=capacity,
                                  rsvp_deadline=deadline, actor=actor)
         with transaction(session):
-            session.get(Meeting, meeting.id).series_id = series.id
+            session.get_one(Meeting, meeting.id).series_id = series.id
         created.append(meeting)
     return created
 

@@ -20,7 +20,7 @@ from mailer.domain import audit
 from mailer.domain.errors import DomainError, InvalidLink
 from mailer.domain.lists import get_list
 from mailer.domain.models import MailingList, Person, Subscription, SubscriptionStatus
-from mailer.domain.outbox import Envelope, ReplyThread, enqueue, may_auto_reply
+from mailer.domain.outbox import ReplyThread, enqueue, list_envelope, may_auto_reply
 from mailer.domain.people import get_or_create_person
 from mailer.domain.services import Services
 
@@ -48,15 +48,10 @@ def check_sender(session: Session, services: Services, *, list_slug: str, email:
         person = get_or_create_person(session, email, display_name)
         if thread is not None and may_auto_reply(session, services, person.email):
             enqueue(session, services, kind="sender_refused", person=person, reply_to=thread, auto_reply=True,
-                    sender=_list_envelope(services, mailing_list),
+                    sender=list_envelope(services, mailing_list),
                     context={"mailing_list": mailing_list,
                              "domains": mailing_list.allowed_sender_domains.replace(",", ", ")})
     raise SenderNotAllowed(f"{mailing_list.name} does not take mail from {email.rpartition('@')[2]}")
-
-
-def _list_envelope(services: Services, mailing_list: MailingList, reply_to: str | None = None) -> Envelope:
-    address = services.list_address(mailing_list.slug)
-    return Envelope(address, mailing_list.name, {"Reply-To": reply_to or address})
 
 
 @dataclass(frozen=True)
@@ -78,7 +73,7 @@ def request_join(session: Session, services: Services, *, list_slug: str, email:
         if sub is not None and sub.status is SubscriptionStatus.ACTIVE:
             if may_reply:
                 enqueue(session, services, kind="join_already", person=person, reply_to=thread, auto_reply=True,
-                        sender=_list_envelope(services, mailing_list), context={"mailing_list": mailing_list})
+                        sender=list_envelope(services, mailing_list), context={"mailing_list": mailing_list})
             return MembershipOutcome("already a member", sub.status, may_reply)
         if sub is None:
             sub = Subscription(person=person, mailing_list=mailing_list, status=SubscriptionStatus.PENDING)
@@ -90,7 +85,7 @@ def request_join(session: Session, services: Services, *, list_slug: str, email:
                          via="email, DMARC pass")
             if may_reply:
                 enqueue(session, services, kind="join_welcome", person=person, reply_to=thread, auto_reply=True,
-                        sender=_list_envelope(services, mailing_list), context={"mailing_list": mailing_list})
+                        sender=list_envelope(services, mailing_list), context={"mailing_list": mailing_list})
             return MembershipOutcome("joined (DMARC pass from the trusted MTA)", sub.status, may_reply)
         sub.status = SubscriptionStatus.PENDING
         session.flush()
@@ -99,7 +94,7 @@ def request_join(session: Session, services: Services, *, list_slug: str, email:
         token = services.links.confirm_token(person.id, mailing_list.id, person.link_version)
         if may_reply:
             enqueue(session, services, kind="join_confirm", person=person, reply_to=thread, auto_reply=True,
-                    sender=_list_envelope(services, mailing_list, reply_to=request_address),
+                    sender=list_envelope(services, mailing_list, reply_to=request_address),
                     context={"mailing_list": mailing_list, "confirm_url": services.links.confirm_url(token),
                              "token": token, "request_address": request_address})
         return MembershipOutcome("join pending: confirmation sent to the address owner", sub.status, may_reply)
@@ -139,7 +134,7 @@ def confirm_join(session: Session, services: Services, token: str, *, source: st
         sub.bounce_score = 0
         audit.record(session, actor=f"person:{person.id}", action="member.join", target=f"list:{mailing_list.id}",
                      via=source)
-        enqueue(session, services, kind="join_welcome", person=person, sender=_list_envelope(services, mailing_list),
+        enqueue(session, services, kind="join_welcome", person=person, sender=list_envelope(services, mailing_list),
                 context={"mailing_list": mailing_list})
         return ConfirmState(mailing_list.name, sub.status)
 
@@ -157,7 +152,7 @@ def request_leave(session: Session, services: Services, *, list_slug: str, email
         if may_reply:
             token = services.links.unsubscribe_token(person.id, mailing_list.id, person.link_version)
             enqueue(session, services, kind="leave_confirm" if member else "not_a_member", person=person,
-                    reply_to=thread, auto_reply=True, sender=_list_envelope(services, mailing_list),
+                    reply_to=thread, auto_reply=True, sender=list_envelope(services, mailing_list),
                     context={"mailing_list": mailing_list, "unsubscribe_url": services.links.unsubscribe_url(token)})
         return MembershipOutcome("asked to leave: sent the unsubscribe link to the address owner" if member
                                  else "asked to leave but is not a member", sub.status if sub else None, may_reply)
@@ -172,7 +167,7 @@ def send_help(session: Session, services: Services, *, list_slug: str, email: st
             return False
         domain = services.config.mail.domain
         enqueue(session, services, kind="help", person=person, reply_to=thread, auto_reply=True,
-                sender=_list_envelope(services, mailing_list),
+                sender=list_envelope(services, mailing_list),
                 context={"mailing_list": mailing_list, "reason": reason, "domain": domain,
                          "list_address": services.list_address(mailing_list.slug)})
         return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timezone
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -73,11 +74,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
-class StrEnum(str, enum.Enum):
-    def __str__(self) -> str:
-        return self.value
-
-
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
     # Stored as plain strings (no native PG enum) so adding a value is a cheap migration.
     return Enum(cls, name=name, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e],
@@ -121,6 +117,24 @@ class InboundStatus(StrEnum):
     TRIAGE = "triage"
     IGNORED = "ignored"
     FAILED = "failed"
+
+
+class InboundIntent(StrEnum):
+    """What the worker understood an inbound message to be (the inbound log's "understood as")."""
+
+    REGISTER = "register"
+    DECLINE = "decline"
+    JOIN = "join"
+    LEAVE = "leave"
+    HELP = "help"
+    CONFIRM = "confirm"
+    CALENDAR = "calendar"
+    ANSWER = "answer"
+    BOUNCE = "bounce"
+    DUPLICATE = "duplicate"
+    AUTOMATED = "automated"
+    REFUSED = "refused"
+    UNCLEAR = "unclear"
 
 
 class OutboxStatus(StrEnum):
@@ -308,10 +322,16 @@ class InboundMessage(Base):
     lease_until: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None]
-    #: What the worker understood (register, decline, join, leave, bounce, ...) and did.
-    intent: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    #: What the worker understood and did (None until it has, or when no local address was named).
+    intent: Mapped[InboundIntent | None] = mapped_column(_enum(InboundIntent, "inbound_intent"))
     list_slug: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(Text, default="")
+    #: What the worker read, so the panel shows exactly what was classified: the From: address
+    #: and name, the subject, and the new text (quotes and signature taken out).
+    sender: Mapped[str | None] = mapped_column(String(320))
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(Text, default="", server_default="")
+    new_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     error: Mapped[str] = mapped_column(Text, default="")
 
 

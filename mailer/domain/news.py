@@ -34,7 +34,7 @@ from mailer.domain.models import (
     SubscriptionStatus,
     utcnow,
 )
-from mailer.domain.outbox import Envelope, new_identity
+from mailer.domain.outbox import list_envelope, new_identity
 from mailer.domain.people import format_address, get_or_create_person
 from mailer.domain.services import Services
 from mailer.mail import headers as mail_headers
@@ -142,11 +142,6 @@ def preview_news(session: Session, services: Services, news_id: int) -> Rendered
                        unsubscribe_url=f"{services.links.base_url}/u/preview")
 
 
-def list_sender(services: Services, mailing_list: MailingList) -> Envelope:
-    address = services.list_address(mailing_list.slug)
-    return Envelope(address, mailing_list.name, {"Reply-To": address})
-
-
 def list_headers(services: Services, mailing_list: MailingList) -> dict[str, str]:
     """RFC 2369/2919 headers shared by every message of a list mailing (List-Unsubscribe is per recipient)."""
     return mail_headers.list_headers(list_name=mailing_list.name, slug=mailing_list.slug,
@@ -170,7 +165,7 @@ def send_test(session: Session, services: Services, news_id: int, *, to_email: s
         person = get_or_create_person(session, to_email)
         rendered = render_news(services, news.mailing_list, news.subject, news.body_markdown,
                                unsubscribe_url=f"{services.links.base_url}/u/test")
-        sender = list_sender(services, news.mailing_list)
+        sender = list_envelope(services, news.mailing_list)
         identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
         row = OutboxMessage(kind="news_test", person_id=person.id, recipient=person.email,
                             sender=identity.envelope_from, message_id=identity.message_id,
@@ -207,7 +202,7 @@ def _fan_out(session: Session, services: Services, news: News) -> int:
     """Within the caller's transaction: one Mailing and one outbox row per active member."""
     mailing_list = news.mailing_list
     rendered = render_news(services, mailing_list, news.subject, news.body_markdown)
-    sender = list_sender(services, mailing_list)
+    sender = list_envelope(services, mailing_list)
     mailing = Mailing(kind="news", list_id=mailing_list.id, subject=rendered.subject, body_text=rendered.text,
                       body_html=rendered.html,
                       headers={**sender.headers, **list_headers(services, mailing_list),

@@ -7,14 +7,13 @@ the message itself commit together, or not at all. The worker delivers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailer.db import write_at_commit, write_now
-from mailer.domain.models import OutboxMessage, Person
+from mailer.domain.models import MailingList, OutboxMessage, Person
 from mailer.domain.people import format_address
 from mailer.domain.services import Services
 from mailer.mail.addresses import Addresses, MessageIdentity
@@ -52,6 +51,12 @@ class Envelope:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def list_envelope(services: Services, mailing_list: MailingList, reply_to: str | None = None) -> Envelope:
+    """A message from a list: its address and name, replies going back to the list (or ``reply_to``)."""
+    address = services.list_address(mailing_list.slug)
+    return Envelope(address, mailing_list.name, {"Reply-To": reply_to or address})
+
+
 def new_identity(domain: str, bounce_local_part: str) -> MessageIdentity:
     return Addresses(domain, bounce_local_part).new_identity()
 
@@ -60,14 +65,10 @@ def message_id_for_verp_token(token: str, domain: str) -> str:
     return Addresses(domain).message_id_for_verp_token(token)
 
 
-_INSERT_OUTBOX = insert(OutboxMessage.__table__)
-
-
 def enqueue(session: Session, services: Services, *, kind: str, person: Person, context: dict[str, Any],
             sender: Envelope, reply_to: ReplyThread | None = None, auto_reply: bool = False,
             calendar: str | None = None, attachments: list[int] | None = None) -> str:
-    """Render ``templates/email/<kind>`` for one person and queue it (an INSERT in the caller's
-    transaction; in the worker's unit of work, sent with the others just before the commit);
+    """Render ``templates/email/<kind>`` for one person and queue it in the caller's transaction;
     returns the message's Message-ID.
 
     ``auto_reply`` marks answers the service wrote by itself (RFC 3834
@@ -85,38 +86,24 @@ def enqueue(session: Session, services: Services, *, kind: str, person: Person, 
     headers["From"] = format_address(sender.from_address, sender.from_name)
     headers = {k: v.translate(_HEADER_UNSAFE) for k, v in headers.items()}
     identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
-    # The columns' defaults (status queued, due now, no attempts) are filled in by the INSERT.
-    write_at_commit(session, _INSERT_OUTBOX, {
-        "kind": kind, "person_id": person.id, "recipient": person.email, "sender": identity.envelope_from,
-        "message_id": identity.message_id, "subject": subject.translate(_HEADER_UNSAFE),
-        "body_text": rendered.text, "body_html": rendered.html, "body_calendar": calendar,
-        "attachment_ids": attachments, "headers": headers,
-    })
+    session.add(OutboxMessage(
+        kind=kind, person_id=person.id, recipient=person.email, sender=identity.envelope_from,
+        message_id=identity.message_id, subject=subject.translate(_HEADER_UNSAFE),
+        body_text=rendered.text, body_html=rendered.html, body_calendar=calendar,
+        attachment_ids=attachments, headers=headers))
     return identity.message_id
 
 
-_RECENT_AUTO_REPLIES = select(func.count()).select_from(OutboxMessage).where(
-    OutboxMessage.recipient == bindparam("recipient"),
-    OutboxMessage.created_at >= bindparam("since"),
-    OutboxMessage.headers[AUTO_SUBMITTED].as_string() == AUTO_REPLIED,
-)
-
-
 def recent_auto_replies(session: Session, recipient: str, within: timedelta) -> int:
-    """How many automatic replies went to this address lately (for rate limiting)."""
-    since = datetime.now(timezone.utc) - within
-    write_now(session, _INSERT_OUTBOX)  # replies queued earlier in this unit of work count too
-    return session.connection().execute(_RECENT_AUTO_REPLIES, {"recipient": recipient, "since": since}).scalar() or 0
+    """How many automatic replies went to this address lately (for rate limiting); replies queued
+    earlier in the caller's transaction count too."""
+    since = datetime.now(UTC) - within
+    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.recipient == recipient, OutboxMessage.created_at >= since,
+        OutboxMessage.headers[AUTO_SUBMITTED].as_string() == AUTO_REPLIED)) or 0
 
 
-def may_auto_reply(session: Session, services: Services, email: str, *, new_person: bool = False) -> bool:
-    """Whether this address may get another automatic reply this hour (one limit for every kind).
-
-    ``new_person``: the address's person was added in this transaction, so
-    nothing has been sent to it (messages go to people's addresses, which
-    never change, and erasing a person scrubs them): no need to count.
-    """
+def may_auto_reply(session: Session, services: Services, email: str) -> bool:
+    """Whether this address may get another automatic reply this hour (one limit for every kind)."""
     limit = services.config.worker.replies_per_sender_per_hour
-    if new_person:
-        return limit > 0
     return recent_auto_replies(session, email, timedelta(hours=1)) < limit

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from email.headerregistry import Address
-from functools import lru_cache
 
 import email_validator
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailer.db import insert_row, load_all, load_row, unit_of_work_memo
 from mailer.domain.errors import InvalidInput
 from mailer.domain.models import Person
 
@@ -21,7 +19,6 @@ for _name in ("localhost", "test"):
         email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_name)
 
 
-@lru_cache(maxsize=4096)  # a pure function, asked about the same sender by the batch lookup and the rule
 def normalise_email(raw: str) -> str:
     """A canonical, syntax-checked address: the domain lower-cased, the local part kept.
 
@@ -34,68 +31,20 @@ def normalise_email(raw: str) -> str:
     return result.normalized.lower()
 
 
-_PERSON_BY_EMAIL = select(Person.__table__).where(Person.__table__.c.email == bindparam("email"))
-
-
 def get_or_create_person(session: Session, email: str, display_name: str | None = None) -> Person:
-    """Within the caller's transaction: the person for this address, created if new."""
-    return find_or_add_person(session, email, display_name)[0]
+    """Within the caller's transaction: the person for this address, created if new.
 
-
-def find_or_add_person(session: Session, email: str, display_name: str | None = None) -> tuple[Person, bool]:
-    """Like :func:`get_or_create_person`, and whether the person was added just now (so has no
-    answers, subscriptions or messages yet, which callers then need not look for)."""
+    A name is recorded only for a person who has none yet.
+    """
     address = normalise_email(email)
-    known = _known_people(session)
-    if known is not None and address in known and not session.in_nested_transaction():
-        person = known[address]  # looked up with the rest of the batch by look_up_people
-        if person is not None and person not in session:  # added by a SAVEPOINT since rolled back
-            person = load_row(session, Person, _PERSON_BY_EMAIL, {"email": address})
-    else:
-        person = load_row(session, Person, _PERSON_BY_EMAIL, {"email": address})
-    added = person is None
+    person = session.scalar(select(Person).where(Person.email == address))
     if person is None:
-        person = insert_row(session, Person, email=address, display_name=_clean_name(display_name))
+        person = Person(email=address, display_name=_clean_name(display_name))
+        session.add(person)
+        session.flush()  # its id is needed at once (answers, audit entries, links)
     elif display_name and not person.display_name:
         person.display_name = _clean_name(display_name)
-    if known is not None:
-        known[address] = person
-    return person, added
-
-
-_PEOPLE_BY_EMAIL = select(Person.__table__).where(Person.__table__.c.email.in_(bindparam("emails", expanding=True)))
-_PEOPLE = "people_by_email"
-
-
-def look_up_people(session: Session, emails: list[str]) -> list[Person]:
-    """At the start of a unit of work: the people behind a batch's sender addresses, in one query,
-    so :func:`find_or_add_person` reads none of them again. Returns those found.
-
-    On SQLite the unit of work is the only writer, so the answer holds until it
-    commits. On PostgreSQL another worker may add one of these people
-    meanwhile: adding them again then fails, and the message is handled again
-    carefully (in a SAVEPOINT, where this lookup is not used).
-    """
-    memo = unit_of_work_memo(session)
-    if memo is None:
-        return []
-    wanted = set()
-    for email in emails:
-        try:
-            wanted.add(normalise_email(email))
-        except InvalidInput:
-            continue
-    if not wanted:
-        return []
-    found = {person.email: person for person in load_all(session, Person, _PEOPLE_BY_EMAIL,
-                                                         {"emails": sorted(wanted)})}
-    memo[_PEOPLE] = {address: found.get(address) for address in wanted}
-    return list(found.values())
-
-
-def _known_people(session: Session) -> dict[str, Person | None] | None:
-    memo = unit_of_work_memo(session)
-    return memo.get(_PEOPLE) if memo is not None else None  # type: ignore[return-value]
+    return person
 
 
 def sample_member() -> Person:

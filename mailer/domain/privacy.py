@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from mailer.db import read_transaction, transaction
+from mailer.db import read_transaction, rows_changed, transaction
 from mailer.domain import audit
 from mailer.domain.errors import NotFound
 from mailer.domain.models import (
@@ -108,22 +108,22 @@ def erase_person(session: Session, email: str, *, actor: str) -> dict[str, int]:
                              link_version=person.link_version + 1)
         session.add(placeholder)
         session.flush()
-        moved_rsvps = session.execute(update(Rsvp).where(Rsvp.person_id == person.id)
-                                      .values(person_id=placeholder.id, access_needs=None)).rowcount
+        moved_rsvps = rows_changed(session, update(Rsvp).where(Rsvp.person_id == person.id)
+                                      .values(person_id=placeholder.id, access_needs=None))
         session.execute(update(Subscription).where(Subscription.person_id == person.id)
                         .values(person_id=placeholder.id, status=SubscriptionStatus.UNSUBSCRIBED))
         session.execute(update(BounceEvent).where(BounceEvent.person_id == person.id)
                         .values(person_id=placeholder.id, diagnostic=""))
-        unsent = session.execute(delete(OutboxMessage).where(
+        unsent = rows_changed(session, delete(OutboxMessage).where(
             or_(OutboxMessage.person_id == person.id, OutboxMessage.recipient == address),
-            OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED]))).rowcount
-        scrubbed = session.execute(update(OutboxMessage).where(
+            OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED])))
+        scrubbed = rows_changed(session, update(OutboxMessage).where(
             or_(OutboxMessage.person_id == person.id, OutboxMessage.recipient == address))
             .values(person_id=placeholder.id, recipient=placeholder.email, body_text=None, body_html=None,
-                    body_calendar=None, headers=None, last_error="")).rowcount
-        inbound = session.execute(delete(InboundMessage).where(_inbound_from(address))).rowcount
-        answers = session.execute(delete(ConsultationAnswer).where(ConsultationAnswer.person_id == person.id)).rowcount
-        offers = session.execute(delete(VolunteerOffer).where(VolunteerOffer.person_id == person.id)).rowcount
+                    body_calendar=None, headers=None, last_error=""))
+        inbound = rows_changed(session, delete(InboundMessage).where(_inbound_from(address)))
+        answers = rows_changed(session, delete(ConsultationAnswer).where(ConsultationAnswer.person_id == person.id))
+        offers = rows_changed(session, delete(VolunteerOffer).where(VolunteerOffer.person_id == person.id))
         session.execute(update(AuditEntry).where(AuditEntry.actor == f"person:{person.id}")
                         .values(actor=f"person:{placeholder.id}"))
         session.delete(person)

@@ -48,6 +48,29 @@ def claim_inbound(session: Session, *, limit: int, lease: timedelta, worker_id: 
                   limit=limit, lease=lease, worker_id=worker_id)
 
 
+def earlier_mail_unfinished(session: Session, inbound_id: int, *, besides: list[int]) -> bool:
+    """Within the caller's transaction: whether mail that arrived before this message is still waiting
+    to be handled, or being handled by another worker (``besides``: the caller's own messages).
+
+    Places go in the order people asked, so a message asking for one waits
+    while earlier mail is unfinished (see :func:`defer_inbound`). A message
+    whose handling failed and waits for its retry does not hold the others up.
+    """
+    return session.scalar(select(InboundMessage.id).where(
+        InboundMessage.id < inbound_id, InboundMessage.id.not_in(besides),
+        InboundMessage.status.in_([InboundStatus.NEW, InboundStatus.PROCESSING]), InboundMessage.error == "")
+        .limit(1)) is not None
+
+
+def defer_inbound(session: Session, inbound_id: int, *, seconds: float) -> None:
+    """Within the caller's transaction: hand a claimed message back, to be claimed again in
+    ``seconds`` (by whichever worker); the attempt does not count as a failed one."""
+    session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
+                    .values(lease_until=utcnow() + timedelta(seconds=seconds),
+                            attempts=InboundMessage.attempts - 1)
+                    .execution_options(synchronize_session=False))
+
+
 def claim_outbox(session: Session, *, limit: int, lease: timedelta, worker_id: str,
                  per_minute: int = 0, per_day: int = 0) -> list[int]:
     """Ids of due (or abandoned) outbox messages, now leased to this worker.
@@ -98,15 +121,14 @@ def store_inbound_many(session: Session, messages: list[Received]) -> list[int]:
     sessions share one commit, which is what lets acceptance keep up.
     """
     now = utcnow()
-    with session.begin():  # Core, not the ORM's bulk INSERT: no objects are wanted back, only ids
+    with session.begin():  # one INSERT ... RETURNING for the batch: no objects are wanted back, only ids
         return list(session.connection().scalars(_STORE_INBOUND, [
             {"mail_from": m.mail_from, "rcpt_to": list(m.rcpt_to), "raw": m.raw, "size": len(m.raw),
              "peer": m.peer, "received_at": now, "status": InboundStatus.NEW, "attempts": 0, "outcome": "",
              "error": ""} for m in messages]))
 
 
-_STORE_INBOUND = insert(InboundMessage.__table__).returning(InboundMessage.__table__.c.id,
-                                                            sort_by_parameter_order=True)
+_STORE_INBOUND = insert(InboundMessage).returning(InboundMessage.id, sort_by_parameter_order=True)
 
 
 def store_inbound(session: Session, *, mail_from: str, rcpt_to: list[str], raw: bytes, peer: str = "") -> int:

@@ -1,4 +1,4 @@
-"""Meeting reports: the attendee list as CSV that opens cleanly in Excel, and who is represented."""
+"""Reports: member and attendee lists as CSV that opens cleanly in Excel, and who is represented."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mailer.domain.lists import Member
 from mailer.domain.meetings import AttendeeReport
 
 #: A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection).
@@ -48,6 +49,16 @@ def attendees_csv(report: AttendeeReport, organisations: dict[str, str]) -> byte
           {"in_person": "in person", "remote": "remote"}.get(a.mode.value, "") if a.mode else "",
           "yes" if a.waitlisted else "", a.source, a.updated_at.strftime("%Y-%m-%d %H:%M"), a.access_needs or "")
          for a in report.attendees))
+
+
+def members_csv(members: list[Member]) -> bytes:
+    """The members of a list as a spreadsheet (Excel-safe), with their bounce history."""
+    return spreadsheet_csv(
+        ["Email", "Name", "Status", "Member since (UTC)", "Bounce score", "Bounces", "Last bounce (UTC)",
+         "Last bounce status"],
+        ((m.email, m.display_name or "", m.status.value, m.since.strftime("%Y-%m-%d") if m.since else "",
+          m.bounce_score, m.bounces, m.last_bounce_at.strftime("%Y-%m-%d %H:%M") if m.last_bounce_at else "",
+          m.last_bounce_status) for m in members))
 
 
 @dataclass(frozen=True)

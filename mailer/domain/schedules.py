@@ -36,9 +36,8 @@ from mailer.domain.models import (
     utcnow,
 )
 from mailer.domain.news import markdown_to_html
-from mailer.domain.outbox import enqueue
+from mailer.domain.outbox import enqueue, list_envelope
 from mailer.domain.people import sample_member
-from mailer.domain.rsvp import list_sender
 from mailer.domain.services import Services
 from mailer.rendering import RenderedEmail
 
@@ -68,7 +67,7 @@ def _delegates(session: Session, meeting: Meeting) -> list[tuple[Person, Rsvp]]:
 def send_details(session: Session, services: Services, meeting: Meeting, person: Person, rsvp: Rsvp,
                  kind: str = "meeting_details") -> None:
     """Within the caller's transaction: one delegate's agenda (or reminder) with their own details."""
-    enqueue(session, services, kind=kind, person=person, sender=list_sender(services, meeting),
+    enqueue(session, services, kind=kind, person=person, sender=list_envelope(services, meeting.mailing_list),
             context={"meeting": meeting, "details": details_for(meeting, rsvp.mode), "mode": rsvp.mode.value
                      if rsvp.mode else None, "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "",
                      "links": services.links.rsvp_urls(person, meeting)},
@@ -220,7 +219,7 @@ def update_meeting(session: Session, services: Services, meeting_id: int, *, act
         address = services.list_address(meeting.mailing_list.slug)
         for person, rsvp in recipients:
             details = details_for(meeting, rsvp.mode) if rsvp is not None else Details("", "")
-            enqueue(session, services, kind="meeting_updated", person=person, sender=list_sender(services, meeting),
+            enqueue(session, services, kind="meeting_updated", person=person, sender=list_envelope(services, meeting.mailing_list),
                     context={"meeting": meeting, "changed": changed, "details": details,
                              "links": services.links.rsvp_urls(person, meeting)},
                     calendar=build_ics(meeting, person=person, organiser_address=address,
@@ -242,7 +241,7 @@ def cancel_meeting(session: Session, services: Services, meeting_id: int, *, act
         meeting.sequence += 1
         address = services.list_address(meeting.mailing_list.slug)
         for person, _ in recipients:
-            enqueue(session, services, kind="meeting_cancelled", person=person, sender=list_sender(services, meeting),
+            enqueue(session, services, kind="meeting_cancelled", person=person, sender=list_envelope(services, meeting.mailing_list),
                     context={"meeting": meeting, "reason": reason.strip()},
                     calendar=build_ics(meeting, person=person, organiser_address=address,
                                        organiser_name=meeting.mailing_list.name, domain=services.config.mail.domain,

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session, defer
 
-from mailer.db import read_transaction, transaction, unit_of_work_memo, write_at_commit
+from mailer.db import read_transaction, rows_changed, transaction
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
-from mailer.domain.models import InboundMessage, InboundStatus, utcnow
-from mailer.domain.outbox import Envelope, ReplyThread, enqueue, may_auto_reply
+from mailer.domain.models import InboundIntent, InboundMessage, InboundStatus, utcnow
+from mailer.domain.outbox import Envelope, ReplyThread, enqueue, list_envelope, may_auto_reply
 from mailer.domain.people import get_or_create_person
 from mailer.domain.services import Services
 
@@ -26,75 +27,82 @@ def acknowledge_for_triage(session: Session, services: Services, *, list_slug: s
         person = get_or_create_person(session, email, display_name)
         if not may_auto_reply(session, services, person.email):
             return False
-        address = services.list_address(mailing_list.slug)
         enqueue(session, services, kind="triage_ack", person=person, reply_to=thread, auto_reply=True,
-                sender=Envelope(address, mailing_list.name, {"Reply-To": address}),
+                sender=list_envelope(services, mailing_list),
                 context={"mailing_list": mailing_list, "reason": reason,
-                         "list_address": address})
+                         "list_address": services.list_address(mailing_list.slug)})
         return True
 
 
-_INBOUND = InboundMessage.__table__
-_FINISH = update(_INBOUND).where(_INBOUND.c.id == bindparam("own_id"))
+@dataclass(frozen=True)
+class InboundOutcome:
+    """What handling an inbound message came to: its status, what it was understood as, and what was
+    done, in words for the inbound log."""
+
+    status: InboundStatus
+    intent: InboundIntent | None
+    summary: str
 
 
-def finish_inbound(session: Session, inbound_id: int, *, status: InboundStatus, outcome: str,
-                   message_id: str | None = None, intent: str = "", list_slug: str | None = None) -> None:
-    """Within the caller's unit of work: record what was understood and done (which also marks the
-    Message-ID handled); one UPDATE, without reading the raw message back, sent with the unit's
-    others just before its commit (copies handled in the unit are known from :func:`note_handled`)."""
-    values = {"status": status, "outcome": outcome, "processed_at": utcnow(), "lease_until": None,
-              "intent": intent[:20], "list_slug": list_slug, "message_id": message_id[:998] if message_id else None}
-    write_at_commit(session, _FINISH, {"own_id": inbound_id, **values})
+@dataclass(frozen=True)
+class WhatWasRead:
+    """What the worker read of a message, kept on its row so organisers see what was classified."""
+
+    message_id: str = ""
+    sender: str | None = None
+    sender_name: str | None = None
+    subject: str = ""
+    new_text: str = ""
+
+
+def record_what_was_read(session: Session, inbound_id: int, read: WhatWasRead) -> None:
+    """Within the caller's transaction: keep on the message's row what the worker read of it."""
+    session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(
+        message_id=read.message_id[:998] or None, sender=read.sender[:320] if read.sender else None,
+        sender_name=(read.sender_name or "")[:200] or None, subject=read.subject, new_text=read.new_text)
+        .execution_options(synchronize_session=False))
+
+
+def finish_inbound(session: Session, inbound_id: int, outcome: InboundOutcome, *,
+                   list_slug: str | None = None) -> None:
+    """Within the caller's transaction: record what was understood and done. This marks the
+    message's Message-ID handled, in the same commit as what the message did."""
+    session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(
+        status=outcome.status, outcome=outcome.summary, intent=outcome.intent, processed_at=utcnow(),
+        lease_until=None, list_slug=list_slug).execution_options(synchronize_session=False))
 
 
 def forget_inbound_sender(session: Session, inbound_id: int) -> None:
     """Within the caller's transaction: keep the record of a message but not who sent it or what it said
     (an anonymous answer has been taken out of it)."""
     session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
-                    .values(raw=b"", size=0, mail_from="", peer="").execution_options(synchronize_session=False))
+                    .values(raw=b"", size=0, mail_from="", peer="", sender=None, sender_name=None, subject="",
+                            new_text="").execution_options(synchronize_session=False))
 
 
 _FINISHED = (InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED)
-_EARLIER_COPY = (select(InboundMessage.id)
-                 .where(InboundMessage.message_id == bindparam("message_id"), InboundMessage.id != bindparam("own_id"),
-                        InboundMessage.status.in_(_FINISHED))
-                 .order_by(InboundMessage.id).limit(1))
-
-
-_HANDLED_COPIES = (select(InboundMessage.message_id, func.min(InboundMessage.id))
-                   .where(InboundMessage.message_id.in_(bindparam("message_ids", expanding=True)),
-                          InboundMessage.status.in_(_FINISHED))
-                   .group_by(InboundMessage.message_id))
-_COPIES = "handled_copies"
+# Transaction-scoped advisory lock on a Message-ID (PostgreSQL).
+_LOCK_MESSAGE_ID = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 def handled_copy(session: Session, inbound_id: int, message_id: str) -> int | None:
-    """Within the unit of work handling a message: a copy of it (same Message-ID) already handled, if any.
+    """Within the transaction handling a message: a copy of it (same Message-ID) already handled, if any.
 
-    The copy counts once its outcome is committed, which happens in the same
-    commit as its effects. On PostgreSQL a transaction-scoped advisory lock
-    on the Message-ID makes a copy handled at the same moment by another
-    worker wait for that commit and then find it; on SQLite the write lock
-    already puts writers one after another. :func:`look_up_handled_copies`
-    may have answered for the whole batch already (taking those locks).
+    A copy counts once its outcome is recorded, which commits with its
+    effects. On PostgreSQL a transaction-scoped advisory lock on the
+    Message-ID makes a copy handled at the same moment by another worker
+    wait for that commit and then find it; on SQLite the write lock already
+    puts writers one after another.
     """
     if not message_id:
         return None
     message_id = message_id[:998]
-    known = _known_copies(session)
-    if known is not None and message_id in known[0]:
-        earlier = known[1].get(message_id)
-        return earlier if earlier != inbound_id else None
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(_LOCK_MESSAGE_IDS, {"keys": [_lock_key(message_id)]})
-    return connection.execute(_EARLIER_COPY, {"message_id": message_id, "own_id": inbound_id}).scalar()
-
-
-# Transaction-scoped advisory locks on Message-IDs, taken in order so that two workers
-# locking overlapping sets never wait on each other in a circle.
-_LOCK_MESSAGE_IDS = text("SELECT pg_advisory_xact_lock(key) FROM unnest(CAST(:keys AS bigint[])) AS key ORDER BY key")
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_MESSAGE_ID, {"key": _lock_key(message_id)})
+    return session.scalar(select(InboundMessage.id)
+                          .where(InboundMessage.message_id == message_id, InboundMessage.id != inbound_id,
+                                 InboundMessage.status.in_(_FINISHED))
+                          .order_by(InboundMessage.id).limit(1))
 
 
 def _lock_key(message_id: str) -> int:
@@ -102,53 +110,20 @@ def _lock_key(message_id: str) -> int:
                           "big", signed=True)
 
 
-def look_up_handled_copies(session: Session, message_ids: list[str]) -> None:
-    """At the start of a unit of work: find out in one query which of a batch's Message-IDs were
-    handled before, so :func:`handled_copy` needs no query (or lock) per message.
-
-    On SQLite the unit of work is the only writer, so nothing it does not
-    know of can change the answer before it commits. On PostgreSQL it first
-    takes the advisory locks of all these Message-IDs (in one statement, in
-    order): a copy another worker is handling now is committed before the
-    query runs, and one it starts later waits for this unit's commit.
-    Messages the unit handles itself are added by :func:`note_handled`.
-    """
-    memo = unit_of_work_memo(session)
-    wanted = sorted({m[:998] for m in message_ids if m})
-    if memo is None or not wanted:
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(_LOCK_MESSAGE_IDS, {"keys": sorted(_lock_key(m) for m in wanted)})
-    memo[_COPIES] = (set(wanted), dict(connection.execute(_HANDLED_COPIES, {"message_ids": wanted}).all()))
-
-
-def note_handled(session: Session, message_id: str, inbound_id: int, status: InboundStatus) -> None:
-    """After a message's outcome is saved (its SAVEPOINT released): later copies in this unit of work
-    are copies of it."""
-    known = _known_copies(session)
-    if known is not None and message_id and status in _FINISHED:
-        known[0].add(message_id[:998])
-        known[1].setdefault(message_id[:998], inbound_id)
-
-
-def _known_copies(session: Session) -> tuple[set[str], dict[str, int]] | None:
-    memo = unit_of_work_memo(session)
-    return memo.get(_COPIES) if memo is not None else None  # type: ignore[return-value]
-
-
-def fail_inbound(session: Session, inbound_id: int, error: str, *, max_attempts: int = 5) -> None:
-    """Record a processing error; retried after a growing delay, then parked as failed for organisers."""
+def fail_inbound(session: Session, inbound_id: int, error: str, *, max_attempts: int = 5) -> InboundStatus:
+    """Record a processing error; retried after a growing delay, then parked as failed for organisers.
+    Returns the message's status now."""
     with transaction(session):
-        message = session.get(InboundMessage, inbound_id)
+        message = session.get(InboundMessage, inbound_id, options=[defer(InboundMessage.raw)])
         if message is None:
-            return
+            return InboundStatus.FAILED
         message.error = error[-4000:]
         if message.attempts >= max_attempts:
             message.status = InboundStatus.FAILED
             message.lease_until = None
         else:
             message.lease_until = utcnow() + timedelta(seconds=30 * 2 ** message.attempts)
+        return message.status
 
 
 def triage_queue(session: Session, limit: int = 100) -> list[InboundMessage]:
@@ -163,26 +138,29 @@ def load_inbound(session: Session, inbound_id: int) -> InboundMessage | None:
         return session.get(InboundMessage, inbound_id)
 
 
-_STORED = (select(_INBOUND.c.id, _INBOUND.c.raw, _INBOUND.c.mail_from, _INBOUND.c.rcpt_to)
-           .where(_INBOUND.c.id.in_(bindparam("ids", expanding=True))))
+@dataclass(frozen=True)
+class StoredMessage:
+    """What the worker needs of a stored message."""
+
+    raw: bytes
+    mail_from: str
+    rcpt_to: list[str]
+    received_at: datetime
 
 
-def stored_messages(session: Session, inbound_ids: list[int]) -> dict[int, tuple[bytes, str, list[str]]]:
-    """What the worker needs of stored messages, by id: (raw bytes, envelope sender, envelope recipients).
-
-    One read for a whole batch; ids that no longer exist are missing from the result.
-    """
+def stored_messages(session: Session, inbound_ids: list[int]) -> dict[int, StoredMessage]:
+    """Stored messages by id, read in one query; ids that no longer exist are missing from the result."""
     if not inbound_ids:
         return {}
     with read_transaction(session):
-        rows = session.connection().execute(_STORED, {"ids": list(inbound_ids)}).all()
-    return {row.id: (row.raw, row.mail_from, row.rcpt_to) for row in rows}
+        rows = session.execute(select(InboundMessage.id, InboundMessage.raw, InboundMessage.mail_from,
+                                      InboundMessage.rcpt_to, InboundMessage.received_at)
+                               .where(InboundMessage.id.in_(inbound_ids))).all()
+    return {row.id: StoredMessage(row.raw, row.mail_from, row.rcpt_to, row.received_at) for row in rows}
 
 
 def inbound_log(session: Session, *, limit: int = 100, status: InboundStatus | None = None) -> list[InboundMessage]:
     """Recent inbound messages with what was understood and done, newest first (raw bytes not loaded)."""
-    from sqlalchemy.orm import defer
-
     with read_transaction(session):
         query = select(InboundMessage).options(defer(InboundMessage.raw)).order_by(InboundMessage.id.desc()).limit(limit)
         if status is not None:
@@ -200,20 +178,23 @@ def apply_retention(session: Session, *, inbound_days: int) -> int:
         return 0
     cutoff = utcnow() - timedelta(days=inbound_days)
     with transaction(session):
-        return session.execute(update(InboundMessage).where(
+        return rows_changed(session, update(InboundMessage).where(
             InboundMessage.received_at < cutoff, InboundMessage.size > 0,
             InboundMessage.status.in_([InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED,
                                        InboundStatus.FAILED]))
-            .values(raw=b"", size=0)).rowcount
+            .values(raw=b"", size=0, subject="", new_text=""))
 
 
+@dataclass(frozen=True)
 class TriageItem:
-    """A message waiting for a person, with what it said (new text and the whole text)."""
+    """A message waiting for a person: what the worker read of it, and its whole text."""
 
-    def __init__(self, message: InboundMessage, sender: str | None, name: str | None, subject: str,
-                 new_text: str, full_text: str) -> None:
-        self.message, self.sender, self.name, self.subject = message, sender, name, subject
-        self.new_text, self.full_text = new_text, full_text
+    message: InboundMessage
+    sender: str | None
+    name: str | None
+    subject: str
+    new_text: str
+    full_text: str
 
 
 def triage_item(session: Session, inbound_id: int) -> TriageItem:
@@ -222,9 +203,12 @@ def triage_item(session: Session, inbound_id: int) -> TriageItem:
     message = load_inbound(session, inbound_id)
     if message is None:
         raise NotFound("There is no such message.")
-    parsed = parse_message(message.raw, message.mail_from)
-    return TriageItem(message, parsed.from_email, parsed.from_name, parsed.subject, parsed.new_text,
-                      body_text(message.raw))
+    if message.sender is None and message.raw:  # handled before what was read was kept on the row
+        parsed = parse_message(message.raw, message.mail_from)
+        return TriageItem(message, parsed.from_email, parsed.from_name, parsed.subject, parsed.new_text,
+                          body_text(message.raw))
+    return TriageItem(message, message.sender, message.sender_name, message.subject, message.new_text,
+                      body_text(message.raw) if message.raw else "")
 
 
 def resolve_triage(session: Session, inbound_id: int, *, outcome: str, actor: str) -> None:
@@ -255,7 +239,7 @@ def reply_to_inbound(session: Session, services: Services, inbound_id: int, *, t
                 sender=Envelope(address, mailing_list.name if mailing_list else services.config.service.name,
                                 {"Reply-To": address}),
                 context={"text": text.strip(), "mailing_list": mailing_list})
-        message = session.get(InboundMessage, inbound_id)
+        message = session.get_one(InboundMessage, inbound_id)
         message.status = InboundStatus.DONE
         message.outcome = "answered by an organiser"
         audit.record(session, actor=actor, action="triage.reply", target=f"inbound:{inbound_id}")

@@ -84,7 +84,7 @@ def test_an_organiser_walks_the_main_flows(chromium_browser, web_on_sqlite: Runn
         inbound_id = store_inbound(s, mail_from="ben@dept.gov.uk", rcpt_to=["forum@lists.test"],
                                    raw=b"From: Ben <ben@dept.gov.uk>\r\nSubject: Parking\r\nMessage-ID: <p@x>\r\n\r\n"
                                        b"Is there parking near the venue?\r\n")
-    assert "triage" in process_inbound(db.sessions, services, inbound_id)
+    assert "triage" in process_inbound(db.sessions, services, inbound_id).summary
     page.get_by_role("link", name="Needs attention", exact=True).click()
     page.get_by_role("heading", name="Messages that need a person").wait_for()
     page.locator("table").first.get_by_role("link").first.click()  # the newest message waiting for a person

@@ -140,3 +140,34 @@ def test_twenty_concurrent_answers_for_ten_places(database: TestDatabase, servic
     assert len(rows) == 20
     assert sum(1 for r in rows if r.waitlisted_at is None) == 10
     assert sum(1 for r in rows if r.waitlisted_at is not None) == 10
+
+
+def test_the_waiting_list_is_in_the_order_people_asked_not_the_order_their_mail_was_handled(
+        database: TestDatabase, services: Services) -> None:
+    """Bo's "register me in person" arrived before Cy's, but Cy's was handled first (another worker,
+    say). The meeting is full, so both wait; when the place comes free it goes to Bo."""
+    from datetime import timedelta
+
+    from mailer.domain.outbox import ReplyThread
+    from mailer.domain.rsvp import register_by_email
+
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=1)
+    with database.sessions() as s:
+        record_rsvp(s, services, meeting_id=meeting.id, email="al@example.org", response=RsvpResponse.ATTENDING,
+                    mode=AttendanceMode.IN_PERSON, source="panel")
+    bo_asked = datetime.now(timezone.utc) - timedelta(minutes=5)
+    for email, asked in (("cy@example.org", bo_asked + timedelta(minutes=1)), ("bo@example.org", bo_asked)):
+        with database.sessions() as s:
+            outcome = register_by_email(s, services, list_slug="forum", email=email, display_name=None,
+                                        mode=AttendanceMode.IN_PERSON, thread=ReplyThread("<x@example.org>"),
+                                        at=asked)
+        assert outcome.rsvp is not None and outcome.rsvp.waitlisted
+    with database.sessions() as s:
+        record_rsvp(s, services, meeting_id=meeting.id, email="al@example.org", response=RsvpResponse.DECLINED,
+                    mode=None, source="panel")
+    with database.sessions() as s:
+        places = {email: waiting for email, waiting in s.execute(
+            select(Person.email, Rsvp.waitlisted_at.is_not(None)).join(Rsvp, Rsvp.person_id == Person.id)
+            .where(Rsvp.response == RsvpResponse.ATTENDING))}
+    assert places == {"bo@example.org": False, "cy@example.org": True}

@@ -1,9 +1,9 @@
 """PostgreSQL: which answers queue behind which.
 
 A meeting with a capacity takes answers one at a time (its row lock), so
-in-person places are never handed out twice. A meeting without one (fixed
-when it is made, so no one is ever waitlisted) only queues a person's
-answers behind that same person's: two people answer at once.
+in-person places are never handed out twice. At a meeting without one,
+a person's answer queues only behind that same person's (their answer's
+row lock): two people answer at once.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from sqlalchemy import select, text, update
 
 from mailer.db import transaction
 from mailer.domain.models import AttendanceMode, Base, Meeting, Person, Rsvp, RsvpResponse
-from mailer.domain.rsvp import lock_answers_of, record_rsvp
+from mailer.domain.rsvp import record_rsvp
 from mailer.domain.services import Services, build_services
 from tests.conftest import make_test_config
-from tests.support.databases import TestDatabase, statements_sent
+from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
 from tests.support.net import wait_for
 
@@ -43,28 +43,11 @@ def _answer(database: TestDatabase, services: Services, meeting_id: int, email: 
                     source="panel")
 
 
-def _locks_taken(database: TestDatabase, services: Services, meeting_id: int, email: str,
-                 response: RsvpResponse, mode: AttendanceMode | None) -> list[str]:
-    with statements_sent(database, lambda s: "FOR UPDATE" in s or "pg_advisory_xact_lock" in s) as locks:
-        _answer(database, services, meeting_id, email, response, mode)
-    return ["meeting" if "FROM meeting" in s else "person" for s in locks]
-
-
-def test_the_meeting_is_locked_only_by_answers_that_hand_out_or_free_a_place(
-        pg: TestDatabase, pg_services: Services) -> None:
-    limited = make_meeting(pg.sessions, title="Limited", capacity=10)
-    open_ended = make_meeting(pg.sessions, title="Open", capacity=None)
-    attending, declined = RsvpResponse.ATTENDING, RsvpResponse.DECLINED
-    in_person, remote = AttendanceMode.IN_PERSON, AttendanceMode.REMOTE
-    for email in ("sam@example.org", "robin@example.org"):
-        assert _locks_taken(pg, pg_services, limited.id, email, attending, remote) == ["person"]
-    assert _locks_taken(pg, pg_services, limited.id, "kim@example.org", attending, in_person) == ["person", "meeting"]
-    assert _locks_taken(pg, pg_services, limited.id, "sam@example.org", attending, in_person) == ["person", "meeting"]
-    assert _locks_taken(pg, pg_services, limited.id, "robin@example.org", declined, None) == ["person"]
-    assert _locks_taken(pg, pg_services, limited.id, "robin@example.org", attending, remote) == ["person"]
-    # Sam holds a place: giving it up may promote the next in line.
-    assert _locks_taken(pg, pg_services, limited.id, "sam@example.org", attending, remote) == ["person", "meeting"]
-    assert _locks_taken(pg, pg_services, open_ended.id, "sam@example.org", attending, in_person) == ["person"]
+def _waiting(database: TestDatabase) -> int:
+    """How many of this database's sessions wait for a lock."""
+    with database.engine.connect() as conn:
+        return conn.scalar(text("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                                "WHERE NOT l.granted AND a.datname = current_database()"))
 
 
 def test_without_a_capacity_a_persons_answers_queue_and_other_peoples_do_not(
@@ -82,27 +65,21 @@ def test_without_a_capacity_a_persons_answers_queue_and_other_peoples_do_not(
                         response=RsvpResponse.ATTENDING, mode=AttendanceMode.IN_PERSON, source="panel")
         finished.append(email)
 
-    def waiting_for_a_lock() -> int:
-        with pg.engine.connect() as conn:
-            return conn.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-                                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
-
     with pg.sessions() as holder, transaction(holder):
-        lock_answers_of(holder, [sam])  # another answer of Sam's, not yet committed
+        # Another answer of Sam's, not yet committed.
+        holder.execute(select(Rsvp).where(Rsvp.person_id == sam).with_for_update())
         robin = threading.Thread(target=answer_in_person, args=("robin@example.org",))
         robin.start()
         robin.join(30)
         assert finished == ["robin@example.org"]  # someone else's answer did not wait
         sam_thread = threading.Thread(target=answer_in_person, args=("sam@example.org",))
         sam_thread.start()
-        wait_for(lambda: waiting_for_a_lock() == 1, timeout=30, message="Sam's answer queued behind the lock")
+        wait_for(lambda: _waiting(pg) == 1, timeout=30, message="Sam's answer queued behind the lock")
         assert finished == ["robin@example.org"]
     sam_thread.join(30)  # the holder committed: Sam's answer goes through
     assert finished == ["robin@example.org", "sam@example.org"]
     with pg.sessions() as s:
         assert {r.mode for r in s.scalars(select(Rsvp))} == {AttendanceMode.IN_PERSON}
-
-
 
 
 def test_a_decline_waits_for_a_promotion_under_way_and_passes_the_place_on(
@@ -124,11 +101,6 @@ def test_a_decline_waits_for_a_promotion_under_way_and_passes_the_place_on(
         except BaseException as exc:  # asserted below
             done.append(exc)
 
-    def waiting() -> int:
-        with pg.engine.connect() as conn:
-            return conn.scalar(text("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                                    "WHERE NOT l.granted AND a.datname = current_database()"))
-
     with pg.sessions() as al, transaction(al):  # Al's decline, under way: the lock, then Bo promoted
         al.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
         al.execute(update(Rsvp).where(Rsvp.person_id == ids["al"]).values(response=RsvpResponse.DECLINED,
@@ -136,7 +108,7 @@ def test_a_decline_waits_for_a_promotion_under_way_and_passes_the_place_on(
         al.execute(update(Rsvp).where(Rsvp.person_id == ids["bo"]).values(waitlisted_at=None))
         bo = threading.Thread(target=bo_declines)
         bo.start()
-        wait_for(lambda: waiting() >= 1, timeout=30, message="Bo's decline waiting for the meeting's lock")
+        wait_for(lambda: _waiting(pg) >= 1, timeout=30, message="Bo's decline waiting for the meeting's lock")
         assert done == []
     bo.join(30)
     assert done == [None]

@@ -1,10 +1,10 @@
-"""A claimed batch is handled in few commits, messages first without a SAVEPOINT of their own.
+"""A claimed batch is handled several messages to a transaction, each in a SAVEPOINT of its own.
 
 Sharing a commit must not cost the guarantees of handling messages one by
 one: every message gets its own outcome, an error in one undoes only that
-one (and none of the writes the others left for the commit), a copy of a
-message in the same batch is still handled once, and a unit of work that
-fails as a whole is handled again message by message.
+one (and nothing the others did), a copy of a message in the same batch is
+still handled once, and a transaction that fails as a whole is handled
+again message by message.
 """
 
 from __future__ import annotations
@@ -16,14 +16,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
-from mailer.domain.models import Base, InboundMessage, InboundStatus, OutboxMessage, Person, Rsvp
+from mailer.db import READ_ONLY
+from mailer.domain.models import (
+    Base,
+    InboundMessage,
+    InboundStatus,
+    OutboxMessage,
+    Person,
+    Rsvp,
+    utcnow,
+)
 from mailer.domain.queue import Received, claim_inbound, store_inbound_many
 from mailer.domain.services import Services, build_services
 from mailer.inbound import process
 from tests.conftest import make_test_config
-from tests.support.databases import TestDatabase, statements_sent
+from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
 
 RAW = ("From: {name} <{email}>\r\nTo: forum@lists.test\r\nMessage-ID: <{mid}@example.org>\r\n"
@@ -46,7 +56,7 @@ def _write_commits(database: TestDatabase) -> Iterator[list[int]]:
     commits: list[int] = []
 
     def on_commit(conn) -> None:  # type: ignore[no-untyped-def]
-        if not conn.get_execution_options().get("convene_read_only"):
+        if not conn.get_execution_options().get(READ_ONLY):
             commits.append(1)
 
     event.listen(database.engine, "commit", on_commit)
@@ -60,10 +70,10 @@ def _fail_recording_outcome_of(monkeypatch: pytest.MonkeyPatch, failing_id: int)
     """Make recording one message's outcome fail ("disk said no"); returns the real function."""
     real_finish = process.finish_inbound
 
-    def finish(session, inbound_id, **kwargs):  # type: ignore[no-untyped-def]
+    def finish(session, inbound_id, *args, **kwargs):  # type: ignore[no-untyped-def]
         if inbound_id == failing_id:
             raise RuntimeError("disk said no")
-        real_finish(session, inbound_id, **kwargs)
+        real_finish(session, inbound_id, *args, **kwargs)
 
     monkeypatch.setattr(process, "finish_inbound", finish)
     return real_finish
@@ -92,10 +102,10 @@ def test_a_batch_shares_one_commit_and_each_message_gets_its_own_outcome(
     ids = _store_and_claim(database, [(email, f"m{i}") for i, email in enumerate(senders)]
                            + [(senders[0], "m0")])  # a second copy of the first message, in the same batch
     with _write_commits(database) as commits:
-        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+        outcomes = process.process_inbound_batch(database.sessions, services, ids)
     assert len(commits) == 1
-    assert [outcomes[i] for i in ids[:4]] == [f"registered for meeting {meeting_id} (remote)"] * 4
-    assert outcomes[ids[4]] == f"duplicate of inbound message {ids[0]}: not processed again"
+    assert [outcomes[i].summary for i in ids[:4]] == [f"registered for meeting {meeting_id} (remote)"] * 4
+    assert outcomes[ids[4]].summary == f"duplicate of inbound message {ids[0]}: not processed again"
     rows = _rows(database)
     assert [rows[i].status for i in ids] == [InboundStatus.DONE] * 4 + [InboundStatus.IGNORED]
     assert all(rows[i].lease_until is None and rows[i].processed_at is not None for i in ids)
@@ -103,17 +113,18 @@ def test_a_batch_shares_one_commit_and_each_message_gets_its_own_outcome(
     assert _replies(database) == sorted(senders)  # one reply each, none for the copy
 
 
-def test_the_write_lock_is_given_back_between_units_of_work(database: TestDatabase, services: Services) -> None:
-    """``[worker] transaction_ms`` bounds how long the batch keeps the lock: at 0, every message is a
-    commit of its own."""
+def test_one_message_per_transaction_gives_the_write_lock_back_after_each(
+        database: TestDatabase, services: Services) -> None:
+    """``[worker] messages_per_transaction`` bounds how long a batch keeps the write lock: at 1,
+    every message is a commit of its own."""
     make_list(database.sessions)
     make_meeting(database.sessions)
     ids = _store_and_claim(database, [(f"member{i}@example.org", f"m{i}") for i in range(3)])
-    services = build_services(services.config.replace(worker={"transaction_ms": 0}))
+    services = build_services(services.config.replace(worker={"messages_per_transaction": 1}))
     with _write_commits(database) as commits:
         outcomes = process.process_inbound_batch(database.sessions, services, ids)
     assert len(commits) == 3
-    assert all(outcome.startswith("registered") for outcome in outcomes.values())
+    assert all(outcome.summary.startswith("registered") for outcome in outcomes.values())
 
 
 def test_an_error_in_one_message_undoes_that_message_only(database: TestDatabase, services: Services,
@@ -124,9 +135,9 @@ def test_an_error_in_one_message_undoes_that_message_only(database: TestDatabase
     ids = _store_and_claim(database, [(email, f"m{i}") for i, email in enumerate(senders)])
     real_finish = _fail_recording_outcome_of(monkeypatch, ids[1])  # after its registration and reply were written
     with _write_commits(database) as commits:
-        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+        outcomes = process.process_inbound_batch(database.sessions, services, ids)
     assert len(commits) == 1
-    assert outcomes[ids[1]] == "error: disk said no"
+    assert outcomes[ids[1]].summary == "error: disk said no"
     rows = _rows(database)
     assert rows[ids[0]].status is rows[ids[2]].status is InboundStatus.DONE
     broken = rows[ids[1]]
@@ -136,25 +147,26 @@ def test_an_error_in_one_message_undoes_that_message_only(database: TestDatabase
     assert _replies(database) == ["first@example.org", "third@example.org"]
 
     monkeypatch.setattr(process, "finish_inbound", real_finish)
-    assert process.process_inbound_batch(database.sessions, services, [ids[1]])[ids[1]].startswith("registered")
+    assert process.process_inbound_batch(database.sessions, services, [ids[1]])[ids[1]].summary.startswith(
+        "registered")
     assert _registered(database) == sorted(senders)
     assert _replies(database) == sorted(senders)
 
 
 def test_what_earlier_messages_of_the_unit_wrote_survives_a_later_message_being_undone(
         database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Replies, audit entries and outcomes wait for the commit; a message handled carefully in a
-    SAVEPOINT (here one whose sender is known, so their replies this hour are counted, and whose
-    outcome cannot be recorded) must not take the waiting writes of the others down with it."""
+    """A message undone in its SAVEPOINT (here one whose sender is known, so their replies this hour
+    are counted, and whose outcome cannot be recorded) takes nothing the others did with it."""
     make_list(database.sessions)
     make_meeting(database.sessions)
     [earlier] = _store_and_claim(database, [("known@example.org", "before")])
-    assert process.process_inbound_batch(database.sessions, services, [earlier])[earlier].startswith("registered")
+    assert process.process_inbound_batch(database.sessions, services, [earlier])[earlier].summary.startswith(
+        "registered")
     ids = _store_and_claim(database, [("first@example.org", "a"), ("known@example.org", "b"),
                                       ("third@example.org", "c")])
     _fail_recording_outcome_of(monkeypatch, ids[1])
-    outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
-    assert outcomes[ids[1]] == "error: disk said no"
+    outcomes = process.process_inbound_batch(database.sessions, services, ids)
+    assert outcomes[ids[1]].summary == "error: disk said no"
     rows = _rows(database)
     assert rows[ids[0]].status is rows[ids[2]].status is InboundStatus.DONE
     assert _replies(database) == ["first@example.org", "known@example.org", "third@example.org"]  # known's: the earlier
@@ -162,76 +174,33 @@ def test_what_earlier_messages_of_the_unit_wrote_survives_a_later_message_being_
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 3
 
 
-def test_a_units_senders_are_looked_up_together(database: TestDatabase, services: Services) -> None:
-    """One query for the people behind all of a unit's senders, known or new, instead of one each."""
+def test_known_and_new_senders_in_one_batch_are_each_registered_once(
+        database: TestDatabase, services: Services) -> None:
     make_list(database.sessions)
     make_meeting(database.sessions)
     [earlier] = _store_and_claim(database, [("known@example.org", "before")])
     process.process_inbound_batch(database.sessions, services, [earlier])
     ids = _store_and_claim(database, [("known@example.org", "k"), ("new@example.org", "n1"),
                                       ("new@example.org", "n2"), ("other@example.org", "o")])
-    with statements_sent(database, lambda statement: statement.startswith("SELECT person.")) as lookups:
-        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
-    assert len(lookups) == 1 and "IN (" in lookups[0]
-    assert [outcomes[i].split(" for ")[0] for i in ids] == [
+    outcomes = process.process_inbound_batch(database.sessions, services, ids)
+    assert [outcomes[i].summary.split(" for ")[0] for i in ids] == [
         "already registered", "registered", "already registered", "registered"]
     assert _registered(database) == ["known@example.org", "new@example.org", "other@example.org"]
 
 
-def test_a_unit_locks_its_meeting_once_on_postgresql(postgresql_database: TestDatabase, tmp_path: Path) -> None:
-    """Every answer asking for an in-person place takes the meeting's row lock (places are never
-    handed out twice); a unit of work that already holds it does not ask again for each message."""
-    database = postgresql_database
-    database.empty(Base.metadata)
-    services = build_services(make_test_config(tmp_path, database.url))
-    make_list(database.sessions)
-    make_meeting(database.sessions)
-    ids = _store_and_claim(database, [(f"p{i}@example.org", f"lock{i}") for i in range(4)],
-                           RAW.replace("I will join remotely", "I will attend in person"))
-    with statements_sent(database, lambda statement: "FOR UPDATE" in statement) as locks:
-        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
-    assert all(outcome.startswith("registered for meeting") for outcome in outcomes.values())
-    assert len([statement for statement in locks if "FROM meeting" in statement]) == 1
-
-
-def test_a_unit_locks_its_known_senders_once_for_a_meeting_without_a_capacity(
-        postgresql_database: TestDatabase, tmp_path: Path) -> None:
-    """No meeting lock (no one waits for a place): the unit takes its known senders' locks in one
-    statement at its start, and answering their messages asks for none of its own."""
-    database = postgresql_database
-    database.empty(Base.metadata)
-    services = build_services(make_test_config(tmp_path, database.url))
-    make_list(database.sessions)
-    make_meeting(database.sessions, capacity=None)
-    known = _store_and_claim(database, [(f"p{i}@example.org", f"first{i}") for i in range(3)])
-    process.process_inbound_batch(database.sessions, services, known, hold_seconds=60)
-    ids = _store_and_claim(database, [(f"p{i}@example.org", f"again{i}") for i in range(3)]
-                           + [("new@example.org", "new")])
-    with statements_sent(database, lambda s: "FOR UPDATE" in s or "pg_advisory_xact_lock(%(space)s" in s) as locks:
-        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
-    assert len(outcomes) == 4 and all("registered for meeting" in o for o in outcomes.values())
-    assert [s for s in locks if "FROM meeting" in s] == []
-    assert len(locks) == 1  # the three known senders together; the new one needs none
-
-
-def test_a_unit_counts_a_meetings_places_once_and_keeps_the_count_through_a_rolled_back_message(
+def test_places_go_in_order_to_the_messages_kept_when_one_of_them_is_undone(
         database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two places, five in-person registrations in one unit of work, the second of which fails
-    after registering (undone, redone carefully, undone again): the places are counted once for the
-    unit and once more after the careful message, and go to the first and third senders, with the
-    fourth and fifth waitlisted."""
+    """Two places, five in-person registrations in one transaction, the second of which fails
+    after registering (undone): the places go to the first and third senders, and the fourth and
+    fifth wait."""
     make_list(database.sessions)
     make_meeting(database.sessions, capacity=2)
     senders = [f"p{i}@example.org" for i in range(5)]
     ids = _store_and_claim(database, [(email, f"place{i}") for i, email in enumerate(senders)],
                            RAW.replace("I will join remotely", "I will attend in person"))
     _fail_recording_outcome_of(monkeypatch, ids[1])
-    with statements_sent(database, lambda s: "count(*)" in s and "FROM rsvp" in s) as counts:
-        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
-    assert outcomes[ids[1]] == "error: disk said no"
-    # The first unit counted once and was undone at the failure; the redo counts once, the careful
-    # message (in its SAVEPOINT) once, and the rest of the unit once after it.
-    assert len(counts) == 4  # counting at every registration would be 7
+    outcomes = process.process_inbound_batch(database.sessions, services, ids)
+    assert outcomes[ids[1]].summary == "error: disk said no"
     with database.sessions() as s:
         rows = {email: waitlisted for email, waitlisted in s.execute(
             select(Person.email, Rsvp.waitlisted_at.is_not(None)).join(Rsvp, Rsvp.person_id == Person.id))}
@@ -244,40 +213,38 @@ def test_a_sender_added_in_a_savepoint_rolled_back_is_added_again_by_their_next_
     make_list(database.sessions)
     make_meeting(database.sessions)
     ids = _store_and_claim(database, [("new@example.org", "first"), ("new@example.org", "second")])
-    _fail_recording_outcome_of(monkeypatch, ids[0])  # handled carefully, then undone with its new person
-    with statements_sent(database, lambda statement: statement.startswith("INSERT INTO person")) as added:
-        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
-    # Added by the first message's first attempt and its careful one (both undone), then by the
-    # second message, at its first attempt: the lookup did not offer it the person undone.
-    assert len(added) == 3
-    assert outcomes[ids[0]] == "error: disk said no"
-    assert outcomes[ids[1]].startswith("registered for meeting")
+    _fail_recording_outcome_of(monkeypatch, ids[0])  # undone with the person it added
+    outcomes = process.process_inbound_batch(database.sessions, services, ids)
+    assert outcomes[ids[0]].summary == "error: disk said no"
+    assert outcomes[ids[1]].summary.startswith("registered for meeting")
     assert _registered(database) == ["new@example.org"]
     with database.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Person)) == 1
 
 
-def test_a_unit_of_work_that_fails_as_a_whole_is_handled_again_message_by_message(
-        database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_transaction_that_fails_as_a_whole_is_handled_again_message_by_message(
+        database: TestDatabase, services: Services) -> None:
     make_list(database.sessions)
     make_meeting(database.sessions)
     senders = [f"member{i}@example.org" for i in range(3)]
     ids = _store_and_claim(database, [(email, f"m{i}") for i, email in enumerate(senders)])
-    real_unit_of_work = process.unit_of_work
-    units: list[int] = []
+    write_commits: list[int] = []
 
-    @contextmanager
-    def first_commit_lost(session):  # type: ignore[no-untyped-def]
-        units.append(1)
-        with real_unit_of_work(session):
-            yield
-            if len(units) == 1:  # everything was written; then the commit fails
-                raise ConnectionError("connection lost at commit")
+    def lose_the_first_write_commit(session: Session) -> None:
+        if session.in_nested_transaction() or session.connection().get_execution_options().get(READ_ONLY):
+            return
+        write_commits.append(1)
+        if len(write_commits) == 1:  # everything was written; then the commit fails
+            raise ConnectionError("connection lost at commit")
 
-    monkeypatch.setattr(process, "unit_of_work", first_commit_lost)
-    outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
-    assert len(units) == 1 + len(ids)  # the failed unit, then one per message
-    assert all(outcome.startswith("registered for meeting") for outcome in outcomes.values())
+    def sessions() -> Session:
+        session = database.sessions()
+        event.listen(session, "before_commit", lose_the_first_write_commit)
+        return session
+
+    outcomes = process.process_inbound_batch(sessions, services, ids)  # type: ignore[arg-type]
+    assert len(write_commits) == 1 + len(ids)  # the failed transaction, then one per message
+    assert all(outcome.summary.startswith("registered for meeting") for outcome in outcomes.values())
     assert {row.status for row in _rows(database).values()} == {InboundStatus.DONE}
     assert _registered(database) == sorted(senders)  # exactly once each
     assert _replies(database) == sorted(senders)
@@ -290,14 +257,15 @@ def test_a_message_that_cannot_be_read_is_recorded_and_the_others_go_on(
     ids = _store_and_claim(database, [("first@example.org", "m0"), ("unreadable@example.org", "m1")])
     real_read = process._read
 
-    def read(raw, mail_from, rcpt_to, config):  # type: ignore[no-untyped-def]
-        if mail_from == "unreadable@example.org":
+    def read(stored, config):  # type: ignore[no-untyped-def]
+        if stored.mail_from == "unreadable@example.org":
             raise UnicodeError("parser gave up")
-        return real_read(raw, mail_from, rcpt_to, config)
+        return real_read(stored, config)
 
     monkeypatch.setattr(process, "_read", read)
     outcomes = process.process_inbound_batch(database.sessions, services, ids)
-    assert outcomes[ids[0]].startswith("registered") and outcomes[ids[1]] == "error: parser gave up"
+    assert outcomes[ids[0]].summary.startswith("registered")
+    assert outcomes[ids[1]].summary == "error: parser gave up"
     rows = _rows(database)
     assert rows[ids[1]].status is InboundStatus.PROCESSING and "parser gave up" in rows[ids[1]].error
     with database.sessions() as s:
@@ -306,9 +274,8 @@ def test_a_message_that_cannot_be_read_is_recorded_and_the_others_go_on(
 
 def test_an_operation_that_fails_part_way_leaves_nothing_of_itself(
         database: TestDatabase, services: Services) -> None:
-    """Operations run without SAVEPOINTs of their own while they succeed; one that fails after writing
-    (here: the sender is recorded, then there is no meeting to decline) is undone and done again
-    carefully, so the outcome is the same as ever and it leaves nothing behind."""
+    """An operation that fails after writing (here: the sender is recorded, then there is no meeting
+    to decline) is undone by its SAVEPOINT and leaves nothing behind."""
     make_list(database.sessions)  # and no meeting
     with database.sessions() as s:
         ids = store_inbound_many(s, [
@@ -319,9 +286,9 @@ def test_an_operation_that_fails_part_way_leaves_nothing_of_itself(
                      RAW.format(name="Alex", email="alex@example.org", mid="m1").encode())])
     with database.sessions() as s:
         claim_inbound(s, limit=10, lease=timedelta(minutes=5), worker_id="w")
-    outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
-    assert outcomes[ids[0]] == "Leaders of Networks Forum has no upcoming meeting."
-    assert outcomes[ids[1]] == "Leaders of Networks Forum has no upcoming meeting to register for"
+    outcomes = process.process_inbound_batch(database.sessions, services, ids)
+    assert outcomes[ids[0]].summary == "Leaders of Networks Forum has no upcoming meeting."
+    assert outcomes[ids[1]].summary == "Leaders of Networks Forum has no upcoming meeting to register for"
     rows = _rows(database)
     assert rows[ids[0]].status is rows[ids[1]].status is InboundStatus.DONE
     with database.sessions() as s:
@@ -333,28 +300,28 @@ def test_an_operation_that_fails_part_way_leaves_nothing_of_itself(
 
 def test_a_copy_counts_as_a_duplicate_only_of_a_message_that_was_handled(
         database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Within one unit of work: the copy of a message that failed is handled itself; the copy of a
-    message handled in an earlier unit of work is a duplicate of it."""
+    """Within one transaction: the copy of a message that failed is handled itself; the copy of a
+    message handled in an earlier transaction is a duplicate of it."""
     make_list(database.sessions)
     meeting_id = make_meeting(database.sessions).id
     handled_before = _store_and_claim(database, [("early@example.org", "early")])
-    assert process.process_inbound_batch(database.sessions, services, handled_before)[handled_before[0]] \
+    assert process.process_inbound_batch(database.sessions, services, handled_before)[handled_before[0]].summary \
         == f"registered for meeting {meeting_id} (remote)"
     ids = _store_and_claim(database, [("sam@example.org", "twice"), ("sam@example.org", "twice"),
                                       ("early@example.org", "early")])
     _fail_recording_outcome_of(monkeypatch, ids[0])
     with _write_commits(database) as commits:
-        outcomes = process.process_inbound_batch(database.sessions, services, ids, hold_seconds=60)
+        outcomes = process.process_inbound_batch(database.sessions, services, ids)
     assert len(commits) == 1
-    assert outcomes == {ids[0]: "error: disk said no",
+    assert {i: o.summary for i, o in outcomes.items()} == {ids[0]: "error: disk said no",
                         ids[1]: f"registered for meeting {meeting_id} (remote)",
                         ids[2]: f"duplicate of inbound message {handled_before[0]}: not processed again"}
 
 
-def test_units_of_work_that_deadlock_on_postgresql_are_redone_message_by_message(
+def test_transactions_that_deadlock_on_postgresql_are_redone_message_by_message(
         postgresql_database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two workers, each with a unit of work registering people for two meetings in opposite orders,
-    hold one meeting's lock each and want the other's. PostgreSQL ends one unit (deadlock detected);
+    """Two workers, each with a transaction registering people for two meetings in opposite orders,
+    hold one meeting's lock each and want the other's. PostgreSQL ends one (deadlock detected);
     its messages are then handled one by one, and nobody is left with an error."""
     database = postgresql_database
     database.empty(Base.metadata)
@@ -387,8 +354,9 @@ def test_units_of_work_that_deadlock_on_postgresql_are_redone_message_by_message
 
     monkeypatch.setattr(process, "_handle", handle_then_wait_for_the_other)
     outcomes: dict[int, str] = {}
-    workers = [threading.Thread(target=lambda ids=ids: outcomes.update(process.process_inbound_batch(
-        database.sessions, services, ids, hold_seconds=60))) for ids in (first, second)]
+    workers = [threading.Thread(target=lambda ids=ids: outcomes.update(
+        (i, o.summary) for i, o in process.process_inbound_batch(database.sessions, services, ids).items()))
+        for ids in (first, second)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -400,3 +368,37 @@ def test_units_of_work_that_deadlock_on_postgresql_are_redone_message_by_message
     rows = _rows(database)
     assert {row.status for row in rows.values()} == {InboundStatus.DONE} and all(not r.error for r in rows.values())
     assert _replies(database) == sorted(["a1@example.org", "a2@example.org", "b1@example.org", "b2@example.org"])
+
+
+def test_a_place_goes_to_the_earlier_message_when_another_worker_reads_a_later_one_first(
+        database: TestDatabase, services: Services) -> None:
+    """One place left. Kim's "register me in person" arrived first and was claimed by one worker;
+    Lee's arrived next and was claimed by another, which got to it first. Lee's waits for Kim's to
+    be handled, then finds the place gone."""
+    make_list(database.sessions)
+    make_meeting(database.sessions, capacity=1)
+    raw = RAW.replace("I will join remotely", "I will attend in person")
+    with database.sessions() as s:
+        kim, lee = store_inbound_many(s, [
+            Received(email, ["forum@lists.test"], raw.format(name=name, email=email, mid=name).encode())
+            for name, email in (("Kim", "kim@example.org"), ("Lee", "lee@example.org"))])
+    for inbound_id, worker in ((kim, "first worker"), (lee, "second worker")):
+        with database.sessions() as s:
+            assert claim_inbound(s, limit=1, lease=timedelta(minutes=5), worker_id=worker) == [inbound_id]
+
+    waiting = process.process_inbound_batch(database.sessions, services, [lee])[lee]
+    assert waiting.status is InboundStatus.PROCESSING and "waits for earlier mail" in waiting.summary
+    assert _registered(database) == [] and _replies(database) == []
+    assert process.process_inbound_batch(database.sessions, services, [kim])[kim].summary.startswith("registered")
+    with database.sessions() as s:  # Lee's message is claimed again once its short wait is over
+        s.execute(update(InboundMessage).where(InboundMessage.id == lee).values(lease_until=utcnow()))
+        s.commit()
+    with database.sessions() as s:
+        assert claim_inbound(s, limit=10, lease=timedelta(minutes=5), worker_id="second worker") == [lee]
+    assert process.process_inbound_batch(database.sessions, services, [lee])[lee].summary.startswith("registered")
+    with database.sessions() as s:
+        places = dict(s.execute(select(Person.email, Rsvp.waitlisted_at.is_(None))
+                                .join(Rsvp, Rsvp.person_id == Person.id)).all())
+        attempts = s.scalar(select(InboundMessage.attempts).where(InboundMessage.id == lee))
+    assert places == {"kim@example.org": True, "lee@example.org": False}
+    assert attempts == 1  # waiting was not a failed attempt

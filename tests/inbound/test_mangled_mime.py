@@ -47,7 +47,9 @@ def mime_part(draw, depth: int = 0) -> bytes:  # type: ignore[no-untyped-def]
 
 
 # 10,000 cases in all: two shards of 3,500 mangled MIME messages (separate test items, so they run in
-# parallel) and 3,000 of random bytes.
+# parallel) and 3,000 of random bytes. The time limit only guards against a hang: how long these take
+# depends on the machine and what else it runs.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("shard", [1, 2])
 @settings(max_examples=3500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=mime_part())
@@ -57,6 +59,7 @@ def test_mangled_mime_never_raises(shard: int, raw: bytes) -> None:
     read_dsn(raw)
 
 
+@pytest.mark.timeout(900)
 @settings(max_examples=3000, deadline=None)
 @given(raw_bytes, st.sampled_from(["", "<>", "MAILER-DAEMON@x", "a@b"]))
 def test_random_bytes_never_raise(raw: bytes, envelope_from: str) -> None:

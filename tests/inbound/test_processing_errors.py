@@ -33,7 +33,7 @@ def test_errors_are_retried_then_parked_with_the_raw_message(database: TestDatab
     for attempt in range(1, 6):
         with database.sessions() as s:
             assert claim_inbound(s, limit=10, lease=timedelta(minutes=5), worker_id="w") == [inbound_id]
-        assert process.process_inbound(database.sessions, services, inbound_id).startswith("error:")
+        assert process.process_inbound(database.sessions, services, inbound_id).summary.startswith("error:")
         with database.sessions() as s:
             row = s.get(InboundMessage, inbound_id)
             assert "the database said no" in row.error and row.raw == RAW and row.attempts == attempt

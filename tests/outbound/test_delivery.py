@@ -66,12 +66,13 @@ def test_delivers_once_with_the_stored_message_id(database: TestDatabase, sink_c
 
 def test_4xx_is_retried_later_then_delivered(database: TestDatabase, sink_config) -> None:  # type: ignore[no-untyped-def]
     sink, config = sink_config
+    config = config.replace(worker={"retry_base_seconds": 3600.0})  # later means later, however slow this machine
     sink.handler.scripted.append("451 4.3.0 try again later")
     row_id = queue_message(database, config)
     deliver(database, config, SmtpSender(config.delivery.smarthost))
     deferred = row(database, row_id)
     assert deferred.status is OutboxStatus.QUEUED and "451" in deferred.last_error
-    assert deferred.next_attempt_at > utcnow()
+    assert deferred.next_attempt_at > utcnow() + timedelta(minutes=20)  # half the ceiling at the least
     assert deliver(database, config, SmtpSender(config.delivery.smarthost)) == 0  # not due yet
     with database.sessions() as s, s.begin():
         s.get(OutboxMessage, row_id).next_attempt_at = utcnow() - timedelta(seconds=1)

@@ -84,10 +84,11 @@ def test_the_other_answers_are_linked_relatively_to_the_same_link(
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
     remote = link_for(database, web_service, meeting.id)
+    assert remote.endswith("/remote")
     page = client.get(remote)
     others = re.findall(r'<a href="([^"]+)">', page.body.split("Not what you meant?", 1)[1])
     assert [urljoin(remote, href) for href in others] == [
-        link_for(database, web_service, meeting.id, choice) for choice in ("in-person", "decline")]
+        remote.removesuffix("remote") + choice for choice in ("in-person", "decline")]
     assert all(client.get(urljoin(remote, href)).status == 200 for href in others)
 
 

@@ -9,15 +9,26 @@ from typing import Any
 from flask import Blueprint, jsonify, request, url_for
 
 from mailer.domain.api_tokens import check_token
-from mailer.domain.errors import AuthenticationFailed, NotFound
+from mailer.domain.errors import AuthenticationFailed, InvalidInput, NotFound
 from mailer.domain.meetings import attendee_report, meeting_figures, upcoming_meetings
 from web import csrf
 from web.api.openapi import openapi_document
-from web.auth import login_required
+from web.auth import signed_in_organiser
 from web.db import get_config, get_session
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)  # bearer tokens, not cookies: no cross-site request can carry one
+
+
+@bp.errorhandler(NotFound)
+def not_found(error: NotFound) -> Any:
+    """API clients get their errors as JSON, ``{"error": "..."}``, never the app's HTML pages."""
+    return jsonify(error=str(error)), 404
+
+
+@bp.errorhandler(InvalidInput)
+def invalid_input(error: InvalidInput) -> Any:
+    return jsonify(error=str(error)), 400
 
 
 def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -32,6 +43,16 @@ def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
         except AuthenticationFailed:
             return jsonify(error="authentication required: send 'Authorization: Bearer <token>'"), 401, \
                 {"WWW-Authenticate": 'Bearer realm="convene"'}
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def organiser_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """API views for organisers: their panel login, or a JSON 401."""
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if signed_in_organiser() is None:
+            return jsonify(error="authentication required"), 401
         return view(*args, **kwargs)
     return wrapped
 
@@ -59,17 +80,11 @@ def meetings() -> Any:
 @bp.get("/meetings/<int:meeting_id>")
 @token_required
 def meeting(meeting_id: int) -> Any:
-    try:
-        return jsonify(_meeting_json(meeting_figures(get_session(), meeting_id)))
-    except NotFound as exc:
-        return jsonify(error=str(exc)), 404
+    return jsonify(_meeting_json(meeting_figures(get_session(), meeting_id)))
 
 
 @bp.get("/meetings/<int:meeting_id>/attendees")
-@login_required
+@organiser_required
 def attendees(meeting_id: int) -> Any:
     """Personal data: organisers only (panel login), never a website token."""
-    try:
-        return jsonify(attendee_report(get_session(), meeting_id).as_dict())
-    except NotFound as exc:
-        return jsonify(error=str(exc)), 404
+    return jsonify(attendee_report(get_session(), meeting_id).as_dict())

@@ -38,7 +38,7 @@ ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type
 
 
 def openapi_document(base_url: str) -> dict[str, Any]:
-    json_of = lambda ref: {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}  # noqa: E731
+    json_of = lambda ref: {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
     unauthorised = {"description": "Missing or invalid token", "content": json_of("Error")}
     return {
         "openapi": "3.1.0",

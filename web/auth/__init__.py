@@ -1,4 +1,4 @@
-"""Organiser log in and log out, and the ``login_required`` guard for the panel."""
+"""Organiser log in and log out, and the guards of the panel: logged in, and admins only."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from mailer.domain.errors import AuthenticationFailed
+from mailer.domain.models import Organiser, OrganiserRole
 from mailer.domain.organisers import authenticate, get_organiser
 from web.db import get_session
+from web.errors import AdminsOnly
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,33 +27,34 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired("Enter your password"), Length(max=1024)])
 
 
-def login_required(view: F) -> F:
-    """Panel and API views: redirect to log in (or 401 for JSON) without a valid session."""
+def signed_in_organiser() -> Organiser | None:
+    """The organiser whose session this request carries (also kept as ``g.organiser``), or None.
 
-    @functools.wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        organiser_id = session.get("organiser_id")
-        organiser = get_organiser(get_session(), organiser_id) if isinstance(organiser_id, int) else None
-        if organiser is None:
-            session.pop("organiser_id", None)
-            if request.blueprint == "api":
-                return jsonify(error="authentication required"), 401
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    A session naming no current organiser (deleted, or the database was reset) is forgotten.
+    """
+    organiser_id = session.get("organiser_id")
+    organiser = get_organiser(get_session(), organiser_id) if isinstance(organiser_id, int) else None
+    if organiser is None:
+        session.pop("organiser_id", None)
+    else:
         g.organiser = organiser
-        return view(*args, **kwargs)
+    return organiser
 
-    return wrapped  # type: ignore[return-value]
+
+def require_login() -> Any:
+    """The panel's ``before_request``: without a signed-in organiser, log in, then come back."""
+    if signed_in_organiser() is None:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return None
 
 
 def admin_required(view: F) -> F:
-    """Admin-only views (data protection requests): organisers get a clear 403 page."""
+    """Admin-only panel views (data protection requests); the panel has checked the login."""
 
     @functools.wraps(view)
-    @login_required
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if g.organiser.role.value != "admin":
-            return render_template("error.html", title="Admins only",
-                                   message="Only an admin can do this. Ask an admin of your network."), 403
+        if g.organiser.role != OrganiserRole.ADMIN:
+            raise AdminsOnly()
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]

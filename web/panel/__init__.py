@@ -1,4 +1,4 @@
-"""The organisers' panel. Every view here requires login."""
+"""The organisers' panel. Every view here requires login (checked before any view runs)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import mailbox
 from email import message_from_bytes, policy
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, TextAreaField
@@ -14,7 +14,6 @@ from wtforms.validators import Length, NumberRange, Optional
 
 from mailer.domain import audit
 from mailer.domain.attachments import add_attachment, list_attachments
-from mailer.domain.errors import DomainError, NotFound
 from mailer.domain.health import delivery_health
 from mailer.domain.invitations import send_invitations
 from mailer.domain.lists import all_lists
@@ -22,15 +21,15 @@ from mailer.domain.meetings import attendee_report, list_meetings
 from mailer.domain.reports import attendees_csv, representation
 from mailer.domain.schedules import PREVIEWS
 from mailer.domain.triage import inbound_log, triage_queue
-from web.auth import login_required
+from web.auth import require_login
 from web.db import get_config, get_services, get_session
-from web.panel.actions import csv_download
+from web.panel.actions import csv_download, current_actor, flash_outcome
 
 bp = Blueprint("panel", __name__, url_prefix="/panel")
+bp.before_request(require_login)
 
 
 @bp.get("/")
-@login_required
 def dashboard() -> Any:
     session = get_session()
     lists = all_lists(session)
@@ -41,12 +40,8 @@ def dashboard() -> Any:
 
 
 @bp.get("/meetings/<int:meeting_id>")
-@login_required
 def meeting(meeting_id: int) -> Any:
-    try:
-        report = attendee_report(get_session(), meeting_id)
-    except NotFound:
-        abort(404)
+    report = attendee_report(get_session(), meeting_id)
     organisations = get_config().organisations
     meeting = report.meeting
     return render_template("panel/meeting.html", report=report, meeting=meeting,
@@ -69,52 +64,37 @@ class AttachmentForm(FlaskForm):
 
 
 @bp.post("/meetings/<int:meeting_id>/attachments")
-@login_required
 def meeting_attach(meeting_id: int) -> Any:
     form = AttachmentForm()
     if not form.validate_on_submit():
         flash("Choose a file to attach." if "csrf_token" not in form.errors else "Your form expired; try again.")
         return redirect(url_for("panel.meeting", meeting_id=meeting_id))
     upload = form.file.data
-    try:
-        info = add_attachment(get_session(), meeting_id, filename=upload.filename or "", data=upload.read(),
-                              actor=f"organiser:{g.organiser.id}")
-    except NotFound:
-        abort(404)
-    except DomainError as exc:
-        flash(f"Not attached: {exc}")
-    else:
-        flash(f"Attached {info.filename}. It goes with invitations and the agenda from now on.")
+    flash_outcome(lambda: add_attachment(get_session(), meeting_id, filename=upload.filename or "",
+                                         data=upload.read(), actor=current_actor()),
+                  lambda info: f"Attached {info.filename}. It goes with invitations and the agenda "
+                               "from now on.",
+                  refused="Not attached")
     return redirect(url_for("panel.meeting", meeting_id=meeting_id))
 
 
 @bp.get("/meetings/<int:meeting_id>/attendees.csv")
-@login_required
 def meeting_csv(meeting_id: int) -> Any:
-    try:
-        report = attendee_report(get_session(), meeting_id)
-    except NotFound:
-        abort(404)
+    report = attendee_report(get_session(), meeting_id)
     return csv_download(attendees_csv(report, get_config().organisations), f"meeting-{meeting_id}-attendees.csv")
 
 
 @bp.post("/meetings/<int:meeting_id>/invite")
-@login_required
 def meeting_invite(meeting_id: int) -> Any:
-    try:
-        count = send_invitations(get_session(), get_services(), meeting_id, actor=f"organiser:{g.organiser.id}")
-    except NotFound:
-        abort(404)
-    except DomainError as exc:
-        flash(f"Not sent: {exc}")
-    else:
-        flash(f"Invitations are on their way to {count} member(s)." if count else
-              "Everyone on the list has already replied or been invited.")
+    flash_outcome(lambda: send_invitations(get_session(), get_services(), meeting_id,
+                                           actor=current_actor()),
+                  lambda count: f"Invitations are on their way to {count} member(s)." if count else
+                  "Everyone on the list has already replied or been invited.",
+                  refused="Not sent")
     return redirect(url_for("panel.meeting", meeting_id=meeting_id))
 
 
 @bp.get("/inbound")
-@login_required
 def inbound() -> Any:
     session = get_session()
     return render_template("panel/inbound.html", messages=triage_queue(session), recent=inbound_log(session, limit=100))
@@ -128,11 +108,10 @@ def _dev_maildir() -> mailbox.Maildir:
 
 
 @bp.get("/mailbox")
-@login_required
 def dev_mailbox() -> Any:
     box = _dev_maildir()
-    items = []
-    for key in box.keys():
+    items: list[dict[str, Any]] = []
+    for key in box.iterkeys():
         try:
             msg = message_from_bytes(box.get_bytes(key), policy=policy.default)
         except (KeyError, OSError):
@@ -144,7 +123,6 @@ def dev_mailbox() -> Any:
 
 
 @bp.get("/mailbox/<key>")
-@login_required
 def dev_mailbox_message(key: str) -> Any:
     box = _dev_maildir()
     try:
@@ -160,20 +138,18 @@ def dev_mailbox_message(key: str) -> Any:
 
 
 @bp.get("/audit")
-@login_required
 def audit_log() -> Any:
     return render_template("panel/audit.html", entries=audit.recent(get_session()))
 
 
 @bp.get("/outbox")
-@login_required
 def outbox() -> Any:
     return render_template("panel/outbox.html", health=delivery_health(get_session()))
 
 
-from web.panel import consultations as _consultations  # noqa: E402,F401  (registers the consultation views)
-from web.panel import manage as _manage  # noqa: E402,F401  (registers the list and meeting forms)
-from web.panel import meeting_emails as _meeting_emails  # noqa: E402,F401  (agenda and email previews)
-from web.panel import news as _news  # noqa: E402,F401  (registers the news views on this blueprint)
-from web.panel import people as _people  # noqa: E402,F401  (registers the data protection views)
-from web.panel import triage as _triage  # noqa: E402,F401  (registers the triage views)
+from web.panel import consultations as _consultations  # noqa: F401  (registers the consultation views)
+from web.panel import manage as _manage  # noqa: F401  (registers the list and meeting forms)
+from web.panel import meeting_emails as _meeting_emails  # noqa: F401  (agenda and email previews)
+from web.panel import news as _news  # noqa: F401  (registers the news views on this blueprint)
+from web.panel import people as _people  # noqa: F401  (registers the data protection views)
+from web.panel import triage as _triage  # noqa: F401  (registers the triage views)

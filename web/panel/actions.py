@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import abort, flash, g, make_response, redirect
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
-from mailer.domain.errors import DomainError, InvalidInput
+from mailer.domain.errors import DomainError, NotFound
 from mailer.domain.lists import all_lists
 from web.db import get_session
+
+T = TypeVar("T")
 
 
 class ActionForm(FlaskForm):
@@ -21,12 +23,6 @@ class ActionForm(FlaskForm):
 def current_actor() -> str:
     """The audit log's name for the organiser making this request."""
     return f"organiser:{g.organiser.id}"
-
-
-def attach_error(form: FlaskForm, exc: InvalidInput, default: str) -> None:
-    """Show a domain refusal next to the field it names (or ``default``), as a form error."""
-    field = getattr(form, exc.field or "", None) or getattr(form, default)
-    field.errors = [*field.errors, str(exc)]
 
 
 def list_choices() -> list[SelectChoice]:
@@ -51,17 +47,34 @@ def csv_download(data: bytes, filename: str) -> Any:
     return response
 
 
-def run_action(action: Callable[[], Any], success: str, back: str) -> Any:
-    """Check the CSRF token, run a domain action, flash what happened (``{result}`` in ``success``), go back.
+def flash_outcome(action: Callable[[], T], done: Callable[[T], str] | None, *, refused: str,
+                  missing_is_refused: bool = False) -> bool:
+    """Run a domain action and flash what happened: ``done(result)``, or ``"<refused>: <reason>"``
+    when a rule refuses it (a ``DomainError``: shown to the organiser, not raised). Returns whether
+    it was done.
 
-    A refused action (a ``DomainError``) is shown to the organiser, not raised.
+    A ``NotFound`` is the 404 page (the address names nothing), unless ``missing_is_refused``: then
+    it is flashed like any other refusal (something the page offered is gone).
     """
-    if not ActionForm().validate_on_submit():
-        abort(400)
     try:
         result = action()
     except DomainError as exc:
-        flash(f"Not done: {exc}")
-    else:
-        flash(success.format(result=result))
+        if isinstance(exc, NotFound) and not missing_is_refused:
+            raise
+        flash(f"{refused}: {exc}")
+        return False
+    if done is not None:
+        flash(done(result))
+    return True
+
+
+def run_action(action: Callable[[], Any], success: str, back: str) -> Any:
+    """Check the CSRF token, run a domain action, flash what happened (``{result}`` in ``success``), go back.
+
+    Any refusal, a missing record too, is shown to the organiser on the page it goes back to.
+    """
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    flash_outcome(action, lambda result: success.format(result=result), refused="Not done",
+                  missing_is_refused=True)
     return redirect(back)

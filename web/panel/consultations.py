@@ -6,7 +6,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -28,16 +28,15 @@ from mailer.domain.consultations import (
     untag_answer,
     volunteers_by_role,
 )
-from mailer.domain.errors import DomainError, InvalidInput, NotFound
 from mailer.domain.models import ConsultationKind
-from web.auth import login_required
 from web.db import get_services, get_session
+from web.errors import refusal_on_form
 from web.panel import bp
 from web.panel.actions import (
     ActionForm,
-    attach_error,
     csv_download,
     current_actor,
+    flash_outcome,
     list_choices,
     run_action,
 )
@@ -76,44 +75,31 @@ def _roles(text: str) -> list[RoleSpec]:
     return specs
 
 
-def _consultation_or_404(consultation_id: int):  # type: ignore[no-untyped-def]
-    try:
-        return get_consultation(get_session(), consultation_id)
-    except NotFound:
-        abort(404)
-
-
 @bp.get("/consultations")
-@login_required
 def consultations() -> Any:
     return render_template("panel/consultations.html", items=list_consultations(get_session()))
 
 
 @bp.route("/consultations/new", methods=["GET", "POST"])
-@login_required
 def consultation_new() -> Any:
     form = ConsultationForm()
     form.list_slug.choices = list_choices()
     if form.validate_on_submit():
         closes_at = (datetime.combine(form.closes_at.data, time(23, 59), tzinfo=LONDON)
                      if form.closes_at.data else None)
-        try:
+        with refusal_on_form(form, "question"):
             consultation = create_consultation(
                 get_session(), list_slug=form.list_slug.data, title=form.title.data,
                 question_markdown=form.question.data, kind=ConsultationKind(form.kind.data),
                 anonymous=form.anonymous.data, closes_at=closes_at, roles=_roles(form.roles.data), actor=current_actor())
-        except InvalidInput as exc:
-            attach_error(form, exc, "question")
-        else:
             flash("Draft saved. Check the preview, then send it.")
             return redirect(url_for("panel.consultation_detail", consultation_id=consultation.id))
     return render_template("panel/consultation_form.html", form=form), 400 if form.errors else 200
 
 
 @bp.get("/consultations/<int:consultation_id>")
-@login_required
 def consultation_detail(consultation_id: int) -> Any:
-    consultation = _consultation_or_404(consultation_id)
+    consultation = get_consultation(get_session(), consultation_id)
     search, tag = request.args.get("q", "")[:200], request.args.get("tag", "")[:60]
     session = get_session()
     preview = preview_consultation(session, get_services(), consultation_id) if consultation.status.value == "draft" else None
@@ -125,9 +111,8 @@ def consultation_detail(consultation_id: int) -> Any:
 
 
 @bp.get("/consultations/<int:consultation_id>/answers.csv")
-@login_required
 def consultation_csv(consultation_id: int) -> Any:
-    consultation = _consultation_or_404(consultation_id)
+    consultation = get_consultation(get_session(), consultation_id)
     answers = find_answers(get_session(), consultation_id, search=request.args.get("q", ""),
                            tag=request.args.get("tag", ""))
     return csv_download(answers_csv(consultation, answers), f"consultation-{consultation_id}-answers.csv")
@@ -138,7 +123,6 @@ def _act(consultation_id: int, action, success: str) -> Any:  # type: ignore[no-
 
 
 @bp.post("/consultations/<int:consultation_id>/send")
-@login_required
 def consultation_send(consultation_id: int) -> Any:
     return _act(consultation_id, lambda: send_consultation(get_session(), get_services(), consultation_id,
                                                            actor=current_actor()),
@@ -146,35 +130,30 @@ def consultation_send(consultation_id: int) -> Any:
 
 
 @bp.post("/consultations/<int:consultation_id>/close")
-@login_required
 def consultation_close(consultation_id: int) -> Any:
     return _act(consultation_id, lambda: close_consultation(get_session(), consultation_id, actor=current_actor()),
                 "Closed. Later replies are kept, marked late, and told it has closed.")
 
 
 @bp.post("/consultations/<int:consultation_id>/answers/<answer_id>/tags")
-@login_required
 def answer_tag(consultation_id: int, answer_id: str) -> Any:
     form = TagForm()
     if not form.validate_on_submit():
         flash("Enter a tag.")
     else:
-        try:
-            tag_answer(get_session(), answer_id, form.tag.data, actor=current_actor())
-        except DomainError as exc:
-            flash(f"Not done: {exc}")
+        flash_outcome(lambda: tag_answer(get_session(), answer_id, form.tag.data,
+                                         actor=current_actor()),
+                      None, refused="Not done", missing_is_refused=True)
     return redirect(url_for("panel.consultation_detail", consultation_id=consultation_id) + f"#answer-{answer_id}")
 
 
 @bp.post("/consultations/<int:consultation_id>/answers/<answer_id>/tags/remove")
-@login_required
 def answer_untag(consultation_id: int, answer_id: str) -> Any:
     return _act(consultation_id, lambda: untag_answer(get_session(), answer_id, request.form.get("tag", ""),
                                                       actor=current_actor()), "Tag removed.")
 
 
 @bp.post("/consultations/<int:consultation_id>/offers/<int:offer_id>/accept")
-@login_required
 def offer_accept(consultation_id: int, offer_id: int) -> Any:
     return _act(consultation_id, lambda: accept_offer(get_session(), get_services(), offer_id, actor=current_actor()),
                 "Accepted. We have emailed the volunteer.")

@@ -36,14 +36,14 @@ from mailer.domain.lists import (
     create_list,
     find_list,
     list_members,
-    members_csv,
     remove_member,
 )
 from mailer.domain.meetings import create_meeting
-from web.auth import login_required
+from mailer.domain.reports import members_csv
 from web.db import get_config, get_session
+from web.errors import refusal_on_form
 from web.panel import bp
-from web.panel.actions import attach_error, csv_download, current_actor
+from web.panel.actions import csv_download, current_actor, flash_outcome
 
 
 class ListForm(FlaskForm):
@@ -87,18 +87,12 @@ class MeetingForm(FlaskForm):
 
 
 @bp.route("/lists/new", methods=["GET", "POST"])
-@login_required
 def list_new() -> Any:
     form = ListForm()
     if form.validate_on_submit():
-        try:
+        with refusal_on_form(form, "slug", (DomainError,)):
             created = create_list(get_session(), slug=form.slug.data, name=form.name.data,
                                   description=form.description.data or "", actor=current_actor())
-        except InvalidInput as exc:
-            attach_error(form, exc, "slug")
-        except DomainError as exc:
-            form.slug.errors = [*form.slug.errors, str(exc)]
-        else:
             flash(f"Created {created.name}: {get_config().addresses.list_address(created.slug)}")
             return redirect(url_for("panel.list_detail", slug=created.slug))
     return render_template("panel/list_form.html", form=form, domain=get_config().mail.domain), \
@@ -106,20 +100,13 @@ def list_new() -> Any:
 
 
 @bp.route("/lists/<slug>", methods=["GET", "POST"])
-@login_required
 def list_detail(slug: str) -> Any:
     form = MemberForm()
-    try:
-        mailing_list = find_list(get_session(), slug)
-    except NotFound:
-        abort(404)
+    mailing_list = find_list(get_session(), slug)
     if form.validate_on_submit():
-        try:
+        with refusal_on_form(form, "email"):
             add_member(get_session(), slug=slug, email=form.email.data, display_name=form.name.data or None,
                        actor=current_actor())
-        except InvalidInput as exc:
-            form.email.errors = [*form.email.errors, str(exc)]
-        else:
             flash(f"Added {form.email.data}.")
             return redirect(url_for("panel.list_detail", slug=slug))
     members = list_members(get_session(), slug)
@@ -141,7 +128,6 @@ class ConfirmImportForm(FlaskForm):
 
 
 @bp.post("/lists/<slug>/import")
-@login_required
 def list_import(slug: str) -> Any:
     confirm = ConfirmImportForm()
     if confirm.data.data and confirm.validate_on_submit():
@@ -170,49 +156,34 @@ def list_import(slug: str) -> Any:
 
 
 @bp.get("/lists/<slug>/imports/<int:job_id>")
-@login_required
 def list_import_progress(slug: str, job_id: int) -> Any:
     """Progress of a large import; refreshes itself (no JavaScript needed) until it is done."""
-    try:
-        job = import_progress(get_session(), job_id)
-    except NotFound:
-        abort(404)
+    job = import_progress(get_session(), job_id)
     if job.mailing_list.slug != slug:
         abort(404)
     return render_template("panel/import_progress.html", job=job, slug=slug)
 
 
 @bp.get("/lists/<slug>/members.csv")
-@login_required
 def list_members_csv(slug: str) -> Any:
-    try:
-        members = list_members(get_session(), slug)
-    except NotFound:
-        abort(404)
+    members = list_members(get_session(), slug)
     return csv_download(members_csv(members), f"{slug}-members.csv")
 
 
 @bp.post("/lists/<slug>/settings")
-@login_required
 def list_settings(slug: str) -> Any:
     form = SettingsForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        configure_list(get_session(), slug=slug, actor=current_actor(),
-                       allowed_sender_domains=form.allowed_sender_domains.data or "",
-                       trust_dmarc=bool(form.trust_dmarc.data))
-    except NotFound:
-        abort(404)
-    except InvalidInput as exc:
-        flash(f"Not saved: {exc}")
-    else:
-        flash("Settings saved.")
+    domains = form.allowed_sender_domains.data or ""
+    flash_outcome(lambda: configure_list(get_session(), slug=slug, actor=current_actor(),
+                                         allowed_sender_domains=domains,
+                                         trust_dmarc=bool(form.trust_dmarc.data)),
+                  lambda _list: "Settings saved.", refused="Not saved")
     return redirect(url_for("panel.list_detail", slug=slug))
 
 
 @bp.post("/lists/<slug>/remove")
-@login_required
 def list_remove_member(slug: str) -> Any:
     form = RemoveForm()
     if not form.validate_on_submit():
@@ -227,22 +198,16 @@ def list_remove_member(slug: str) -> Any:
 
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
-@login_required
 def meeting_new() -> Any:
     form = MeetingForm()
     form.list_slug.choices = [SelectChoice(l.slug, l.name) for l in all_lists(get_session())]
     if form.validate_on_submit():
-        try:
+        with refusal_on_form(form, "title", (DomainError,)):
             meeting = create_meeting(
                 get_session(), list_slug=form.list_slug.data, title=form.title.data, starts_at=form.starts_at.data,
                 ends_at=form.ends_at.data, format=form.format.data, venue=form.venue.data or "",
                 dial_in=form.dial_in.data or "", capacity=form.capacity.data, rsvp_deadline=form.rsvp_deadline.data,
                 description=form.description.data or "", actor=current_actor())
-        except InvalidInput as exc:
-            attach_error(form, exc, "title")
-        except DomainError as exc:
-            form.title.errors = [*form.title.errors, str(exc)]
-        else:
             flash("Meeting created. Check it, then send the invitations.")
             return redirect(url_for("panel.meeting", meeting_id=meeting.id))
     return render_template("panel/meeting_form.html", form=form), 400 if form.errors else 200

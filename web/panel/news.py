@@ -7,7 +7,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import (
-    abort,
     flash,
     g,
     jsonify,
@@ -21,7 +20,6 @@ from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.news import (
     MAX_BODY,
     cancel_news,
@@ -36,8 +34,8 @@ from mailer.domain.news import (
     send_test,
     update_news,
 )
-from web.auth import login_required
 from web.db import get_services, get_session
+from web.errors import refusal_on_form
 from web.panel import bp
 from web.panel.actions import (
     ActionForm,
@@ -60,61 +58,39 @@ class ScheduleForm(FlaskForm):
                                  validators=[DataRequired("Enter a date and time")])
 
 
-def _news_or_404(news_id: int):  # type: ignore[no-untyped-def]
-    try:
-        return get_news(get_session(), news_id)
-    except NotFound:
-        abort(404)
-
-
 @bp.get("/news")
-@login_required
 def news_list() -> Any:
     return render_template("panel/news_list.html", items=list_news(get_session()))
 
 
 @bp.route("/news/new", methods=["GET", "POST"])
-@login_required
 def news_new() -> Any:
     form = NewsForm()
     form.list_slug.choices = list_choices()
     if form.validate_on_submit():
-        try:
+        with refusal_on_form(form, "body"):
             news = create_news(get_session(), list_slug=form.list_slug.data, subject=form.subject.data,
                                body_markdown=form.body.data, actor=current_actor(), organiser_id=g.organiser.id)
-        except InvalidInput as exc:
-            _field_error(form, exc)
-        else:
             flash("Draft saved. Check the preview, then send a test to yourself.")
             return redirect(url_for("panel.news_detail", news_id=news.id))
     return render_template("panel/news_form.html", form=form, news=None), 400 if form.errors else 200
 
 
 @bp.route("/news/<int:news_id>/edit", methods=["GET", "POST"])
-@login_required
 def news_edit(news_id: int) -> Any:
-    news = _news_or_404(news_id)
+    news = get_news(get_session(), news_id)
     form = NewsForm(data={"list_slug": news.mailing_list.slug, "subject": news.subject, "body": news.body_markdown})
     form.list_slug.choices = [SelectChoice(news.mailing_list.slug, news.mailing_list.name)]
     if form.validate_on_submit():
-        try:
+        with refusal_on_form(form, "body"):
             update_news(get_session(), news_id, subject=form.subject.data, body_markdown=form.body.data,
                         actor=current_actor())
-        except InvalidInput as exc:
-            _field_error(form, exc)
-        else:
             flash("Changes saved.")
             return redirect(url_for("panel.news_detail", news_id=news_id))
     return render_template("panel/news_form.html", form=form, news=news), 400 if form.errors else 200
 
 
-def _field_error(form: FlaskForm, exc: InvalidInput) -> None:
-    field = {"subject": form.subject, "body": form.body}.get(exc.field or "", form.body)
-    field.errors = [*field.errors, str(exc)]
-
-
 @bp.post("/news/preview")
-@login_required
 def news_markdown_preview() -> Any:
     """The news body as members will see it, for the live preview beside the editor (CSRF-protected POST).
 
@@ -128,9 +104,8 @@ def news_markdown_preview() -> Any:
 
 
 @bp.get("/news/<int:news_id>")
-@login_required
 def news_detail(news_id: int) -> Any:
-    news = _news_or_404(news_id)
+    news = get_news(get_session(), news_id)
     rendered = preview_news(get_session(), get_services(), news_id)
     report = delivery_report(get_session(), news.mailing_id) if news.mailing_id else None
     return render_template("panel/news_detail.html", news=news, rendered=rendered, report=report,
@@ -138,10 +113,8 @@ def news_detail(news_id: int) -> Any:
 
 
 @bp.get("/news/<int:news_id>/preview.html")
-@login_required
 def news_preview_html(news_id: int) -> Any:
     """The HTML part on its own, for the preview frame: inline styles allowed, scripts never."""
-    _news_or_404(news_id)
     return email_html_response(preview_news(get_session(), get_services(), news_id).html)
 
 
@@ -150,7 +123,6 @@ def _act(news_id: int, action, success: str) -> Any:  # type: ignore[no-untyped-
 
 
 @bp.post("/news/<int:news_id>/test")
-@login_required
 def news_test(news_id: int) -> Any:
     return _act(news_id, lambda: send_test(get_session(), get_services(), news_id, to_email=g.organiser.email,
                                            actor=current_actor()),
@@ -158,20 +130,17 @@ def news_test(news_id: int) -> Any:
 
 
 @bp.post("/news/<int:news_id>/send")
-@login_required
 def news_send(news_id: int) -> Any:
     return _act(news_id, lambda: send_news_now(get_session(), get_services(), news_id, actor=current_actor()),
                 "Sending to {result} member(s). Delivery results appear below.")
 
 
 @bp.post("/news/<int:news_id>/cancel")
-@login_required
 def news_cancel(news_id: int) -> Any:
     return _act(news_id, lambda: cancel_news(get_session(), news_id, actor=current_actor()), "Cancelled.")
 
 
 @bp.post("/news/<int:news_id>/schedule")
-@login_required
 def news_schedule(news_id: int) -> Any:
     form = ScheduleForm()
     if not form.validate_on_submit():

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms.validators import DataRequired, Length
@@ -15,22 +16,29 @@ from mailer.domain.privacy import erase_person, export_person
 from web.auth import admin_required
 from web.db import get_session
 from web.panel import bp
+from web.panel.actions import current_actor
+
+T = TypeVar("T")
 
 
 class PersonForm(FlaskForm):
     email = EmailField("Email address", validators=[DataRequired("Enter an email address"), Length(max=320)])
 
 
+def _for_person(action: Callable[[], T]) -> T | None:
+    """The action's result; or None, having said why, when the address is malformed or unknown."""
+    try:
+        return action()
+    except (NotFound, InvalidInput) as exc:
+        flash(str(exc))
+        return None
+
+
 @bp.get("/people")
 @admin_required
 def people() -> Any:
     email = request.args.get("email", "").strip()
-    found = None
-    if email:
-        try:
-            found = export_person(get_session(), email)
-        except (NotFound, InvalidInput) as exc:
-            flash(str(exc))
+    found = _for_person(lambda: export_person(get_session(), email)) if email else None
     return render_template("panel/people.html", email=email, found=found, form=PersonForm(data={"email": email}))
 
 
@@ -40,10 +48,8 @@ def people_export() -> Any:
     form = PersonForm()
     if not form.validate_on_submit():
         return redirect(url_for("panel.people"))
-    try:
-        data = export_person(get_session(), form.email.data)
-    except (NotFound, InvalidInput) as exc:
-        flash(str(exc))
+    data = _for_person(lambda: export_person(get_session(), form.email.data))
+    if data is None:
         return redirect(url_for("panel.people"))
     return json.dumps(data, indent=2, ensure_ascii=False), 200, {
         "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store",
@@ -57,10 +63,9 @@ def people_erase() -> Any:
     if not form.validate_on_submit() or request.form.get("confirm") != "erase":
         flash("Tick the box to confirm the erasure.")
         return redirect(url_for("panel.people", email=form.email.data or ""))
-    try:
-        result = erase_person(get_session(), form.email.data, actor=f"organiser:{g.organiser.id}")
-    except (NotFound, InvalidInput) as exc:
-        flash(str(exc))
+    result = _for_person(lambda: erase_person(get_session(), form.email.data,
+                                              actor=current_actor()))
+    if result is None:
         return redirect(url_for("panel.people"))
     flash(f"Erased. {result['rsvps_kept_anonymously']} answer(s) kept anonymously for the counts.")
     return redirect(url_for("panel.people"))

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from mailer.domain.errors import DomainError, NotFound
 from mailer.domain.lists import remove_member
 from mailer.domain.meetings import list_meetings
 from mailer.domain.models import AttendanceMode, MeetingStatus, RsvpResponse, utcnow
 from mailer.domain.rsvp import record_rsvp
 from mailer.domain.triage import reply_to_inbound, resolve_triage, triage_item
-from web.auth import login_required
 from web.db import get_services, get_session
 from web.panel import bp
+from web.panel.actions import current_actor, flash_outcome
 
 ANSWERS = {"in_person": (RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON),
            "remote": (RsvpResponse.ATTENDING, AttendanceMode.REMOTE),
@@ -42,13 +41,6 @@ class SimpleForm(FlaskForm):
     action = HiddenField()
 
 
-def _item_or_404(inbound_id: int):  # type: ignore[no-untyped-def]
-    try:
-        return triage_item(get_session(), inbound_id)
-    except NotFound:
-        abort(404)
-
-
 def _upcoming(list_slug: str | None) -> list[SelectChoice]:
     if not list_slug:
         return []
@@ -59,9 +51,8 @@ def _upcoming(list_slug: str | None) -> list[SelectChoice]:
 
 
 @bp.get("/inbound/<int:inbound_id>")
-@login_required
 def triage_detail(inbound_id: int) -> Any:
-    item = _item_or_404(inbound_id)
+    item = triage_item(get_session(), inbound_id)
     answer = AnswerForm()
     answer.meeting_id.choices = _upcoming(item.message.list_slug)
     return render_template("panel/triage_detail.html", item=item, answer=answer, reply=ReplyForm(),
@@ -69,59 +60,50 @@ def triage_detail(inbound_id: int) -> Any:
 
 
 @bp.post("/inbound/<int:inbound_id>/answer")
-@login_required
 def triage_answer(inbound_id: int) -> Any:
-    item = _item_or_404(inbound_id)
+    item = triage_item(get_session(), inbound_id)
     form = AnswerForm()
     form.meeting_id.choices = _upcoming(item.message.list_slug)
-    if not form.validate_on_submit() or not item.sender:
+    sender = item.sender
+    if not form.validate_on_submit() or not sender:
         flash("Choose a meeting and an answer.")
         return redirect(url_for("panel.triage_detail", inbound_id=inbound_id))
     response, mode = ANSWERS[form.answer.data]
-    try:
-        record_rsvp(get_session(), get_services(), meeting_id=form.meeting_id.data, email=item.sender,
-                    response=response, mode=mode, source="panel")
-    except DomainError as exc:
-        flash(f"Not recorded: {exc}")
+    if not flash_outcome(lambda: record_rsvp(get_session(), get_services(),
+                                             meeting_id=form.meeting_id.data, email=sender,
+                                             response=response, mode=mode, source="panel"),
+                         None, refused="Not recorded", missing_is_refused=True):
         return redirect(url_for("panel.triage_detail", inbound_id=inbound_id))
     resolve_triage(get_session(), inbound_id, outcome=f"answer recorded: {form.answer.data}",
-                   actor=f"organiser:{g.organiser.id}")
-    flash(f"Recorded, and {item.sender} has been emailed a confirmation.")
+                   actor=current_actor())
+    flash(f"Recorded, and {sender} has been emailed a confirmation.")
     return redirect(url_for("panel.inbound"))
 
 
 @bp.post("/inbound/<int:inbound_id>/reply")
-@login_required
 def triage_reply(inbound_id: int) -> Any:
     form = ReplyForm()
     if not form.validate_on_submit():
         flash("Write a reply first.")
         return redirect(url_for("panel.triage_detail", inbound_id=inbound_id))
-    try:
-        reply_to_inbound(get_session(), get_services(), inbound_id, text=form.text.data,
-                         actor=f"organiser:{g.organiser.id}")
-    except NotFound:
-        abort(404)
-    except DomainError as exc:
-        flash(f"Not sent: {exc}")
+    if not flash_outcome(lambda: reply_to_inbound(get_session(), get_services(), inbound_id,
+                                                  text=form.text.data, actor=current_actor()),
+                         lambda _: "Reply sent.", refused="Not sent"):
         return redirect(url_for("panel.triage_detail", inbound_id=inbound_id))
-    flash("Reply sent.")
     return redirect(url_for("panel.inbound"))
 
 
 @bp.post("/inbound/<int:inbound_id>/resolve")
-@login_required
 def triage_resolve(inbound_id: int) -> Any:
-    item = _item_or_404(inbound_id)
+    item = triage_item(get_session(), inbound_id)
     form = SimpleForm()
     if not form.validate_on_submit() or form.action.data not in ("remove", "handled"):
         abort(400)
-    actor = f"organiser:{g.organiser.id}"
+    actor = current_actor()
     if form.action.data == "remove":
-        try:
-            remove_member(get_session(), slug=item.message.list_slug or "", email=item.sender or "", actor=actor)
-        except DomainError as exc:
-            flash(f"Not removed: {exc}")
+        if not flash_outcome(lambda: remove_member(get_session(), slug=item.message.list_slug or "",
+                                                   email=item.sender or "", actor=actor),
+                             None, refused="Not removed", missing_is_refused=True):
             return redirect(url_for("panel.triage_detail", inbound_id=inbound_id))
         resolve_triage(get_session(), inbound_id, outcome="removed from the list", actor=actor)
         flash(f"Removed {item.sender} from the list.")

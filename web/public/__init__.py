@@ -1,24 +1,20 @@
 """Public pages reached from signed links. A GET never changes anything:
-mail scanners open every link. The change happens on the page's one POST."""
+mail scanners open every link. The change happens on the page's one POST.
+
+A bad or expired link, or a form that came back without its token, is an
+error the views let rise: ``web.errors`` gives each its friendly page."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import EmailField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from mailer.domain.consultations import ConsultationClosed, volunteer_by_link, volunteer_page
-from mailer.domain.errors import (
-    ExpiredLink,
-    InvalidChoice,
-    InvalidInput,
-    InvalidLink,
-    NotFound,
-    RsvpClosed,
-)
+from mailer.domain.consultations import volunteer_by_link, volunteer_page
+from mailer.domain.errors import InvalidInput, NotFound, RsvpClosed
 from mailer.domain.invitations import public_meeting, send_links
 from mailer.domain.links import RSVP_CHOICES
 from mailer.domain.lists import leave_by_token, rejoin_by_token, unsubscribe_state
@@ -26,7 +22,8 @@ from mailer.domain.membership import confirm_join, confirm_state
 from mailer.domain.rsvp import record_rsvp_from_link, rsvp_page
 from web import csrf
 from web.db import get_config, get_services, get_session
-from web.public.linkforms import LinkForm, link_form
+from web.errors import refusal_on_form
+from web.public.linkforms import LinkForm, link_form, submitted_link_form
 
 bp = Blueprint("public", __name__)
 
@@ -43,11 +40,6 @@ class RsvpForm(LinkForm):
                     "organisers see it, and it is deleted after the meeting.")
 
 
-def _link_error(exc: Exception) -> Any:
-    title = "This link has expired" if isinstance(exc, ExpiredLink) else "This link is not valid"
-    return render_template("public/link_error.html", title=title, message=str(exc)), 400
-
-
 @bp.get("/")
 def index() -> Any:
     return redirect(url_for("panel.dashboard"))
@@ -55,10 +47,7 @@ def index() -> Any:
 
 @bp.get("/rsvp/<token>/<choice>")
 def rsvp(token: str, choice: str) -> Any:
-    try:
-        page = rsvp_page(get_session(), get_services(), token, choice)
-    except (InvalidLink, ExpiredLink) as exc:
-        return _link_error(exc)
+    page = rsvp_page(get_session(), get_services(), token, choice)
     return render_template("public/rsvp.html", page=page, form=link_form(RsvpForm, token), token=token,
                            choices=RSVP_CHOICES)
 
@@ -66,60 +55,34 @@ def rsvp(token: str, choice: str) -> Any:
 @bp.post("/rsvp/<token>/<choice>")
 @csrf.exempt  # the form's own token is bound to the link (web.public.linkforms): no cookie needed
 def rsvp_confirm(token: str, choice: str) -> Any:
-    form = link_form(RsvpForm, token)
-    if not form.validate_on_submit():
-        if form.access_needs.errors and "csrf_token" not in form.errors:
-            try:
-                page = rsvp_page(get_session(), get_services(), token, choice)
-            except (InvalidLink, ExpiredLink) as exc:
-                return _link_error(exc)
-            return render_template("public/rsvp.html", page=page, form=form, token=token, choices=RSVP_CHOICES), 400
-        return render_template("public/link_error.html", title="Your form expired",
-                               message="Please open the link from your email again."), 400
-    try:
-        outcome = record_rsvp_from_link(get_session(), get_services(), token, choice,
-                                        access_needs=form.access_needs.data or None)
-    except (InvalidLink, ExpiredLink) as exc:
-        return _link_error(exc)
-    except (RsvpClosed, InvalidChoice) as exc:
-        return render_template("public/link_error.html", title="We could not record your answer",
-                               message=str(exc)), 409
+    form = submitted_link_form(RsvpForm, token)
+    if form.errors:
+        page = rsvp_page(get_session(), get_services(), token, choice)
+        return render_template("public/rsvp.html", page=page, form=form, token=token, choices=RSVP_CHOICES), 400
+    outcome = record_rsvp_from_link(get_session(), get_services(), token, choice,
+                                    access_needs=form.access_needs.data or None)
     return redirect(url_for("public.rsvp_done", token=token, choice=choice,
                             changed=int(outcome.changed)))
 
 
 @bp.get("/rsvp/<token>/<choice>/done")
 def rsvp_done(token: str, choice: str) -> Any:
-    try:
-        page = rsvp_page(get_session(), get_services(), token, choice)
-    except (InvalidLink, ExpiredLink) as exc:
-        return _link_error(exc)
+    page = rsvp_page(get_session(), get_services(), token, choice)
     return render_template("public/rsvp_done.html", page=page, token=token, choices=RSVP_CHOICES)
 
 
 @bp.get("/volunteer/<token>")
 def volunteer(token: str) -> Any:
     """The role and one button; opening the link records nothing."""
-    try:
-        page = volunteer_page(get_session(), get_services(), token)
-    except InvalidLink as exc:
-        return _link_error(exc)
+    page = volunteer_page(get_session(), get_services(), token)
     return render_template("public/volunteer.html", page=page, token=token, form=link_form(ConfirmForm, token))
 
 
 @bp.post("/volunteer/<token>")
 @csrf.exempt  # link-bound form token
 def volunteer_confirm(token: str) -> Any:
-    if not link_form(ConfirmForm, token).validate_on_submit():
-        return render_template("public/link_error.html", title="Your form expired",
-                               message="Please open the link from your email again."), 400
-    try:
-        page = volunteer_by_link(get_session(), get_services(), token)
-    except InvalidLink as exc:
-        return _link_error(exc)
-    except ConsultationClosed as exc:
-        return render_template("public/link_error.html", title="This call for volunteers has closed",
-                               message=str(exc)), 409
+    submitted_link_form(ConfirmForm, token)
+    page = volunteer_by_link(get_session(), get_services(), token)
     return render_template("public/volunteered.html", page=page)
 
 
@@ -131,10 +94,7 @@ def unsubscribe(token: str) -> Any:
     """Shows the list and one button; opening the link changes nothing."""
     if token in SAMPLE_TOKENS:
         return render_template("public/unsubscribe_sample.html")
-    try:
-        state = unsubscribe_state(get_session(), get_services(), token)
-    except InvalidLink as exc:
-        return _link_error(exc)
+    state = unsubscribe_state(get_session(), get_services(), token)
     return render_template("public/unsubscribe.html", state=state, token=token, form=link_form(ConfirmForm, token))
 
 
@@ -144,10 +104,7 @@ def unsubscribe_confirm(token: str) -> Any:
     if token in SAMPLE_TOKENS:
         return render_template("public/unsubscribe_sample.html")
     one_click = request.form.get("List-Unsubscribe") == "One-Click"
-    try:
-        state = leave_by_token(get_session(), get_services(), token, source="one-click" if one_click else "page")
-    except InvalidLink as exc:
-        return _link_error(exc)
+    state = leave_by_token(get_session(), get_services(), token, source="one-click" if one_click else "page")
     if one_click and "text/html" not in request.headers.get("Accept", ""):
         return "Unsubscribed.\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
     return render_template("public/unsubscribed.html", state=state, token=token, form=link_form(ConfirmForm, token))
@@ -156,37 +113,23 @@ def unsubscribe_confirm(token: str) -> Any:
 @bp.post("/u/<token>/rejoin")
 @csrf.exempt  # link-bound form token
 def unsubscribe_undo(token: str) -> Any:
-    form = link_form(ConfirmForm, token)
-    if not form.validate_on_submit():
-        return render_template("public/link_error.html", title="Your form expired",
-                               message="Please open the link from your email again."), 400
-    try:
-        state = rejoin_by_token(get_session(), get_services(), token)
-    except InvalidLink as exc:
-        return _link_error(exc)
+    submitted_link_form(ConfirmForm, token)
+    state = rejoin_by_token(get_session(), get_services(), token)
     return render_template("public/rejoined.html", state=state)
 
 
 @bp.get("/confirm/<token>")
 def confirm(token: str) -> Any:
     """A request to join, confirmed by the address owner. The GET only shows the button."""
-    try:
-        state = confirm_state(get_session(), get_services(), token)
-    except (InvalidLink, ExpiredLink) as exc:
-        return _link_error(exc)
+    state = confirm_state(get_session(), get_services(), token)
     return render_template("public/confirm.html", state=state, token=token, form=link_form(ConfirmForm, token))
 
 
 @bp.post("/confirm/<token>")
 @csrf.exempt  # link-bound form token
 def confirm_post(token: str) -> Any:
-    if not link_form(ConfirmForm, token).validate_on_submit():
-        return render_template("public/link_error.html", title="Your form expired",
-                               message="Please open the link from your email again."), 400
-    try:
-        state = confirm_join(get_session(), get_services(), token, source="link")
-    except (InvalidLink, ExpiredLink) as exc:
-        return _link_error(exc)
+    submitted_link_form(ConfirmForm, token)
+    state = confirm_join(get_session(), get_services(), token, source="link")
     return render_template("public/confirmed.html", state=state)
 
 
@@ -197,20 +140,13 @@ class LinksForm(FlaskForm):
 @bp.route("/meetings/<int:meeting_id>", methods=["GET", "POST"])
 def meeting_page(meeting_id: int) -> Any:
     """A meeting's public page: what, when, places left; and a form to get your own links by email."""
-    try:
-        page = public_meeting(get_session(), meeting_id)
-    except NotFound:
-        abort(404)
+    page = public_meeting(get_session(), meeting_id)
     form = LinksForm()
     sent = False
     if form.validate_on_submit():
-        try:
+        with refusal_on_form(form, "email", (InvalidInput, RsvpClosed, NotFound)):
             send_links(get_session(), get_services(), meeting_id, email=form.email.data or "")
             sent = True
-        except InvalidInput as exc:
-            form.email.errors = [*form.email.errors, str(exc)]
-        except (RsvpClosed, NotFound) as exc:
-            form.email.errors = [*form.email.errors, str(exc)]
     status = 400 if form.errors else 200
     return render_template("public/meeting.html", page=page, form=form, sent=sent), status
 

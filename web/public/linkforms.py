@@ -17,6 +17,7 @@ from wtforms.csrf.core import CSRF, CSRFTokenField
 from wtforms.validators import ValidationError
 
 from web.db import get_services
+from web.errors import LinkFormExpired
 
 
 class LinkBoundCSRF(CSRF):
@@ -44,3 +45,15 @@ class LinkForm(FlaskForm):
 def link_form(form_class: type[LinkForm], token: str) -> Any:
     """An instance of ``form_class`` bound to the signed link ``token`` (and to the request's data on a POST)."""
     return form_class(meta={"csrf_context": token})
+
+
+def submitted_link_form(form_class: type[LinkForm], token: str) -> Any:
+    """The form POSTed from the page of the signed link ``token``, validated.
+
+    Raises :class:`LinkFormExpired` when its token is not good for this link.
+    Other field errors stay on the form, for the view to show next to their fields.
+    """
+    form = link_form(form_class, token)
+    if not form.validate() and "csrf_token" in form.errors:
+        raise LinkFormExpired()
+    return form

@@ -1,0 +1,45 @@
+"""``convene organiser``: organiser accounts for the panel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from mailer.cli.context import pass_session
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+@click.group("organiser", subcommand_metavar="ACTION [ARGS]...")
+def organisers() -> None:
+    """Organiser accounts."""
+
+
+@organisers.command()
+@click.argument("email")
+@click.option("--name", default="")
+@click.option("--admin", is_flag=True, help="give the admin role")
+@pass_session
+def create(session: Session, email: str, name: str, admin: bool) -> None:
+    """Create an organiser; prints a generated password once."""
+    from mailer.domain.models import OrganiserRole
+    from mailer.domain.organisers import create_organiser, generate_password
+
+    password = generate_password()
+    create_organiser(session, email=email, password=password, name=name,
+                     role=OrganiserRole.ADMIN if admin else OrganiserRole.ORGANISER, actor="cli")
+    click.echo(f"Created organiser {email}. Password (shown once): {password}")
+
+
+@organisers.command("reset-password")
+@click.argument("email")
+@pass_session
+def reset_password(session: Session, email: str) -> None:
+    """Set a new generated password; prints it once."""
+    from mailer.domain.organisers import generate_password, set_password
+
+    password = generate_password()
+    set_password(session, email=email, password=password, actor="cli")
+    click.echo(f"New password for {email} (shown once): {password}")

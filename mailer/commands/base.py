@@ -1,0 +1,52 @@
+"""The shape every email command has, and what it is given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from sqlalchemy.orm import Session
+
+from mailer.domain.models import AttendanceMode
+from mailer.domain.outbox import ReplyThread
+from mailer.domain.services import Services
+from mailer.domain.triage import InboundOutcome
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """One message asking a list for something, as a command sees it.
+
+    ``mode`` is how the sender said they would attend, when their words
+    said; ``argument`` is what follows the command word at the -request
+    address (a confirmation code, say); ``authenticated`` is whether our own
+    MTA saw an aligned DMARC pass for the sender's domain.
+    """
+
+    session: Session
+    services: Services
+    list_slug: str
+    email: str
+    display_name: str | None
+    thread: ReplyThread
+    received_at: datetime
+    authenticated: bool = False
+    mode: AttendanceMode | None = None
+    argument: str = ""
+
+
+class EmailCommand:
+    """A command: its name (and other words that name it), a line of help, and what it does.
+
+    ``run`` acts through domain functions, within the caller's transaction,
+    and returns the outcome for the inbound log; a :class:`DomainError` it
+    lets through is recorded as a refusal.
+    """
+
+    name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    help: ClassVar[str]
+
+    def run(self, request: CommandRequest) -> InboundOutcome:
+        raise NotImplementedError
