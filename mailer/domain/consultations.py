@@ -47,7 +47,6 @@ from mailer.domain.outbox import Envelope, ReplyThread, enqueue, may_auto_reply
 from mailer.domain.people import get_or_create_person, sample_member
 from mailer.domain.reports import spreadsheet_csv
 from mailer.domain.services import Services
-from mailer.domain.triage import forget_inbound_sender
 from mailer.rendering import RenderedEmail
 
 MAX_TITLE = 300
@@ -245,6 +244,8 @@ class AnswerOutcome:
     late: bool = False
     replied: bool = False
     roles: list[str] = field(default_factory=list)
+    #: Stored as an anonymous answer: the message it came in must not keep who sent it or what it said.
+    anonymous: bool = False
 
 
 def claim_for_reply(session: Session, services: Services, *, token: str | None,
@@ -278,14 +279,14 @@ def claim_for_reply(session: Session, services: Services, *, token: str | None,
 
 
 def record_answer(session: Session, services: Services, *, consultation_id: int, email: str,
-                  display_name: str | None, text: str, thread: ReplyThread,
-                  inbound_id: int | None = None) -> AnswerOutcome:
+                  display_name: str | None, text: str, thread: ReplyThread) -> AnswerOutcome:
     """Store what a member wrote back, and acknowledge it (threaded; rate-limited like every auto-reply).
 
     A named member's later replies add to their one answer; in an anonymous
-    consultation each reply stands alone, and the raw message it came in is
-    deleted. A reply after the closing date is kept (marked late) and the
-    sender is told the consultation has closed.
+    consultation each reply stands alone, and the outcome says so: the
+    message it came in must then keep neither its sender nor its text (see
+    ``InboundOutcome.forget_sender``). A reply after the closing date is kept
+    (marked late) and the sender is told the consultation has closed.
     """
     text = text.strip()
     with transaction(session):
@@ -305,8 +306,6 @@ def record_answer(session: Session, services: Services, *, consultation_id: int,
                                                                                   microsecond=0)
             session.add(ConsultationAnswer(id=uuid.uuid4().hex, consultation_id=consultation.id, person_id=None,
                                            text=text, late=late, received_at=day, updated_at=day, replies=1))
-            if inbound_id is not None:
-                forget_inbound_sender(session, inbound_id)
         else:
             answer = session.scalar(select(ConsultationAnswer).where(
                 ConsultationAnswer.consultation_id == consultation.id, ConsultationAnswer.person_id == person.id))
@@ -331,7 +330,8 @@ def record_answer(session: Session, services: Services, *, consultation_id: int,
         summary = f"{what} stored for consultation {consultation.id}" + (" (late: closed)" if late else "")
         if consultation.kind is ConsultationKind.VOLUNTEERS:
             summary += "; roles: " + (", ".join(r.name for r in roles) or "none named")
-        return AnswerOutcome(summary, stored=True, late=late, replied=may_reply, roles=[r.name for r in roles])
+        return AnswerOutcome(summary, stored=True, late=late, replied=may_reply, roles=[r.name for r in roles],
+                             anonymous=consultation.anonymous)
 
 
 def _acknowledge(session: Session, services: Services, consultation: Consultation, person: Person,

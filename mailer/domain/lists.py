@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from mailer.db import read_transaction, transaction
@@ -47,9 +47,12 @@ def create_list(session: Session, *, slug: str, name: str, description: str = ""
     return mailing_list
 
 
+_LIST_BY_SLUG = select(MailingList).where(MailingList.slug == bindparam("slug"))
+
+
 def get_list(session: Session, slug: str) -> MailingList:
     """Within the caller's transaction: the list with this address (raises NotFound)."""
-    found = session.scalar(select(MailingList).where(MailingList.slug == slug.lower()))
+    found = session.scalar(_LIST_BY_SLUG, {"slug": slug.lower()})
     if found is None:
         raise NotFound(f"There is no list called '{slug}'.")
     return found

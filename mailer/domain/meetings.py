@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.db import read_transaction, transaction
@@ -85,12 +85,15 @@ def create_meeting(session: Session, *, list_slug: str, title: str, starts_at: s
     return meeting
 
 
+_NEXT_MEETING = (select(Meeting)
+                 .where(Meeting.list_id == bindparam("list_id"), Meeting.status == MeetingStatus.PUBLISHED,
+                        Meeting.ends_at > bindparam("now"))
+                 .order_by(Meeting.starts_at).limit(1))
+
+
 def next_meeting(session: Session, list_id: int, now: datetime | None = None) -> Meeting | None:
     """The list's next published meeting that has not ended (within the caller's transaction)."""
-    return session.scalar(select(Meeting).options(joinedload(Meeting.mailing_list))
-                          .where(Meeting.list_id == list_id, Meeting.status == MeetingStatus.PUBLISHED,
-                                 Meeting.ends_at > (now or utcnow()))
-                          .order_by(Meeting.starts_at).limit(1))
+    return session.scalar(_NEXT_MEETING, {"list_id": list_id, "now": now or utcnow()})
 
 
 def list_meetings(session: Session, list_slug: str | None = None) -> list[Meeting]:

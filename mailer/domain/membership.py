@@ -12,12 +12,12 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailer.db import read_transaction, transaction
 from mailer.domain import audit
-from mailer.domain.errors import DomainError, InvalidLink
+from mailer.domain.errors import DomainError, InvalidLink, NotFound
 from mailer.domain.lists import get_list
 from mailer.domain.models import MailingList, Person, Subscription, SubscriptionStatus
 from mailer.domain.outbox import ReplyThread, enqueue, list_envelope, may_auto_reply
@@ -29,20 +29,28 @@ class SenderNotAllowed(DomainError):
     """The list only takes mail from certain domains."""
 
 
-def sender_allowed(mailing_list: MailingList, email: str) -> bool:
-    patterns = [p.strip().lower() for p in mailing_list.allowed_sender_domains.split(",") if p.strip()]
+def sender_allowed(allowed_sender_domains: str, email: str) -> bool:
+    """Whether a list whose allowed sender domains are these (comma-separated, ``*.gov.uk`` style;
+    none means any) takes mail from this address."""
+    patterns = [p.strip().lower() for p in allowed_sender_domains.split(",") if p.strip()]
     if not patterns:
         return True
     domain = email.rpartition("@")[2].lower()
     return any(domain == p or fnmatch.fnmatch(domain, p) for p in patterns)
 
 
+_ALLOWED_SENDER_DOMAINS = select(MailingList.allowed_sender_domains).where(MailingList.slug == bindparam("slug"))
+
+
 def check_sender(session: Session, services: Services, *, list_slug: str, email: str,
                  display_name: str | None, thread: ReplyThread | None) -> None:
     """Raise SenderNotAllowed (after a polite reply) when the list does not take mail from this domain."""
     with read_transaction(session):
-        if sender_allowed(get_list(session, list_slug), email):
-            return
+        domains = session.connection().scalar(_ALLOWED_SENDER_DOMAINS, {"slug": list_slug.lower()})
+    if domains is None:
+        raise NotFound(f"There is no list called '{list_slug}'.")
+    if sender_allowed(domains, email):
+        return
     with transaction(session):
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)

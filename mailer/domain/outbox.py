@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from mailer.domain.models import MailingList, OutboxMessage, Person
+from mailer.domain.models import MailingList, OutboxMessage, OutboxStatus, Person, utcnow
 from mailer.domain.people import format_address
 from mailer.domain.services import Services
 from mailer.mail.addresses import Addresses, MessageIdentity
@@ -86,21 +86,28 @@ def enqueue(session: Session, services: Services, *, kind: str, person: Person, 
     headers["From"] = format_address(sender.from_address, sender.from_name)
     headers = {k: v.translate(_HEADER_UNSAFE) for k, v in headers.items()}
     identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
-    session.add(OutboxMessage(
+    session.connection().execute(_QUEUE, dict(
         kind=kind, person_id=person.id, recipient=person.email, sender=identity.envelope_from,
         message_id=identity.message_id, subject=subject.translate(_HEADER_UNSAFE),
         body_text=rendered.text, body_html=rendered.html, body_calendar=calendar,
-        attachment_ids=attachments, headers=headers))
+        attachment_ids=attachments, headers=headers, status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=utcnow(), created_at=utcnow()))
     return identity.message_id
+
+
+_QUEUE = insert(OutboxMessage)
 
 
 def recent_auto_replies(session: Session, recipient: str, within: timedelta) -> int:
     """How many automatic replies went to this address lately (for rate limiting); replies queued
     earlier in the caller's transaction count too."""
     since = datetime.now(UTC) - within
-    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.recipient == recipient, OutboxMessage.created_at >= since,
-        OutboxMessage.headers[AUTO_SUBMITTED].as_string() == AUTO_REPLIED)) or 0
+    # Queued messages are written straight to the connection (see enqueue): nothing to flush first.
+    return session.connection().scalar(_RECENT_AUTO_REPLIES, {"recipient": recipient, "since": since}) or 0
+
+
+_RECENT_AUTO_REPLIES = select(func.count()).select_from(OutboxMessage).where(
+    OutboxMessage.recipient == bindparam("recipient"), OutboxMessage.created_at >= bindparam("since"),
+    OutboxMessage.headers[AUTO_SUBMITTED].as_string() == AUTO_REPLIED)
 
 
 def may_auto_reply(session: Session, services: Services, email: str) -> bool:

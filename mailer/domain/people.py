@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from email.headerregistry import Address
 
 import email_validator
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailer.domain.errors import InvalidInput
@@ -19,6 +20,7 @@ for _name in ("localhost", "test"):
         email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_name)
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and asked about the same address several times a message
 def normalise_email(raw: str) -> str:
     """A canonical, syntax-checked address: the domain lower-cased, the local part kept.
 
@@ -31,13 +33,16 @@ def normalise_email(raw: str) -> str:
     return result.normalized.lower()
 
 
+_PERSON_BY_EMAIL = select(Person).where(Person.email == bindparam("email"))
+
+
 def get_or_create_person(session: Session, email: str, display_name: str | None = None) -> Person:
     """Within the caller's transaction: the person for this address, created if new.
 
     A name is recorded only for a person who has none yet.
     """
     address = normalise_email(email)
-    person = session.scalar(select(Person).where(Person.email == address))
+    person = session.scalar(_PERSON_BY_EMAIL, {"email": address})
     if person is None:
         person = Person(email=address, display_name=_clean_name(display_name))
         session.add(person)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.db import read_transaction, rows_changed, transaction
@@ -114,8 +114,7 @@ def _record(session: Session, services: Services, *, person: Person, meeting: Me
         # The right to hand out places: PostgreSQL's row lock (SQLite has one writer at a time).
         session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
         places_taken = _places_taken(session, meeting.id, besides=person.id)
-    rsvp = session.scalar(select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.person_id == person.id)
-                          .with_for_update().execution_options(populate_existing=True))
+    rsvp = session.scalar(_ANSWER_TO_CHANGE, {"meeting_id": meeting.id, "person_id": person.id})
     previous = Standing(rsvp.response, rsvp.mode, rsvp.waitlisted_at is not None) if rsvp else None
     if rsvp is not None and keep_mode and response is rsvp.response is RsvpResponse.ATTENDING and mode is None:
         mode = rsvp.mode  # "register me" again must not forget a mode chosen earlier
@@ -155,6 +154,12 @@ def _record(session: Session, services: Services, *, person: Person, meeting: Me
     return RsvpOutcome(meeting.id, person.id, response, mode, changed=True,
                        previous=(previous.response, previous.mode) if previous else None,
                        waitlisted=standing.waitlisted)
+
+
+# Locked (PostgreSQL) and read afresh: a promotion made under the meeting's lock may have changed it.
+_ANSWER_TO_CHANGE = (select(Rsvp).where(Rsvp.meeting_id == bindparam("meeting_id"),
+                                        Rsvp.person_id == bindparam("person_id"))
+                     .with_for_update().execution_options(populate_existing=True))
 
 
 def _places_taken(session: Session, meeting_id: int, *, besides: int | None = None) -> int:

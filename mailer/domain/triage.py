@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session, defer
 
 from mailer.db import read_transaction, rows_changed, transaction
@@ -42,6 +42,9 @@ class InboundOutcome:
     status: InboundStatus
     intent: InboundIntent | None
     summary: str
+    #: The message must keep neither who sent it nor what it said (an anonymous answer was taken
+    #: out of it): only the record that it came and what was done stays.
+    forget_sender: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,29 +58,22 @@ class WhatWasRead:
     new_text: str = ""
 
 
-def record_what_was_read(session: Session, inbound_id: int, read: WhatWasRead) -> None:
-    """Within the caller's transaction: keep on the message's row what the worker read of it."""
-    session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(
-        message_id=read.message_id[:998] or None, sender=read.sender[:320] if read.sender else None,
-        sender_name=(read.sender_name or "")[:200] or None, subject=read.subject, new_text=read.new_text)
-        .execution_options(synchronize_session=False))
+_FINISH = update(InboundMessage).where(InboundMessage.id == bindparam("own_id"))
 
 
-def finish_inbound(session: Session, inbound_id: int, outcome: InboundOutcome, *,
+def finish_inbound(session: Session, inbound_id: int, outcome: InboundOutcome, *, read: WhatWasRead,
                    list_slug: str | None = None) -> None:
-    """Within the caller's transaction: record what was understood and done. This marks the
-    message's Message-ID handled, in the same commit as what the message did."""
-    session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(
-        status=outcome.status, outcome=outcome.summary, intent=outcome.intent, processed_at=utcnow(),
-        lease_until=None, list_slug=list_slug).execution_options(synchronize_session=False))
-
-
-def forget_inbound_sender(session: Session, inbound_id: int) -> None:
-    """Within the caller's transaction: keep the record of a message but not who sent it or what it said
-    (an anonymous answer has been taken out of it)."""
-    session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
-                    .values(raw=b"", size=0, mail_from="", peer="", sender=None, sender_name=None, subject="",
-                            new_text="").execution_options(synchronize_session=False))
+    """Within the caller's transaction: record what was read, understood and done, in one UPDATE.
+    This marks the message's Message-ID handled, in the same commit as what the message did."""
+    values: dict[str, object] = {
+        "status": outcome.status, "outcome": outcome.summary, "intent": outcome.intent, "processed_at": utcnow(),
+        "lease_until": None, "list_slug": list_slug, "message_id": read.message_id[:998] or None,
+        "sender": read.sender[:320] if read.sender else None, "sender_name": (read.sender_name or "")[:200] or None,
+        "subject": read.subject, "new_text": read.new_text}
+    if outcome.forget_sender:
+        values.update(raw=b"", size=0, mail_from="", peer="", sender=None, sender_name=None, subject="",
+                      new_text="")
+    session.connection().execute(_FINISH, {"own_id": inbound_id, **values})
 
 
 _FINISHED = (InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED)
@@ -99,10 +95,13 @@ def handled_copy(session: Session, inbound_id: int, message_id: str) -> int | No
     message_id = message_id[:998]
     if session.get_bind().dialect.name == "postgresql":
         session.execute(_LOCK_MESSAGE_ID, {"key": _lock_key(message_id)})
-    return session.scalar(select(InboundMessage.id)
-                          .where(InboundMessage.message_id == message_id, InboundMessage.id != inbound_id,
-                                 InboundMessage.status.in_(_FINISHED))
-                          .order_by(InboundMessage.id).limit(1))
+    return session.connection().scalar(_EARLIER_COPY, {"message_id": message_id, "own_id": inbound_id})
+
+
+_EARLIER_COPY = (select(InboundMessage.id)
+                 .where(InboundMessage.message_id == bindparam("message_id"), InboundMessage.id != bindparam("own_id"),
+                        InboundMessage.status.in_(_FINISHED))
+                 .order_by(InboundMessage.id).limit(1))
 
 
 def _lock_key(message_id: str) -> int:

@@ -38,7 +38,6 @@ from mailer.domain.triage import (
     fail_inbound,
     finish_inbound,
     handled_copy,
-    record_what_was_read,
     stored_messages,
 )
 from mailer.inbound.calendar import CalendarReply, read_calendar_reply
@@ -131,15 +130,11 @@ def _handle(session: Session, services: Services, inbound_id: int, message: _Mes
     try:
         try:
             with session.begin_nested():
-                # What was read is recorded first: handling may take the sender out of it again
-                # (an anonymous answer).
-                record_what_was_read(session, inbound_id, message.read)
                 outcome = _process(session, services, inbound_id, message)
-                finish_inbound(session, inbound_id, outcome, list_slug=message.list_slug)
+                finish_inbound(session, inbound_id, outcome, read=message.read, list_slug=message.list_slug)
         except DomainError as exc:
             outcome = InboundOutcome(InboundStatus.TRIAGE, None, f"not done: {exc}")
-            record_what_was_read(session, inbound_id, message.read)
-            finish_inbound(session, inbound_id, outcome, list_slug=message.list_slug)
+            finish_inbound(session, inbound_id, outcome, read=message.read, list_slug=message.list_slug)
         return outcome
     except DBAPIError as exc:
         if not alone:
@@ -233,7 +228,7 @@ def _process(session: Session, services: Services, inbound_id: int, message: _Me
     except DomainError as exc:
         return InboundOutcome(InboundStatus.TRIAGE, InboundIntent.ANSWER, f"reply address refused: {exc}")
     if claim is not None:
-        return _answer(session, services, claim[0], parsed, thread, inbound_id)
+        return _answer(session, services, claim[0], parsed, thread)
     if route.kind == "answer":
         return InboundOutcome(InboundStatus.TRIAGE, InboundIntent.ANSWER, "answer address without a consultation")
     try:
@@ -284,16 +279,15 @@ def _bounce(session: Session, services: Services, verp_token: str | None, raw: b
 
 
 def _answer(session: Session, services: Services, consultation_id: int, parsed: ParsedMessage,
-            thread: ReplyThread, inbound_id: int) -> InboundOutcome:
+            thread: ReplyThread) -> InboundOutcome:
     try:
         outcome = record_answer(session, services, consultation_id=consultation_id, email=parsed.from_email or "",
-                                display_name=parsed.from_name, text=parsed.new_text, thread=thread,
-                                inbound_id=inbound_id)
+                                display_name=parsed.from_name, text=parsed.new_text, thread=thread)
     except DomainError as exc:
         return InboundOutcome(InboundStatus.TRIAGE, InboundIntent.ANSWER, f"answer not stored: {exc}")
     reply = "" if outcome.replied else " (acknowledgement rate-limited)"
     return InboundOutcome(InboundStatus.DONE if outcome.stored else InboundStatus.TRIAGE, InboundIntent.ANSWER,
-                          outcome.summary + reply)
+                          outcome.summary + reply, forget_sender=outcome.anonymous)
 
 
 def _calendar(session: Session, services: Services, reply: CalendarReply, parsed: ParsedMessage,

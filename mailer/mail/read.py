@@ -20,7 +20,7 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import getaddresses
 
-from mailparser_reply import EmailReplyParser
+from mailparser_reply import EmailMessage as ReplyParserMessage
 from mailparser_reply.constants import MAIL_LANGUAGES
 
 from mailer.mail.authresults import dmarc_pass
@@ -195,9 +195,12 @@ REPLY_LANGUAGES = frozenset(code for code in MAIL_LANGUAGES if len(code) == 2)
 
 
 def _newest_reply(text: str, languages: tuple[str, ...]) -> str:
-    """mail-parser-reply's newest reply: the text above the first reply header of these languages
-    (its own signature and disclaimer rules are not used: ours run after it, on what it keeps)."""
-    return EmailReplyParser(languages=list(languages)).parse_reply(text) or ""
+    """The text above the first reply header that mail-parser-reply knows for these languages
+    (its reply-header pattern, through its public ``EmailMessage.HEADER_REGEX``; its signature
+    and disclaimer search is not wanted, ours run after it, on what it keeps)."""
+    message = ReplyParserMessage(text=text, languages=list(languages))  # the library normalises the text
+    header = message.HEADER_REGEX.search(message.text)
+    return message.text[:header.start()] if header else message.text
 
 
 def new_text(text: str, languages: tuple[str, ...] = ("en",)) -> str:
