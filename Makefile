@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench screenshots govuk-css clean
+.PHONY: run test lint bench screenshots govuk-css clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Convene needs Python 3.11 or newer" or 0)'
@@ -23,9 +23,16 @@ run: $(VENV)/.installed-run
 	$(BIN)/convene init --demo
 	$(BIN)/convene serve
 
-## test: install the test extras and run the whole suite in parallel
-test: $(VENV)/.installed-test
+## test: install the test extras, run the linters, then the whole suite in parallel
+test: lint
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+## lint: ruff (style and formatting), mypy on mailer/ and web/, and the import contracts (pyproject.toml)
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check mailer web tests bench
+	$(BIN)/ruff format --check mailer web tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## screenshots: refresh docs/screenshots from the browser tests
 screenshots: $(VENV)/.installed-test

@@ -24,16 +24,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def bench_runtime(tmp: Path, *, domain: str = "bench.test", web_port: int | None = None,
-                  database_url: str = "") -> Runtime:
+def bench_runtime(
+    tmp: Path, *, domain: str = "bench.test", web_port: int | None = None, database_url: str = ""
+) -> Runtime:
     """A dev-mode runtime with one list, on a new SQLite database in ``tmp`` or, given
     ``database_url``, on that database emptied first (every table's rows are deleted)."""
     web_port = web_port or free_port()
     config = load_config(environ={}).replace(
-        service={"data_dir": str(tmp), "secret_key": "bench-" + "k" * 40, "dev_mode": True,
-                 "base_url": f"http://127.0.0.1:{web_port}"},
+        service={
+            "data_dir": str(tmp),
+            "secret_key": "bench-" + "k" * 40,
+            "dev_mode": True,
+            "base_url": f"http://127.0.0.1:{web_port}",
+        },
         database={"url": database_url},
-        mail={"domain": domain}, inbound={"port": free_port()}, web={"port": web_port})
+        mail={"domain": domain},
+        inbound={"port": free_port()},
+        web={"port": web_port},
+    )
     engine = make_engine(config.database_url)
     migrate(engine)
     if database_url:

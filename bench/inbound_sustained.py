@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiosmtplib
@@ -31,13 +31,19 @@ from mailer.domain.meetings import create_meeting
 
 
 def message(i: int) -> bytes:
-    return (f"From: Member {i} <member{i}@example.org>\r\nTo: forum@bench.test\r\nSubject: Forum\r\n"
-            f"Message-ID: <sustained-{i}@example.org>\r\n\r\nPlease register me, I will join remotely.\r\n\r\n"
-            f"Thanks,\r\nMember {i}\r\n").encode()
+    return (
+        f"From: Member {i} <member{i}@example.org>\r\nTo: forum@bench.test\r\nSubject: Forum\r\n"
+        f"Message-ID: <sustained-{i}@example.org>\r\n\r\nPlease register me, I will join "
+        f"remotely.\r\n\r\n"
+        f"Thanks,\r\nMember {i}\r\n"
+    ).encode()
 
 
-async def offer(port: int, rate: float, seconds: float, connections: int) -> tuple[list[float], int, int]:
-    """Send message i at start + i/rate over a pool of connections; returns latencies, sent, errors."""
+async def offer(
+    port: int, rate: float, seconds: float, connections: int
+) -> tuple[list[float], int, int]:
+    """Send message i at start + i/rate over a pool of connections; returns latencies, sent,
+    errors."""
     total = int(rate * seconds)
     queue: asyncio.Queue[int] = asyncio.Queue()
     latencies: list[float] = []
@@ -61,7 +67,9 @@ async def offer(port: int, rate: float, seconds: float, connections: int) -> tup
             while (i := await queue.get()) >= 0:
                 sent_at = time.monotonic()
                 try:
-                    await client.sendmail(f"member{i}@example.org", ["forum@bench.test"], message(i))
+                    await client.sendmail(
+                        f"member{i}@example.org", ["forum@bench.test"], message(i)
+                    )
                     latencies.append(time.monotonic() - sent_at)
                 except aiosmtplib.SMTPResponseException:
                     errors += 1
@@ -73,7 +81,9 @@ async def offer(port: int, rate: float, seconds: float, connections: int) -> tup
 
 
 async def _noop(port: int) -> None:
-    async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=5) as client:
+    async with aiosmtplib.SMTP(
+        hostname="127.0.0.1", port=port, start_tls=False, timeout=5
+    ) as client:
         await client.noop()
 
 
@@ -88,38 +98,58 @@ def main() -> dict[str, object]:
     parser.add_argument("--seconds", type=float, default=60, help="how long to offer them")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=1, help="convene worker processes")
-    parser.add_argument("--messages-per-transaction", type=int, default=None,
-                        help="[worker] messages_per_transaction (default: the configured default)")
-    parser.add_argument("--drain-seconds", type=float, default=300, help="bound on waiting for the backlog")
+    parser.add_argument(
+        "--messages-per-transaction",
+        type=int,
+        default=None,
+        help="[worker] messages_per_transaction (default: the configured default)",
+    )
+    parser.add_argument(
+        "--drain-seconds", type=float, default=300, help="bound on waiting for the backlog"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         db, port = Path(tmp) / "convene.db", free_port()
         config_path = Path(tmp) / "convene.toml"
-        config_path.write_text(f'[service]\ndev_mode = true\nsecret_key = "{"k" * 48}"\ndata_dir = "{tmp}"\n'
-                               f'[database]\nurl = "sqlite:///{db}"\n[mail]\ndomain = "bench.test"\n'
-                               f'[inbound]\nport = {port}\n[worker]\npoll_interval = 0.2\n'
-                               f'replies_per_sender_per_hour = 10\n'
-                               + (f'messages_per_transaction = {args.messages_per_transaction}\n'
-                                  if args.messages_per_transaction is not None else '')
-                               + '[delivery]\nbackend = "maildir"\n')
+        config_path.write_text(
+            f'[service]\ndev_mode = true\nsecret_key = "{"k" * 48}"\ndata_dir = "{tmp}"\n'
+            f'[database]\nurl = "sqlite:///{db}"\n[mail]\ndomain = "bench.test"\n'
+            f"[inbound]\nport = {port}\n[worker]\npoll_interval = 0.2\n"
+            f"replies_per_sender_per_hour = 10\n"
+            + (
+                f"messages_per_transaction = {args.messages_per_transaction}\n"
+                if args.messages_per_transaction is not None
+                else ""
+            )
+            + '[delivery]\nbackend = "maildir"\n'
+        )
         config = load_config(config_path)
         engine = make_engine(config.database_url)
         migrate(engine)
         sessions = make_sessionmaker(engine)
         with sessions() as s:
             create_list(s, slug="forum", name="Bench Forum", actor="bench")
-        starts = datetime.now(timezone.utc) + timedelta(days=14)
+        starts = datetime.now(UTC) + timedelta(days=14)
         with sessions() as s:
-            create_meeting(s, list_slug="forum", title="Bench Forum", starts_at=starts,
-                           ends_at=starts + timedelta(hours=2), venue="Room 1", actor="bench")
+            create_meeting(
+                s,
+                list_slug="forum",
+                title="Bench Forum",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+                venue="Room 1",
+                actor="bench",
+            )
         engine.dispose()
 
         env = {**os.environ, "CONVENE_CONFIG": str(config_path)}
         convene = [sys.executable, "-m", "mailer.cli"]
         procs = [subprocess.Popen([*convene, "smtp"], env=env, stderr=subprocess.DEVNULL)]
-        procs += [subprocess.Popen([*convene, "worker"], env=env, stderr=subprocess.DEVNULL)
-                  for _ in range(args.workers)]
+        procs += [
+            subprocess.Popen([*convene, "worker"], env=env, stderr=subprocess.DEVNULL)
+            for _ in range(args.workers)
+        ]
         try:
             deadline = time.monotonic() + 30
             while True:
@@ -131,7 +161,9 @@ def main() -> dict[str, object]:
                         raise
                     time.sleep(0.1)  # waiting for the server to start, not synchronising a result
             started = time.monotonic()
-            latencies, offered, errors = asyncio.run(offer(port, args.rate, args.seconds, args.connections))
+            latencies, offered, errors = asyncio.run(
+                offer(port, args.rate, args.seconds, args.connections)
+            )
             sending = time.monotonic() - started
             done = "status IN ('done', 'triage', 'ignored')"
             backlog_at_end = count(db, "1=1") - count(db, done)
@@ -147,14 +179,26 @@ def main() -> dict[str, object]:
                 proc.wait(timeout=30)
 
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-    return report("inbound at a sustained rate: convene smtp + worker processes, SQLite", {
-        "offered_msgs_per_s": args.rate, "seconds": args.seconds, "connections": args.connections,
-        "worker_processes": args.workers, "messages_per_transaction": config.worker.messages_per_transaction, "offered": offered, "acknowledged": len(latencies),
-        "acknowledged_per_s": round(len(latencies) / sending, 1), "temporary_errors": errors,
-        "smtp_p50_ms": round(q[49] * 1000, 1), "smtp_p99_ms": round(q[98] * 1000, 1),
-        "backlog_when_sending_stopped": backlog_at_end, "drained_s_after_sending": round(drained_after, 1),
-        "processed": processed, "lost": len(latencies) - stored,
-    })
+    return report(
+        "inbound at a sustained rate: convene smtp + worker processes, SQLite",
+        {
+            "offered_msgs_per_s": args.rate,
+            "seconds": args.seconds,
+            "connections": args.connections,
+            "worker_processes": args.workers,
+            "messages_per_transaction": config.worker.messages_per_transaction,
+            "offered": offered,
+            "acknowledged": len(latencies),
+            "acknowledged_per_s": round(len(latencies) / sending, 1),
+            "temporary_errors": errors,
+            "smtp_p50_ms": round(q[49] * 1000, 1),
+            "smtp_p99_ms": round(q[98] * 1000, 1),
+            "backlog_when_sending_stopped": backlog_at_end,
+            "drained_s_after_sending": round(drained_after, 1),
+            "processed": processed,
+            "lost": len(latencies) - stored,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -50,7 +50,9 @@ def _sink_process(port: int, ready) -> None:  # type: ignore[no-untyped-def]
             return "250 OK"
 
     async def main() -> None:
-        await asyncio.get_running_loop().create_server(lambda: SMTP(Null(), hostname="sink"), "127.0.0.1", port)
+        await asyncio.get_running_loop().create_server(
+            lambda: SMTP(Null(), hostname="sink"), "127.0.0.1", port
+        )
         ready.set()
         await asyncio.Event().wait()
 
@@ -72,19 +74,40 @@ def seed(runtime: Runtime, members: int) -> None:
         list_id = s.scalar(select(Subscription.list_id).limit(1)) or 1
         start = s.scalar(select(func.count()).select_from(Person)) or 0
         for base in range(start, members, 20000):
-            s.execute(insert(Person), [{"email": f"member{i:06}@example.org", "link_version": 1, "created_at": now}
-                                       for i in range(base, min(members, base + 20000))])
+            s.execute(
+                insert(Person),
+                [
+                    {"email": f"member{i:06}@example.org", "link_version": 1, "created_at": now}
+                    for i in range(base, min(members, base + 20000))
+                ],
+            )
         ids = s.scalars(select(Person.id).where(Person.id > start)).all()
         for base in range(0, len(ids), 20000):
-            s.execute(insert(Subscription), [{"person_id": pid, "list_id": list_id, "created_at": now,
-                                              "updated_at": now, "status": SubscriptionStatus.ACTIVE,
-                                              "bounce_score": 0} for pid in ids[base:base + 20000]])
+            s.execute(
+                insert(Subscription),
+                [
+                    {
+                        "person_id": pid,
+                        "list_id": list_id,
+                        "created_at": now,
+                        "updated_at": now,
+                        "status": SubscriptionStatus.ACTIVE,
+                        "bounce_score": 0,
+                    }
+                    for pid in ids[base : base + 20000]
+                ],
+            )
 
 
 def _news(runtime: Runtime) -> int:
     with runtime.sessions() as s:
-        return create_news(s, list_slug="forum", subject="Quarterly news – ünïcode",
-                           body_markdown="# News\n\n" + "Some **news** for everyone. " * 40, actor="bench").id
+        return create_news(
+            s,
+            list_slug="forum",
+            subject="Quarterly news – ünïcode",
+            body_markdown="# News\n\n" + "Some **news** for everyone. " * 40,
+            actor="bench",
+        ).id
 
 
 def enqueue(runtime: Runtime, *, trace: bool = False) -> tuple[int, float, float]:
@@ -124,12 +147,17 @@ def deliver(runtime: Runtime, limit: int, seconds: float) -> tuple[int, float]:
     asyncio.run(go())
     elapsed = time.perf_counter() - started
     with runtime.sessions() as s:
-        sent = s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENT))
+        sent = s.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.SENT)
+        )
     return sent, elapsed
 
 
 def delivery_peak_memory(runtime: Runtime, limit: int) -> float:
-    """Peak Python heap while delivering ``limit`` more messages (traced, so run apart from timing)."""
+    """Peak Python heap while delivering ``limit`` more messages (traced, so run apart from
+    timing)."""
     tracemalloc.start()
     deliver(runtime, limit, 60)
     peak = tracemalloc.get_traced_memory()[1]
@@ -139,14 +167,19 @@ def delivery_peak_memory(runtime: Runtime, limit: int) -> float:
 
 def sample_message(runtime: Runtime) -> tuple[bytes, str, str]:
     with runtime.sessions() as s, s.begin():
-        row = s.scalar(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.QUEUED).limit(1))
+        row = s.scalar(
+            select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.QUEUED).limit(1)
+        )
         from mailer.domain.models import Mailing
+
         mailing = s.get(Mailing, row.mailing_id)
         raw = Composer(runtime.config, runtime.services.links).compose(row, mailing, 1)
         return raw, row.sender, row.recipient
 
 
-def raw_ceiling(port: int, raw: bytes, sender: str, recipient: str, count: int, connections: int) -> float:
+def raw_ceiling(
+    port: int, raw: bytes, sender: str, recipient: str, count: int, connections: int
+) -> float:
     async def lane(n: int) -> None:
         async with aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False) as client:
             for _ in range(n):
@@ -162,8 +195,11 @@ def raw_ceiling(port: int, raw: bytes, sender: str, recipient: str, count: int, 
 
 def runtime_for(tmp: Path, port: int, connections: int, dkim_key: Path | None = None) -> Runtime:
     runtime = bench_runtime(tmp)
-    delivery = {"backend": "smtp", "connections": connections,
-                "smarthost": {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 30.0}}
+    delivery = {
+        "backend": "smtp",
+        "connections": connections,
+        "smarthost": {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 30.0},
+    }
     if dkim_key:
         delivery["dkim"] = {"selector": "bench", "private_key_file": str(dkim_key)}
     config = runtime.config.replace(delivery=delivery, worker={"batch_size": 200})
@@ -174,7 +210,9 @@ def main() -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=10_000)
-    parser.add_argument("--deliver", type=int, default=10_000, help="messages to deliver per measurement")
+    parser.add_argument(
+        "--deliver", type=int, default=10_000, help="messages to deliver per measurement"
+    )
     parser.add_argument("--dkim-deliver", type=int, default=1_000)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=120)
@@ -188,22 +226,36 @@ def main() -> dict[str, object]:
                 seed(rt, size)
                 n, t, _ = enqueue(rt)
                 _, _, peak = enqueue(rt, trace=True)  # a second news item, traced for memory
-                figures.update({f"enqueue_{label}_members": n, f"enqueue_{label}_s": round(t, 2),
-                                f"enqueue_{label}_peak_mib": round(peak, 1)})
+                figures.update(
+                    {
+                        f"enqueue_{label}_members": n,
+                        f"enqueue_{label}_s": round(t, 2),
+                        f"enqueue_{label}_peak_mib": round(peak, 1),
+                    }
+                )
                 sent, t = deliver(rt, args.deliver, args.seconds)
-                figures.update({f"deliver_{label}_queue_msgs": sent,
-                                f"deliver_{label}_queue_msgs_per_s": round(sent / t, 1),
-                                f"deliver_{label}_queue_peak_mib": round(delivery_peak_memory(rt, 2000), 1)})
+                figures.update(
+                    {
+                        f"deliver_{label}_queue_msgs": sent,
+                        f"deliver_{label}_queue_msgs_per_s": round(sent / t, 1),
+                        f"deliver_{label}_queue_peak_mib": round(delivery_peak_memory(rt, 2000), 1),
+                    }
+                )
                 raw, sender, recipient = sample_message(rt)
                 rt.engine.dispose()
 
             ceiling = raw_ceiling(port, raw, sender, recipient, args.deliver, args.connections)
             ours = float(figures["deliver_10k_queue_msgs_per_s"])
-            figures.update(raw_aiosmtplib_msgs_per_s=round(ceiling, 1), message_bytes=len(raw),
-                           ratio_to_raw=round(ours / ceiling, 3))
+            figures.update(
+                raw_aiosmtplib_msgs_per_s=round(ceiling, 1),
+                message_bytes=len(raw),
+                ratio_to_raw=round(ours / ceiling, 3),
+            )
 
             key = Path(tmp) / "dkim.pem"
-            subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+            subprocess.run(
+                ["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True
+            )
             signed = runtime_for(Path(tmp) / "dkim", port, args.connections, key)
             seed(signed, args.dkim_deliver)
             enqueue(signed)

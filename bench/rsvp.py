@@ -1,5 +1,5 @@
-"""RSVP pages under concurrent load: GET (show the page) and POST (record an answer) of signed links,
-against a Flask hello-world served the same way in the same run.
+"""RSVP pages under concurrent load: GET (show the page) and POST (record an answer) of signed
+links, against a Flask hello-world served the same way in the same run.
 
 Both apps run under gunicorn (2 workers x 8 threads, the production server) on
 127.0.0.1, each warmed up first by requests that are not counted. The load
@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -40,12 +40,29 @@ from mailer.domain.models import Base, Meeting, Person
 HELLO = "from flask import Flask\napp = Flask('hello')\napp.get('/')(lambda: 'Hello, World!')\n"
 
 
-def gunicorn(target: str, port: int, env: dict[str, str], cwd: str, workers: int = 2,
-             threads: int = 8) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
-                             "-b", f"127.0.0.1:{port}",
-                             "--log-level", "warning", target], env=env, cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def gunicorn(
+    target: str, port: int, env: dict[str, str], cwd: str, workers: int = 2, threads: int = 8
+) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(workers),
+            "--threads",
+            str(threads),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            target,
+        ],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -102,8 +119,12 @@ def figures(label: str, result) -> dict[str, float]:  # type: ignore[no-untyped-
         return {f"{label}_{key}": value for key, value in result.items()}
     lat, err, elapsed = result
     q = statistics.quantiles(lat, n=100)
-    return {f"{label}_req_per_s": round(len(lat) / elapsed, 1), f"{label}_p50_ms": round(q[49] * 1000, 1),
-            f"{label}_p99_ms": round(q[98] * 1000, 1), f"{label}_errors": err}
+    return {
+        f"{label}_req_per_s": round(len(lat) / elapsed, 1),
+        f"{label}_p50_ms": round(q[49] * 1000, 1),
+        f"{label}_p99_ms": round(q[98] * 1000, 1),
+        f"{label}_errors": err,
+    }
 
 
 _WRK_SCRIPT = """
@@ -114,7 +135,8 @@ function setup(thread)
   threads = threads + 1
 end
 function init(args)
-  n = id * math.floor(#requests / 2)  -- threads start half a cycle apart: no two send the same request together
+  -- threads start half a cycle apart: no two send the same request together
+  n = id * math.floor(#requests / 2)
 end
 request = function()
   n = n + 1
@@ -124,28 +146,56 @@ end
 """
 
 
-def wrk(port: int, requests: list[tuple[str, str, str | None]], concurrency: int, seconds: float,
-        workdir: Path) -> dict[str, float]:
-    """Requests/s, p50, p99 and errors of wrk cycling through (method, path, form body) on 127.0.0.1."""
+def wrk(
+    port: int,
+    requests: list[tuple[str, str, str | None]],
+    concurrency: int,
+    seconds: float,
+    workdir: Path,
+) -> dict[str, float]:
+    """Requests/s, p50, p99 and errors of wrk cycling through (method, path, form body) on
+    127.0.0.1."""
+
     def lua(text: str | None) -> str:
         return "nil" if text is None else '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     rows = []
     for method, path, body in requests:
-        headers = ('{["Connection"]="close", ["Content-Type"]="application/x-www-form-urlencoded"}' if body
-                   else '{["Connection"]="close"}')
+        headers = (
+            '{["Connection"]="close", ["Content-Type"]="application/x-www-form-urlencoded"}'
+            if body
+            else '{["Connection"]="close"}'
+        )
         rows.append(f"{{{lua(method)}, {lua(path)}, {headers}, {lua(body)}}}")
     script = workdir / f"wrk-{port}.lua"
     script.write_text(_WRK_SCRIPT % ", ".join(rows))
-    out = subprocess.run(["wrk", "-t2", f"-c{concurrency}", f"-d{max(1, int(seconds))}s", "--latency", "-s", str(script),
-                          f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True,
-                         timeout=seconds + 60).stdout
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{concurrency}",
+            f"-d{max(1, int(seconds))}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
 
     def ms(label: str) -> float:
         value, unit = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
         return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 1)
 
-    errors = sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|timeout|read|write|connect)\s*:?\s+(\d+)", out))
+    errors = sum(
+        int(n)
+        for n in re.findall(
+            r"(?:Non-2xx or 3xx responses|timeout|read|write|connect)\s*:?\s+(\d+)", out
+        )
+    )
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     return {"req_per_s": round(rate, 1), "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": errors}
 
@@ -158,18 +208,27 @@ def prepare(url: str, tmp: Path, people: int) -> tuple[list[str], Path]:
             conn.execute(text(f'DELETE FROM "{table.name}"'))
     sessions = make_sessionmaker(engine)
     config_path = tmp / "convene.toml"
-    config_path.write_text(f'[service]\ndev_mode = true\nsecret_key = "{"b" * 48}"\ndata_dir = "{tmp}"\n'
-                           f'[database]\nurl = "{url}"\n[mail]\ndomain = "bench.test"\n')
+    config_path.write_text(
+        f'[service]\ndev_mode = true\nsecret_key = "{"b" * 48}"\ndata_dir = "{tmp}"\n'
+        f'[database]\nurl = "{url}"\n[mail]\ndomain = "bench.test"\n'
+    )
     from mailer.config import load_config
     from mailer.domain.services import build_services
 
     services = build_services(load_config(config_path))
     with sessions() as s:
         create_list(s, slug="forum", name="Forum", actor="bench")
-    starts = datetime.now(timezone.utc) + timedelta(days=14)
+    starts = datetime.now(UTC) + timedelta(days=14)
     with sessions() as s:
-        meeting = create_meeting(s, list_slug="forum", title="Bench Forum", starts_at=starts,
-                                 ends_at=starts + timedelta(hours=2), venue="Room 1", actor="bench")
+        meeting = create_meeting(
+            s,
+            list_slug="forum",
+            title="Bench Forum",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=2),
+            venue="Room 1",
+            actor="bench",
+        )
     tokens = []
     with sessions() as s, s.begin():
         for i in range(people):
@@ -196,22 +255,48 @@ def main() -> dict[str, object]:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--warmup", type=int, default=500,
-                        help="requests sent to each server first and not counted (imports, template compilation)")
-    parser.add_argument("--postgres", default=os.environ.get("CONVENE_TEST_POSTGRES_URL",
-                                                              "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
-    parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
-                        help="load generator (wrk when installed)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (both apps)")
-    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (both apps)")
-    parser.add_argument("--no-floor", dest="floor", action="store_false",
-                        help="skip bench.rsvp_floor (the least these pages can do on this stack)")
-    parser.add_argument("--wrk-seconds", type=float, default=10, help="length of each measured wrk run")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=500,
+        help="requests sent to each server first and not counted (imports, template compilation)",
+    )
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "CONVENE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        default="wrk" if shutil.which("wrk") else "python",
+        help="load generator (wrk when installed)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="gunicorn worker processes (both apps)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=8, help="threads per gunicorn worker (both apps)"
+    )
+    parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip bench.rsvp_floor (the least these pages can do on this stack)",
+    )
+    parser.add_argument(
+        "--wrk-seconds", type=float, default=10, help="length of each measured wrk run"
+    )
     args = parser.parse_args()
     root = str(Path(__file__).resolve().parent.parent)
-    results: dict[str, object] = {"concurrency": args.concurrency, "server": f"gunicorn -w {args.workers} --threads {args.threads}",
-                                  "client": "wrk -t2, Connection: close" if args.client == "wrk"
-                                  else "Python http.client threads"}
+    results: dict[str, object] = {
+        "concurrency": args.concurrency,
+        "server": f"gunicorn -w {args.workers} --threads {args.threads}",
+        "client": "wrk -t2, Connection: close"
+        if args.client == "wrk"
+        else "Python http.client threads",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
 
@@ -224,7 +309,12 @@ def main() -> dict[str, object]:
             def next_request(n: int, state: dict):  # type: ignore[no-untyped-def]
                 state["i"] = state.get("i", n * 7) + 1
                 method, path, body = requests[state["i"] % len(requests)]
-                return method, path, body, {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+                return (
+                    method,
+                    path,
+                    body,
+                    {"Content-Type": "application/x-www-form-urlencoded"} if body else {},
+                )
 
             load(port, next_request, args.warmup, args.concurrency, args.seconds)
             return load(port, next_request, python_total, args.concurrency, args.seconds)
@@ -233,7 +323,9 @@ def main() -> dict[str, object]:
         hello_dir.mkdir()
         (hello_dir / "hello_app.py").write_text(HELLO)
         port = free_port()
-        proc = gunicorn("hello_app:app", port, {**os.environ}, str(hello_dir), args.workers, args.threads)
+        proc = gunicorn(
+            "hello_app:app", port, {**os.environ}, str(hello_dir), args.workers, args.threads
+        )
         try:
             hello = measure(port, [("GET", "/", None)], args.requests)
         finally:
@@ -253,18 +345,35 @@ def main() -> dict[str, object]:
             data = workdir / name
             data.mkdir()
             tokens, config_path = prepare(url, data, args.concurrency)
-            apps = [(name, "web.wsgi:app")] + ([(f"{name}_floor", "bench.rsvp_floor:app")] if args.floor else [])
+            apps = [(name, "web.wsgi:app")] + (
+                [(f"{name}_floor", "bench.rsvp_floor:app")] if args.floor else []
+            )
             for label, target in apps:
                 port = free_port()
-                proc = gunicorn(target, port, {**os.environ, "CONVENE_CONFIG": str(config_path)}, root,
-                                args.workers, args.threads)
+                proc = gunicorn(
+                    target,
+                    port,
+                    {**os.environ, "CONVENE_CONFIG": str(config_path)},
+                    root,
+                    args.workers,
+                    args.threads,
+                )
                 try:
-                    get = measure(port, [("GET", f"/rsvp/{token}/remote", None) for token in tokens], args.requests)
-                    # Each link's page is opened once, as a person would, for its form token (signed for the
-                    # link, no cookie, good for all three choices); then every POST changes an answer.
+                    get = measure(
+                        port,
+                        [("GET", f"/rsvp/{token}/remote", None) for token in tokens],
+                        args.requests,
+                    )
+                    # Each link's page is opened once, as a person would, for its form token (signed
+                    # for the
+                    # link, no cookie, good for all three choices); then every POST changes an
+                    # answer.
                     form_tokens = {token: _form_token(port, token) for token in tokens}
-                    posts = [("POST", f"/rsvp/{token}/{choice}", f"csrf_token={form_tokens[token]}")
-                             for choice in ("in-person", "decline", "remote") for token in tokens]
+                    posts = [
+                        ("POST", f"/rsvp/{token}/{choice}", f"csrf_token={form_tokens[token]}")
+                        for choice in ("in-person", "decline", "remote")
+                        for token in tokens
+                    ]
                     posted = measure(port, posts, args.requests // 2)
                 finally:
                     proc.terminate()
@@ -273,7 +382,8 @@ def main() -> dict[str, object]:
                 results.update(figures(f"{label}_post", posted))
                 for step in ("get", "post"):
                     results[f"{label}_{step}_ratio"] = round(
-                        results[f"{label}_{step}_req_per_s"] / results["hello_req_per_s"], 3)
+                        results[f"{label}_{step}_req_per_s"] / results["hello_req_per_s"], 3
+                    )
     return report("RSVP pages (signed links) under load vs Flask hello-world, gunicorn", results)
 
 

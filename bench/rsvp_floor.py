@@ -1,4 +1,5 @@
-"""The least an RSVP link can do on this stack, to measure against: ``gunicorn 'bench.rsvp_floor:app'``.
+"""The least an RSVP link can do on this stack, to measure against: ``gunicorn
+'bench.rsvp_floor:app'``.
 
 Same Flask, SQLAlchemy engine (reads take no write lock on SQLite), signed tokens and
 Jinja as the real pages, but none of their rules:
@@ -29,17 +30,27 @@ from mailer.db import READ_ONLY, make_engine
 from mailer.domain.models import Meeting, OutboxMessage, Person
 from mailer.domain.services import build_services
 
-_PAGE = """<!doctype html>
+_PAGE = (
+    """<!doctype html>
 <html lang="en-GB"><head><meta charset="utf-8"><title>{{ title }}</title></head>
 <body><main><h1>{{ title }}</h1><p>{{ when }}</p>
 <form method="post" action="/rsvp/{{ token }}/{{ choice }}">
-<input type="hidden" name="csrf_token" value="{{ form_token }}"><button type="submit">Confirm</button></form>
-""" + "<p>" + "The page's fixed text and markup. " * 60 + "</p></main></body></html>\n"
+<input type="hidden" name="csrf_token" value="{{ form_token }}">
+<button type="submit">Confirm</button></form>
+"""
+    + "<p>"
+    + "The page's fixed text and markup. " * 60
+    + "</p></main></body></html>\n"
+)
 
 _MEETING = select(Meeting.__table__.c.title, Meeting.__table__.c.starts_at).where(
-    Meeting.__table__.c.id == bindparam("id"))
-_TOUCH = update(Person.__table__).where(Person.__table__.c.id == bindparam("pid")).values(
-    display_name=bindparam("name"))
+    Meeting.__table__.c.id == bindparam("id")
+)
+_TOUCH = (
+    update(Person.__table__)
+    .where(Person.__table__.c.id == bindparam("pid"))
+    .values(display_name=bindparam("name"))
+)
 _QUEUE = insert(OutboxMessage.__table__)
 
 
@@ -59,8 +70,13 @@ def create_floor_app() -> Flask:
         claim = services.links.load_rsvp(token)
         with engine.connect() as conn, conn.execution_options(**{READ_ONLY: True}).begin():
             meeting = conn.execute(_MEETING, {"id": claim.meeting_id}).one()
-        return page.render(title=meeting.title, when=meeting.starts_at, token=token, choice=choice,
-                           form_token=services.links.form_token(token))
+        return page.render(
+            title=meeting.title,
+            when=meeting.starts_at,
+            token=token,
+            choice=choice,
+            form_token=services.links.form_token(token),
+        )
 
     @app.post("/rsvp/<token>/<choice>")
     def answer(token: str, choice: str) -> Any:
@@ -69,10 +85,19 @@ def create_floor_app() -> Flask:
             return "form expired", 400
         with engine.begin() as conn:
             conn.execute(_TOUCH, {"pid": claim.person_id, "name": choice})
-            conn.execute(_QUEUE, {"kind": "rsvp_confirmation", "person_id": claim.person_id,
-                                  "recipient": "floor@bench.test", "sender": "bounces@bench.test",
-                                  "message_id": f"<{uuid.uuid4().hex}@bench.test>", "subject": "Your answer", "body_text": _PAGE,
-                                  "headers": {}})
+            conn.execute(
+                _QUEUE,
+                {
+                    "kind": "rsvp_confirmation",
+                    "person_id": claim.person_id,
+                    "recipient": "floor@bench.test",
+                    "sender": "bounces@bench.test",
+                    "message_id": f"<{uuid.uuid4().hex}@bench.test>",
+                    "subject": "Your answer",
+                    "body_text": _PAGE,
+                    "headers": {},
+                },
+            )
         return redirect(f"/rsvp/{token}/{choice}/done")
 
     return app

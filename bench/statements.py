@@ -11,7 +11,7 @@ import argparse
 import tempfile
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, event
@@ -23,8 +23,11 @@ from mailer.domain.queue import Received, claim_inbound, store_inbound_many
 from mailer.domain.rsvp import record_rsvp_from_link, rsvp_page
 from mailer.inbound.process import process_inbound_batch
 
-MESSAGE = ("From: Sam <{email}>\r\nTo: forum@bench.test\r\nSubject: Forum\r\nMessage-ID: <{n}@example.org>\r\n\r\n"
-           "Please register me, I will {how}.\r\n")
+MESSAGE = (
+    "From: Sam <{email}>\r\nTo: forum@bench.test\r\nSubject: Forum\r\nMessage-ID: "
+    "<{n}@example.org>\r\n\r\n"
+    "Please register me, I will {how}.\r\n"
+)
 
 
 def _counting(engine: Engine, run: Callable[[], object]) -> Counter[str]:
@@ -44,25 +47,51 @@ def _counting(engine: Engine, run: Callable[[], object]) -> Counter[str]:
 
 def main() -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--messages", type=int, default=100, help="registrations handled in one batch")
-    parser.add_argument("--capacity", type=int, default=None, help="in-person places of the meeting")
-    parser.add_argument("--in-person", action="store_true", help="the messages ask for an in-person place")
-    parser.add_argument("--database", default="", help="database URL (its tables are emptied); default: SQLite")
+    parser.add_argument(
+        "--messages", type=int, default=100, help="registrations handled in one batch"
+    )
+    parser.add_argument(
+        "--capacity", type=int, default=None, help="in-person places of the meeting"
+    )
+    parser.add_argument(
+        "--in-person", action="store_true", help="the messages ask for an in-person place"
+    )
+    parser.add_argument(
+        "--database", default="", help="database URL (its tables are emptied); default: SQLite"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         runtime = bench_runtime(Path(tmp), database_url=args.database)
         services, sessions, engine = runtime.services, runtime.sessions, runtime.engine
-        starts = datetime.now(timezone.utc) + timedelta(days=14)
+        starts = datetime.now(UTC) + timedelta(days=14)
         with sessions() as s:
-            meeting = create_meeting(s, list_slug="forum", title="Bench Forum", starts_at=starts,
-                                     ends_at=starts + timedelta(hours=2), venue="Room 1", capacity=args.capacity,
-                                     actor="bench")
+            meeting = create_meeting(
+                s,
+                list_slug="forum",
+                title="Bench Forum",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+                venue="Room 1",
+                capacity=args.capacity,
+                actor="bench",
+            )
         how = "attend in person" if args.in_person else "join remotely"
         with sessions() as s:
-            store_inbound_many(s, [Received(f"sam{n}@example.org", ["forum@bench.test"], MESSAGE.format(
-                email=f"sam{n}@example.org", n=n, how=how).encode()) for n in range(args.messages)])
+            store_inbound_many(
+                s,
+                [
+                    Received(
+                        f"sam{n}@example.org",
+                        ["forum@bench.test"],
+                        MESSAGE.format(email=f"sam{n}@example.org", n=n, how=how).encode(),
+                    )
+                    for n in range(args.messages)
+                ],
+            )
         with sessions() as s:
-            ids = claim_inbound(s, limit=args.messages, lease=timedelta(minutes=5), worker_id="bench")
+            ids = claim_inbound(
+                s, limit=args.messages, lease=timedelta(minutes=5), worker_id="bench"
+            )
         inbound = _counting(engine, lambda: process_inbound_batch(sessions, services, ids))
         with sessions() as s:
             person, meeting = s.get_one(Person, 1), s.get_one(Meeting, meeting.id)
@@ -79,13 +108,19 @@ def main() -> dict[str, object]:
         shown, answered = _counting(engine, page), _counting(engine, answer)
         engine.dispose()
     per_message = {kind: round(count / args.messages, 2) for kind, count in sorted(inbound.items())}
-    return report("statements: SQL statements per operation, "
-                  + ("PostgreSQL" if args.database.startswith("postgres") else "SQLite WAL"), {
-                      "registrations": args.messages, "capacity": args.capacity,
-                      "answers": "in person" if args.in_person else "remote",
-                      "per_registration": per_message,
-                      "per_registration_total": round(sum(inbound.values()) / args.messages, 2),
-                      "rsvp_page_get": dict(shown), "rsvp_answer_post": dict(answered)})
+    return report(
+        "statements: SQL statements per operation, "
+        + ("PostgreSQL" if args.database.startswith("postgres") else "SQLite WAL"),
+        {
+            "registrations": args.messages,
+            "capacity": args.capacity,
+            "answers": "in person" if args.in_person else "remote",
+            "per_registration": per_message,
+            "per_registration_total": round(sum(inbound.values()) / args.messages, 2),
+            "rsvp_page_get": dict(shown),
+            "rsvp_answer_post": dict(answered),
+        },
+    )
 
 
 if __name__ == "__main__":

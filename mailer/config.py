@@ -14,9 +14,10 @@ import dataclasses
 import os
 import secrets
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from mailer.mail.addresses import Addresses
 
@@ -70,7 +71,11 @@ class InboundConfig:
 
     @property
     def reply_language_codes(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(["en", *(c.strip().lower() for c in self.reply_languages.split(",") if c.strip())]))
+        return tuple(
+            dict.fromkeys(
+                ["en", *(c.strip().lower() for c in self.reply_languages.split(",") if c.strip())]
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,8 @@ class WorkerConfig:
 class RetentionConfig:
     #: Days raw inbound mail is kept; 0 keeps it for ever.
     inbound_days: int = 30
-    #: Days consultation answers and volunteer offers are kept after the consultation closes; 0 keeps them.
+    #: Days consultation answers and volunteer offers are kept after the consultation closes; 0
+    #: keeps them.
     answers_days: int = 365
     #: Days after a meeting ends that what attendees said about their access needs is deleted.
     access_needs_days: int = 1
@@ -183,13 +189,19 @@ class Config:
     def bounce_address(self) -> str:
         return self.addresses.bounce_address()
 
-    def replace(self, **sections: Any) -> "Config":
+    def replace(self, **sections: Any) -> Config:
         """A copy with whole sections or single keys replaced: ``replace(web={"port": 0})``."""
         changes: dict[str, Any] = {}
         for name, value in sections.items():
             current = getattr(self, name)
-            if isinstance(value, Mapping) and dataclasses.is_dataclass(current):
-                changes[name] = _build(type(current), {**dataclasses.asdict(current), **value}, name)
+            if (
+                isinstance(value, Mapping)
+                and dataclasses.is_dataclass(current)
+                and not isinstance(current, type)
+            ):
+                changes[name] = _build(
+                    type(current), {**dataclasses.asdict(current), **value}, name
+                )
             else:
                 changes[name] = value
         return dataclasses.replace(self, **changes)
@@ -204,9 +216,10 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
         f = known[key]
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         if isinstance(default, dict):
-            if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
-                                                         for k, v in value.items()):
-                raise ConfigError(f"[{key}] must be a table of \"domain\" = \"name\" strings")
+            if not isinstance(value, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                raise ConfigError(f'[{key}] must be a table of "domain" = "name" strings')
             kwargs[key] = {k.lower(): v for k, v in value.items()}
             continue
         if dataclasses.is_dataclass(default):
@@ -222,7 +235,16 @@ def _coerce(value: Any, default: Any, label: str) -> Any:
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        if isinstance(value, str) and value.lower() in {
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+        }:
             return value.lower() in {"1", "true", "yes", "on"}
         raise ConfigError(f"{label} must be true or false, not {value!r}")
     if isinstance(default, int):
@@ -249,8 +271,9 @@ _ENV_OVERRIDES: dict[str, tuple[str, str] | tuple[str, str, str]] = {
 }
 
 
-def load_config(path: str | os.PathLike[str] | None = None,
-                environ: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
     """Load and validate the configuration.
 
     ``path`` falls back to ``$CONVENE_CONFIG``, then to ``./convene.toml`` if
@@ -259,7 +282,11 @@ def load_config(path: str | os.PathLike[str] | None = None,
     ``ConfigError`` with a message meant for the person running the service.
     """
     env = os.environ if environ is None else environ
-    chosen = path or env.get(ENV_CONFIG_PATH) or ("convene.toml" if Path("convene.toml").exists() else None)
+    chosen = (
+        path
+        or env.get(ENV_CONFIG_PATH)
+        or ("convene.toml" if Path("convene.toml").exists() else None)
+    )
     data: dict[str, Any] = {}
     if chosen:
         try:
@@ -289,28 +316,34 @@ def load_config(path: str | os.PathLike[str] | None = None,
 def validate(config: Config) -> None:
     """Refuse settings that would make a real deployment unsafe or broken."""
     if config.delivery.backend not in ("maildir", "smtp"):
-        raise ConfigError("[delivery] backend must be \"maildir\" or \"smtp\"")
+        raise ConfigError('[delivery] backend must be "maildir" or "smtp"')
     if config.delivery.smarthost.security not in ("starttls", "tls", "none"):
         raise ConfigError('[delivery.smarthost] security must be "starttls", "tls" or "none"')
     if config.delivery.backend == "smtp" and not config.delivery.smarthost.host:
-        raise ConfigError("[delivery] backend is \"smtp\" but [delivery.smarthost] host is empty")
+        raise ConfigError('[delivery] backend is "smtp" but [delivery.smarthost] host is empty')
     if config.delivery.connections < 1:
         raise ConfigError("[delivery] connections must be at least 1")
     if config.worker.messages_per_transaction < 1:
-        raise ConfigError("[worker] messages_per_transaction must be 1 (one message per transaction) or more")
+        raise ConfigError(
+            "[worker] messages_per_transaction must be 1 (one message per transaction) or more"
+        )
     if config.delivery.max_per_minute < 0 or config.delivery.max_per_day < 0:
         raise ConfigError("[delivery] max_per_minute and max_per_day must be 0 (no limit) or more")
     dkim = config.delivery.dkim
     if bool(dkim.selector) != bool(dkim.private_key_file):
         raise ConfigError("[delivery.dkim] needs both selector and private_key_file, or neither")
     if dkim.private_key_file and not Path(dkim.private_key_file).is_file():
-        raise ConfigError(f"[delivery.dkim] private_key_file {dkim.private_key_file} does not exist")
+        raise ConfigError(
+            f"[delivery.dkim] private_key_file {dkim.private_key_file} does not exist"
+        )
     from mailer.mail.read import REPLY_LANGUAGES
 
     unknown = [c for c in config.inbound.reply_language_codes if c not in REPLY_LANGUAGES]
     if unknown:
-        raise ConfigError(f"[inbound] reply_languages: {', '.join(unknown)} not known; "
-                          f"choose from {', '.join(sorted(REPLY_LANGUAGES))}")
+        raise ConfigError(
+            f"[inbound] reply_languages: {', '.join(unknown)} not known; "
+            f"choose from {', '.join(sorted(REPLY_LANGUAGES))}"
+        )
     if not config.mail.domain or "@" in config.mail.domain:
         raise ConfigError("[mail] domain must be a bare domain such as lists.example.org")
     if config.service.dev_mode:
@@ -319,7 +352,8 @@ def validate(config: Config) -> None:
     if not key:
         raise ConfigError(
             "no secret key: set [service] secret_key or the CONVENE_SECRET_KEY environment "
-            "variable to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            "variable to a long random string (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')"
         )
     if key == EXAMPLE_SECRET_KEY:
         raise ConfigError(
@@ -350,7 +384,9 @@ def effective_secret_key(config: Config) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     try:
-        os.link(tmp, key_file)  # atomic: the first process to get here wins, the file is never half-written
+        os.link(
+            tmp, key_file
+        )  # atomic: the first process to get here wins, the file is never half-written
     except FileExistsError:
         key = key_file.read_text().strip()
     finally:

@@ -30,12 +30,18 @@ def check_database(config: Config) -> Check:
         finally:
             engine.dispose()
     except Exception as exc:  # any failure to connect is the answer
-        return Check("database", False, f"cannot connect: {exc.__class__.__name__}: {exc}".splitlines()[0])
+        return Check(
+            "database", False, f"cannot connect: {exc.__class__.__name__}: {exc}".splitlines()[0]
+        )
     head = ScriptDirectory.from_config(alembic_config(config.database_url)).get_current_head()
     if revision is None:
         return Check("database", False, "reachable but not initialised: run 'convene init'")
     if revision != head:
-        return Check("database", False, f"schema at {revision}, newest is {head}: run 'convene init' to upgrade")
+        return Check(
+            "database",
+            False,
+            f"schema at {revision}, newest is {head}: run 'convene init' to upgrade",
+        )
     return Check("database", True, f"schema up to date ({head})")
 
 
@@ -50,7 +56,9 @@ def check_secret(config: Config) -> Check:
 
 def check_smarthost(config: Config) -> Check:
     if config.delivery.backend != "smtp":
-        return Check("smarthost", True, f"not used: mail goes to the dev mailbox at {config.maildir_path}")
+        return Check(
+            "smarthost", True, f"not used: mail goes to the dev mailbox at {config.maildir_path}"
+        )
     from mailer.outbound.senders import SmtpSender
 
     async def connect() -> str:
@@ -62,15 +70,26 @@ def check_smarthost(config: Config) -> Check:
             await client.quit()
 
     try:
-        return Check("smarthost", True, f"{config.delivery.smarthost.host}:{config.delivery.smarthost.port} "
-                                        f"{asyncio.run(connect())}")
+        return Check(
+            "smarthost",
+            True,
+            f"{config.delivery.smarthost.host}:{config.delivery.smarthost.port} "
+            f"{asyncio.run(connect())}",
+        )
     except Exception as exc:  # reported, with the reason
-        return Check("smarthost", False, f"{config.delivery.smarthost.host}:{config.delivery.smarthost.port}: {exc}")
+        return Check(
+            "smarthost",
+            False,
+            f"{config.delivery.smarthost.host}:{config.delivery.smarthost.port}: {exc}",
+        )
 
 
 def dkim_public_key(private_key_file: str) -> str:
-    der = subprocess.run(["openssl", "rsa", "-in", private_key_file, "-pubout", "-outform", "DER"],
-                         check=True, capture_output=True).stdout
+    der = subprocess.run(
+        ["openssl", "rsa", "-in", private_key_file, "-pubout", "-outform", "DER"],
+        check=True,
+        capture_output=True,
+    ).stdout
     return base64.b64encode(der).decode()
 
 
@@ -99,23 +118,46 @@ def dns_records(config: Config, dkim_public: str | None) -> list[str]:
         f'_dmarc.{domain}. TXT "v=DMARC1; p=quarantine; rua=mailto:postmaster@{domain}"',
     ]
     if dkim_public:
-        records.append(f'{config.delivery.dkim.selector}._domainkey.{config.delivery.dkim.domain or domain}. '
-                       f'TXT "v=DKIM1; k=rsa; p={dkim_public}"')
-    records.append(f"{host}. A/AAAA <your web server> (links in emails point to {config.service.base_url})")
+        records.append(
+            f"{config.delivery.dkim.selector}._domainkey.{config.delivery.dkim.domain or domain}. "
+            f'TXT "v=DKIM1; k=rsa; p={dkim_public}"'
+        )
+    records.append(
+        f"{host}. A/AAAA <your web server> (links in emails point to {config.service.base_url})"
+    )
     return records
 
 
 def run_doctor(config: Config) -> tuple[list[Check], list[str]]:
-    checks = [Check("configuration", True, f"loaded from {config.source or 'built-in defaults (dev mode)'}"),
-              check_secret(config), check_database(config), check_smarthost(config),
-              Check("data directory", data_dir_writable(config.data_path), f"{config.data_path} must be writable")]
+    checks = [
+        Check(
+            "configuration", True, f"loaded from {config.source or 'built-in defaults (dev mode)'}"
+        ),
+        check_secret(config),
+        check_database(config),
+        check_smarthost(config),
+        Check(
+            "data directory",
+            data_dir_writable(config.data_path),
+            f"{config.data_path} must be writable",
+        ),
+    ]
     dkim_check, public = check_dkim(config)
     checks.append(dkim_check)
     if not config.service.base_url.startswith("https://") and not config.service.dev_mode:
-        checks.append(Check("base URL", False, f"{config.service.base_url} is not https: links would be sent in "
-                                               "the clear"))
+        checks.append(
+            Check(
+                "base URL",
+                False,
+                f"{config.service.base_url} is not https: links would be sent in the clear",
+            )
+        )
     if config.inbound.authserv_id:
-        checks.append(Check("Authentication-Results", True, f"trusting authserv-id {config.inbound.authserv_id}"))
+        checks.append(
+            Check(
+                "Authentication-Results", True, f"trusting authserv-id {config.inbound.authserv_id}"
+            )
+        )
     return checks, dns_records(config, public)
 
 

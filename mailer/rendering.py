@@ -39,7 +39,8 @@ def format_when(value: datetime, zone: str = "Europe/London") -> str:
     """``Thursday 12 March 2026, 2:00pm to 4:30pm (GMT)`` style, in the meeting's zone."""
     local = value.astimezone(ZoneInfo(zone))
     hour = local.strftime("%I").lstrip("0")
-    return f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y')}, {hour}:{local.strftime('%M%p').lower()} ({local.tzname()})"
+    day = f"{local.strftime('%A')} {local.day} {local.strftime('%B %Y')}"
+    return f"{day}, {hour}:{local.strftime('%M%p').lower()} ({local.tzname()})"
 
 
 @lru_cache(maxsize=4096)
@@ -63,13 +64,24 @@ def add_filters(env: Environment) -> None:
 class EmailRenderer:
     """Renders email templates; ``globals`` (base_url, service_name) are visible to every one."""
 
-    def __init__(self, templates_dir: Path = TEMPLATES_DIR, globals: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, templates_dir: Path = TEMPLATES_DIR, globals: dict[str, Any] | None = None
+    ) -> None:
         # Templates ship with the code: compiled once, never re-read from disk per message.
-        self.text_env = Environment(loader=FileSystemLoader(templates_dir), autoescape=False,
-                                    undefined=StrictUndefined, keep_trailing_newline=True,
-                                    lstrip_blocks=True, auto_reload=False)
-        self.html_env = Environment(loader=FileSystemLoader(templates_dir), auto_reload=False,
-                                    autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
+        self.text_env = Environment(
+            loader=FileSystemLoader(templates_dir),
+            autoescape=False,
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+            lstrip_blocks=True,
+            auto_reload=False,
+        )
+        self.html_env = Environment(
+            loader=FileSystemLoader(templates_dir),
+            auto_reload=False,
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+        )
         for env in (self.text_env, self.html_env):
             add_filters(env)
             env.globals.update(globals or {})

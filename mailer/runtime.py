@@ -46,15 +46,25 @@ class WebThread:
     def __init__(self, runtime: Runtime) -> None:
         from web import create_app
 
-        app = create_app(runtime.config, session_factory=runtime.sessions, services=runtime.services)
+        app = create_app(
+            runtime.config, session_factory=runtime.sessions, services=runtime.services
+        )
         host, port = runtime.config.web.host, runtime.config.web.port
         try:
             self.server: BaseWSGIServer = make_server(host, port, app, threaded=True)
-        except SystemExit:  # werkzeug exits when the port is taken; report it like any other bind error
-            raise OSError(f"cannot listen on {host}:{port}: the address is already in use") from None
+        except (
+            SystemExit
+        ):  # werkzeug exits when the port is taken; report it like any other bind error
+            raise OSError(
+                f"cannot listen on {host}:{port}: the address is already in use"
+            ) from None
         self.port = self.server.server_port
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="convene-web", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="convene-web",
+            daemon=True,
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -75,14 +85,32 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             pass
 
 
-async def serve(runtime: Runtime, *, smtp: bool = True, worker: bool = True, web: bool = True,
-                stop: asyncio.Event | None = None, ready: threading.Event | None = None) -> None:
+async def serve(
+    runtime: Runtime,
+    *,
+    smtp: bool = True,
+    worker: bool = True,
+    web: bool = True,
+    stop: asyncio.Event | None = None,
+    ready: threading.Event | None = None,
+) -> None:
     """Run the chosen parts until ``stop`` is set or SIGINT/SIGTERM arrives, then stop cleanly."""
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
-    the_worker = Worker(runtime.config, runtime.sessions, runtime.services, make_sender_pool(runtime.config)) if worker else None
-    inbound = InboundServer(runtime.config, runtime.sessions,
-                            on_stored=(lambda _id: the_worker.wake()) if the_worker else None) if smtp else None
+    the_worker = (
+        Worker(runtime.config, runtime.sessions, runtime.services, make_sender_pool(runtime.config))
+        if worker
+        else None
+    )
+    inbound = (
+        InboundServer(
+            runtime.config,
+            runtime.sessions,
+            on_stored=(lambda _id: the_worker.wake()) if the_worker else None,
+        )
+        if smtp
+        else None
+    )
     web_thread = WebThread(runtime) if web else None
     worker_task: asyncio.Task[None] | None = None
     try:

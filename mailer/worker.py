@@ -31,13 +31,20 @@ from mailer.outbound.senders import SenderPool
 
 log = logging.getLogger(__name__)
 
-#: Seconds between retention passes (the check is cheap, but there is no need to run it every second).
+#: Seconds between retention passes (the check is cheap, but there is no need to run it every
+#: second).
 RETENTION_EVERY = 600.0
 
 
 class Worker:
-    def __init__(self, config: Config, session_factory: sessionmaker[Session], services: Services,
-                 senders: SenderPool, worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        session_factory: sessionmaker[Session],
+        services: Services,
+        senders: SenderPool,
+        worker_id: str | None = None,
+    ) -> None:
         self.config = config
         self.session_factory = session_factory
         self.services = services
@@ -56,8 +63,12 @@ class Worker:
     def _claim_inbound(self) -> list[int]:
         settings = self.config.worker
         with self.session_factory() as session:
-            return claim_inbound(session, limit=settings.batch_size,
-                                 lease=timedelta(seconds=settings.lease_seconds), worker_id=self.worker_id)
+            return claim_inbound(
+                session,
+                limit=settings.batch_size,
+                lease=timedelta(seconds=settings.lease_seconds),
+                worker_id=self.worker_id,
+            )
 
     def _send_due_news(self) -> list[int]:
         with self.session_factory() as session:
@@ -66,9 +77,11 @@ class Worker:
     def _apply_retention(self) -> tuple[int, int]:
         retention = self.config.retention
         with self.session_factory() as session:
-            return (apply_retention(session, inbound_days=retention.inbound_days),
-                    apply_answer_retention(session, days=retention.answers_days)
-                    + apply_access_needs_retention(session, days_after=retention.access_needs_days))
+            return (
+                apply_retention(session, inbound_days=retention.inbound_days),
+                apply_answer_retention(session, days=retention.answers_days)
+                + apply_access_needs_retention(session, days_after=retention.access_needs_days),
+            )
 
     def _import_members(self, seconds: float = 2.0) -> list[str]:
         """A few chunks of queued member imports (bounded in time, so delivery is not held up)."""
@@ -84,7 +97,8 @@ class Worker:
             return send_due_schedules(session, self.services)
 
     async def run_once(self) -> int:
-        """One pass: due schedules, a batch of inbound mail, a batch of outbound. Returns rows handled."""
+        """One pass: due schedules, a batch of inbound mail, a batch of outbound. Returns rows
+        handled."""
         handled = 0
         for news_id in await asyncio.to_thread(self._send_due_news):
             log.info("scheduled news %s queued", news_id)
@@ -102,15 +116,21 @@ class Worker:
             if removed:
                 log.info("retention: deleted the raw text of %d old inbound message(s)", removed)
             if answers:
-                log.info("retention: deleted %d answer(s), offer(s) and access note(s) past their time", answers)
+                log.info(
+                    "retention: deleted %d answer(s), offer(s) and access note(s) past their time",
+                    answers,
+                )
         claimed = await asyncio.to_thread(self._claim_inbound)
         if claimed:
-            outcomes = await asyncio.to_thread(process_inbound_batch, self.session_factory, self.services, claimed)
+            outcomes = await asyncio.to_thread(
+                process_inbound_batch, self.session_factory, self.services, claimed
+            )
             for inbound_id, outcome in outcomes.items():
                 log.info("inbound %s: %s", inbound_id, outcome.summary)
             handled += len(claimed)
-        handled += await deliver_batch(self.session_factory, self.senders, self.composer, self.config,
-                                       self.worker_id)
+        handled += await deliver_batch(
+            self.session_factory, self.senders, self.composer, self.config, self.worker_id
+        )
         return handled
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -127,9 +147,15 @@ class Worker:
                 if handled:
                     continue
                 self._wakeup.clear()
-                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wakeup.wait())]
-                await asyncio.wait(waiters, timeout=self.config.worker.poll_interval,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                waiters = [
+                    asyncio.ensure_future(stop.wait()),
+                    asyncio.ensure_future(self._wakeup.wait()),
+                ]
+                await asyncio.wait(
+                    waiters,
+                    timeout=self.config.worker.poll_interval,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 for waiter in waiters:
                     waiter.cancel()
         finally:

@@ -51,8 +51,13 @@ def postgresql_database(request: pytest.FixtureRequest) -> Iterator[TestDatabase
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # no server here: fail in CI, skip on a laptop
         if _require("CONVENE_REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL is required (CONVENE_REQUIRE_POSTGRES=1) but unreachable at {admin_url}: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {admin_url} (set CONVENE_TEST_POSTGRES_URL): {exc}")
+            pytest.fail(
+                f"PostgreSQL is required (CONVENE_REQUIRE_POSTGRES=1) but unreachable at "
+                f"{admin_url}: {exc}"
+            )
+        pytest.skip(
+            f"PostgreSQL not reachable at {admin_url} (set CONVENE_TEST_POSTGRES_URL): {exc}"
+        )
     name = f"convene_test_{_worker_tag(request)}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -89,8 +94,12 @@ def make_test_config(tmp_path: Path, url: str, **sections: dict) -> Config:
     """Dev-mode configuration on free ports, with a tmp data dir."""
     web_port = free_port()
     base = load_config(environ={}).replace(
-        service={"data_dir": str(tmp_path / "var"), "base_url": f"http://127.0.0.1:{web_port}",
-                 "secret_key": "test-secret-key-" + "x" * 40, "dev_mode": True},
+        service={
+            "data_dir": str(tmp_path / "var"),
+            "base_url": f"http://127.0.0.1:{web_port}",
+            "secret_key": "test-secret-key-" + "x" * 40,
+            "dev_mode": True,
+        },
         database={"url": url},
         mail={"domain": "lists.test"},
         inbound={"host": "127.0.0.1", "port": free_port()},
@@ -114,8 +123,10 @@ def session(database: TestDatabase):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def cli_env(tmp_path: Path, database: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> Path:
     config = tmp_path / "convene.toml"
-    config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
-                      f'[database]\nurl = "{database.url}"\n[mail]\ndomain = "lists.test"\n')
+    config.write_text(
+        f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
+        f'[database]\nurl = "{database.url}"\n[mail]\ndomain = "lists.test"\n'
+    )
     monkeypatch.setenv("CONVENE_CONFIG", str(config))
     return config
 
@@ -126,5 +137,7 @@ def run(*argv: str, stdin: str | None = None) -> tuple[int, str, str]:
     An exception no command handles is raised here, with its traceback, rather than
     becoming exit status 1.
     """
-    result = CliRunner().invoke(cli, list(argv), input=stdin, prog_name="convene", catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, list(argv), input=stdin, prog_name="convene", catch_exceptions=False
+    )
     return result.exit_code, result.stdout, result.stderr

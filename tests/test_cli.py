@@ -20,17 +20,48 @@ from tests.support.servers import convene_process
 
 # Every command scripts may call: renaming one breaks them.
 COMMANDS = [
-    "init", "serve", "smtp", "worker", "web", "doctor", "inbound",
-    "list create", "list configure", "list show", "list add-member", "list members",
-    "meeting create", "meeting series", "meeting list", "meeting invite", "meeting update",
-    "meeting attach", "meeting cancel", "meeting agenda", "meeting attendees",
-    "news create", "news list", "news preview", "news test", "news send", "news report",
-    "consultation create", "consultation list", "consultation preview", "consultation send",
-    "consultation close", "consultation answers", "consultation tag", "consultation volunteers",
+    "init",
+    "serve",
+    "smtp",
+    "worker",
+    "web",
+    "doctor",
+    "inbound",
+    "list create",
+    "list configure",
+    "list show",
+    "list add-member",
+    "list members",
+    "meeting create",
+    "meeting series",
+    "meeting list",
+    "meeting invite",
+    "meeting update",
+    "meeting attach",
+    "meeting cancel",
+    "meeting agenda",
+    "meeting attendees",
+    "news create",
+    "news list",
+    "news preview",
+    "news test",
+    "news send",
+    "news report",
+    "consultation create",
+    "consultation list",
+    "consultation preview",
+    "consultation send",
+    "consultation close",
+    "consultation answers",
+    "consultation tag",
+    "consultation volunteers",
     "consultation accept",
-    "api-token create", "api-token revoke",
-    "person export", "person erase",
-    "organiser create", "organiser reset-password",
+    "api-token create",
+    "api-token revoke",
+    "person export",
+    "person erase",
+    "organiser create",
+    "organiser reset-password",
 ]
 
 
@@ -64,7 +95,9 @@ def test_a_missing_or_unknown_command_is_a_usage_error() -> None:
 def test_the_readme_documents_every_command() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## The `convene` command", 1)[1].split("\n## ", 1)[0]
-    missing = [path for path in COMMANDS if f"`convene {path}" not in section and f"`{path}" not in section]
+    missing = [
+        path for path in COMMANDS if f"`convene {path}" not in section and f"`{path}" not in section
+    ]
     assert missing == []
 
 
@@ -72,13 +105,22 @@ def test_the_installed_convene_command_runs_against_a_sqlite_database(tmp_path: 
     """The console script pip installed (pyproject's [project.scripts]), as a real process."""
     convene = Path(sys.executable).with_name("convene")
     config = tmp_path / "convene.toml"
-    config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
-                      '[mail]\ndomain = "lists.test"\n')
+    config.write_text(
+        f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
+        '[mail]\ndomain = "lists.test"\n'
+    )
     env = {**os.environ, "CONVENE_CONFIG": str(config)}
 
     def convene_run(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(convene), *argv], env=env, capture_output=True, text=True,
-                              timeout=60, cwd=tmp_path, check=False)
+        return subprocess.run(
+            [str(convene), *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            check=False,
+        )
 
     shown = convene_run("--help")
     assert shown.returncode == 0 and shown.stdout.startswith("Usage: convene [OPTIONS] COMMAND")
@@ -96,8 +138,16 @@ def test_the_installed_convene_command_runs_against_a_sqlite_database(tmp_path: 
 def test_a_missing_file_is_a_usage_error(cli_env: Path, tmp_path: Path) -> None:
     run("init")
     run("list", "create", "forum", "--name", "Forum")
-    code, _, err = run("news", "create", "--list", "forum", "--subject", "S",
-                       "--body-file", str(tmp_path / "missing.md"))
+    code, _, err = run(
+        "news",
+        "create",
+        "--list",
+        "forum",
+        "--subject",
+        "S",
+        "--body-file",
+        str(tmp_path / "missing.md"),
+    )
     assert code == 2 and "Invalid value for '--body-file'" in err
     code, _, err = run("meeting", "attach", "1", str(tmp_path / "missing.pdf"))
     assert code == 2 and "does not exist" in err
@@ -106,8 +156,18 @@ def test_a_missing_file_is_a_usage_error(cli_env: Path, tmp_path: Path) -> None:
 def test_a_body_can_come_from_standard_input(cli_env: Path) -> None:
     run("init")
     run("list", "create", "forum", "--name", "Forum")
-    code, out, _ = run("news", "create", "--list", "forum", "--subject", "Hello", "--body-file", "-",
-                       "--json", stdin="Hello **members**.\n")
+    code, out, _ = run(
+        "news",
+        "create",
+        "--list",
+        "forum",
+        "--subject",
+        "Hello",
+        "--body-file",
+        "-",
+        "--json",
+        stdin="Hello **members**.\n",
+    )
     assert code == 0
     news_id = str(json.loads(out)["id"])
     code, out, _ = run("news", "preview", news_id)
@@ -133,7 +193,9 @@ def test_init_creates_the_first_organiser_once(cli_env: Path) -> None:
 def test_init_demo_seeds_an_empty_database(cli_env: Path) -> None:
     code, out, _ = run("init", "--demo")
     assert code == 0
-    assert "List address:   forum@lists.test" in out and "Demo password:" in out and "/panel/" in out
+    assert (
+        "List address:   forum@lists.test" in out and "Demo password:" in out and "/panel/" in out
+    )
     code, out, _ = run("list", "show", "--json")
     assert json.loads(out)[0]["name"].startswith("[Demo]")
     code, out, _ = run("init", "--demo")
@@ -147,45 +209,99 @@ def test_lists_meetings_members_and_attendees(cli_env: Path) -> None:
     assert run("list", "add-member", "forum", "Sam@Example.org", "--name", "Sam")[0] == 0
     code, out, _ = run("list", "members", "forum", "--json")
     assert json.loads(out) == [{"email": "sam@example.org", "name": "Sam", "status": "active"}]
-    code, out, _ = run("meeting", "create", "--list", "forum", "--title", "Spring Forum",
-                       "--starts", "2099-03-12 14:00", "--ends", "2099-03-12 16:00", "--venue", "Room 1",
-                       "--capacity", "30", "--json")
+    code, out, _ = run(
+        "meeting",
+        "create",
+        "--list",
+        "forum",
+        "--title",
+        "Spring Forum",
+        "--starts",
+        "2099-03-12 14:00",
+        "--ends",
+        "2099-03-12 16:00",
+        "--venue",
+        "Room 1",
+        "--capacity",
+        "30",
+        "--json",
+    )
     meeting = json.loads(out)
     assert meeting["starts_at"] == "2099-03-12T14:00:00+00:00"  # GMT in March
     code, out, _ = run("meeting", "attendees", str(meeting["id"]), "--json")
-    assert json.loads(out)["counts"] == {"in_person": 0, "remote": 0, "undecided": 0, "declined": 0, "waitlist": 0}
+    assert json.loads(out)["counts"] == {
+        "in_person": 0,
+        "remote": 0,
+        "undecided": 0,
+        "declined": 0,
+        "waitlist": 0,
+    }
 
 
 def test_bad_input_gets_a_message_and_exit_code(cli_env: Path) -> None:
     run("init")
     code, _, err = run("list", "create", "Bad Slug!", "--name", "x")
     assert code == 1 and "lower-case letters" in err
-    code, _, err = run("meeting", "create", "--list", "nope", "--title", "t", "--starts", "2099-01-01 10:00",
-                       "--ends", "2099-01-01 11:00", "--format", "remote")
+    code, _, err = run(
+        "meeting",
+        "create",
+        "--list",
+        "nope",
+        "--title",
+        "t",
+        "--starts",
+        "2099-01-01 10:00",
+        "--ends",
+        "2099-01-01 11:00",
+        "--format",
+        "remote",
+    )
     assert code == 1 and "no list called 'nope'" in err
-    code, _, err = run("meeting", "create", "--list", "nope", "--title", "t", "--starts", "tomorrow",
-                       "--ends", "2099-01-01 11:00")
+    code, _, err = run(
+        "meeting",
+        "create",
+        "--list",
+        "nope",
+        "--title",
+        "t",
+        "--starts",
+        "tomorrow",
+        "--ends",
+        "2099-01-01 11:00",
+    )
     assert code == 1 and "is not a date and time" in err
 
 
 def test_config_error_is_reported_not_raised(tmp_path: Path) -> None:
     bad = tmp_path / "c.toml"
-    bad.write_text("[service]\nsecret_key = \"change-me-to-a-long-random-string\"\n")
+    bad.write_text('[service]\nsecret_key = "change-me-to-a-long-random-string"\n')
     code, _, err = run("--config", str(bad), "list", "show")
     assert code == 2 and "placeholder" in err
 
 
-def test_serve_starts_and_stops_cleanly_on_sigint(sqlite_only_database: TestDatabase, tmp_path: Path) -> None:
-    """The real process: `convene init` then `convene serve`, answering SMTP and HTTP, then Ctrl-C."""
+def test_serve_starts_and_stops_cleanly_on_sigint(
+    sqlite_only_database: TestDatabase, tmp_path: Path
+) -> None:
+    """The real process: `convene init` then `convene serve`, answering SMTP and HTTP, then
+    Ctrl-C."""
     smtp_port, web_port = free_port(), free_port()
     config = tmp_path / "convene.toml"
-    config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
-                      f'base_url = "http://127.0.0.1:{web_port}"\n'
-                      f'[inbound]\nport = {smtp_port}\n[web]\nport = {web_port}\n')
+    config.write_text(
+        f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
+        f'base_url = "http://127.0.0.1:{web_port}"\n'
+        f"[inbound]\nport = {smtp_port}\n[web]\nport = {web_port}\n"
+    )
     with convene_process(config, smtp_port) as (_, finished):
         import urllib.request
-        wait_for(lambda: urllib.request.urlopen(f"http://127.0.0.1:{web_port}/healthz", timeout=2).status == 200,
-                 timeout=30, message="convene serve to answer HTTP")
+
+        wait_for(
+            lambda: (
+                urllib.request.urlopen(f"http://127.0.0.1:{web_port}/healthz", timeout=2).status
+                == 200
+            ),
+            timeout=30,
+            message="convene serve to answer HTTP",
+        )
     out, err, returncode = finished
     assert returncode == "0", err
     assert "Stopped." in out
@@ -208,9 +324,13 @@ def test_inbound_log_json(cli_env: Path, database: TestDatabase) -> None:
     run("init")
     run("list", "create", "forum", "--name", "Forum")
     with database.sessions() as s:
-        inbound_id = store_inbound(s, mail_from="sam@example.org", rcpt_to=["forum@lists.test"],
-                                   raw=b"From: sam@example.org\r\nMessage-ID: <q1@x>\r\nSubject: hi\r\n\r\n"
-                                       b"What time does it start?\r\n")
+        inbound_id = store_inbound(
+            s,
+            mail_from="sam@example.org",
+            rcpt_to=["forum@lists.test"],
+            raw=b"From: sam@example.org\r\nMessage-ID: <q1@x>\r\nSubject: hi\r\n\r\n"
+            b"What time does it start?\r\n",
+        )
     process_inbound(database.sessions, build_services(load_config()), inbound_id)
     code, out, _ = run("inbound", "--json")
     [row] = json.loads(out)
@@ -222,16 +342,36 @@ def test_meeting_invite_agenda_update_cancel(cli_env: Path, tmp_path: Path) -> N
     run("init")
     run("list", "create", "forum", "--name", "Forum")
     run("list", "add-member", "forum", "ana@example.org")
-    code, out, _ = run("meeting", "create", "--list", "forum", "--title", "Forum", "--starts", "2099-03-12 14:00",
-                       "--ends", "2099-03-12 16:00", "--venue", "Room 1", "--json")
+    code, out, _ = run(
+        "meeting",
+        "create",
+        "--list",
+        "forum",
+        "--title",
+        "Forum",
+        "--starts",
+        "2099-03-12 14:00",
+        "--ends",
+        "2099-03-12 16:00",
+        "--venue",
+        "Room 1",
+        "--json",
+    )
     meeting_id = str(json.loads(out)["id"])
     code, out, _ = run("meeting", "invite", meeting_id, "--json")
     assert json.loads(out) == {"meeting": int(meeting_id), "invited": 1}
     agenda = tmp_path / "agenda.md"
     agenda.write_text("1. Welcome\n")
     assert run("meeting", "agenda", meeting_id, "--file", str(agenda), "--days-before", "5")[0] == 0
-    code, out, _ = run("meeting", "update", meeting_id, "--starts", "2099-03-12 15:00",
-                       "--ends", "2099-03-12 17:00")
+    code, out, _ = run(
+        "meeting",
+        "update",
+        meeting_id,
+        "--starts",
+        "2099-03-12 15:00",
+        "--ends",
+        "2099-03-12 17:00",
+    )
     assert code == 0 and "1 person(s) told" in out
     code, out, _ = run("meeting", "cancel", meeting_id, "--reason", "Strike")
     assert code == 0 and "1 person(s) told" in out
@@ -265,14 +405,19 @@ def test_doctor_reports_and_fails_on_problems(cli_env: Path, tmp_path: Path) -> 
 def test_list_configure(cli_env: Path) -> None:
     run("init")
     run("list", "create", "forum", "--name", "Forum")
-    code, out, _ = run("list", "configure", "forum", "--allowed-domains", "*.gov.uk", "--trust-dmarc")
+    code, out, _ = run(
+        "list", "configure", "forum", "--allowed-domains", "*.gov.uk", "--trust-dmarc"
+    )
     assert code == 0 and "*.gov.uk" in out and "yes" in out
     code, _, err = run("list", "configure", "forum", "--allowed-domains", "bad domain!")
     assert code == 1 and "is not a domain" in err
 
 
-def test_secrets_and_tokens_never_reach_the_logs(tmp_path: Path, sqlite_only_database: TestDatabase) -> None:
-    """A real `convene serve` with a secret key and a smarthost password, used by mail and by a link."""
+def test_secrets_and_tokens_never_reach_the_logs(
+    tmp_path: Path, sqlite_only_database: TestDatabase
+) -> None:
+    """A real `convene serve` with a secret key and a smarthost password, used by mail and by a
+    link."""
     import re
     import urllib.request
 
@@ -282,16 +427,21 @@ def test_secrets_and_tokens_never_reach_the_logs(tmp_path: Path, sqlite_only_dat
     with SmtpSink() as sink:
         smtp_port, web_port = free_port(), free_port()
         config = tmp_path / "convene.toml"
-        config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
-                          f'base_url = "http://127.0.0.1:{web_port}"\n[mail]\ndomain = "lists.test"\n'
-                          f'[inbound]\nport = {smtp_port}\n[web]\nport = {web_port}\n'
-                          f'[delivery]\nbackend = "smtp"\n[delivery.smarthost]\nhost = "127.0.0.1"\n'
-                          f'port = {sink.port}\nsecurity = "none"\nusername = ""\n')
+        config.write_text(
+            f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n'
+            f'base_url = "http://127.0.0.1:{web_port}"\n[mail]\ndomain = "lists.test"\n'
+            f"[inbound]\nport = {smtp_port}\n[web]\nport = {web_port}\n"
+            f'[delivery]\nbackend = "smtp"\n[delivery.smarthost]\nhost = "127.0.0.1"\n'
+            f'port = {sink.port}\nsecurity = "none"\nusername = ""\n'
+        )
         secrets_env = {"CONVENE_SECRET_KEY": secret, "CONVENE_SMARTHOST_PASSWORD": password}
         with convene_process(config, smtp_port, secrets_env) as (init, finished):
             with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as c:
-                c.sendmail("sam@example.org", ["forum@lists.test"],
-                           b"From: sam@example.org\r\nSubject: hi\r\n\r\nPlease register me\r\n")
+                c.sendmail(
+                    "sam@example.org",
+                    ["forum@lists.test"],
+                    b"From: sam@example.org\r\nSubject: hi\r\n\r\nPlease register me\r\n",
+                )
             [reply] = sink.wait_for_count(1)
             link = re.search(r"(http://\S+/remote)\s", reply.text).group(1)
             token = link.split("/")[-2]

@@ -21,9 +21,23 @@ def test_consultation_commands(cli_env: Path, database: TestDatabase, tmp_path: 
         run("list", "add-member", "forum", f"{who}@dept.gov.uk")
     question = tmp_path / "q.md"
     question.write_text("Who can help at the conference?", encoding="utf-8")
-    code, out, _ = run("consultation", "create", "--list", "forum", "--title", "Volunteers",
-                       "--body-file", str(question), "--role", "Project delivery", "--role", "Communications: comms",
-                       "--closes", "2099-03-12 17:00", "--json")
+    code, out, _ = run(
+        "consultation",
+        "create",
+        "--list",
+        "forum",
+        "--title",
+        "Volunteers",
+        "--body-file",
+        str(question),
+        "--role",
+        "Project delivery",
+        "--role",
+        "Communications: comms",
+        "--closes",
+        "2099-03-12 17:00",
+        "--json",
+    )
     created = json.loads(out)
     assert code == 0 and created["kind"] == "volunteers" and created["status"] == "draft"
     cid = created["id"]
@@ -36,16 +50,28 @@ def test_consultation_commands(cli_env: Path, database: TestDatabase, tmp_path: 
 
     config = load_config(path=cli_env, environ={})
     with database.sessions() as s:
-        record_answer(s, build_services(config), consultation_id=cid, email="ana@dept.gov.uk", display_name="Ana",
-                      text="Comms, and project delivery too.", thread=ReplyThread("<a@client.example>"))
+        record_answer(
+            s,
+            build_services(config),
+            consultation_id=cid,
+            email="ana@dept.gov.uk",
+            display_name="Ana",
+            text="Comms, and project delivery too.",
+            thread=ReplyThread("<a@client.example>"),
+        )
     code, out, _ = run("consultation", "answers", str(cid), "--json")
     [answer] = json.loads(out)
-    assert answer["email"] == "ana@dept.gov.uk" and answer["text"] == "Comms, and project delivery too."
+    assert (
+        answer["email"] == "ana@dept.gov.uk"
+        and answer["text"] == "Comms, and project delivery too."
+    )
     assert run("consultation", "tag", answer["id"], "Delivery")[0] == 0
     code, out, _ = run("consultation", "answers", str(cid), "--tag", "delivery", "--json")
     assert json.loads(out)[0]["tags"] == ["delivery"]
     code, out, _ = run("consultation", "answers", str(cid), "--csv")
-    assert "Comms, and project delivery too." in out and out.splitlines()[0].lstrip("\ufeff").startswith("Name,Email")
+    assert "Comms, and project delivery too." in out and out.splitlines()[0].lstrip(
+        "\ufeff"
+    ).startswith("Name,Email")
 
     code, out, _ = run("consultation", "volunteers", str(cid), "--json")
     roles = {r["role"]: r["offers"] for r in json.loads(out)}
@@ -56,8 +82,19 @@ def test_consultation_commands(cli_env: Path, database: TestDatabase, tmp_path: 
     code, out, _ = run("consultation", "list", "--json")
     assert json.loads(out)[0]["recipients"] == 2
 
-    code, _, err = run("consultation", "create", "--list", "forum", "--title", "Anon volunteers",
-                       "--body-file", str(question), "--role", "Policy", "--anonymous")
+    code, _, err = run(
+        "consultation",
+        "create",
+        "--list",
+        "forum",
+        "--title",
+        "Anon volunteers",
+        "--body-file",
+        str(question),
+        "--role",
+        "Policy",
+        "--anonymous",
+    )
     assert code == 1 and "cannot be anonymous" in err
     code, _, err = run("consultation", "close", "999")
     assert code == 1 and "no such consultation" in err

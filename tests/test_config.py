@@ -36,8 +36,13 @@ def test_example_documents_every_key_with_its_default() -> None:
         for key, value in dflt.items():
             if isinstance(value, dict):
                 walk(doc[key], value, f"{where}.{key}")
-            elif (where, key) not in {("config.service", "dev_mode"), ("config.service", "secret_key")}:
-                assert doc[key] == value, f"[{where}] {key}: example {doc[key]!r} != default {value!r}"
+            elif (where, key) not in {
+                ("config.service", "dev_mode"),
+                ("config.service", "secret_key"),
+            }:
+                assert doc[key] == value, (
+                    f"[{where}] {key}: example {doc[key]!r} != default {value!r}"
+                )
 
     walk(example, defaults, "config")
 
@@ -69,10 +74,18 @@ def test_missing_or_short_secret_outside_dev_mode(tmp_path: Path) -> None:
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    path.write_text('[service]\ndev_mode = true\n[database]\nurl = "sqlite:///file.db"\n[delivery]\nbackend = "smtp"\n'
-                    '[delivery.smarthost]\nhost = "smtp.example.org"\npassword = "from-file"\n')
-    config = load_config(path, environ={"CONVENE_DATABASE_URL": "postgresql://db/convene",
-                                        "CONVENE_SMARTHOST_PASSWORD": "from-env"})
+    path.write_text(
+        '[service]\ndev_mode = true\n[database]\nurl = "sqlite:///file.db"\n[delivery]\nbackend = '
+        '"smtp"\n'
+        '[delivery.smarthost]\nhost = "smtp.example.org"\npassword = "from-file"\n'
+    )
+    config = load_config(
+        path,
+        environ={
+            "CONVENE_DATABASE_URL": "postgresql://db/convene",
+            "CONVENE_SMARTHOST_PASSWORD": "from-env",
+        },
+    )
     assert config.database_url == "postgresql://db/convene"
     assert config.delivery.smarthost.password == "from-env"
     assert config.delivery.smarthost.host == "smtp.example.org"
@@ -80,24 +93,34 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
 
 def test_config_path_from_environment(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    path.write_text('[service]\ndev_mode = true\n[web]\nport = 9000\n')
+    path.write_text("[service]\ndev_mode = true\n[web]\nport = 9000\n")
     assert load_config(environ={"CONVENE_CONFIG": str(path)}).web.port == 9000
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("[web]\nport = 'eighty'\n", "whole number"),
-    ("[web]\nbogus = 1\n", "unknown setting"),
-    ("[nonsense]\n", "unknown setting"),
-    ("[delivery]\nbackend = 'pigeon'\n", "backend"),
-    ("[delivery]\nbackend = 'smtp'\n", "host is empty"),
-    ("[mail]\ndomain = 'a@b'\n", "bare domain"),
-    ("[inbound]\nreply_languages = 'en, klingon'\n", "reply_languages: klingon not known"),
-    ("[worker]\nmessages_per_transaction = 0\n", "messages_per_transaction must be 1"),
-    ("this is = = not toml", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[web]\nport = 'eighty'\n", "whole number"),
+        ("[web]\nbogus = 1\n", "unknown setting"),
+        ("[nonsense]\n", "unknown setting"),
+        ("[delivery]\nbackend = 'pigeon'\n", "backend"),
+        ("[delivery]\nbackend = 'smtp'\n", "host is empty"),
+        ("[mail]\ndomain = 'a@b'\n", "bare domain"),
+        ("[inbound]\nreply_languages = 'en, klingon'\n", "reply_languages: klingon not known"),
+        ("[worker]\nmessages_per_transaction = 0\n", "messages_per_transaction must be 1"),
+        ("this is = = not toml", "not valid TOML"),
+    ],
+)
 def test_bad_settings_get_clear_messages(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "c.toml"
-    path.write_text(text + ("\n[service]\ndev_mode = true\n" if "[service]" not in text and "toml" not in text else ""))
+    path.write_text(
+        text
+        + (
+            "\n[service]\ndev_mode = true\n"
+            if "[service]" not in text and "toml" not in text
+            else ""
+        )
+    )
     with pytest.raises(ConfigError, match=message):
         load_config(path, environ={})
 

@@ -44,7 +44,9 @@ def test_a_read_reads_beside_an_open_write_without_waiting(database: TestDatabas
         assert seen == [1], "the reader waited for the writer, or saw what it had not committed"
 
 
-def test_a_connection_that_read_goes_back_ready_for_a_write_transaction(database: TestDatabase) -> None:
+def test_a_connection_that_read_goes_back_ready_for_a_write_transaction(
+    database: TestDatabase,
+) -> None:
     """After a read in autocommit, the pooled connection writes in a transaction again: a failed
     write leaves nothing behind."""
     make_list(database.sessions, slug="forum")
@@ -74,8 +76,10 @@ def _backend_pid(engine: Engine) -> int:
 
 
 def test_an_idle_connection_the_server_dropped_is_noticed_and_replaced(
-        pg_engine: Engine, postgresql_database: TestDatabase) -> None:
-    """A restart of the database while the pool lay idle: the next use gets a new connection, no error."""
+    pg_engine: Engine, postgresql_database: TestDatabase
+) -> None:
+    """A restart of the database while the pool lay idle: the next use gets a new connection, no
+    error."""
     first = _backend_pid(pg_engine)
     terminate_backend(postgresql_database, first)
     second = _backend_pid(pg_engine)
@@ -85,7 +89,8 @@ def test_an_idle_connection_the_server_dropped_is_noticed_and_replaced(
 
 
 def test_a_connection_dropped_while_in_use_fails_that_statement_and_the_next_gets_a_new_one(
-        pg_engine: Engine, postgresql_database: TestDatabase) -> None:
+    pg_engine: Engine, postgresql_database: TestDatabase
+) -> None:
     with pg_engine.connect() as conn:
         first = int(conn.scalar(text("SELECT pg_backend_pid()")))
         conn.commit()

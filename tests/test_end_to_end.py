@@ -30,7 +30,8 @@ def outlook_style_request() -> EmailMessage:
     msg["Subject"] = "RE: Leaders of Networks Forum"
     msg["Message-ID"] = "<request-1@dept.example.org>"
     msg.set_content(
-        "Hi,\r\n\r\nPlease register me for the forum, I'll be there in person.\r\n\r\nThanks\r\nAlex\r\n\r\n"
+        "Hi,\r\n\r\nPlease register me for the forum, I'll be there in person.\r\n\r\nThanks\r\n"
+        "Alex\r\n\r\n"
         "________________________________\r\n"
         "From: Leaders of Networks Forum <forum@lists.test>\r\n"
         "Sent: 02 March 2026 09:00\r\n"
@@ -40,7 +41,9 @@ def outlook_style_request() -> EmailMessage:
     return msg
 
 
-def test_register_by_email_rsvp_by_link_and_organiser_sees_it(database: TestDatabase, tmp_path: Path) -> None:
+def test_register_by_email_rsvp_by_link_and_organiser_sees_it(
+    database: TestDatabase, tmp_path: Path
+) -> None:
     with SmtpSink() as sink:
         config = make_test_config(tmp_path, database.url, delivery=sink.smarthost_settings())
         runtime = Runtime(config, database.engine, database.sessions, build_services(config))
@@ -51,8 +54,11 @@ def test_register_by_email_rsvp_by_link_and_organiser_sees_it(database: TestData
         with RunningService(runtime):
             # 1. A leader emails the forum address.
             with smtplib.SMTP(config.inbound.host, config.inbound.port, timeout=10) as client:
-                refused = client.send_message(outlook_style_request(), from_addr="alex.example@dept.example.org",
-                                              to_addrs=["forum@lists.test"])
+                refused = client.send_message(
+                    outlook_style_request(),
+                    from_addr="alex.example@dept.example.org",
+                    to_addrs=["forum@lists.test"],
+                )
             assert refused == {}
 
             # 2. The worker registers them and replies, threaded, with signed links.
@@ -66,8 +72,11 @@ def test_register_by_email_rsvp_by_link_and_organiser_sees_it(database: TestData
             # The quoted "can't attend / unsubscribe" below the new text was not acted on:
             with database.sessions() as s:
                 rsvp = s.scalars(select(Rsvp)).one()
-                assert (rsvp.response, rsvp.mode, rsvp.source) == (RsvpResponse.ATTENDING,
-                                                                   AttendanceMode.IN_PERSON, "email")
+                assert (rsvp.response, rsvp.mode, rsvp.source) == (
+                    RsvpResponse.ATTENDING,
+                    AttendanceMode.IN_PERSON,
+                    "email",
+                )
                 inbound = s.scalars(select(InboundMessage)).one()
                 assert inbound.status is InboundStatus.DONE
             remote_link = re.search(r"(http://\S+/remote)\s", text).group(1)
@@ -106,11 +115,19 @@ def test_register_by_email_rsvp_by_link_and_organiser_sees_it(database: TestData
             assert re.search(r'id="count-remote">1<', panel.body)
             assert re.search(r'id="count-in-person">0 of 40<', panel.body)
             api = organiser.get(f"/api/meetings/{meeting.id}/attendees").json()
-            assert api["counts"] == {"in_person": 0, "remote": 1, "undecided": 0, "declined": 0, "waitlist": 0}
+            assert api["counts"] == {
+                "in_person": 0,
+                "remote": 1,
+                "undecided": 0,
+                "declined": 0,
+                "waitlist": 0,
+            }
             assert api["attendees"][0]["email"] == "alex.example@dept.example.org"
 
 
-def test_dev_mailbox_receives_mail_when_no_smarthost(sqlite_only_database: TestDatabase, tmp_path: Path) -> None:
+def test_dev_mailbox_receives_mail_when_no_smarthost(
+    sqlite_only_database: TestDatabase, tmp_path: Path
+) -> None:
     """With no mail server configured, replies land in the Maildir the panel shows."""
     db = sqlite_only_database
     config = make_test_config(tmp_path, db.url)
@@ -121,11 +138,18 @@ def test_dev_mailbox_receives_mail_when_no_smarthost(sqlite_only_database: TestD
     make_organiser(db.sessions)
     with RunningService(runtime):
         with smtplib.SMTP(config.inbound.host, config.inbound.port, timeout=10) as client:
-            client.sendmail("sam@example.org", ["forum@lists.test"],
-                            b"From: Sam <sam@example.org>\r\nSubject: Forum\r\nMessage-ID: <m1@example.org>\r\n\r\n"
-                            b"Please register me, I will join remotely.\r\n")
+            client.sendmail(
+                "sam@example.org",
+                ["forum@lists.test"],
+                b"From: Sam <sam@example.org>\r\nSubject: Forum\r\nMessage-ID: "
+                b"<m1@example.org>\r\n\r\n"
+                b"Please register me, I will join remotely.\r\n",
+            )
         new_dir = config.maildir_path / "new"
-        wait_for(lambda: new_dir.exists() and any(new_dir.iterdir()), message="a message in the dev mailbox")
+        wait_for(
+            lambda: new_dir.exists() and any(new_dir.iterdir()),
+            message="a message in the dev mailbox",
+        )
         organiser = HttpClient(config.service.base_url)
         organiser.login("organiser@example.org", ORGANISER_PASSWORD)
         listing = organiser.get("/panel/mailbox")

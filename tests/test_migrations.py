@@ -13,7 +13,9 @@ from tests.support.databases import TestDatabase
 
 def test_models_and_migrations_agree(database: TestDatabase) -> None:
     with database.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
     assert diff == []
 
 

@@ -29,8 +29,12 @@ BODY = "# Spring update\n\nThe forum meets in **March**. Café après — ünïc
 def status_of(database: TestDatabase, email: str) -> SubscriptionStatus:
     with database.sessions() as s:
         from mailer.domain.models import Person
-        return s.scalar(select(Subscription.status).join(Person, Person.id == Subscription.person_id)
-                        .where(Person.email == email))
+
+        return s.scalar(
+            select(Subscription.status)
+            .join(Person, Person.id == Subscription.person_id)
+            .where(Person.email == email)
+        )
 
 
 def test_news_arrives_right_and_unsubscribes_work(database: TestDatabase, tmp_path: Path) -> None:
@@ -43,14 +47,23 @@ def test_news_arrives_right_and_unsubscribes_work(database: TestDatabase, tmp_pa
             with database.sessions() as s:
                 add_member(s, slug="forum", email=f"{who}@example.org", actor="test")
         with database.sessions() as s:
-            news = create_news(s, list_slug="forum", subject="Spring update – ünïcode", body_markdown=BODY,
-                               actor="test")
+            news = create_news(
+                s,
+                list_slug="forum",
+                subject="Spring update – ünïcode",
+                body_markdown=BODY,
+                actor="test",
+            )
         with database.sessions() as s:
             assert send_news_now(s, services, news.id, actor="test") == 3
 
         with RunningService(runtime):
             received = sink.wait_for_count(3)
-            assert sorted(r.rcpt_tos[0] for r in received) == ["ana@example.org", "ben@example.org", "cy@example.org"]
+            assert sorted(r.rcpt_tos[0] for r in received) == [
+                "ana@example.org",
+                "ben@example.org",
+                "cy@example.org",
+            ]
             assert all(len(r.rcpt_tos) == 1 for r in received)  # one recipient per message, always
             ana = next(r for r in received if r.rcpt_tos == ["ana@example.org"])
             msg = ana.message
@@ -65,15 +78,21 @@ def test_news_arrives_right_and_unsubscribes_work(database: TestDatabase, tmp_pa
             assert "Café après — ünïcode" in text and "<strong" in html and "March" in html
             https_url, mailto = re.findall(r"<([^>]+)>", msg["List-Unsubscribe"])
             assert https_url.startswith(config.service.base_url + "/u/")
-            assert mailto.startswith("mailto:forum-leave+") and mailto.endswith("@lists.test?subject=unsubscribe")
+            assert mailto.startswith("mailto:forum-leave+") and mailto.endswith(
+                "@lists.test?subject=unsubscribe"
+            )
             assert https_url in text and https_url in html  # the footer link is the member's own
             other = next(r for r in received if r.rcpt_tos == ["ben@example.org"]).message
             assert other["List-Unsubscribe"] != msg["List-Unsubscribe"]
             assert "ana@example.org" not in other.as_string()
 
             # RFC 8058 one-click: a bare POST, no cookie, no CSRF token.
-            request = urllib.request.Request(https_url, data=b"List-Unsubscribe=One-Click", method="POST",
-                                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+            request = urllib.request.Request(
+                https_url,
+                data=b"List-Unsubscribe=One-Click",
+                method="POST",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
             with urllib.request.urlopen(request, timeout=10) as response:
                 assert response.status == 200
             assert status_of(database, "ana@example.org") is SubscriptionStatus.UNSUBSCRIBED
@@ -82,13 +101,19 @@ def test_news_arrives_right_and_unsubscribes_work(database: TestDatabase, tmp_pa
             assert page.status == 200 and "You are not receiving emails from this list" in page.body
             assert "ana@example.org" not in page.body
 
-            # The mailto route: a message to forum-leave+TOKEN@ unsubscribes whoever holds the token.
+            # The mailto route: a message to forum-leave+TOKEN@ unsubscribes whoever holds the
+            # token.
             ben_mailto = re.findall(r"<mailto:([^?>]+)", other["List-Unsubscribe"])[0]
             with smtplib.SMTP(config.inbound.host, config.inbound.port, timeout=10) as client:
-                client.sendmail("ben@example.org", [ben_mailto],
-                                b"From: ben@example.org\r\nSubject: unsubscribe\r\n\r\nunsubscribe\r\n")
-            wait_for(lambda: status_of(database, "ben@example.org") is SubscriptionStatus.UNSUBSCRIBED,
-                     message="ben to be unsubscribed by email")
+                client.sendmail(
+                    "ben@example.org",
+                    [ben_mailto],
+                    b"From: ben@example.org\r\nSubject: unsubscribe\r\n\r\nunsubscribe\r\n",
+                )
+            wait_for(
+                lambda: status_of(database, "ben@example.org") is SubscriptionStatus.UNSUBSCRIBED,
+                message="ben to be unsubscribed by email",
+            )
             assert status_of(database, "cy@example.org") is SubscriptionStatus.ACTIVE
 
 
@@ -99,7 +124,9 @@ def test_unsubscribe_page_button_and_rejoin(database: TestDatabase, tmp_path: Pa
     make_list(database.sessions)
     with database.sessions() as s:
         sub = add_member(s, slug="forum", email="ana@example.org", actor="test")
-    url = services.links.unsubscribe_url(services.links.unsubscribe_token(sub.person_id, sub.list_id, 1))
+    url = services.links.unsubscribe_url(
+        services.links.unsubscribe_token(sub.person_id, sub.list_id, 1)
+    )
     with RunningService(runtime, smtp=False, worker=False):
         client = HttpClient(config.service.base_url)
         page = client.get(url)
@@ -108,7 +135,9 @@ def test_unsubscribe_page_button_and_rejoin(database: TestDatabase, tmp_path: Pa
         done = client.post(url, {"List-Unsubscribe": "One-Click"})
         assert "You have unsubscribed" in done.body
         assert status_of(database, "ana@example.org") is SubscriptionStatus.UNSUBSCRIBED
-        assert client.post(url + "/rejoin", {}).status == 400  # rejoining needs the page's CSRF token
+        assert (
+            client.post(url + "/rejoin", {}).status == 400
+        )  # rejoining needs the page's CSRF token
         back = client.post(url + "/rejoin", {"csrf_token": client.csrf_token(done.body)})
         assert "You are on Leaders of Networks Forum again" in back.body
         assert status_of(database, "ana@example.org") is SubscriptionStatus.ACTIVE

@@ -34,12 +34,20 @@ def sink() -> Iterator[SmtpSink]:
 def postfix(sink: SmtpSink) -> Iterator[PrivatePostfix]:
     if not available():
         if os.environ.get("CONVENE_REQUIRE_POSTFIX", "") not in ("", "0"):
-            pytest.fail("Postfix is required (CONVENE_REQUIRE_POSTFIX=1): install Debian's postfix and run as root")
+            pytest.fail(
+                "Postfix is required (CONVENE_REQUIRE_POSTFIX=1): install Debian's postfix and "
+                "run as root"
+            )
         pytest.skip("no Postfix here (Debian package postfix, started as root)")
     with tempfile.TemporaryDirectory(prefix="convene-postfix-") as root:
         os.chmod(root, 0o755)
-        server = PrivatePostfix(Path(root), smtp_port=free_port(), list_domain="lists.test", lmtp_port=free_port(),
-                                relay_port=sink.port)
+        server = PrivatePostfix(
+            Path(root),
+            smtp_port=free_port(),
+            list_domain="lists.test",
+            lmtp_port=free_port(),
+            relay_port=sink.port,
+        )
         server.start()
         try:
             yield server
@@ -47,38 +55,71 @@ def postfix(sink: SmtpSink) -> Iterator[PrivatePostfix]:
             server.stop()
 
 
-def test_mail_flows_through_postfix_both_ways(postfix: PrivatePostfix, sink: SmtpSink, database: TestDatabase,
-                                              tmp_path: Path) -> None:
+def test_mail_flows_through_postfix_both_ways(
+    postfix: PrivatePostfix, sink: SmtpSink, database: TestDatabase, tmp_path: Path
+) -> None:
     config = make_test_config(
-        tmp_path, database.url, inbound={"host": "127.0.0.1", "port": postfix.lmtp_port, "lmtp": True},
-        delivery={"backend": "smtp", "smarthost": {"host": "127.0.0.1", "port": postfix.smtp_port,
-                                                    "security": "none", "timeout": 10.0}})
+        tmp_path,
+        database.url,
+        inbound={"host": "127.0.0.1", "port": postfix.lmtp_port, "lmtp": True},
+        delivery={
+            "backend": "smtp",
+            "smarthost": {
+                "host": "127.0.0.1",
+                "port": postfix.smtp_port,
+                "security": "none",
+                "timeout": 10.0,
+            },
+        },
+    )
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
     with RunningService(runtime_for(config, database), web=False):
+
         def postfix_up() -> bool:
             try:
                 with smtplib.SMTP("127.0.0.1", postfix.smtp_port, timeout=5) as client:
                     return client.noop()[0] == 250
             except OSError:
                 return False
+
         wait_for(postfix_up, timeout=30, message="Postfix accepting SMTP")
         with smtplib.SMTP("127.0.0.1", postfix.smtp_port, timeout=10) as client:
-            client.sendmail("sam@example.org", ["forum@lists.test"],
-                            b"From: Sam <sam@example.org>\r\nTo: forum@lists.test\r\nSubject: Forum\r\n"
-                            b"Message-ID: <via-postfix@example.org>\r\n\r\nPlease register me, in person.\r\n")
+            client.sendmail(
+                "sam@example.org",
+                ["forum@lists.test"],
+                b"From: Sam <sam@example.org>\r\nTo: forum@lists.test\r\nSubject: Forum\r\n"
+                b"Message-ID: <via-postfix@example.org>\r\n\r\nPlease register me, in person.\r\n",
+            )
             # Postfix accepts for the domain, then Convene refuses this recipient over LMTP.
-            client.sendmail("kim@example.org", ["no-such-list@lists.test"],
-                            b"From: kim@example.org\r\nSubject: Hello\r\nMessage-ID: <lost@example.org>\r\n\r\nHi\r\n")
+            client.sendmail(
+                "kim@example.org",
+                ["no-such-list@lists.test"],
+                b"From: kim@example.org\r\nSubject: Hello\r\nMessage-ID: <lost@example.org>\r\n"
+                b"\r\nHi\r\n",
+            )
 
         def stored() -> InboundMessage | None:
             with database.sessions() as s:
-                return s.scalar(select(InboundMessage).where(InboundMessage.status == InboundStatus.DONE))
-        row = wait_for(stored, timeout=60, message="the message through Postfix processed:\n" + postfix.maillog())
-        reply = wait_for(lambda: next((r for r in sink.received if r.rcpt_tos == ["sam@example.org"]), None),
-                         timeout=60, message="the reply relayed by Postfix")
-        bounce = wait_for(lambda: next((r for r in sink.received if r.rcpt_tos == ["kim@example.org"]), None),
-                          timeout=60, message="Postfix's bounce for the unknown list")
+                return s.scalar(
+                    select(InboundMessage).where(InboundMessage.status == InboundStatus.DONE)
+                )
+
+        row = wait_for(
+            stored,
+            timeout=60,
+            message="the message through Postfix processed:\n" + postfix.maillog(),
+        )
+        reply = wait_for(
+            lambda: next((r for r in sink.received if r.rcpt_tos == ["sam@example.org"]), None),
+            timeout=60,
+            message="the reply relayed by Postfix",
+        )
+        bounce = wait_for(
+            lambda: next((r for r in sink.received if r.rcpt_tos == ["kim@example.org"]), None),
+            timeout=60,
+            message="Postfix's bounce for the unknown list",
+        )
     assert b"by mx.lists.test (Postfix)" in row.raw and row.rcpt_to == ["forum@lists.test"]
     with database.sessions() as s:
         rsvp = s.scalar(select(Rsvp).where(Rsvp.meeting_id == meeting.id))
@@ -87,6 +128,13 @@ def test_mail_flows_through_postfix_both_ways(postfix: PrivatePostfix, sink: Smt
     assert message["In-Reply-To"] == "<via-postfix@example.org>"
     assert "by mx.lists.test (Postfix)" in message["Received"]  # it really went through Postfix
     assert reply.mail_from.startswith("bounces+")  # VERP survives the relay
-    assert bounce.mail_from in ("", "<>") and "no-such-list@lists.test" in bounce.raw.decode(errors="replace")
+    assert bounce.mail_from in ("", "<>") and "no-such-list@lists.test" in bounce.raw.decode(
+        errors="replace"
+    )
     with database.sessions() as s:
-        assert s.scalar(select(InboundMessage).where(InboundMessage.message_id == "<lost@example.org>")) is None
+        assert (
+            s.scalar(
+                select(InboundMessage).where(InboundMessage.message_id == "<lost@example.org>")
+            )
+            is None
+        )

@@ -1,5 +1,5 @@
-"""Fault: PostgreSQL goes down and comes back while `convene serve` runs. Nothing acknowledged is lost
-and the service recovers by itself (SMTP, worker and web), with no restart of Convene.
+"""Fault: PostgreSQL goes down and comes back while `convene serve` runs. Nothing acknowledged is
+lost and the service recovers by itself (SMTP, worker and web), with no restart of Convene.
 
 The test runs its own PostgreSQL cluster (initdb in a temporary directory, a free port on
 127.0.0.1) so that stopping it cannot disturb other tests sharing the main server.
@@ -46,11 +46,29 @@ class PrivateCluster:
         self.dir.mkdir(mode=0o700)
         if self.as_postgres:
             shutil.chown(self.dir, "postgres")
-        self._run(str(self.bin / "initdb"), "-D", str(self.dir), "-A", "trust", "-U", "postgres", "--no-sync")
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.dir),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        )
 
     def start(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir), "-w", "-l", str(self.dir / "server.log"), "-o",
-                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.dir),
+            "-w",
+            "-l",
+            str(self.dir / "server.log"),
+            "-o",
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir), "-w", "-m", "fast", "stop")
@@ -66,9 +84,12 @@ def cluster() -> Iterator[PrivateCluster]:
     usable = bin_dir is not None and (os.geteuid() != 0 or shutil.which("runuser"))
     if not usable:
         if os.environ.get("CONVENE_REQUIRE_POSTGRES", "") not in ("", "0"):
-            pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are required for the restart test")
+            pytest.fail(
+                "PostgreSQL server binaries (initdb, pg_ctl) are required for the restart test"
+            )
         pytest.skip("no PostgreSQL server binaries to run a private cluster")
-    # Not under pytest's own temporary directory: that is private to us, and the server runs as postgres.
+    # Not under pytest's own temporary directory: that is private to us, and the server runs as
+    # postgres.
     with tempfile.TemporaryDirectory(prefix="convene-pg-") as root:
         os.chmod(root, 0o755)
         server = PrivateCluster(Path(root), bin_dir)  # type: ignore[arg-type]
@@ -95,8 +116,11 @@ def send(port: int, first: int, count: int) -> tuple[list[int], list[int]]:
     """Send numbered registrations; returns (acknowledged, refused) message numbers."""
     accepted, refused = [], []
     for i in range(first, first + count):
-        message = (f"From: member{i}@example.org\r\nTo: forum@lists.test\r\nSubject: Forum\r\n"
-                   f"Message-ID: <restart-{i}@example.org>\r\n\r\nPlease register me, I will join remotely.\r\n")
+        message = (
+            f"From: member{i}@example.org\r\nTo: forum@lists.test\r\nSubject: Forum\r\n"
+            f"Message-ID: <restart-{i}@example.org>\r\n\r\nPlease register me, I will join "
+            f"remotely.\r\n"
+        )
         try:
             with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
                 client.sendmail(f"member{i}@example.org", ["forum@lists.test"], message.encode())
@@ -106,14 +130,16 @@ def send(port: int, first: int, count: int) -> tuple[list[int], list[int]]:
     return accepted, refused
 
 
-def test_postgres_restart_mid_run_loses_nothing_and_recovers(cluster: PrivateCluster, tmp_path: Path) -> None:
+def test_postgres_restart_mid_run_loses_nothing_and_recovers(
+    cluster: PrivateCluster, tmp_path: Path
+) -> None:
     smtp_port, web_port = free_port(), free_port()
     with SmtpSink() as sink:
         config = tmp_path / "convene.toml"
         config.write_text(f"""
 [service]
 dev_mode = true
-data_dir = "{tmp_path / 'var'}"
+data_dir = "{tmp_path / "var"}"
 base_url = "http://127.0.0.1:{web_port}"
 [database]
 url = "{cluster.url}"
@@ -140,17 +166,30 @@ lease_seconds = 5
 
         def processed() -> int:
             with engine.connect() as conn:
-                return conn.scalar(select(func.count()).select_from(InboundMessage).where(
-                    InboundMessage.status.in_([InboundStatus.DONE, InboundStatus.TRIAGE]))) or 0
+                return (
+                    conn.scalar(
+                        select(func.count())
+                        .select_from(InboundMessage)
+                        .where(
+                            InboundMessage.status.in_([InboundStatus.DONE, InboundStatus.TRIAGE])
+                        )
+                    )
+                    or 0
+                )
 
         def healthy() -> bool:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/panel/", timeout=5) as response:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{web_port}/panel/", timeout=5
+                ) as response:
                     return response.status == 200
             except OSError:
                 return False
 
-        with convene_process(config, smtp_port) as (_, finished), disposing(engine):  # --demo: list "forum", meeting
+        with (
+            convene_process(config, smtp_port) as (_, finished),
+            disposing(engine),
+        ):  # --demo: list "forum", meeting
             before, refused = send(smtp_port, 0, 10)
             assert refused == [] and len(before) == 10
             wait_for(lambda: processed() >= 10, timeout=60, message="the first ten processed")
@@ -163,11 +202,20 @@ lease_seconds = 5
             cluster.start()
 
             after, refused = send(smtp_port, 13, 10)
-            retried, refused_again = send(smtp_port, 10, 3)  # the senders' MTAs retry the refused ones
+            retried, refused_again = send(
+                smtp_port, 10, 3
+            )  # the senders' MTAs retry the refused ones
             assert refused == [] and refused_again == []
-            wait_for(lambda: processed() >= 23, timeout=90, message="every acknowledged message processed")
-            wait_for(lambda: len({r.rcpt_tos[0] for r in sink.received}) >= 23, timeout=90,
-                     message="a reply to every sender")
+            wait_for(
+                lambda: processed() >= 23,
+                timeout=90,
+                message="every acknowledged message processed",
+            )
+            wait_for(
+                lambda: len({r.rcpt_tos[0] for r in sink.received}) >= 23,
+                timeout=90,
+                message="a reply to every sender",
+            )
             wait_for(healthy, timeout=30, message="the panel answering again")
     assert finished[2] == "0", finished[1][-3000:]
     check = create_engine(cluster.url)

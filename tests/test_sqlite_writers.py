@@ -29,8 +29,10 @@ def _start_writer(sessions, action: str) -> threading.Event:  # type: ignore[no-
 
     def write() -> None:
         with sessions() as s, s.begin():
-            s.execute(insert(AuditEntry), {"at": utcnow(), "actor": "system", "action": action, "target": "",
-                                           "detail": {}})
+            s.execute(
+                insert(AuditEntry),
+                {"at": utcnow(), "actor": "system", "action": action, "target": "", "detail": {}},
+            )
         done.set()
 
     threading.Thread(target=write, daemon=True).start()
@@ -44,26 +46,37 @@ def _write_in_another_thread(sessions, timeout: float = 10.0) -> None:  # type: 
 
 def _fail_inside(sessions) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RuntimeError), sessions() as s, s.begin():
-        s.execute(insert(AuditEntry), {"at": utcnow(), "actor": "system", "action": "lost", "target": "", "detail": {}})
+        s.execute(
+            insert(AuditEntry),
+            {"at": utcnow(), "actor": "system", "action": "lost", "target": "", "detail": {}},
+        )
         raise RuntimeError("an error inside the transaction")
 
 
 def _close_half_way(sessions) -> None:  # type: ignore[no-untyped-def]
     s = sessions()
     s.begin()
-    s.execute(insert(AuditEntry), {"at": utcnow(), "actor": "system", "action": "lost", "target": "", "detail": {}})
+    s.execute(
+        insert(AuditEntry),
+        {"at": utcnow(), "actor": "system", "action": "lost", "target": "", "detail": {}},
+    )
     s.close()
 
 
 def _commit(sessions) -> None:  # type: ignore[no-untyped-def]
     with sessions() as s, s.begin():
-        s.execute(insert(AuditEntry), {"at": utcnow(), "actor": "system", "action": "kept", "target": "",
-                                       "detail": {}})
+        s.execute(
+            insert(AuditEntry),
+            {"at": utcnow(), "actor": "system", "action": "kept", "target": "", "detail": {}},
+        )
 
 
-@pytest.mark.parametrize("end", [_commit, _fail_inside, _close_half_way], ids=["commit", "error", "closed"])
-def test_every_way_a_write_transaction_ends_gives_the_lock_back(tmp_path: Path,
-                                                               end: Callable[..., None]) -> None:
+@pytest.mark.parametrize(
+    "end", [_commit, _fail_inside, _close_half_way], ids=["commit", "error", "closed"]
+)
+def test_every_way_a_write_transaction_ends_gives_the_lock_back(
+    tmp_path: Path, end: Callable[..., None]
+) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'writers.db'}")
     migrate(engine)
     sessions = make_sessionmaker(engine)
@@ -86,13 +99,23 @@ def test_a_read_transaction_reads_beside_a_writer(tmp_path: Path) -> None:
     _commit(sessions)
     try:
         with sessions() as writer, writer.begin():
-            writer.execute(insert(AuditEntry), {"at": utcnow(), "actor": "system", "action": "pending",
-                                                "target": "", "detail": {}})
+            writer.execute(
+                insert(AuditEntry),
+                {
+                    "at": utcnow(),
+                    "actor": "system",
+                    "action": "pending",
+                    "target": "",
+                    "detail": {},
+                },
+            )
             done = threading.Event()
 
             def read() -> None:
                 with sessions() as reader, read_transaction(reader):
-                    assert reader.scalar(select(func.count()).select_from(AuditEntry)) == 1  # the committed row
+                    assert (
+                        reader.scalar(select(func.count()).select_from(AuditEntry)) == 1
+                    )  # the committed row
                 done.set()
 
             threading.Thread(target=read, daemon=True).start()
@@ -131,21 +154,28 @@ from mailer.db import make_engine, make_sessionmaker
 from mailer.domain.models import AuditEntry, utcnow
 sessions = make_sessionmaker(make_engine(sys.argv[1]))
 with sessions() as s, s.begin():
-    s.execute(insert(AuditEntry), {"at": utcnow(), "actor": "system", "action": "held", "target": "", "detail": {}})
+    s.execute(insert(AuditEntry),
+              {"at": utcnow(), "actor": "system", "action": "held", "target": "", "detail": {}})
     print("holding", flush=True)
     sys.stdin.readline()
 """
 
 
-def test_a_writer_of_another_process_is_waited_for_and_a_killed_holder_frees_the_lock(tmp_path: Path) -> None:
+def test_a_writer_of_another_process_is_waited_for_and_a_killed_holder_frees_the_lock(
+    tmp_path: Path,
+) -> None:
     """A writer in another process holds the write lock: ours waits for it, and when that process is
     killed mid-transaction its lock is freed (and what it wrote undone) and ours goes on."""
     url = f"sqlite:///{tmp_path / 'writers.db'}"
     engine = make_engine(url)
     migrate(engine)
     sessions = make_sessionmaker(engine)
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              cwd=Path(__file__).resolve().parent.parent)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == b"holding\n"
         done = _start_writer(sessions, "ours")

@@ -33,8 +33,12 @@ class CookieSessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-def create_app(config: Config | None = None, *, session_factory: sessionmaker[Session] | None = None,
-               services: Services | None = None) -> Flask:
+def create_app(
+    config: Config | None = None,
+    *,
+    session_factory: sessionmaker[Session] | None = None,
+    services: Services | None = None,
+) -> Flask:
     """Build the Flask app for one configuration.
 
     Tests pass their own ``session_factory``; otherwise one is made from
@@ -60,11 +64,19 @@ def create_app(config: Config | None = None, *, session_factory: sessionmaker[Se
 
     db.init_app(app, session_factory)
     csrf.init_app(app)
-    # GOV.UK Design System components (govuk-frontend-jinja), imported as "govuk_frontend_jinja/...".
-    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES_DIR / "web")),
-                                     PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})])
-    app.jinja_env.filters["govuk_select_item"] = lambda choice: {"value": choice[0], "text": choice[1],
-                                                                 "selected": choice[2]}
+    # GOV.UK Design System components (govuk-frontend-jinja), imported as
+    # "govuk_frontend_jinja/...".
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(TEMPLATES_DIR / "web")),
+            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+        ]
+    )
+    app.jinja_env.filters["govuk_select_item"] = lambda choice: {
+        "value": choice[0],
+        "text": choice[1],
+        "selected": choice[2],
+    }
     add_filters(app.jinja_env)
     app.jinja_env.globals["service_name"] = config.service.name
     app.jinja_env.globals["dev_mailbox_enabled"] = config.delivery.backend == "maildir"
@@ -85,9 +97,11 @@ def create_app(config: Config | None = None, *, session_factory: sessionmaker[Se
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; style-src 'self'; img-src 'self' data:; "
-                                    "form-action 'self'; frame-ancestors 'none'")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "form-action 'self'; frame-ancestors 'none'",
+        )
         return response
 
     @app.get("/healthz")

@@ -13,7 +13,9 @@ from mailer.domain.services import Services
 def init_app(app: Flask, session_factory: sessionmaker[Session] | None) -> None:
     if session_factory is None:
         config: Config = app.extensions["convene.config"]
-        session_factory = make_sessionmaker(make_engine(config.database_url, echo=config.database.echo))
+        session_factory = make_sessionmaker(
+            make_engine(config.database_url, echo=config.database.echo)
+        )
     app.extensions["convene.sessions"] = session_factory
     app.teardown_appcontext(_close_session)
 

@@ -42,8 +42,9 @@ class AdminsOnly(Forbidden):
 
 
 @contextmanager
-def refusal_on_form(form: FlaskForm, default: str,
-                    refusals: tuple[type[DomainError], ...] = (InvalidInput,)) -> Iterator[None]:
+def refusal_on_form(
+    form: FlaskForm, default: str, refusals: tuple[type[DomainError], ...] = (InvalidInput,)
+) -> Iterator[None]:
     """Inside the block, a domain refusal (``InvalidInput`` unless ``refusals`` says otherwise)
     becomes a form error: next to the field it names (``InvalidInput.field``), or else next to
     ``default``, listed by the page's error summary. It goes no further; after the block the view
@@ -78,26 +79,32 @@ ANSWER_REFUSED = ErrorPage("We could not record your answer", 409, template=LINK
 #: An HTTP status (werkzeug's own errors, and any exception that is not handled: 500) or an
 #: exception class, and its page. A subclass without a page of its own gets its parent's.
 ERROR_PAGES: dict[int | type[Exception], ErrorPage] = {
-    CSRFError: ErrorPage("Your form expired", 400,
-                         "The form was missing its security token or it had expired. "
-                         "Go back, reload the page and try again."),
-    LinkFormExpired: ErrorPage("Your form expired", 400,
-                               "Please open the link from your email again.", LINK_PAGE),
+    CSRFError: ErrorPage(
+        "Your form expired",
+        400,
+        "The form was missing its security token or it had expired. "
+        "Go back, reload the page and try again.",
+    ),
+    LinkFormExpired: ErrorPage(
+        "Your form expired", 400, "Please open the link from your email again.", LINK_PAGE
+    ),
     InvalidLink: ErrorPage("This link is not valid", 400, template=LINK_PAGE),
     ExpiredLink: ErrorPage("This link has expired", 400, template=LINK_PAGE),
     RsvpClosed: ANSWER_REFUSED,
     InvalidChoice: ANSWER_REFUSED,
     ConsultationClosed: ErrorPage("This call for volunteers has closed", 409, template=LINK_PAGE),
     InvalidInput: ErrorPage("There is a problem", 400),
-    AdminsOnly: ErrorPage("Admins only", 403,
-                          "Only an admin can do this. Ask an admin of your network."),
+    AdminsOnly: ErrorPage(
+        "Admins only", 403, "Only an admin can do this. Ask an admin of your network."
+    ),
     NotFound: NOT_FOUND,
     # Any other refusal (a list that already exists, say): its text says why.
     DomainError: ErrorPage("There is a problem", 400),
     404: NOT_FOUND,
     405: ErrorPage("Not allowed", 405, "This page cannot be used that way."),
-    500: ErrorPage("Sorry, something went wrong", 500,
-                   "The problem has been logged. Please try again later."),
+    500: ErrorPage(
+        "Sorry, something went wrong", 500, "The problem has been logged. Please try again later."
+    ),
 }
 
 

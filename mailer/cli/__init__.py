@@ -52,16 +52,23 @@ class ConveneGroup(click.Group):
 
 
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     if not verbose:
         for noisy in ("alembic", "mail.log", "werkzeug"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @click.group(cls=ConveneGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "-c", "config_path", metavar="PATH",
-              help="TOML configuration file (default: $CONVENE_CONFIG, then ./convene.toml)")
+@click.option(
+    "--config",
+    "-c",
+    "config_path",
+    metavar="PATH",
+    help="TOML configuration file (default: $CONVENE_CONFIG, then ./convene.toml)",
+)
 @click.option("--verbose", "-v", is_flag=True, help="log debugging detail")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
@@ -71,9 +78,17 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in [*service.commands, lists.lists, meetings.meetings, inbound.inbound, news.news,
-                consultations.consultations, api_tokens.api_tokens, people.people,
-                organisers.organisers]:
+for command in [
+    *service.commands,
+    lists.lists,
+    meetings.meetings,
+    inbound.inbound,
+    news.news,
+    consultations.consultations,
+    api_tokens.api_tokens,
+    people.people,
+    organisers.organisers,
+]:
     cli.add_command(command)
 
 

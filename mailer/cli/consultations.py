@@ -26,15 +26,28 @@ def consultations() -> None:
 @click.option("--list", "list_slug", required=True, help="the list's slug")
 @click.option("--title", required=True, help="also the email's subject")
 @markdown_file_option("--body-file", "question")
-@click.option("--role", "roles", multiple=True,
-              help="a role volunteers can offer for, e.g. 'Communications: comms' (repeat for each role)")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    help="a role volunteers can offer for, e.g. 'Communications: comms' (repeat for each role)",
+)
 @click.option("--anonymous", is_flag=True, help="store answers with no link to who wrote them")
 @click.option("--closes", help="local closing time, e.g. '2026-03-12 17:00'")
 @timezone_option
 @json_option
 @pass_session
-def create(session: Session, list_slug: str, title: str, question: str, roles: tuple[str, ...],
-           anonymous: bool, closes: str | None, timezone: str, as_json: bool) -> None:
+def create(
+    session: Session,
+    list_slug: str,
+    title: str,
+    question: str,
+    roles: tuple[str, ...],
+    anonymous: bool,
+    closes: str | None,
+    timezone: str,
+    as_json: bool,
+) -> None:
     """Write a question (Markdown) for a list's members, as a draft.
 
     With --role, a call for volunteers.
@@ -43,23 +56,43 @@ def create(session: Session, list_slug: str, title: str, question: str, roles: t
     from mailer.domain.meetings import parse_local_datetime
     from mailer.domain.models import ConsultationKind
 
-    specs = [RoleSpec(name=name, aliases=aliases)
-             for name, _, aliases in (spec.partition(":") for spec in roles)]
+    specs = [
+        RoleSpec(name=name, aliases=aliases)
+        for name, _, aliases in (spec.partition(":") for spec in roles)
+    ]
     closes_at = parse_local_datetime(closes, timezone, "closes") if closes else None
     consultation = create_consultation(
-        session, list_slug=list_slug, title=title, question_markdown=question,
+        session,
+        list_slug=list_slug,
+        title=title,
+        question_markdown=question,
         kind=ConsultationKind.VOLUNTEERS if specs else ConsultationKind.QUESTION,
-        anonymous=anonymous, closes_at=closes_at, roles=specs, actor="cli")
-    result = {"id": consultation.id, "kind": consultation.kind.value, "status": consultation.status.value,
-              "anonymous": consultation.anonymous}
+        anonymous=anonymous,
+        closes_at=closes_at,
+        roles=specs,
+        actor="cli",
+    )
+    result = {
+        "id": consultation.id,
+        "kind": consultation.kind.value,
+        "status": consultation.status.value,
+        "anonymous": consultation.anonymous,
+    }
     echo_result(as_json, result, f"Created consultation {consultation.id} (draft).")
 
 
 def _consultation_row(c: Consultation) -> dict[str, Any]:
-    return {"id": c.id, "list": c.mailing_list.slug, "kind": c.kind.value, "title": c.title,
-            "status": c.status.value, "anonymous": c.anonymous, "recipients": c.recipients,
-            "closes_at": c.closes_at.isoformat() if c.closes_at else None,
-            "sent_at": c.sent_at.isoformat() if c.sent_at else None}
+    return {
+        "id": c.id,
+        "list": c.mailing_list.slug,
+        "kind": c.kind.value,
+        "title": c.title,
+        "status": c.status.value,
+        "anonymous": c.anonymous,
+        "recipients": c.recipients,
+        "closes_at": c.closes_at.isoformat() if c.closes_at else None,
+        "sent_at": c.sent_at.isoformat() if c.sent_at else None,
+    }
 
 
 @consultations.command("list")
@@ -70,8 +103,14 @@ def list_(session: Session, as_json: bool) -> None:
     from mailer.domain.consultations import list_consultations
 
     rows = [_consultation_row(c) for c in list_consultations(session)]
-    echo_result(as_json, rows, (f"{row['id']:>5}  {row['status']:7} {row['kind']:10} {row['list']:16} "
-                                f"{row['title']}" for row in rows))
+    echo_result(
+        as_json,
+        rows,
+        (
+            f"{row['id']:>5}  {row['status']:7} {row['kind']:10} {row['list']:16} {row['title']}"
+            for row in rows
+        ),
+    )
 
 
 @consultations.command()
@@ -97,8 +136,11 @@ def send(services: Services, session: Session, consultation_id: int, as_json: bo
     from mailer.domain.consultations import send_consultation
 
     count = send_consultation(session, services, consultation_id, actor="cli")
-    echo_result(as_json, {"id": consultation_id, "recipients": count},
-                f"Consultation {consultation_id} queued for {count} member(s).")
+    echo_result(
+        as_json,
+        {"id": consultation_id, "recipients": count},
+        f"Consultation {consultation_id} queued for {count} member(s).",
+    )
 
 
 @consultations.command()
@@ -119,8 +161,9 @@ def close(session: Session, consultation_id: int) -> None:
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="CSV for Excel on standard output")
 @pass_session
-def answers(session: Session, consultation_id: int, search: str, tag: str, as_json: bool,
-            as_csv: bool) -> None:
+def answers(
+    session: Session, consultation_id: int, search: str, tag: str, as_json: bool, as_csv: bool
+) -> None:
     """The answers collected so far."""
     from mailer.domain.consultations import answers_csv, find_answers, get_consultation
 
@@ -131,12 +174,26 @@ def answers(session: Session, consultation_id: int, search: str, tag: str, as_js
         return
     hidden = consultation.anonymous
     rows: list[dict[str, Any]] = [
-        {"id": a.id, "email": None if hidden or a.person is None else a.person.email,
-         "received_at": None if hidden else a.received_at.isoformat(), "late": a.late,
-         "replies": a.replies, "tags": [t.tag for t in a.tags], "text": a.text} for a in found]
-    echo_result(as_json, rows, (f"--- {row['id']}  {row['email'] or 'anonymous'}  {row['received_at'] or ''}"
-                                f"{'  late' if row['late'] else ''}  {', '.join(row['tags'])}\n{row['text']}\n"
-                                for row in rows))
+        {
+            "id": a.id,
+            "email": None if hidden or a.person is None else a.person.email,
+            "received_at": None if hidden else a.received_at.isoformat(),
+            "late": a.late,
+            "replies": a.replies,
+            "tags": [t.tag for t in a.tags],
+            "text": a.text,
+        }
+        for a in found
+    ]
+    echo_result(
+        as_json,
+        rows,
+        (
+            f"--- {row['id']}  {row['email'] or 'anonymous'}  {row['received_at'] or ''}"
+            f"{'  late' if row['late'] else ''}  {', '.join(row['tags'])}\n{row['text']}\n"
+            for row in rows
+        ),
+    )
 
 
 @consultations.command()
@@ -163,13 +220,34 @@ def volunteers(session: Session, consultation_id: int, as_json: bool) -> None:
     from mailer.domain.consultations import volunteers_by_role
 
     rows: list[dict[str, Any]] = [
-        {"role": rv.role.name, "offers": [
-            {"offer": o.id, "email": o.person.email, "name": o.person.display_name, "status": o.status.value,
-             "via": o.source, "at": o.created_at.isoformat()} for o in rv.offers]}
-        for rv in volunteers_by_role(session, consultation_id)]
-    echo_result(as_json, rows, [line for row in rows for line in (
-        f"{row['role']} ({len(row['offers'])})",
-        *(f"  {o['offer']:>5}  {o['status']:9} {o['email']}" for o in row["offers"]))])
+        {
+            "role": rv.role.name,
+            "offers": [
+                {
+                    "offer": o.id,
+                    "email": o.person.email,
+                    "name": o.person.display_name,
+                    "status": o.status.value,
+                    "via": o.source,
+                    "at": o.created_at.isoformat(),
+                }
+                for o in rv.offers
+            ],
+        }
+        for rv in volunteers_by_role(session, consultation_id)
+    ]
+    echo_result(
+        as_json,
+        rows,
+        [
+            line
+            for row in rows
+            for line in (
+                f"{row['role']} ({len(row['offers'])})",
+                *(f"  {o['offer']:>5}  {o['status']:9} {o['email']}" for o in row["offers"]),
+            )
+        ],
+    )
 
 
 @consultations.command()
@@ -182,5 +260,8 @@ def accept(services: Services, session: Session, offer_id: int, as_json: bool) -
     from mailer.domain.consultations import accept_offer
 
     offer = accept_offer(session, services, offer_id, actor="cli")
-    echo_result(as_json, {"offer": offer.id, "status": offer.status.value},
-                f"Offer {offer.id} accepted; the volunteer has been emailed.")
+    echo_result(
+        as_json,
+        {"offer": offer.id, "status": offer.status.value},
+        f"Offer {offer.id} accepted; the volunteer has been emailed.",
+    )

@@ -49,7 +49,8 @@ class CliState:
 
     @property
     def config(self) -> Config:
-        """Loaded from ``--config``, else ``$CONVENE_CONFIG``, else ``./convene.toml``; raises ConfigError."""
+        """Loaded from ``--config``, else ``$CONVENE_CONFIG``, else ``./convene.toml``; raises
+        ConfigError."""
         if self._config is None:
             self._config = load_config(self.config_path)
         return self._config
@@ -71,13 +72,19 @@ def current_state() -> CliState:
     return state
 
 
-def _passing(name: str, make: Callable[[CliState], Any]) -> Callable[[Callable[..., R]], Callable[..., R]]:
-    """A decorator that calls the command with ``name=make(state)`` added to its keyword arguments."""
+def _passing(
+    name: str, make: Callable[[CliState], Any]
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """A decorator that calls the command with ``name=make(state)`` added to its keyword
+    arguments."""
+
     def decorator(command: Callable[..., R]) -> Callable[..., R]:
         @functools.wraps(command)
         def with_value(*args: Any, **kwargs: Any) -> R:
             return command(*args, **{name: make(current_state())}, **kwargs)
+
         return with_value
+
     return decorator
 
 
@@ -93,8 +100,10 @@ pass_services = _passing("services", lambda state: state.runtime.services)
 
 def pass_session(command: Callable[..., R]) -> Callable[..., R]:
     """Give the command ``session``: one database session, open while the command runs."""
+
     @functools.wraps(command)
     def with_session(*args: Any, **kwargs: Any) -> R:
         with current_state().runtime.sessions() as session:
             return command(*args, session=session, **kwargs)
+
     return with_session

@@ -26,14 +26,29 @@ def inbound(session: Session, limit: int, status: str | None, as_json: bool) -> 
     from mailer.domain.triage import inbound_log
 
     rows: list[dict[str, Any]] = [
-        {"id": r.id, "received_at": r.received_at.isoformat(), "message_id": r.message_id,
-         "from": r.mail_from, "to": r.rcpt_to, "list": r.list_slug, "intent": r.intent,
-         "status": r.status.value, "outcome": r.outcome,
-         "error": r.error.splitlines()[-1] if r.error else ""}
-        for r in inbound_log(session, limit=limit, status=InboundStatus(status) if status else None)]
-    echo_result(as_json, rows, (f"{row['id']:>6} {row['received_at'][:19]} {row['status']:9} "
-                                f"{row['intent'] or '-':10} {row['from'][:30]:30} {row['outcome']}"
-                                for row in rows))
+        {
+            "id": r.id,
+            "received_at": r.received_at.isoformat(),
+            "message_id": r.message_id,
+            "from": r.mail_from,
+            "to": r.rcpt_to,
+            "list": r.list_slug,
+            "intent": r.intent,
+            "status": r.status.value,
+            "outcome": r.outcome,
+            "error": r.error.splitlines()[-1] if r.error else "",
+        }
+        for r in inbound_log(session, limit=limit, status=InboundStatus(status) if status else None)
+    ]
+    echo_result(
+        as_json,
+        rows,
+        (
+            f"{row['id']:>6} {row['received_at'][:19]} {row['status']:9} "
+            f"{row['intent'] or '-':10} {row['from'][:30]:30} {row['outcome']}"
+            for row in rows
+        ),
+    )
 
 
 commands = [inbound]

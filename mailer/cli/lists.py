@@ -26,8 +26,9 @@ def lists() -> None:
 @json_option
 @pass_config
 @pass_session
-def create(config: Config, session: Session, slug: str, name: str, description: str,
-           as_json: bool) -> None:
+def create(
+    config: Config, session: Session, slug: str, name: str, description: str, as_json: bool
+) -> None:
     """Create a list.
 
     SLUG is the local part of the list address, e.g. forum.
@@ -35,8 +36,12 @@ def create(config: Config, session: Session, slug: str, name: str, description: 
     from mailer.domain.lists import create_list
 
     created = create_list(session, slug=slug, name=name, description=description, actor="cli")
-    result = {"id": created.id, "slug": created.slug, "name": created.name,
-              "address": config.addresses.list_address(created.slug)}
+    result = {
+        "id": created.id,
+        "slug": created.slug,
+        "name": created.name,
+        "address": config.addresses.list_address(created.slug),
+    }
     echo_result(as_json, result, f"Created list {created.name}: {result['address']}")
 
 
@@ -44,18 +49,34 @@ def create(config: Config, session: Session, slug: str, name: str, description: 
 @click.argument("slug")
 @click.option("--name")
 @click.option("--allowed-domains", help="comma-separated, e.g. '*.gov.uk, nhs.net'; '' allows any")
-@click.option("--trust-dmarc/--no-trust-dmarc", default=None,
-              help="let an aligned DMARC pass (from the trusted MTA) skip join confirmation")
+@click.option(
+    "--trust-dmarc/--no-trust-dmarc",
+    default=None,
+    help="let an aligned DMARC pass (from the trusted MTA) skip join confirmation",
+)
 @pass_session
-def configure(session: Session, slug: str, name: str | None, allowed_domains: str | None,
-              trust_dmarc: bool | None) -> None:
+def configure(
+    session: Session,
+    slug: str,
+    name: str | None,
+    allowed_domains: str | None,
+    trust_dmarc: bool | None,
+) -> None:
     """Change a list's name, sender domains or DMARC trust."""
     from mailer.domain.lists import configure_list
 
-    updated = configure_list(session, slug=slug, actor="cli", name=name,
-                             allowed_sender_domains=allowed_domains, trust_dmarc=trust_dmarc)
-    click.echo(f"{updated.name}: allowed sender domains: {updated.allowed_sender_domains or 'any'}; "
-               f"DMARC pass skips join confirmation: {'yes' if updated.trust_dmarc else 'no'}")
+    updated = configure_list(
+        session,
+        slug=slug,
+        actor="cli",
+        name=name,
+        allowed_sender_domains=allowed_domains,
+        trust_dmarc=trust_dmarc,
+    )
+    click.echo(
+        f"{updated.name}: allowed sender domains: {updated.allowed_sender_domains or 'any'}; "
+        f"DMARC pass skips join confirmation: {'yes' if updated.trust_dmarc else 'no'}"
+    )
 
 
 @lists.command()
@@ -66,8 +87,10 @@ def show(config: Config, session: Session, as_json: bool) -> None:
     """Show all lists."""
     from mailer.domain.lists import all_lists
 
-    rows = [{"slug": ml.slug, "name": ml.name, "address": config.addresses.list_address(ml.slug)}
-            for ml in all_lists(session)]
+    rows = [
+        {"slug": ml.slug, "name": ml.name, "address": config.addresses.list_address(ml.slug)}
+        for ml in all_lists(session)
+    ]
     echo_result(as_json, rows, (f"{row['address']:40} {row['name']}" for row in rows))
 
 
@@ -92,7 +115,15 @@ def members(session: Session, slug: str, as_json: bool) -> None:
     """List a list's members."""
     from mailer.domain.lists import list_members
 
-    rows: list[dict[str, Any]] = [{"email": m.email, "name": m.display_name, "status": m.status.value}
-                                  for m in list_members(session, slug)]
-    echo_result(as_json, rows, [*(f"{row['email']:40} {row['status']:12} {row['name'] or ''}"
-                                  for row in rows), f"{len(rows)} member(s)"])
+    rows: list[dict[str, Any]] = [
+        {"email": m.email, "name": m.display_name, "status": m.status.value}
+        for m in list_members(session, slug)
+    ]
+    echo_result(
+        as_json,
+        rows,
+        [
+            *(f"{row['email']:40} {row['status']:12} {row['name'] or ''}" for row in rows),
+            f"{len(rows)} member(s)",
+        ],
+    )

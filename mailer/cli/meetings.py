@@ -35,14 +35,18 @@ def meetings() -> None:
 
 def meeting_details(command: F) -> F:
     """The options ``meeting create`` and ``meeting series`` share, after --starts and --ends."""
-    for option in reversed([
-        timezone_option,
-        click.option("--format", "meeting_format", type=FORMATS, default="hybrid", show_default=True),
-        click.option("--venue", default="", help="sent only to in-person delegates"),
-        click.option("--dial-in", default="", help="sent only to remote delegates"),
-        click.option("--description", default=""),
-        click.option("--capacity", type=int, help="in-person places"),
-    ]):
+    for option in reversed(
+        [
+            timezone_option,
+            click.option(
+                "--format", "meeting_format", type=FORMATS, default="hybrid", show_default=True
+            ),
+            click.option("--venue", default="", help="sent only to in-person delegates"),
+            click.option("--dial-in", default="", help="sent only to remote delegates"),
+            click.option("--description", default=""),
+            click.option("--capacity", type=int, help="in-person places"),
+        ]
+    ):
         command = option(command)
     return command
 
@@ -54,22 +58,56 @@ def meeting_details(command: F) -> F:
 @click.option("--ends", required=True, help="local end, e.g. '2026-03-12 16:00'")
 @meeting_details
 @click.option("--deadline", help="RSVP deadline, local time")
-@click.option("--status", type=click.Choice(["draft", "published", "cancelled"]), default="published",
-              show_default=True)
+@click.option(
+    "--status",
+    type=click.Choice(["draft", "published", "cancelled"]),
+    default="published",
+    show_default=True,
+)
 @json_option
 @pass_session
-def create(session: Session, list_slug: str, title: str, starts: str, ends: str, timezone: str,
-           meeting_format: str, venue: str, dial_in: str, description: str, capacity: int | None,
-           deadline: str | None, status: str, as_json: bool) -> None:
+def create(
+    session: Session,
+    list_slug: str,
+    title: str,
+    starts: str,
+    ends: str,
+    timezone: str,
+    meeting_format: str,
+    venue: str,
+    dial_in: str,
+    description: str,
+    capacity: int | None,
+    deadline: str | None,
+    status: str,
+    as_json: bool,
+) -> None:
     """Create a meeting for a list."""
     from mailer.domain.meetings import create_meeting
 
     meeting = create_meeting(
-        session, list_slug=list_slug, title=title, starts_at=starts, ends_at=ends,
-        timezone_name=timezone, format=meeting_format, venue=venue, dial_in=dial_in,
-        description=description, capacity=capacity, rsvp_deadline=deadline, status=status, actor="cli")
-    result = {"id": meeting.id, "title": meeting.title, "starts_at": meeting.starts_at.isoformat(),
-              "ends_at": meeting.ends_at.isoformat(), "status": meeting.status.value}
+        session,
+        list_slug=list_slug,
+        title=title,
+        starts_at=starts,
+        ends_at=ends,
+        timezone_name=timezone,
+        format=meeting_format,
+        venue=venue,
+        dial_in=dial_in,
+        description=description,
+        capacity=capacity,
+        rsvp_deadline=deadline,
+        status=status,
+        actor="cli",
+    )
+    result = {
+        "id": meeting.id,
+        "title": meeting.title,
+        "starts_at": meeting.starts_at.isoformat(),
+        "ends_at": meeting.ends_at.isoformat(),
+        "status": meeting.status.value,
+    }
     echo_result(as_json, result, f"Created meeting {meeting.id}: {meeting.title}")
 
 
@@ -79,15 +117,34 @@ def create(session: Session, list_slug: str, title: str, starts: str, ends: str,
 @click.option("--starts", required=True, help="first occurrence, local time")
 @click.option("--ends", required=True, help="end of the first occurrence, local time")
 @click.option("--rrule", required=True, help="e.g. 'FREQ=MONTHLY;INTERVAL=3' for quarterly")
-@click.option("--count", type=int, default=4, show_default=True,
-              help="how many occurrences to create now (at most 24)")
+@click.option(
+    "--count",
+    type=int,
+    default=4,
+    show_default=True,
+    help="how many occurrences to create now (at most 24)",
+)
 @meeting_details
 @click.option("--deadline-days-before", type=int, help="RSVP deadline, days before each occurrence")
 @json_option
 @pass_session
-def series(session: Session, list_slug: str, title: str, starts: str, ends: str, rrule: str, count: int,
-           timezone: str, meeting_format: str, venue: str, dial_in: str, description: str,
-           capacity: int | None, deadline_days_before: int | None, as_json: bool) -> None:
+def series(
+    session: Session,
+    list_slug: str,
+    title: str,
+    starts: str,
+    ends: str,
+    rrule: str,
+    count: int,
+    timezone: str,
+    meeting_format: str,
+    venue: str,
+    dial_in: str,
+    description: str,
+    capacity: int | None,
+    deadline_days_before: int | None,
+    as_json: bool,
+) -> None:
     """Create a recurring meeting and its next occurrences.
 
     The recurrence is an RFC 5545 RRULE; each occurrence is a meeting of its own.
@@ -95,12 +152,26 @@ def series(session: Session, list_slug: str, title: str, starts: str, ends: str,
     from mailer.domain.meetings import create_series
 
     created = create_series(
-        session, list_slug=list_slug, title=title, starts_at=starts, ends_at=ends, rrule=rrule,
-        count=count, timezone_name=timezone, format=meeting_format, venue=venue, dial_in=dial_in,
-        description=description, capacity=capacity, deadline_days_before=deadline_days_before,
-        actor="cli")
-    rows = [{"id": m.id, "starts_at": m.starts_at.isoformat(), "ends_at": m.ends_at.isoformat()}
-            for m in created]
+        session,
+        list_slug=list_slug,
+        title=title,
+        starts_at=starts,
+        ends_at=ends,
+        rrule=rrule,
+        count=count,
+        timezone_name=timezone,
+        format=meeting_format,
+        venue=venue,
+        dial_in=dial_in,
+        description=description,
+        capacity=capacity,
+        deadline_days_before=deadline_days_before,
+        actor="cli",
+    )
+    rows = [
+        {"id": m.id, "starts_at": m.starts_at.isoformat(), "ends_at": m.ends_at.isoformat()}
+        for m in created
+    ]
     echo_result(as_json, rows, (f"Created meeting {row['id']}: {row['starts_at']}" for row in rows))
 
 
@@ -113,10 +184,23 @@ def list_(session: Session, list_slug: str | None, as_json: bool) -> None:
     from mailer.domain.meetings import list_meetings
 
     rows: list[dict[str, Any]] = [
-        {"id": m.id, "title": m.title, "list": m.mailing_list.slug, "starts_at": m.starts_at.isoformat(),
-         "status": m.status.value} for m in list_meetings(session, list_slug)]
-    echo_result(as_json, rows, (f"{row['id']:>5}  {row['starts_at'][:16]}  {row['status']:10} {row['title']}"
-                                for row in rows))
+        {
+            "id": m.id,
+            "title": m.title,
+            "list": m.mailing_list.slug,
+            "starts_at": m.starts_at.isoformat(),
+            "status": m.status.value,
+        }
+        for m in list_meetings(session, list_slug)
+    ]
+    echo_result(
+        as_json,
+        rows,
+        (
+            f"{row['id']:>5}  {row['starts_at'][:16]}  {row['status']:10} {row['title']}"
+            for row in rows
+        ),
+    )
 
 
 @meetings.command()
@@ -132,8 +216,11 @@ def invite(services: Services, session: Session, meeting_id: int, as_json: bool)
     from mailer.domain.invitations import send_invitations
 
     count = send_invitations(session, services, meeting_id, actor="cli")
-    echo_result(as_json, {"meeting": meeting_id, "invited": count},
-                f"Invited {count} member(s) to meeting {meeting_id}.")
+    echo_result(
+        as_json,
+        {"meeting": meeting_id, "invited": count},
+        f"Invited {count} member(s) to meeting {meeting_id}.",
+    )
 
 
 @meetings.command()
@@ -145,16 +232,33 @@ def invite(services: Services, session: Session, meeting_id: int, as_json: bool)
 @click.option("--dial-in")
 @pass_services
 @pass_session
-def update(services: Services, session: Session, meeting_id: int, title: str | None, starts: str | None,
-           ends: str | None, venue: str | None, dial_in: str | None) -> None:
+def update(
+    services: Services,
+    session: Session,
+    meeting_id: int,
+    title: str | None,
+    starts: str | None,
+    ends: str | None,
+    venue: str | None,
+    dial_in: str | None,
+) -> None:
     """Change a meeting's title, time or place.
 
     Delegates and invitees get an update with the calendar.
     """
     from mailer.domain.schedules import update_meeting
 
-    told = update_meeting(session, services, meeting_id, actor="cli", title=title, starts_at=starts,
-                          ends_at=ends, venue=venue, dial_in=dial_in)
+    told = update_meeting(
+        session,
+        services,
+        meeting_id,
+        actor="cli",
+        title=title,
+        starts_at=starts,
+        ends_at=ends,
+        venue=venue,
+        dial_in=dial_in,
+    )
     click.echo(f"Meeting {meeting_id} updated; {told} person(s) told of the change.")
 
 
@@ -169,9 +273,13 @@ def attach(session: Session, meeting_id: int, file: Path) -> None:
     """
     from mailer.domain.attachments import add_attachment
 
-    info = add_attachment(session, meeting_id, filename=file.name, data=file.read_bytes(), actor="cli")
-    click.echo(f"Attached {info.filename} ({info.size} bytes) to meeting {meeting_id}: it goes with the "
-               "invitation and the agenda.")
+    info = add_attachment(
+        session, meeting_id, filename=file.name, data=file.read_bytes(), actor="cli"
+    )
+    click.echo(
+        f"Attached {info.filename} ({info.size} bytes) to meeting {meeting_id}: it goes with the "
+        "invitation and the agenda."
+    )
 
 
 @meetings.command()
@@ -209,7 +317,9 @@ def agenda(session: Session, meeting_id: int, agenda: str, days_before: int | No
 @click.option("--csv", "as_csv", is_flag=True, help="CSV for Excel on standard output")
 @pass_config
 @pass_session
-def attendees(config: Config, session: Session, meeting_id: int, as_json: bool, as_csv: bool) -> None:
+def attendees(
+    config: Config, session: Session, meeting_id: int, as_json: bool, as_csv: bool
+) -> None:
     """Who is coming to a meeting."""
     from mailer.domain.meetings import attendee_report
     from mailer.domain.reports import attendees_csv
@@ -220,9 +330,14 @@ def attendees(config: Config, session: Session, meeting_id: int, as_json: bool, 
     elif as_csv:
         click.echo(attendees_csv(report, config.organisations), nl=False)
     else:
-        click.echo(f"{report.meeting.title}: {report.in_person} in person, {report.remote} remote, "
-                   f"{report.undecided} registered without a mode, {report.declined} declined")
+        click.echo(
+            f"{report.meeting.title}: {report.in_person} in person, {report.remote} remote, "
+            f"{report.undecided} registered without a mode, {report.declined} declined"
+        )
         for a in report.attendees:
-            answer = "declined" if a.response.value == "declined" else (
-                a.mode.value if a.mode else "registered")
+            answer = (
+                "declined"
+                if a.response.value == "declined"
+                else (a.mode.value if a.mode else "registered")
+            )
             click.echo(f"  {a.email:40} {answer:10} via {a.source}")

@@ -30,8 +30,12 @@ def create(session: Session, list_slug: str, subject: str, body: str, as_json: b
     """Write a news item (Markdown) as a draft."""
     from mailer.domain.news import create_news
 
-    item = create_news(session, list_slug=list_slug, subject=subject, body_markdown=body, actor="cli")
-    echo_result(as_json, {"id": item.id, "status": item.status.value}, f"Created news {item.id} (draft).")
+    item = create_news(
+        session, list_slug=list_slug, subject=subject, body_markdown=body, actor="cli"
+    )
+    echo_result(
+        as_json, {"id": item.id, "status": item.status.value}, f"Created news {item.id} (draft)."
+    )
 
 
 @news.command("list")
@@ -42,11 +46,21 @@ def list_(session: Session, as_json: bool) -> None:
     from mailer.domain.news import list_news
 
     rows: list[dict[str, Any]] = [
-        {"id": n.id, "list": n.mailing_list.slug, "subject": n.subject, "status": n.status.value,
-         "scheduled_at": n.scheduled_at.isoformat() if n.scheduled_at else None,
-         "sent_at": n.sent_at.isoformat() if n.sent_at else None} for n in list_news(session)]
-    echo_result(as_json, rows, (f"{row['id']:>5}  {row['status']:10} {row['list']:16} {row['subject']}"
-                                for row in rows))
+        {
+            "id": n.id,
+            "list": n.mailing_list.slug,
+            "subject": n.subject,
+            "status": n.status.value,
+            "scheduled_at": n.scheduled_at.isoformat() if n.scheduled_at else None,
+            "sent_at": n.sent_at.isoformat() if n.sent_at else None,
+        }
+        for n in list_news(session)
+    ]
+    echo_result(
+        as_json,
+        rows,
+        (f"{row['id']:>5}  {row['status']:10} {row['list']:16} {row['subject']}" for row in rows),
+    )
 
 
 @news.command()
@@ -82,8 +96,9 @@ def test(services: Services, session: Session, news_id: int, email: str) -> None
 @json_option
 @pass_services
 @pass_session
-def send(services: Services, session: Session, news_id: int, at: str | None, timezone: str,
-         as_json: bool) -> None:
+def send(
+    services: Services, session: Session, news_id: int, at: str | None, timezone: str, as_json: bool
+) -> None:
     """Send a news item now, or schedule it with --at."""
     from mailer.domain.meetings import parse_local_datetime
     from mailer.domain.news import schedule_news, send_news_now
@@ -91,12 +106,18 @@ def send(services: Services, session: Session, news_id: int, at: str | None, tim
     if at:
         when = parse_local_datetime(at, timezone, "at")
         schedule_news(session, news_id, at=when, actor="cli")
-        echo_result(as_json, {"id": news_id, "status": "scheduled", "at": when.isoformat()},
-                    f"News {news_id} scheduled for {when.isoformat()}.")
+        echo_result(
+            as_json,
+            {"id": news_id, "status": "scheduled", "at": when.isoformat()},
+            f"News {news_id} scheduled for {when.isoformat()}.",
+        )
     else:
         count = send_news_now(session, services, news_id, actor="cli")
-        echo_result(as_json, {"id": news_id, "status": "sent", "recipients": count},
-                    f"News {news_id} queued for {count} member(s).")
+        echo_result(
+            as_json,
+            {"id": news_id, "status": "sent", "recipients": count},
+            f"News {news_id} queued for {count} member(s).",
+        )
 
 
 @news.command()
@@ -112,8 +133,19 @@ def report(session: Session, news_id: int, as_json: bool) -> None:
         click.echo(f"News {item.id} has not been sent ({item.status.value}).")
         return
     result = delivery_report(session, item.mailing_id)
-    data = {"queued": result.queued, "sending": result.sending, "sent": result.sent, "failed": result.failed,
-            "failures": [{"recipient": r, "error": e} for r, e in result.recent_failures]}
-    echo_result(as_json, data, [
-        f"sent {result.sent}, queued {result.queued}, sending {result.sending}, failed {result.failed}",
-        *(f"  {r}: {e}" for r, e in result.recent_failures)])
+    data = {
+        "queued": result.queued,
+        "sending": result.sending,
+        "sent": result.sent,
+        "failed": result.failed,
+        "failures": [{"recipient": r, "error": e} for r, e in result.recent_failures],
+    }
+    echo_result(
+        as_json,
+        data,
+        [
+            f"sent {result.sent}, queued {result.queued}, sending {result.sending}, failed "
+            f"{result.failed}",
+            *(f"  {r}: {e}" for r, e in result.recent_failures),
+        ],
+    )

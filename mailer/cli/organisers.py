@@ -28,8 +28,14 @@ def create(session: Session, email: str, name: str, admin: bool) -> None:
     from mailer.domain.organisers import create_organiser, generate_password
 
     password = generate_password()
-    create_organiser(session, email=email, password=password, name=name,
-                     role=OrganiserRole.ADMIN if admin else OrganiserRole.ORGANISER, actor="cli")
+    create_organiser(
+        session,
+        email=email,
+        password=password,
+        name=name,
+        role=OrganiserRole.ADMIN if admin else OrganiserRole.ORGANISER,
+        actor="cli",
+    )
     click.echo(f"Created organiser {email}. Password (shown once): {password}")
 
 

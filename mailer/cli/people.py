@@ -1,4 +1,5 @@
-"""``convene person``: data protection requests, export and erasure of what is held about an address."""
+"""``convene person``: data protection requests, export and erasure of what is held about an
+address."""
 
 from __future__ import annotations
 
@@ -40,8 +41,13 @@ def erase(session: Session, email: str, yes: bool) -> None:
     from mailer.domain.privacy import erase_person
 
     if not yes:
-        click.echo(f"This removes everything held about {email} and cannot be undone. "
-                   "Run again with --yes.", err=True)
+        click.echo(
+            f"This removes everything held about {email} and cannot be undone. "
+            "Run again with --yes.",
+            err=True,
+        )
         click.get_current_context().exit(2)
     result = erase_person(session, email, actor="cli")
-    click.echo(f"Erased {email}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.items()))
+    click.echo(
+        f"Erased {email}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.items())
+    )

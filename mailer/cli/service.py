@@ -21,7 +21,9 @@ log = logging.getLogger("convene")
 
 @click.command()
 @click.option("--admin-email", help="address of the first organiser (default admin@<mail domain>)")
-@click.option("--demo", is_flag=True, help="on an empty database, seed a labelled demo list and meeting")
+@click.option(
+    "--demo", is_flag=True, help="on an empty database, seed a labelled demo list and meeting"
+)
 @pass_runtime
 @pass_session
 def init(runtime: Runtime, session: Session, admin_email: str | None, demo: bool) -> None:
@@ -37,29 +39,42 @@ def init(runtime: Runtime, session: Session, admin_email: str | None, demo: bool
     if demo and database_is_empty(session) and count_organisers(session) == 0:
         seed = seed_demo(session, domain=config.mail.domain)
         base = config.service.base_url.rstrip("/")
-        click.echo("\nSeeded a DEMO list and meeting (labelled [Demo]; delete them when you set up "
-                   "your own).")
+        click.echo(
+            "\nSeeded a DEMO list and meeting (labelled [Demo]; delete them when you set up "
+            "your own)."
+        )
         click.echo(f"  List address:   {seed.list_address}")
         click.echo(f"  Panel:          {base}/panel/")
         click.echo(f"  Demo login:     {seed.organiser_email}")
-        click.echo(f"  Demo password:  {seed.organiser_password}   (shown once; reset with "
-                   f"'convene organiser reset-password {seed.organiser_email}')")
-        click.echo(f"  Try it:         python3 -c \"import smtplib; smtplib.SMTP('{config.inbound.host}', "
-                   f"{config.inbound.port}).sendmail('you@example.org', '{seed.list_address}', "
-                   f"b'From: You <you@example.org>\\r\\nSubject: Forum\\r\\n\\r\\nPlease register me, "
-                   f"I will join remotely.')\"")
+        click.echo(
+            f"  Demo password:  {seed.organiser_password}   (shown once; reset with "
+            f"'convene organiser reset-password {seed.organiser_email}')"
+        )
+        click.echo(
+            f"  Try it:         python3 -c \"import smtplib; smtplib.SMTP('{config.inbound.host}', "
+            f"{config.inbound.port}).sendmail('you@example.org', '{seed.list_address}', "
+            f"b'From: You <you@example.org>\\r\\nSubject: Forum\\r\\n\\r\\nPlease register me, "
+            f"I will join remotely.')\""
+        )
         click.echo(f"  Then open:      {base}/panel/mailbox\n")
     elif count_organisers(session) == 0:
         email = admin_email or f"admin@{config.mail.domain}"
         password = generate_password()
-        create_organiser(session, email=email, password=password, name="Administrator",
-                         role=OrganiserRole.ADMIN, actor="system")
+        create_organiser(
+            session,
+            email=email,
+            password=password,
+            name="Administrator",
+            role=OrganiserRole.ADMIN,
+            actor="system",
+        )
         click.echo(f"\nCreated the first organiser (admin): {email}")
         click.echo(f"Password (shown once): {password}\n")
 
 
-def _run_parts(config: Config, *, lmtp: bool = False, smtp: bool = True, worker: bool = True,
-               web: bool = True) -> None:
+def _run_parts(
+    config: Config, *, lmtp: bool = False, smtp: bool = True, worker: bool = True, web: bool = True
+) -> None:
     """Run the chosen parts until Ctrl-C or SIGTERM. Exit status 2 on an uninitialised database,
     1 when a listener cannot start."""
     from mailer.db import current_revision
@@ -73,8 +88,11 @@ def _run_parts(config: Config, *, lmtp: bool = False, smtp: bool = True, worker:
             click.echo("The database is not initialised: run 'convene init' first.", err=True)
             ctx.exit(2)
         parts = [name for name, on in (("smtp", smtp), ("worker", worker), ("web", web)) if on]
-        log.info("starting %s (%s)", ", ".join(parts),
-                 "dev mode" if config.service.dev_mode else "production")
+        log.info(
+            "starting %s (%s)",
+            ", ".join(parts),
+            "dev mode" if config.service.dev_mode else "production",
+        )
         try:
             asyncio.run(serve(runtime, smtp=smtp, worker=worker, web=web))
         except KeyboardInterrupt:
@@ -85,8 +103,9 @@ def _run_parts(config: Config, *, lmtp: bool = False, smtp: bool = True, worker:
     click.echo("Stopped.")
 
 
-lmtp_option = click.option("--lmtp", is_flag=True,
-                           help="speak LMTP instead of SMTP (behind Postfix or Exim)")
+lmtp_option = click.option(
+    "--lmtp", is_flag=True, help="speak LMTP instead of SMTP (behind Postfix or Exim)"
+)
 
 
 @click.command()

@@ -15,11 +15,24 @@ class Confirm(EmailCommand):
 
     def run(self, request: CommandRequest) -> InboundOutcome:
         try:
-            state = confirm_join(request.session, request.services, request.argument, source="reply")
+            state = confirm_join(
+                request.session, request.services, request.argument, source="reply"
+            )
         except DomainError as exc:
-            send_help(request.session, request.services, reason=f"We could not confirm: {exc}",
-                      list_slug=request.list_slug,
-                      email=request.email, display_name=request.display_name, thread=request.thread)
-            return InboundOutcome(InboundStatus.DONE, InboundIntent.CONFIRM, f"confirmation refused: {exc}")
-        return InboundOutcome(InboundStatus.DONE, InboundIntent.CONFIRM,
-                              f"join confirmed by reply ({state.list_name})")
+            send_help(
+                request.session,
+                request.services,
+                reason=f"We could not confirm: {exc}",
+                list_slug=request.list_slug,
+                email=request.email,
+                display_name=request.display_name,
+                thread=request.thread,
+            )
+            return InboundOutcome(
+                InboundStatus.DONE, InboundIntent.CONFIRM, f"confirmation refused: {exc}"
+            )
+        return InboundOutcome(
+            InboundStatus.DONE,
+            InboundIntent.CONFIRM,
+            f"join confirmed by reply ({state.list_name})",
+        )

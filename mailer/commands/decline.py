@@ -15,9 +15,15 @@ class Decline(EmailCommand):
 
     def run(self, request: CommandRequest) -> InboundOutcome:
         try:
-            result = decline_by_email(request.session, request.services, at=request.received_at,
-                                      list_slug=request.list_slug,
-                                      email=request.email, display_name=request.display_name, thread=request.thread)
+            result = decline_by_email(
+                request.session,
+                request.services,
+                at=request.received_at,
+                list_slug=request.list_slug,
+                email=request.email,
+                display_name=request.display_name,
+                thread=request.thread,
+            )
         except NoUpcomingMeeting as exc:
             return InboundOutcome(InboundStatus.DONE, InboundIntent.DECLINE, str(exc))
         return InboundOutcome(InboundStatus.DONE, InboundIntent.DECLINE, result.summary)

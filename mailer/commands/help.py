@@ -13,7 +13,16 @@ class Help(EmailCommand):
     help = "how to use the list"
 
     def run(self, request: CommandRequest) -> InboundOutcome:
-        replied = send_help(request.session, request.services, list_slug=request.list_slug,
-        email=request.email, display_name=request.display_name, thread=request.thread)
-        return InboundOutcome(InboundStatus.DONE, InboundIntent.HELP,
-                              "help sent" if replied else "help not sent (rate-limited)")
+        replied = send_help(
+            request.session,
+            request.services,
+            list_slug=request.list_slug,
+            email=request.email,
+            display_name=request.display_name,
+            thread=request.thread,
+        )
+        return InboundOutcome(
+            InboundStatus.DONE,
+            InboundIntent.HELP,
+            "help sent" if replied else "help not sent (rate-limited)",
+        )

@@ -14,7 +14,13 @@ class Join(EmailCommand):
     help = "join the list"
 
     def run(self, request: CommandRequest) -> InboundOutcome:
-        outcome = request_join(request.session, request.services, authenticated=request.authenticated,
-                               list_slug=request.list_slug,
-                               email=request.email, display_name=request.display_name, thread=request.thread)
+        outcome = request_join(
+            request.session,
+            request.services,
+            authenticated=request.authenticated,
+            list_slug=request.list_slug,
+            email=request.email,
+            display_name=request.display_name,
+            thread=request.thread,
+        )
         return InboundOutcome(InboundStatus.DONE, InboundIntent.JOIN, outcome.summary)

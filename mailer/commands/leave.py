@@ -1,4 +1,5 @@
-"""leave: answered with the member's own one-click unsubscribe link, so a forged request removes nobody."""
+"""leave: answered with the member's own one-click unsubscribe link, so a forged request removes
+nobody."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ class Leave(EmailCommand):
     help = "leave the list"
 
     def run(self, request: CommandRequest) -> InboundOutcome:
-        outcome = request_leave(request.session, request.services, list_slug=request.list_slug,
-        email=request.email, display_name=request.display_name, thread=request.thread)
+        outcome = request_leave(
+            request.session,
+            request.services,
+            list_slug=request.list_slug,
+            email=request.email,
+            display_name=request.display_name,
+            thread=request.thread,
+        )
         return InboundOutcome(InboundStatus.DONE, InboundIntent.LEAVE, outcome.summary)

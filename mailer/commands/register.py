@@ -13,7 +13,14 @@ class Register(EmailCommand):
     help = "register for the next meeting"
 
     def run(self, request: CommandRequest) -> InboundOutcome:
-        result = register_by_email(request.session, request.services, mode=request.mode, at=request.received_at,
-                                   list_slug=request.list_slug,
-                                   email=request.email, display_name=request.display_name, thread=request.thread)
+        result = register_by_email(
+            request.session,
+            request.services,
+            mode=request.mode,
+            at=request.received_at,
+            list_slug=request.list_slug,
+            email=request.email,
+            display_name=request.display_name,
+            thread=request.thread,
+        )
         return InboundOutcome(InboundStatus.DONE, InboundIntent.REGISTER, result.summary)

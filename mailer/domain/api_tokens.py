@@ -29,13 +29,17 @@ def create_token(session: Session, *, name: str, actor: str) -> str:
         row = ApiToken(name=name[:100], token_hash=_hash(token))
         session.add(row)
         session.flush()
-        audit.record(session, actor=actor, action="api_token.create", target=f"api_token:{row.id}", name=name)
+        audit.record(
+            session, actor=actor, action="api_token.create", target=f"api_token:{row.id}", name=name
+        )
     return token
 
 
 def revoke_token(session: Session, *, name: str, actor: str) -> int:
     with transaction(session):
-        ids = session.scalars(select(ApiToken.id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))).all()
+        ids = session.scalars(
+            select(ApiToken.id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
+        ).all()
         if not ids:
             raise NotFound(f"No active token is called {name!r}.")
         session.execute(update(ApiToken).where(ApiToken.id.in_(ids)).values(revoked_at=utcnow()))
@@ -44,11 +48,16 @@ def revoke_token(session: Session, *, name: str, actor: str) -> int:
 
 
 def check_token(session: Session, token: str) -> ApiToken:
-    """The active token, or AuthenticationFailed. Compares hashes, so timing reveals nothing useful."""
+    """The active token, or AuthenticationFailed. Compares hashes, so timing reveals nothing
+    useful."""
     if not token.startswith(PREFIX):
         raise AuthenticationFailed("invalid token")
     with transaction(session):
-        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token), ApiToken.revoked_at.is_(None)))
+        row = session.scalar(
+            select(ApiToken).where(
+                ApiToken.token_hash == _hash(token), ApiToken.revoked_at.is_(None)
+            )
+        )
         if row is None:
             raise AuthenticationFailed("invalid token")
         row.last_used_at = utcnow()

@@ -24,38 +24,78 @@ from mailer.domain.models import (
 HARD_POINTS, SOFT_POINTS = 2, 1
 
 
-def record_bounce(session: Session, *, outbox_id: int | None, person_id: int | None, kind: BounceKind,
-                  status: str = "", diagnostic: str = "", threshold: int = 3) -> BounceEvent:
+def record_bounce(
+    session: Session,
+    *,
+    outbox_id: int | None,
+    person_id: int | None,
+    kind: BounceKind,
+    status: str = "",
+    diagnostic: str = "",
+    threshold: int = 3,
+) -> BounceEvent:
     """Within the caller's transaction: keep the bounce and score it; at ``threshold`` hard bounces'
     worth of points (soft ones count half) delivery to the member is suspended."""
-    event = BounceEvent(outbox_id=outbox_id, person_id=person_id, kind=kind, status=status[:20],
-                        diagnostic=diagnostic[:2000])
+    event = BounceEvent(
+        outbox_id=outbox_id,
+        person_id=person_id,
+        kind=kind,
+        status=status[:20],
+        diagnostic=diagnostic[:2000],
+    )
     session.add(event)
     if person_id is None or outbox_id is None:
         return event
-    list_id = session.scalar(select(Mailing.list_id).join(OutboxMessage, OutboxMessage.mailing_id == Mailing.id)
-                             .where(OutboxMessage.id == outbox_id))
+    list_id = session.scalar(
+        select(Mailing.list_id)
+        .join(OutboxMessage, OutboxMessage.mailing_id == Mailing.id)
+        .where(OutboxMessage.id == outbox_id)
+    )
     if list_id is None:
         return event
-    sub = session.scalar(select(Subscription).where(Subscription.person_id == person_id,
-                                                    Subscription.list_id == list_id).with_for_update())
+    sub = session.scalar(
+        select(Subscription)
+        .where(Subscription.person_id == person_id, Subscription.list_id == list_id)
+        .with_for_update()
+    )
     if sub is None:
         return event
     sub.bounce_score += HARD_POINTS if kind is BounceKind.HARD else SOFT_POINTS
     if sub.bounce_score >= threshold * HARD_POINTS and sub.status is SubscriptionStatus.ACTIVE:
         sub.status = SubscriptionStatus.BOUNCING
-        audit.record(session, actor="system", action="member.bouncing", target=f"list:{list_id}",
-                     person=person_id, bounces=sub.bounce_score)
+        audit.record(
+            session,
+            actor="system",
+            action="member.bouncing",
+            target=f"list:{list_id}",
+            person=person_id,
+            bounces=sub.bounce_score,
+        )
     return event
 
 
-def record_bounce_for_message(session: Session, message_id: str, *, kind: BounceKind, status: str,
-                              diagnostic: str, threshold: int) -> int | None:
-    """A DSN came back for one of our messages (found by its VERP token); returns the outbox id, if known."""
+def record_bounce_for_message(
+    session: Session,
+    message_id: str,
+    *,
+    kind: BounceKind,
+    status: str,
+    diagnostic: str,
+    threshold: int,
+) -> int | None:
+    """A DSN came back for one of our messages (found by its VERP token); returns the outbox id,
+    if known."""
     with transaction(session):
         row = session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == message_id))
         if row is None:
             return None
-        record_bounce(session, outbox_id=row.id, person_id=row.person_id, kind=kind, status=status,
-                      diagnostic=diagnostic, threshold=threshold)
+        record_bounce(
+            session,
+            outbox_id=row.id,
+            person_id=row.person_id,
+            kind=kind,
+            status=status,
+            diagnostic=diagnostic,
+            threshold=threshold,
+        )
         return row.id

@@ -39,16 +39,38 @@ def seed_demo(session: Session, *, domain: str, today: datetime | None = None) -
     today = (today or datetime.now(london)).astimezone(london)
     day = (today + timedelta(days=21)).date()
     starts = datetime.combine(day, time(14, 0), london)
-    create_list(session, slug=DEMO_SLUG, name="[Demo] Leaders of Networks Forum", is_demo=True, actor="system",
-                description="A demo list created on first run. Delete it when you set up your own.")
+    create_list(
+        session,
+        slug=DEMO_SLUG,
+        name="[Demo] Leaders of Networks Forum",
+        is_demo=True,
+        actor="system",
+        description="A demo list created on first run. Delete it when you set up your own.",
+    )
     meeting = create_meeting(
-        session, list_slug=DEMO_SLUG, title="[Demo] Leaders of Networks Forum", starts_at=starts,
-        ends_at=starts + timedelta(hours=2), timezone_name="Europe/London", format="hybrid",
-        venue="[Demo venue] Room 1.01, 1 Example Street, London", dial_in="[Demo] Join online: https://meet.invalid/demo",
-        capacity=40, rsvp_deadline=starts - timedelta(days=2), description="Quarterly forum (demo data).",
-        actor="system")
+        session,
+        list_slug=DEMO_SLUG,
+        title="[Demo] Leaders of Networks Forum",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        timezone_name="Europe/London",
+        format="hybrid",
+        venue="[Demo venue] Room 1.01, 1 Example Street, London",
+        dial_in="[Demo] Join online: https://meet.invalid/demo",
+        capacity=40,
+        rsvp_deadline=starts - timedelta(days=2),
+        description="Quarterly forum (demo data).",
+        actor="system",
+    )
     password = generate_password()
     email = f"{DEMO_ORGANISER}@{domain}"
-    create_organiser(session, email=email, password=password, name="Demo organiser", role=OrganiserRole.ADMIN,
-                     actor="system", is_demo=True)
+    create_organiser(
+        session,
+        email=email,
+        password=password,
+        name="Demo organiser",
+        role=OrganiserRole.ADMIN,
+        actor="system",
+        is_demo=True,
+    )
     return DemoSeed(Addresses(domain).list_address(DEMO_SLUG), meeting, email, password)

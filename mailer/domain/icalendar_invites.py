@@ -21,8 +21,17 @@ def meeting_uid(meeting: Meeting, domain: str) -> str:
     return calendar_uid.meeting_uid(meeting.id, domain)
 
 
-def build_ics(meeting: Meeting, *, person: Person, organiser_address: str, organiser_name: str, domain: str,
-              method: str = "REQUEST", location: str | None = None, now: datetime | None = None) -> str:
+def build_ics(
+    meeting: Meeting,
+    *,
+    person: Person,
+    organiser_address: str,
+    organiser_name: str,
+    domain: str,
+    method: str = "REQUEST",
+    location: str | None = None,
+    now: datetime | None = None,
+) -> str:
     """A METHOD:REQUEST (or CANCEL) calendar for one attendee."""
     calendar = Calendar()
     calendar.add("prodid", "-//Convene//Meetings//EN")
@@ -37,17 +46,23 @@ def build_ics(meeting: Meeting, *, person: Person, organiser_address: str, organ
     event.add("summary", meeting.title)
     if meeting.description:
         event.add("description", meeting.description)
-    event.add("location", location or {"remote": "Online (joining details sent to registered delegates)",
-                                       "in_person": "Venue details sent to registered delegates",
-                                       "hybrid": "In person or online (details sent to registered delegates)"}
-              [meeting.format.value])
+    event.add(
+        "location",
+        location
+        or {
+            "remote": "Online (joining details sent to registered delegates)",
+            "in_person": "Venue details sent to registered delegates",
+            "hybrid": "In person or online (details sent to registered delegates)",
+        }[meeting.format.value],
+    )
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     organizer = vCalAddress(f"mailto:{organiser_address}")
     organizer.params["cn"] = vText(organiser_name)
     event.add("organizer", organizer)
     attendee = vCalAddress(f"mailto:{person.email}")
-    attendee.params.update({"role": vText("REQ-PARTICIPANT"), "partstat": vText("NEEDS-ACTION"),
-                            "rsvp": vText("TRUE")})
+    attendee.params.update(
+        {"role": vText("REQ-PARTICIPANT"), "partstat": vText("NEEDS-ACTION"), "rsvp": vText("TRUE")}
+    )
     if person.display_name:
         attendee.params["cn"] = vText(person.display_name)
     event.add("attendee", attendee)

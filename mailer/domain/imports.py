@@ -1,5 +1,5 @@
-"""Importing members from a CSV file: every row checked first, then the valid ones added, at once for
-a small file, or by the worker in chunks, with progress to watch, for a large one."""
+"""Importing members from a CSV file: every row checked first, then the valid ones added, at once
+for a small file, or by the worker in chunks, with progress to watch, for a large one."""
 
 from __future__ import annotations
 
@@ -54,7 +54,9 @@ def preview_import(data: bytes) -> ImportPreview:
     header = [h.strip().lower() for h in rows[0]]
     if "email" in header or "email address" in header:
         email_col = header.index("email") if "email" in header else header.index("email address")
-        name_col = next((header.index(h) for h in ("name", "full name", "display name") if h in header), None)
+        name_col = next(
+            (header.index(h) for h in ("name", "full name", "display name") if h in header), None
+        )
         body, first_line = rows[1:], 2
     else:
         email_col, name_col, body, first_line = 0, 1 if len(rows[0]) > 1 else None, rows, 1
@@ -90,13 +92,18 @@ class ImportResult:
     left_earlier: int
 
 
-def _add_rows(session: Session, mailing_list: MailingList, rows: list[tuple[str, str]]) -> tuple[int, int, int]:
+def _add_rows(
+    session: Session, mailing_list: MailingList, rows: list[tuple[str, str]]
+) -> tuple[int, int, int]:
     """Within the caller's transaction: (added, already members, left earlier) for these rows."""
     added = already = left = 0
     for email, name in rows:
         person = get_or_create_person(session, email, name or None)
-        sub = session.scalar(select(Subscription).where(Subscription.person_id == person.id,
-                                                        Subscription.list_id == mailing_list.id))
+        sub = session.scalar(
+            select(Subscription).where(
+                Subscription.person_id == person.id, Subscription.list_id == mailing_list.id
+            )
+        )
         if sub is not None and sub.status is SubscriptionStatus.ACTIVE:
             already += 1
             continue
@@ -104,20 +111,34 @@ def _add_rows(session: Session, mailing_list: MailingList, rows: list[tuple[str,
             left += 1
             continue
         if sub is None:
-            session.add(Subscription(person=person, mailing_list=mailing_list, status=SubscriptionStatus.ACTIVE))
+            session.add(
+                Subscription(
+                    person=person, mailing_list=mailing_list, status=SubscriptionStatus.ACTIVE
+                )
+            )
         else:
             sub.status = SubscriptionStatus.ACTIVE
         added += 1
     return added, already, left
 
 
-def import_members(session: Session, *, slug: str, rows: list[ImportRow], actor: str) -> ImportResult:
-    """Add the rows as active members, now, in one transaction (for files of up to ``INLINE_ROWS``)."""
+def import_members(
+    session: Session, *, slug: str, rows: list[ImportRow], actor: str
+) -> ImportResult:
+    """Add the rows as active members, now, in one transaction (for files of up to
+    ``INLINE_ROWS``)."""
     with transaction(session):
         mailing_list = get_list(session, slug)
         added, already, left = _add_rows(session, mailing_list, [(r.email, r.name) for r in rows])
-        audit.record(session, actor=actor, action="member.import", target=f"list:{mailing_list.id}",
-                     added=added, already=already, left_earlier=left)
+        audit.record(
+            session,
+            actor=actor,
+            action="member.import",
+            target=f"list:{mailing_list.id}",
+            added=added,
+            already=already,
+            left_earlier=left,
+        )
     return ImportResult(added, already, left)
 
 
@@ -130,44 +151,80 @@ def start_import(session: Session, *, slug: str, rows: list[ImportRow], actor: s
     """Queue a large import for the worker; returns the job whose progress the panel shows."""
     with transaction(session):
         mailing_list = get_list(session, slug)
-        job = ImportJob(list_id=mailing_list.id, actor=actor, rows=[[r.email, r.name] for r in rows],
-                        total=len(rows), done=0, added=0, already=0, left_earlier=0, status=ImportStatus.QUEUED)
+        job = ImportJob(
+            list_id=mailing_list.id,
+            actor=actor,
+            rows=[[r.email, r.name] for r in rows],
+            total=len(rows),
+            done=0,
+            added=0,
+            already=0,
+            left_earlier=0,
+            status=ImportStatus.QUEUED,
+        )
         session.add(job)
         session.flush()
-        audit.record(session, actor=actor, action="member.import.start", target=f"list:{mailing_list.id}",
-                     rows=len(rows), job=job.id)
+        audit.record(
+            session,
+            actor=actor,
+            action="member.import.start",
+            target=f"list:{mailing_list.id}",
+            rows=len(rows),
+            job=job.id,
+        )
         return job
 
 
 def run_import_step(session: Session, *, chunk: int = CHUNK_ROWS) -> ImportJob | None:
-    """Import the next chunk of the oldest unfinished job, in one transaction; None when there is none.
+    """Import the next chunk of the oldest unfinished job, in one transaction; None when there is
+    none.
 
     The job row is locked for the step (SKIP LOCKED on PostgreSQL), so several
     workers never import the same rows; a crash mid-step loses nothing, since
     the step's rows and its progress commit together.
     """
     with transaction(session):
-        job = session.scalar(select(ImportJob).where(ImportJob.status == ImportStatus.QUEUED)
-                             .order_by(ImportJob.id).limit(1).with_for_update(skip_locked=True))
+        job = session.scalar(
+            select(ImportJob)
+            .where(ImportJob.status == ImportStatus.QUEUED)
+            .order_by(ImportJob.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
         if job is None:
             return None
-        rows = [(email, name) for email, name in job.rows[job.done:job.done + chunk]]
+        rows = [(email, name) for email, name in job.rows[job.done : job.done + chunk]]
         added, already, left = _add_rows(session, job.mailing_list, rows)
         job.done += len(rows)
-        job.added, job.already, job.left_earlier = job.added + added, job.already + already, job.left_earlier + left
+        job.added, job.already, job.left_earlier = (
+            job.added + added,
+            job.already + already,
+            job.left_earlier + left,
+        )
         if job.done >= job.total:
             job.status = ImportStatus.DONE
             job.finished_at = utcnow()
             job.rows = []  # the addresses now live only where they belong
-            audit.record(session, actor=job.actor, action="member.import", target=f"list:{job.list_id}",
-                         added=job.added, already=job.already, left_earlier=job.left_earlier, job=job.id)
+            audit.record(
+                session,
+                actor=job.actor,
+                action="member.import",
+                target=f"list:{job.list_id}",
+                added=job.added,
+                already=job.already,
+                left_earlier=job.left_earlier,
+                job=job.id,
+            )
         return job
 
 
 def import_progress(session: Session, job_id: int) -> ImportJob:
     with read_transaction(session):
-        job = session.scalar(select(ImportJob).options(defer(ImportJob.rows), joinedload(ImportJob.mailing_list))
-                             .where(ImportJob.id == job_id))
+        job = session.scalar(
+            select(ImportJob)
+            .options(defer(ImportJob.rows), joinedload(ImportJob.mailing_list))
+            .where(ImportJob.id == job_id)
+        )
         if job is None:
             raise NotFound("There is no such import.")
         return job

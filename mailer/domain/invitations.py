@@ -1,4 +1,5 @@
-"""Invitations: one personal email per active member, with signed links and a calendar invitation."""
+"""Invitations: one personal email per active member, with signed links and a calendar
+invitation."""
 
 from __future__ import annotations
 
@@ -35,8 +36,12 @@ def send_invitations(session: Session, services: Services, meeting_id: int, *, a
     nobody who has answered is invited twice.
     """
     with transaction(session):
-        meeting = session.scalar(select(Meeting).options(joinedload(Meeting.mailing_list))
-                                 .where(Meeting.id == meeting_id).with_for_update(of=Meeting))
+        meeting = session.scalar(
+            select(Meeting)
+            .options(joinedload(Meeting.mailing_list))
+            .where(Meeting.id == meeting_id)
+            .with_for_update(of=Meeting)
+        )
         if meeting is None:
             raise NotFound("There is no such meeting.")
         if meeting.status is not MeetingStatus.PUBLISHED:
@@ -44,25 +49,52 @@ def send_invitations(session: Session, services: Services, meeting_id: int, *, a
         check_open(meeting)
         answered = select(Rsvp.person_id).where(Rsvp.meeting_id == meeting.id)
         people = session.scalars(
-            select(Person).join(Subscription, Subscription.person_id == Person.id)
-            .where(Subscription.list_id == meeting.list_id, Subscription.status == SubscriptionStatus.ACTIVE,
-                   Person.id.not_in(answered))
-            .order_by(Person.id)).all()
+            select(Person)
+            .join(Subscription, Subscription.person_id == Person.id)
+            .where(
+                Subscription.list_id == meeting.list_id,
+                Subscription.status == SubscriptionStatus.ACTIVE,
+                Person.id.not_in(answered),
+            )
+            .order_by(Person.id)
+        ).all()
         mailing_list = meeting.mailing_list
         address = services.list_address(mailing_list.slug)
         domain = services.config.mail.domain
         files = attachment_ids(session, meeting.id)
         for person in people:
-            token = services.links.unsubscribe_token(person.id, mailing_list.id, person.link_version)
+            token = services.links.unsubscribe_token(
+                person.id, mailing_list.id, person.link_version
+            )
             headers = {**member_list_headers(services, mailing_list, token), "Reply-To": address}
-            enqueue(session, services, kind="invitation", person=person, sender=Envelope(address, mailing_list.name, headers),
-                    context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting),
-                             "unsubscribe_url": services.links.unsubscribe_url(token)},
-                    calendar=build_ics(meeting, person=person, organiser_address=address,
-                                       organiser_name=mailing_list.name, domain=domain), attachments=files)
+            enqueue(
+                session,
+                services,
+                kind="invitation",
+                person=person,
+                sender=Envelope(address, mailing_list.name, headers),
+                context={
+                    "meeting": meeting,
+                    "links": services.links.rsvp_urls(person, meeting),
+                    "unsubscribe_url": services.links.unsubscribe_url(token),
+                },
+                calendar=build_ics(
+                    meeting,
+                    person=person,
+                    organiser_address=address,
+                    organiser_name=mailing_list.name,
+                    domain=domain,
+                ),
+                attachments=files,
+            )
         meeting.invited_at = utcnow()
-        audit.record(session, actor=actor, action="meeting.invite", target=f"meeting:{meeting.id}",
-                     recipients=len(people))
+        audit.record(
+            session,
+            actor=actor,
+            action="meeting.invite",
+            target=f"meeting:{meeting.id}",
+            recipients=len(people),
+        )
         return len(people)
 
 
@@ -99,7 +131,15 @@ def send_links(session: Session, services: Services, meeting_id: int, *, email: 
         person = get_or_create_person(session, email)
         if not may_auto_reply(session, services, person.email):
             return False
-        enqueue(session, services, kind="your_links", person=person, auto_reply=True,
-                sender=Envelope(services.list_address(meeting.mailing_list.slug), meeting.mailing_list.name),
-                context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting)})
+        enqueue(
+            session,
+            services,
+            kind="your_links",
+            person=person,
+            auto_reply=True,
+            sender=Envelope(
+                services.list_address(meeting.mailing_list.slug), meeting.mailing_list.name
+            ),
+            context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting)},
+        )
         return True

@@ -44,7 +44,9 @@ class RsvpChoice:
 RSVP_CHOICES: dict[str, RsvpChoice] = {
     c.slug: c
     for c in (
-        RsvpChoice("in-person", RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON, "Attend in person"),
+        RsvpChoice(
+            "in-person", RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON, "Attend in person"
+        ),
         RsvpChoice("remote", RsvpResponse.ATTENDING, AttendanceMode.REMOTE, "Join remotely"),
         RsvpChoice("decline", RsvpResponse.DECLINED, None, "Can't attend"),
     )
@@ -93,8 +95,13 @@ class JoinClaim:
 class LinkSigner:
     """Makes and checks signed URLs for the public pages."""
 
-    def __init__(self, secret_key: str, base_url: str, max_age: timedelta,
-                 confirm_max_age: timedelta = timedelta(days=7)) -> None:
+    def __init__(
+        self,
+        secret_key: str,
+        base_url: str,
+        max_age: timedelta,
+        confirm_max_age: timedelta = timedelta(days=7),
+    ) -> None:
         self._confirm = URLSafeTimedSerializer(secret_key, salt=CONFIRM_SALT)
         self.confirm_max_age = confirm_max_age
         self._rsvp = URLSafeTimedSerializer(secret_key, salt=RSVP_SALT)
@@ -120,7 +127,8 @@ class LinkSigner:
         return self._form.sign(_digest(link_token)).decode()
 
     def check_form_token(self, link_token: str, form_token: str) -> bool:
-        """Whether ``form_token`` came from :meth:`form_token` for this link within LINK_FORM_MAX_AGE."""
+        """Whether ``form_token`` came from :meth:`form_token` for this link within
+        LINK_FORM_MAX_AGE."""
         try:
             value = self._form.unsign(form_token, max_age=int(LINK_FORM_MAX_AGE.total_seconds()))
         except BadData:
@@ -149,13 +157,16 @@ class LinkSigner:
         try:
             data = self._unsubscribe.loads(token)
         except BadData:
-            raise InvalidLink("This unsubscribe link is not valid. It may have been copied incompletely.") from None
+            raise InvalidLink(
+                "This unsubscribe link is not valid. It may have been copied incompletely."
+            ) from None
         if not _three_ints(data):
             raise InvalidLink("This unsubscribe link is not valid.")
         return UnsubscribeClaim(*data)
 
     def answer_token(self, consultation_id: int, person_id: int, link_version: int) -> str:
-        """The detail of a per-recipient reply address; ``person_id`` 0 for an anonymous consultation."""
+        """The detail of a per-recipient reply address; ``person_id`` 0 for an anonymous
+        consultation."""
         return self._answer.dumps([consultation_id, person_id, link_version])
 
     def load_answer(self, token: str) -> AnswerClaim:
@@ -168,13 +179,16 @@ class LinkSigner:
         return AnswerClaim(*data)
 
     def volunteer_url(self, person: Person, role_id: int) -> str:
-        return f"{self.base_url}/volunteer/{self._volunteer.dumps([person.id, role_id, person.link_version])}"
+        token = self._volunteer.dumps([person.id, role_id, person.link_version])
+        return f"{self.base_url}/volunteer/{token}"
 
     def load_volunteer(self, token: str) -> VolunteerClaim:
         try:
             data = self._volunteer.loads(token)
         except BadData:
-            raise InvalidLink("This link is not valid. It may have been copied incompletely.") from None
+            raise InvalidLink(
+                "This link is not valid. It may have been copied incompletely."
+            ) from None
         if not _three_ints(data):
             raise InvalidLink("This link is not valid.")
         return VolunteerClaim(*data)
@@ -189,9 +203,13 @@ class LinkSigner:
         try:
             data = self._confirm.loads(token, max_age=int(self.confirm_max_age.total_seconds()))
         except SignatureExpired:
-            raise ExpiredLink("This confirmation has expired. Write to the list again to get a new one.") from None
+            raise ExpiredLink(
+                "This confirmation has expired. Write to the list again to get a new one."
+            ) from None
         except BadData:
-            raise InvalidLink("This confirmation is not valid. It may have been copied incompletely.") from None
+            raise InvalidLink(
+                "This confirmation is not valid. It may have been copied incompletely."
+            ) from None
         if not _three_ints(data):
             raise InvalidLink("This confirmation is not valid.")
         return JoinClaim(*data)
@@ -207,7 +225,9 @@ class LinkSigner:
         except SignatureExpired:
             raise ExpiredLink("This link has expired.") from None
         except BadData:
-            raise InvalidLink("This link is not valid. It may have been copied incompletely.") from None
+            raise InvalidLink(
+                "This link is not valid. It may have been copied incompletely."
+            ) from None
         if not _three_ints(data):
             raise InvalidLink("This link is not valid.")
         return RsvpClaim(*data)
@@ -218,5 +238,8 @@ def _digest(link_token: str) -> bytes:
 
 
 def _three_ints(data: object) -> bool:
-    return (isinstance(data, list) and len(data) == 3
-            and all(isinstance(x, int) and not isinstance(x, bool) for x in data))
+    return (
+        isinstance(data, list)
+        and len(data) == 3
+        and all(isinstance(x, int) and not isinstance(x, bool) for x in data)
+    )

@@ -18,21 +18,40 @@ from mailer.domain.services import Services
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.]{0,62}[a-z0-9])?$")
 #: Local parts the service keeps for itself; lists cannot take them.
-RESERVED_SLUGS = {"postmaster", "abuse", "mailer-daemon", "bounces", "noreply", "no-reply", "root", "admin"}
+RESERVED_SLUGS = {
+    "postmaster",
+    "abuse",
+    "mailer-daemon",
+    "bounces",
+    "noreply",
+    "no-reply",
+    "root",
+    "admin",
+}
 
 
 def validate_slug(slug: str) -> str:
     slug = slug.strip().lower()
     if not SLUG_RE.match(slug) or ".." in slug:
-        raise InvalidInput("A list address may use lower-case letters, digits and dots, "
-                           "and must start and end with a letter or digit.", field="slug")
+        raise InvalidInput(
+            "A list address may use lower-case letters, digits and dots, "
+            "and must start and end with a letter or digit.",
+            field="slug",
+        )
     if slug in RESERVED_SLUGS:
         raise InvalidInput(f"'{slug}' is reserved for the mail service.", field="slug")
     return slug
 
 
-def create_list(session: Session, *, slug: str, name: str, description: str = "", actor: str,
-                is_demo: bool = False) -> MailingList:
+def create_list(
+    session: Session,
+    *,
+    slug: str,
+    name: str,
+    description: str = "",
+    actor: str,
+    is_demo: bool = False,
+) -> MailingList:
     slug = validate_slug(slug)
     name = name.strip()
     if not name:
@@ -40,10 +59,14 @@ def create_list(session: Session, *, slug: str, name: str, description: str = ""
     with transaction(session):
         if session.scalar(select(MailingList).where(MailingList.slug == slug)) is not None:
             raise AlreadyExists(f"A list with the address '{slug}' already exists.")
-        mailing_list = MailingList(slug=slug, name=name, description=description.strip(), is_demo=is_demo)
+        mailing_list = MailingList(
+            slug=slug, name=name, description=description.strip(), is_demo=is_demo
+        )
         session.add(mailing_list)
         session.flush()
-        audit.record(session, actor=actor, action="list.create", target=f"list:{mailing_list.id}", slug=slug)
+        audit.record(
+            session, actor=actor, action="list.create", target=f"list:{mailing_list.id}", slug=slug
+        )
     return mailing_list
 
 
@@ -66,7 +89,10 @@ def find_list(session: Session, slug: str) -> MailingList:
 
 def list_exists(session: Session, slug: str) -> bool:
     with read_transaction(session):
-        return session.scalar(select(MailingList.id).where(MailingList.slug == slug.lower())) is not None
+        return (
+            session.scalar(select(MailingList.id).where(MailingList.slug == slug.lower()))
+            is not None
+        )
 
 
 def all_lists(session: Session) -> list[MailingList]:
@@ -87,21 +113,29 @@ class Member:
     last_bounce_status: str = ""
 
 
-def add_member(session: Session, *, slug: str, email: str, display_name: str | None = None,
-               actor: str) -> Subscription:
+def add_member(
+    session: Session, *, slug: str, email: str, display_name: str | None = None, actor: str
+) -> Subscription:
     """Add someone as an active member (organiser action; the organiser vouches for them)."""
     with transaction(session):
         mailing_list = get_list(session, slug)
         person = get_or_create_person(session, email, display_name)
         sub = _subscription(session, person, mailing_list)
         if sub is None:
-            sub = Subscription(person=person, mailing_list=mailing_list, status=SubscriptionStatus.ACTIVE)
+            sub = Subscription(
+                person=person, mailing_list=mailing_list, status=SubscriptionStatus.ACTIVE
+            )
             session.add(sub)
         else:
             sub.status = SubscriptionStatus.ACTIVE
         session.flush()
-        audit.record(session, actor=actor, action="member.add", target=f"list:{mailing_list.id}",
-                     person=person.id)
+        audit.record(
+            session,
+            actor=actor,
+            action="member.add",
+            target=f"list:{mailing_list.id}",
+            person=person.id,
+        )
     return sub
 
 
@@ -114,33 +148,70 @@ def remove_member(session: Session, *, slug: str, email: str, actor: str) -> Non
         if sub is None:
             raise NotFound(f"{email} is not on {mailing_list.name}.")
         sub.status = SubscriptionStatus.UNSUBSCRIBED
-        audit.record(session, actor=actor, action="member.remove", target=f"list:{mailing_list.id}",
-                     person=sub.person_id)
+        audit.record(
+            session,
+            actor=actor,
+            action="member.remove",
+            target=f"list:{mailing_list.id}",
+            person=sub.person_id,
+        )
 
 
-def _subscription(session: Session, person: Person, mailing_list: MailingList) -> Subscription | None:
-    return session.scalar(select(Subscription).where(Subscription.person_id == person.id,
-                                                     Subscription.list_id == mailing_list.id))
+def _subscription(
+    session: Session, person: Person, mailing_list: MailingList
+) -> Subscription | None:
+    return session.scalar(
+        select(Subscription).where(
+            Subscription.person_id == person.id, Subscription.list_id == mailing_list.id
+        )
+    )
 
 
 def list_members(session: Session, slug: str) -> list[Member]:
     with read_transaction(session):
         mailing_list = get_list(session, slug)
-        bounces = (select(BounceEvent.person_id, func.count().label("n"), func.max(BounceEvent.at).label("last"))
-                   .group_by(BounceEvent.person_id).subquery())
+        bounces = (
+            select(
+                BounceEvent.person_id,
+                func.count().label("n"),
+                func.max(BounceEvent.at).label("last"),
+            )
+            .group_by(BounceEvent.person_id)
+            .subquery()
+        )
         rows = session.execute(
-            select(Person.id, Person.email, Person.display_name, Subscription.status, Subscription.created_at,
-                   Subscription.bounce_score, bounces.c.n, bounces.c.last)
+            select(
+                Person.id,
+                Person.email,
+                Person.display_name,
+                Subscription.status,
+                Subscription.created_at,
+                Subscription.bounce_score,
+                bounces.c.n,
+                bounces.c.last,
+            )
             .join(Subscription, Subscription.person_id == Person.id)
             .outerjoin(bounces, bounces.c.person_id == Person.id)
             .where(Subscription.list_id == mailing_list.id)
             .order_by(Person.email)
         ).all()
-        last_status = dict(session.execute(
-            select(BounceEvent.person_id, BounceEvent.status).join(
-                bounces, and_(bounces.c.person_id == BounceEvent.person_id, bounces.c.last == BounceEvent.at))).all())
-        return [Member(email, name, status, since, score or 0, n or 0, last, last_status.get(pid, "") or "")
-                for pid, email, name, status, since, score, n, last in rows]
+        last_status = dict(
+            session.execute(
+                select(BounceEvent.person_id, BounceEvent.status).join(
+                    bounces,
+                    and_(
+                        bounces.c.person_id == BounceEvent.person_id,
+                        bounces.c.last == BounceEvent.at,
+                    ),
+                )
+            ).all()
+        )
+        return [
+            Member(
+                email, name, status, since, score or 0, n or 0, last, last_status.get(pid, "") or ""
+            )
+            for pid, email, name, status, since, score, n, last in rows
+        ]
 
 
 @dataclass(frozen=True)
@@ -150,14 +221,18 @@ class UnsubscribeState:
     subscribed: bool
 
 
-def _subscription_for_token(session: Session, services: Services, token: str) -> tuple[Subscription | None, MailingList]:
+def _subscription_for_token(
+    session: Session, services: Services, token: str
+) -> tuple[Subscription | None, MailingList]:
     claim = services.links.load_unsubscribe(token)
     person = session.get(Person, claim.person_id)
     mailing_list = session.get(MailingList, claim.list_id)
     if person is None or mailing_list is None:
         raise InvalidLink("This unsubscribe link is no longer valid.")
     if person.link_version != claim.link_version:
-        raise InvalidLink("This link has been replaced by a newer one. Please use the most recent email.")
+        raise InvalidLink(
+            "This link has been replaced by a newer one. Please use the most recent email."
+        )
     return _subscription(session, person, mailing_list), mailing_list
 
 
@@ -165,11 +240,16 @@ def unsubscribe_state(session: Session, services: Services, token: str) -> Unsub
     """Read-only: what the unsubscribe page shows (the list, never the address)."""
     with read_transaction(session):
         sub, mailing_list = _subscription_for_token(session, services, token)
-        return UnsubscribeState(mailing_list.name, mailing_list.slug,
-                                sub is not None and sub.status is SubscriptionStatus.ACTIVE)
+        return UnsubscribeState(
+            mailing_list.name,
+            mailing_list.slug,
+            sub is not None and sub.status is SubscriptionStatus.ACTIVE,
+        )
 
 
-def leave_by_token(session: Session, services: Services, token: str, *, source: str) -> UnsubscribeState:
+def leave_by_token(
+    session: Session, services: Services, token: str, *, source: str
+) -> UnsubscribeState:
     """One-click unsubscribe (RFC 8058) or the -leave+token address: the token proves who asks.
 
     Repeating it is harmless. The list keeps no further mail for the person.
@@ -178,8 +258,13 @@ def leave_by_token(session: Session, services: Services, token: str, *, source: 
         sub, mailing_list = _subscription_for_token(session, services, token)
         if sub is not None and sub.status is not SubscriptionStatus.UNSUBSCRIBED:
             sub.status = SubscriptionStatus.UNSUBSCRIBED
-            audit.record(session, actor=f"person:{sub.person_id}", action="member.leave",
-                         target=f"list:{mailing_list.id}", source=source)
+            audit.record(
+                session,
+                actor=f"person:{sub.person_id}",
+                action="member.leave",
+                target=f"list:{mailing_list.id}",
+                source=source,
+            )
         return UnsubscribeState(mailing_list.name, mailing_list.slug, False)
 
 
@@ -192,25 +277,41 @@ def rejoin_by_token(session: Session, services: Services, token: str) -> Unsubsc
         if sub.status is not SubscriptionStatus.ACTIVE:
             sub.status = SubscriptionStatus.ACTIVE
             sub.bounce_score = 0
-            audit.record(session, actor=f"person:{sub.person_id}", action="member.rejoin",
-                         target=f"list:{mailing_list.id}")
+            audit.record(
+                session,
+                actor=f"person:{sub.person_id}",
+                action="member.rejoin",
+                target=f"list:{mailing_list.id}",
+            )
         return UnsubscribeState(mailing_list.name, mailing_list.slug, True)
 
 
-_DOMAIN_PATTERN = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+_DOMAIN_PATTERN = re.compile(
+    r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
+)
 
 
-def configure_list(session: Session, *, slug: str, actor: str, name: str | None = None,
-                   description: str | None = None, allowed_sender_domains: str | None = None,
-                   trust_dmarc: bool | None = None) -> MailingList:
-    """Change a list's settings; ``allowed_sender_domains`` is comma-separated (``*.gov.uk, nhs.net``)."""
+def configure_list(
+    session: Session,
+    *,
+    slug: str,
+    actor: str,
+    name: str | None = None,
+    description: str | None = None,
+    allowed_sender_domains: str | None = None,
+    trust_dmarc: bool | None = None,
+) -> MailingList:
+    """Change a list's settings; ``allowed_sender_domains`` is comma-separated (``*.gov.uk,
+    nhs.net``)."""
     cleaned: str | None = None
     if allowed_sender_domains is not None:
         patterns = [p.strip().lower() for p in allowed_sender_domains.split(",") if p.strip()]
         for pattern in patterns:
             if not _DOMAIN_PATTERN.match(pattern):
-                raise InvalidInput(f"'{pattern}' is not a domain such as dwp.gov.uk or *.gov.uk.",
-                                   field="allowed_sender_domains")
+                raise InvalidInput(
+                    f"'{pattern}' is not a domain such as dwp.gov.uk or *.gov.uk.",
+                    field="allowed_sender_domains",
+                )
         cleaned = ", ".join(patterns)
     with transaction(session):
         mailing_list = get_list(session, slug)
@@ -222,7 +323,12 @@ def configure_list(session: Session, *, slug: str, actor: str, name: str | None 
             mailing_list.allowed_sender_domains = cleaned
         if trust_dmarc is not None:
             mailing_list.trust_dmarc = trust_dmarc
-        audit.record(session, actor=actor, action="list.configure", target=f"list:{mailing_list.id}",
-                     allowed_sender_domains=mailing_list.allowed_sender_domains,
-                     trust_dmarc=mailing_list.trust_dmarc)
+        audit.record(
+            session,
+            actor=actor,
+            action="list.configure",
+            target=f"list:{mailing_list.id}",
+            allowed_sender_domains=mailing_list.allowed_sender_domains,
+            trust_dmarc=mailing_list.trust_dmarc,
+        )
         return mailing_list

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, select
@@ -33,17 +33,31 @@ def parse_local_datetime(value: str | datetime, zone: str, field: str) -> dateti
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise InvalidInput(f"'{value}' is not a date and time like 2026-03-12 14:00.", field=field) from None
+            raise InvalidInput(
+                f"'{value}' is not a date and time like 2026-03-12 14:00.", field=field
+            ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(zone))
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
-def create_meeting(session: Session, *, list_slug: str, title: str, starts_at: str | datetime,
-                   ends_at: str | datetime, timezone_name: str = "Europe/London",
-                   format: str = "hybrid", venue: str = "", dial_in: str = "", description: str = "",
-                   capacity: int | None = None, rsvp_deadline: str | datetime | None = None,
-                   status: str = "published", actor: str) -> Meeting:
+def create_meeting(
+    session: Session,
+    *,
+    list_slug: str,
+    title: str,
+    starts_at: str | datetime,
+    ends_at: str | datetime,
+    timezone_name: str = "Europe/London",
+    format: str = "hybrid",
+    venue: str = "",
+    dial_in: str = "",
+    description: str = "",
+    capacity: int | None = None,
+    rsvp_deadline: str | datetime | None = None,
+    status: str = "published",
+    actor: str,
+) -> Meeting:
     """Create a meeting for a list; times without a zone are read in ``timezone_name``."""
     title = title.strip()
     if not title:
@@ -51,8 +65,9 @@ def create_meeting(session: Session, *, list_slug: str, title: str, starts_at: s
     try:
         ZoneInfo(timezone_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"'{timezone_name}' is not a known time zone (e.g. Europe/London).",
-                           field="timezone") from None
+        raise InvalidInput(
+            f"'{timezone_name}' is not a known time zone (e.g. Europe/London).", field="timezone"
+        ) from None
     try:
         meeting_format = MeetingFormat(format)
     except ValueError:
@@ -60,35 +75,68 @@ def create_meeting(session: Session, *, list_slug: str, title: str, starts_at: s
     try:
         meeting_status = MeetingStatus(status)
     except ValueError:
-        raise InvalidInput("Status must be draft, published or cancelled.", field="status") from None
+        raise InvalidInput(
+            "Status must be draft, published or cancelled.", field="status"
+        ) from None
     starts = parse_local_datetime(starts_at, timezone_name, "starts_at")
     ends = parse_local_datetime(ends_at, timezone_name, "ends_at")
     if ends <= starts:
         raise InvalidInput("The meeting must end after it starts.", field="ends_at")
-    deadline = parse_local_datetime(rsvp_deadline, timezone_name, "rsvp_deadline") if rsvp_deadline else None
+    deadline = (
+        parse_local_datetime(rsvp_deadline, timezone_name, "rsvp_deadline")
+        if rsvp_deadline
+        else None
+    )
     if deadline is not None and deadline > ends:
-        raise InvalidInput("The RSVP deadline must be before the meeting ends.", field="rsvp_deadline")
+        raise InvalidInput(
+            "The RSVP deadline must be before the meeting ends.", field="rsvp_deadline"
+        )
     if capacity is not None and capacity < 0:
         raise InvalidInput("Capacity cannot be negative.", field="capacity")
-    if meeting_format is not MeetingFormat.REMOTE and not venue.strip() and meeting_status is MeetingStatus.PUBLISHED:
+    if (
+        meeting_format is not MeetingFormat.REMOTE
+        and not venue.strip()
+        and meeting_status is MeetingStatus.PUBLISHED
+    ):
         raise InvalidInput("An in-person or hybrid meeting needs a venue.", field="venue")
     with transaction(session):
         mailing_list = get_list(session, list_slug)
-        meeting = Meeting(mailing_list=mailing_list, title=title, description=description.strip(),
-                          starts_at=starts, ends_at=ends, timezone=timezone_name, format=meeting_format,
-                          venue=venue.strip(), dial_in=dial_in.strip(), capacity=capacity,
-                          rsvp_deadline=deadline, status=meeting_status)
+        meeting = Meeting(
+            mailing_list=mailing_list,
+            title=title,
+            description=description.strip(),
+            starts_at=starts,
+            ends_at=ends,
+            timezone=timezone_name,
+            format=meeting_format,
+            venue=venue.strip(),
+            dial_in=dial_in.strip(),
+            capacity=capacity,
+            rsvp_deadline=deadline,
+            status=meeting_status,
+        )
         session.add(meeting)
         session.flush()
-        audit.record(session, actor=actor, action="meeting.create", target=f"meeting:{meeting.id}",
-                     list=mailing_list.id)
+        audit.record(
+            session,
+            actor=actor,
+            action="meeting.create",
+            target=f"meeting:{meeting.id}",
+            list=mailing_list.id,
+        )
     return meeting
 
 
-_NEXT_MEETING = (select(Meeting)
-                 .where(Meeting.list_id == bindparam("list_id"), Meeting.status == MeetingStatus.PUBLISHED,
-                        Meeting.ends_at > bindparam("now"))
-                 .order_by(Meeting.starts_at).limit(1))
+_NEXT_MEETING = (
+    select(Meeting)
+    .where(
+        Meeting.list_id == bindparam("list_id"),
+        Meeting.status == MeetingStatus.PUBLISHED,
+        Meeting.ends_at > bindparam("now"),
+    )
+    .order_by(Meeting.starts_at)
+    .limit(1)
+)
 
 
 def next_meeting(session: Session, list_id: int, now: datetime | None = None) -> Meeting | None:
@@ -98,7 +146,11 @@ def next_meeting(session: Session, list_id: int, now: datetime | None = None) ->
 
 def list_meetings(session: Session, list_slug: str | None = None) -> list[Meeting]:
     with read_transaction(session):
-        query = select(Meeting).options(joinedload(Meeting.mailing_list)).order_by(Meeting.starts_at.desc())
+        query = (
+            select(Meeting)
+            .options(joinedload(Meeting.mailing_list))
+            .order_by(Meeting.starts_at.desc())
+        )
         if list_slug:
             query = query.where(Meeting.list_id == get_list(session, list_slug).id)
         return list(session.scalars(query))
@@ -127,8 +179,13 @@ class AttendeeReport:
 
     @property
     def in_person(self) -> int:
-        return sum(1 for a in self.attendees if a.response is RsvpResponse.ATTENDING
-                   and a.mode is AttendanceMode.IN_PERSON and not a.waitlisted)
+        return sum(
+            1
+            for a in self.attendees
+            if a.response is RsvpResponse.ATTENDING
+            and a.mode is AttendanceMode.IN_PERSON
+            and not a.waitlisted
+        )
 
     @property
     def waitlist(self) -> int:
@@ -136,11 +193,17 @@ class AttendeeReport:
 
     @property
     def remote(self) -> int:
-        return sum(1 for a in self.attendees if a.response is RsvpResponse.ATTENDING and a.mode is AttendanceMode.REMOTE)
+        return sum(
+            1
+            for a in self.attendees
+            if a.response is RsvpResponse.ATTENDING and a.mode is AttendanceMode.REMOTE
+        )
 
     @property
     def undecided(self) -> int:
-        return sum(1 for a in self.attendees if a.response is RsvpResponse.ATTENDING and a.mode is None)
+        return sum(
+            1 for a in self.attendees if a.response is RsvpResponse.ATTENDING and a.mode is None
+        )
 
     @property
     def declined(self) -> int:
@@ -148,14 +211,30 @@ class AttendeeReport:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "meeting": {"id": self.meeting.id, "title": self.meeting.title,
-                        "starts_at": self.meeting.starts_at.isoformat(), "ends_at": self.meeting.ends_at.isoformat()},
-            "counts": {"in_person": self.in_person, "remote": self.remote, "undecided": self.undecided,
-                       "declined": self.declined, "waitlist": self.waitlist},
+            "meeting": {
+                "id": self.meeting.id,
+                "title": self.meeting.title,
+                "starts_at": self.meeting.starts_at.isoformat(),
+                "ends_at": self.meeting.ends_at.isoformat(),
+            },
+            "counts": {
+                "in_person": self.in_person,
+                "remote": self.remote,
+                "undecided": self.undecided,
+                "declined": self.declined,
+                "waitlist": self.waitlist,
+            },
             "attendees": [
-                {"email": a.email, "name": a.display_name, "response": a.response.value,
-                 "mode": a.mode.value if a.mode else None, "source": a.source, "waitlisted": a.waitlisted,
-                 "updated_at": a.updated_at.isoformat(), "access_needs": a.access_needs}
+                {
+                    "email": a.email,
+                    "name": a.display_name,
+                    "response": a.response.value,
+                    "mode": a.mode.value if a.mode else None,
+                    "source": a.source,
+                    "waitlisted": a.waitlisted,
+                    "updated_at": a.updated_at.isoformat(),
+                    "access_needs": a.access_needs,
+                }
                 for a in self.attendees
             ],
         }
@@ -167,8 +246,16 @@ def attendee_report(session: Session, meeting_id: int) -> AttendeeReport:
         if meeting is None:
             raise NotFound("There is no such meeting.")
         rows = session.execute(
-            select(Person.email, Person.display_name, Rsvp.response, Rsvp.mode, Rsvp.source, Rsvp.updated_at,
-                   Rsvp.waitlisted_at, Rsvp.access_needs)
+            select(
+                Person.email,
+                Person.display_name,
+                Rsvp.response,
+                Rsvp.mode,
+                Rsvp.source,
+                Rsvp.updated_at,
+                Rsvp.waitlisted_at,
+                Rsvp.access_needs,
+            )
             .join(Rsvp, Rsvp.person_id == Person.id)
             .where(Rsvp.meeting_id == meeting_id)
             .order_by(Rsvp.updated_at)
@@ -202,18 +289,34 @@ def occurrences(first_start_local: datetime, rrule: str, count: int) -> list[dat
     return found
 
 
-def create_series(session: Session, *, list_slug: str, title: str, starts_at: str, ends_at: str, rrule: str,
-                  count: int = 4, timezone_name: str = "Europe/London", format: str = "hybrid", venue: str = "",
-                  dial_in: str = "", description: str = "", capacity: int | None = None,
-                  deadline_days_before: int | None = None, actor: str) -> list[Meeting]:
-    """A recurring meeting: the series and its next ``count`` occurrences, each a meeting of its own."""
+def create_series(
+    session: Session,
+    *,
+    list_slug: str,
+    title: str,
+    starts_at: str,
+    ends_at: str,
+    rrule: str,
+    count: int = 4,
+    timezone_name: str = "Europe/London",
+    format: str = "hybrid",
+    venue: str = "",
+    dial_in: str = "",
+    description: str = "",
+    capacity: int | None = None,
+    deadline_days_before: int | None = None,
+    actor: str,
+) -> list[Meeting]:
+    """A recurring meeting: the series and its next ``count`` occurrences, each a meeting of its
+    own."""
     from mailer.domain.models import MeetingSeries
 
     try:
         zone = ZoneInfo(timezone_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"'{timezone_name}' is not a known time zone (e.g. Europe/London).",
-                           field="timezone") from None
+        raise InvalidInput(
+            f"'{timezone_name}' is not a known time zone (e.g. Europe/London).", field="timezone"
+        ) from None
     first_start = parse_local_datetime(starts_at, timezone_name, "starts_at").astimezone(zone)
     first_end = parse_local_datetime(ends_at, timezone_name, "ends_at").astimezone(zone)
     duration = first_end - first_start
@@ -225,15 +328,32 @@ def create_series(session: Session, *, list_slug: str, title: str, starts_at: st
         series = MeetingSeries(list_id=mailing_list.id, title=title.strip(), rrule=rrule.strip())
         session.add(series)
         session.flush()
-        audit.record(session, actor=actor, action="series.create", target=f"series:{series.id}", rrule=rrule)
+        audit.record(
+            session, actor=actor, action="series.create", target=f"series:{series.id}", rrule=rrule
+        )
     created = []
     for local_start in starts:
         start = local_start.replace(tzinfo=zone)
-        deadline = start - timedelta(days=deadline_days_before) if deadline_days_before is not None else None
-        meeting = create_meeting(session, list_slug=list_slug, title=title, starts_at=start,
-                                 ends_at=(start + duration), timezone_name=timezone_name, format=format,
-                                 venue=venue, dial_in=dial_in, description=description, capacity=capacity,
-                                 rsvp_deadline=deadline, actor=actor)
+        deadline = (
+            start - timedelta(days=deadline_days_before)
+            if deadline_days_before is not None
+            else None
+        )
+        meeting = create_meeting(
+            session,
+            list_slug=list_slug,
+            title=title,
+            starts_at=start,
+            ends_at=(start + duration),
+            timezone_name=timezone_name,
+            format=format,
+            venue=venue,
+            dial_in=dial_in,
+            description=description,
+            capacity=capacity,
+            rsvp_deadline=deadline,
+            actor=actor,
+        )
         with transaction(session):
             session.get_one(Meeting, meeting.id).series_id = series.id
         created.append(meeting)
@@ -250,8 +370,11 @@ class MeetingFigures:
 
 
 def _figures(session: Session, meeting: Meeting) -> MeetingFigures:
-    rows = session.execute(select(Rsvp.response, Rsvp.mode, Rsvp.waitlisted_at.is_not(None))
-                           .where(Rsvp.meeting_id == meeting.id)).all()
+    rows = session.execute(
+        select(Rsvp.response, Rsvp.mode, Rsvp.waitlisted_at.is_not(None)).where(
+            Rsvp.meeting_id == meeting.id
+        )
+    ).all()
     counts = {"in_person": 0, "remote": 0, "undecided": 0, "declined": 0, "waitlist": 0}
     for response, mode, waitlisted in rows:
         if response is RsvpResponse.DECLINED:
@@ -268,9 +391,15 @@ def _figures(session: Session, meeting: Meeting) -> MeetingFigures:
 
 def upcoming_meetings(session: Session) -> list[MeetingFigures]:
     with read_transaction(session):
-        meetings = session.scalars(select(Meeting).options(joinedload(Meeting.mailing_list)).where(
-            Meeting.status.in_([MeetingStatus.PUBLISHED, MeetingStatus.CANCELLED]), Meeting.ends_at > utcnow())
-            .order_by(Meeting.starts_at)).all()
+        meetings = session.scalars(
+            select(Meeting)
+            .options(joinedload(Meeting.mailing_list))
+            .where(
+                Meeting.status.in_([MeetingStatus.PUBLISHED, MeetingStatus.CANCELLED]),
+                Meeting.ends_at > utcnow(),
+            )
+            .order_by(Meeting.starts_at)
+        ).all()
         return [_figures(session, m) for m in meetings]
 
 

@@ -39,12 +39,22 @@ def sender_allowed(allowed_sender_domains: str, email: str) -> bool:
     return any(domain == p or fnmatch.fnmatch(domain, p) for p in patterns)
 
 
-_ALLOWED_SENDER_DOMAINS = select(MailingList.allowed_sender_domains).where(MailingList.slug == bindparam("slug"))
+_ALLOWED_SENDER_DOMAINS = select(MailingList.allowed_sender_domains).where(
+    MailingList.slug == bindparam("slug")
+)
 
 
-def check_sender(session: Session, services: Services, *, list_slug: str, email: str,
-                 display_name: str | None, thread: ReplyThread | None) -> None:
-    """Raise SenderNotAllowed (after a polite reply) when the list does not take mail from this domain."""
+def check_sender(
+    session: Session,
+    services: Services,
+    *,
+    list_slug: str,
+    email: str,
+    display_name: str | None,
+    thread: ReplyThread | None,
+) -> None:
+    """Raise SenderNotAllowed (after a polite reply) when the list does not take mail from this
+    domain."""
     with read_transaction(session):
         domains = session.connection().scalar(_ALLOWED_SENDER_DOMAINS, {"slug": list_slug.lower()})
     if domains is None:
@@ -55,11 +65,22 @@ def check_sender(session: Session, services: Services, *, list_slug: str, email:
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         if thread is not None and may_auto_reply(session, services, person.email):
-            enqueue(session, services, kind="sender_refused", person=person, reply_to=thread, auto_reply=True,
-                    sender=list_envelope(services, mailing_list),
-                    context={"mailing_list": mailing_list,
-                             "domains": mailing_list.allowed_sender_domains.replace(",", ", ")})
-    raise SenderNotAllowed(f"{mailing_list.name} does not take mail from {email.rpartition('@')[2]}")
+            enqueue(
+                session,
+                services,
+                kind="sender_refused",
+                person=person,
+                reply_to=thread,
+                auto_reply=True,
+                sender=list_envelope(services, mailing_list),
+                context={
+                    "mailing_list": mailing_list,
+                    "domains": mailing_list.allowed_sender_domains.replace(",", ", "),
+                },
+            )
+    raise SenderNotAllowed(
+        f"{mailing_list.name} does not take mail from {email.rpartition('@')[2]}"
+    )
 
 
 @dataclass(frozen=True)
@@ -69,8 +90,16 @@ class MembershipOutcome:
     replied: bool
 
 
-def request_join(session: Session, services: Services, *, list_slug: str, email: str, display_name: str | None,
-                 thread: ReplyThread, authenticated: bool) -> MembershipOutcome:
+def request_join(
+    session: Session,
+    services: Services,
+    *,
+    list_slug: str,
+    email: str,
+    display_name: str | None,
+    thread: ReplyThread,
+    authenticated: bool,
+) -> MembershipOutcome:
     """Someone asks by email to join: confirm first, unless DMARC vouches and the list trusts it."""
     with transaction(session):
         mailing_list = get_list(session, list_slug)
@@ -80,32 +109,74 @@ def request_join(session: Session, services: Services, *, list_slug: str, email:
         request_address = services.config.addresses.request_address(mailing_list.slug)
         if sub is not None and sub.status is SubscriptionStatus.ACTIVE:
             if may_reply:
-                enqueue(session, services, kind="join_already", person=person, reply_to=thread, auto_reply=True,
-                        sender=list_envelope(services, mailing_list), context={"mailing_list": mailing_list})
+                enqueue(
+                    session,
+                    services,
+                    kind="join_already",
+                    person=person,
+                    reply_to=thread,
+                    auto_reply=True,
+                    sender=list_envelope(services, mailing_list),
+                    context={"mailing_list": mailing_list},
+                )
             return MembershipOutcome("already a member", sub.status, may_reply)
         if sub is None:
-            sub = Subscription(person=person, mailing_list=mailing_list, status=SubscriptionStatus.PENDING)
+            sub = Subscription(
+                person=person, mailing_list=mailing_list, status=SubscriptionStatus.PENDING
+            )
             session.add(sub)
         if authenticated and mailing_list.trust_dmarc:
             sub.status = SubscriptionStatus.ACTIVE
             session.flush()
-            audit.record(session, actor=f"person:{person.id}", action="member.join", target=f"list:{mailing_list.id}",
-                         via="email, DMARC pass")
+            audit.record(
+                session,
+                actor=f"person:{person.id}",
+                action="member.join",
+                target=f"list:{mailing_list.id}",
+                via="email, DMARC pass",
+            )
             if may_reply:
-                enqueue(session, services, kind="join_welcome", person=person, reply_to=thread, auto_reply=True,
-                        sender=list_envelope(services, mailing_list), context={"mailing_list": mailing_list})
-            return MembershipOutcome("joined (DMARC pass from the trusted MTA)", sub.status, may_reply)
+                enqueue(
+                    session,
+                    services,
+                    kind="join_welcome",
+                    person=person,
+                    reply_to=thread,
+                    auto_reply=True,
+                    sender=list_envelope(services, mailing_list),
+                    context={"mailing_list": mailing_list},
+                )
+            return MembershipOutcome(
+                "joined (DMARC pass from the trusted MTA)", sub.status, may_reply
+            )
         sub.status = SubscriptionStatus.PENDING
         session.flush()
-        audit.record(session, actor=f"person:{person.id}", action="member.join_requested",
-                     target=f"list:{mailing_list.id}")
+        audit.record(
+            session,
+            actor=f"person:{person.id}",
+            action="member.join_requested",
+            target=f"list:{mailing_list.id}",
+        )
         token = services.links.confirm_token(person.id, mailing_list.id, person.link_version)
         if may_reply:
-            enqueue(session, services, kind="join_confirm", person=person, reply_to=thread, auto_reply=True,
-                    sender=list_envelope(services, mailing_list, reply_to=request_address),
-                    context={"mailing_list": mailing_list, "confirm_url": services.links.confirm_url(token),
-                             "token": token, "request_address": request_address})
-        return MembershipOutcome("join pending: confirmation sent to the address owner", sub.status, may_reply)
+            enqueue(
+                session,
+                services,
+                kind="join_confirm",
+                person=person,
+                reply_to=thread,
+                auto_reply=True,
+                sender=list_envelope(services, mailing_list, reply_to=request_address),
+                context={
+                    "mailing_list": mailing_list,
+                    "confirm_url": services.links.confirm_url(token),
+                    "token": token,
+                    "request_address": request_address,
+                },
+            )
+        return MembershipOutcome(
+            "join pending: confirmation sent to the address owner", sub.status, may_reply
+        )
 
 
 @dataclass(frozen=True)
@@ -114,7 +185,9 @@ class ConfirmState:
     status: SubscriptionStatus | None
 
 
-def _claim(session: Session, services: Services, token: str) -> tuple[Person, MailingList, Subscription | None]:
+def _claim(
+    session: Session, services: Services, token: str
+) -> tuple[Person, MailingList, Subscription | None]:
     claim = services.links.load_confirm(token)
     person = session.get(Person, claim.person_id)
     mailing_list = session.get(MailingList, claim.list_id)
@@ -131,7 +204,8 @@ def confirm_state(session: Session, services: Services, token: str) -> ConfirmSt
 
 
 def confirm_join(session: Session, services: Services, token: str, *, source: str) -> ConfirmState:
-    """The address owner confirms (link + POST, or a reply carrying the token). Repeating is harmless."""
+    """The address owner confirms (link + POST, or a reply carrying the token). Repeating is
+    harmless."""
     with transaction(session):
         person, mailing_list, sub = _claim(session, services, token)
         if sub is None:
@@ -140,47 +214,109 @@ def confirm_join(session: Session, services: Services, token: str, *, source: st
             return ConfirmState(mailing_list.name, sub.status)
         sub.status = SubscriptionStatus.ACTIVE
         sub.bounce_score = 0
-        audit.record(session, actor=f"person:{person.id}", action="member.join", target=f"list:{mailing_list.id}",
-                     via=source)
-        enqueue(session, services, kind="join_welcome", person=person, sender=list_envelope(services, mailing_list),
-                context={"mailing_list": mailing_list})
+        audit.record(
+            session,
+            actor=f"person:{person.id}",
+            action="member.join",
+            target=f"list:{mailing_list.id}",
+            via=source,
+        )
+        enqueue(
+            session,
+            services,
+            kind="join_welcome",
+            person=person,
+            sender=list_envelope(services, mailing_list),
+            context={"mailing_list": mailing_list},
+        )
         return ConfirmState(mailing_list.name, sub.status)
 
 
-def request_leave(session: Session, services: Services, *, list_slug: str, email: str, display_name: str | None,
-                  thread: ReplyThread) -> MembershipOutcome:
+def request_leave(
+    session: Session,
+    services: Services,
+    *,
+    list_slug: str,
+    email: str,
+    display_name: str | None,
+    thread: ReplyThread,
+) -> MembershipOutcome:
     """Answer a request to leave with the member's own one-click unsubscribe link."""
     with transaction(session):
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         sub = _subscription(session, person, mailing_list)
         may_reply = may_auto_reply(session, services, person.email)
-        member = sub is not None and sub.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.BOUNCING,
-                                                    SubscriptionStatus.PENDING)
+        member = sub is not None and sub.status in (
+            SubscriptionStatus.ACTIVE,
+            SubscriptionStatus.BOUNCING,
+            SubscriptionStatus.PENDING,
+        )
         if may_reply:
-            token = services.links.unsubscribe_token(person.id, mailing_list.id, person.link_version)
-            enqueue(session, services, kind="leave_confirm" if member else "not_a_member", person=person,
-                    reply_to=thread, auto_reply=True, sender=list_envelope(services, mailing_list),
-                    context={"mailing_list": mailing_list, "unsubscribe_url": services.links.unsubscribe_url(token)})
-        return MembershipOutcome("asked to leave: sent the unsubscribe link to the address owner" if member
-                                 else "asked to leave but is not a member", sub.status if sub else None, may_reply)
+            token = services.links.unsubscribe_token(
+                person.id, mailing_list.id, person.link_version
+            )
+            enqueue(
+                session,
+                services,
+                kind="leave_confirm" if member else "not_a_member",
+                person=person,
+                reply_to=thread,
+                auto_reply=True,
+                sender=list_envelope(services, mailing_list),
+                context={
+                    "mailing_list": mailing_list,
+                    "unsubscribe_url": services.links.unsubscribe_url(token),
+                },
+            )
+        return MembershipOutcome(
+            "asked to leave: sent the unsubscribe link to the address owner"
+            if member
+            else "asked to leave but is not a member",
+            sub.status if sub else None,
+            may_reply,
+        )
 
 
-def send_help(session: Session, services: Services, *, list_slug: str, email: str, display_name: str | None,
-              thread: ReplyThread, reason: str = "") -> bool:
+def send_help(
+    session: Session,
+    services: Services,
+    *,
+    list_slug: str,
+    email: str,
+    display_name: str | None,
+    thread: ReplyThread,
+    reason: str = "",
+) -> bool:
     with transaction(session):
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         if not may_auto_reply(session, services, person.email):
             return False
         domain = services.config.mail.domain
-        enqueue(session, services, kind="help", person=person, reply_to=thread, auto_reply=True,
-                sender=list_envelope(services, mailing_list),
-                context={"mailing_list": mailing_list, "reason": reason, "domain": domain,
-                         "list_address": services.list_address(mailing_list.slug)})
+        enqueue(
+            session,
+            services,
+            kind="help",
+            person=person,
+            reply_to=thread,
+            auto_reply=True,
+            sender=list_envelope(services, mailing_list),
+            context={
+                "mailing_list": mailing_list,
+                "reason": reason,
+                "domain": domain,
+                "list_address": services.list_address(mailing_list.slug),
+            },
+        )
         return True
 
 
-def _subscription(session: Session, person: Person, mailing_list: MailingList) -> Subscription | None:
-    return session.scalar(select(Subscription).where(Subscription.person_id == person.id,
-                                                     Subscription.list_id == mailing_list.id))
+def _subscription(
+    session: Session, person: Person, mailing_list: MailingList
+) -> Subscription | None:
+    return session.scalar(
+        select(Subscription).where(
+            Subscription.person_id == person.id, Subscription.list_id == mailing_list.id
+        )
+    )

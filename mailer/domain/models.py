@@ -9,7 +9,7 @@ All timestamps are timezone-aware UTC.
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -38,7 +38,7 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -56,7 +56,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use an aware datetime")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
@@ -65,8 +65,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -76,8 +76,14 @@ class Base(DeclarativeBase):
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
     # Stored as plain strings (no native PG enum) so adding a value is a cheap migration.
-    return Enum(cls, name=name, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e],
-                validate_strings=True)
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
 
 
 class SubscriptionStatus(StrEnum):
@@ -209,7 +215,9 @@ class Subscription(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"))
-    status: Mapped[SubscriptionStatus] = mapped_column(_enum(SubscriptionStatus, "subscription_status"))
+    status: Mapped[SubscriptionStatus] = mapped_column(
+        _enum(SubscriptionStatus, "subscription_status")
+    )
     #: Hard bounces since the last successful delivery; at the threshold delivery is suspended.
     bounce_score: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -237,7 +245,9 @@ class Meeting(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"))
-    series_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_series.id", ondelete="SET NULL"))
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meeting_series.id", ondelete="SET NULL")
+    )
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     starts_at: Mapped[datetime]
@@ -255,7 +265,8 @@ class Meeting(Base):
     #: iCalendar SEQUENCE: bumped whenever time or place change after invitations went out.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     invited_at: Mapped[datetime | None]
-    #: Markdown, sent to registered delegates ``agenda_days_before`` days ahead with their joining details.
+    #: Markdown, sent to registered delegates ``agenda_days_before`` days ahead with their joining
+    #: details.
     agenda: Mapped[str] = mapped_column(Text, default="", server_default="")
     agenda_days_before: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     agenda_sent_at: Mapped[datetime | None]
@@ -272,7 +283,9 @@ class MeetingAttachment(Base):
     __tablename__ = "meeting_attachment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))
     data: Mapped[bytes] = mapped_column(LargeBinary)
@@ -318,7 +331,9 @@ class InboundMessage(Base):
     size: Mapped[int] = mapped_column(Integer)
     peer: Mapped[str] = mapped_column(String(100), default="")
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
-    status: Mapped[InboundStatus] = mapped_column(_enum(InboundStatus, "inbound_status"), default=InboundStatus.NEW)
+    status: Mapped[InboundStatus] = mapped_column(
+        _enum(InboundStatus, "inbound_status"), default=InboundStatus.NEW
+    )
     lease_until: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None]
@@ -367,8 +382,10 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_status_next", "status", "next_attempt_at"),
-                      Index("ix_outbox_message_recipient_created", "recipient", "created_at"))
+    __table_args__ = (
+        Index("ix_outbox_message_status_next", "status", "next_attempt_at"),
+        Index("ix_outbox_message_recipient_created", "recipient", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -377,18 +394,23 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     sender: Mapped[str] = mapped_column(String(320))
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
-    mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailing.id", ondelete="CASCADE"), index=True)
+    mailing_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailing.id", ondelete="CASCADE"), index=True
+    )
     #: For rows without a mailing: the whole rendered message.
     subject: Mapped[str | None] = mapped_column(String(998))
     body_text: Mapped[str | None] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
-    #: An iCalendar object sent as a text/calendar alternative (invitations, updates, cancellations).
+    #: An iCalendar object sent as a text/calendar alternative (invitations, updates,
+    #: cancellations).
     body_calendar: Mapped[str | None] = mapped_column(Text)
     #: Ids of meeting attachments to send with this message.
     attachment_ids: Mapped[list[int] | None] = mapped_column(JSON)
     #: Extra headers (In-Reply-To, References, Auto-Submitted, List-*) as a dict.
     headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
-    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.QUEUED)
+    status: Mapped[OutboxStatus] = mapped_column(
+        _enum(OutboxStatus, "outbox_status"), default=OutboxStatus.QUEUED
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None]
@@ -407,7 +429,9 @@ class News(Base):
     list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"))
     subject: Mapped[str] = mapped_column(String(300))
     body_markdown: Mapped[str] = mapped_column(Text)
-    status: Mapped[NewsStatus] = mapped_column(_enum(NewsStatus, "news_status"), default=NewsStatus.DRAFT)
+    status: Mapped[NewsStatus] = mapped_column(
+        _enum(NewsStatus, "news_status"), default=NewsStatus.DRAFT
+    )
     scheduled_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailing.id", ondelete="SET NULL"))
@@ -424,8 +448,12 @@ class BounceEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
-    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id", ondelete="SET NULL"))
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_message.id", ondelete="SET NULL")
+    )
     kind: Mapped[BounceKind] = mapped_column(_enum(BounceKind, "bounce_kind"))
     status: Mapped[str] = mapped_column(String(20), default="")
     diagnostic: Mapped[str] = mapped_column(Text, default="")
@@ -445,7 +473,8 @@ class Organiser(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for the read-only JSON API (e.g. the network's website). Only its hash is kept."""
+    """A bearer token for the read-only JSON API (e.g. the network's website). Only its hash is
+    kept."""
 
     __tablename__ = "api_token"
 
@@ -494,15 +523,18 @@ class Consultation(Base):
     __tablename__ = "consultation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"), index=True)
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("mailing_list.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[ConsultationKind] = mapped_column(_enum(ConsultationKind, "consultation_kind"))
     title: Mapped[str] = mapped_column(String(300))
     question_markdown: Mapped[str] = mapped_column(Text)
     #: Answers are stored with no link to the person (no id, no address, no time of arrival).
     anonymous: Mapped[bool] = mapped_column(default=False)
     closes_at: Mapped[datetime | None]
-    status: Mapped[ConsultationStatus] = mapped_column(_enum(ConsultationStatus, "consultation_status"),
-                                                       default=ConsultationStatus.DRAFT)
+    status: Mapped[ConsultationStatus] = mapped_column(
+        _enum(ConsultationStatus, "consultation_status"), default=ConsultationStatus.DRAFT
+    )
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -510,17 +542,23 @@ class Consultation(Base):
     closed_at: Mapped[datetime | None]
 
     mailing_list: Mapped[MailingList] = relationship()
-    roles: Mapped[list[VolunteerRole]] = relationship(back_populates="consultation", order_by="VolunteerRole.position",
-                                                      cascade="all, delete-orphan")
+    roles: Mapped[list[VolunteerRole]] = relationship(
+        back_populates="consultation",
+        order_by="VolunteerRole.position",
+        cascade="all, delete-orphan",
+    )
 
 
 class VolunteerRole(Base):
-    """A role in a call for volunteers; ``aliases`` are other words members use for it (comms, admin)."""
+    """A role in a call for volunteers; ``aliases`` are other words members use for it (comms,
+    admin)."""
 
     __tablename__ = "volunteer_role"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id", ondelete="CASCADE"), index=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultation.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     aliases: Mapped[str] = mapped_column(Text, default="")
@@ -538,22 +576,28 @@ class ConsultationAnswer(Base):
     """
 
     __tablename__ = "consultation_answer"
-    __table_args__ = (Index("ix_consultation_answer_consultation_received", "consultation_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_consultation_answer_consultation_received", "consultation_id", "received_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id", ondelete="CASCADE"))
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
     text: Mapped[str] = mapped_column(Text)
     #: How many replies make up this answer (a named member's later replies add to it).
     replies: Mapped[int] = mapped_column(Integer, default=1)
-    #: Arrived after the closing date: kept for the organisers, and the sender was told it had closed.
+    #: Arrived after the closing date: kept for the organisers, and the sender was told it had
+    #: closed.
     late: Mapped[bool] = mapped_column(default=False)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     person: Mapped[Person | None] = relationship()
-    tags: Mapped[list[AnswerTag]] = relationship(order_by="AnswerTag.tag", cascade="all, delete-orphan",
-                                                 lazy="selectin")
+    tags: Mapped[list[AnswerTag]] = relationship(
+        order_by="AnswerTag.tag", cascade="all, delete-orphan", lazy="selectin"
+    )
 
 
 class AnswerTag(Base):
@@ -563,7 +607,9 @@ class AnswerTag(Base):
     __table_args__ = (UniqueConstraint("answer_id", "tag"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    answer_id: Mapped[str] = mapped_column(ForeignKey("consultation_answer.id", ondelete="CASCADE"), index=True)
+    answer_id: Mapped[str] = mapped_column(
+        ForeignKey("consultation_answer.id", ondelete="CASCADE"), index=True
+    )
     tag: Mapped[str] = mapped_column(String(60))
 
 
@@ -576,7 +622,9 @@ class VolunteerOffer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     role_id: Mapped[int] = mapped_column(ForeignKey("volunteer_role.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
-    status: Mapped[OfferStatus] = mapped_column(_enum(OfferStatus, "offer_status"), default=OfferStatus.OFFERED)
+    status: Mapped[OfferStatus] = mapped_column(
+        _enum(OfferStatus, "offer_status"), default=OfferStatus.OFFERED
+    )
     #: email or link
     source: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -603,7 +651,9 @@ class ImportJob(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("mailing_list.id", ondelete="CASCADE"))
     actor: Mapped[str] = mapped_column(String(200))
-    status: Mapped[ImportStatus] = mapped_column(_enum(ImportStatus, "import_status"), default=ImportStatus.QUEUED)
+    status: Mapped[ImportStatus] = mapped_column(
+        _enum(ImportStatus, "import_status"), default=ImportStatus.QUEUED
+    )
     rows: Mapped[list[list[str]]] = mapped_column(JSON)
     total: Mapped[int] = mapped_column(Integer)
     done: Mapped[int] = mapped_column(Integer, default=0)

@@ -42,9 +42,33 @@ from mailer.mail import headers as mail_headers
 #: Stands in for each recipient's own unsubscribe URL; replaced when a message is composed.
 UNSUBSCRIBE_PLACEHOLDER = "@@CONVENE-UNSUBSCRIBE-URL@@"
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
-_ALLOWED_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "strong", "em", "a", "ul", "ol", "li", "blockquote",
-                 "code", "pre", "table", "thead", "tbody", "tr", "th", "td"}
+_markdown = MarkdownIt(
+    "commonmark", {"html": False, "linkify": False, "typographer": False}
+).enable("table")
+_ALLOWED_TAGS = {
+    "p",
+    "br",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "strong",
+    "em",
+    "a",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "code",
+    "pre",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
 MAX_SUBJECT = 200
 FAN_OUT_CHUNK = 5000
 MAX_BODY = 100_000
@@ -61,15 +85,28 @@ def markdown_to_html(source: str) -> str:
     """Markdown to HTML that is safe to send: raw HTML is not passed through, and the
     result is sanitised again (links only to http, https and mailto)."""
     html = _markdown.render(source)
-    return nh3.clean(html, tags=_ALLOWED_TAGS, attributes={"a": {"href", "title"}},
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer")
+    return nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
 
 
-def render_news(services: Services, mailing_list: MailingList, subject: str, body_markdown: str,
-                unsubscribe_url: str = UNSUBSCRIBE_PLACEHOLDER) -> RenderedNews:
+def render_news(
+    services: Services,
+    mailing_list: MailingList,
+    subject: str,
+    body_markdown: str,
+    unsubscribe_url: str = UNSUBSCRIBE_PLACEHOLDER,
+) -> RenderedNews:
     context: dict[str, Any] = {
-        "mailing_list": mailing_list, "subject": subject, "body_markdown": body_markdown.strip(),
-        "body_html": markdown_to_html(body_markdown), "unsubscribe_url": unsubscribe_url,
+        "mailing_list": mailing_list,
+        "subject": subject,
+        "body_markdown": body_markdown.strip(),
+        "body_html": markdown_to_html(body_markdown),
+        "unsubscribe_url": unsubscribe_url,
         "list_address": services.list_address(mailing_list.slug),
     }
     rendered = services.emails.render("news", context)
@@ -90,22 +127,44 @@ def _validate(subject: str, body_markdown: str) -> tuple[str, str]:
     return subject, body_markdown
 
 
-def create_news(session: Session, *, list_slug: str, subject: str, body_markdown: str, actor: str,
-                organiser_id: int | None = None) -> News:
+def create_news(
+    session: Session,
+    *,
+    list_slug: str,
+    subject: str,
+    body_markdown: str,
+    actor: str,
+    organiser_id: int | None = None,
+) -> News:
     subject, body_markdown = _validate(subject, body_markdown)
     with transaction(session):
         mailing_list = get_list(session, list_slug)
-        news = News(mailing_list=mailing_list, subject=subject, body_markdown=body_markdown,
-                    status=NewsStatus.DRAFT, created_by=organiser_id)
+        news = News(
+            mailing_list=mailing_list,
+            subject=subject,
+            body_markdown=body_markdown,
+            status=NewsStatus.DRAFT,
+            created_by=organiser_id,
+        )
         session.add(news)
         session.flush()
-        audit.record(session, actor=actor, action="news.create", target=f"news:{news.id}", list=mailing_list.id)
+        audit.record(
+            session,
+            actor=actor,
+            action="news.create",
+            target=f"news:{news.id}",
+            list=mailing_list.id,
+        )
     return news
 
 
 def _editable(session: Session, news_id: int) -> News:
-    news = session.scalar(select(News).options(joinedload(News.mailing_list)).where(News.id == news_id)
-                          .with_for_update(of=News))
+    news = session.scalar(
+        select(News)
+        .options(joinedload(News.mailing_list))
+        .where(News.id == news_id)
+        .with_for_update(of=News)
+    )
     if news is None:
         raise NotFound("There is no such news item.")
     if news.status not in (NewsStatus.DRAFT, NewsStatus.SCHEDULED):
@@ -113,7 +172,9 @@ def _editable(session: Session, news_id: int) -> News:
     return news
 
 
-def update_news(session: Session, news_id: int, *, subject: str, body_markdown: str, actor: str) -> News:
+def update_news(
+    session: Session, news_id: int, *, subject: str, body_markdown: str, actor: str
+) -> News:
     subject, body_markdown = _validate(subject, body_markdown)
     with transaction(session):
         news = _editable(session, news_id)
@@ -132,46 +193,79 @@ def get_news(session: Session, news_id: int) -> News:
 
 def list_news(session: Session) -> list[News]:
     with read_transaction(session):
-        return list(session.scalars(select(News).options(joinedload(News.mailing_list))
-                                    .order_by(News.created_at.desc())))
+        return list(
+            session.scalars(
+                select(News).options(joinedload(News.mailing_list)).order_by(News.created_at.desc())
+            )
+        )
 
 
 def preview_news(session: Session, services: Services, news_id: int) -> RenderedNews:
     news = get_news(session, news_id)
-    return render_news(services, news.mailing_list, news.subject, news.body_markdown,
-                       unsubscribe_url=f"{services.links.base_url}/u/preview")
+    return render_news(
+        services,
+        news.mailing_list,
+        news.subject,
+        news.body_markdown,
+        unsubscribe_url=f"{services.links.base_url}/u/preview",
+    )
 
 
 def list_headers(services: Services, mailing_list: MailingList) -> dict[str, str]:
-    """RFC 2369/2919 headers shared by every message of a list mailing (List-Unsubscribe is per recipient)."""
-    return mail_headers.list_headers(list_name=mailing_list.name, slug=mailing_list.slug,
-                                     addresses=services.config.addresses)
+    """RFC 2369/2919 headers shared by every message of a list mailing (List-Unsubscribe is per
+    recipient)."""
+    return mail_headers.list_headers(
+        list_name=mailing_list.name, slug=mailing_list.slug, addresses=services.config.addresses
+    )
 
 
-def member_list_headers(services: Services, mailing_list: MailingList, unsubscribe_token: str) -> dict[str, str]:
-    """The list headers of one member's own message: the shared ones and their one-click unsubscribe."""
-    return {**list_headers(services, mailing_list),
-            **mail_headers.unsubscribe_headers(
-                url=services.links.unsubscribe_url(unsubscribe_token),
-                mailto=services.config.addresses.leave_address(mailing_list.slug, unsubscribe_token))}
+def member_list_headers(
+    services: Services, mailing_list: MailingList, unsubscribe_token: str
+) -> dict[str, str]:
+    """The list headers of one member's own message: the shared ones and their one-click
+    unsubscribe."""
+    return {
+        **list_headers(services, mailing_list),
+        **mail_headers.unsubscribe_headers(
+            url=services.links.unsubscribe_url(unsubscribe_token),
+            mailto=services.config.addresses.leave_address(mailing_list.slug, unsubscribe_token),
+        ),
+    }
 
 
-def send_test(session: Session, services: Services, news_id: int, *, to_email: str, actor: str) -> OutboxMessage:
+def send_test(
+    session: Session, services: Services, news_id: int, *, to_email: str, actor: str
+) -> OutboxMessage:
     """One copy, exactly as members will see it, to the organiser; nothing else changes."""
     with transaction(session):
         news = session.get(News, news_id, options=[joinedload(News.mailing_list)])
         if news is None:
             raise NotFound("There is no such news item.")
         person = get_or_create_person(session, to_email)
-        rendered = render_news(services, news.mailing_list, news.subject, news.body_markdown,
-                               unsubscribe_url=f"{services.links.base_url}/u/test")
+        rendered = render_news(
+            services,
+            news.mailing_list,
+            news.subject,
+            news.body_markdown,
+            unsubscribe_url=f"{services.links.base_url}/u/test",
+        )
         sender = list_envelope(services, news.mailing_list)
         identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
-        row = OutboxMessage(kind="news_test", person_id=person.id, recipient=person.email,
-                            sender=identity.envelope_from, message_id=identity.message_id,
-                            subject=f"[Test] {rendered.subject}", body_text=rendered.text, body_html=rendered.html,
-                            headers={**sender.headers, **list_headers(services, news.mailing_list),
-                                     "From": format_address(sender.from_address, sender.from_name)})
+        row = OutboxMessage(
+            kind="news_test",
+            person_id=person.id,
+            recipient=person.email,
+            sender=identity.envelope_from,
+            message_id=identity.message_id,
+            subject=f"[Test] {rendered.subject}",
+            body_text=rendered.text,
+            body_html=rendered.html,
+            headers={
+                **sender.headers,
+                **list_headers(services, news.mailing_list),
+                "From": format_address(sender.from_address, sender.from_name),
+            },
+        )
         session.add(row)
         audit.record(session, actor=actor, action="news.test", target=f"news:{news.id}")
         return row
@@ -185,8 +279,13 @@ def schedule_news(session: Session, news_id: int, *, at: datetime, actor: str) -
     with transaction(session):
         news = _editable(session, news_id)
         news.status, news.scheduled_at = NewsStatus.SCHEDULED, at
-        audit.record(session, actor=actor, action="news.schedule", target=f"news:{news.id}",
-                     at=at.isoformat())
+        audit.record(
+            session,
+            actor=actor,
+            action="news.schedule",
+            target=f"news:{news.id}",
+            at=at.isoformat(),
+        )
     return news
 
 
@@ -203,16 +302,30 @@ def _fan_out(session: Session, services: Services, news: News) -> int:
     mailing_list = news.mailing_list
     rendered = render_news(services, mailing_list, news.subject, news.body_markdown)
     sender = list_envelope(services, mailing_list)
-    mailing = Mailing(kind="news", list_id=mailing_list.id, subject=rendered.subject, body_text=rendered.text,
-                      body_html=rendered.html,
-                      headers={**sender.headers, **list_headers(services, mailing_list),
-                               "From": format_address(sender.from_address, sender.from_name)})
+    mailing = Mailing(
+        kind="news",
+        list_id=mailing_list.id,
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html,
+        headers={
+            **sender.headers,
+            **list_headers(services, mailing_list),
+            "From": format_address(sender.from_address, sender.from_name),
+        },
+    )
     session.add(mailing)
     session.flush()
     members = session.execute(
-        select(Person.id, Person.email).join(Subscription, Subscription.person_id == Person.id)
-        .where(Subscription.list_id == mailing_list.id, Subscription.status == SubscriptionStatus.ACTIVE)
-        .order_by(Person.id).execution_options(yield_per=FAN_OUT_CHUNK))
+        select(Person.id, Person.email)
+        .join(Subscription, Subscription.person_id == Person.id)
+        .where(
+            Subscription.list_id == mailing_list.id,
+            Subscription.status == SubscriptionStatus.ACTIVE,
+        )
+        .order_by(Person.id)
+        .execution_options(yield_per=FAN_OUT_CHUNK)
+    )
     now = utcnow()
     domain, bounce = services.config.mail.domain, services.config.mail.bounce_local_part
     total = 0
@@ -221,10 +334,21 @@ def _fan_out(session: Session, services: Services, news: News) -> int:
         rows = []
         for person_id, email in chunk:
             identity = new_identity(domain, bounce)
-            rows.append({"created_at": now, "kind": "news", "person_id": person_id, "recipient": email,
-                         "sender": identity.envelope_from, "message_id": identity.message_id,
-                         "mailing_id": mailing.id, "status": OutboxStatus.QUEUED, "attempts": 0,
-                         "next_attempt_at": now, "last_error": ""})
+            rows.append(
+                {
+                    "created_at": now,
+                    "kind": "news",
+                    "person_id": person_id,
+                    "recipient": email,
+                    "sender": identity.envelope_from,
+                    "message_id": identity.message_id,
+                    "mailing_id": mailing.id,
+                    "status": OutboxStatus.QUEUED,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "last_error": "",
+                }
+            )
         session.execute(insert(OutboxMessage), rows)
         total += len(rows)
     mailing.recipients = total
@@ -237,7 +361,9 @@ def send_news_now(session: Session, services: Services, news_id: int, *, actor: 
     with transaction(session):
         news = _editable(session, news_id)
         count = _fan_out(session, services, news)
-        audit.record(session, actor=actor, action="news.send", target=f"news:{news.id}", recipients=count)
+        audit.record(
+            session, actor=actor, action="news.send", target=f"news:{news.id}", recipients=count
+        )
     return count
 
 
@@ -247,13 +373,23 @@ def send_due_news(session: Session, services: Services) -> list[int]:
     while True:
         with transaction(session):
             news = session.scalar(
-                select(News).options(joinedload(News.mailing_list))
+                select(News)
+                .options(joinedload(News.mailing_list))
                 .where(News.status == NewsStatus.SCHEDULED, News.scheduled_at <= utcnow())
-                .order_by(News.scheduled_at).limit(1).with_for_update(skip_locked=True, of=News))
+                .order_by(News.scheduled_at)
+                .limit(1)
+                .with_for_update(skip_locked=True, of=News)
+            )
             if news is None:
                 return sent
             count = _fan_out(session, services, news)
-            audit.record(session, actor="system", action="news.send", target=f"news:{news.id}", recipients=count)
+            audit.record(
+                session,
+                actor="system",
+                action="news.send",
+                target=f"news:{news.id}",
+                recipients=count,
+            )
             sent.append(news.id)
 
 
@@ -272,12 +408,23 @@ class DeliveryReport:
 
 def delivery_report(session: Session, mailing_id: int) -> DeliveryReport:
     with read_transaction(session):
-        counts = dict(session.execute(select(OutboxMessage.status, func.count())
-                                      .where(OutboxMessage.mailing_id == mailing_id)
-                                      .group_by(OutboxMessage.status)).all())
-        failures = session.execute(select(OutboxMessage.recipient, OutboxMessage.last_error)
-                                   .where(OutboxMessage.mailing_id == mailing_id, OutboxMessage.last_error != "")
-                                   .order_by(OutboxMessage.id.desc()).limit(50)).all()
-    return DeliveryReport(counts.get(OutboxStatus.QUEUED, 0), counts.get(OutboxStatus.SENDING, 0),
-                          counts.get(OutboxStatus.SENT, 0), counts.get(OutboxStatus.FAILED, 0),
-                          [(r, e) for r, e in failures])
+        counts = dict(
+            session.execute(
+                select(OutboxMessage.status, func.count())
+                .where(OutboxMessage.mailing_id == mailing_id)
+                .group_by(OutboxMessage.status)
+            ).all()
+        )
+        failures = session.execute(
+            select(OutboxMessage.recipient, OutboxMessage.last_error)
+            .where(OutboxMessage.mailing_id == mailing_id, OutboxMessage.last_error != "")
+            .order_by(OutboxMessage.id.desc())
+            .limit(50)
+        ).all()
+    return DeliveryReport(
+        counts.get(OutboxStatus.QUEUED, 0),
+        counts.get(OutboxStatus.SENDING, 0),
+        counts.get(OutboxStatus.SENT, 0),
+        counts.get(OutboxStatus.FAILED, 0),
+        [(r, e) for r, e in failures],
+    )

@@ -19,7 +19,9 @@ from mailer.domain.services import Services
 from mailer.mail.addresses import Addresses, MessageIdentity
 from mailer.mail.headers import AUTO_REPLIED, AUTO_SUBMITTED, auto_reply_headers, reply_headers
 
-_HEADER_UNSAFE = str.maketrans(dict.fromkeys("\r\n\0\v\f\x1c\x1d\x1e", " "))  # what the writer refuses
+_HEADER_UNSAFE = str.maketrans(
+    dict.fromkeys("\r\n\0\v\f\x1c\x1d\x1e", " ")
+)  # what the writer refuses
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,11 @@ class Envelope:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def list_envelope(services: Services, mailing_list: MailingList, reply_to: str | None = None) -> Envelope:
-    """A message from a list: its address and name, replies going back to the list (or ``reply_to``)."""
+def list_envelope(
+    services: Services, mailing_list: MailingList, reply_to: str | None = None
+) -> Envelope:
+    """A message from a list: its address and name, replies going back to the list (or
+    ``reply_to``)."""
     address = services.list_address(mailing_list.slug)
     return Envelope(address, mailing_list.name, {"Reply-To": reply_to or address})
 
@@ -65,9 +70,19 @@ def message_id_for_verp_token(token: str, domain: str) -> str:
     return Addresses(domain).message_id_for_verp_token(token)
 
 
-def enqueue(session: Session, services: Services, *, kind: str, person: Person, context: dict[str, Any],
-            sender: Envelope, reply_to: ReplyThread | None = None, auto_reply: bool = False,
-            calendar: str | None = None, attachments: list[int] | None = None) -> str:
+def enqueue(
+    session: Session,
+    services: Services,
+    *,
+    kind: str,
+    person: Person,
+    context: dict[str, Any],
+    sender: Envelope,
+    reply_to: ReplyThread | None = None,
+    auto_reply: bool = False,
+    calendar: str | None = None,
+    attachments: list[int] | None = None,
+) -> str:
     """Render ``templates/email/<kind>`` for one person and queue it in the caller's transaction;
     returns the message's Message-ID.
 
@@ -86,11 +101,26 @@ def enqueue(session: Session, services: Services, *, kind: str, person: Person, 
     headers["From"] = format_address(sender.from_address, sender.from_name)
     headers = {k: v.translate(_HEADER_UNSAFE) for k, v in headers.items()}
     identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
-    session.connection().execute(_QUEUE, dict(
-        kind=kind, person_id=person.id, recipient=person.email, sender=identity.envelope_from,
-        message_id=identity.message_id, subject=subject.translate(_HEADER_UNSAFE),
-        body_text=rendered.text, body_html=rendered.html, body_calendar=calendar,
-        attachment_ids=attachments, headers=headers, status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=utcnow(), created_at=utcnow()))
+    session.connection().execute(
+        _QUEUE,
+        dict(
+            kind=kind,
+            person_id=person.id,
+            recipient=person.email,
+            sender=identity.envelope_from,
+            message_id=identity.message_id,
+            subject=subject.translate(_HEADER_UNSAFE),
+            body_text=rendered.text,
+            body_html=rendered.html,
+            body_calendar=calendar,
+            attachment_ids=attachments,
+            headers=headers,
+            status=OutboxStatus.QUEUED,
+            attempts=0,
+            next_attempt_at=utcnow(),
+            created_at=utcnow(),
+        ),
+    )
     return identity.message_id
 
 
@@ -102,12 +132,21 @@ def recent_auto_replies(session: Session, recipient: str, within: timedelta) -> 
     earlier in the caller's transaction count too."""
     since = datetime.now(UTC) - within
     # Queued messages are written straight to the connection (see enqueue): nothing to flush first.
-    return session.connection().scalar(_RECENT_AUTO_REPLIES, {"recipient": recipient, "since": since}) or 0
+    return (
+        session.connection().scalar(_RECENT_AUTO_REPLIES, {"recipient": recipient, "since": since})
+        or 0
+    )
 
 
-_RECENT_AUTO_REPLIES = select(func.count()).select_from(OutboxMessage).where(
-    OutboxMessage.recipient == bindparam("recipient"), OutboxMessage.created_at >= bindparam("since"),
-    OutboxMessage.headers[AUTO_SUBMITTED].as_string() == AUTO_REPLIED)
+_RECENT_AUTO_REPLIES = (
+    select(func.count())
+    .select_from(OutboxMessage)
+    .where(
+        OutboxMessage.recipient == bindparam("recipient"),
+        OutboxMessage.created_at >= bindparam("since"),
+        OutboxMessage.headers[AUTO_SUBMITTED].as_string() == AUTO_REPLIED,
+    )
+)
 
 
 def may_auto_reply(session: Session, services: Services, email: str) -> bool:

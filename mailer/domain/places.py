@@ -53,8 +53,14 @@ def has_room(places_taken: int, capacity: int | None) -> bool:
     return capacity is None or places_taken < capacity
 
 
-def decide(previous: Standing | None, response: RsvpResponse, mode: AttendanceMode | None, *,
-           places_taken: int, capacity: int | None) -> Decision:
+def decide(
+    previous: Standing | None,
+    response: RsvpResponse,
+    mode: AttendanceMode | None,
+    *,
+    places_taken: int,
+    capacity: int | None,
+) -> Decision:
     """The standing an answer gives a person.
 
     ``places_taken`` counts the in-person places held by everyone else (not
@@ -72,7 +78,9 @@ def decide(previous: Standing | None, response: RsvpResponse, mode: AttendanceMo
     else:
         standing = Standing(response, mode, waitlisted=not has_room(places_taken, capacity))
     held = previous is not None and previous.holds_place
-    return Decision(standing, changed=standing != previous, frees_place=held and not standing.holds_place)
+    return Decision(
+        standing, changed=standing != previous, frees_place=held and not standing.holds_place
+    )
 
 
 def places_to_offer(places_taken: int, capacity: int | None, waiting: int) -> int:

@@ -54,48 +54,115 @@ def export_person(session: Session, email: str) -> dict[str, Any]:
     """Everything held about one address, as plain data (for a subject access request)."""
     with read_transaction(session):
         person = _person(session, email)
-        subs = session.execute(select(MailingList.name, MailingList.slug, Subscription.status, Subscription.created_at)
-                               .join(Subscription, Subscription.list_id == MailingList.id)
-                               .where(Subscription.person_id == person.id)).all()
-        rsvps = session.execute(select(Meeting.title, Meeting.starts_at, Rsvp.response, Rsvp.mode, Rsvp.waitlisted_at,
-                                       Rsvp.source, Rsvp.updated_at, Rsvp.access_needs)
-                                .join(Rsvp, Rsvp.meeting_id == Meeting.id).where(Rsvp.person_id == person.id)).all()
-        received = session.scalars(select(OutboxMessage).where(or_(OutboxMessage.person_id == person.id,
-                                                                   OutboxMessage.recipient == person.email))
-                                   .order_by(OutboxMessage.id)).all()
-        sent = session.scalars(select(InboundMessage).where(_inbound_from(person.email))
-                               .order_by(InboundMessage.id)).all()
+        subs = session.execute(
+            select(MailingList.name, MailingList.slug, Subscription.status, Subscription.created_at)
+            .join(Subscription, Subscription.list_id == MailingList.id)
+            .where(Subscription.person_id == person.id)
+        ).all()
+        rsvps = session.execute(
+            select(
+                Meeting.title,
+                Meeting.starts_at,
+                Rsvp.response,
+                Rsvp.mode,
+                Rsvp.waitlisted_at,
+                Rsvp.source,
+                Rsvp.updated_at,
+                Rsvp.access_needs,
+            )
+            .join(Rsvp, Rsvp.meeting_id == Meeting.id)
+            .where(Rsvp.person_id == person.id)
+        ).all()
+        received = session.scalars(
+            select(OutboxMessage)
+            .where(
+                or_(OutboxMessage.person_id == person.id, OutboxMessage.recipient == person.email)
+            )
+            .order_by(OutboxMessage.id)
+        ).all()
+        sent = session.scalars(
+            select(InboundMessage).where(_inbound_from(person.email)).order_by(InboundMessage.id)
+        ).all()
         actor = f"person:{person.id}"
-        entries = session.scalars(select(AuditEntry).where(AuditEntry.actor == actor).order_by(AuditEntry.id)).all()
-        bounces = session.scalars(select(BounceEvent).where(BounceEvent.person_id == person.id)).all()
-        answers = session.execute(select(Consultation.title, ConsultationAnswer.text, ConsultationAnswer.received_at)
-                                  .join(ConsultationAnswer, ConsultationAnswer.consultation_id == Consultation.id)
-                                  .where(ConsultationAnswer.person_id == person.id)).all()
-        offers = session.execute(select(Consultation.title, VolunteerRole.name, VolunteerOffer.status,
-                                        VolunteerOffer.created_at)
-                                 .join(VolunteerRole, VolunteerRole.consultation_id == Consultation.id)
-                                 .join(VolunteerOffer, VolunteerOffer.role_id == VolunteerRole.id)
-                                 .where(VolunteerOffer.person_id == person.id)).all()
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.actor == actor).order_by(AuditEntry.id)
+        ).all()
+        bounces = session.scalars(
+            select(BounceEvent).where(BounceEvent.person_id == person.id)
+        ).all()
+        answers = session.execute(
+            select(Consultation.title, ConsultationAnswer.text, ConsultationAnswer.received_at)
+            .join(ConsultationAnswer, ConsultationAnswer.consultation_id == Consultation.id)
+            .where(ConsultationAnswer.person_id == person.id)
+        ).all()
+        offers = session.execute(
+            select(
+                Consultation.title,
+                VolunteerRole.name,
+                VolunteerOffer.status,
+                VolunteerOffer.created_at,
+            )
+            .join(VolunteerRole, VolunteerRole.consultation_id == Consultation.id)
+            .join(VolunteerOffer, VolunteerOffer.role_id == VolunteerRole.id)
+            .where(VolunteerOffer.person_id == person.id)
+        ).all()
         return {
-            "person": {"email": person.email, "name": person.display_name, "created_at": person.created_at.isoformat()},
-            "subscriptions": [{"list": name, "address": slug, "status": status.value, "since": since.isoformat()}
-                              for name, slug, status, since in subs],
-            "rsvps": [{"meeting": title, "starts_at": starts.isoformat(), "response": response.value,
-                       "mode": mode.value if mode else None, "waitlisted": waitlisted is not None, "via": source,
-                       "updated_at": updated.isoformat(), "access_needs": needs}
-                      for title, starts, response, mode, waitlisted, source, updated, needs in rsvps],
-            "messages_received": [{"kind": m.kind, "subject": m.subject or "(list mailing)", "status": m.status.value,
-                                   "queued_at": m.created_at.isoformat(),
-                                   "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-                                   "text": m.body_text} for m in received],
-            "messages_sent": [{"received_at": m.received_at.isoformat(), "understood_as": m.intent,
-                               "outcome": m.outcome, "raw": m.raw.decode("utf-8", "replace")} for m in sent],
-            "consultation_answers": [{"consultation": title, "text": text, "received_at": at.isoformat()}
-                                     for title, text, at in answers],
-            "volunteer_offers": [{"call": title, "role": role, "status": status.value, "at": at.isoformat()}
-                                 for title, role, status, at in offers],
-            "bounces": [{"at": b.at.isoformat(), "kind": b.kind.value, "status": b.status} for b in bounces],
-            "audit": [{"at": e.at.isoformat(), "action": e.action, "target": e.target} for e in entries],
+            "person": {
+                "email": person.email,
+                "name": person.display_name,
+                "created_at": person.created_at.isoformat(),
+            },
+            "subscriptions": [
+                {"list": name, "address": slug, "status": status.value, "since": since.isoformat()}
+                for name, slug, status, since in subs
+            ],
+            "rsvps": [
+                {
+                    "meeting": title,
+                    "starts_at": starts.isoformat(),
+                    "response": response.value,
+                    "mode": mode.value if mode else None,
+                    "waitlisted": waitlisted is not None,
+                    "via": source,
+                    "updated_at": updated.isoformat(),
+                    "access_needs": needs,
+                }
+                for title, starts, response, mode, waitlisted, source, updated, needs in rsvps
+            ],
+            "messages_received": [
+                {
+                    "kind": m.kind,
+                    "subject": m.subject or "(list mailing)",
+                    "status": m.status.value,
+                    "queued_at": m.created_at.isoformat(),
+                    "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                    "text": m.body_text,
+                }
+                for m in received
+            ],
+            "messages_sent": [
+                {
+                    "received_at": m.received_at.isoformat(),
+                    "understood_as": m.intent,
+                    "outcome": m.outcome,
+                    "raw": m.raw.decode("utf-8", "replace"),
+                }
+                for m in sent
+            ],
+            "consultation_answers": [
+                {"consultation": title, "text": text, "received_at": at.isoformat()}
+                for title, text, at in answers
+            ],
+            "volunteer_offers": [
+                {"call": title, "role": role, "status": status.value, "at": at.isoformat()}
+                for title, role, status, at in offers
+            ],
+            "bounces": [
+                {"at": b.at.isoformat(), "kind": b.kind.value, "status": b.status} for b in bounces
+            ],
+            "audit": [
+                {"at": e.at.isoformat(), "action": e.action, "target": e.target} for e in entries
+            ],
         }
 
 
@@ -104,31 +171,72 @@ def erase_person(session: Session, email: str, *, actor: str) -> dict[str, int]:
     with transaction(session):
         person = _person(session, email)
         address = person.email
-        placeholder = Person(email=f"erased-{uuid.uuid4().hex}@erased.invalid", display_name=None,
-                             link_version=person.link_version + 1)
+        placeholder = Person(
+            email=f"erased-{uuid.uuid4().hex}@erased.invalid",
+            display_name=None,
+            link_version=person.link_version + 1,
+        )
         session.add(placeholder)
         session.flush()
-        moved_rsvps = rows_changed(session, update(Rsvp).where(Rsvp.person_id == person.id)
-                                      .values(person_id=placeholder.id, access_needs=None))
-        session.execute(update(Subscription).where(Subscription.person_id == person.id)
-                        .values(person_id=placeholder.id, status=SubscriptionStatus.UNSUBSCRIBED))
-        session.execute(update(BounceEvent).where(BounceEvent.person_id == person.id)
-                        .values(person_id=placeholder.id, diagnostic=""))
-        unsent = rows_changed(session, delete(OutboxMessage).where(
-            or_(OutboxMessage.person_id == person.id, OutboxMessage.recipient == address),
-            OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED])))
-        scrubbed = rows_changed(session, update(OutboxMessage).where(
-            or_(OutboxMessage.person_id == person.id, OutboxMessage.recipient == address))
-            .values(person_id=placeholder.id, recipient=placeholder.email, body_text=None, body_html=None,
-                    body_calendar=None, headers=None, last_error=""))
+        moved_rsvps = rows_changed(
+            session,
+            update(Rsvp)
+            .where(Rsvp.person_id == person.id)
+            .values(person_id=placeholder.id, access_needs=None),
+        )
+        session.execute(
+            update(Subscription)
+            .where(Subscription.person_id == person.id)
+            .values(person_id=placeholder.id, status=SubscriptionStatus.UNSUBSCRIBED)
+        )
+        session.execute(
+            update(BounceEvent)
+            .where(BounceEvent.person_id == person.id)
+            .values(person_id=placeholder.id, diagnostic="")
+        )
+        unsent = rows_changed(
+            session,
+            delete(OutboxMessage).where(
+                or_(OutboxMessage.person_id == person.id, OutboxMessage.recipient == address),
+                OutboxMessage.status.in_([OutboxStatus.QUEUED, OutboxStatus.FAILED]),
+            ),
+        )
+        scrubbed = rows_changed(
+            session,
+            update(OutboxMessage)
+            .where(or_(OutboxMessage.person_id == person.id, OutboxMessage.recipient == address))
+            .values(
+                person_id=placeholder.id,
+                recipient=placeholder.email,
+                body_text=None,
+                body_html=None,
+                body_calendar=None,
+                headers=None,
+                last_error="",
+            ),
+        )
         inbound = rows_changed(session, delete(InboundMessage).where(_inbound_from(address)))
-        answers = rows_changed(session, delete(ConsultationAnswer).where(ConsultationAnswer.person_id == person.id))
-        offers = rows_changed(session, delete(VolunteerOffer).where(VolunteerOffer.person_id == person.id))
-        session.execute(update(AuditEntry).where(AuditEntry.actor == f"person:{person.id}")
-                        .values(actor=f"person:{placeholder.id}"))
+        answers = rows_changed(
+            session, delete(ConsultationAnswer).where(ConsultationAnswer.person_id == person.id)
+        )
+        offers = rows_changed(
+            session, delete(VolunteerOffer).where(VolunteerOffer.person_id == person.id)
+        )
+        session.execute(
+            update(AuditEntry)
+            .where(AuditEntry.actor == f"person:{person.id}")
+            .values(actor=f"person:{placeholder.id}")
+        )
         session.delete(person)
-        result = {"rsvps_kept_anonymously": moved_rsvps, "queued_messages_deleted": unsent,
-                  "sent_messages_scrubbed": scrubbed, "inbound_messages_deleted": inbound,
-                  "answers_deleted": answers, "volunteer_offers_deleted": offers}
-        audit.record(session, actor=actor, action="person.erase", target=f"person:{placeholder.id}", **result)
+        result = {
+            "rsvps_kept_anonymously": moved_rsvps,
+            "queued_messages_deleted": unsent,
+            "sent_messages_scrubbed": scrubbed,
+            "inbound_messages_deleted": inbound,
+            "answers_deleted": answers,
+            "volunteer_offers_deleted": offers,
+        }
+        audit.record(
+            session, actor=actor, action="person.erase", target=f"person:{placeholder.id}", **result
+        )
         return result

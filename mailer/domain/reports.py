@@ -42,23 +42,63 @@ def spreadsheet_csv(header: list[str], rows: Iterable[Iterable[object]]) -> byte
 
 def attendees_csv(report: AttendeeReport, organisations: dict[str, str]) -> bytes:
     return spreadsheet_csv(
-        ["Email", "Name", "Organisation", "Answer", "Attending as", "Waitlisted", "Via", "Updated (UTC)",
-         "Access needs"],
-        ((a.email, a.display_name, organisation_of(a.email, organisations),
-          "can't attend" if a.response.value == "declined" else "attending",
-          {"in_person": "in person", "remote": "remote"}.get(a.mode.value, "") if a.mode else "",
-          "yes" if a.waitlisted else "", a.source, a.updated_at.strftime("%Y-%m-%d %H:%M"), a.access_needs or "")
-         for a in report.attendees))
+        [
+            "Email",
+            "Name",
+            "Organisation",
+            "Answer",
+            "Attending as",
+            "Waitlisted",
+            "Via",
+            "Updated (UTC)",
+            "Access needs",
+        ],
+        (
+            (
+                a.email,
+                a.display_name,
+                organisation_of(a.email, organisations),
+                "can't attend" if a.response.value == "declined" else "attending",
+                {"in_person": "in person", "remote": "remote"}.get(a.mode.value, "")
+                if a.mode
+                else "",
+                "yes" if a.waitlisted else "",
+                a.source,
+                a.updated_at.strftime("%Y-%m-%d %H:%M"),
+                a.access_needs or "",
+            )
+            for a in report.attendees
+        ),
+    )
 
 
 def members_csv(members: list[Member]) -> bytes:
     """The members of a list as a spreadsheet (Excel-safe), with their bounce history."""
     return spreadsheet_csv(
-        ["Email", "Name", "Status", "Member since (UTC)", "Bounce score", "Bounces", "Last bounce (UTC)",
-         "Last bounce status"],
-        ((m.email, m.display_name or "", m.status.value, m.since.strftime("%Y-%m-%d") if m.since else "",
-          m.bounce_score, m.bounces, m.last_bounce_at.strftime("%Y-%m-%d %H:%M") if m.last_bounce_at else "",
-          m.last_bounce_status) for m in members))
+        [
+            "Email",
+            "Name",
+            "Status",
+            "Member since (UTC)",
+            "Bounce score",
+            "Bounces",
+            "Last bounce (UTC)",
+            "Last bounce status",
+        ],
+        (
+            (
+                m.email,
+                m.display_name or "",
+                m.status.value,
+                m.since.strftime("%Y-%m-%d") if m.since else "",
+                m.bounce_score,
+                m.bounces,
+                m.last_bounce_at.strftime("%Y-%m-%d %H:%M") if m.last_bounce_at else "",
+                m.last_bounce_status,
+            )
+            for m in members
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -69,7 +109,8 @@ class Representation:
 
 
 def representation(report: AttendeeReport, organisations: dict[str, str]) -> Representation:
-    """Registered delegates per organisation, and the mapped organisations with nobody registered yet."""
+    """Registered delegates per organisation, and the mapped organisations with nobody registered
+    yet."""
     counts: dict[str, int] = {}
     unknown = 0
     for a in report.attendees:

@@ -60,7 +60,8 @@ class RsvpOutcome:
 
 
 class _OpenRules(Protocol):
-    """The fields of a meeting that decide whether it takes an answer (a Meeting, or a row of them)."""
+    """The fields of a meeting that decide whether it takes an answer (a Meeting, or a row of
+    them)."""
 
     status: MeetingStatus
     format: MeetingFormat
@@ -69,7 +70,8 @@ class _OpenRules(Protocol):
 
 
 def check_open(meeting: _OpenRules, now: datetime | None = None) -> None:
-    """Raise RsvpClosed unless the meeting still takes answers (at ``now``: when the answer was given)."""
+    """Raise RsvpClosed unless the meeting still takes answers (at ``now``: when the answer was
+    given)."""
     now = now or utcnow()
     if meeting.status is MeetingStatus.CANCELLED:
         raise RsvpClosed("This meeting has been cancelled.")
@@ -78,7 +80,9 @@ def check_open(meeting: _OpenRules, now: datetime | None = None) -> None:
     if meeting.ends_at <= now:
         raise RsvpClosed("This meeting has already taken place.")
     if meeting.rsvp_deadline is not None and meeting.rsvp_deadline <= now:
-        raise RsvpClosed("Replies for this meeting closed at the RSVP deadline. Please contact the organisers.")
+        raise RsvpClosed(
+            "Replies for this meeting closed at the RSVP deadline. Please contact the organisers."
+        )
 
 
 def check_mode(meeting: _OpenRules, response: RsvpResponse, mode: AttendanceMode | None) -> None:
@@ -93,10 +97,21 @@ def check_mode(meeting: _OpenRules, response: RsvpResponse, mode: AttendanceMode
 MAX_ACCESS_NEEDS = 1000
 
 
-def _record(session: Session, services: Services, *, person: Person, meeting: Meeting, response: RsvpResponse,
-            mode: AttendanceMode | None, source: str, at: datetime | None = None, keep_mode: bool = False,
-            reply_to: ReplyThread | None = None, notify: bool = True,
-            access_needs: str | None = None) -> RsvpOutcome:
+def _record(
+    session: Session,
+    services: Services,
+    *,
+    person: Person,
+    meeting: Meeting,
+    response: RsvpResponse,
+    mode: AttendanceMode | None,
+    source: str,
+    at: datetime | None = None,
+    keep_mode: bool = False,
+    reply_to: ReplyThread | None = None,
+    notify: bool = True,
+    access_needs: str | None = None,
+) -> RsvpOutcome:
     """Within the caller's transaction: record the answer, audit it and tell the person.
 
     ``at`` is when the answer was given (an email's arrival; now for a link
@@ -116,74 +131,153 @@ def _record(session: Session, services: Services, *, person: Person, meeting: Me
         places_taken = _places_taken(session, meeting.id, besides=person.id)
     rsvp = session.scalar(_ANSWER_TO_CHANGE, {"meeting_id": meeting.id, "person_id": person.id})
     previous = Standing(rsvp.response, rsvp.mode, rsvp.waitlisted_at is not None) if rsvp else None
-    if rsvp is not None and keep_mode and response is rsvp.response is RsvpResponse.ATTENDING and mode is None:
+    if (
+        rsvp is not None
+        and keep_mode
+        and response is rsvp.response is RsvpResponse.ATTENDING
+        and mode is None
+    ):
         mode = rsvp.mode  # "register me" again must not forget a mode chosen earlier
-    decision = decide(previous, response, mode, places_taken=places_taken, capacity=meeting.capacity)
+    decision = decide(
+        previous, response, mode, places_taken=places_taken, capacity=meeting.capacity
+    )
     standing = decision.standing
-    needs = _clean_access_needs(access_needs) if access_needs is not None else (rsvp.access_needs if rsvp else None)
+    needs = (
+        _clean_access_needs(access_needs)
+        if access_needs is not None
+        else (rsvp.access_needs if rsvp else None)
+    )
     if standing.response is RsvpResponse.DECLINED:
         needs = None
     if not decision.changed:
         if rsvp is not None and needs != rsvp.access_needs:
             rsvp.access_needs = needs
-        return RsvpOutcome(meeting.id, person.id, response, mode, changed=False,
-                           previous=(response, mode) if previous else None, waitlisted=standing.waitlisted)
+        return RsvpOutcome(
+            meeting.id,
+            person.id,
+            response,
+            mode,
+            changed=False,
+            previous=(response, mode) if previous else None,
+            waitlisted=standing.waitlisted,
+        )
     if rsvp is None:
         rsvp = Rsvp(meeting_id=meeting.id, person_id=person.id)
         session.add(rsvp)
     still_waiting = previous is not None and previous.waitlisted and standing.waitlisted
     rsvp.response, rsvp.mode, rsvp.source, rsvp.access_needs = response, mode, source, needs
-    rsvp.waitlisted_at = (rsvp.waitlisted_at if still_waiting else at) if standing.waitlisted else None
-    audit.record(session, actor=f"person:{person.id}", action="rsvp.record", target=f"meeting:{meeting.id}",
-                 response=response.value, mode=mode.value if mode else None, source=source,
-                 waitlisted=standing.waitlisted,
-                 previous=[previous.response.value, previous.mode.value if previous.mode else None]
-                 if previous else None)
+    rsvp.waitlisted_at = (
+        (rsvp.waitlisted_at if still_waiting else at) if standing.waitlisted else None
+    )
+    audit.record(
+        session,
+        actor=f"person:{person.id}",
+        action="rsvp.record",
+        target=f"meeting:{meeting.id}",
+        response=response.value,
+        mode=mode.value if mode else None,
+        source=source,
+        waitlisted=standing.waitlisted,
+        previous=[previous.response.value, previous.mode.value if previous.mode else None]
+        if previous
+        else None,
+    )
     if decision.frees_place:
         _offer_free_places(session, services, meeting)
-    if meeting.agenda_sent_at is not None and standing.response is RsvpResponse.ATTENDING and not standing.waitlisted:
-        send_details(session, services, meeting, person, rsvp)  # late registrants get what the others have
+    if (
+        meeting.agenda_sent_at is not None
+        and standing.response is RsvpResponse.ATTENDING
+        and not standing.waitlisted
+    ):
+        send_details(
+            session, services, meeting, person, rsvp
+        )  # late registrants get what the others have
     if notify:
-        enqueue(session, services, kind="rsvp_confirmation", person=person,
-                sender=list_envelope(services, meeting.mailing_list), reply_to=reply_to,
-                auto_reply=reply_to is not None,
-                context={"meeting": meeting, "response": response.value, "mode": mode.value if mode else None,
-                         "links": services.links.rsvp_urls(person, meeting),
-                         "previous": (previous.response, previous.mode) if previous else None,
-                         "waitlisted": standing.waitlisted})
-    return RsvpOutcome(meeting.id, person.id, response, mode, changed=True,
-                       previous=(previous.response, previous.mode) if previous else None,
-                       waitlisted=standing.waitlisted)
+        enqueue(
+            session,
+            services,
+            kind="rsvp_confirmation",
+            person=person,
+            sender=list_envelope(services, meeting.mailing_list),
+            reply_to=reply_to,
+            auto_reply=reply_to is not None,
+            context={
+                "meeting": meeting,
+                "response": response.value,
+                "mode": mode.value if mode else None,
+                "links": services.links.rsvp_urls(person, meeting),
+                "previous": (previous.response, previous.mode) if previous else None,
+                "waitlisted": standing.waitlisted,
+            },
+        )
+    return RsvpOutcome(
+        meeting.id,
+        person.id,
+        response,
+        mode,
+        changed=True,
+        previous=(previous.response, previous.mode) if previous else None,
+        waitlisted=standing.waitlisted,
+    )
 
 
-# Locked (PostgreSQL) and read afresh: a promotion made under the meeting's lock may have changed it.
-_ANSWER_TO_CHANGE = (select(Rsvp).where(Rsvp.meeting_id == bindparam("meeting_id"),
-                                        Rsvp.person_id == bindparam("person_id"))
-                     .with_for_update().execution_options(populate_existing=True))
+# Locked (PostgreSQL) and read afresh: a promotion made under the meeting's lock may have changed
+# it.
+_ANSWER_TO_CHANGE = (
+    select(Rsvp)
+    .where(Rsvp.meeting_id == bindparam("meeting_id"), Rsvp.person_id == bindparam("person_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def _places_taken(session: Session, meeting_id: int, *, besides: int | None = None) -> int:
     """In-person places held at the meeting, not counting ``besides``'s (a person id)."""
-    query = select(func.count()).select_from(Rsvp).where(
-        Rsvp.meeting_id == meeting_id, Rsvp.response == RsvpResponse.ATTENDING,
-        Rsvp.mode == AttendanceMode.IN_PERSON, Rsvp.waitlisted_at.is_(None))
+    query = (
+        select(func.count())
+        .select_from(Rsvp)
+        .where(
+            Rsvp.meeting_id == meeting_id,
+            Rsvp.response == RsvpResponse.ATTENDING,
+            Rsvp.mode == AttendanceMode.IN_PERSON,
+            Rsvp.waitlisted_at.is_(None),
+        )
+    )
     if besides is not None:
         query = query.where(Rsvp.person_id != besides)
     return session.scalar(query) or 0
 
 
 def _offer_free_places(session: Session, services: Services, meeting: Meeting) -> None:
-    """Places came free (under the right to hand them out): the longest-waiting get them, and are told."""
-    waiting = list(session.scalars(select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.waitlisted_at.is_not(None))
-                                   .order_by(Rsvp.waitlisted_at, Rsvp.id)))
-    for rsvp in waiting[:places_to_offer(_places_taken(session, meeting.id), meeting.capacity, len(waiting))]:
+    """Places came free (under the right to hand them out): the longest-waiting get them, and are
+    told."""
+    waiting = list(
+        session.scalars(
+            select(Rsvp)
+            .where(Rsvp.meeting_id == meeting.id, Rsvp.waitlisted_at.is_not(None))
+            .order_by(Rsvp.waitlisted_at, Rsvp.id)
+        )
+    )
+    for rsvp in waiting[
+        : places_to_offer(_places_taken(session, meeting.id), meeting.capacity, len(waiting))
+    ]:
         rsvp.waitlisted_at = None
         person = session.get_one(Person, rsvp.person_id)
-        audit.record(session, actor="system", action="rsvp.promoted", target=f"meeting:{meeting.id}",
-                     person=rsvp.person_id)
-        enqueue(session, services, kind="waitlist_promoted", person=person,
-                sender=list_envelope(services, meeting.mailing_list),
-                context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting)})
+        audit.record(
+            session,
+            actor="system",
+            action="rsvp.promoted",
+            target=f"meeting:{meeting.id}",
+            person=rsvp.person_id,
+        )
+        enqueue(
+            session,
+            services,
+            kind="waitlist_promoted",
+            person=person,
+            sender=list_envelope(services, meeting.mailing_list),
+            context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting)},
+        )
         if meeting.agenda_sent_at is not None:
             send_details(session, services, meeting, person, rsvp)
 
@@ -193,17 +287,25 @@ def _clean_access_needs(text: str | None) -> str | None:
         return None
     cleaned = text.replace("\r\n", "\n").strip()
     if len(cleaned) > MAX_ACCESS_NEEDS:
-        raise InvalidInput(f"Please keep it to {MAX_ACCESS_NEEDS} characters.", field="access_needs")
+        raise InvalidInput(
+            f"Please keep it to {MAX_ACCESS_NEEDS} characters.", field="access_needs"
+        )
     return cleaned or None
 
 
 def apply_access_needs_retention(session: Session, *, days_after: int) -> int:
-    """Delete what people said they need once their meeting has been over for ``days_after`` days."""
+    """Delete what people said they need once their meeting has been over for ``days_after``
+    days."""
     cutoff = utcnow() - timedelta(days=max(days_after, 0))
     with transaction(session):
         ended = select(Meeting.id).where(Meeting.ends_at < cutoff)
-        return rows_changed(session, update(Rsvp).where(Rsvp.meeting_id.in_(ended), Rsvp.access_needs.is_not(None))
-                               .values(access_needs=None).execution_options(synchronize_session=False))
+        return rows_changed(
+            session,
+            update(Rsvp)
+            .where(Rsvp.meeting_id.in_(ended), Rsvp.access_needs.is_not(None))
+            .values(access_needs=None)
+            .execution_options(synchronize_session=False),
+        )
 
 
 def _load_claim(session: Session, claim: RsvpClaim) -> tuple[Person, Meeting]:
@@ -217,7 +319,9 @@ def _load_claim(session: Session, claim: RsvpClaim) -> tuple[Person, Meeting]:
 
 def _check_claim(claim: RsvpClaim, link_version: int, meeting: _OpenRules) -> None:
     if link_version != claim.link_version:
-        raise InvalidLink("This link has been replaced by a newer one. Please use the most recent email.")
+        raise InvalidLink(
+            "This link has been replaced by a newer one. Please use the most recent email."
+        )
     if meeting.ends_at <= utcnow():
         raise ExpiredLink("This meeting has already taken place, so its links have expired.")
 
@@ -242,7 +346,8 @@ class RsvpPage:
     choice: RsvpChoice
     current: tuple[RsvpResponse, AttendanceMode | None] | None
     closed_reason: str | None
-    #: Whether we hold access needs for this person (never what they are: the link may be forwarded).
+    #: Whether we hold access needs for this person (never what they are: the link may be
+    #: forwarded).
     has_access_needs: bool = False
 
 
@@ -263,34 +368,60 @@ def rsvp_page(session: Session, services: Services, token: str, choice: str) -> 
         if person is None or meeting is None:
             raise InvalidLink("This link is no longer valid.")
         _check_claim(claim, person.link_version, meeting)
-        rsvp = session.scalar(select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.person_id == person.id))
+        rsvp = session.scalar(
+            select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.person_id == person.id)
+        )
     closed: str | None = None
     try:
         check_open(meeting)
         check_mode(meeting, selected.response, selected.mode)
     except (RsvpClosed, InvalidChoice) as exc:
         closed = str(exc)
-    return RsvpPage(meeting=PublicMeetingSummary(meeting.title, meeting.starts_at, meeting.ends_at, meeting.timezone),
-                    first_name=first_name_of(person.display_name), choice=selected,
-                    current=(rsvp.response, rsvp.mode) if rsvp else None, closed_reason=closed,
-                    has_access_needs=rsvp is not None and rsvp.access_needs is not None)
+    return RsvpPage(
+        meeting=PublicMeetingSummary(
+            meeting.title, meeting.starts_at, meeting.ends_at, meeting.timezone
+        ),
+        first_name=first_name_of(person.display_name),
+        choice=selected,
+        current=(rsvp.response, rsvp.mode) if rsvp else None,
+        closed_reason=closed,
+        has_access_needs=rsvp is not None and rsvp.access_needs is not None,
+    )
 
 
-def record_rsvp_from_link(session: Session, services: Services, token: str, choice: str,
-                          access_needs: str | None = None) -> RsvpOutcome:
+def record_rsvp_from_link(
+    session: Session, services: Services, token: str, choice: str, access_needs: str | None = None
+) -> RsvpOutcome:
     """The POST behind a signed link's one button (with what the person needs, if they said)."""
     claim = services.links.load_rsvp(token)
     selected = resolve_choice(choice)
     _clean_access_needs(access_needs)  # refuse an over-long note before taking any lock
     with transaction(session):
         person, meeting = _load_claim(session, claim)
-        return _record(session, services, person=person, meeting=meeting, response=selected.response,
-                       mode=selected.mode, source="link", access_needs=access_needs)
+        return _record(
+            session,
+            services,
+            person=person,
+            meeting=meeting,
+            response=selected.response,
+            mode=selected.mode,
+            source="link",
+            access_needs=access_needs,
+        )
 
 
-def record_rsvp(session: Session, services: Services, *, meeting_id: int, email: str, response: RsvpResponse,
-                mode: AttendanceMode | None, source: str, keep_mode: bool = False,
-                at: datetime | None = None) -> RsvpOutcome:
+def record_rsvp(
+    session: Session,
+    services: Services,
+    *,
+    meeting_id: int,
+    email: str,
+    response: RsvpResponse,
+    mode: AttendanceMode | None,
+    source: str,
+    keep_mode: bool = False,
+    at: datetime | None = None,
+) -> RsvpOutcome:
     """Record an answer for a known meeting (panel, CLI, calendar); ``keep_mode`` keeps an earlier
     in-person or remote choice when the answer is just "attending"."""
     with transaction(session):
@@ -298,19 +429,44 @@ def record_rsvp(session: Session, services: Services, *, meeting_id: int, email:
         if meeting is None:
             raise NotFound("There is no such meeting.")
         person = get_or_create_person(session, email)
-        return _record(session, services, person=person, meeting=meeting, response=response, mode=mode,
-                       source=source, keep_mode=keep_mode, at=at)
+        return _record(
+            session,
+            services,
+            person=person,
+            meeting=meeting,
+            response=response,
+            mode=mode,
+            source=source,
+            keep_mode=keep_mode,
+            at=at,
+        )
 
 
-def record_rsvp_from_calendar(session: Session, services: Services, *, meeting_id: int, attendee: str,
-                              response: RsvpResponse, at: datetime | None = None) -> RsvpOutcome:
+def record_rsvp_from_calendar(
+    session: Session,
+    services: Services,
+    *,
+    meeting_id: int,
+    attendee: str,
+    response: RsvpResponse,
+    at: datetime | None = None,
+) -> RsvpOutcome:
     """Accept or Decline pressed in a calendar: same rules as every other path.
 
     Accepting keeps an in-person or remote choice made earlier; the person is
     emailed about any change, as always.
     """
-    return record_rsvp(session, services, meeting_id=meeting_id, email=attendee, response=response, mode=None,
-                       source="calendar", keep_mode=True, at=at)
+    return record_rsvp(
+        session,
+        services,
+        meeting_id=meeting_id,
+        email=attendee,
+        response=response,
+        mode=None,
+        source="calendar",
+        keep_mode=True,
+        at=at,
+    )
 
 
 @dataclass(frozen=True)
@@ -322,18 +478,41 @@ class EmailRequestOutcome:
     replied: bool
 
 
-def _refused(session: Session, services: Services, person: Person, meeting: Meeting, thread: ReplyThread,
-             exc: Exception, *, may_reply: bool) -> None:
+def _refused(
+    session: Session,
+    services: Services,
+    person: Person,
+    meeting: Meeting,
+    thread: ReplyThread,
+    exc: Exception,
+    *,
+    may_reply: bool,
+) -> None:
     if may_reply:
-        enqueue(session, services, kind="rsvp_refused", person=person,
-                sender=list_envelope(services, meeting.mailing_list), reply_to=thread, auto_reply=True,
-                context={"meeting": meeting, "reason": str(exc)})
+        enqueue(
+            session,
+            services,
+            kind="rsvp_refused",
+            person=person,
+            sender=list_envelope(services, meeting.mailing_list),
+            reply_to=thread,
+            auto_reply=True,
+            context={"meeting": meeting, "reason": str(exc)},
+        )
 
 
-def register_by_email(session: Session, services: Services, *, list_slug: str, email: str,
-                      display_name: str | None, mode: AttendanceMode | None,
-                      thread: ReplyThread, at: datetime | None = None) -> EmailRequestOutcome:
-    """"Please register me": register the sender for the list's next meeting and reply with links.
+def register_by_email(
+    session: Session,
+    services: Services,
+    *,
+    list_slug: str,
+    email: str,
+    display_name: str | None,
+    mode: AttendanceMode | None,
+    thread: ReplyThread,
+    at: datetime | None = None,
+) -> EmailRequestOutcome:
+    """ "Please register me": register the sender for the list's next meeting and reply with links.
 
     The reply always goes to the address the request claims to come from, so
     its owner learns of the registration even if the From: was forged, and
@@ -346,33 +525,71 @@ def register_by_email(session: Session, services: Services, *, list_slug: str, e
         meeting = next_meeting(session, mailing_list.id)
         if meeting is None:  # the sender is told, and the request stays in the inbound log
             if may_reply:
-                enqueue(session, services, kind="no_upcoming_meeting", person=person,
-                        sender=list_envelope(services, mailing_list),
-                        reply_to=thread, auto_reply=True, context={"mailing_list": mailing_list})
-            return EmailRequestOutcome(f"{mailing_list.name} has no upcoming meeting to register for",
-                                       None, may_reply)
+                enqueue(
+                    session,
+                    services,
+                    kind="no_upcoming_meeting",
+                    person=person,
+                    sender=list_envelope(services, mailing_list),
+                    reply_to=thread,
+                    auto_reply=True,
+                    context={"mailing_list": mailing_list},
+                )
+            return EmailRequestOutcome(
+                f"{mailing_list.name} has no upcoming meeting to register for", None, may_reply
+            )
         try:
-            outcome = _record(session, services, person=person, meeting=meeting, response=RsvpResponse.ATTENDING,
-                              mode=mode, source="email", at=at, keep_mode=mode is None, notify=False)
+            outcome = _record(
+                session,
+                services,
+                person=person,
+                meeting=meeting,
+                response=RsvpResponse.ATTENDING,
+                mode=mode,
+                source="email",
+                at=at,
+                keep_mode=mode is None,
+                notify=False,
+            )
         except (RsvpClosed, InvalidChoice) as exc:
             _refused(session, services, person, meeting, thread, exc, may_reply=may_reply)
             return EmailRequestOutcome(f"registration refused: {exc}", None, may_reply)
         if may_reply:
-            enqueue(session, services, kind="registration_reply", person=person,
-                    sender=list_envelope(services, mailing_list), reply_to=thread, auto_reply=True,
-                    context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting),
-                             "mode": outcome.mode.value if outcome.mode else None,
-                             "already": not outcome.changed})
+            enqueue(
+                session,
+                services,
+                kind="registration_reply",
+                person=person,
+                sender=list_envelope(services, mailing_list),
+                reply_to=thread,
+                auto_reply=True,
+                context={
+                    "meeting": meeting,
+                    "links": services.links.rsvp_urls(person, meeting),
+                    "mode": outcome.mode.value if outcome.mode else None,
+                    "already": not outcome.changed,
+                },
+            )
         verb = "registered" if outcome.changed else "already registered"
-        return EmailRequestOutcome(f"{verb} for meeting {meeting.id}"
-                                   f" ({outcome.mode.value if outcome.mode else 'mode not chosen'})",
-                                   outcome, may_reply)
+        return EmailRequestOutcome(
+            f"{verb} for meeting {meeting.id}"
+            f" ({outcome.mode.value if outcome.mode else 'mode not chosen'})",
+            outcome,
+            may_reply,
+        )
 
 
-def decline_by_email(session: Session, services: Services, *, list_slug: str, email: str,
-                     display_name: str | None, thread: ReplyThread,
-                     at: datetime | None = None) -> EmailRequestOutcome:
-    """"Can't make it": record a decline for the next meeting; the list membership is untouched."""
+def decline_by_email(
+    session: Session,
+    services: Services,
+    *,
+    list_slug: str,
+    email: str,
+    display_name: str | None,
+    thread: ReplyThread,
+    at: datetime | None = None,
+) -> EmailRequestOutcome:
+    """ "Can't make it": record a decline for the next meeting; the list membership is untouched."""
     with transaction(session):
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
@@ -381,11 +598,25 @@ def decline_by_email(session: Session, services: Services, *, list_slug: str, em
             raise NoUpcomingMeeting(f"{mailing_list.name} has no upcoming meeting.")
         may_reply = may_auto_reply(session, services, person.email)
         try:
-            outcome = _record(session, services, person=person, meeting=meeting, response=RsvpResponse.DECLINED,
-                              mode=None, source="email", at=at, reply_to=thread, notify=may_reply)
+            outcome = _record(
+                session,
+                services,
+                person=person,
+                meeting=meeting,
+                response=RsvpResponse.DECLINED,
+                mode=None,
+                source="email",
+                at=at,
+                reply_to=thread,
+                notify=may_reply,
+            )
         except RsvpClosed as exc:
             _refused(session, services, person, meeting, thread, exc, may_reply=may_reply)
             return EmailRequestOutcome(f"decline refused: {exc}", None, may_reply)
-        return EmailRequestOutcome(f"declined meeting {meeting.id}" if outcome.changed
-                                   else f"already declined meeting {meeting.id}", outcome,
-                                   may_reply and outcome.changed)
+        return EmailRequestOutcome(
+            f"declined meeting {meeting.id}"
+            if outcome.changed
+            else f"already declined meeting {meeting.id}",
+            outcome,
+            may_reply and outcome.changed,
+        )

@@ -51,39 +51,78 @@ class Details:
 
 
 def details_for(meeting: Meeting, mode: AttendanceMode | None) -> Details:
-    in_person = meeting.format is not MeetingFormat.REMOTE and mode in (AttendanceMode.IN_PERSON, None)
+    in_person = meeting.format is not MeetingFormat.REMOTE and mode in (
+        AttendanceMode.IN_PERSON,
+        None,
+    )
     remote = meeting.format is not MeetingFormat.IN_PERSON and mode in (AttendanceMode.REMOTE, None)
     return Details(meeting.venue if in_person else "", meeting.dial_in if remote else "")
 
 
 def _delegates(session: Session, meeting: Meeting) -> list[tuple[Person, Rsvp]]:
     rows = session.execute(
-        select(Person, Rsvp).join(Rsvp, Rsvp.person_id == Person.id)
-        .where(Rsvp.meeting_id == meeting.id, Rsvp.response == RsvpResponse.ATTENDING, Rsvp.waitlisted_at.is_(None))
-        .order_by(Person.id)).all()
+        select(Person, Rsvp)
+        .join(Rsvp, Rsvp.person_id == Person.id)
+        .where(
+            Rsvp.meeting_id == meeting.id,
+            Rsvp.response == RsvpResponse.ATTENDING,
+            Rsvp.waitlisted_at.is_(None),
+        )
+        .order_by(Person.id)
+    ).all()
     return [(person, rsvp) for person, rsvp in rows]
 
 
-def send_details(session: Session, services: Services, meeting: Meeting, person: Person, rsvp: Rsvp,
-                 kind: str = "meeting_details") -> None:
-    """Within the caller's transaction: one delegate's agenda (or reminder) with their own details."""
-    enqueue(session, services, kind=kind, person=person, sender=list_envelope(services, meeting.mailing_list),
-            context={"meeting": meeting, "details": details_for(meeting, rsvp.mode), "mode": rsvp.mode.value
-                     if rsvp.mode else None, "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "",
-                     "links": services.links.rsvp_urls(person, meeting)},
-            attachments=attachment_ids(session, meeting.id) if kind == "meeting_details" else None)
+def send_details(
+    session: Session,
+    services: Services,
+    meeting: Meeting,
+    person: Person,
+    rsvp: Rsvp,
+    kind: str = "meeting_details",
+) -> None:
+    """Within the caller's transaction: one delegate's agenda (or reminder) with their own
+    details."""
+    enqueue(
+        session,
+        services,
+        kind=kind,
+        person=person,
+        sender=list_envelope(services, meeting.mailing_list),
+        context={
+            "meeting": meeting,
+            "details": details_for(meeting, rsvp.mode),
+            "mode": rsvp.mode.value if rsvp.mode else None,
+            "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "",
+            "links": services.links.rsvp_urls(person, meeting),
+        },
+        attachments=attachment_ids(session, meeting.id) if kind == "meeting_details" else None,
+    )
 
 
-def send_due_schedules(session: Session, services: Services, now: datetime | None = None) -> list[str]:
+def send_due_schedules(
+    session: Session, services: Services, now: datetime | None = None
+) -> list[str]:
     """Worker step: every agenda and reminder whose time has come, each exactly once."""
     now = now or utcnow()
     done: list[str] = []
-    for kind, column in (("meeting_details", Meeting.agenda_sent_at), ("meeting_reminder", Meeting.reminder_sent_at)):
+    for kind, column in (
+        ("meeting_details", Meeting.agenda_sent_at),
+        ("meeting_reminder", Meeting.reminder_sent_at),
+    ):
         while True:
             with transaction(session):
-                condition = and_(Meeting.status == MeetingStatus.PUBLISHED, column.is_(None), Meeting.ends_at > now)
-                candidates = session.scalars(select(Meeting).where(condition).order_by(Meeting.starts_at)
-                                             .with_for_update(skip_locked=True)).all()
+                condition = and_(
+                    Meeting.status == MeetingStatus.PUBLISHED,
+                    column.is_(None),
+                    Meeting.ends_at > now,
+                )
+                candidates = session.scalars(
+                    select(Meeting)
+                    .where(condition)
+                    .order_by(Meeting.starts_at)
+                    .with_for_update(skip_locked=True)
+                ).all()
                 meeting = next((m for m in candidates if _is_due(m, kind, now)), None)
                 if meeting is None:
                     break
@@ -92,23 +131,29 @@ def send_due_schedules(session: Session, services: Services, now: datetime | Non
     return done
 
 
-def _send_to_delegates(session: Session, services: Services, meeting: Meeting, kind: str, now: datetime, *,
-                       actor: str) -> int:
-    """Within the caller's transaction (which holds the meeting's row lock): the agenda or reminder to every
-    delegate, marked sent in the same transaction so it can never go twice."""
+def _send_to_delegates(
+    session: Session, services: Services, meeting: Meeting, kind: str, now: datetime, *, actor: str
+) -> int:
+    """Within the caller's transaction (which holds the meeting's row lock): the agenda or reminder
+    to every delegate, marked sent in the same transaction so it can never go twice."""
     delegates = _delegates(session, meeting)
     for person, rsvp in delegates:
         send_details(session, services, meeting, person, rsvp, kind)
     column = Meeting.agenda_sent_at if kind == "meeting_details" else Meeting.reminder_sent_at
     setattr(meeting, column.key, now)
-    audit.record(session, actor=actor, action=f"meeting.{kind}", target=f"meeting:{meeting.id}",
-                 recipients=len(delegates))
+    audit.record(
+        session,
+        actor=actor,
+        action=f"meeting.{kind}",
+        target=f"meeting:{meeting.id}",
+        recipients=len(delegates),
+    )
     return len(delegates)
 
 
 def send_agenda_now(session: Session, services: Services, meeting_id: int, *, actor: str) -> int:
-    """An organiser sends the agenda (with each delegate's venue or joining details) now instead of on
-    schedule; returns how many delegates. Refused once it has gone, so nobody gets it twice."""
+    """An organiser sends the agenda (with each delegate's venue or joining details) now instead of
+    on schedule; returns how many delegates. Refused once it has gone, so nobody gets it twice."""
     with transaction(session):
         meeting = session.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
         if meeting is None:
@@ -116,20 +161,31 @@ def send_agenda_now(session: Session, services: Services, meeting_id: int, *, ac
         if meeting.status is not MeetingStatus.PUBLISHED:
             raise InvalidInput("Publish the meeting before sending its agenda.")
         if meeting.agenda_sent_at is not None:
-            raise InvalidInput("The agenda has already been sent. Later registrants get it when they register; "
-                               "changes to time, venue or joining details are sent as updates.")
+            raise InvalidInput(
+                "The agenda has already been sent. Later registrants get it when they register; "
+                "changes to time, venue or joining details are sent as updates."
+            )
         if meeting.ends_at <= utcnow():
             raise InvalidInput("This meeting is over.")
-        return _send_to_delegates(session, services, meeting, "meeting_details", utcnow(), actor=actor)
+        return _send_to_delegates(
+            session, services, meeting, "meeting_details", utcnow(), actor=actor
+        )
 
 
 #: The emails of a meeting an organiser can preview, by what the panel calls them.
-PREVIEWS = {"invitation": "Invitation", "agenda-in-person": "Agenda, to an in-person delegate",
-            "agenda-remote": "Agenda, to a remote delegate", "reminder": "Reminder the day before"}
+PREVIEWS = {
+    "invitation": "Invitation",
+    "agenda-in-person": "Agenda, to an in-person delegate",
+    "agenda-remote": "Agenda, to a remote delegate",
+    "reminder": "Reminder the day before",
+}
 
 
-def preview_meeting_email(session: Session, services: Services, meeting_id: int, which: str) -> RenderedEmail:
-    """One of the meeting's emails exactly as a member gets it, for a sample member (links point nowhere)."""
+def preview_meeting_email(
+    session: Session, services: Services, meeting_id: int, which: str
+) -> RenderedEmail:
+    """One of the meeting's emails exactly as a member gets it, for a sample member (links point
+    nowhere)."""
     if which not in PREVIEWS:
         raise NotFound("There is no such email.")
     with read_transaction(session):
@@ -139,12 +195,27 @@ def preview_meeting_email(session: Session, services: Services, meeting_id: int,
         sample = sample_member()
         links = {slug: f"{services.links.base_url}/rsvp/preview/{slug}" for slug in RSVP_CHOICES}
         if which == "invitation":
-            return services.emails.render("invitation", {"meeting": meeting, "person": sample, "links": links,
-                                                         "unsubscribe_url": f"{services.links.base_url}/u/preview"})
+            return services.emails.render(
+                "invitation",
+                {
+                    "meeting": meeting,
+                    "person": sample,
+                    "links": links,
+                    "unsubscribe_url": f"{services.links.base_url}/u/preview",
+                },
+            )
         mode = AttendanceMode.REMOTE if which == "agenda-remote" else AttendanceMode.IN_PERSON
-        return services.emails.render("meeting_reminder" if which == "reminder" else "meeting_details", {
-            "meeting": meeting, "person": sample, "details": details_for(meeting, mode), "mode": mode.value,
-            "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "", "links": links})
+        return services.emails.render(
+            "meeting_reminder" if which == "reminder" else "meeting_details",
+            {
+                "meeting": meeting,
+                "person": sample,
+                "details": details_for(meeting, mode),
+                "mode": mode.value,
+                "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "",
+                "links": links,
+            },
+        )
 
 
 def _is_due(meeting: Meeting, kind: str, now: datetime) -> bool:
@@ -153,8 +224,9 @@ def _is_due(meeting: Meeting, kind: str, now: datetime) -> bool:
     return now >= meeting.starts_at - timedelta(days=1)
 
 
-def set_agenda(session: Session, meeting_id: int, *, agenda: str, days_before: int | None = None,
-               actor: str) -> Meeting:
+def set_agenda(
+    session: Session, meeting_id: int, *, agenda: str, days_before: int | None = None, actor: str
+) -> Meeting:
     with transaction(session):
         meeting = session.get(Meeting, meeting_id)
         if meeting is None:
@@ -162,7 +234,9 @@ def set_agenda(session: Session, meeting_id: int, *, agenda: str, days_before: i
         meeting.agenda = agenda.strip()
         if days_before is not None:
             if not 0 <= days_before <= 60:
-                raise InvalidInput("Send the agenda between 0 and 60 days before.", field="days_before")
+                raise InvalidInput(
+                    "Send the agenda between 0 and 60 days before.", field="days_before"
+                )
             meeting.agenda_days_before = days_before
         audit.record(session, actor=actor, action="meeting.agenda", target=f"meeting:{meeting.id}")
         return meeting
@@ -173,24 +247,43 @@ def _recipients_of_changes(session: Session, meeting: Meeting) -> list[tuple[Per
     out: list[tuple[Person, Rsvp | None]] = [(p, r) for p, r in _delegates(session, meeting)]
     if meeting.invited_at is not None:
         answered = select(Rsvp.person_id).where(Rsvp.meeting_id == meeting.id)
-        waiting = session.scalars(select(Person).join(Subscription, Subscription.person_id == Person.id).where(
-            Subscription.list_id == meeting.list_id, Subscription.status == SubscriptionStatus.ACTIVE,
-            Person.id.not_in(answered)).order_by(Person.id)).all()
+        waiting = session.scalars(
+            select(Person)
+            .join(Subscription, Subscription.person_id == Person.id)
+            .where(
+                Subscription.list_id == meeting.list_id,
+                Subscription.status == SubscriptionStatus.ACTIVE,
+                Person.id.not_in(answered),
+            )
+            .order_by(Person.id)
+        ).all()
         out += [(p, None) for p in waiting]
     return out
 
 
-def update_meeting(session: Session, services: Services, meeting_id: int, *, actor: str,
-                   title: str | None = None, starts_at: str | datetime | None = None,
-                   ends_at: str | datetime | None = None, venue: str | None = None,
-                   dial_in: str | None = None) -> int:
+def update_meeting(
+    session: Session,
+    services: Services,
+    meeting_id: int,
+    *,
+    actor: str,
+    title: str | None = None,
+    starts_at: str | datetime | None = None,
+    ends_at: str | datetime | None = None,
+    venue: str | None = None,
+    dial_in: str | None = None,
+) -> int:
     """Change a meeting; if time or place changed after anyone was told, tell them (SEQUENCE + 1).
 
     Returns how many people were emailed.
     """
     with transaction(session):
-        meeting = session.scalar(select(Meeting).options(joinedload(Meeting.mailing_list))
-                                 .where(Meeting.id == meeting_id).with_for_update(of=Meeting))
+        meeting = session.scalar(
+            select(Meeting)
+            .options(joinedload(Meeting.mailing_list))
+            .where(Meeting.id == meeting_id)
+            .with_for_update(of=Meeting)
+        )
         if meeting is None:
             raise NotFound("There is no such meeting.")
         before = (meeting.title, meeting.starts_at, meeting.ends_at, meeting.venue, meeting.dial_in)
@@ -209,8 +302,20 @@ def update_meeting(session: Session, services: Services, meeting_id: int, *, act
         after = (meeting.title, meeting.starts_at, meeting.ends_at, meeting.venue, meeting.dial_in)
         if after == before:
             return 0
-        changed = [name for name, a, b in zip(("title", "time", "end", "venue", "dial-in"), before, after) if a != b]
-        audit.record(session, actor=actor, action="meeting.update", target=f"meeting:{meeting.id}", changed=changed)
+        changed = [
+            name
+            for name, a, b in zip(
+                ("title", "time", "end", "venue", "dial-in"), before, after, strict=True
+            )
+            if a != b
+        ]
+        audit.record(
+            session,
+            actor=actor,
+            action="meeting.update",
+            target=f"meeting:{meeting.id}",
+            changed=changed,
+        )
         told = meeting.invited_at is not None or meeting.agenda_sent_at is not None
         if not told and not _delegates(session, meeting):
             return 0
@@ -219,33 +324,75 @@ def update_meeting(session: Session, services: Services, meeting_id: int, *, act
         address = services.list_address(meeting.mailing_list.slug)
         for person, rsvp in recipients:
             details = details_for(meeting, rsvp.mode) if rsvp is not None else Details("", "")
-            enqueue(session, services, kind="meeting_updated", person=person, sender=list_envelope(services, meeting.mailing_list),
-                    context={"meeting": meeting, "changed": changed, "details": details,
-                             "links": services.links.rsvp_urls(person, meeting)},
-                    calendar=build_ics(meeting, person=person, organiser_address=address,
-                                       organiser_name=meeting.mailing_list.name, domain=services.config.mail.domain))
+            enqueue(
+                session,
+                services,
+                kind="meeting_updated",
+                person=person,
+                sender=list_envelope(services, meeting.mailing_list),
+                context={
+                    "meeting": meeting,
+                    "changed": changed,
+                    "details": details,
+                    "links": services.links.rsvp_urls(person, meeting),
+                },
+                calendar=build_ics(
+                    meeting,
+                    person=person,
+                    organiser_address=address,
+                    organiser_name=meeting.mailing_list.name,
+                    domain=services.config.mail.domain,
+                ),
+            )
         return len(recipients)
 
 
-def cancel_meeting(session: Session, services: Services, meeting_id: int, *, actor: str, reason: str = "") -> int:
-    """Cancel, and send everyone who was told a cancellation with METHOD:CANCEL. Returns how many."""
+def cancel_meeting(
+    session: Session, services: Services, meeting_id: int, *, actor: str, reason: str = ""
+) -> int:
+    """Cancel, and send everyone who was told a cancellation with METHOD:CANCEL. Returns how
+    many."""
     with transaction(session):
-        meeting = session.scalar(select(Meeting).options(joinedload(Meeting.mailing_list))
-                                 .where(Meeting.id == meeting_id).with_for_update(of=Meeting))
+        meeting = session.scalar(
+            select(Meeting)
+            .options(joinedload(Meeting.mailing_list))
+            .where(Meeting.id == meeting_id)
+            .with_for_update(of=Meeting)
+        )
         if meeting is None:
             raise NotFound("There is no such meeting.")
         if meeting.status is MeetingStatus.CANCELLED:
             return 0
-        recipients = _recipients_of_changes(session, meeting) if meeting.status is MeetingStatus.PUBLISHED else []
+        recipients = (
+            _recipients_of_changes(session, meeting)
+            if meeting.status is MeetingStatus.PUBLISHED
+            else []
+        )
         meeting.status = MeetingStatus.CANCELLED
         meeting.sequence += 1
         address = services.list_address(meeting.mailing_list.slug)
         for person, _ in recipients:
-            enqueue(session, services, kind="meeting_cancelled", person=person, sender=list_envelope(services, meeting.mailing_list),
-                    context={"meeting": meeting, "reason": reason.strip()},
-                    calendar=build_ics(meeting, person=person, organiser_address=address,
-                                       organiser_name=meeting.mailing_list.name, domain=services.config.mail.domain,
-                                       method="CANCEL"))
-        audit.record(session, actor=actor, action="meeting.cancel", target=f"meeting:{meeting.id}",
-                     recipients=len(recipients))
+            enqueue(
+                session,
+                services,
+                kind="meeting_cancelled",
+                person=person,
+                sender=list_envelope(services, meeting.mailing_list),
+                context={"meeting": meeting, "reason": reason.strip()},
+                calendar=build_ics(
+                    meeting,
+                    person=person,
+                    organiser_address=address,
+                    organiser_name=meeting.mailing_list.name,
+                    domain=services.config.mail.domain,
+                    method="CANCEL",
+                ),
+            )
+        audit.record(
+            session,
+            actor=actor,
+            action="meeting.cancel",
+            target=f"meeting:{meeting.id}",
+            recipients=len(recipients),
+        )
         return len(recipients)

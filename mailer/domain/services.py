@@ -22,7 +22,13 @@ class Services:
 
 
 def build_services(config: Config) -> Services:
-    links = LinkSigner(effective_secret_key(config), config.service.base_url,
-                       timedelta(days=config.links.max_age_days), timedelta(days=config.links.confirm_days))
-    emails = EmailRenderer(globals={"base_url": links.base_url, "service_name": config.service.name})
+    links = LinkSigner(
+        effective_secret_key(config),
+        config.service.base_url,
+        timedelta(days=config.links.max_age_days),
+        timedelta(days=config.links.confirm_days),
+    )
+    emails = EmailRenderer(
+        globals={"base_url": links.base_url, "service_name": config.service.name}
+    )
     return Services(config=config, links=links, emails=emails)

@@ -19,18 +19,36 @@ from mailer.domain.people import get_or_create_person
 from mailer.domain.services import Services
 
 
-def acknowledge_for_triage(session: Session, services: Services, *, list_slug: str, email: str,
-                           display_name: str | None, thread: ReplyThread, reason: str) -> bool:
+def acknowledge_for_triage(
+    session: Session,
+    services: Services,
+    *,
+    list_slug: str,
+    email: str,
+    display_name: str | None,
+    thread: ReplyThread,
+    reason: str,
+) -> bool:
     """Tell the sender a person will read their message; returns whether a reply was queued."""
     with transaction(session):
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         if not may_auto_reply(session, services, person.email):
             return False
-        enqueue(session, services, kind="triage_ack", person=person, reply_to=thread, auto_reply=True,
-                sender=list_envelope(services, mailing_list),
-                context={"mailing_list": mailing_list, "reason": reason,
-                         "list_address": services.list_address(mailing_list.slug)})
+        enqueue(
+            session,
+            services,
+            kind="triage_ack",
+            person=person,
+            reply_to=thread,
+            auto_reply=True,
+            sender=list_envelope(services, mailing_list),
+            context={
+                "mailing_list": mailing_list,
+                "reason": reason,
+                "list_address": services.list_address(mailing_list.slug),
+            },
+        )
         return True
 
 
@@ -61,18 +79,40 @@ class WhatWasRead:
 _FINISH = update(InboundMessage).where(InboundMessage.id == bindparam("own_id"))
 
 
-def finish_inbound(session: Session, inbound_id: int, outcome: InboundOutcome, *, read: WhatWasRead,
-                   list_slug: str | None = None) -> None:
+def finish_inbound(
+    session: Session,
+    inbound_id: int,
+    outcome: InboundOutcome,
+    *,
+    read: WhatWasRead,
+    list_slug: str | None = None,
+) -> None:
     """Within the caller's transaction: record what was read, understood and done, in one UPDATE.
     This marks the message's Message-ID handled, in the same commit as what the message did."""
     values: dict[str, object] = {
-        "status": outcome.status, "outcome": outcome.summary, "intent": outcome.intent, "processed_at": utcnow(),
-        "lease_until": None, "list_slug": list_slug, "message_id": read.message_id[:998] or None,
-        "sender": read.sender[:320] if read.sender else None, "sender_name": (read.sender_name or "")[:200] or None,
-        "subject": read.subject, "new_text": read.new_text}
+        "status": outcome.status,
+        "outcome": outcome.summary,
+        "intent": outcome.intent,
+        "processed_at": utcnow(),
+        "lease_until": None,
+        "list_slug": list_slug,
+        "message_id": read.message_id[:998] or None,
+        "sender": read.sender[:320] if read.sender else None,
+        "sender_name": (read.sender_name or "")[:200] or None,
+        "subject": read.subject,
+        "new_text": read.new_text,
+    }
     if outcome.forget_sender:
-        values.update(raw=b"", size=0, mail_from="", peer="", sender=None, sender_name=None, subject="",
-                      new_text="")
+        values.update(
+            raw=b"",
+            size=0,
+            mail_from="",
+            peer="",
+            sender=None,
+            sender_name=None,
+            subject="",
+            new_text="",
+        )
     session.connection().execute(_FINISH, {"own_id": inbound_id, **values})
 
 
@@ -82,7 +122,8 @@ _LOCK_MESSAGE_ID = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 def handled_copy(session: Session, inbound_id: int, message_id: str) -> int | None:
-    """Within the transaction handling a message: a copy of it (same Message-ID) already handled, if any.
+    """Within the transaction handling a message: a copy of it (same Message-ID) already handled, if
+    any.
 
     A copy counts once its outcome is recorded, which commits with its
     effects. On PostgreSQL a transaction-scoped advisory lock on the
@@ -95,22 +136,36 @@ def handled_copy(session: Session, inbound_id: int, message_id: str) -> int | No
     message_id = message_id[:998]
     if session.get_bind().dialect.name == "postgresql":
         session.execute(_LOCK_MESSAGE_ID, {"key": _lock_key(message_id)})
-    return session.connection().scalar(_EARLIER_COPY, {"message_id": message_id, "own_id": inbound_id})
+    return session.connection().scalar(
+        _EARLIER_COPY, {"message_id": message_id, "own_id": inbound_id}
+    )
 
 
-_EARLIER_COPY = (select(InboundMessage.id)
-                 .where(InboundMessage.message_id == bindparam("message_id"), InboundMessage.id != bindparam("own_id"),
-                        InboundMessage.status.in_(_FINISHED))
-                 .order_by(InboundMessage.id).limit(1))
+_EARLIER_COPY = (
+    select(InboundMessage.id)
+    .where(
+        InboundMessage.message_id == bindparam("message_id"),
+        InboundMessage.id != bindparam("own_id"),
+        InboundMessage.status.in_(_FINISHED),
+    )
+    .order_by(InboundMessage.id)
+    .limit(1)
+)
 
 
 def _lock_key(message_id: str) -> int:
-    return int.from_bytes(hashlib.blake2b(message_id.encode("utf-8", "replace"), digest_size=8).digest(),
-                          "big", signed=True)
+    return int.from_bytes(
+        hashlib.blake2b(message_id.encode("utf-8", "replace"), digest_size=8).digest(),
+        "big",
+        signed=True,
+    )
 
 
-def fail_inbound(session: Session, inbound_id: int, error: str, *, max_attempts: int = 5) -> InboundStatus:
-    """Record a processing error; retried after a growing delay, then parked as failed for organisers.
+def fail_inbound(
+    session: Session, inbound_id: int, error: str, *, max_attempts: int = 5
+) -> InboundStatus:
+    """Record a processing error; retried after a growing delay, then parked as failed for
+    organisers.
     Returns the message's status now."""
     with transaction(session):
         message = session.get(InboundMessage, inbound_id, options=[defer(InboundMessage.raw)])
@@ -121,15 +176,20 @@ def fail_inbound(session: Session, inbound_id: int, error: str, *, max_attempts:
             message.status = InboundStatus.FAILED
             message.lease_until = None
         else:
-            message.lease_until = utcnow() + timedelta(seconds=30 * 2 ** message.attempts)
+            message.lease_until = utcnow() + timedelta(seconds=30 * 2**message.attempts)
         return message.status
 
 
 def triage_queue(session: Session, limit: int = 100) -> list[InboundMessage]:
     with read_transaction(session):
-        return list(session.scalars(
-            select(InboundMessage).where(InboundMessage.status.in_([InboundStatus.TRIAGE, InboundStatus.FAILED]))
-            .order_by(InboundMessage.received_at.desc()).limit(limit)))
+        return list(
+            session.scalars(
+                select(InboundMessage)
+                .where(InboundMessage.status.in_([InboundStatus.TRIAGE, InboundStatus.FAILED]))
+                .order_by(InboundMessage.received_at.desc())
+                .limit(limit)
+            )
+        )
 
 
 def load_inbound(session: Session, inbound_id: int) -> InboundMessage | None:
@@ -148,20 +208,37 @@ class StoredMessage:
 
 
 def stored_messages(session: Session, inbound_ids: list[int]) -> dict[int, StoredMessage]:
-    """Stored messages by id, read in one query; ids that no longer exist are missing from the result."""
+    """Stored messages by id, read in one query; ids that no longer exist are missing from the
+    result."""
     if not inbound_ids:
         return {}
     with read_transaction(session):
-        rows = session.execute(select(InboundMessage.id, InboundMessage.raw, InboundMessage.mail_from,
-                                      InboundMessage.rcpt_to, InboundMessage.received_at)
-                               .where(InboundMessage.id.in_(inbound_ids))).all()
-    return {row.id: StoredMessage(row.raw, row.mail_from, row.rcpt_to, row.received_at) for row in rows}
+        rows = session.execute(
+            select(
+                InboundMessage.id,
+                InboundMessage.raw,
+                InboundMessage.mail_from,
+                InboundMessage.rcpt_to,
+                InboundMessage.received_at,
+            ).where(InboundMessage.id.in_(inbound_ids))
+        ).all()
+    return {
+        row.id: StoredMessage(row.raw, row.mail_from, row.rcpt_to, row.received_at) for row in rows
+    }
 
 
-def inbound_log(session: Session, *, limit: int = 100, status: InboundStatus | None = None) -> list[InboundMessage]:
-    """Recent inbound messages with what was understood and done, newest first (raw bytes not loaded)."""
+def inbound_log(
+    session: Session, *, limit: int = 100, status: InboundStatus | None = None
+) -> list[InboundMessage]:
+    """Recent inbound messages with what was understood and done, newest first (raw bytes not
+    loaded)."""
     with read_transaction(session):
-        query = select(InboundMessage).options(defer(InboundMessage.raw)).order_by(InboundMessage.id.desc()).limit(limit)
+        query = (
+            select(InboundMessage)
+            .options(defer(InboundMessage.raw))
+            .order_by(InboundMessage.id.desc())
+            .limit(limit)
+        )
         if status is not None:
             query = query.where(InboundMessage.status == status)
         return list(session.scalars(query))
@@ -177,11 +254,23 @@ def apply_retention(session: Session, *, inbound_days: int) -> int:
         return 0
     cutoff = utcnow() - timedelta(days=inbound_days)
     with transaction(session):
-        return rows_changed(session, update(InboundMessage).where(
-            InboundMessage.received_at < cutoff, InboundMessage.size > 0,
-            InboundMessage.status.in_([InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED,
-                                       InboundStatus.FAILED]))
-            .values(raw=b"", size=0, subject="", new_text=""))
+        return rows_changed(
+            session,
+            update(InboundMessage)
+            .where(
+                InboundMessage.received_at < cutoff,
+                InboundMessage.size > 0,
+                InboundMessage.status.in_(
+                    [
+                        InboundStatus.DONE,
+                        InboundStatus.TRIAGE,
+                        InboundStatus.IGNORED,
+                        InboundStatus.FAILED,
+                    ]
+                ),
+            )
+            .values(raw=b"", size=0, subject="", new_text=""),
+        )
 
 
 @dataclass(frozen=True)
@@ -204,10 +293,22 @@ def triage_item(session: Session, inbound_id: int) -> TriageItem:
         raise NotFound("There is no such message.")
     if message.sender is None and message.raw:  # handled before what was read was kept on the row
         parsed = parse_message(message.raw, message.mail_from)
-        return TriageItem(message, parsed.from_email, parsed.from_name, parsed.subject, parsed.new_text,
-                          body_text(message.raw))
-    return TriageItem(message, message.sender, message.sender_name, message.subject, message.new_text,
-                      body_text(message.raw) if message.raw else "")
+        return TriageItem(
+            message,
+            parsed.from_email,
+            parsed.from_name,
+            parsed.subject,
+            parsed.new_text,
+            body_text(message.raw),
+        )
+    return TriageItem(
+        message,
+        message.sender,
+        message.sender_name,
+        message.subject,
+        message.new_text,
+        body_text(message.raw) if message.raw else "",
+    )
 
 
 def resolve_triage(session: Session, inbound_id: int, *, outcome: str, actor: str) -> None:
@@ -218,11 +319,20 @@ def resolve_triage(session: Session, inbound_id: int, *, outcome: str, actor: st
             raise NotFound("There is no such message.")
         message.status = InboundStatus.DONE
         message.outcome = f"{outcome} (by an organiser)"
-        audit.record(session, actor=actor, action="triage.resolve", target=f"inbound:{inbound_id}", outcome=outcome)
+        audit.record(
+            session,
+            actor=actor,
+            action="triage.resolve",
+            target=f"inbound:{inbound_id}",
+            outcome=outcome,
+        )
 
 
-def reply_to_inbound(session: Session, services: Services, inbound_id: int, *, text: str, actor: str) -> None:
-    """An organiser's own reply, threaded under the member's message and sent from the list address."""
+def reply_to_inbound(
+    session: Session, services: Services, inbound_id: int, *, text: str, actor: str
+) -> None:
+    """An organiser's own reply, threaded under the member's message and sent from the list
+    address."""
     item = triage_item(session, inbound_id)
     if not item.sender:
         raise InvalidInput("This message has no sender to reply to.", field="text")
@@ -232,12 +342,24 @@ def reply_to_inbound(session: Session, services: Services, inbound_id: int, *, t
     with transaction(session):
         mailing_list = get_list(session, slug) if slug else None
         person = get_or_create_person(session, item.sender, item.name)
-        address = services.list_address(mailing_list.slug) if mailing_list else services.config.bounce_address
-        enqueue(session, services, kind="organiser_reply", person=person,
-                reply_to=ReplyThread(item.message.message_id or "", subject=item.subject),
-                sender=Envelope(address, mailing_list.name if mailing_list else services.config.service.name,
-                                {"Reply-To": address}),
-                context={"text": text.strip(), "mailing_list": mailing_list})
+        address = (
+            services.list_address(mailing_list.slug)
+            if mailing_list
+            else services.config.bounce_address
+        )
+        enqueue(
+            session,
+            services,
+            kind="organiser_reply",
+            person=person,
+            reply_to=ReplyThread(item.message.message_id or "", subject=item.subject),
+            sender=Envelope(
+                address,
+                mailing_list.name if mailing_list else services.config.service.name,
+                {"Reply-To": address},
+            ),
+            context={"text": text.strip(), "mailing_list": mailing_list},
+        )
         message = session.get_one(InboundMessage, inbound_id)
         message.status = InboundStatus.DONE
         message.outcome = "answered by an organiser"

@@ -1,4 +1,5 @@
-"""Calendar replies (RFC 5546 iTIP METHOD:REPLY, as Outlook and Google send them on Accept/Decline)."""
+"""Calendar replies (RFC 5546 iTIP METHOD:REPLY, as Outlook and Google send them on
+Accept/Decline)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from icalendar import Calendar
 
 from mailer.domain.models import AttendanceMode, RsvpResponse
 from mailer.mail.calendar_uid import meeting_id_of_uid
+
 
 @dataclass(frozen=True)
 class CalendarReply:

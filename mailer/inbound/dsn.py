@@ -36,7 +36,8 @@ def read_dsn(raw: bytes) -> DeliveryStatus:
         payload = part.get_payload()
         blocks = payload if isinstance(payload, list) else []
         for block in blocks[1:] if len(blocks) > 1 else blocks:
-            found.append(_from_fields(block))
+            if isinstance(block, Message):
+                found.append(_from_fields(block))
     if not found:
         # Not an RFC 3464 report: flufl.bounce knows the shapes of many non-standard bounces.
         text = _text_of(message)
@@ -61,7 +62,9 @@ def _from_fields(block: Message) -> DeliveryStatus:
     status = str(block.get("Status", "")).strip()
     diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
     permanent = action == "failed" and not status.startswith("4") or status.startswith("5")
-    return DeliveryStatus(BounceKind.HARD if permanent else BounceKind.SOFT, status, diagnostic[:500])
+    return DeliveryStatus(
+        BounceKind.HARD if permanent else BounceKind.SOFT, status, diagnostic[:500]
+    )
 
 
 def _text_of(message: Message) -> str:

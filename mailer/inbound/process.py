@@ -43,19 +43,23 @@ from mailer.domain.triage import (
 from mailer.inbound.calendar import CalendarReply, read_calendar_reply
 from mailer.inbound.dsn import read_dsn
 from mailer.inbound.intents import Intent, classify
-from mailer.mail.read import ParsedMessage, parse_message, read_email
 from mailer.mail.addresses import LocalRecipient, NotOurDomain, split_recipient
+from mailer.mail.read import ParsedMessage, parse_message, read_email
 
 log = logging.getLogger(__name__)
 
 
-def process_inbound(session_factory: sessionmaker[Session], services: Services, inbound_id: int) -> InboundOutcome:
-    """Handle one claimed inbound message; returns its outcome (see :func:`process_inbound_batch`)."""
+def process_inbound(
+    session_factory: sessionmaker[Session], services: Services, inbound_id: int
+) -> InboundOutcome:
+    """Handle one claimed inbound message; returns its outcome (see
+    :func:`process_inbound_batch`)."""
     return process_inbound_batch(session_factory, services, [inbound_id])[inbound_id]
 
 
-def process_inbound_batch(session_factory: sessionmaker[Session], services: Services,
-                          inbound_ids: list[int]) -> dict[int, InboundOutcome]:
+def process_inbound_batch(
+    session_factory: sessionmaker[Session], services: Services, inbound_ids: list[int]
+) -> dict[int, InboundOutcome]:
     """Handle claimed inbound messages, oldest first; returns the outcome recorded for each, by id.
 
     ``[worker] messages_per_transaction`` of them share one transaction, each
@@ -76,28 +80,40 @@ def process_inbound_batch(session_factory: sessionmaker[Session], services: Serv
             continue
         try:
             messages.append((inbound_id, _read(stored[inbound_id], services.config)))
-        except Exception as exc:  # recorded like any other processing error, in the transaction below
+        except (
+            Exception
+        ) as exc:  # recorded like any other processing error, in the transaction below
             messages.append((inbound_id, exc))
     size = max(1, services.config.worker.messages_per_transaction)
     for start in range(0, len(messages), size):
-        chunk = messages[start:start + size]
+        chunk = messages[start : start + size]
         try:
             with session_factory() as session, session.begin():
                 for inbound_id, message in chunk:
                     if _must_wait(session, inbound_id, message, chunk):
                         defer_inbound(session, inbound_id, seconds=DEFER_SECONDS)
-                        outcomes[inbound_id] = InboundOutcome(InboundStatus.PROCESSING, InboundIntent.REGISTER,
-                                                              "asks for a place: waits for earlier mail")
+                        outcomes[inbound_id] = InboundOutcome(
+                            InboundStatus.PROCESSING,
+                            InboundIntent.REGISTER,
+                            "asks for a place: waits for earlier mail",
+                        )
                         continue
-                    outcomes[inbound_id] = _handle(session, services, inbound_id, message, alone=len(chunk) == 1)
+                    outcomes[inbound_id] = _handle(
+                        session, services, inbound_id, message, alone=len(chunk) == 1
+                    )
         except Exception:
             if len(chunk) == 1:
                 raise  # the database failed before the message could be recorded: it stays leased
-            log.warning("a transaction of %d inbound messages failed; handling them one by one", len(chunk),
-                        exc_info=True)
+            log.warning(
+                "a transaction of %d inbound messages failed; handling them one by one",
+                len(chunk),
+                exc_info=True,
+            )
             for inbound_id, message in chunk:
                 with session_factory() as session, session.begin():
-                    outcomes[inbound_id] = _handle(session, services, inbound_id, message, alone=True)
+                    outcomes[inbound_id] = _handle(
+                        session, services, inbound_id, message, alone=True
+                    )
     return outcomes
 
 
@@ -105,17 +121,33 @@ def process_inbound_batch(session_factory: sessionmaker[Session], services: Serv
 DEFER_SECONDS = 1.0
 
 
-def _must_wait(session: Session, inbound_id: int, message: _Message | Exception,
-               chunk: list[tuple[int, _Message | Exception]]) -> bool:
+def _must_wait(
+    session: Session,
+    inbound_id: int,
+    message: _Message | Exception,
+    chunk: list[tuple[int, _Message | Exception]],
+) -> bool:
     """Whether this message asks for an in-person place while mail that arrived earlier is still
     being handled elsewhere: places go in the order people asked, whichever worker reads them."""
-    asks_for_place = (isinstance(message, _Message) and message.intent is not None
-                      and message.intent.kind == "register" and message.intent.mode is AttendanceMode.IN_PERSON)
-    return asks_for_place and earlier_mail_unfinished(session, inbound_id, besides=[i for i, _ in chunk])
+    asks_for_place = (
+        isinstance(message, _Message)
+        and message.intent is not None
+        and message.intent.kind == "register"
+        and message.intent.mode is AttendanceMode.IN_PERSON
+    )
+    return asks_for_place and earlier_mail_unfinished(
+        session, inbound_id, besides=[i for i, _ in chunk]
+    )
 
 
-def _handle(session: Session, services: Services, inbound_id: int, message: _Message | Exception, *,
-            alone: bool) -> InboundOutcome:
+def _handle(
+    session: Session,
+    services: Services,
+    inbound_id: int,
+    message: _Message | Exception,
+    *,
+    alone: bool,
+) -> InboundOutcome:
     """Within the batch transaction: one message in a SAVEPOINT, its outcome recorded with it.
 
     A request a rule refuses (a :class:`DomainError` no handler turned into
@@ -131,10 +163,14 @@ def _handle(session: Session, services: Services, inbound_id: int, message: _Mes
         try:
             with session.begin_nested():
                 outcome = _process(session, services, inbound_id, message)
-                finish_inbound(session, inbound_id, outcome, read=message.read, list_slug=message.list_slug)
+                finish_inbound(
+                    session, inbound_id, outcome, read=message.read, list_slug=message.list_slug
+                )
         except DomainError as exc:
             outcome = InboundOutcome(InboundStatus.TRIAGE, None, f"not done: {exc}")
-            finish_inbound(session, inbound_id, outcome, read=message.read, list_slug=message.list_slug)
+            finish_inbound(
+                session, inbound_id, outcome, read=message.read, list_slug=message.list_slug
+            )
         return outcome
     except DBAPIError as exc:
         if not alone:
@@ -170,7 +206,9 @@ class _Message:
     @property
     def read(self) -> WhatWasRead:
         parsed = self.parsed
-        return WhatWasRead(parsed.message_id, parsed.from_email, parsed.from_name, parsed.subject, parsed.new_text)
+        return WhatWasRead(
+            parsed.message_id, parsed.from_email, parsed.from_name, parsed.subject, parsed.new_text
+        )
 
 
 def _read(stored: StoredMessage, config: Config) -> _Message:
@@ -178,80 +216,151 @@ def _read(stored: StoredMessage, config: Config) -> _Message:
     routes = []
     for address in stored.rcpt_to:
         try:
-            routes.append(split_recipient(address, config.mail.domain, config.mail.bounce_local_part))
+            routes.append(
+                split_recipient(address, config.mail.domain, config.mail.bounce_local_part)
+            )
         except (NotOurDomain, ValueError):
             continue
     route = next((r for r in routes if r.list_slug), routes[0] if routes else None)
-    calendar = read_calendar_reply(email, config.mail.domain) if route and route.kind != "bounce" else None
-    parsed = parse_message(email, stored.mail_from, config.inbound.authserv_id, config.inbound.reply_language_codes)
+    calendar = (
+        read_calendar_reply(email, config.mail.domain) if route and route.kind != "bounce" else None
+    )
+    parsed = parse_message(
+        email, stored.mail_from, config.inbound.authserv_id, config.inbound.reply_language_codes
+    )
     intent = classify(parsed.new_text, parsed.subject) if route and route.kind == "list" else None
     return _Message(stored.raw, stored.received_at, parsed, route, calendar, intent)
 
 
-def _process(session: Session, services: Services, inbound_id: int, message: _Message) -> InboundOutcome:
+def _process(
+    session: Session, services: Services, inbound_id: int, message: _Message
+) -> InboundOutcome:
     """What the message does: routed by the address it was sent to, then by what it says."""
     config = services.config
     parsed, route = message.parsed, message.route
     if route is None:
         return InboundOutcome(InboundStatus.IGNORED, None, "no local recipient")
     if route.kind == "bounce":
-        return InboundOutcome(InboundStatus.DONE, InboundIntent.BOUNCE, _bounce(session, services, route.detail,
-                                                                                 message.raw))
+        return InboundOutcome(
+            InboundStatus.DONE,
+            InboundIntent.BOUNCE,
+            _bounce(session, services, route.detail, message.raw),
+        )
     earlier = handled_copy(session, inbound_id, parsed.message_id)
     if earlier is not None:
-        return InboundOutcome(InboundStatus.IGNORED, InboundIntent.DUPLICATE,
-                              f"duplicate of inbound message {earlier}: not processed again")
+        return InboundOutcome(
+            InboundStatus.IGNORED,
+            InboundIntent.DUPLICATE,
+            f"duplicate of inbound message {earlier}: not processed again",
+        )
     if route.kind == "leave" and route.detail:
-        # forum-leave+<token>@: the List-Unsubscribe mailto. The token, not the From:, proves who asks.
+        # forum-leave+<token>@: the List-Unsubscribe mailto. The token, not the From:, proves who
+        # asks.
         try:
             state = leave_by_token(session, services, route.detail, source="email")
         except DomainError as exc:
-            return InboundOutcome(InboundStatus.TRIAGE, InboundIntent.LEAVE, f"unsubscribe by email refused: {exc}")
-        return InboundOutcome(InboundStatus.DONE, InboundIntent.LEAVE,
-                              f"unsubscribed from {state.list_slug} by emailed link")
-    if message.calendar is not None:  # before the automated-mail check: calendars may mark their replies so
+            return InboundOutcome(
+                InboundStatus.TRIAGE, InboundIntent.LEAVE, f"unsubscribe by email refused: {exc}"
+            )
+        return InboundOutcome(
+            InboundStatus.DONE,
+            InboundIntent.LEAVE,
+            f"unsubscribed from {state.list_slug} by emailed link",
+        )
+    if (
+        message.calendar is not None
+    ):  # before the automated-mail check: calendars may mark their replies so
         return _calendar(session, services, message.calendar, parsed, message.received_at)
     if parsed.automated_reason:
-        return InboundOutcome(InboundStatus.IGNORED, InboundIntent.AUTOMATED,
-                              f"not answered: {parsed.automated_reason}")
+        return InboundOutcome(
+            InboundStatus.IGNORED,
+            InboundIntent.AUTOMATED,
+            f"not answered: {parsed.automated_reason}",
+        )
     slug = route.list_slug
     if parsed.from_email is None or slug is None:
-        return InboundOutcome(InboundStatus.TRIAGE, InboundIntent.UNCLEAR, "no usable sender or list: needs an organiser")
+        return InboundOutcome(
+            InboundStatus.TRIAGE,
+            InboundIntent.UNCLEAR,
+            "no usable sender or list: needs an organiser",
+        )
     if parsed.from_email.lower().endswith("@" + config.mail.domain.lower()):
-        return InboundOutcome(InboundStatus.IGNORED, InboundIntent.AUTOMATED,
-                              "not answered: sent from one of our own addresses")
+        return InboundOutcome(
+            InboundStatus.IGNORED,
+            InboundIntent.AUTOMATED,
+            "not answered: sent from one of our own addresses",
+        )
 
-    thread = ReplyThread(message_id=parsed.message_id, references=parsed.references, subject=parsed.subject)
+    thread = ReplyThread(
+        message_id=parsed.message_id, references=parsed.references, subject=parsed.subject
+    )
     try:
-        claim = claim_for_reply(session, services, token=route.detail if route.kind == "answer" else None,
-                                thread_ids=[parsed.in_reply_to, *parsed.references.split()])
+        claim = claim_for_reply(
+            session,
+            services,
+            token=route.detail if route.kind == "answer" else None,
+            thread_ids=[parsed.in_reply_to, *parsed.references.split()],
+        )
     except DomainError as exc:
-        return InboundOutcome(InboundStatus.TRIAGE, InboundIntent.ANSWER, f"reply address refused: {exc}")
+        return InboundOutcome(
+            InboundStatus.TRIAGE, InboundIntent.ANSWER, f"reply address refused: {exc}"
+        )
     if claim is not None:
         return _answer(session, services, claim[0], parsed, thread)
     if route.kind == "answer":
-        return InboundOutcome(InboundStatus.TRIAGE, InboundIntent.ANSWER, "answer address without a consultation")
+        return InboundOutcome(
+            InboundStatus.TRIAGE, InboundIntent.ANSWER, "answer address without a consultation"
+        )
     try:
-        check_sender(session, services, list_slug=slug, email=parsed.from_email, display_name=parsed.from_name,
-                     thread=thread)
+        check_sender(
+            session,
+            services,
+            list_slug=slug,
+            email=parsed.from_email,
+            display_name=parsed.from_name,
+            thread=thread,
+        )
     except SenderNotAllowed as exc:
         return InboundOutcome(InboundStatus.IGNORED, InboundIntent.REFUSED, f"refused: {exc}")
     found = _command(route, parsed, message.intent)
     if found is None:
         reason = "not a request the service recognises"
-        replied = acknowledge_for_triage(session, services, list_slug=slug, email=parsed.from_email,
-                                         display_name=parsed.from_name, thread=thread, reason=reason)
-        return InboundOutcome(InboundStatus.TRIAGE, InboundIntent.UNCLEAR,
-                              f"triage: {reason}" + ("" if replied else " (reply rate-limited)"))
+        replied = acknowledge_for_triage(
+            session,
+            services,
+            list_slug=slug,
+            email=parsed.from_email,
+            display_name=parsed.from_name,
+            thread=thread,
+            reason=reason,
+        )
+        return InboundOutcome(
+            InboundStatus.TRIAGE,
+            InboundIntent.UNCLEAR,
+            f"triage: {reason}" + ("" if replied else " (reply rate-limited)"),
+        )
     command, argument = found
-    return command.run(CommandRequest(
-        session=session, services=services, list_slug=slug, email=parsed.from_email, display_name=parsed.from_name,
-        thread=thread, received_at=message.received_at, authenticated=parsed.authenticated,
-        mode=message.intent.mode if message.intent else None, argument=argument))
+    return command.run(
+        CommandRequest(
+            session=session,
+            services=services,
+            list_slug=slug,
+            email=parsed.from_email,
+            display_name=parsed.from_name,
+            thread=thread,
+            received_at=message.received_at,
+            authenticated=parsed.authenticated,
+            mode=message.intent.mode if message.intent else None,
+            argument=argument,
+        )
+    )
 
 
-def _command(route: LocalRecipient, parsed: ParsedMessage, intent: Intent | None) -> tuple[EmailCommand, str] | None:
-    """The command a message to a list or command address gives, with its argument; None: an organiser decides.
+def _command(
+    route: LocalRecipient, parsed: ParsedMessage, intent: Intent | None
+) -> tuple[EmailCommand, str] | None:
+    """The command a message to a list or command address gives, with its argument; None: an
+    organiser decides.
 
     The -join and -leave addresses are their commands; the -request address
     takes a command word from the subject or the first line (help when there
@@ -271,40 +380,87 @@ def _bounce(session: Session, services: Services, verp_token: str | None, raw: b
         return "delivery report without a VERP token: nothing to match"
     status = read_dsn(raw)
     outbox_id = record_bounce_for_message(
-        session, message_id_for_verp_token(verp_token, services.config.mail.domain), kind=status.kind,
-        status=status.status, diagnostic=status.diagnostic, threshold=services.config.delivery.bounce_threshold)
+        session,
+        message_id_for_verp_token(verp_token, services.config.mail.domain),
+        kind=status.kind,
+        status=status.status,
+        diagnostic=status.diagnostic,
+        threshold=services.config.delivery.bounce_threshold,
+    )
     if outbox_id is None:
         return "delivery report for an unknown message"
-    return f"{status.kind.value} bounce recorded for outbox {outbox_id} ({status.status or 'no status'})"
+    code = status.status or "no status"
+    return f"{status.kind.value} bounce recorded for outbox {outbox_id} ({code})"
 
 
-def _answer(session: Session, services: Services, consultation_id: int, parsed: ParsedMessage,
-            thread: ReplyThread) -> InboundOutcome:
+def _answer(
+    session: Session,
+    services: Services,
+    consultation_id: int,
+    parsed: ParsedMessage,
+    thread: ReplyThread,
+) -> InboundOutcome:
     try:
-        outcome = record_answer(session, services, consultation_id=consultation_id, email=parsed.from_email or "",
-                                display_name=parsed.from_name, text=parsed.new_text, thread=thread)
+        outcome = record_answer(
+            session,
+            services,
+            consultation_id=consultation_id,
+            email=parsed.from_email or "",
+            display_name=parsed.from_name,
+            text=parsed.new_text,
+            thread=thread,
+        )
     except DomainError as exc:
-        return InboundOutcome(InboundStatus.TRIAGE, InboundIntent.ANSWER, f"answer not stored: {exc}")
+        return InboundOutcome(
+            InboundStatus.TRIAGE, InboundIntent.ANSWER, f"answer not stored: {exc}"
+        )
     reply = "" if outcome.replied else " (acknowledgement rate-limited)"
-    return InboundOutcome(InboundStatus.DONE if outcome.stored else InboundStatus.TRIAGE, InboundIntent.ANSWER,
-                          outcome.summary + reply, forget_sender=outcome.anonymous)
+    return InboundOutcome(
+        InboundStatus.DONE if outcome.stored else InboundStatus.TRIAGE,
+        InboundIntent.ANSWER,
+        outcome.summary + reply,
+        forget_sender=outcome.anonymous,
+    )
 
 
-def _calendar(session: Session, services: Services, reply: CalendarReply, parsed: ParsedMessage,
-              received_at: datetime) -> InboundOutcome:
+def _calendar(
+    session: Session,
+    services: Services,
+    reply: CalendarReply,
+    parsed: ParsedMessage,
+    received_at: datetime,
+) -> InboundOutcome:
     answer = reply.response
     if answer is None:
-        return InboundOutcome(InboundStatus.TRIAGE, InboundIntent.CALENDAR,
-                              f"calendar reply {reply.partstat or 'without PARTSTAT'}: left for an organiser")
+        return InboundOutcome(
+            InboundStatus.TRIAGE,
+            InboundIntent.CALENDAR,
+            f"calendar reply {reply.partstat or 'without PARTSTAT'}: left for an organiser",
+        )
     if parsed.from_email and parsed.from_email.lower() != reply.attendee.lower():
-        return InboundOutcome(InboundStatus.TRIAGE, InboundIntent.CALENDAR,
-                              "calendar reply for a different attendee than the sender")
+        return InboundOutcome(
+            InboundStatus.TRIAGE,
+            InboundIntent.CALENDAR,
+            "calendar reply for a different attendee than the sender",
+        )
     try:
-        outcome = record_rsvp_from_calendar(session, services, meeting_id=reply.meeting_id,
-                                            attendee=reply.attendee, response=answer[0], at=received_at)
+        outcome = record_rsvp_from_calendar(
+            session,
+            services,
+            meeting_id=reply.meeting_id,
+            attendee=reply.attendee,
+            response=answer[0],
+            at=received_at,
+        )
     except DomainError as exc:
-        return InboundOutcome(InboundStatus.DONE, InboundIntent.CALENDAR,
-                              f"calendar {reply.partstat.lower()} not recorded: {exc}")
+        return InboundOutcome(
+            InboundStatus.DONE,
+            InboundIntent.CALENDAR,
+            f"calendar {reply.partstat.lower()} not recorded: {exc}",
+        )
     verb = "recorded" if outcome.changed else "unchanged"
-    return InboundOutcome(InboundStatus.DONE, InboundIntent.CALENDAR,
-                          f"calendar {reply.partstat.lower()} for meeting {reply.meeting_id}: {verb}")
+    return InboundOutcome(
+        InboundStatus.DONE,
+        InboundIntent.CALENDAR,
+        f"calendar {reply.partstat.lower()} for meeting {reply.meeting_id}: {verb}",
+    )

@@ -63,11 +63,14 @@ class GroupCommitWriter:
             except DBAPIError as exc:
                 if not exc.connection_invalidated:
                     raise
-                log.warning("database connection lost; storing %d message(s) again on a new one", len(batch))
+                log.warning(
+                    "database connection lost; storing %d message(s) again on a new one", len(batch)
+                )
                 return self._store(batch)
 
     def _store(self, batch: list[Received]) -> list[int]:
-        """On the kept connection, opened again if it was never opened or the database dropped it."""
+        """On the kept connection, opened again if it was never opened or the database dropped
+        it."""
         if self._connection is not None and self._connection.invalidated:
             self._connection.close()  # gives its place in the pool back
             self._connection = None
@@ -98,14 +101,15 @@ class GroupCommitWriter:
                 batch.append(self._queue.get_nowait())
             try:
                 ids = await asyncio.get_running_loop().run_in_executor(
-                    None, self._commit, [message for message, _ in batch])
+                    None, self._commit, [message for message, _ in batch]
+                )
             except Exception as exc:
                 log.exception("could not store %d inbound message(s)", len(batch))
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            for (_, future), message_id in zip(batch, ids):
+            for (_, future), message_id in zip(batch, ids, strict=True):
                 if not future.done():
                     future.set_result(message_id)
 
@@ -123,8 +127,12 @@ class GroupCommitWriter:
 class InboundHandler:
     """aiosmtpd handler: accepts mail for our own addresses only, stores it, then says 250."""
 
-    def __init__(self, config: Config, session_factory: sessionmaker[Session],
-                 on_stored: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        session_factory: sessionmaker[Session],
+        on_stored: Callable[[int], None] | None = None,
+    ) -> None:
         self.config = config
         self.session_factory = session_factory
         self.on_stored = on_stored
@@ -147,10 +155,18 @@ class InboundHandler:
             self._known_lists[slug] = now
         return exists
 
-    async def handle_RCPT(self, server: SMTP, session: SmtpSession, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: SmtpSession,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         try:
-            recipient = split_recipient(address, self.config.mail.domain, self.config.mail.bounce_local_part)
+            recipient = split_recipient(
+                address, self.config.mail.domain, self.config.mail.bounce_local_part
+            )
         except NotOurDomain:
             return codes.S550_NOT_OUR_DOMAIN
         except ValueError:
@@ -173,7 +189,9 @@ class InboundHandler:
             return "\r\n".join([status] * max(len(envelope.rcpt_tos), 1))
         return status
 
-    async def _store_and_answer(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
+    async def _store_and_answer(
+        self, server: SMTP, session: SmtpSession, envelope: Envelope
+    ) -> str:
         if not envelope.rcpt_tos:
             return codes.S554_NO_RECIPIENTS
         raw = envelope.original_content or b""
@@ -181,7 +199,9 @@ class InboundHandler:
             raw = raw.encode("utf-8", "surrogateescape")
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer or "")
         try:
-            message_id = await self.writer.store(Received(envelope.mail_from or "", list(envelope.rcpt_tos), raw, peer))
+            message_id = await self.writer.store(
+                Received(envelope.mail_from or "", list(envelope.rcpt_tos), raw, peer)
+            )
         except Exception:
             return codes.S451_STORE_FAILED
         log.info("stored inbound message %s (%d bytes)", message_id, len(raw))
@@ -193,24 +213,36 @@ class InboundHandler:
 class InboundServer:
     """Runs the handler on an asyncio server in the current event loop."""
 
-    def __init__(self, config: Config, session_factory: sessionmaker[Session],
-                 on_stored: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        session_factory: sessionmaker[Session],
+        on_stored: Callable[[int], None] | None = None,
+    ) -> None:
         self.config = config
         self.handler = InboundHandler(config, session_factory, on_stored)
         self._server: asyncio.AbstractServer | None = None
 
     def _protocol(self) -> SMTP:
         cls = LMTP if self.config.inbound.lmtp else SMTP
-        return cls(self.handler, data_size_limit=self.config.inbound.max_message_size,
-                   hostname=self.config.mail.domain, ident="Convene", decode_data=False,
-                   enable_SMTPUTF8=True)
+        return cls(
+            self.handler,
+            data_size_limit=self.config.inbound.max_message_size,
+            hostname=self.config.mail.domain,
+            ident="Convene",
+            decode_data=False,
+            enable_SMTPUTF8=True,
+        )
 
     async def start(self) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, host=self.config.inbound.host,
-                                                port=self.config.inbound.port)
+        self._server = await loop.create_server(
+            self._protocol, host=self.config.inbound.host, port=self.config.inbound.port
+        )
         host, port = self._server.sockets[0].getsockname()[:2]
-        log.info("%s listening on %s:%s", "LMTP" if self.config.inbound.lmtp else "SMTP", host, port)
+        log.info(
+            "%s listening on %s:%s", "LMTP" if self.config.inbound.lmtp else "SMTP", host, port
+        )
         return host, port
 
     async def stop(self) -> None:

@@ -20,8 +20,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 AddressKind = Literal["list", "join", "leave", "request", "answer", "bounce", "postmaster"]
-_SUFFIXES: dict[str, AddressKind] = {"-join": "join", "-leave": "leave", "-request": "request",
-                                     "-answer": "answer"}
+_SUFFIXES: dict[str, AddressKind] = {
+    "-join": "join",
+    "-leave": "leave",
+    "-request": "request",
+    "-answer": "answer",
+}
 _KIND_SUFFIX: dict[AddressKind, str] = {kind: suffix for suffix, kind in _SUFFIXES.items()}
 DEFAULT_BOUNCE_LOCAL_PART = "bounces"
 
@@ -39,8 +43,9 @@ class NotOurDomain(ValueError):
     pass
 
 
-def split_recipient(address: str, domain: str,
-                    bounce_local_part: str = DEFAULT_BOUNCE_LOCAL_PART) -> LocalRecipient:
+def split_recipient(
+    address: str, domain: str, bounce_local_part: str = DEFAULT_BOUNCE_LOCAL_PART
+) -> LocalRecipient:
     """Route an envelope recipient; raises NotOurDomain or ValueError (malformed).
 
     The result names a list slug but does not say the list exists: that
@@ -64,9 +69,11 @@ def split_recipient(address: str, domain: str,
     return LocalRecipient("list", list_slug=base, detail=detail or None)
 
 
-def join_recipient(recipient: LocalRecipient, domain: str,
-                   bounce_local_part: str = DEFAULT_BOUNCE_LOCAL_PART) -> str:
-    """The address :func:`split_recipient` reads as ``recipient``: ``split_recipient(join_recipient(r)) == r``.
+def join_recipient(
+    recipient: LocalRecipient, domain: str, bounce_local_part: str = DEFAULT_BOUNCE_LOCAL_PART
+) -> str:
+    """The address :func:`split_recipient` reads as ``recipient``:
+    ``split_recipient(join_recipient(r)) == r``.
 
     List and command addresses need a slug (lower case, as slugs are); bounce
     and postmaster addresses have none.
@@ -99,7 +106,9 @@ class Addresses:
     bounce_local_part: str = DEFAULT_BOUNCE_LOCAL_PART
 
     def _build(self, kind: AddressKind, slug: str | None = None, detail: str | None = None) -> str:
-        return join_recipient(LocalRecipient(kind, slug, detail), self.domain, self.bounce_local_part)
+        return join_recipient(
+            LocalRecipient(kind, slug, detail), self.domain, self.bounce_local_part
+        )
 
     def list_address(self, slug: str) -> str:
         return self._build("list", slug)

@@ -20,9 +20,11 @@ AUTO_SUBMITTED = "Auto-Submitted"
 #: RFC 3834's value for an automatic answer, which well-behaved responders never answer.
 AUTO_REPLIED = "auto-replied"
 ONE_CLICK = "List-Unsubscribe=One-Click"
-#: Headers whose value is a list of ``<URL>``s (RFC 2369): folded between the URLs, never inside one.
-URL_LIST_HEADERS = frozenset({"list-help", "list-unsubscribe", "list-subscribe", "list-post",
-                              "list-owner", "list-archive"})
+#: Headers whose value is a list of ``<URL>``s (RFC 2369): folded between the URLs, never inside
+#: one.
+URL_LIST_HEADERS = frozenset(
+    {"list-help", "list-unsubscribe", "list-subscribe", "list-post", "list-owner", "list-archive"}
+)
 #: How many earlier Message-IDs a reply's References keeps (the newest ones).
 MAX_REFERENCES = 20
 

@@ -31,12 +31,15 @@ log = logging.getLogger(__name__)
 _CUT_MARKERS = [
     re.compile(r"^-{2,}\s*(original message|forwarded message)\s*-{2,}", re.IGNORECASE),
     re.compile(r"^_{20,}\s*$"),
-    re.compile(r"^(from|de|von) ?:\s.+", re.IGNORECASE),  # French clients put a space before the colon
+    re.compile(
+        r"^(from|de|von) ?:\s.+", re.IGNORECASE
+    ),  # French clients put a space before the colon
     re.compile(r"^\*?from:\*?\s", re.IGNORECASE),
     re.compile(r"^sent from my \w+", re.IGNORECASE),
     re.compile(r"^get outlook for \w+", re.IGNORECASE),
 ]
-#: "On <date>, <name> wrote:" in the languages we read; the quote that follows may be answered below.
+#: "On <date>, <name> wrote:" in the languages we read; the quote that follows may be answered
+#: below.
 _ATTRIBUTIONS = [
     re.compile(r"^on\b.{0,200}\bwrote:\s*$", re.IGNORECASE),
     re.compile(r"^le\b.{0,200}\ba écrit\s*:\s*$", re.IGNORECASE),
@@ -47,10 +50,13 @@ _SIGNATURE = re.compile(r"^(--|__)\s*$")
 _DISCLAIMER = re.compile(
     r"^(disclaimer\b|confidentiality( notice)?\b|"
     r"this (e-?mail|message|communication)( and any (files|attachments?)( transmitted with it)?)? "
-    r"(is|are|may be|may contain|contains?|was) .*(confidential|intended|privileged|official|scanned)|"
+    r"(is|are|may be|may contain|contains?|was) "
+    r".*(confidential|intended|privileged|official|scanned)|"
     r"the (information|contents?) (in|of|contained in) this (e-?mail|message)|"
     r"the original of this (e-?mail|message) was scanned|"
-    r"if you (are not|have received this) .*(intended recipient|in error))", re.IGNORECASE)
+    r"if you (are not|have received this) .*(intended recipient|in error))",
+    re.IGNORECASE,
+)
 
 
 def _one_pattern(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
@@ -80,9 +86,14 @@ def read_email(raw: bytes) -> EmailMessage:
     return message
 
 
-def parse_message(raw: bytes | EmailMessage, envelope_from: str = "", authserv_id: str = "",
-                  reply_languages: tuple[str, ...] = ("en",)) -> ParsedMessage:
-    """What the sender wrote and who they are, from raw bytes or a message read by :func:`read_email`."""
+def parse_message(
+    raw: bytes | EmailMessage,
+    envelope_from: str = "",
+    authserv_id: str = "",
+    reply_languages: tuple[str, ...] = ("en",),
+) -> ParsedMessage:
+    """What the sender wrote and who they are, from raw bytes or a message read by
+    :func:`read_email`."""
     message = read_email(raw) if isinstance(raw, bytes) else raw
     from_name, from_email = _from_address(message)
     subject = _header(message, "Subject")
@@ -116,11 +127,17 @@ def _header(message: EmailMessage, name: str) -> str:
 def _unfold(value: str) -> str:
     # Raw 8-bit bytes (clients that send UTF-8 unencoded) were read as escaped surrogates: this
     # turns them back into text, and leaves any other text as it is.
-    return value.replace("\r", "").replace("\n", "").encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return (
+        value.replace("\r", "")
+        .replace("\n", "")
+        .encode("utf-8", "surrogateescape")
+        .decode("utf-8", "replace")
+    )
 
 
 def decode_words(text: str) -> str:
-    """``text`` with its RFC 2047 encoded words decoded; unchanged when it has none or they are broken."""
+    """``text`` with its RFC 2047 encoded words decoded; unchanged when it has none or they are
+    broken."""
     if "=?" not in text:
         return text
     try:
@@ -175,7 +192,9 @@ _BLOCK_TAGS = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h\d|hr|/blockquote)\b[^>]*>"
 _DROP = re.compile(r"<\s*(style|script|head)\b.*?<\s*/\s*\1\s*>", re.IGNORECASE | re.DOTALL)
 _QUOTE_BLOCK = re.compile(r"<\s*blockquote\b.*?<\s*/\s*blockquote\s*>", re.IGNORECASE | re.DOTALL)
 _GMAIL_QUOTE = re.compile(r"<div[^>]*class=\"?gmail_quote.*", re.IGNORECASE | re.DOTALL)
-_OUTLOOK_QUOTE = re.compile(r"<div[^>]*id=\"?(divRplyFwdMsg|appendonsend)\"?.*", re.IGNORECASE | re.DOTALL)
+_OUTLOOK_QUOTE = re.compile(
+    r"<div[^>]*id=\"?(divRplyFwdMsg|appendonsend)\"?.*", re.IGNORECASE | re.DOTALL
+)
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -198,9 +217,11 @@ def _newest_reply(text: str, languages: tuple[str, ...]) -> str:
     """The text above the first reply header that mail-parser-reply knows for these languages
     (its reply-header pattern, through its public ``EmailMessage.HEADER_REGEX``; its signature
     and disclaimer search is not wanted, ours run after it, on what it keeps)."""
-    message = ReplyParserMessage(text=text, languages=list(languages))  # the library normalises the text
+    message = ReplyParserMessage(
+        text=text, languages=list(languages)
+    )  # the library normalises the text
     header = message.HEADER_REGEX.search(message.text)
-    return message.text[:header.start()] if header else message.text
+    return message.text[: header.start()] if header else message.text
 
 
 def new_text(text: str, languages: tuple[str, ...] = ("en",)) -> str:
@@ -229,7 +250,8 @@ _ON = re.compile(r"^on\b", re.IGNORECASE)
 
 
 def _attribution_length(lines: list[str], index: int) -> int:
-    """How many lines an attribution ("On <date>, <name> wrote:") takes here: 0, 1, or 2 when wrapped."""
+    """How many lines an attribution ("On <date>, <name> wrote:") takes here: 0, 1, or 2 when
+    wrapped."""
     stripped = lines[index].strip()
     if _ATTRIBUTION.match(stripped):
         return 1
@@ -270,7 +292,7 @@ def _cut_quoted(text: str) -> str:
         line = lines[index]
         attribution = _attribution_length(lines, index)
         if attribution:
-            rest = [x.strip() for x in lines[index + attribution:] if x.strip()]
+            rest = [x.strip() for x in lines[index + attribution :] if x.strip()]
             if not rest or not rest[0].startswith(">"):
                 break  # the original follows without quote marks: nothing after this is new
             index += attribution
@@ -283,7 +305,9 @@ def _cut_quoted(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
 
 
-_AUTOMATED_FROM = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+@-]|$)", re.IGNORECASE)
+_AUTOMATED_FROM = re.compile(
+    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+@-]|$)", re.IGNORECASE
+)
 
 
 def automated_reason(message: EmailMessage, envelope_from: str) -> str | None:

@@ -65,7 +65,8 @@ _LINE_BREAKS = frozenset("\r\n\0\v\f\x1c\x1d\x1e")
 
 
 def check_header_value(value: str) -> str:
-    """``value``, or ValueError when it holds a line break or NUL (which could start a new header)."""
+    """``value``, or ValueError when it holds a line break or NUL (which could start a new
+    header)."""
     if not _LINE_BREAKS.isdisjoint(value):
         raise ValueError("header value contains a line break")
     return value
@@ -78,7 +79,8 @@ def needs_smtputf8(address: str) -> bool:
 
 def _has_utf8_address(name: str, value: str) -> bool:
     return name.lower() in _ADDRESS_HEADERS and any(
-        needs_smtputf8(address) for _, address in getaddresses([value]))
+        needs_smtputf8(address) for _, address in getaddresses([value])
+    )
 
 
 def folded_header(name: str, value: str) -> str:
@@ -94,7 +96,7 @@ def folded_header(name: str, value: str) -> str:
         return value  # what the policy writes for one short line of plain text
     policy = WIRE_UTF8 if _has_utf8_address(name, value) else WIRE
     folded = policy.fold(name, policy.header_factory(name, value))
-    return folded[len(name) + 1:].removeprefix(" ").removesuffix(policy.linesep)
+    return folded[len(name) + 1 :].removeprefix(" ").removesuffix(policy.linesep)
 
 
 def header_bytes(name: str, value: str) -> bytes:
@@ -114,8 +116,11 @@ def quoted_printable(text: str) -> str:
     return binascii.b2a_qp(data, istext=True, header=False).decode("ascii").replace("\n", "\r\n")
 
 
-def _set_text(part: EmailMessage, subtype: str, text: str, method: str | None = None) -> EmailMessage:
-    """``part`` holding ``text``, quoted-printable (its payload stored encoded, as the wire has it)."""
+def _set_text(
+    part: EmailMessage, subtype: str, text: str, method: str | None = None
+) -> EmailMessage:
+    """``part`` holding ``text``, quoted-printable (its payload stored encoded, as the wire has
+    it)."""
     method_param = f'; method="{method}"' if method else ""
     part.set_raw("Content-Type", f'text/{subtype}; charset="utf-8"{method_param}')
     part.set_raw("Content-Transfer-Encoding", "quoted-printable")
@@ -135,7 +140,8 @@ class _Part:
 
 
 def body_shape(body: Body) -> tuple[tuple[str, str | None], ...]:
-    """Which alternatives ``body`` has (and a calendar's method): what a :class:`MessageTemplate` fixes."""
+    """Which alternatives ``body`` has (and a calendar's method): what a :class:`MessageTemplate`
+    fixes."""
     return tuple((part.subtype, part.method) for part in _alternatives(body))
 
 
@@ -148,8 +154,9 @@ def _alternatives(body: Body) -> list[_Part]:
     return parts
 
 
-def _build(headers: Sequence[tuple[str, str]], parts: list[_Part],
-           attachments: Sequence[Attachment]) -> EmailMessage:
+def _build(
+    headers: Sequence[tuple[str, str]], parts: list[_Part], attachments: Sequence[Attachment]
+) -> EmailMessage:
     message = EmailMessage(policy=WIRE)
     for name, value in headers:
         if value:
@@ -160,15 +167,20 @@ def _build(headers: Sequence[tuple[str, str]], parts: list[_Part],
         # "=_" never occurs in quoted-printable, so the boundary cannot occur in a part.
         message.make_alternative(boundary=f"=_convene_{uuid.uuid4().hex}")
         for part in parts:
-            message.attach(_set_text(EmailMessage(policy=WIRE), part.subtype, part.text, part.method))
+            message.attach(
+                _set_text(EmailMessage(policy=WIRE), part.subtype, part.text, part.method)
+            )
     for file in attachments:
         maintype, _, subtype = file.content_type.partition("/")
-        message.add_attachment(file.data, maintype=maintype, subtype=subtype, filename=file.filename)
+        message.add_attachment(
+            file.data, maintype=maintype, subtype=subtype, filename=file.filename
+        )
     return message
 
 
-def build_message(headers: Sequence[tuple[str, str]], body: Body,
-                  attachments: Sequence[Attachment] = ()) -> EmailMessage:
+def build_message(
+    headers: Sequence[tuple[str, str]], body: Body, attachments: Sequence[Attachment] = ()
+) -> EmailMessage:
     """The message with these headers, in this order, then its MIME headers and body.
 
     Empty header values are left out. ``headers`` should include MIME-Version.
@@ -182,8 +194,9 @@ def serialise(message: EmailMessage) -> bytes:
     return message.as_bytes(policy=WIRE_UTF8 if utf8 else WIRE)
 
 
-def write_message(headers: Sequence[tuple[str, str]], body: Body,
-                  attachments: Sequence[Attachment] = ()) -> bytes:
+def write_message(
+    headers: Sequence[tuple[str, str]], body: Body, attachments: Sequence[Attachment] = ()
+) -> bytes:
     """:func:`build_message`, serialised for the SMTP wire."""
     return serialise(build_message(headers, body, attachments))
 
@@ -213,8 +226,10 @@ class MessageTemplate:
     def __init__(self, shared: Sequence[tuple[str, str]], sample: Body) -> None:
         marker = uuid.uuid4().hex  # stands in for what differs, and occurs nowhere else
         self.shape = body_shape(sample)
-        skeleton = [_Part(subtype, f"{marker}-{index}", method)
-                    for index, (subtype, method) in enumerate(self.shape)]
+        skeleton = [
+            _Part(subtype, f"{marker}-{index}", method)
+            for index, (subtype, method) in enumerate(self.shape)
+        ]
         raw = serialise(_build([*shared, ("X-Template", marker)], skeleton, ()))
         self._segments = _split_once(raw, header_bytes("X-Template", marker))
         for part in skeleton:
@@ -222,12 +237,16 @@ class MessageTemplate:
             self._segments += _split_once(last, part.text.encode("ascii"))
 
     def render(self, headers: Sequence[tuple[str, str]], body: Body) -> bytes:
-        """One message: ``headers`` after the shared ones, then ``body`` (of the template's shape)."""
+        """One message: ``headers`` after the shared ones, then ``body`` (of the template's
+        shape)."""
         if body_shape(body) != self.shape:
             raise ValueError("the body does not have the template's shape")
         parts = _alternatives(body)
-        pieces = [self._segments[0], b"".join(header_bytes(name, value) for name, value in headers if value)]
-        for segment, part in zip(self._segments[1:], parts):
+        pieces = [
+            self._segments[0],
+            b"".join(header_bytes(name, value) for name, value in headers if value),
+        ]
+        for segment, part in zip(self._segments[1:-1], parts, strict=True):
             pieces += [segment, quoted_printable(part.text).encode("ascii")]
         pieces.append(self._segments[-1])
         return b"".join(pieces)

@@ -34,26 +34,61 @@ from mailer.mail.headers import SUPPRESS_AUTO_RESPONSES, unsubscribe_headers
 from mailer.mail.write import Attachment, Body, MessageTemplate, body_shape, write_message
 
 # Headers a caller may set on a rendered row or a mailing; anything else is ignored.
-_ALLOWED_HEADERS = ("From", "Reply-To", "In-Reply-To", "References", "Auto-Submitted", "List-Id",
-                    "List-Unsubscribe", "List-Unsubscribe-Post", "List-Post", "List-Help",
-                    "List-Archive", "Precedence")
+_ALLOWED_HEADERS = (
+    "From",
+    "Reply-To",
+    "In-Reply-To",
+    "References",
+    "Auto-Submitted",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "List-Post",
+    "List-Help",
+    "List-Archive",
+    "Precedence",
+)
 #: A mailing's List-Unsubscribe carries each recipient's own token.
 _PER_RECIPIENT = ("List-Unsubscribe", "List-Unsubscribe-Post")
-_DKIM_HEADERS = [b"from", b"to", b"subject", b"date", b"message-id", b"reply-to", b"list-id",
-                 b"list-unsubscribe", b"list-unsubscribe-post", b"mime-version", b"content-type",
-                 b"in-reply-to", b"references"]
+_DKIM_HEADERS = [
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"reply-to",
+    b"list-id",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+    b"mime-version",
+    b"content-type",
+    b"in-reply-to",
+    b"references",
+]
 
 
-def _allowed(headers: dict[str, str] | None, leave_out: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+def _allowed(
+    headers: dict[str, str] | None, leave_out: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
     given = headers or {}
-    return [(name, given[name]) for name in _ALLOWED_HEADERS if given.get(name) and name not in leave_out]
+    return [
+        (name, given[name])
+        for name in _ALLOWED_HEADERS
+        if given.get(name) and name not in leave_out
+    ]
 
 
 def row_headers(row: OutboxMessage) -> list[tuple[str, str]]:
     """A rendered row's headers, in the order they are written."""
-    return [*_allowed(row.headers), ("To", row.recipient), ("Subject", row.subject or ""),
-            ("Date", format_datetime(row.created_at)), ("Message-ID", row.message_id),
-            SUPPRESS_AUTO_RESPONSES, ("MIME-Version", "1.0")]
+    return [
+        *_allowed(row.headers),
+        ("To", row.recipient),
+        ("Subject", row.subject or ""),
+        ("Date", format_datetime(row.created_at)),
+        ("Message-ID", row.message_id),
+        SUPPRESS_AUTO_RESPONSES,
+        ("MIME-Version", "1.0"),
+    ]
 
 
 def row_body(row: OutboxMessage) -> Body:
@@ -67,11 +102,18 @@ class DkimSigner:
         self.private_key = private_key
 
     def sign(self, raw: bytes) -> bytes:
-        head = raw[:raw.find(b"\r\n\r\n")].lower()
+        head = raw[: raw.find(b"\r\n\r\n")].lower()
         present = [h for h in _DKIM_HEADERS if b"\r\n" + h + b":" in b"\r\n" + head]
         # relaxed/relaxed survives the re-wrapping some smarthosts do.
-        signature = dkim.sign(raw, self.selector, self.domain, self.private_key, include_headers=present,
-                              canonicalize=(b"relaxed", b"relaxed"), linesep=b"\r\n")
+        signature = dkim.sign(
+            raw,
+            self.selector,
+            self.domain,
+            self.private_key,
+            include_headers=present,
+            canonicalize=(b"relaxed", b"relaxed"),
+            linesep=b"\r\n",
+        )
         return signature + raw
 
 
@@ -79,8 +121,11 @@ def make_dkim_signer(config: Config) -> DkimSigner | None:
     settings = config.delivery.dkim
     if not settings.selector:
         return None
-    return DkimSigner(settings.selector, settings.domain or config.mail.domain,
-                      Path(settings.private_key_file).read_bytes())
+    return DkimSigner(
+        settings.selector,
+        settings.domain or config.mail.domain,
+        Path(settings.private_key_file).read_bytes(),
+    )
 
 
 @dataclass(frozen=True)
@@ -95,10 +140,16 @@ class _MailingTemplate:
 
 
 class Composer:
-    """Composes outbox rows; keeps each mailing's template (and one per body shape) for later rows."""
+    """Composes outbox rows; keeps each mailing's template (and one per body shape) for later
+    rows."""
 
-    def __init__(self, config: Config, links: LinkSigner, dkim_signer: DkimSigner | None = None,
-                 cache_size: int = 32) -> None:
+    def __init__(
+        self,
+        config: Config,
+        links: LinkSigner,
+        dkim_signer: DkimSigner | None = None,
+        cache_size: int = 32,
+    ) -> None:
         self.config = config
         self.links = links
         self.dkim = dkim_signer
@@ -107,9 +158,15 @@ class Composer:
         self._shapes: dict[tuple[tuple[str, str | None], ...], MessageTemplate] = {}
         self._cache_size = cache_size
 
-    def compose(self, row: OutboxMessage, mailing: Mailing | None = None, link_version: int = 1,
-                files: list[MeetingAttachment] | None = None) -> bytes:
-        """The wire bytes for ``row``; ``link_version`` is the recipient's, for the unsubscribe link."""
+    def compose(
+        self,
+        row: OutboxMessage,
+        mailing: Mailing | None = None,
+        link_version: int = 1,
+        files: list[MeetingAttachment] | None = None,
+    ) -> bytes:
+        """The wire bytes for ``row``; ``link_version`` is the recipient's, for the unsubscribe
+        link."""
         if row.mailing_id is None:
             raw = self._compose_rendered_row(row, files)
         else:
@@ -118,11 +175,16 @@ class Composer:
             raw = self._compose_mailing_row(row, mailing, link_version)
         return self.dkim.sign(raw) if self.dkim else raw
 
-    def _compose_rendered_row(self, row: OutboxMessage, files: list[MeetingAttachment] | None) -> bytes:
+    def _compose_rendered_row(
+        self, row: OutboxMessage, files: list[MeetingAttachment] | None
+    ) -> bytes:
         body = row_body(row)
         if files:
-            return write_message(row_headers(row), body,
-                                 [Attachment(f.filename, f.content_type, f.data) for f in files])
+            return write_message(
+                row_headers(row),
+                body,
+                [Attachment(f.filename, f.content_type, f.data) for f in files],
+            )
         shape = body_shape(body)
         template = self._shapes.get(shape)
         if template is None:  # a handful of shapes: text; with HTML; with a calendar
@@ -133,24 +195,44 @@ class Composer:
         cached = self._mailings.get(mailing.id)
         if cached is not None:
             return cached
-        shared = [*_allowed(mailing.headers, leave_out=_PER_RECIPIENT), ("Subject", mailing.subject),
-                  ("MIME-Version", "1.0")]
+        shared = [
+            *_allowed(mailing.headers, leave_out=_PER_RECIPIENT),
+            ("Subject", mailing.subject),
+            ("MIME-Version", "1.0"),
+        ]
         html = mailing.body_html or None
-        made = _MailingTemplate(MessageTemplate(shared, Body(mailing.body_text, html)), mailing.body_text, html,
-                                mailing.mailing_list.slug if mailing.mailing_list else None, mailing.list_id)
+        made = _MailingTemplate(
+            MessageTemplate(shared, Body(mailing.body_text, html)),
+            mailing.body_text,
+            html,
+            mailing.mailing_list.slug if mailing.mailing_list else None,
+            mailing.list_id,
+        )
         if len(self._mailings) >= self._cache_size:
             self._mailings.popitem(last=False)
         self._mailings[mailing.id] = made
         return made
 
-    def _compose_mailing_row(self, row: OutboxMessage, mailing: Mailing, link_version: int) -> bytes:
+    def _compose_mailing_row(
+        self, row: OutboxMessage, mailing: Mailing, link_version: int
+    ) -> bytes:
         shared = self._mailing_template(mailing)
-        own = [("To", row.recipient), ("Date", format_datetime(row.created_at)), ("Message-ID", row.message_id)]
+        own = [
+            ("To", row.recipient),
+            ("Date", format_datetime(row.created_at)),
+            ("Message-ID", row.message_id),
+        ]
         link = ""
         if shared.list_id is not None and row.person_id is not None:
             token = self.links.unsubscribe_token(row.person_id, shared.list_id, link_version)
             link = self.links.unsubscribe_url(token)
-            mailto = self._addresses.leave_address(shared.list_slug, token) if shared.list_slug else None
+            mailto = (
+                self._addresses.leave_address(shared.list_slug, token) if shared.list_slug else None
+            )
             own += unsubscribe_headers(url=link, mailto=mailto).items()
-        html = shared.html.replace(UNSUBSCRIBE_PLACEHOLDER, link) if shared.html is not None else None
-        return shared.template.render(own, Body(shared.text.replace(UNSUBSCRIBE_PLACEHOLDER, link), html))
+        html = (
+            shared.html.replace(UNSUBSCRIBE_PLACEHOLDER, link) if shared.html is not None else None
+        )
+        return shared.template.render(
+            own, Body(shared.text.replace(UNSUBSCRIBE_PLACEHOLDER, link), html)
+        )

@@ -51,32 +51,61 @@ class _Work:
 
 
 def retry_delay(attempts: int, base_seconds: float) -> timedelta:
-    """Exponential backoff with jitter (between half and all of the ceiling), capped at six hours."""
+    """Exponential backoff with jitter (between half and all of the ceiling), capped at six
+    hours."""
     ceiling = min(base_seconds * 2 ** max(attempts - 1, 0), 6 * 3600)
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
 def _claim(session_factory: sessionmaker[Session], config: Config, worker_id: str) -> list[int]:
     with session_factory() as session:
-        return claim_outbox(session, limit=config.worker.batch_size,
-                            lease=timedelta(seconds=config.worker.lease_seconds), worker_id=worker_id,
-                            per_minute=config.delivery.max_per_minute, per_day=config.delivery.max_per_day)
+        return claim_outbox(
+            session,
+            limit=config.worker.batch_size,
+            lease=timedelta(seconds=config.worker.lease_seconds),
+            worker_id=worker_id,
+            per_minute=config.delivery.max_per_minute,
+            per_day=config.delivery.max_per_day,
+        )
 
 
 def _load(session_factory: sessionmaker[Session], ids: list[int]) -> list[_Work]:
-    with session_factory() as session, read_transaction(session):  # reads only: no write lock on SQLite
+    with (
+        session_factory() as session,
+        read_transaction(session),
+    ):  # reads only: no write lock on SQLite
         rows = session.execute(
-            select(OutboxMessage, Person.link_version).outerjoin(Person, Person.id == OutboxMessage.person_id)
-            .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).all()
+            select(OutboxMessage, Person.link_version)
+            .outerjoin(Person, Person.id == OutboxMessage.person_id)
+            .where(OutboxMessage.id.in_(ids))
+            .order_by(OutboxMessage.id)
+        ).all()
         mailing_ids = {row.mailing_id for row, _ in rows if row.mailing_id is not None}
-        mailings = {m.id: m for m in session.scalars(select(Mailing).where(Mailing.id.in_(mailing_ids)))} \
-            if mailing_ids else {}
+        mailings = (
+            {m.id: m for m in session.scalars(select(Mailing).where(Mailing.id.in_(mailing_ids)))}
+            if mailing_ids
+            else {}
+        )
         file_ids = {i for row, _ in rows for i in (row.attachment_ids or [])}
-        files = {f.id: f for f in session.scalars(select(MeetingAttachment).where(MeetingAttachment.id.in_(file_ids)))} \
-            if file_ids else {}
-        return [_Work(row, mailings.get(row.mailing_id) if row.mailing_id else None, version or 1,
-                      [files[i] for i in (row.attachment_ids or []) if i in files] or None)
-                for row, version in rows]
+        files = (
+            {
+                f.id: f
+                for f in session.scalars(
+                    select(MeetingAttachment).where(MeetingAttachment.id.in_(file_ids))
+                )
+            }
+            if file_ids
+            else {}
+        )
+        return [
+            _Work(
+                row,
+                mailings.get(row.mailing_id) if row.mailing_id else None,
+                version or 1,
+                [files[i] for i in (row.attachment_ids or []) if i in files] or None,
+            )
+            for row, version in rows
+        ]
 
 
 def _record(session_factory: sessionmaker[Session], config: Config, work: list[_Work]) -> None:
@@ -86,8 +115,11 @@ def _record(session_factory: sessionmaker[Session], config: Config, work: list[_
     with session_factory() as session, session.begin():
         sent_ids = [w.row.id for w in work if w.sent]
         if sent_ids:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(sent_ids))
-                            .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None, last_error=""))
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(sent_ids))
+                .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None, last_error="")
+            )
         for w in work:
             if w.sent:
                 continue
@@ -98,19 +130,33 @@ def _record(session_factory: sessionmaker[Session], config: Config, work: list[_
             error = w.error or RetryableSendError("not attempted")
             if isinstance(error, PermanentSendError):
                 row.status, row.last_error = OutboxStatus.FAILED, str(error)
-                record_bounce(session, outbox_id=row.id, person_id=row.person_id, kind=BounceKind.HARD,
-                              status=str(error.code or ""), diagnostic=str(error),
-                              threshold=config.delivery.bounce_threshold)
+                record_bounce(
+                    session,
+                    outbox_id=row.id,
+                    person_id=row.person_id,
+                    kind=BounceKind.HARD,
+                    status=str(error.code or ""),
+                    diagnostic=str(error),
+                    threshold=config.delivery.bounce_threshold,
+                )
             elif now - row.created_at > give_up:
                 row.status = OutboxStatus.FAILED
-                row.last_error = f"gave up after {row.attempts} attempts over {config.worker.give_up_after_hours:g} h: {error}"
+                hours = config.worker.give_up_after_hours
+                row.last_error = f"gave up after {row.attempts} attempts over {hours:g} h: {error}"
             else:
                 row.status, row.last_error = OutboxStatus.QUEUED, str(error)
-                row.next_attempt_at = now + retry_delay(row.attempts, config.worker.retry_base_seconds)
+                row.next_attempt_at = now + retry_delay(
+                    row.attempts, config.worker.retry_base_seconds
+                )
 
 
-async def deliver_batch(session_factory: sessionmaker[Session], pool: SenderPool, composer: Composer,
-                        config: Config, worker_id: str) -> int:
+async def deliver_batch(
+    session_factory: sessionmaker[Session],
+    pool: SenderPool,
+    composer: Composer,
+    config: Config,
+    worker_id: str,
+) -> int:
     """Claim and send one batch; returns how many rows were claimed."""
     ids = await asyncio.to_thread(_claim, session_factory, config, worker_id)
     if not ids:

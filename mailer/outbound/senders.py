@@ -78,24 +78,38 @@ class SmtpSender:
         s = self.settings
         secure = s.security != "none"
         context = ssl.create_default_context(cafile=s.ca_file or None) if secure else None
-        client = aiosmtplib.SMTP(hostname=s.host, port=s.port, timeout=s.timeout,
-                                 use_tls=s.security == "tls", start_tls=s.security == "starttls",
-                                 tls_context=context, validate_certs=secure)
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            timeout=s.timeout,
+            use_tls=s.security == "tls",
+            start_tls=s.security == "starttls",
+            tls_context=context,
+            validate_certs=secure,
+        )
         try:
             await client.connect()
             if client.last_ehlo_response is None and client.last_helo_response is None:
                 await client.ehlo()  # our MAIL/RCPT fast path needs the greeting done up front
         except BaseException:
-            await _discard(client)  # e.g. a refused certificate: release the half-open transport now
+            await _discard(
+                client
+            )  # e.g. a refused certificate: release the half-open transport now
             raise
         if s.username:
             try:
                 await client.login(s.username, s.password)
-            except (aiosmtplib.SMTPException, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiosmtplib.SMTPException) as exc:
                 await _discard(client)
                 # A wrong password is our configuration, not the message's fault: retry later.
-                detail = f"{exc.code} {exc.message}" if isinstance(exc, aiosmtplib.SMTPResponseException) else str(exc)
-                raise RetryableSendError(f"smarthost login failed for {s.username}: {detail}") from exc
+                detail = (
+                    f"{exc.code} {exc.message}"
+                    if isinstance(exc, aiosmtplib.SMTPResponseException)
+                    else str(exc)
+                )
+                raise RetryableSendError(
+                    f"smarthost login failed for {s.username}: {detail}"
+                ) from exc
         return client
 
     async def send(self, raw: bytes, *, envelope_from: str, recipient: str) -> None:
@@ -105,11 +119,15 @@ class SmtpSender:
             if _PLAIN_ADDRESS.match(envelope_from) and _PLAIN_ADDRESS.match(recipient):
                 await self._transaction(self._client, envelope_from, recipient, raw)
             else:
-                await self._send_quoted_or_international(self._client, envelope_from, recipient, raw)
+                await self._send_quoted_or_international(
+                    self._client, envelope_from, recipient, raw
+                )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0] if exc.recipients else None
             await self._reset()
-            raise _classify(refused.code if refused else 550, refused.message if refused else str(exc)) from exc
+            raise _classify(
+                refused.code if refused else 550, refused.message if refused else str(exc)
+            ) from exc
         except aiosmtplib.SMTPRecipientRefused as exc:
             await self._reset()
             raise _classify(exc.code, exc.message) from exc
@@ -119,12 +137,14 @@ class SmtpSender:
             else:
                 await self._reset()
             raise _classify(exc.code, exc.message) from exc
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             await self._drop()
             raise RetryableSendError(f"smarthost unavailable: {exc}") from exc
 
     @staticmethod
-    async def _transaction(client: aiosmtplib.SMTP, envelope_from: str, recipient: str, raw: bytes) -> None:
+    async def _transaction(
+        client: aiosmtplib.SMTP, envelope_from: str, recipient: str, raw: bytes
+    ) -> None:
         """MAIL, RCPT, DATA for plain ASCII addresses we have already validated.
 
         aiosmtplib's ``sendmail`` re-parses both addresses with ``email.utils`` on every
@@ -139,16 +159,19 @@ class SmtpSender:
         await client.data(raw)
 
     @staticmethod
-    async def _send_quoted_or_international(client: aiosmtplib.SMTP, envelope_from: str, recipient: str,
-                                            raw: bytes) -> None:
+    async def _send_quoted_or_international(
+        client: aiosmtplib.SMTP, envelope_from: str, recipient: str, raw: bytes
+    ) -> None:
         """Addresses the fast path does not take: through aiosmtplib's checks, and with SMTPUTF8
         (RFC 6531) when one is not ASCII, which only a next hop that offers it can carry."""
         if not (needs_smtputf8(envelope_from) or needs_smtputf8(recipient)):
             await client.sendmail(envelope_from, [recipient], raw)
             return
         if not client.supports_extension("smtputf8"):
-            raise PermanentSendError(f"{recipient} is not an ASCII address, and the smarthost does not offer "
-                                     "SMTPUTF8, without which it cannot be sent")
+            raise PermanentSendError(
+                f"{recipient} is not an ASCII address, and the smarthost does not offer "
+                "SMTPUTF8, without which it cannot be sent"
+            )
         await client.sendmail(envelope_from, [recipient], raw, mail_options=["SMTPUTF8"])
 
     async def _reset(self) -> None:
@@ -157,7 +180,7 @@ class SmtpSender:
             return
         try:
             await self._client.rset()
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
             await self._drop()
 
     async def _drop(self) -> None:
@@ -170,13 +193,13 @@ class SmtpSender:
         if client is not None and client.is_connected:
             try:
                 await client.quit()
-            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+            except (TimeoutError, aiosmtplib.SMTPException, OSError):
                 client.close()
 
 
 async def _discard(client: aiosmtplib.SMTP) -> None:
     """Drop a connection we no longer trust, at once (no TLS goodbye), releasing the socket."""
-    if client.transport is not None:
+    if isinstance(client.transport, asyncio.WriteTransport):
         client.transport.abort()
     client.close()
     await asyncio.sleep(0)  # the abort closes the socket in a callback; let it run
@@ -202,5 +225,7 @@ class SenderPool:
 
 def make_sender_pool(config: Config) -> SenderPool:
     if config.delivery.backend == "smtp":
-        return SenderPool([SmtpSender(config.delivery.smarthost) for _ in range(config.delivery.connections)])
+        return SenderPool(
+            [SmtpSender(config.delivery.smarthost) for _ in range(config.delivery.connections)]
+        )
     return SenderPool([MaildirSender(config.maildir_path)])

@@ -8,8 +8,16 @@ from collections.abc import Iterator
 
 import pytest
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _unavailable(reason: str) -> None:
@@ -24,7 +32,9 @@ def chromium() -> Iterator[object]:
     # thread while it is open, which would break asyncio.run() in other tests of this worker.
     executable = os.environ.get("CONVENE_CHROMIUM", "/usr/bin/chromium")
     if not shutil.which(executable):
-        _unavailable(f"no Chromium at {executable} (install Debian's chromium or set CONVENE_CHROMIUM)")
+        _unavailable(
+            f"no Chromium at {executable} (install Debian's chromium or set CONVENE_CHROMIUM)"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
@@ -56,7 +66,9 @@ def web_on_sqlite(sqlite_only_database, tmp_path):  # type: ignore[no-untyped-de
     from tests.support.servers import web_only
 
     make_organiser(sqlite_only_database.sessions)
-    with web_only(make_test_config(tmp_path, sqlite_only_database.url), sqlite_only_database) as service:
+    with web_only(
+        make_test_config(tmp_path, sqlite_only_database.url), sqlite_only_database
+    ) as service:
         yield service
 
 

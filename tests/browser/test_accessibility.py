@@ -33,12 +33,15 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def running(sqlite_only_database: TestDatabase, tmp_path: Path) -> Iterator[RunningService]:
-    with web_only(make_test_config(tmp_path, sqlite_only_database.url), sqlite_only_database) as service:
+    with web_only(
+        make_test_config(tmp_path, sqlite_only_database.url), sqlite_only_database
+    ) as service:
         yield service
 
 
-def test_no_serious_or_critical_violations(chromium_browser, running: RunningService,
-                                           sqlite_only_database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+def test_no_serious_or_critical_violations(
+    chromium_browser, running: RunningService, sqlite_only_database: TestDatabase
+) -> None:  # type: ignore[no-untyped-def]
     db = sqlite_only_database
     make_list(db.sessions)
     meeting = make_meeting(db.sessions, capacity=20)
@@ -46,51 +49,100 @@ def test_no_serious_or_critical_violations(chromium_browser, running: RunningSer
     with db.sessions() as s:
         add_member(s, slug="forum", email="ana@example.org", display_name="Ana", actor="test")
     with db.sessions() as s:
-        news = create_news(s, list_slug="forum", subject="Spring update", body_markdown="# Hello\n\nNews.", actor="t")
+        news = create_news(
+            s,
+            list_slug="forum",
+            subject="Spring update",
+            body_markdown="# Hello\n\nNews.",
+            actor="t",
+        )
     services = build_services(running.config)
     with db.sessions() as s:
-        consultation = create_consultation(s, list_slug="forum", title="Volunteers", question_markdown="Can you help?",
-                                           kind=ConsultationKind.VOLUNTEERS, roles=[RoleSpec("Communications")],
-                                           actor="test")
+        consultation = create_consultation(
+            s,
+            list_slug="forum",
+            title="Volunteers",
+            question_markdown="Can you help?",
+            kind=ConsultationKind.VOLUNTEERS,
+            roles=[RoleSpec("Communications")],
+            actor="test",
+        )
     with db.sessions() as s:
         send_consultation(s, services, consultation.id, actor="test")
     with db.sessions() as s:
-        record_answer(s, services, consultation_id=consultation.id, email="ana@example.org", display_name="Ana",
-                      text="Communications, gladly.", thread=ReplyThread("<a@client.example>"))
+        record_answer(
+            s,
+            services,
+            consultation_id=consultation.id,
+            email="ana@example.org",
+            display_name="Ana",
+            text="Communications, gladly.",
+            thread=ReplyThread("<a@client.example>"),
+        )
     with db.sessions() as s, s.begin():
         person = s.scalar(select(Person))
         volunteer_url = services.links.volunteer_url(person, consultation.roles[0].id)
         rsvp_url = services.links.rsvp_url(person, s.get(Meeting, meeting.id), "in-person")
-        unsubscribe_url = services.links.unsubscribe_url(services.links.unsubscribe_token(person.id, 1, 1))
+        unsubscribe_url = services.links.unsubscribe_url(
+            services.links.unsubscribe_token(person.id, 1, 1)
+        )
     base = running.config.service.base_url
-    public_pages = [rsvp_url, unsubscribe_url, volunteer_url, f"{base}/privacy", f"{base}/meetings/{meeting.id}", f"{base}/login",
-                    f"{base}/rsvp/not-a-token/remote"]
-    panel_pages = ["/panel/", f"/panel/meetings/{meeting.id}", "/panel/meetings/new", "/panel/lists/new",
-                   "/panel/lists/forum", "/panel/news", "/panel/news/new", f"/panel/news/{news.id}",
-                   "/panel/inbound", "/panel/outbox", "/panel/audit", "/panel/mailbox",
-                   "/panel/people?email=ana@example.org", "/panel/consultations", "/panel/consultations/new",
-                   f"/panel/consultations/{consultation.id}", f"/panel/meetings/{meeting.id}/emails/agenda-in-person"]
+    public_pages = [
+        rsvp_url,
+        unsubscribe_url,
+        volunteer_url,
+        f"{base}/privacy",
+        f"{base}/meetings/{meeting.id}",
+        f"{base}/login",
+        f"{base}/rsvp/not-a-token/remote",
+    ]
+    panel_pages = [
+        "/panel/",
+        f"/panel/meetings/{meeting.id}",
+        "/panel/meetings/new",
+        "/panel/lists/new",
+        "/panel/lists/forum",
+        "/panel/news",
+        "/panel/news/new",
+        f"/panel/news/{news.id}",
+        "/panel/inbound",
+        "/panel/outbox",
+        "/panel/audit",
+        "/panel/mailbox",
+        "/panel/people?email=ana@example.org",
+        "/panel/consultations",
+        "/panel/consultations/new",
+        f"/panel/consultations/{consultation.id}",
+        f"/panel/meetings/{meeting.id}/emails/agenda-in-person",
+    ]
     axe = Axe()
     page = chromium_browser.new_page()
     page.set_viewport_size({"width": 1100, "height": 800})
     problems: list[str] = []
 
-    shots = os.environ.get("CONVENE_SCREENSHOTS_DIR")  # `make screenshots` refreshes docs/screenshots
+    shots = os.environ.get(
+        "CONVENE_SCREENSHOTS_DIR"
+    )  # `make screenshots` refreshes docs/screenshots
 
     def check(url: str) -> None:
         page.goto(url, wait_until="networkidle")
         if shots:
             path = url.replace(base, "").split("?")[0]
-            path = {rsvp_url.replace(base, ""): "rsvp-page", unsubscribe_url.replace(base, ""): "unsubscribe-page",
-                    volunteer_url.replace(base, ""): "volunteer-page",
-                    "/rsvp/not-a-token/remote": "link-error"}.get(path, path)
+            path = {
+                rsvp_url.replace(base, ""): "rsvp-page",
+                unsubscribe_url.replace(base, ""): "unsubscribe-page",
+                volunteer_url.replace(base, ""): "volunteer-page",
+                "/rsvp/not-a-token/remote": "link-error",
+            }.get(path, path)
             name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
             page.screenshot(path=str(Path(shots) / f"{name[:60]}.png"), full_page=True)
         results = axe.run(page)
         for violation in results.response["violations"]:
             if violation["impact"] in ("serious", "critical"):
-                problems.append(f"{url}: {violation['id']} ({violation['impact']}): {violation['help']} "
-                                f"e.g. {violation['nodes'][0]['html'][:120]}")
+                problems.append(
+                    f"{url}: {violation['id']} ({violation['impact']}): {violation['help']} "
+                    f"e.g. {violation['nodes'][0]['html'][:120]}"
+                )
 
     for url in public_pages:
         check(url)
@@ -98,7 +150,10 @@ def test_no_serious_or_critical_violations(chromium_browser, running: RunningSer
     for path in panel_pages:
         check(base + path)
     # The checker itself finds real problems: an unlabelled field and an image without text.
-    page.set_content('<html lang="en"><body><main><form><input type="text"></form><img src="x.png"></main></body></html>')
+    page.set_content(
+        '<html lang="en"><body><main><form><input type="text"></form><img '
+        'src="x.png"></main></body></html>'
+    )
     found = {v["id"] for v in axe.run(page).response["violations"]}
     page.close()
     assert {"label", "image-alt"} <= found

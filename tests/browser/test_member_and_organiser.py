@@ -25,8 +25,9 @@ def running(database: TestDatabase, tmp_path: Path) -> Iterator[RunningService]:
         yield service
 
 
-def test_organiser_logs_in_and_sees_a_member_rsvp(chromium_browser, running: RunningService,
-                                                  database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+def test_organiser_logs_in_and_sees_a_member_rsvp(
+    chromium_browser, running: RunningService, database: TestDatabase
+) -> None:  # type: ignore[no-untyped-def]
     make_list(database.sessions)
     meeting = make_meeting(database.sessions, title="Spring Forum")
     make_organiser(database.sessions)
@@ -63,7 +64,10 @@ def test_organiser_logs_in_and_sees_a_member_rsvp(chromium_browser, running: Run
 
     organiser.reload()
     assert organiser.locator("#count-in-person").inner_text() == "1 of 40"
-    assert re.search(r"robin@example\.org\s+Robin Example\s+In person", organiser.locator("#attendees").inner_text())
+    assert re.search(
+        r"robin@example\.org\s+Robin Example\s+In person",
+        organiser.locator("#attendees").inner_text(),
+    )
     with database.sessions() as s:
         assert s.scalars(select(Rsvp)).one().mode is AttendanceMode.IN_PERSON
     organiser.close()

@@ -23,8 +23,12 @@ from tests.support.servers import RunningService
 pytestmark = pytest.mark.browser
 
 
-def test_an_organiser_walks_the_main_flows(chromium_browser, web_on_sqlite: RunningService,
-                                            sqlite_only_database: TestDatabase, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_organiser_walks_the_main_flows(
+    chromium_browser,
+    web_on_sqlite: RunningService,
+    sqlite_only_database: TestDatabase,
+    tmp_path: Path,
+) -> None:  # type: ignore[no-untyped-def]
     db = sqlite_only_database
     running = web_on_sqlite
     base = running.config.service.base_url
@@ -41,7 +45,10 @@ def test_an_organiser_walks_the_main_flows(chromium_browser, web_on_sqlite: Runn
 
     # Import a CSV: check the file, then add the valid rows.
     csv = tmp_path / "members.csv"
-    csv.write_text("email,name\r\nana@dept.gov.uk,Ana Example\r\nben@dept.gov.uk,Ben\r\nnot-an-address,Oops\r\n")
+    csv.write_text(
+        "email,name\r\nana@dept.gov.uk,Ana Example\r\nben@dept.gov.uk,Ben\r\n"
+        "not-an-address,Oops\r\n"
+    )
     page.get_by_label("Import members from a CSV file").set_input_files(str(csv))
     page.get_by_role("button", name="Check the file").click()
     page.get_by_text("2 address(es) ready to add; 1 row(s) with a problem").wait_for()
@@ -51,11 +58,17 @@ def test_an_organiser_walks_the_main_flows(chromium_browser, web_on_sqlite: Runn
     # Create a meeting.
     page.get_by_role("link", name="Lists and meetings", exact=True).click()
     page.get_by_role("link", name="New meeting").click()
-    starts = (datetime.now(ZoneInfo("Europe/London")) + timedelta(days=21)).replace(hour=14, minute=0)
+    starts = (datetime.now(ZoneInfo("Europe/London")) + timedelta(days=21)).replace(
+        hour=14, minute=0
+    )
     page.get_by_label("Title").fill("Winter Forum")
     page.get_by_label("Starts (UK time)").fill(starts.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_label("Ends (UK time)").fill((starts + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_label("Venue (sent only to in-person delegates)").fill("Room 1.01, 1 Example Street")
+    page.get_by_label("Ends (UK time)").fill(
+        (starts + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    )
+    page.get_by_label("Venue (sent only to in-person delegates)").fill(
+        "Room 1.01, 1 Example Street"
+    )
     page.get_by_label("In-person places (optional)").fill("20")
     page.get_by_role("button", name="Create meeting").click()
     page.get_by_role("heading", name="Winter Forum").wait_for()
@@ -66,8 +79,11 @@ def test_an_organiser_walks_the_main_flows(chromium_browser, web_on_sqlite: Runn
 
     # See an RSVP arrive: Ana opens her invitation's link in her own browser and answers.
     with db.sessions() as s:
-        invitation = s.scalar(select(OutboxMessage).where(OutboxMessage.kind == "invitation",
-                                                          OutboxMessage.recipient == "ana@dept.gov.uk"))
+        invitation = s.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == "invitation", OutboxMessage.recipient == "ana@dept.gov.uk"
+            )
+        )
     link = re.search(r"(http://\S+/rsvp/\S+/in-person)", invitation.body_text).group(1)
     member = chromium_browser.new_page()
     member.goto(link)
@@ -81,13 +97,19 @@ def test_an_organiser_walks_the_main_flows(chromium_browser, web_on_sqlite: Runn
     # Triage a message the service did not understand: reply to it from the panel.
     services = build_services(running.config)
     with db.sessions() as s:
-        inbound_id = store_inbound(s, mail_from="ben@dept.gov.uk", rcpt_to=["forum@lists.test"],
-                                   raw=b"From: Ben <ben@dept.gov.uk>\r\nSubject: Parking\r\nMessage-ID: <p@x>\r\n\r\n"
-                                       b"Is there parking near the venue?\r\n")
+        inbound_id = store_inbound(
+            s,
+            mail_from="ben@dept.gov.uk",
+            rcpt_to=["forum@lists.test"],
+            raw=b"From: Ben <ben@dept.gov.uk>\r\nSubject: Parking\r\nMessage-ID: <p@x>\r\n\r\n"
+            b"Is there parking near the venue?\r\n",
+        )
     assert "triage" in process_inbound(db.sessions, services, inbound_id).summary
     page.get_by_role("link", name="Needs attention", exact=True).click()
     page.get_by_role("heading", name="Messages that need a person").wait_for()
-    page.locator("table").first.get_by_role("link").first.click()  # the newest message waiting for a person
+    page.locator("table").first.get_by_role(
+        "link"
+    ).first.click()  # the newest message waiting for a person
     page.get_by_text("Is there parking near the venue?").first.wait_for()
     page.get_by_label(re.compile("Your reply")).fill("There is a car park on Example Street.")
     page.get_by_role("button", name="Send reply").click()
@@ -109,6 +131,9 @@ def test_an_organiser_walks_the_main_flows(chromium_browser, web_on_sqlite: Runn
         assert ("organiser_reply", "ben@dept.gov.uk") in kinds
         assert ("news_test", "organiser@example.org") in kinds
         assert s.scalar(select(Meeting.capacity)) == 20
-        assert {p.email for p in s.scalars(select(Person))} >= {"ana@dept.gov.uk", "ben@dept.gov.uk"}
+        assert {p.email for p in s.scalars(select(Person))} >= {
+            "ana@dept.gov.uk",
+            "ben@dept.gov.uk",
+        }
     with db.sessions() as s:
         assert s.get(InboundMessage, inbound_id).status is InboundStatus.DONE

@@ -20,40 +20,109 @@ import pytest
 FROZEN = Path(__file__).parent / "frozen"
 
 EXPECTS = {
-    "register", "decline", "change-mode", "leave", "join", "triage", "ignore", "bounce",
-    "calendar-accept", "calendar-decline",
+    "register",
+    "decline",
+    "change-mode",
+    "leave",
+    "join",
+    "triage",
+    "ignore",
+    "bounce",
+    "calendar-accept",
+    "calendar-decline",
 }
 SILENT = {"ignore", "bounce", "calendar-accept", "calendar-decline"}
 NO_MEETING = {"leave", "join", "ignore", "bounce"}
 MODES = {"", "in_person", "remote"}
 BEFORES = {"", "in_person", "remote", "declined"}
 CLIENTS = {
-    "outlook-desktop", "outlook-web", "outlook-ios", "outlook-android", "windows-mail",
-    "gmail-web", "gmail-mobile", "gmail-locale", "apple-mail", "iphone", "thunderbird", "proton",
-    "samsung-email", "android-mail", "yahoo", "zoho", "lotus-notes", "groupwise", "plain-text",
-    "html-only", "exchange", "autoresponder", "ticketing", "gateway", "mta",
+    "outlook-desktop",
+    "outlook-web",
+    "outlook-ios",
+    "outlook-android",
+    "windows-mail",
+    "gmail-web",
+    "gmail-mobile",
+    "gmail-locale",
+    "apple-mail",
+    "iphone",
+    "thunderbird",
+    "proton",
+    "samsung-email",
+    "android-mail",
+    "yahoo",
+    "zoho",
+    "lotus-notes",
+    "groupwise",
+    "plain-text",
+    "html-only",
+    "exchange",
+    "autoresponder",
+    "ticketing",
+    "gateway",
+    "mta",
 }
 PHENOMENA = {
-    "register-no-mode", "register-in-person", "register-remote", "register-fallback",
-    "register-with-question", "polite-request", "change-mode", "decline", "decline-with-question",
-    "question-only", "someone-else", "negation", "conditional", "complaint", "leave", "join",
-    "one-word", "subject-only", "typo", "meeting-2", "meeting-unnamed", "bottom-post",
-    "inline-reply", "base64-body", "gateway", "classification", "legal-disclaimer",
-    "auto-submitted-header", "out-of-office-no-header", "read-receipt", "ticket-ack",
-    "quarantine-notice", "dsn-not-failed", "dsn-failed", "calendar-reply",
+    "register-no-mode",
+    "register-in-person",
+    "register-remote",
+    "register-fallback",
+    "register-with-question",
+    "polite-request",
+    "change-mode",
+    "decline",
+    "decline-with-question",
+    "question-only",
+    "someone-else",
+    "negation",
+    "conditional",
+    "complaint",
+    "leave",
+    "join",
+    "one-word",
+    "subject-only",
+    "typo",
+    "meeting-2",
+    "meeting-unnamed",
+    "bottom-post",
+    "inline-reply",
+    "base64-body",
+    "gateway",
+    "classification",
+    "legal-disclaimer",
+    "auto-submitted-header",
+    "out-of-office-no-header",
+    "read-receipt",
+    "ticket-ack",
+    "quarantine-notice",
+    "dsn-not-failed",
+    "dsn-failed",
+    "calendar-reply",
 }
 LABEL_KEYS = {
-    "client", "about", "expect", "mode", "meeting", "before", "question", "new_text", "phenomena",
+    "client",
+    "about",
+    "expect",
+    "mode",
+    "meeting",
+    "before",
+    "question",
+    "new_text",
+    "phenomena",
 }
 PLACEHOLDERS = {
-    "<invitation-1@lists.test>", "<invitation-2@lists.test>", "<agenda-1@lists.test>",
+    "<invitation-1@lists.test>",
+    "<invitation-2@lists.test>",
+    "<agenda-1@lists.test>",
     "<confirmation-1@lists.test>",
 }
 MEMBER = re.compile(r"alex\.[a-z0-9-]+@dept\.example\.org")
 DSN_PARTS = ("message/delivery-status", "message/disposition-notification")
 SYSTEM = re.compile(r"[A-Za-z0-9._+-]+@([a-z0-9-]+\.)*dept\.example\.org")
 
-LABELS: dict[str, dict[str, Any]] = tomllib.loads((FROZEN / "labels.toml").read_text(encoding="utf-8"))
+LABELS: dict[str, dict[str, Any]] = tomllib.loads(
+    (FROZEN / "labels.toml").read_text(encoding="utf-8")
+)
 NAMES = sorted(path.stem for path in FROZEN.glob("*.eml"))
 
 
@@ -207,8 +276,11 @@ def test_a_bounce_is_a_failed_delivery_report_to_the_bounce_address(name: str) -
     assert message.get_content_type() == "multipart/report"
     assert message.get_param("report-type") == "delivery-status"
     assert str(message["To"]).strip("<>") == "bounces+0@lists.test"
-    actions = [b["action"].lower() for b in report_fields(message, "message/delivery-status")
-               if "action" in b]
+    actions = [
+        b["action"].lower()
+        for b in report_fields(message, "message/delivery-status")
+        if "action" in b
+    ]
     assert "failed" in actions
 
 
@@ -217,8 +289,11 @@ def test_a_report_that_is_not_a_failure_says_delayed_delivered_or_relayed(name: 
     message = parsed(name)
     assert LABELS[name]["expect"] == "ignore"
     assert message.get_param("report-type") == "delivery-status"
-    actions = {b["action"].lower() for b in report_fields(message, "message/delivery-status")
-               if "action" in b}
+    actions = {
+        b["action"].lower()
+        for b in report_fields(message, "message/delivery-status")
+        if "action" in b
+    }
     assert actions and actions <= {"delayed", "delivered", "relayed"}
 
 
@@ -240,7 +315,11 @@ def test_a_calendar_reply_is_an_itip_reply_from_the_sender_for_meeting_one(name:
     (attendee,) = re.findall(r"^ATTENDEE[^\r\n]*", text, re.MULTILINE)
     assert attendee.lower().endswith("mailto:" + sender(message))
     (partstat,) = re.findall(r"PARTSTAT=([A-Z-]+)", attendee)
-    expected = {"calendar-accept": "ACCEPTED", "calendar-decline": "DECLINED", "triage": "TENTATIVE"}
+    expected = {
+        "calendar-accept": "ACCEPTED",
+        "calendar-decline": "DECLINED",
+        "triage": "TENTATIVE",
+    }
     assert partstat == expected[LABELS[name]["expect"]]
 
 

@@ -33,7 +33,9 @@ def link_token(database: TestDatabase, services: Services) -> tuple[str, int]:
     return url.split("/rsvp/")[1].split("/")[0], meeting.id
 
 
-def test_given_with_the_answer_seen_by_organisers_not_on_the_page(database: TestDatabase, services: Services) -> None:
+def test_given_with_the_answer_seen_by_organisers_not_on_the_page(
+    database: TestDatabase, services: Services
+) -> None:
     token, meeting_id = link_token(database, services)
     with database.sessions() as s:
         assert rsvp_page(s, services, token, "in-person").has_access_needs is False
@@ -41,7 +43,9 @@ def test_given_with_the_answer_seen_by_organisers_not_on_the_page(database: Test
         record_rsvp_from_link(s, services, token, "in-person", access_needs=f"  {NEEDS}\r\n")
     with database.sessions() as s:
         page = rsvp_page(s, services, token, "in-person")
-    assert page.has_access_needs and NEEDS not in repr(page)  # the page knows there are some, not what
+    assert page.has_access_needs and NEEDS not in repr(
+        page
+    )  # the page knows there are some, not what
     with database.sessions() as s:
         report = attendee_report(s, meeting_id)
     assert report.attendees[0].access_needs == NEEDS
@@ -57,7 +61,9 @@ def test_given_with_the_answer_seen_by_organisers_not_on_the_page(database: Test
         assert s.scalar(select(Rsvp.access_needs)) is None
 
 
-def test_too_long_is_refused_and_nothing_changes(database: TestDatabase, services: Services) -> None:
+def test_too_long_is_refused_and_nothing_changes(
+    database: TestDatabase, services: Services
+) -> None:
     token, _ = link_token(database, services)
     with database.sessions() as s, pytest.raises(InvalidInput, match="1000 characters"):
         record_rsvp_from_link(s, services, token, "in-person", access_needs="x" * 1001)
@@ -65,7 +71,9 @@ def test_too_long_is_refused_and_nothing_changes(database: TestDatabase, service
         assert s.scalar(select(Rsvp)) is None
 
 
-def test_deleted_after_the_meeting_and_with_the_person(database: TestDatabase, services: Services) -> None:
+def test_deleted_after_the_meeting_and_with_the_person(
+    database: TestDatabase, services: Services
+) -> None:
     token, meeting_id = link_token(database, services)
     with database.sessions() as s:
         record_rsvp_from_link(s, services, token, "in-person", access_needs=NEEDS)
@@ -74,7 +82,11 @@ def test_deleted_after_the_meeting_and_with_the_person(database: TestDatabase, s
     with database.sessions() as s:
         assert apply_access_needs_retention(s, days_after=1) == 0  # the meeting is still to come
     with database.sessions() as s, s.begin():
-        s.execute(update(Meeting).values(starts_at=utcnow() - timedelta(days=3), ends_at=utcnow() - timedelta(days=2)))
+        s.execute(
+            update(Meeting).values(
+                starts_at=utcnow() - timedelta(days=3), ends_at=utcnow() - timedelta(days=2)
+            )
+        )
     with database.sessions() as s:
         assert apply_access_needs_retention(s, days_after=1) == 1
     with database.sessions() as s:
@@ -84,4 +96,6 @@ def test_deleted_after_the_meeting_and_with_the_person(database: TestDatabase, s
     with database.sessions() as s:
         erase_person(s, "alex@dept.gov.uk", actor="test")
     with database.sessions() as s:
-        assert s.scalar(select(Rsvp.access_needs)) is None  # the anonymous RSVP stays, the note does not
+        assert (
+            s.scalar(select(Rsvp.access_needs)) is None
+        )  # the anonymous RSVP stays, the note does not

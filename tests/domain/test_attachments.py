@@ -20,7 +20,9 @@ from tests.support.servers import SmtpSink
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-def test_invitation_carries_the_file_and_the_calendar(database: TestDatabase, tmp_path: Path) -> None:
+def test_invitation_carries_the_file_and_the_calendar(
+    database: TestDatabase, tmp_path: Path
+) -> None:
     with SmtpSink() as sink:
         config = make_test_config(tmp_path, database.url, delivery=sink.smarthost_settings())
         services = build_services(config)
@@ -29,7 +31,9 @@ def test_invitation_carries_the_file_and_the_calendar(database: TestDatabase, tm
         with database.sessions() as s:
             add_member(s, slug="forum", email="ana@example.org", actor="test")
         with database.sessions() as s:
-            info = add_attachment(s, meeting.id, filename="../../Terms of reference.pdf", data=PDF, actor="test")
+            info = add_attachment(
+                s, meeting.id, filename="../../Terms of reference.pdf", data=PDF, actor="test"
+            )
         assert info.filename == "Terms of reference.pdf" and info.content_type == "application/pdf"
         with database.sessions() as s:
             send_invitations(s, services, meeting.id, actor="test")
@@ -43,11 +47,14 @@ def test_invitation_carries_the_file_and_the_calendar(database: TestDatabase, tm
     assert msg.get_body(preferencelist=("plain",)) is not None
 
 
-@pytest.mark.parametrize(("name", "data", "message"), [
-    ("virus.exe", b"MZ", "Attach a PDF"),
-    ("empty.pdf", b"", "empty"),
-    ("huge.pdf", b"x" * (10 * 1024 * 1024 + 1), "at most 10 MB"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("virus.exe", b"MZ", "Attach a PDF"),
+        ("empty.pdf", b"", "empty"),
+        ("huge.pdf", b"x" * (10 * 1024 * 1024 + 1), "at most 10 MB"),
+    ],
+)
 def test_files_are_checked(database: TestDatabase, name: str, data: bytes, message: str) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)

@@ -3,7 +3,7 @@ closing, and refusals with clear messages."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -37,23 +37,46 @@ def sent_consultation(database: TestDatabase, services: Services, **options) -> 
     with database.sessions() as s:
         add_member(s, slug="forum", email="alex@dept.gov.uk", display_name="Alex", actor="test")
     with database.sessions() as s:
-        c = create_consultation(s, list_slug="forum", title="Views", question_markdown="What do you think?",
-                                actor="test", **options)
+        c = create_consultation(
+            s,
+            list_slug="forum",
+            title="Views",
+            question_markdown="What do you think?",
+            actor="test",
+            **options,
+        )
     with database.sessions() as s:
         send_consultation(s, services, c.id, actor="test")
     return c.id
 
 
-def answer(database: TestDatabase, services: Services, cid: int, text: str, email: str = "alex@dept.gov.uk"):  # type: ignore[no-untyped-def]
+def answer(
+    database: TestDatabase, services: Services, cid: int, text: str, email: str = "alex@dept.gov.uk"
+):  # type: ignore[no-untyped-def]
     with database.sessions() as s:
-        return record_answer(s, services, consultation_id=cid, email=email, display_name=None, text=text,
-                             thread=ReplyThread(f"<{abs(hash(text))}@client.example>"))
+        return record_answer(
+            s,
+            services,
+            consultation_id=cid,
+            email=email,
+            display_name=None,
+            text=text,
+            thread=ReplyThread(f"<{abs(hash(text))}@client.example>"),
+        )
 
 
 def test_roles_are_matched_by_name_alias_and_plural() -> None:
-    roles = [VolunteerRole(id=i, name=n, aliases=a) for i, (n, a) in enumerate(
-        [("Project delivery", ""), ("Communications", "comms, social media"), ("Administrative support", "admin"),
-         ("Policy", "")])]
+    roles = [
+        VolunteerRole(id=i, name=n, aliases=a)
+        for i, (n, a) in enumerate(
+            [
+                ("Project delivery", ""),
+                ("Communications", "comms, social media"),
+                ("Administrative support", "admin"),
+                ("Policy", ""),
+            ]
+        )
+    ]
     names = lambda text: [r.name for r in match_roles(text, roles)]  # noqa: E731
     assert names("I can do comms and policy.") == ["Communications", "Policy"]
     assert names("Happy to help with PROJECT\nDELIVERY") == ["Project delivery"]
@@ -63,9 +86,15 @@ def test_roles_are_matched_by_name_alias_and_plural() -> None:
     assert names("apolicy") == []
 
 
-def test_answers_are_in_the_export_and_erased_with_the_person(database: TestDatabase, services: Services) -> None:
-    cid = sent_consultation(database, services, kind=ConsultationKind.VOLUNTEERS,
-                            roles=[RoleSpec("Communications", aliases="comms")])
+def test_answers_are_in_the_export_and_erased_with_the_person(
+    database: TestDatabase, services: Services
+) -> None:
+    cid = sent_consultation(
+        database,
+        services,
+        kind=ConsultationKind.VOLUNTEERS,
+        roles=[RoleSpec("Communications", aliases="comms")],
+    )
     answer(database, services, cid, "I could do comms.")
     with database.sessions() as s:
         data = export_person(s, "alex@dept.gov.uk")
@@ -79,7 +108,9 @@ def test_answers_are_in_the_export_and_erased_with_the_person(database: TestData
         assert s.scalar(select(func.count()).select_from(VolunteerOffer)) == 0
 
 
-def test_retention_deletes_answers_long_after_closing(database: TestDatabase, services: Services) -> None:
+def test_retention_deletes_answers_long_after_closing(
+    database: TestDatabase, services: Services
+) -> None:
     from mailer.domain.consultations import apply_answer_retention
 
     cid = sent_consultation(database, services)
@@ -90,15 +121,16 @@ def test_retention_deletes_answers_long_after_closing(database: TestDatabase, se
         assert apply_answer_retention(s, days=365) == 0
         assert apply_answer_retention(s, days=0) == 0
     with database.sessions() as s, s.begin():
-        s.execute(update(Consultation).values(closed_at=datetime.now(timezone.utc) - timedelta(days=400)))
+        s.execute(update(Consultation).values(closed_at=datetime.now(UTC) - timedelta(days=400)))
     with database.sessions() as s:
         assert apply_answer_retention(s, days=365) == 1
     with database.sessions() as s:
         assert s.scalar(select(func.count()).select_from(ConsultationAnswer)) == 0
 
 
-def test_after_closing_answers_are_kept_late_and_empty_replies_store_nothing(database: TestDatabase,
-                                                                            services: Services) -> None:
+def test_after_closing_answers_are_kept_late_and_empty_replies_store_nothing(
+    database: TestDatabase, services: Services
+) -> None:
     cid = sent_consultation(database, services)
     assert answer(database, services, cid, "   ").stored is False
     with database.sessions() as s:
@@ -109,13 +141,19 @@ def test_after_closing_answers_are_kept_late_and_empty_replies_store_nothing(dat
         assert s.scalar(select(ConsultationAnswer.late)) is True
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"title": " "}, "Enter a title"),
-    ({"question_markdown": ""}, "Write the question"),
-    ({"kind": ConsultationKind.VOLUNTEERS}, "Name at least one role"),
-    ({"kind": ConsultationKind.VOLUNTEERS, "roles": [RoleSpec("A"), RoleSpec("a")]}, "different name"),
-    ({"closes_at": datetime(2001, 1, 1, tzinfo=timezone.utc)}, "must be in the future"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"title": " "}, "Enter a title"),
+        ({"question_markdown": ""}, "Write the question"),
+        ({"kind": ConsultationKind.VOLUNTEERS}, "Name at least one role"),
+        (
+            {"kind": ConsultationKind.VOLUNTEERS, "roles": [RoleSpec("A"), RoleSpec("a")]},
+            "different name",
+        ),
+        ({"closes_at": datetime(2001, 1, 1, tzinfo=UTC)}, "must be in the future"),
+    ],
+)
 def test_bad_input_is_refused_clearly(database: TestDatabase, options: dict, message: str) -> None:  # type: ignore[type-arg]
     make_list(database.sessions)
     fields = {"list_slug": "forum", "title": "T", "question_markdown": "Q?", **options}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,28 +28,51 @@ def london(year: int, month: int, day: int, hour: int) -> datetime:
     return datetime(year, month, day, hour, tzinfo=ZoneInfo("Europe/London"))
 
 
-def test_ics_times_are_right_across_daylight_saving(database: TestDatabase, services: Services) -> None:
+def test_ics_times_are_right_across_daylight_saving(
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
     with database.sessions() as s:
-        winter = create_meeting(s, list_slug="forum", title="Winter", starts_at="2027-01-14 14:00",
-                                ends_at="2027-01-14 16:00", venue="Room 1", actor="test")
+        winter = create_meeting(
+            s,
+            list_slug="forum",
+            title="Winter",
+            starts_at="2027-01-14 14:00",
+            ends_at="2027-01-14 16:00",
+            venue="Room 1",
+            actor="test",
+        )
     with database.sessions() as s:
-        summer = create_meeting(s, list_slug="forum", title="Summer", starts_at="2027-07-15 14:00",
-                                ends_at="2027-07-15 16:00", venue="Room 1", actor="test")
+        summer = create_meeting(
+            s,
+            list_slug="forum",
+            title="Summer",
+            starts_at="2027-07-15 14:00",
+            ends_at="2027-07-15 16:00",
+            venue="Room 1",
+            actor="test",
+        )
     person = Person(id=5, email="sam@example.org", display_name="Sam Example")
     for meeting, utc_hour in ((winter, 14), (summer, 13)):
-        ics = build_ics(meeting, person=person, organiser_address="forum@lists.test", organiser_name="Forum",
-                        domain="lists.test")
+        ics = build_ics(
+            meeting,
+            person=person,
+            organiser_address="forum@lists.test",
+            organiser_name="Forum",
+            domain="lists.test",
+        )
         assert f"DTSTART:{meeting.starts_at:%Y%m%d}T{utc_hour:02}0000Z" in ics
         event = Calendar.from_ical(ics).walk("VEVENT")[0]
-        assert event["DTSTART"].dt == london(meeting.starts_at.year, meeting.starts_at.month, meeting.starts_at.day,
-                                             14).astimezone(timezone.utc)
+        assert event["DTSTART"].dt == london(
+            meeting.starts_at.year, meeting.starts_at.month, meeting.starts_at.day, 14
+        ).astimezone(UTC)
         assert str(event["UID"]) == f"meeting-{meeting.id}@lists.test"
         assert "Room 1" not in ics  # the venue goes to delegates only
 
 
-def test_invitations_reach_each_member_with_links_and_a_calendar_request(database: TestDatabase,
-                                                                          tmp_path: Path) -> None:
+def test_invitations_reach_each_member_with_links_and_a_calendar_request(
+    database: TestDatabase, tmp_path: Path
+) -> None:
     with SmtpSink() as sink:
         config = make_test_config(tmp_path, database.url, delivery=sink.smarthost_settings())
         services = build_services(config)
@@ -57,35 +80,73 @@ def test_invitations_reach_each_member_with_links_and_a_calendar_request(databas
         meeting = make_meeting(database.sessions, title="Spring Forum")
         for who in ("ana", "ben"):
             with database.sessions() as s:
-                add_member(s, slug="forum", email=f"{who}@example.org", display_name=who.title(), actor="test")
+                add_member(
+                    s,
+                    slug="forum",
+                    email=f"{who}@example.org",
+                    display_name=who.title(),
+                    actor="test",
+                )
         with database.sessions() as s:
             assert send_invitations(s, services, meeting.id, actor="test") == 2
-        with database.sessions() as s:  # again: nobody has answered, so both again; after answers, fewer
-            record_rsvp(s, services, meeting_id=meeting.id, email="ana@example.org", response=RsvpResponse.DECLINED,
-                        mode=None, source="panel")
+        with (
+            database.sessions() as s
+        ):  # again: nobody has answered, so both again; after answers, fewer
+            record_rsvp(
+                s,
+                services,
+                meeting_id=meeting.id,
+                email="ana@example.org",
+                response=RsvpResponse.DECLINED,
+                mode=None,
+                source="panel",
+            )
         with database.sessions() as s:
             assert send_invitations(s, services, meeting.id, actor="test") == 1
         deliver_once(database, config)
         received = sink.wait_for_count(4)
-    ben = next(r for r in received if r.rcpt_tos == ["ben@example.org"] and "Invitation" in r.message["Subject"])
+    ben = next(
+        r
+        for r in received
+        if r.rcpt_tos == ["ben@example.org"] and "Invitation" in r.message["Subject"]
+    )
     msg = ben.message
     assert msg["Subject"].startswith("Invitation: Spring Forum")
-    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" and "/u/" in msg["List-Unsubscribe"]
+    assert (
+        msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        and "/u/" in msg["List-Unsubscribe"]
+    )
     calendar_part = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
     assert calendar_part.get_param("method") == "REQUEST"
     event = Calendar.from_ical(calendar_part.get_content()).walk("VEVENT")[0]
-    assert str(event["ATTENDEE"]) == "mailto:ben@example.org" and event["ATTENDEE"].params["RSVP"] == "TRUE"
+    assert (
+        str(event["ATTENDEE"]) == "mailto:ben@example.org"
+        and event["ATTENDEE"].params["RSVP"] == "TRUE"
+    )
     assert str(event["ORGANIZER"]) == "mailto:forum@lists.test"
     text = msg.get_body(preferencelist=("plain",)).get_content()
     assert "/in-person" in text and "/remote" in text and "/decline" in text
     assert "Room 1.01" not in msg.as_string() and "secret-room" not in msg.as_string()
 
 
-def answer(database: TestDatabase, services: Services, meeting_id: int, email: str,
-           response: RsvpResponse = RsvpResponse.ATTENDING, mode: AttendanceMode | None = AttendanceMode.IN_PERSON):  # type: ignore[no-untyped-def]
+def answer(
+    database: TestDatabase,
+    services: Services,
+    meeting_id: int,
+    email: str,
+    response: RsvpResponse = RsvpResponse.ATTENDING,
+    mode: AttendanceMode | None = AttendanceMode.IN_PERSON,
+):  # type: ignore[no-untyped-def]
     with database.sessions() as s:
-        return record_rsvp(s, services, meeting_id=meeting_id, email=email, response=response, mode=mode,
-                           source="panel")
+        return record_rsvp(
+            s,
+            services,
+            meeting_id=meeting_id,
+            email=email,
+            response=response,
+            mode=mode,
+            source="panel",
+        )
 
 
 def test_capacity_waitlist_and_promotion(database: TestDatabase, services: Services) -> None:
@@ -99,16 +160,22 @@ def test_capacity_waitlist_and_promotion(database: TestDatabase, services: Servi
         report = attendee_report(s, meeting.id)
     assert (report.in_person, report.waitlist) == (2, 2)
     with database.sessions() as s:
-        confirmation = s.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "c@example.org")).one()
+        confirmation = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient == "c@example.org")
+        ).one()
     assert "waiting list" in confirmation.body_text
     # Remote needs no place: switching frees one, and the longest-waiting person gets it.
     answer(database, services, meeting.id, "a@example.org", mode=AttendanceMode.REMOTE)
     with database.sessions() as s:
         report = attendee_report(s, meeting.id)
-        promoted = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "waitlist_promoted")).all()
+        promoted = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "waitlist_promoted")
+        ).all()
     assert (report.in_person, report.waitlist) == (2, 1)
     assert [m.recipient for m in promoted] == ["c@example.org"]
-    answer(database, services, meeting.id, "b@example.org", response=RsvpResponse.DECLINED, mode=None)
+    answer(
+        database, services, meeting.id, "b@example.org", response=RsvpResponse.DECLINED, mode=None
+    )
     with database.sessions() as s:
         report = attendee_report(s, meeting.id)
     assert (report.in_person, report.waitlist) == (2, 0)
@@ -116,7 +183,9 @@ def test_capacity_waitlist_and_promotion(database: TestDatabase, services: Servi
     assert not answer(database, services, meeting.id, "d@example.org").changed
 
 
-def test_twenty_concurrent_answers_for_ten_places(database: TestDatabase, services: Services) -> None:
+def test_twenty_concurrent_answers_for_ten_places(
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions, capacity=10)
     barrier = threading.Barrier(20)
@@ -143,7 +212,8 @@ def test_twenty_concurrent_answers_for_ten_places(database: TestDatabase, servic
 
 
 def test_the_waiting_list_is_in_the_order_people_asked_not_the_order_their_mail_was_handled(
-        database: TestDatabase, services: Services) -> None:
+    database: TestDatabase, services: Services
+) -> None:
     """Bo's "register me in person" arrived before Cy's, but Cy's was handled first (another worker,
     say). The meeting is full, so both wait; when the place comes free it goes to Bo."""
     from datetime import timedelta
@@ -154,20 +224,49 @@ def test_the_waiting_list_is_in_the_order_people_asked_not_the_order_their_mail_
     make_list(database.sessions)
     meeting = make_meeting(database.sessions, capacity=1)
     with database.sessions() as s:
-        record_rsvp(s, services, meeting_id=meeting.id, email="al@example.org", response=RsvpResponse.ATTENDING,
-                    mode=AttendanceMode.IN_PERSON, source="panel")
-    bo_asked = datetime.now(timezone.utc) - timedelta(minutes=5)
-    for email, asked in (("cy@example.org", bo_asked + timedelta(minutes=1)), ("bo@example.org", bo_asked)):
+        record_rsvp(
+            s,
+            services,
+            meeting_id=meeting.id,
+            email="al@example.org",
+            response=RsvpResponse.ATTENDING,
+            mode=AttendanceMode.IN_PERSON,
+            source="panel",
+        )
+    bo_asked = datetime.now(UTC) - timedelta(minutes=5)
+    for email, asked in (
+        ("cy@example.org", bo_asked + timedelta(minutes=1)),
+        ("bo@example.org", bo_asked),
+    ):
         with database.sessions() as s:
-            outcome = register_by_email(s, services, list_slug="forum", email=email, display_name=None,
-                                        mode=AttendanceMode.IN_PERSON, thread=ReplyThread("<x@example.org>"),
-                                        at=asked)
+            outcome = register_by_email(
+                s,
+                services,
+                list_slug="forum",
+                email=email,
+                display_name=None,
+                mode=AttendanceMode.IN_PERSON,
+                thread=ReplyThread("<x@example.org>"),
+                at=asked,
+            )
         assert outcome.rsvp is not None and outcome.rsvp.waitlisted
     with database.sessions() as s:
-        record_rsvp(s, services, meeting_id=meeting.id, email="al@example.org", response=RsvpResponse.DECLINED,
-                    mode=None, source="panel")
+        record_rsvp(
+            s,
+            services,
+            meeting_id=meeting.id,
+            email="al@example.org",
+            response=RsvpResponse.DECLINED,
+            mode=None,
+            source="panel",
+        )
     with database.sessions() as s:
-        places = {email: waiting for email, waiting in s.execute(
-            select(Person.email, Rsvp.waitlisted_at.is_not(None)).join(Rsvp, Rsvp.person_id == Person.id)
-            .where(Rsvp.response == RsvpResponse.ATTENDING))}
+        places = {
+            email: waiting
+            for email, waiting in s.execute(
+                select(Person.email, Rsvp.waitlisted_at.is_not(None))
+                .join(Rsvp, Rsvp.person_id == Person.id)
+                .where(Rsvp.response == RsvpResponse.ATTENDING)
+            )
+        }
     assert places == {"bo@example.org": False, "cy@example.org": True}

@@ -39,7 +39,9 @@ def test_other_secret_or_salt_is_refused() -> None:
     with pytest.raises(InvalidLink):
         signer().load_rsvp(forged)
     with pytest.raises(InvalidLink):
-        LinkSigner("z" * 48, "https://x", timedelta(days=1)).load_rsvp(signer().rsvp_token(PERSON, MEETING))  # type: ignore[arg-type]
+        LinkSigner("z" * 48, "https://x", timedelta(days=1)).load_rsvp(
+            signer().rsvp_token(PERSON, MEETING)
+        )  # type: ignore[arg-type]
 
 
 def test_expired_token() -> None:

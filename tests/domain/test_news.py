@@ -43,7 +43,9 @@ def members(database: TestDatabase, n: int, slug: str = "forum") -> None:
 
 def draft(database: TestDatabase, body: str = BODY) -> News:
     with database.sessions() as s:
-        return create_news(s, list_slug="forum", subject="Spring update", body_markdown=body, actor="test")
+        return create_news(
+            s, list_slug="forum", subject="Spring update", body_markdown=body, actor="test"
+        )
 
 
 def outbox_count(database: TestDatabase, **where: object) -> int:
@@ -55,8 +57,10 @@ def outbox_count(database: TestDatabase, **where: object) -> int:
 
 
 def test_markdown_is_rendered_and_sanitised() -> None:
-    html = markdown_to_html("**bold** <script>alert(1)</script> [x](javascript:alert(1)) "
-                            "<img src=x onerror=alert(1)> [ok](https://example.org)")
+    html = markdown_to_html(
+        "**bold** <script>alert(1)</script> [x](javascript:alert(1)) "
+        "<img src=x onerror=alert(1)> [ok](https://example.org)"
+    )
     assert "<strong>bold</strong>" in html
     # Raw HTML is shown as text, never passed through; the javascript: link is not made a link.
     assert "<script" not in html and "<img" not in html and 'href="javascript' not in html
@@ -64,7 +68,9 @@ def test_markdown_is_rendered_and_sanitised() -> None:
     assert '<a href="https://example.org" rel="noopener noreferrer">ok</a>' in html
 
 
-def test_send_now_queues_one_row_per_active_member_once(database: TestDatabase, services: Services) -> None:
+def test_send_now_queues_one_row_per_active_member_once(
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
     members(database, 5)
     with database.sessions() as s, s.begin():
@@ -79,7 +85,9 @@ def test_send_now_queues_one_row_per_active_member_once(database: TestDatabase, 
         mailing = s.scalars(select(Mailing)).one()
         rows = s.scalars(select(OutboxMessage)).all()
     assert mailing.recipients == 4 and UNSUBSCRIBE_PLACEHOLDER in mailing.body_text
-    assert "<strong>March</strong>" in mailing.body_html and 'style="' in mailing.body_html  # CSS inlined
+    assert (
+        "<strong>March</strong>" in mailing.body_html and 'style="' in mailing.body_html
+    )  # CSS inlined
     assert mailing.headers["List-Id"] == "Leaders of Networks Forum <forum.lists.test>"
     assert len({r.recipient for r in rows}) == 4 and len({r.message_id for r in rows}) == 4
     assert all(r.sender.startswith("bounces+") and r.body_text is None for r in rows)

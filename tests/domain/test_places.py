@@ -39,9 +39,12 @@ def test_someone_waiting_keeps_waiting_until_there_is_room_then_holds_a_place() 
     assert room.standing == HOLDS and room.changed
 
 
-@pytest.mark.parametrize("response, mode", [(DECLINED, None), (ATTENDING, REMOTE), (ATTENDING, None)])
-def test_any_other_answer_holds_no_place_and_gives_up_one_held(response: RsvpResponse,
-                                                               mode: AttendanceMode | None) -> None:
+@pytest.mark.parametrize(
+    "response, mode", [(DECLINED, None), (ATTENDING, REMOTE), (ATTENDING, None)]
+)
+def test_any_other_answer_holds_no_place_and_gives_up_one_held(
+    response: RsvpResponse, mode: AttendanceMode | None
+) -> None:
     gave_up = decide(HOLDS, response, mode, places_taken=39, capacity=40)
     assert gave_up.standing == Standing(response, mode) and gave_up.changed and gave_up.frees_place
     left_the_line = decide(WAITS, response, mode, places_taken=40, capacity=40)
@@ -50,17 +53,22 @@ def test_any_other_answer_holds_no_place_and_gives_up_one_held(response: RsvpRes
 
 def test_the_same_answer_again_changes_nothing() -> None:
     assert not decide(Standing(DECLINED, None), DECLINED, None, places_taken=0, capacity=40).changed
-    assert not decide(Standing(ATTENDING, REMOTE), ATTENDING, REMOTE, places_taken=40, capacity=40).changed
+    assert not decide(
+        Standing(ATTENDING, REMOTE), ATTENDING, REMOTE, places_taken=40, capacity=40
+    ).changed
 
 
 def test_a_first_answer_is_always_a_change() -> None:
     assert decide(None, DECLINED, None, places_taken=0, capacity=None).changed
 
 
-@pytest.mark.parametrize("taken, capacity, waiting, offered", [
-    (39, 40, 3, 1), (40, 40, 3, 0), (45, 40, 3, 0), (30, 40, 3, 3), (0, None, 5, 5), (0, 0, 2, 0)])
+@pytest.mark.parametrize(
+    "taken, capacity, waiting, offered",
+    [(39, 40, 3, 1), (40, 40, 3, 0), (45, 40, 3, 0), (30, 40, 3, 3), (0, None, 5, 5), (0, 0, 2, 0)],
+)
 def test_free_places_go_to_as_many_of_those_waiting_as_there_is_room_for(
-        taken: int, capacity: int | None, waiting: int, offered: int) -> None:
+    taken: int, capacity: int | None, waiting: int, offered: int
+) -> None:
     assert places_to_offer(taken, capacity, waiting) == offered
 
 

@@ -19,7 +19,7 @@ ORGS = {"dwp.gov.uk": "DWP", "hmrc.gov.uk": "HMRC", "cabinetoffice.gov.uk": "Cab
 
 
 def test_formulas_are_neutralised() -> None:
-    for evil in ("=HYPERLINK(\"http://x\")", "+1", "-1+2", "@SUM(A1)", "\tx"):
+    for evil in ('=HYPERLINK("http://x")', "+1", "-1+2", "@SUM(A1)", "\tx"):
         assert safe_cell(evil).startswith("'")
     assert safe_cell("Alex") == "Alex" and safe_cell(None) == ""
 
@@ -33,13 +33,25 @@ def test_organisation_by_domain_or_parent_domain() -> None:
 def test_csv_and_representation(database: TestDatabase, services: Services) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
-    for email, response, mode in (("alex@dwp.gov.uk", RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON),
-                                  ("sam@hmrc.gov.uk", RsvpResponse.DECLINED, None),
-                                  ("kim@example.org", RsvpResponse.ATTENDING, AttendanceMode.REMOTE)):
+    for email, response, mode in (
+        ("alex@dwp.gov.uk", RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON),
+        ("sam@hmrc.gov.uk", RsvpResponse.DECLINED, None),
+        ("kim@example.org", RsvpResponse.ATTENDING, AttendanceMode.REMOTE),
+    ):
         with database.sessions() as s:
-            record_rsvp(s, services, meeting_id=meeting.id, email=email, response=response, mode=mode, source="panel")
+            record_rsvp(
+                s,
+                services,
+                meeting_id=meeting.id,
+                email=email,
+                response=response,
+                mode=mode,
+                source="panel",
+            )
     with database.sessions() as s, s.begin():
-        s.scalar(select(Person).where(Person.email == "kim@example.org")).display_name = "=cmd|' /C calc'!A0"
+        s.scalar(
+            select(Person).where(Person.email == "kim@example.org")
+        ).display_name = "=cmd|' /C calc'!A0"
     with database.sessions() as s:
         report = attendee_report(s, meeting.id)
     data = attendees_csv(report, ORGS)

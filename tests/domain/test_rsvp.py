@@ -25,11 +25,22 @@ from tests.support.factories import make_list, make_meeting
 THREAD = ReplyThread(message_id="<q@example.org>", subject="Forum")
 
 
-def register(database: TestDatabase, services: Services, mode: AttendanceMode | None = None,
-             email: str = "Sam.Example@Example.ORG"):  # type: ignore[no-untyped-def]
+def register(
+    database: TestDatabase,
+    services: Services,
+    mode: AttendanceMode | None = None,
+    email: str = "Sam.Example@Example.ORG",
+):  # type: ignore[no-untyped-def]
     with database.sessions() as s:
-        return register_by_email(s, services, list_slug="forum", email=email, display_name="Sam Example",
-                                 mode=mode, thread=THREAD)
+        return register_by_email(
+            s,
+            services,
+            list_slug="forum",
+            email=email,
+            display_name="Sam Example",
+            mode=mode,
+            thread=THREAD,
+        )
 
 
 def outbox(database: TestDatabase) -> list[OutboxMessage]:
@@ -41,19 +52,30 @@ def token_for(database: TestDatabase, services: Services, meeting_id: int) -> st
     with database.sessions() as s:
         person = s.scalars(select(Person)).one()
         from mailer.domain.models import Meeting
+
         return services.links.rsvp_token(person, s.get(Meeting, meeting_id))
 
 
-def test_register_by_email_registers_and_replies_threaded(database: TestDatabase, services: Services) -> None:
+def test_register_by_email_registers_and_replies_threaded(
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
     result = register(database, services, AttendanceMode.REMOTE)
     assert result.rsvp is not None and result.rsvp.changed
     with database.sessions() as s:
         rsvp = s.scalars(select(Rsvp)).one()
-        assert (rsvp.meeting_id, rsvp.response, rsvp.mode) == (meeting.id, RsvpResponse.ATTENDING, AttendanceMode.REMOTE)
+        assert (rsvp.meeting_id, rsvp.response, rsvp.mode) == (
+            meeting.id,
+            RsvpResponse.ATTENDING,
+            AttendanceMode.REMOTE,
+        )
         assert s.scalars(select(Person)).one().email == "sam.example@example.org"
-        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "rsvp.record")).one().actor.startswith("person:")
+        assert (
+            s.scalars(select(AuditEntry).where(AuditEntry.action == "rsvp.record"))
+            .one()
+            .actor.startswith("person:")
+        )
     [reply] = outbox(database)
     assert reply.kind == "registration_reply"
     assert reply.recipient == "sam.example@example.org"
@@ -62,7 +84,9 @@ def test_register_by_email_registers_and_replies_threaded(database: TestDatabase
     assert "/rsvp/" in reply.body_text and "Hello Sam," in reply.body_text
 
 
-def test_register_again_keeps_the_mode_and_says_already(database: TestDatabase, services: Services) -> None:
+def test_register_again_keeps_the_mode_and_says_already(
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
     make_meeting(database.sessions)
     register(database, services, AttendanceMode.IN_PERSON)
@@ -74,7 +98,8 @@ def test_register_again_keeps_the_mode_and_says_already(database: TestDatabase, 
 
 
 def test_a_second_register_me_is_already_registered_never_a_second_answer(
-        database: TestDatabase, services: Services) -> None:
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
     make_meeting(database.sessions)
     assert register(database, services, AttendanceMode.REMOTE).rsvp.changed
@@ -84,7 +109,8 @@ def test_a_second_register_me_is_already_registered_never_a_second_answer(
 
 
 def test_the_hourly_reply_limit_counts_every_reply_to_the_address(
-        database: TestDatabase, services: Services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    database: TestDatabase, services: Services, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     """Replies to one address stop at the hourly limit, a new sender's first one included; a limit
     of none means no reply; an address erased and back starts again with nothing sent."""
     from mailer.domain.privacy import erase_person
@@ -93,19 +119,29 @@ def test_the_hourly_reply_limit_counts_every_reply_to_the_address(
 
     make_list(database.sessions)
     make_meeting(database.sessions)
-    two = build_services(make_test_config(tmp_path, database.url, worker={"replies_per_sender_per_hour": 2}))
-    assert [register(database, two, AttendanceMode.REMOTE).replied for _ in range(3)] == [True, True, False]
+    two = build_services(
+        make_test_config(tmp_path, database.url, worker={"replies_per_sender_per_hour": 2})
+    )
+    assert [register(database, two, AttendanceMode.REMOTE).replied for _ in range(3)] == [
+        True,
+        True,
+        False,
+    ]
     with database.sessions() as s:
         erase_person(s, "sam.example@example.org", actor="test")
     assert register(database, two, AttendanceMode.REMOTE).replied
     with database.sessions() as s:
         erase_person(s, "sam.example@example.org", actor="test")
-    silent = build_services(make_test_config(tmp_path, database.url, worker={"replies_per_sender_per_hour": 0}))
+    silent = build_services(
+        make_test_config(tmp_path, database.url, worker={"replies_per_sender_per_hour": 0})
+    )
     assert not register(database, silent, AttendanceMode.REMOTE).replied
     assert [m.recipient for m in outbox(database)].count("sam.example@example.org") == 0
 
 
-def test_same_answer_twice_changes_nothing_and_sends_nothing(database: TestDatabase, services: Services) -> None:
+def test_same_answer_twice_changes_nothing_and_sends_nothing(
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
     register(database, services)
@@ -134,10 +170,19 @@ def test_every_change_is_emailed_to_the_owner(database: TestDatabase, services: 
 
 def test_deadline_passed_is_refused_clearly(database: TestDatabase, services: Services) -> None:
     make_list(database.sessions)
-    meeting = make_meeting(database.sessions, starts_in=timedelta(days=1), deadline_before=timedelta(days=2))
+    meeting = make_meeting(
+        database.sessions, starts_in=timedelta(days=1), deadline_before=timedelta(days=2)
+    )
     with database.sessions() as s, pytest.raises(RsvpClosed, match="deadline"):
-        record_rsvp(s, services, meeting_id=meeting.id, email="sam@example.org",
-                    response=RsvpResponse.ATTENDING, mode=None, source="panel")
+        record_rsvp(
+            s,
+            services,
+            meeting_id=meeting.id,
+            email="sam@example.org",
+            response=RsvpResponse.ATTENDING,
+            mode=None,
+            source="panel",
+        )
     result = register(database, services)
     assert result.rsvp is None and "deadline" in result.summary
     assert outbox(database)[-1].kind == "rsvp_refused"
@@ -147,11 +192,20 @@ def test_mode_must_fit_the_meeting_format(database: TestDatabase, services: Serv
     make_list(database.sessions)
     meeting = make_meeting(database.sessions, format="remote")
     with database.sessions() as s, pytest.raises(InvalidChoice):
-        record_rsvp(s, services, meeting_id=meeting.id, email="sam@example.org",
-                    response=RsvpResponse.ATTENDING, mode=AttendanceMode.IN_PERSON, source="panel")
+        record_rsvp(
+            s,
+            services,
+            meeting_id=meeting.id,
+            email="sam@example.org",
+            response=RsvpResponse.ATTENDING,
+            mode=AttendanceMode.IN_PERSON,
+            source="panel",
+        )
 
 
-def test_link_get_changes_nothing_and_shows_no_personal_data(database: TestDatabase, services: Services) -> None:
+def test_link_get_changes_nothing_and_shows_no_personal_data(
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
     register(database, services)
@@ -160,7 +214,8 @@ def test_link_get_changes_nothing_and_shows_no_personal_data(database: TestDatab
         page = rsvp_page(s, services, token_for(database, services, meeting.id), "decline")
     assert page.first_name == "Sam"
     assert page.current == (RsvpResponse.ATTENDING, None)
-    # The page is given the meeting's title and time only: a template cannot show the venue or dial-in.
+    # The page is given the meeting's title and time only: a template cannot show the venue or
+    # dial-in.
     assert page.meeting.title == meeting.title and page.meeting.starts_at == meeting.starts_at
     assert not hasattr(page.meeting, "venue") and not hasattr(page.meeting, "dial_in")
     assert len(outbox(database)) == before

@@ -36,22 +36,40 @@ def pg_services(pg: TestDatabase, tmp_path: Path) -> Services:
     return build_services(make_test_config(tmp_path, pg.url))
 
 
-def _answer(database: TestDatabase, services: Services, meeting_id: int, email: str,
-            response: RsvpResponse = RsvpResponse.ATTENDING, mode: AttendanceMode | None = AttendanceMode.REMOTE) -> None:
+def _answer(
+    database: TestDatabase,
+    services: Services,
+    meeting_id: int,
+    email: str,
+    response: RsvpResponse = RsvpResponse.ATTENDING,
+    mode: AttendanceMode | None = AttendanceMode.REMOTE,
+) -> None:
     with database.sessions() as session:
-        record_rsvp(session, services, meeting_id=meeting_id, email=email, response=response, mode=mode,
-                    source="panel")
+        record_rsvp(
+            session,
+            services,
+            meeting_id=meeting_id,
+            email=email,
+            response=response,
+            mode=mode,
+            source="panel",
+        )
 
 
 def _waiting(database: TestDatabase) -> int:
     """How many of this database's sessions wait for a lock."""
     with database.engine.connect() as conn:
-        return conn.scalar(text("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                                "WHERE NOT l.granted AND a.datname = current_database()"))
+        return conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE NOT l.granted AND a.datname = current_database()"
+            )
+        )
 
 
 def test_without_a_capacity_a_persons_answers_queue_and_other_peoples_do_not(
-        pg: TestDatabase, pg_services: Services) -> None:
+    pg: TestDatabase, pg_services: Services
+) -> None:
     meeting = make_meeting(pg.sessions, capacity=None)
     for email in ("sam@example.org", "robin@example.org"):
         _answer(pg, pg_services, meeting.id, email)
@@ -61,8 +79,15 @@ def test_without_a_capacity_a_persons_answers_queue_and_other_peoples_do_not(
 
     def answer_in_person(email: str) -> None:
         with pg.sessions() as session:
-            record_rsvp(session, pg_services, meeting_id=meeting.id, email=email,
-                        response=RsvpResponse.ATTENDING, mode=AttendanceMode.IN_PERSON, source="panel")
+            record_rsvp(
+                session,
+                pg_services,
+                meeting_id=meeting.id,
+                email=email,
+                response=RsvpResponse.ATTENDING,
+                mode=AttendanceMode.IN_PERSON,
+                source="panel",
+            )
         finished.append(email)
 
     with pg.sessions() as holder, transaction(holder):
@@ -74,7 +99,9 @@ def test_without_a_capacity_a_persons_answers_queue_and_other_peoples_do_not(
         assert finished == ["robin@example.org"]  # someone else's answer did not wait
         sam_thread = threading.Thread(target=answer_in_person, args=("sam@example.org",))
         sam_thread.start()
-        wait_for(lambda: _waiting(pg) == 1, timeout=30, message="Sam's answer queued behind the lock")
+        wait_for(
+            lambda: _waiting(pg) == 1, timeout=30, message="Sam's answer queued behind the lock"
+        )
         assert finished == ["robin@example.org"]
     sam_thread.join(30)  # the holder committed: Sam's answer goes through
     assert finished == ["robin@example.org", "sam@example.org"]
@@ -83,13 +110,20 @@ def test_without_a_capacity_a_persons_answers_queue_and_other_peoples_do_not(
 
 
 def test_a_decline_waits_for_a_promotion_under_way_and_passes_the_place_on(
-        pg: TestDatabase, pg_services: Services) -> None:
+    pg: TestDatabase, pg_services: Services
+) -> None:
     """Bo waits for a place and declines just as another answer, holding the meeting's lock, gives
     Bo the place. Bo's decline waits for that lock and reads Bo's answer again: Bo now held the
     place, so giving it up promotes Cy, the next in line."""
     meeting = make_meeting(pg.sessions, capacity=1)
-    for email in ("al@example.org", "bo@example.org", "cy@example.org"):  # Al has the place; Bo, then Cy wait
-        _answer(pg, pg_services, meeting.id, email, RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON)
+    for email in (
+        "al@example.org",
+        "bo@example.org",
+        "cy@example.org",
+    ):  # Al has the place; Bo, then Cy wait
+        _answer(
+            pg, pg_services, meeting.id, email, RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON
+        )
     with pg.sessions() as s:
         ids = {p.email.split("@")[0]: p.id for p in s.scalars(select(Person))}
     done: list[BaseException | None] = []
@@ -101,18 +135,30 @@ def test_a_decline_waits_for_a_promotion_under_way_and_passes_the_place_on(
         except BaseException as exc:  # asserted below
             done.append(exc)
 
-    with pg.sessions() as al, transaction(al):  # Al's decline, under way: the lock, then Bo promoted
+    with (
+        pg.sessions() as al,
+        transaction(al),
+    ):  # Al's decline, under way: the lock, then Bo promoted
         al.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
-        al.execute(update(Rsvp).where(Rsvp.person_id == ids["al"]).values(response=RsvpResponse.DECLINED,
-                                                                           mode=None))
+        al.execute(
+            update(Rsvp)
+            .where(Rsvp.person_id == ids["al"])
+            .values(response=RsvpResponse.DECLINED, mode=None)
+        )
         al.execute(update(Rsvp).where(Rsvp.person_id == ids["bo"]).values(waitlisted_at=None))
         bo = threading.Thread(target=bo_declines)
         bo.start()
-        wait_for(lambda: _waiting(pg) >= 1, timeout=30, message="Bo's decline waiting for the meeting's lock")
+        wait_for(
+            lambda: _waiting(pg) >= 1,
+            timeout=30,
+            message="Bo's decline waiting for the meeting's lock",
+        )
         assert done == []
     bo.join(30)
     assert done == [None]
     with pg.sessions() as s:
-        state = {r.person_id: (r.response, r.waitlisted_at is None) for r in s.scalars(select(Rsvp))}
+        state = {
+            r.person_id: (r.response, r.waitlisted_at is None) for r in s.scalars(select(Rsvp))
+        }
     assert state[ids["bo"]][0] is RsvpResponse.DECLINED
     assert state[ids["cy"]] == (RsvpResponse.ATTENDING, True)  # the place Bo gave up went to Cy

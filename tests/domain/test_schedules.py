@@ -20,15 +20,32 @@ from tests.support.factories import make_list, make_meeting
 VENUE, DIAL_IN = "Room 1.01, 1 Example Street, London", "https://meet.invalid/secret-room"
 
 
-def answer(database: TestDatabase, services: Services, meeting_id: int, email: str, response: RsvpResponse,
-           mode: AttendanceMode | None) -> None:
+def answer(
+    database: TestDatabase,
+    services: Services,
+    meeting_id: int,
+    email: str,
+    response: RsvpResponse,
+    mode: AttendanceMode | None,
+) -> None:
     with database.sessions() as s:
-        record_rsvp(s, services, meeting_id=meeting_id, email=email, response=response, mode=mode, source="panel")
+        record_rsvp(
+            s,
+            services,
+            meeting_id=meeting_id,
+            email=email,
+            response=response,
+            mode=mode,
+            source="panel",
+        )
 
 
 def messages(database: TestDatabase, kind: str) -> dict[str, OutboxMessage]:
     with database.sessions() as s:
-        return {m.recipient: m for m in s.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind))}
+        return {
+            m.recipient: m
+            for m in s.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind))
+        }
 
 
 def delegates(database: TestDatabase, services: Services, starts_in: timedelta) -> Meeting:
@@ -41,26 +58,46 @@ def delegates(database: TestDatabase, services: Services, starts_in: timedelta) 
     answer(database, services, meeting.id, "remote@example.org", A, R)
     answer(database, services, meeting.id, "undecided@example.org", A, N)
     answer(database, services, meeting.id, "declined@example.org", RsvpResponse.DECLINED, N)
-    answer(database, services, meeting.id, "waiting@example.org", A, AttendanceMode.IN_PERSON)  # capacity 1
+    answer(
+        database, services, meeting.id, "waiting@example.org", A, AttendanceMode.IN_PERSON
+    )  # capacity 1
     return meeting
 
 
-def test_agenda_goes_once_with_each_delegates_own_details(database: TestDatabase, services: Services) -> None:
+def test_agenda_goes_once_with_each_delegates_own_details(
+    database: TestDatabase, services: Services
+) -> None:
     meeting = delegates(database, services, timedelta(days=3))
     with database.sessions() as s:
         [done] = send_due_schedules(s, services)
     assert f"meeting {meeting.id} to 3 delegate(s)" in done
     sent = messages(database, "meeting_details")
     assert set(sent) == {"inperson@example.org", "remote@example.org", "undecided@example.org"}
-    assert VENUE in sent["inperson@example.org"].body_text and DIAL_IN not in sent["inperson@example.org"].body_text
-    assert DIAL_IN in sent["remote@example.org"].body_text and VENUE not in sent["remote@example.org"].body_text
-    assert VENUE in sent["undecided@example.org"].body_text and DIAL_IN in sent["undecided@example.org"].body_text
+    assert (
+        VENUE in sent["inperson@example.org"].body_text
+        and DIAL_IN not in sent["inperson@example.org"].body_text
+    )
+    assert (
+        DIAL_IN in sent["remote@example.org"].body_text
+        and VENUE not in sent["remote@example.org"].body_text
+    )
+    assert (
+        VENUE in sent["undecided@example.org"].body_text
+        and DIAL_IN in sent["undecided@example.org"].body_text
+    )
     assert "Pronouns at work" in sent["remote@example.org"].body_text
     assert "<strong>Pronouns at work</strong>" in sent["remote@example.org"].body_html
     with database.sessions() as s:
         assert send_due_schedules(s, services) == []  # exactly once
     # Someone registering after the agenda went out gets it straight away.
-    answer(database, services, meeting.id, "late@example.org", RsvpResponse.ATTENDING, AttendanceMode.REMOTE)
+    answer(
+        database,
+        services,
+        meeting.id,
+        "late@example.org",
+        RsvpResponse.ATTENDING,
+        AttendanceMode.REMOTE,
+    )
     late = messages(database, "meeting_details")["late@example.org"]
     assert DIAL_IN in late.body_text and VENUE not in late.body_text
 
@@ -81,7 +118,9 @@ def test_reminder_the_day_before(database: TestDatabase, services: Services) -> 
     assert VENUE not in reminders["remote@example.org"].body_text
 
 
-def test_two_workers_at_once_send_each_schedule_once(database: TestDatabase, services: Services) -> None:
+def test_two_workers_at_once_send_each_schedule_once(
+    database: TestDatabase, services: Services
+) -> None:
     delegates(database, services, timedelta(days=3))
     barrier = threading.Barrier(2)
     results: list[list[str]] = []
@@ -98,10 +137,19 @@ def test_two_workers_at_once_send_each_schedule_once(database: TestDatabase, ser
         t.join(60)
     assert sorted(len(r) for r in results) == [0, 1]
     with database.sessions() as s:
-        assert len(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "meeting_details")).all()) == 3
+        assert (
+            len(
+                s.scalars(
+                    select(OutboxMessage).where(OutboxMessage.kind == "meeting_details")
+                ).all()
+            )
+            == 3
+        )
 
 
-def test_change_of_time_and_venue_updates_everyone_told(database: TestDatabase, services: Services) -> None:
+def test_change_of_time_and_venue_updates_everyone_told(
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
     for who in ("ana", "ben"):
@@ -109,24 +157,47 @@ def test_change_of_time_and_venue_updates_everyone_told(database: TestDatabase, 
             add_member(s, slug="forum", email=f"{who}@example.org", actor="test")
     with database.sessions() as s:
         send_invitations(s, services, meeting.id, actor="test")
-    answer(database, services, meeting.id, "ana@example.org", RsvpResponse.ATTENDING, AttendanceMode.REMOTE)
+    answer(
+        database,
+        services,
+        meeting.id,
+        "ana@example.org",
+        RsvpResponse.ATTENDING,
+        AttendanceMode.REMOTE,
+    )
     with database.sessions() as s:
-        assert update_meeting(s, services, meeting.id, actor="test", venue="Room 2.02, New Building") == 2
+        assert (
+            update_meeting(s, services, meeting.id, actor="test", venue="Room 2.02, New Building")
+            == 2
+        )
     updates = messages(database, "meeting_updated")
     assert set(updates) == {"ana@example.org", "ben@example.org"}
     assert "SEQUENCE:1" in updates["ana@example.org"].body_calendar
     assert "Room 2.02" not in updates["ana@example.org"].body_text  # ana joins remotely
     assert "Room 2.02" not in updates["ben@example.org"].body_text  # ben has not registered
     with database.sessions() as s:
-        assert update_meeting(s, services, meeting.id, actor="test", venue="Room 2.02, New Building") == 0
+        assert (
+            update_meeting(s, services, meeting.id, actor="test", venue="Room 2.02, New Building")
+            == 0
+        )
 
 
 def test_cancellation_sends_method_cancel(database: TestDatabase, services: Services) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
-    answer(database, services, meeting.id, "ana@example.org", RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON)
+    answer(
+        database,
+        services,
+        meeting.id,
+        "ana@example.org",
+        RsvpResponse.ATTENDING,
+        AttendanceMode.IN_PERSON,
+    )
     with database.sessions() as s:
-        assert cancel_meeting(s, services, meeting.id, actor="test", reason="The building is closed.") == 1
+        assert (
+            cancel_meeting(s, services, meeting.id, actor="test", reason="The building is closed.")
+            == 1
+        )
     [cancel] = messages(database, "meeting_cancelled").values()
     assert "METHOD:CANCEL" in cancel.body_calendar and "STATUS:CANCELLED" in cancel.body_calendar
     assert "The building is closed." in cancel.body_text
@@ -136,7 +207,9 @@ def test_cancellation_sends_method_cancel(database: TestDatabase, services: Serv
         assert cancel_meeting(s, services, meeting.id, actor="test") == 0
 
 
-def test_every_calendar_we_send_has_the_required_fields(database: TestDatabase, services: Services) -> None:
+def test_every_calendar_we_send_has_the_required_fields(
+    database: TestDatabase, services: Services
+) -> None:
     from icalendar import Calendar
 
     make_list(database.sessions)
@@ -146,8 +219,14 @@ def test_every_calendar_we_send_has_the_required_fields(database: TestDatabase, 
     with database.sessions() as s:
         send_invitations(s, services, meeting.id, actor="test")
     with database.sessions() as s:
-        update_meeting(s, services, meeting.id, actor="test", starts_at=meeting.starts_at + timedelta(hours=1),
-                       ends_at=meeting.ends_at + timedelta(hours=1))
+        update_meeting(
+            s,
+            services,
+            meeting.id,
+            actor="test",
+            starts_at=meeting.starts_at + timedelta(hours=1),
+            ends_at=meeting.ends_at + timedelta(hours=1),
+        )
     with database.sessions() as s:
         cancel_meeting(s, services, meeting.id, actor="test")
     with database.sessions() as s:
@@ -177,10 +256,19 @@ def test_agenda_is_sent_once_across_a_worker_restart(database: TestDatabase, tmp
     delegates(database, services, timedelta(days=3))
 
     def one_pass() -> None:
-        worker = Worker(config, database.sessions, services, make_sender_pool(config))  # a fresh process, in effect
+        worker = Worker(
+            config, database.sessions, services, make_sender_pool(config)
+        )  # a fresh process, in effect
         asyncio.run(worker.run_once())
 
     one_pass()
     one_pass()
     with database.sessions() as s:
-        assert len(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "meeting_details")).all()) == 3
+        assert (
+            len(
+                s.scalars(
+                    select(OutboxMessage).where(OutboxMessage.kind == "meeting_details")
+                ).all()
+            )
+            == 3
+        )

@@ -13,13 +13,27 @@ from tests.support.factories import make_list
 def test_quarterly_series_keeps_local_time(database: TestDatabase) -> None:
     make_list(database.sessions)
     with database.sessions() as s:
-        meetings = create_series(s, list_slug="forum", title="Leaders Forum", starts_at="2027-01-14 14:00",
-                                 ends_at="2027-01-14 16:00", rrule="FREQ=MONTHLY;INTERVAL=3", count=4,
-                                 venue="Room 1", capacity=30, deadline_days_before=2, actor="test")
+        meetings = create_series(
+            s,
+            list_slug="forum",
+            title="Leaders Forum",
+            starts_at="2027-01-14 14:00",
+            ends_at="2027-01-14 16:00",
+            rrule="FREQ=MONTHLY;INTERVAL=3",
+            count=4,
+            venue="Room 1",
+            capacity=30,
+            deadline_days_before=2,
+            actor="test",
+        )
     starts = [m.starts_at.isoformat() for m in meetings]
     # 14:00 in London is 14:00 UTC in winter and 13:00 UTC in summer.
-    assert starts == ["2027-01-14T14:00:00+00:00", "2027-04-14T13:00:00+00:00", "2027-07-14T13:00:00+00:00",
-                      "2027-10-14T13:00:00+00:00"]
+    assert starts == [
+        "2027-01-14T14:00:00+00:00",
+        "2027-04-14T13:00:00+00:00",
+        "2027-07-14T13:00:00+00:00",
+        "2027-10-14T13:00:00+00:00",
+    ]
     assert all((m.ends_at - m.starts_at).total_seconds() == 7200 for m in meetings)
     assert meetings[1].rsvp_deadline.isoformat() == "2027-04-12T13:00:00+00:00"
     assert len({m.series_id for m in meetings}) == 1 and meetings[0].series_id is not None
@@ -29,5 +43,13 @@ def test_bad_rules_are_refused(database: TestDatabase) -> None:
     make_list(database.sessions)
     for rule in ("FREQ=SOMETIMES", "", "FREQ=DAILY\nX"):
         with database.sessions() as s, pytest.raises(InvalidInput):
-            create_series(s, list_slug="forum", title="T", starts_at="2027-01-14 14:00", ends_at="2027-01-14 16:00",
-                          rrule=rule, venue="Room 1", actor="test")
+            create_series(
+                s,
+                list_slug="forum",
+                title="T",
+                starts_at="2027-01-14 14:00",
+                ends_at="2027-01-14 16:00",
+                rrule=rule,
+                venue="Room 1",
+                actor="test",
+            )

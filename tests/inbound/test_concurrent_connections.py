@@ -1,4 +1,5 @@
-"""200 SMTP connections at once: every message acknowledged is stored, and the server stays responsive."""
+"""200 SMTP connections at once: every message acknowledged is stored, and the server stays
+responsive."""
 
 from __future__ import annotations
 
@@ -24,13 +25,22 @@ def test_two_hundred_concurrent_connections(database: TestDatabase, tmp_path: Pa
     make_list(database.sessions)
     runtime = Runtime(config, database.engine, database.sessions, build_services(config))
     with RunningService(runtime, worker=False, web=False):
+
         async def one(i: int) -> bool:
-            message = (f"From: p{i}@example.org\r\nMessage-ID: <c{i}@example.org>\r\nSubject: {i}\r\n\r\n"
-                       f"Please register me ({i})\r\n").encode()
+            message = (
+                f"From: p{i}@example.org\r\nMessage-ID: <c{i}@example.org>\r\nSubject: {i}\r\n\r\n"
+                f"Please register me ({i})\r\n"
+            ).encode()
             try:
-                async with aiosmtplib.SMTP(hostname=config.inbound.host, port=config.inbound.port, timeout=60,
-                                           start_tls=False) as client:
-                    errors, response = await client.sendmail(f"p{i}@example.org", ["forum@lists.test"], message)
+                async with aiosmtplib.SMTP(
+                    hostname=config.inbound.host,
+                    port=config.inbound.port,
+                    timeout=60,
+                    start_tls=False,
+                ) as client:
+                    errors, response = await client.sendmail(
+                        f"p{i}@example.org", ["forum@lists.test"], message
+                    )
                     return not errors and response.startswith("2")
             except aiosmtplib.SMTPException:
                 return False

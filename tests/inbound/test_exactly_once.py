@@ -25,23 +25,30 @@ from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
 from tests.support.net import wait_for
 
-RAW = (b"From: Sam <sam@example.org>\r\nTo: forum@lists.test\r\nMessage-ID: <%s@example.org>\r\n"
-       b"Subject: Forum\r\n\r\nPlease register me, I will come in person.\r\n")
+RAW = (
+    b"From: Sam <sam@example.org>\r\nTo: forum@lists.test\r\nMessage-ID: <%s@example.org>\r\n"
+    b"Subject: Forum\r\n\r\nPlease register me, I will come in person.\r\n"
+)
 
 
 def _store(database: TestDatabase, token: bytes, raw: bytes = RAW) -> int:
     with database.sessions() as s:
-        return store_inbound(s, mail_from="sam@example.org", rcpt_to=["forum@lists.test"], raw=raw % token)
+        return store_inbound(
+            s, mail_from="sam@example.org", rcpt_to=["forum@lists.test"], raw=raw % token
+        )
 
 
 def _counts(database: TestDatabase) -> tuple[int, int]:
     with database.sessions() as s:
-        return (s.scalar(select(func.count()).select_from(Rsvp)),
-                s.scalar(select(func.count()).select_from(OutboxMessage)))
+        return (
+            s.scalar(select(func.count()).select_from(Rsvp)),
+            s.scalar(select(func.count()).select_from(OutboxMessage)),
+        )
 
 
 def test_a_crash_before_the_outcome_is_recorded_undoes_everything_and_the_retry_acts_once(
-        database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_list(database.sessions)
     make_meeting(database.sessions)
     inbound_id = _store(database, b"crash")
@@ -56,11 +63,17 @@ def test_a_crash_before_the_outcome_is_recorded_undoes_everything_and_the_retry_
         real_finish(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(process, "finish_inbound", crash)
-    assert process.process_inbound(database.sessions, services, inbound_id).summary.startswith("error:")
+    assert process.process_inbound(database.sessions, services, inbound_id).summary.startswith(
+        "error:"
+    )
     assert _counts(database) == (0, 0)  # the registration and its reply went with the failed commit
     with database.sessions() as s:
         row = s.get(InboundMessage, inbound_id)
-        assert row.status is InboundStatus.PROCESSING and "connection lost" in row.error and row.message_id is None
+        assert (
+            row.status is InboundStatus.PROCESSING
+            and "connection lost" in row.error
+            and row.message_id is None
+        )
 
     crashing = False
     outcome = process.process_inbound(database.sessions, services, inbound_id)
@@ -72,7 +85,8 @@ def test_a_crash_before_the_outcome_is_recorded_undoes_everything_and_the_retry_
 
 
 def test_a_message_that_fails_part_way_in_a_batch_is_undone_alone_and_its_retry_acts_once(
-        database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    database: TestDatabase, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The second of two messages from one sender fails after its reply was written: that message
     is undone (the first keeps its registration and reply) and, retried, is answered once."""
     make_list(database.sessions)
@@ -95,14 +109,19 @@ def test_a_message_that_fails_part_way_in_a_batch_is_undone_alone_and_its_retry_
     assert outcomes[second].summary == "error: database connection lost"
     assert _counts(database) == (1, 1)
     assert process.process_inbound(database.sessions, services, second).summary.startswith(
-        "already registered for meeting")  # same sender: registered once
+        "already registered for meeting"
+    )  # same sender: registered once
     with database.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Rsvp)) == 1
-        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 2  # and a reply to each message
+        assert (
+            s.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+        )  # and a reply to each message
         assert {row.status for row in s.scalars(select(InboundMessage))} == {InboundStatus.DONE}
 
 
-def test_no_upcoming_meeting_is_answered_and_logged(database: TestDatabase, services: Services) -> None:
+def test_no_upcoming_meeting_is_answered_and_logged(
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
     inbound_id = _store(database, b"nomeeting")
     outcome = process.process_inbound(database.sessions, services, inbound_id)
@@ -117,9 +136,12 @@ def test_no_upcoming_meeting_is_answered_and_logged(database: TestDatabase, serv
 
 
 def test_two_copies_handled_at_the_same_moment_are_handled_once(
-        postgresql_database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """PostgreSQL, where two workers really write at once: the second copy waits for the first's commit.
-    (Remote registrations: a message asking for an in-person place would wait for earlier mail anyway.)"""
+    postgresql_database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL, where two workers really write at once: the second copy waits for the first's
+    commit.
+    (Remote registrations: a message asking for an in-person place would wait for earlier mail
+    anyway.)"""
     database = postgresql_database
     database.empty(Base.metadata)
     services = build_services(make_test_config(tmp_path, database.url))
@@ -128,7 +150,10 @@ def test_two_copies_handled_at_the_same_moment_are_handled_once(
     remote = RAW.replace(b"I will come in person", b"I will join remotely")
     first, second = _store(database, b"twice", remote), _store(database, b"twice", remote)
     with database.sessions() as s:
-        assert sorted(claim_inbound(s, limit=10, lease=timedelta(minutes=5), worker_id="w")) == [first, second]
+        assert sorted(claim_inbound(s, limit=10, lease=timedelta(minutes=5), worker_id="w")) == [
+            first,
+            second,
+        ]
 
     release = threading.Event()
     real_check = process.check_sender
@@ -139,14 +164,25 @@ def test_two_copies_handled_at_the_same_moment_are_handled_once(
 
     monkeypatch.setattr(process, "check_sender", held_check)
     outcomes: dict[int, str] = {}
-    workers = [threading.Thread(target=lambda i=i: outcomes.__setitem__(i, process.process_inbound(
-        database.sessions, services, i).summary)) for i in (first, second)]
+    workers = [
+        threading.Thread(
+            target=lambda i=i: outcomes.__setitem__(
+                i, process.process_inbound(database.sessions, services, i).summary
+            )
+        )
+        for i in (first, second)
+    ]
     workers[0].start()
     try:
-        # The first copy holds its Message-ID's lock (it is past the copy check) before the second starts.
-        wait_for(lambda: _advisory_locks(database, granted=True) == 1, message="the first copy's lock")
+        # The first copy holds its Message-ID's lock (it is past the copy check) before the second
+        # starts.
+        wait_for(
+            lambda: _advisory_locks(database, granted=True) == 1, message="the first copy's lock"
+        )
         workers[1].start()
-        wait_for(lambda: _advisory_locks(database, granted=False) == 1, message="the second copy to wait")
+        wait_for(
+            lambda: _advisory_locks(database, granted=False) == 1, message="the second copy to wait"
+        )
     finally:
         release.set()
         for worker in workers:
@@ -159,7 +195,10 @@ def test_two_copies_handled_at_the_same_moment_are_handled_once(
 
 def _advisory_locks(database: TestDatabase, *, granted: bool) -> int:
     with database.engine.connect() as connection:
-        return connection.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted = :g"
-                                       " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
-                                  {"g": granted}).scalar_one()
-
+        return connection.execute(
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted = :g"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ),
+            {"g": granted},
+        ).scalar_one()

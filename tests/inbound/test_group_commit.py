@@ -14,8 +14,12 @@ from tests.support.databases import TestDatabase, terminate_backend
 
 
 def _message(i: int) -> Received:
-    return Received("sam@example.org", ["forum@lists.test"], f"Message-ID: <{i}@example.org>\r\n\r\nHi\r\n".encode(),
-                    "127.0.0.1")
+    return Received(
+        "sam@example.org",
+        ["forum@lists.test"],
+        f"Message-ID: <{i}@example.org>\r\n\r\nHi\r\n".encode(),
+        "127.0.0.1",
+    )
 
 
 def _store(writer: GroupCommitWriter, messages: list[Received]) -> list[int]:
@@ -24,6 +28,7 @@ def _store(writer: GroupCommitWriter, messages: list[Received]) -> list[int]:
             return [await writer.store(message) for message in messages]
         finally:
             await writer.close()
+
     return asyncio.run(run())
 
 
@@ -46,7 +51,8 @@ def test_commits_share_one_connection_taken_from_the_pool_once(database: TestDat
 
 
 def test_a_connection_the_server_dropped_is_replaced_and_the_batch_stored_once(
-        postgresql_database: TestDatabase, caplog: pytest.LogCaptureFixture) -> None:
+    postgresql_database: TestDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
     postgresql_database.empty(InboundMessage.metadata)
     writer = GroupCommitWriter(postgresql_database.sessions)
 
@@ -56,7 +62,9 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_batch_stored_once(
             assert writer._connection is not None
             pid = writer._connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
             writer._connection.commit()
-            terminate_backend(postgresql_database, pid)  # the database drops the writer's connection
+            terminate_backend(
+                postgresql_database, pid
+            )  # the database drops the writer's connection
             second = await writer.store(_message(2))
             return [first, second]
         finally:

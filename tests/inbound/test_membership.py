@@ -25,9 +25,17 @@ from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
 
 
-def deliver_in(database: TestDatabase, services: Services, to: str, *, sender: str = "alex@dept.example.org",
-               subject: str = "", body: str = "", headers: dict[str, str] | None = None,
-               message_id: str | None = None) -> InboundMessage:
+def deliver_in(
+    database: TestDatabase,
+    services: Services,
+    to: str,
+    *,
+    sender: str = "alex@dept.example.org",
+    subject: str = "",
+    body: str = "",
+    headers: dict[str, str] | None = None,
+    message_id: str | None = None,
+) -> InboundMessage:
     msg = EmailMessage()
     msg["From"] = f"Alex Example <{sender}>"
     msg["To"] = to
@@ -43,10 +51,15 @@ def deliver_in(database: TestDatabase, services: Services, to: str, *, sender: s
         return s.get(InboundMessage, inbound_id)
 
 
-def status_of(database: TestDatabase, email: str = "alex@dept.example.org") -> SubscriptionStatus | None:
+def status_of(
+    database: TestDatabase, email: str = "alex@dept.example.org"
+) -> SubscriptionStatus | None:
     with database.sessions() as s:
-        return s.scalar(select(Subscription.status).join(Person, Person.id == Subscription.person_id)
-                        .where(Person.email == email))
+        return s.scalar(
+            select(Subscription.status)
+            .join(Person, Person.id == Subscription.person_id)
+            .where(Person.email == email)
+        )
 
 
 def last_reply(database: TestDatabase) -> OutboxMessage:
@@ -54,7 +67,9 @@ def last_reply(database: TestDatabase) -> OutboxMessage:
         return s.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
 
 
-def test_join_is_pending_until_the_owner_confirms_by_link(database: TestDatabase, services: Services) -> None:
+def test_join_is_pending_until_the_owner_confirms_by_link(
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
     row = deliver_in(database, services, "forum-join@lists.test")
     assert (row.status, row.intent) == (InboundStatus.DONE, "join") and "pending" in row.outcome
@@ -69,14 +84,23 @@ def test_join_is_pending_until_the_owner_confirms_by_link(database: TestDatabase
     assert last_reply(database).kind == "join_welcome"
 
 
-def test_join_confirmed_by_replying_with_the_token(database: TestDatabase, services: Services) -> None:
+def test_join_confirmed_by_replying_with_the_token(
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
-    deliver_in(database, services, "forum@lists.test", subject="join")  # plain words at the list go to triage...
+    deliver_in(
+        database, services, "forum@lists.test", subject="join"
+    )  # plain words at the list go to triage...
     deliver_in(database, services, "forum-request@lists.test", subject="subscribe")
     reply = last_reply(database)
     token = re.search(r'confirm (\S+)"', reply.body_text).group(1)
-    row = deliver_in(database, services, "forum-request@lists.test", subject=f"Re: confirm {token}",
-                     body="> We received a request to add this address")
+    row = deliver_in(
+        database,
+        services,
+        "forum-request@lists.test",
+        subject=f"Re: confirm {token}",
+        body="> We received a request to add this address",
+    )
     assert row.intent == "confirm" and "confirmed" in row.outcome
     assert status_of(database) is SubscriptionStatus.ACTIVE
 
@@ -84,34 +108,57 @@ def test_join_confirmed_by_replying_with_the_token(database: TestDatabase, servi
 def test_a_forged_token_confirms_nothing(database: TestDatabase, services: Services) -> None:
     make_list(database.sessions)
     deliver_in(database, services, "forum-join@lists.test")
-    row = deliver_in(database, services, "forum-request@lists.test", subject="confirm WzEsMSwxXQ.forged.sig")
+    row = deliver_in(
+        database, services, "forum-request@lists.test", subject="confirm WzEsMSwxXQ.forged.sig"
+    )
     assert "refused" in row.outcome and status_of(database) is SubscriptionStatus.PENDING
 
 
-@pytest.mark.parametrize(("header", "trusted"), [
-    ("mx.lists.test; spf=pass smtp.mailfrom=dept.example.org; dmarc=pass (p=reject) header.from=dept.example.org", True),
-    ("mx.lists.test; dmarc=pass header.from=other.example.org", False),  # not aligned with From:
-    ("mx.lists.test; dmarc=fail header.from=dept.example.org", False),
-    ("evil.example; dmarc=pass header.from=dept.example.org", False),  # someone else's header
-])
+@pytest.mark.parametrize(
+    ("header", "trusted"),
+    [
+        (
+            "mx.lists.test; spf=pass smtp.mailfrom=dept.example.org; dmarc=pass (p=reject) "
+            "header.from=dept.example.org",
+            True,
+        ),
+        (
+            "mx.lists.test; dmarc=pass header.from=other.example.org",
+            False,
+        ),  # not aligned with From:
+        ("mx.lists.test; dmarc=fail header.from=dept.example.org", False),
+        ("evil.example; dmarc=pass header.from=dept.example.org", False),  # someone else's header
+    ],
+)
 def test_dmarc_pass_from_our_mta_lets_a_trusting_list_skip_confirmation(
-        database: TestDatabase, services: Services, header: str, trusted: bool) -> None:
+    database: TestDatabase, services: Services, header: str, trusted: bool
+) -> None:
     make_list(database.sessions)
     with database.sessions() as s, s.begin():
         s.scalars(select(MailingList)).one().trust_dmarc = True
-    trusting = services.__class__(services.config.replace(inbound={"authserv_id": "mx.lists.test"}),
-                                  services.links, services.emails)
-    deliver_in(database, trusting, "forum-join@lists.test", headers={"Authentication-Results": header})
-    assert status_of(database) is (SubscriptionStatus.ACTIVE if trusted else SubscriptionStatus.PENDING)
+    trusting = services.__class__(
+        services.config.replace(inbound={"authserv_id": "mx.lists.test"}),
+        services.links,
+        services.emails,
+    )
+    deliver_in(
+        database, trusting, "forum-join@lists.test", headers={"Authentication-Results": header}
+    )
+    assert status_of(database) is (
+        SubscriptionStatus.ACTIVE if trusted else SubscriptionStatus.PENDING
+    )
 
 
-def test_leave_by_email_sends_the_owner_a_link_and_removes_nobody(database: TestDatabase,
-                                                                   services: Services) -> None:
+def test_leave_by_email_sends_the_owner_a_link_and_removes_nobody(
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
     deliver_in(database, services, "forum-join@lists.test")
     with database.sessions() as s, s.begin():
         s.scalars(select(Subscription)).one().status = SubscriptionStatus.ACTIVE
-    row = deliver_in(database, services, "forum@lists.test", body="Please remove me from the list, thanks")
+    row = deliver_in(
+        database, services, "forum@lists.test", body="Please remove me from the list, thanks"
+    )
     assert row.intent == "leave"
     assert status_of(database) is SubscriptionStatus.ACTIVE
     reply = last_reply(database)
@@ -131,19 +178,35 @@ def test_allowed_sender_domains(database: TestDatabase, services: Services) -> N
     make_list(database.sessions)
     make_meeting(database.sessions)
     with database.sessions() as s, s.begin():
-        s.scalars(select(MailingList)).one().allowed_sender_domains = "*.gov.uk, cabinetoffice.gov.uk"
-    row = deliver_in(database, services, "forum@lists.test", body="Please register me", sender="sam@gmail.example")
+        s.scalars(
+            select(MailingList)
+        ).one().allowed_sender_domains = "*.gov.uk, cabinetoffice.gov.uk"
+    row = deliver_in(
+        database,
+        services,
+        "forum@lists.test",
+        body="Please register me",
+        sender="sam@gmail.example",
+    )
     assert row.status is InboundStatus.IGNORED and row.intent == "refused"
     assert last_reply(database).kind == "sender_refused"
-    ok = deliver_in(database, services, "forum@lists.test", body="Please register me", sender="sam@dwp.gov.uk")
+    ok = deliver_in(
+        database, services, "forum@lists.test", body="Please register me", sender="sam@dwp.gov.uk"
+    )
     assert ok.intent == "register" and ok.status is InboundStatus.DONE
 
 
-def test_a_repeated_message_id_is_processed_once(database: TestDatabase, services: Services) -> None:
+def test_a_repeated_message_id_is_processed_once(
+    database: TestDatabase, services: Services
+) -> None:
     make_list(database.sessions)
     make_meeting(database.sessions)
-    first = deliver_in(database, services, "forum@lists.test", body="Please register me", message_id="<same@x>")
-    again = deliver_in(database, services, "forum@lists.test", body="Please register me", message_id="<same@x>")
+    first = deliver_in(
+        database, services, "forum@lists.test", body="Please register me", message_id="<same@x>"
+    )
+    again = deliver_in(
+        database, services, "forum@lists.test", body="Please register me", message_id="<same@x>"
+    )
     assert first.intent == "register" and again.intent == "duplicate"
     with database.sessions() as s:
         assert len(s.scalars(select(OutboxMessage)).all()) == 1

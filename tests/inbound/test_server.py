@@ -19,7 +19,10 @@ from tests.support.databases import TestDatabase
 from tests.support.factories import make_list
 from tests.support.servers import RunningService
 
-MESSAGE = b"From: Sam <sam@example.org>\r\nSubject: hello\r\nMessage-ID: <x1@example.org>\r\n\r\nPlease register me.\r\n"
+MESSAGE = (
+    b"From: Sam <sam@example.org>\r\nSubject: hello\r\nMessage-ID: <x1@example.org>\r\n\r\n"
+    b"Please register me.\r\n"
+)
 
 
 def code_of(reply: str) -> int:
@@ -66,9 +69,12 @@ def test_message_is_committed_before_250(smtp_only: RunningService, database: Te
     assert stored.peer == "127.0.0.1"
 
 
-@pytest.mark.parametrize("recipient", ["someone@example.com", "forum@lists.test.evil.example", "forum@test"])
-def test_foreign_recipient_is_refused_so_we_are_never_an_open_relay(smtp_only: RunningService,
-                                                                    database: TestDatabase, recipient: str) -> None:
+@pytest.mark.parametrize(
+    "recipient", ["someone@example.com", "forum@lists.test.evil.example", "forum@test"]
+)
+def test_foreign_recipient_is_refused_so_we_are_never_an_open_relay(
+    smtp_only: RunningService, database: TestDatabase, recipient: str
+) -> None:
     with connect(smtp_only) as client:
         client.mail("spammer@example.net")
         code, text = client.rcpt(recipient)
@@ -76,7 +82,9 @@ def test_foreign_recipient_is_refused_so_we_are_never_an_open_relay(smtp_only: R
     assert count_inbound(database) == 0
 
 
-def test_unknown_list_is_refused_with_550(smtp_only: RunningService, database: TestDatabase) -> None:
+def test_unknown_list_is_refused_with_550(
+    smtp_only: RunningService, database: TestDatabase
+) -> None:
     with connect(smtp_only) as client:
         client.mail("sam@example.org")
         assert client.rcpt("nosuchlist@lists.test") == (550, text_of(codes.S550_NO_SUCH_LIST))
@@ -93,7 +101,9 @@ def test_malformed_recipient_gets_553(smtp_only: RunningService) -> None:
         assert client.rcpt("no-at-sign")[0] == 553
 
 
-def test_data_without_accepted_recipients_is_refused(smtp_only: RunningService, database: TestDatabase) -> None:
+def test_data_without_accepted_recipients_is_refused(
+    smtp_only: RunningService, database: TestDatabase
+) -> None:
     with connect(smtp_only) as client:
         client.mail("sam@example.org")
         client.rcpt("someone@example.com")
@@ -103,7 +113,9 @@ def test_data_without_accepted_recipients_is_refused(smtp_only: RunningService, 
     assert count_inbound(database) == 0
 
 
-def test_oversize_message_gets_552_and_nothing_is_stored(smtp_only: RunningService, database: TestDatabase) -> None:
+def test_oversize_message_gets_552_and_nothing_is_stored(
+    smtp_only: RunningService, database: TestDatabase
+) -> None:
     big = MESSAGE + (b"x" * 76 + b"\r\n") * 1000
     with connect(smtp_only) as client:
         # Declared size in MAIL FROM is refused up front ...
@@ -148,8 +160,16 @@ def test_lmtp_answers_once_per_recipient(database: TestDatabase, tmp_path: Path)
         client = smtplib.LMTP(config.inbound.host, config.inbound.port, timeout=10)
         try:
             assert client.ehlo("mta.example.org")[0] == 250  # smtplib's LMTP sends LHLO
-            refused = client.sendmail("sam@example.org", ["forum@lists.test", "conference@lists.test",
-                                                          "nobody@lists.test", "x@elsewhere.example"], MESSAGE)
+            refused = client.sendmail(
+                "sam@example.org",
+                [
+                    "forum@lists.test",
+                    "conference@lists.test",
+                    "nobody@lists.test",
+                    "x@elsewhere.example",
+                ],
+                MESSAGE,
+            )
         finally:
             client.quit()
     assert set(refused) == {"nobody@lists.test", "x@elsewhere.example"}
@@ -167,7 +187,9 @@ def test_lmtp_status_lines_on_the_wire(database: TestDatabase, tmp_path: Path) -
     make_list(database.sessions, slug="conference", name="Conference")
     runtime = Runtime(config, database.engine, database.sessions, build_services(config))
     with RunningService(runtime, worker=False, web=False):
-        with socket.create_connection((config.inbound.host, config.inbound.port), timeout=10) as sock:
+        with socket.create_connection(
+            (config.inbound.host, config.inbound.port), timeout=10
+        ) as sock:
             reader = sock.makefile("rb")
 
             def reply() -> list[bytes]:
@@ -177,8 +199,13 @@ def test_lmtp_status_lines_on_the_wire(database: TestDatabase, tmp_path: Path) -
                 return lines
 
             reply()  # greeting
-            for command in (b"LHLO mta.example.org", b"MAIL FROM:<sam@example.org>", b"RCPT TO:<forum@lists.test>",
-                            b"RCPT TO:<conference@lists.test>", b"DATA"):
+            for command in (
+                b"LHLO mta.example.org",
+                b"MAIL FROM:<sam@example.org>",
+                b"RCPT TO:<forum@lists.test>",
+                b"RCPT TO:<conference@lists.test>",
+                b"DATA",
+            ):
                 sock.sendall(command + b"\r\n")
                 assert reply()[-1][:1] in (b"2", b"3")
             sock.sendall(MESSAGE + b".\r\n")

@@ -17,20 +17,29 @@ from mailer.mail.addresses import (
 DOMAIN = "lists.test"
 #: Slugs as lists have them: lower case letters, digits and inner hyphens, none of our own names.
 slugs = st.from_regex(r"[a-z][a-z0-9]{0,10}(-[a-z0-9]{1,8})?", fullmatch=True).filter(
-    lambda s: s not in ("bounces", "postmaster")
-    and not any(s.endswith(x) for x in ("-join", "-leave", "-request", "-answer")))
+    lambda s: (
+        s not in ("bounces", "postmaster")
+        and not any(s.endswith(x) for x in ("-join", "-leave", "-request", "-answer"))
+    )
+)
 #: Tokens as itsdangerous and uuid make them (URL-safe, case kept).
 tokens = st.from_regex(r"[A-Za-z0-9_.-]{1,60}", fullmatch=True)
 recipients = st.one_of(
-    st.builds(LocalRecipient, st.sampled_from(["list", "join", "leave", "request", "answer"]), slugs,
-              st.none() | tokens),
+    st.builds(
+        LocalRecipient,
+        st.sampled_from(["list", "join", "leave", "request", "answer"]),
+        slugs,
+        st.none() | tokens,
+    ),
     st.builds(LocalRecipient, st.just("bounce"), st.none(), st.none() | tokens),
     st.just(LocalRecipient("postmaster")),
 )
 
 
 @given(recipients)
-def test_every_address_we_build_routes_back_to_what_it_was_built_from(recipient: LocalRecipient) -> None:
+def test_every_address_we_build_routes_back_to_what_it_was_built_from(
+    recipient: LocalRecipient,
+) -> None:
     assert split_recipient(join_recipient(recipient, DOMAIN), DOMAIN) == recipient
 
 
@@ -59,7 +68,9 @@ def test_the_addresses_read_as_people_see_them() -> None:
     assert addresses.request_address("forum") == "forum-request@lists.test"
     assert addresses.answer_address("forum", "abc") == "forum-answer+abc@lists.test"
     assert addresses.bounce_address("abc") == "return+abc@lists.test"
-    assert split_recipient("return+abc@lists.test", DOMAIN, "return") == LocalRecipient("bounce", detail="abc")
+    assert split_recipient("return+abc@lists.test", DOMAIN, "return") == LocalRecipient(
+        "bounce", detail="abc"
+    )
 
 
 def test_a_new_message_and_its_bounce_address_share_one_token() -> None:
@@ -79,4 +90,6 @@ def test_addresses_that_are_not_ours_or_not_addresses_are_refused() -> None:
     with pytest.raises(ValueError):
         join_recipient(LocalRecipient("join"), DOMAIN)
     # Case and angle brackets as MTAs write them; the token keeps its case.
-    assert split_recipient("<Forum-Leave+AbC@Lists.Test.>", DOMAIN) == LocalRecipient("leave", "forum", "AbC")
+    assert split_recipient("<Forum-Leave+AbC@Lists.Test.>", DOMAIN) == LocalRecipient(
+        "leave", "forum", "AbC"
+    )

@@ -21,7 +21,9 @@ def _parsed(headers: dict[str, str]) -> EmailMessage:
 def test_list_headers_name_the_list_and_where_to_ask_for_help() -> None:
     addresses = Addresses("lists.test")
     headers = _parsed(list_headers(list_name="Leaders <Forum>", slug="forum", addresses=addresses))
-    assert headers["List-Id"] == "Leaders (Forum) <forum.lists.test>"  # angle brackets only around the id
+    assert (
+        headers["List-Id"] == "Leaders (Forum) <forum.lists.test>"
+    )  # angle brackets only around the id
     help_address = headers["List-Help"].removeprefix("<mailto:").removesuffix("?subject=help>")
     assert split_recipient(help_address, "lists.test").kind == "request"
     assert headers["Precedence"] == "list"
@@ -31,10 +33,14 @@ def test_one_click_unsubscribe_offers_the_https_link_and_the_mailto() -> None:
     mailto = Addresses("lists.test").leave_address("forum", "TOKEN")
     headers = unsubscribe_headers(url="https://convene.test/u/TOKEN", mailto=mailto)
     assert headers == {
-        "List-Unsubscribe": "<https://convene.test/u/TOKEN>, <mailto:forum-leave+TOKEN@lists.test?subject=unsubscribe>",
+        "List-Unsubscribe": "<https://convene.test/u/TOKEN>, "
+        "<mailto:forum-leave+TOKEN@lists.test?subject=unsubscribe>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",  # RFC 8058: POST, never a GET
     }
-    assert unsubscribe_headers(url="https://convene.test/u/T")["List-Unsubscribe"] == "<https://convene.test/u/T>"
+    assert (
+        unsubscribe_headers(url="https://convene.test/u/T")["List-Unsubscribe"]
+        == "<https://convene.test/u/T>"
+    )
 
 
 def test_a_reply_threads_under_its_message_and_keeps_the_newest_references() -> None:
@@ -43,8 +49,10 @@ def test_a_reply_threads_under_its_message_and_keeps_the_newest_references() -> 
     assert headers["In-Reply-To"] == "<new@example.org>"
     kept = headers["References"].split()
     assert len(kept) == 20 and kept[-1] == "<new@example.org>" and kept[0] == "<11@example.org>"
-    assert reply_headers("<only@example.org>") == {"In-Reply-To": "<only@example.org>",
-                                                   "References": "<only@example.org>"}
+    assert reply_headers("<only@example.org>") == {
+        "In-Reply-To": "<only@example.org>",
+        "References": "<only@example.org>",
+    }
 
 
 def test_automatic_answers_say_so() -> None:

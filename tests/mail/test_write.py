@@ -20,8 +20,11 @@ from mailer.mail.write import (
     write_message,
 )
 
-SHARED = [("From", "Forum – Ünïcode <forum@lists.test>"), ("Subject", "Quarterly news – ünïcode"),
-          ("MIME-Version", "1.0")]
+SHARED = [
+    ("From", "Forum – Ünïcode <forum@lists.test>"),
+    ("Subject", "Quarterly news – ünïcode"),
+    ("MIME-Version", "1.0"),
+]
 names = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)
 locals_ = st.sampled_from(["sam", "jörg", "zoë.ångström", "o'neil", "a+b"])
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
@@ -33,7 +36,9 @@ def _unboundaried(raw: bytes) -> bytes:
 
 @settings(deadline=None, max_examples=60)
 @given(names, locals_, texts, st.booleans())
-def test_a_template_writes_the_bytes_the_writer_writes(name: str, local: str, text: str, html: bool) -> None:
+def test_a_template_writes_the_bytes_the_writer_writes(
+    name: str, local: str, text: str, html: bool
+) -> None:
     mailbox = Address(display_name=" ".join(name.split()), username=local, domain="example.org")
     own = [("To", str(mailbox)), ("Message-ID", "<1@lists.test>")]
     body = Body(text, f"<p>{text}</p>" if html else None)
@@ -54,10 +59,16 @@ def test_a_template_takes_only_bodies_of_its_shape() -> None:
         template.render([], Body("text only"))
 
 
-@pytest.mark.parametrize(("name", "value"), [("Subject", "Hi\r\nBcc: x@example.org"), ("To", "a@b.example\n"),
-                                             ("List-Unsubscribe", "<https://x.test/u>\0"),
-                                             ("Subject", "Hi\x0cBcc: x@example.org"),
-                                             ("Subject", "Hi\x1eBcc: x@example.org")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Subject", "Hi\r\nBcc: x@example.org"),
+        ("To", "a@b.example\n"),
+        ("List-Unsubscribe", "<https://x.test/u>\0"),
+        ("Subject", "Hi\x0cBcc: x@example.org"),
+        ("Subject", "Hi\x1eBcc: x@example.org"),
+    ],
+)
 def test_a_value_with_a_line_break_or_nul_is_refused(name: str, value: str) -> None:
     with pytest.raises(ValueError):
         folded_header(name, value)

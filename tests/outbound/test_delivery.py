@@ -20,17 +20,31 @@ from tests.support.delivery import deliver_once as deliver
 from tests.support.servers import SmtpSink
 
 
-def queue_message(database: TestDatabase, config: Config, *, email: str = "sam@example.org",
-                  name: str = "Sam", list_name: str = "Forum – Ünïcode") -> int:
+def queue_message(
+    database: TestDatabase,
+    config: Config,
+    *,
+    email: str = "sam@example.org",
+    name: str = "Sam",
+    list_name: str = "Forum – Ünïcode",
+) -> int:
     services = build_services(config)
     with database.sessions() as s, s.begin():
         person = Person(email=email, display_name=name)
         s.add(person)
         s.flush()
-        message_id = enqueue(s, services, kind="triage_ack", person=person,
-                             sender=Envelope("forum@lists.test", list_name, {"Reply-To": "forum@lists.test"}),
-                             context={"mailing_list": type("L", (), {"name": "Forum"})(), "reason": "testing",
-                                      "list_address": "forum@lists.test"})
+        message_id = enqueue(
+            s,
+            services,
+            kind="triage_ack",
+            person=person,
+            sender=Envelope("forum@lists.test", list_name, {"Reply-To": "forum@lists.test"}),
+            context={
+                "mailing_list": type("L", (), {"name": "Forum"})(),
+                "reason": "testing",
+                "list_address": "forum@lists.test",
+            },
+        )
         return s.scalar(select(OutboxMessage.id).where(OutboxMessage.message_id == message_id))
 
 
@@ -66,13 +80,17 @@ def test_delivers_once_with_the_stored_message_id(database: TestDatabase, sink_c
 
 def test_4xx_is_retried_later_then_delivered(database: TestDatabase, sink_config) -> None:  # type: ignore[no-untyped-def]
     sink, config = sink_config
-    config = config.replace(worker={"retry_base_seconds": 3600.0})  # later means later, however slow this machine
+    config = config.replace(
+        worker={"retry_base_seconds": 3600.0}
+    )  # later means later, however slow this machine
     sink.handler.scripted.append("451 4.3.0 try again later")
     row_id = queue_message(database, config)
     deliver(database, config, SmtpSender(config.delivery.smarthost))
     deferred = row(database, row_id)
     assert deferred.status is OutboxStatus.QUEUED and "451" in deferred.last_error
-    assert deferred.next_attempt_at > utcnow() + timedelta(minutes=20)  # half the ceiling at the least
+    assert deferred.next_attempt_at > utcnow() + timedelta(
+        minutes=20
+    )  # half the ceiling at the least
     assert deliver(database, config, SmtpSender(config.delivery.smarthost)) == 0  # not due yet
     with database.sessions() as s, s.begin():
         s.get(OutboxMessage, row_id).next_attempt_at = utcnow() - timedelta(seconds=1)
@@ -91,12 +109,24 @@ def test_5xx_is_a_permanent_failure(database: TestDatabase, sink_config) -> None
     assert sink.received == []
 
 
-def test_smarthost_down_is_retryable_and_nothing_is_lost(database: TestDatabase, tmp_path: Path) -> None:
+def test_smarthost_down_is_retryable_and_nothing_is_lost(
+    database: TestDatabase, tmp_path: Path
+) -> None:
     from tests.support.net import free_port
 
-    config = make_test_config(tmp_path, database.url, delivery={
-        "backend": "smtp", "smarthost": {"host": "127.0.0.1", "port": free_port(), "security": "none",
-                                         "timeout": 2.0}})
+    config = make_test_config(
+        tmp_path,
+        database.url,
+        delivery={
+            "backend": "smtp",
+            "smarthost": {
+                "host": "127.0.0.1",
+                "port": free_port(),
+                "security": "none",
+                "timeout": 2.0,
+            },
+        },
+    )
     row_id = queue_message(database, config)
     deliver(database, config, SmtpSender(config.delivery.smarthost))
     stored = row(database, row_id)
@@ -107,7 +137,9 @@ def test_an_abandoned_lease_is_taken_over(database: TestDatabase, sink_config) -
     sink, config = sink_config
     row_id = queue_message(database, config)
     with database.sessions() as s:
-        assert claim_outbox(s, limit=10, lease=timedelta(seconds=300), worker_id="crashed") == [row_id]
+        assert claim_outbox(s, limit=10, lease=timedelta(seconds=300), worker_id="crashed") == [
+            row_id
+        ]
     with database.sessions() as s:  # leased: no one else takes it
         assert claim_outbox(s, limit=10, lease=timedelta(seconds=300), worker_id="other") == []
     with database.sessions() as s, s.begin():
@@ -117,20 +149,29 @@ def test_an_abandoned_lease_is_taken_over(database: TestDatabase, sink_config) -
     assert len(sink.wait_for_count(1)) == 1
 
 
-def test_header_injection_through_a_name_adds_no_header(database: TestDatabase, sink_config) -> None:  # type: ignore[no-untyped-def]
+def test_header_injection_through_a_name_adds_no_header(
+    database: TestDatabase, sink_config
+) -> None:  # type: ignore[no-untyped-def]
     sink, config = sink_config
-    row_id = queue_message(database, config, name="Sam\r\nBcc: victim@example.net",
-                           list_name="Forum\r\nBcc: victim@example.net")
+    row_id = queue_message(
+        database,
+        config,
+        name="Sam\r\nBcc: victim@example.net",
+        list_name="Forum\r\nBcc: victim@example.net",
+    )
     deliver(database, config, SmtpSender(config.delivery.smarthost))
     assert row(database, row_id).status is OutboxStatus.SENT
     [got] = sink.wait_for_count(1)
     assert got.message["Bcc"] is None and got.rcpt_tos == ["sam@example.org"]
     assert b"\r\nBcc:" not in got.raw
-    assert "victim@example.net" in got.message["From"].addresses[0].display_name  # kept as text, harmless
+    assert (
+        "victim@example.net" in got.message["From"].addresses[0].display_name
+    )  # kept as text, harmless
 
 
-def test_a_row_with_a_newline_in_a_header_fails_permanently_and_sends_nothing(database: TestDatabase,
-                                                                               sink_config) -> None:  # type: ignore[no-untyped-def]
+def test_a_row_with_a_newline_in_a_header_fails_permanently_and_sends_nothing(
+    database: TestDatabase, sink_config
+) -> None:  # type: ignore[no-untyped-def]
     sink, config = sink_config
     row_id = queue_message(database, config)
     with database.sessions() as s, s.begin():

@@ -37,7 +37,9 @@ def news_to(database: TestDatabase, config: Config, count: int) -> None:
         with database.sessions() as s:
             add_member(s, slug="forum", email=f"m{i:03}@example.org", actor="test")
     with database.sessions() as s:
-        news = create_news(s, list_slug="forum", subject="News", body_markdown="Hello", actor="test")
+        news = create_news(
+            s, list_slug="forum", subject="News", body_markdown="Hello", actor="test"
+        )
     with database.sessions() as s:
         send_news_now(s, build_services(config), news.id, actor="test")
 
@@ -49,7 +51,9 @@ def rows(database: TestDatabase) -> list[OutboxMessage]:
 
 def make_due(database: TestDatabase) -> None:
     with database.sessions() as s, s.begin():
-        for row in s.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.QUEUED)):
+        for row in s.scalars(
+            select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.QUEUED)
+        ):
             row.next_attempt_at = utcnow() - timedelta(seconds=1)
 
 
@@ -59,16 +63,25 @@ def sink() -> SmtpSink:
         yield running
 
 
-def config_for(tmp_path: Path, database: TestDatabase, sink: SmtpSink, **delivery: object) -> Config:
+def config_for(
+    tmp_path: Path, database: TestDatabase, sink: SmtpSink, **delivery: object
+) -> Config:
     settings = sink.smarthost_settings()
     settings["smarthost"]["timeout"] = delivery.pop("timeout", 5.0)  # type: ignore[index]
-    return make_test_config(tmp_path, database.url, delivery={**settings, "connections": 1, **delivery},
-                            worker={"retry_base_seconds": 60.0})
+    return make_test_config(
+        tmp_path,
+        database.url,
+        delivery={**settings, "connections": 1, **delivery},
+        worker={"retry_base_seconds": 60.0},
+    )
 
 
-@pytest.mark.parametrize("reply", ["421 4.3.2 Service shutting down", "450 4.2.1 Mailbox busy", "drop"])
+@pytest.mark.parametrize(
+    "reply", ["421 4.3.2 Service shutting down", "450 4.2.1 Mailbox busy", "drop"]
+)
 def test_temporary_failures_are_retried_with_backoff_and_nothing_is_lost(
-        database: TestDatabase, tmp_path: Path, sink: SmtpSink, reply: str) -> None:
+    database: TestDatabase, tmp_path: Path, sink: SmtpSink, reply: str
+) -> None:
     config = config_for(tmp_path, database, sink)
     news_to(database, config, 3)
     sink.handler.scripted.append(reply)
@@ -83,18 +96,24 @@ def test_temporary_failures_are_retried_with_backoff_and_nothing_is_lost(
     make_due(database)
     deliver(database, config)
     assert all(r.status is OutboxStatus.SENT for r in rows(database))
-    assert sorted(r.rcpt_tos[0] for r in sink.received) == ["m000@example.org", "m001@example.org",
-                                                            "m002@example.org"]
+    assert sorted(r.rcpt_tos[0] for r in sink.received) == [
+        "m000@example.org",
+        "m001@example.org",
+        "m002@example.org",
+    ]
 
 
-def test_a_stalled_smarthost_times_out_and_is_retried(database: TestDatabase, tmp_path: Path,
-                                                      sink: SmtpSink) -> None:
+def test_a_stalled_smarthost_times_out_and_is_retried(
+    database: TestDatabase, tmp_path: Path, sink: SmtpSink
+) -> None:
     config = config_for(tmp_path, database, sink, timeout=1.0)
     news_to(database, config, 1)
     sink.handler.scripted.append("stall")
     started = time.monotonic()
     deliver(database, config)
-    assert time.monotonic() - started < sink.handler.stall_seconds  # we gave up waiting, not the server
+    assert (
+        time.monotonic() - started < sink.handler.stall_seconds
+    )  # we gave up waiting, not the server
     [row] = rows(database)
     assert row.status is OutboxStatus.QUEUED and "unavailable" in row.last_error
     make_due(database)
@@ -109,8 +128,9 @@ def test_backoff_grows_and_is_capped() -> None:
     assert retry_delay(40, 60).total_seconds() <= 6 * 3600
 
 
-def test_550_fails_permanently_and_feeds_the_bounce_record(database: TestDatabase, tmp_path: Path,
-                                                           sink: SmtpSink) -> None:
+def test_550_fails_permanently_and_feeds_the_bounce_record(
+    database: TestDatabase, tmp_path: Path, sink: SmtpSink
+) -> None:
     config = config_for(tmp_path, database, sink, bounce_threshold=2)
     news_to(database, config, 1)
     sink.handler.scripted.append("550 5.1.1 No such user")
@@ -121,7 +141,9 @@ def test_550_fails_permanently_and_feeds_the_bounce_record(database: TestDatabas
         [event] = s.scalars(select(BounceEvent)).all()
         sub = s.scalars(select(Subscription)).one()
     assert (event.kind, event.status, event.person_id) == (BounceKind.HARD, "550", row.person_id)
-    assert sub.bounce_score == 2 and sub.status is SubscriptionStatus.ACTIVE  # a hard bounce is worth 2 points
+    assert (
+        sub.bounce_score == 2 and sub.status is SubscriptionStatus.ACTIVE
+    )  # a hard bounce is worth 2 points
     # A second hard bounce reaches the threshold: delivery to this member is suspended.
     with database.sessions() as s:
         news = create_news(s, list_slug="forum", subject="More", body_markdown="Hi", actor="test")
@@ -135,7 +157,9 @@ def test_550_fails_permanently_and_feeds_the_bounce_record(database: TestDatabas
     assert sink.received == []
 
 
-def test_give_up_after_the_configured_age(database: TestDatabase, tmp_path: Path, sink: SmtpSink) -> None:
+def test_give_up_after_the_configured_age(
+    database: TestDatabase, tmp_path: Path, sink: SmtpSink
+) -> None:
     config = config_for(tmp_path, database, sink)
     news_to(database, config, 1)
     with database.sessions() as s, s.begin():
@@ -143,17 +167,23 @@ def test_give_up_after_the_configured_age(database: TestDatabase, tmp_path: Path
     sink.handler.scripted.append("451 4.3.0 Try later")
     deliver(database, config)
     [row] = rows(database)
-    assert row.status is OutboxStatus.FAILED and row.last_error.startswith("gave up after 1 attempts over 48 h")
+    assert row.status is OutboxStatus.FAILED and row.last_error.startswith(
+        "gave up after 1 attempts over 48 h"
+    )
 
 
-def test_per_minute_limit_is_shared_and_honoured(database: TestDatabase, tmp_path: Path, sink: SmtpSink) -> None:
+def test_per_minute_limit_is_shared_and_honoured(
+    database: TestDatabase, tmp_path: Path, sink: SmtpSink
+) -> None:
     config = config_for(tmp_path, database, sink, max_per_minute=3)
     news_to(database, config, 5)
     assert deliver(database, config) == 3
     assert deliver(database, config) == 0  # the minute's budget is spent, whoever asks
     assert len(sink.received) == 3
     with database.sessions() as s, s.begin():  # a minute later
-        for row in s.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENT)):
+        for row in s.scalars(
+            select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENT)
+        ):
             row.sent_at = utcnow() - timedelta(seconds=61)
     assert deliver(database, config) == 2
     assert len(sink.received) == 5
@@ -167,7 +197,9 @@ def test_per_day_limit(database: TestDatabase, tmp_path: Path, sink: SmtpSink) -
     assert len(sink.received) == 4
 
 
-def test_several_connections_each_reused(database: TestDatabase, tmp_path: Path, sink: SmtpSink) -> None:
+def test_several_connections_each_reused(
+    database: TestDatabase, tmp_path: Path, sink: SmtpSink
+) -> None:
     config = config_for(tmp_path, database, sink, connections=4)
     news_to(database, config, 40)
     deliver(database, config)

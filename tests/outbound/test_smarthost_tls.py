@@ -18,10 +18,14 @@ from tests.support.net import free_port
 from tests.support.servers import SinkHandler
 
 # aiosmtpd (the test's server, in its own thread) sometimes leaves its side of the TLS handshake
-# our client refuses for garbage collection; the client side is closed explicitly (senders._discard).
+# our client refuses for garbage collection; the client side is closed explicitly
+# (senders._discard).
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
-RAW = b"From: a@lists.test\r\nTo: b@example.org\r\nSubject: hi\r\nMessage-ID: <x@lists.test>\r\n\r\nhello\r\n"
+RAW = (
+    b"From: a@lists.test\r\nTo: b@example.org\r\nSubject: hi\r\nMessage-ID: <x@lists.test>\r\n\r\n"
+    b"hello\r\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +34,28 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         pytest.skip("openssl is needed to make a test certificate")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -48,6 +71,7 @@ def run_send(settings: SmarthostConfig) -> None:
             await sender.send(RAW, envelope_from="bounces+x@lists.test", recipient="b@example.org")
         finally:
             await sender.close()
+
     asyncio.run(go())
 
 
@@ -59,13 +83,22 @@ def test_tls_and_auth(certificate: tuple[Path, Path], mode: str) -> None:
     handler, port = SinkHandler(), free_port()
     if mode == "starttls":
         kwargs = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
-    else:  # aiosmtpd does not see an implicit-TLS socket as TLS, so it must be told AUTH is fine there
+    else:  # aiosmtpd sees no TLS on an implicit-TLS socket: it must be told AUTH is fine there
         kwargs = {"ssl_context": context, "auth_require_tls": False}
-    controller = Controller(handler, hostname="127.0.0.1", port=port, authenticator=authenticator, **kwargs)
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=port, authenticator=authenticator, **kwargs
+    )
     controller.start()
     try:
-        good = SmarthostConfig(host="127.0.0.1", port=port, security=mode, username="convene",
-                               password="s3cret-password", timeout=10.0, ca_file=str(cert))
+        good = SmarthostConfig(
+            host="127.0.0.1",
+            port=port,
+            security=mode,
+            username="convene",
+            password="s3cret-password",
+            timeout=10.0,
+            ca_file=str(cert),
+        )
         run_send(good)
         assert [r.rcpt_tos for r in handler.received] == [["b@example.org"]]
 

@@ -19,20 +19,30 @@ from tests.support.databases import TestDatabase
 from tests.support.delivery import deliver_once
 from tests.support.servers import SmtpSink
 
-MESSAGE_HEADERS = [("From", "Forum – Ünïcode <forum@lists.test>"), ("Subject", "Réunion"),
-                   ("Date", "Mon, 30 Nov 2026 09:05:00 +0000"), ("Message-ID", "<m1@lists.test>"),
-                   ("MIME-Version", "1.0")]
+MESSAGE_HEADERS = [
+    ("From", "Forum – Ünïcode <forum@lists.test>"),
+    ("Subject", "Réunion"),
+    ("Date", "Mon, 30 Nov 2026 09:05:00 +0000"),
+    ("Message-ID", "<m1@lists.test>"),
+    ("MIME-Version", "1.0"),
+]
 
 
-def _send(sink: SmtpSink, raw: bytes, recipient: str, envelope_from: str = "bounces+m1@lists.test") -> None:
-    sender = SmtpSender(make_test_config(Path("."), "sqlite://", delivery=sink.smarthost_settings())
-                        .delivery.smarthost)
+def _send(
+    sink: SmtpSink, raw: bytes, recipient: str, envelope_from: str = "bounces+m1@lists.test"
+) -> None:
+    sender = SmtpSender(
+        make_test_config(
+            Path("."), "sqlite://", delivery=sink.smarthost_settings()
+        ).delivery.smarthost
+    )
 
     async def go() -> None:
         try:
             await sender.send(raw, envelope_from=envelope_from, recipient=recipient)
         finally:
             await sender.close()
+
     asyncio.run(go())
 
 
@@ -52,7 +62,9 @@ def test_a_non_ascii_address_travels_with_smtputf8_and_arrives_in_utf8() -> None
 
 
 def test_a_non_ascii_display_name_is_encoded_and_needs_no_smtputf8() -> None:
-    raw = write_message([*MESSAGE_HEADERS, ("To", "Zoë Ångström <zoe@example.org>")], Body("Hello\n"))
+    raw = write_message(
+        [*MESSAGE_HEADERS, ("To", "Zoë Ångström <zoe@example.org>")], Body("Hello\n")
+    )
     with SmtpSink(smtputf8=False) as sink:
         _send(sink, raw, "zoe@example.org")
         [got] = sink.wait_for_count(1)
@@ -63,7 +75,9 @@ def test_a_non_ascii_display_name_is_encoded_and_needs_no_smtputf8() -> None:
     assert message["To"].addresses[0].addr_spec == "zoe@example.org"
 
 
-def test_without_smtputf8_at_the_next_hop_a_non_ascii_address_fails_permanently_and_says_why() -> None:
+def test_without_smtputf8_at_the_next_hop_a_non_ascii_address_fails_permanently_and_says_why() -> (
+    None
+):
     raw = write_message([*MESSAGE_HEADERS, ("To", "jörg@example.org")], Body("Hallo\n"))
     with SmtpSink(smtputf8=False) as sink:
         with pytest.raises(PermanentSendError, match="SMTPUTF8") as failure:
@@ -72,21 +86,39 @@ def test_without_smtputf8_at_the_next_hop_a_non_ascii_address_fails_permanently_
     assert "jörg@example.org" in str(failure.value)
 
 
-def test_the_worker_records_the_smtputf8_failure_on_the_row(tmp_path: Path, database: TestDatabase) -> None:
+def test_the_worker_records_the_smtputf8_failure_on_the_row(
+    tmp_path: Path, database: TestDatabase
+) -> None:
     with SmtpSink(smtputf8=False) as sink:
         config = make_test_config(tmp_path, database.url, delivery=sink.smarthost_settings())
         with database.sessions() as s, s.begin():
             person = Person(email="jörg@example.org")
             s.add(person)
             s.flush()
-            for email, message_id in [("jörg@example.org", "<j@lists.test>"), ("ana@example.org", "<a@lists.test>")]:
-                s.add(OutboxMessage(kind="triage_ack", person_id=person.id, recipient=email,
-                                    sender="bounces+j@lists.test", message_id=message_id, subject="Réunion",
-                                    body_text="Hallo\n", headers={"From": "Forum <forum@lists.test>"},
-                                    created_at=datetime(2026, 11, 30, tzinfo=UTC)))
+            for email, message_id in [
+                ("jörg@example.org", "<j@lists.test>"),
+                ("ana@example.org", "<a@lists.test>"),
+            ]:
+                s.add(
+                    OutboxMessage(
+                        kind="triage_ack",
+                        person_id=person.id,
+                        recipient=email,
+                        sender="bounces+j@lists.test",
+                        message_id=message_id,
+                        subject="Réunion",
+                        body_text="Hallo\n",
+                        headers={"From": "Forum <forum@lists.test>"},
+                        created_at=datetime(2026, 11, 30, tzinfo=UTC),
+                    )
+                )
         assert deliver_once(database, config) == 2
         [delivered] = sink.wait_for_count(1)
-    assert delivered.rcpt_tos == ["ana@example.org"]  # the connection stayed usable for the next row
+    assert delivered.rcpt_tos == [
+        "ana@example.org"
+    ]  # the connection stayed usable for the next row
     with database.sessions() as s:
-        failed = s.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "jörg@example.org"))
+        failed = s.scalar(
+            select(OutboxMessage).where(OutboxMessage.recipient == "jörg@example.org")
+        )
         assert failed.status is OutboxStatus.FAILED and "SMTPUTF8" in failed.last_error

@@ -26,15 +26,26 @@ class TestDatabase:
         tables = [t.name for t in reversed(metadata.sorted_tables)]
         with self.engine.begin() as conn:
             if self.backend == "postgresql":
-                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+                conn.execute(
+                    text(
+                        "TRUNCATE "
+                        + ", ".join(f'"{t}"' for t in tables)
+                        + " RESTART IDENTITY CASCADE"
+                    )
+                )
             else:
                 for table in tables:
                     conn.execute(text(f'DELETE FROM "{table}"'))
-                conn.execute(text("DELETE FROM sqlite_sequence")) if self._has_sequence(conn) else None
+                conn.execute(text("DELETE FROM sqlite_sequence")) if self._has_sequence(
+                    conn
+                ) else None
 
     @staticmethod
     def _has_sequence(conn) -> bool:  # type: ignore[no-untyped-def]
-        return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None
+        return (
+            conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first()
+            is not None
+        )
 
 
 def terminate_backend(database: TestDatabase, pid: int) -> None:
@@ -48,7 +59,9 @@ def terminate_backend(database: TestDatabase, pid: int) -> None:
 
     def gone() -> bool:
         with database.engine.connect() as admin:
-            return not admin.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid})
+            return not admin.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            )
 
     wait_for(gone, timeout=30, message=f"PostgreSQL backend {pid} to exit")
 

@@ -13,7 +13,8 @@ from tests.support.databases import TestDatabase
 
 
 def deliver_once(database: TestDatabase, config: Config, sender: Sender | None = None) -> int:
-    """Claim and send one batch with the configured senders (or ``sender``); returns rows claimed."""
+    """Claim and send one batch with the configured senders (or ``sender``); returns rows
+    claimed."""
     pool = SenderPool([sender]) if sender is not None else make_sender_pool(config)
     composer = Composer(config, build_services(config).links, make_dkim_signer(config))
 
@@ -22,4 +23,5 @@ def deliver_once(database: TestDatabase, config: Config, sender: Sender | None =
             return await deliver_batch(database.sessions, pool, composer, config, "test-worker")
         finally:
             await pool.close()
+
     return asyncio.run(go())

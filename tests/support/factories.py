@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,27 +14,50 @@ from mailer.domain.organisers import create_organiser
 ORGANISER_PASSWORD = "correct horse battery staple"
 
 
-def make_list(sessions: sessionmaker[Session], *, slug: str = "forum",
-              name: str = "Leaders of Networks Forum") -> MailingList:
+def make_list(
+    sessions: sessionmaker[Session], *, slug: str = "forum", name: str = "Leaders of Networks Forum"
+) -> MailingList:
     with sessions() as session:
         return create_list(session, slug=slug, name=name, actor="test")
 
 
-def make_meeting(sessions: sessionmaker[Session], *, list_slug: str = "forum", title: str = "Quarterly Forum",
-                 starts_in: timedelta = timedelta(days=14), hours: float = 2, format: str = "hybrid",
-                 capacity: int | None = 40, deadline_before: timedelta | None = timedelta(days=2),
-                 status: str = "published") -> Meeting:
-    starts = (datetime.now(timezone.utc) + starts_in).replace(microsecond=0)
+def make_meeting(
+    sessions: sessionmaker[Session],
+    *,
+    list_slug: str = "forum",
+    title: str = "Quarterly Forum",
+    starts_in: timedelta = timedelta(days=14),
+    hours: float = 2,
+    format: str = "hybrid",
+    capacity: int | None = 40,
+    deadline_before: timedelta | None = timedelta(days=2),
+    status: str = "published",
+) -> Meeting:
+    starts = (datetime.now(UTC) + starts_in).replace(microsecond=0)
     with sessions() as session:
-        return create_meeting(session, list_slug=list_slug, title=title, starts_at=starts,
-                              ends_at=starts + timedelta(hours=hours), format=format,
-                              venue="Room 1.01, 1 Example Street, London" if format != "remote" else "",
-                              dial_in="https://meet.invalid/secret-room", capacity=capacity,
-                              rsvp_deadline=starts - deadline_before if deadline_before else None,
-                              status=status, actor="test")
+        return create_meeting(
+            session,
+            list_slug=list_slug,
+            title=title,
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=hours),
+            format=format,
+            venue="Room 1.01, 1 Example Street, London" if format != "remote" else "",
+            dial_in="https://meet.invalid/secret-room",
+            capacity=capacity,
+            rsvp_deadline=starts - deadline_before if deadline_before else None,
+            status=status,
+            actor="test",
+        )
 
 
-def make_organiser(sessions: sessionmaker[Session], *, email: str = "organiser@example.org",
-                   password: str = ORGANISER_PASSWORD) -> Organiser:
+def make_organiser(
+    sessions: sessionmaker[Session],
+    *,
+    email: str = "organiser@example.org",
+    password: str = ORGANISER_PASSWORD,
+) -> Organiser:
     with sessions() as session:
-        return create_organiser(session, email=email, password=password, role=OrganiserRole.ADMIN, actor="test")
+        return create_organiser(
+            session, email=email, password=password, role=OrganiserRole.ADMIN, actor="test"
+        )

@@ -34,7 +34,9 @@ class HttpClient:
     def __init__(self, base_url: str, *, follow_redirects: bool = True) -> None:
         self.base_url = base_url.rstrip("/")
         self.cookies = http.cookiejar.CookieJar()
-        handlers: list[urllib.request.BaseHandler] = [urllib.request.HTTPCookieProcessor(self.cookies)]
+        handlers: list[urllib.request.BaseHandler] = [
+            urllib.request.HTTPCookieProcessor(self.cookies)
+        ]
         if not follow_redirects:
             handlers.append(NoRedirect())
         self.opener = urllib.request.build_opener(*handlers)
@@ -44,8 +46,12 @@ class HttpClient:
 
     def request(self, method: str, path: str, data: dict[str, str] | None = None) -> Response:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        req = urllib.request.Request(self._url(path), data=body, method=method,
-                                     headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        req = urllib.request.Request(
+            self._url(path),
+            data=body,
+            method=method,
+            headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+        )
         try:
             with self.opener.open(req, timeout=15) as resp:
                 return Response(resp.status, resp.url, resp.read().decode(), dict(resp.headers))
@@ -66,4 +72,7 @@ class HttpClient:
 
     def login(self, email: str, password: str) -> Response:
         page = self.get("/login")
-        return self.post("/login", {"csrf_token": self.csrf_token(page.body), "email": email, "password": password})
+        return self.post(
+            "/login",
+            {"csrf_token": self.csrf_token(page.body), "email": email, "password": password},
+        )

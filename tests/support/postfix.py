@@ -45,7 +45,9 @@ def available() -> bool:
 
 
 class PrivatePostfix:
-    def __init__(self, root: Path, *, smtp_port: int, list_domain: str, lmtp_port: int, relay_port: int) -> None:
+    def __init__(
+        self, root: Path, *, smtp_port: int, list_domain: str, lmtp_port: int, relay_port: int
+    ) -> None:
         self.root, self.config_dir = root, root / "etc"
         self.queue, self.data, self.log = root / "queue", root / "data", root / "maillog"
         self.smtp_port, self.lmtp_port = smtp_port, lmtp_port
@@ -90,7 +92,8 @@ maximal_backoff_time = 2s
             directory.mkdir(parents=True, exist_ok=True)
         (self.config_dir / "main.cf").write_text(self.main_cf)
         (self.config_dir / "master.cf").write_text(
-            f"127.0.0.1:{self.smtp_port} inet n - n - - smtpd\n" + _MASTER_SERVICES)
+            f"127.0.0.1:{self.smtp_port} inet n - n - - smtpd\n" + _MASTER_SERVICES
+        )
         shutil.chown(self.data, "postfix")
         self._postfix("set-permissions")
         self._postfix("check")
@@ -100,8 +103,12 @@ maximal_backoff_time = 2s
         self._postfix("stop")
 
     def _postfix(self, command: str) -> None:
-        result = subprocess.run([str(POSTFIX), "-c", str(self.config_dir), command], capture_output=True, text=True,
-                                timeout=60)
+        result = subprocess.run(
+            [str(POSTFIX), "-c", str(self.config_dir), command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"postfix {command} failed: {result.stderr or result.stdout}")
 

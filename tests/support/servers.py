@@ -75,8 +75,15 @@ class SinkHandler:
                 asyncio.get_running_loop().call_soon(server.transport.close)
             return action
         with self.lock:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
-                                          session.peer, list(envelope.mail_options)))
+            self.received.append(
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    envelope.original_content,
+                    session.peer,
+                    list(envelope.mail_options),
+                )
+            )
         return "250 OK"
 
 
@@ -87,10 +94,11 @@ class SmtpSink:
     def __init__(self, *, smtputf8: bool = True) -> None:
         self.handler = SinkHandler()
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
-                                     enable_SMTPUTF8=smtputf8)
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8
+        )
 
-    def __enter__(self) -> "SmtpSink":
+    def __enter__(self) -> SmtpSink:
         self.controller.start()
         return self
 
@@ -109,33 +117,53 @@ class SmtpSink:
             return list(self.handler.received)
 
     def wait_for_count(self, count: int, timeout: float = 20.0) -> list[Received]:
-        return wait_for(lambda: self.received if len(self.received) >= count else None, timeout=timeout,
-                        message=f"{count} message(s) at the SMTP sink")
+        return wait_for(
+            lambda: self.received if len(self.received) >= count else None,
+            timeout=timeout,
+            message=f"{count} message(s) at the SMTP sink",
+        )
 
     def smarthost_settings(self) -> dict[str, object]:
-        return {"backend": "smtp", "smarthost": {"host": "127.0.0.1", "port": self.port, "security": "none",
-                                                 "timeout": 10.0}}
+        return {
+            "backend": "smtp",
+            "smarthost": {
+                "host": "127.0.0.1",
+                "port": self.port,
+                "security": "none",
+                "timeout": 10.0,
+            },
+        }
 
 
 @contextmanager
-def convene_process(config_path: Path, smtp_port: int, extra_env: dict[str, str] | None = None,
-                    demo: bool = True) -> Iterator[tuple[subprocess.CompletedProcess[str], list[str]]]:
+def convene_process(
+    config_path: Path, smtp_port: int, extra_env: dict[str, str] | None = None, demo: bool = True
+) -> Iterator[tuple[subprocess.CompletedProcess[str], list[str]]]:
     """`convene init` then `convene serve` as real processes; yields init's result and, once the
     server has stopped (SIGINT), ``[stdout, stderr, returncode]`` of serve are filled in."""
     env = {**os.environ, "CONVENE_CONFIG": str(config_path), **(extra_env or {})}
     convene = [sys.executable, "-m", "mailer.cli"]
-    init = subprocess.run([*convene, "init", *(["--demo"] if demo else [])], env=env, capture_output=True,
-                          text=True, timeout=60)
+    init = subprocess.run(
+        [*convene, "init", *(["--demo"] if demo else [])],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert init.returncode == 0, init.stderr
-    proc = subprocess.Popen([*convene, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*convene, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     finished: list[str] = []
     try:
+
         def smtp_up() -> bool:
             try:
                 with smtplib.SMTP("127.0.0.1", smtp_port, timeout=2) as client:
                     return client.noop()[0] == 250
             except OSError:
                 return False
+
         wait_for(smtp_up, timeout=30, message="convene serve to accept SMTP")
         yield init, finished
     finally:
@@ -147,7 +175,9 @@ def convene_process(config_path: Path, smtp_port: int, extra_env: dict[str, str]
 class RunningService:
     """``convene serve`` (or some of its parts) in a background thread with its own event loop."""
 
-    def __init__(self, runtime: Runtime, *, smtp: bool = True, worker: bool = True, web: bool = True) -> None:
+    def __init__(
+        self, runtime: Runtime, *, smtp: bool = True, worker: bool = True, web: bool = True
+    ) -> None:
         self.runtime = runtime
         self.parts = {"smtp": smtp, "worker": worker, "web": web}
         self._ready = threading.Event()
@@ -165,13 +195,14 @@ class RunningService:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
             await serve(self.runtime, stop=self._stop, ready=self._ready, **self.parts)
+
         try:
             asyncio.run(main())
         except BaseException as exc:  # surfaced by start()/stop()
             self._error = exc
             self._ready.set()
 
-    def __enter__(self) -> "RunningService":
+    def __enter__(self) -> RunningService:
         self._thread.start()
         if not self._ready.wait(30):
             raise AssertionError("service did not start within 30s")

@@ -25,29 +25,52 @@ def seed_members(database: TestDatabase, count: int) -> None:
         mailing_list = create_list(s, slug="forum", name="Forum", actor="test")
     now = utcnow()
     with database.sessions() as s, s.begin():
-        s.execute(insert(Person), [{"email": f"member{i:05}@example.org", "link_version": 1, "created_at": now}
-                                   for i in range(count)])
+        s.execute(
+            insert(Person),
+            [
+                {"email": f"member{i:05}@example.org", "link_version": 1, "created_at": now}
+                for i in range(count)
+            ],
+        )
         ids = s.scalars(select(Person.id)).all()
-        s.execute(insert(Subscription), [{"person_id": pid, "list_id": mailing_list.id, "created_at": now,
-                                          "updated_at": now, "status": SubscriptionStatus.ACTIVE, "bounce_score": 0}
-                                         for pid in ids])
+        s.execute(
+            insert(Subscription),
+            [
+                {
+                    "person_id": pid,
+                    "list_id": mailing_list.id,
+                    "created_at": now,
+                    "updated_at": now,
+                    "status": SubscriptionStatus.ACTIVE,
+                    "bounce_score": 0,
+                }
+                for pid in ids
+            ],
+        )
 
 
 def queue_news(database: TestDatabase, config) -> int:  # type: ignore[no-untyped-def]
     with database.sessions() as s:
-        news = create_news(s, list_slug="forum", subject="News for everyone", body_markdown="Hello **all**",
-                           actor="test")
+        news = create_news(
+            s,
+            list_slug="forum",
+            subject="News for everyone",
+            body_markdown="Hello **all**",
+            actor="test",
+        )
     with database.sessions() as s:
         return send_news_now(s, build_services(config), news.id, actor="test")
 
 
-def write_config(tmp_path: Path, database: TestDatabase, sink: SmtpSink, *, lease_seconds: int) -> Path:
+def write_config(
+    tmp_path: Path, database: TestDatabase, sink: SmtpSink, *, lease_seconds: int
+) -> Path:
     path = tmp_path / "worker.toml"
     path.write_text(f"""
 [service]
 dev_mode = true
-data_dir = "{tmp_path / 'var'}"
-secret_key = "{'s' * 48}"
+data_dir = "{tmp_path / "var"}"
+secret_key = "{"s" * 48}"
 [database]
 url = "{database.url}"
 [mail]
@@ -69,15 +92,24 @@ lease_seconds = {lease_seconds}
 
 
 @contextmanager
-def processes(commands: list[tuple[list[str], Path]], log_dir: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Start each (argv, configuration file) as a process, its stderr in a log file; stopped (SIGTERM) at the end."""
+def processes(
+    commands: list[tuple[list[str], Path]], log_dir: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Start each (argv, configuration file) as a process, its stderr in a log file; stopped
+    (SIGTERM) at the end."""
     procs, logs = [], []
     try:
         for i, (argv, config) in enumerate(commands):
             log = open(log_dir / f"proc-{i}.log", "ab")
             logs.append(log)
-            procs.append(subprocess.Popen(argv, env={**os.environ, "CONVENE_CONFIG": str(config)},
-                                          stdout=subprocess.DEVNULL, stderr=log))
+            procs.append(
+                subprocess.Popen(
+                    argv,
+                    env={**os.environ, "CONVENE_CONFIG": str(config)},
+                    stdout=subprocess.DEVNULL,
+                    stderr=log,
+                )
+            )
         yield procs
     finally:
         for proc in procs:
@@ -94,4 +126,6 @@ def processes(commands: list[tuple[list[str], Path]], log_dir: Path) -> Iterator
 
 def workers(config_path: Path, count: int) -> AbstractContextManager[list[subprocess.Popen[bytes]]]:
     """``count`` `convene worker` processes on this configuration."""
-    return processes([([sys.executable, "-m", "mailer.cli", "worker"], config_path)] * count, config_path.parent)
+    return processes(
+        [([sys.executable, "-m", "mailer.cli", "worker"], config_path)] * count, config_path.parent
+    )

@@ -18,7 +18,9 @@ from tests.support.servers import RunningService
 
 
 def call(base: str, path: str, token: str | None = None) -> tuple[int, object]:
-    request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"} if token else {})
+    request = urllib.request.Request(
+        base + path, headers={"Authorization": f"Bearer {token}"} if token else {}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -32,16 +34,29 @@ def response_schema(document: dict, path: str, status: str) -> dict:
     return {**content["schema"], "components": document["components"]}
 
 
-def test_api_with_tokens_matches_its_openapi_document(web_service: RunningService, database: TestDatabase) -> None:
+def test_api_with_tokens_matches_its_openapi_document(
+    web_service: RunningService, database: TestDatabase
+) -> None:
     base = web_service.config.service.base_url
     services = build_services(web_service.config)
     make_list(database.sessions)
     meeting = make_meeting(database.sessions, capacity=2)
-    for email, mode in (("a@example.org", AttendanceMode.IN_PERSON), ("b@example.org", AttendanceMode.REMOTE),
-                        ("c@example.org", AttendanceMode.IN_PERSON), ("d@example.org", AttendanceMode.IN_PERSON)):
+    for email, mode in (
+        ("a@example.org", AttendanceMode.IN_PERSON),
+        ("b@example.org", AttendanceMode.REMOTE),
+        ("c@example.org", AttendanceMode.IN_PERSON),
+        ("d@example.org", AttendanceMode.IN_PERSON),
+    ):
         with database.sessions() as s:
-            record_rsvp(s, services, meeting_id=meeting.id, email=email, response=RsvpResponse.ATTENDING, mode=mode,
-                        source="panel")
+            record_rsvp(
+                s,
+                services,
+                meeting_id=meeting.id,
+                email=email,
+                response=RsvpResponse.ATTENDING,
+                mode=mode,
+                source="panel",
+            )
     with database.sessions() as s:
         token = create_token(s, name="website", actor="test")
 
@@ -55,7 +70,13 @@ def test_api_with_tokens_matches_its_openapi_document(web_service: RunningServic
     assert status == 200
     jsonschema.validate(listing, response_schema(document, "/api/meetings", "200"))
     [one] = listing
-    assert one["counts"] == {"in_person": 2, "remote": 1, "undecided": 0, "declined": 0, "waitlist": 1}
+    assert one["counts"] == {
+        "in_person": 2,
+        "remote": 1,
+        "undecided": 0,
+        "declined": 0,
+        "waitlist": 1,
+    }
     assert one["places_left"] == 0 and one["url"].endswith(f"/meetings/{meeting.id}")
     assert "example.org" not in json.dumps(listing)  # counts only, never who
 

@@ -18,13 +18,17 @@ def test_password_is_stored_hashed_with_argon2(database: TestDatabase) -> None:
     assert stored.startswith("$argon2id$") and ORGANISER_PASSWORD not in stored
 
 
-def test_login_with_the_right_password_reaches_the_panel(client: HttpClient, database: TestDatabase) -> None:
+def test_login_with_the_right_password_reaches_the_panel(
+    client: HttpClient, database: TestDatabase
+) -> None:
     make_organiser(database.sessions)
     response = client.login("Organiser@Example.org", ORGANISER_PASSWORD)
     assert response.status == 200 and "Lists and meetings" in response.body
 
 
-def test_wrong_password_is_refused_with_a_message_and_audited(client: HttpClient, database: TestDatabase) -> None:
+def test_wrong_password_is_refused_with_a_message_and_audited(
+    client: HttpClient, database: TestDatabase
+) -> None:
     make_organiser(database.sessions)
     response = client.login("organiser@example.org", "not the password")
     assert response.status == 400
@@ -44,20 +48,28 @@ def test_unknown_address_gets_the_same_answer(client: HttpClient, database: Test
 
 def test_empty_fields_get_inline_errors(client: HttpClient) -> None:
     page = client.get("/login")
-    response = client.post("/login", {"csrf_token": client.csrf_token(page.body), "email": "", "password": ""})
+    response = client.post(
+        "/login", {"csrf_token": client.csrf_token(page.body), "email": "", "password": ""}
+    )
     assert response.status == 400
     assert "Enter your email address" in response.body and "Enter your password" in response.body
 
 
-def test_login_form_without_csrf_token_is_refused(client: HttpClient, database: TestDatabase) -> None:
+def test_login_form_without_csrf_token_is_refused(
+    client: HttpClient, database: TestDatabase
+) -> None:
     make_organiser(database.sessions)
     client.get("/login")
-    response = client.post("/login", {"email": "organiser@example.org", "password": ORGANISER_PASSWORD})
+    response = client.post(
+        "/login", {"email": "organiser@example.org", "password": ORGANISER_PASSWORD}
+    )
     assert response.status == 400 and "security token" in response.body
     assert client.get("/panel/").url.endswith("/login?next=/panel/")
 
 
-def test_logout_requires_csrf_and_ends_the_session(client: HttpClient, database: TestDatabase) -> None:
+def test_logout_requires_csrf_and_ends_the_session(
+    client: HttpClient, database: TestDatabase
+) -> None:
     make_organiser(database.sessions)
     dashboard = client.login("organiser@example.org", ORGANISER_PASSWORD)
     assert client.post("/logout", {}).status == 400
@@ -66,7 +78,9 @@ def test_logout_requires_csrf_and_ends_the_session(client: HttpClient, database:
     assert client.get("/panel/").url.endswith("/login?next=/panel/")
 
 
-def test_every_panel_and_api_route_requires_login(web_service: RunningService, database: TestDatabase) -> None:
+def test_every_panel_and_api_route_requires_login(
+    web_service: RunningService, database: TestDatabase
+) -> None:
     """Crawl every registered panel and API route without a session: nothing gets through."""
     import re
 
@@ -88,7 +102,9 @@ def test_every_panel_and_api_route_requires_login(web_service: RunningService, d
             elif rule.endpoint.startswith("api."):
                 assert response.status == 401, path
             else:
-                assert response.status in (302, 303) and "/login" in response.headers["Location"], path
+                assert response.status in (302, 303) and "/login" in response.headers["Location"], (
+                    path
+                )
             assert "example.org" not in response.body
             checked += 1
     assert checked >= 15
@@ -97,27 +113,44 @@ def test_every_panel_and_api_route_requires_login(web_service: RunningService, d
 def test_open_redirect_after_login_is_refused(client: HttpClient, database: TestDatabase) -> None:
     make_organiser(database.sessions)
     page = client.get("/login?next=//evil.example/")
-    response = client.post("/login?next=//evil.example/", {"csrf_token": client.csrf_token(page.body),
-                                                           "email": "organiser@example.org",
-                                                           "password": ORGANISER_PASSWORD})
+    response = client.post(
+        "/login?next=//evil.example/",
+        {
+            "csrf_token": client.csrf_token(page.body),
+            "email": "organiser@example.org",
+            "password": ORGANISER_PASSWORD,
+        },
+    )
     assert response.url.startswith(client.base_url) and response.url.endswith("/panel/")
 
 
-def test_session_cookie_is_httponly_and_samesite(web_service: RunningService, database: TestDatabase) -> None:
+def test_session_cookie_is_httponly_and_samesite(
+    web_service: RunningService, database: TestDatabase
+) -> None:
     make_organiser(database.sessions)
     client = HttpClient(web_service.config.service.base_url, follow_redirects=False)
     page = client.get("/login")
-    response = client.post("/login", {"csrf_token": client.csrf_token(page.body), "email": "organiser@example.org",
-                                      "password": ORGANISER_PASSWORD})
+    response = client.post(
+        "/login",
+        {
+            "csrf_token": client.csrf_token(page.body),
+            "email": "organiser@example.org",
+            "password": ORGANISER_PASSWORD,
+        },
+    )
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_login_is_throttled_after_repeated_failures(client: HttpClient, database: TestDatabase) -> None:
+def test_login_is_throttled_after_repeated_failures(
+    client: HttpClient, database: TestDatabase
+) -> None:
     make_organiser(database.sessions)
     for _ in range(5):
         assert client.login("organiser@example.org", "wrong password").status == 400
-    locked = client.login("organiser@example.org", ORGANISER_PASSWORD)  # even the right password, for a while
+    locked = client.login(
+        "organiser@example.org", ORGANISER_PASSWORD
+    )  # even the right password, for a while
     assert locked.status == 400 and "Too many failed attempts" in locked.body
     with database.sessions() as s:
         assert list(s.scalars(select(AuditEntry.action))).count("organiser.login") == 0

@@ -54,7 +54,8 @@ def link_routes(service: RunningService, database: TestDatabase) -> list[tuple[s
 
 
 def test_a_bad_link_on_every_public_link_route_gets_the_friendly_link_page(
-        client: HttpClient, web_service: RunningService, database: TestDatabase) -> None:
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     """Each POST carries a form token made for the bad link, so it reaches the link check too."""
     form_token = build_services(web_service.config).links.form_token(BAD_TOKEN)
     routes = link_routes(web_service, database)
@@ -68,9 +69,13 @@ def test_a_bad_link_on_every_public_link_route_gets_the_friendly_link_page(
 
 
 def test_a_link_page_form_back_without_its_token_says_the_form_expired_on_every_link_form(
-        client: HttpClient, web_service: RunningService, database: TestDatabase) -> None:
-    posts = [(endpoint, path) for endpoint, method, path in link_routes(web_service, database)
-             if method == "POST" and endpoint != ONE_CLICK]
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    posts = [
+        (endpoint, path)
+        for endpoint, method, path in link_routes(web_service, database)
+        if method == "POST" and endpoint != ONE_CLICK
+    ]
     for endpoint, path in posts:
         response = client.post(path, {"csrf_token": "from-another-page"})
         assert response.status == 400, endpoint
@@ -80,15 +85,22 @@ def test_a_link_page_form_back_without_its_token_says_the_form_expired_on_every_
 
 
 def test_a_volunteer_link_after_the_call_has_closed_is_refused_with_its_page(
-        client: HttpClient, web_service: RunningService, database: TestDatabase) -> None:
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     services = build_services(web_service.config)
     make_list(database.sessions)
     with database.sessions() as s:
         add_member(s, slug="forum", email="ana@dept.gov.uk", actor="test")
     with database.sessions() as s:
         consultation = create_consultation(
-            s, list_slug="forum", title="Volunteers", question_markdown="Can you help?",
-            kind=ConsultationKind.VOLUNTEERS, roles=[RoleSpec(name="Policy")], actor="test")
+            s,
+            list_slug="forum",
+            title="Volunteers",
+            question_markdown="Can you help?",
+            kind=ConsultationKind.VOLUNTEERS,
+            roles=[RoleSpec(name="Policy")],
+            actor="test",
+        )
     with database.sessions() as s:
         send_consultation(s, services, consultation.id, actor="test")
     with database.sessions() as s:
@@ -104,34 +116,54 @@ def test_a_volunteer_link_after_the_call_has_closed_is_refused_with_its_page(
 
 
 def test_a_panel_address_naming_nothing_is_the_404_page(
-        client: HttpClient, database: TestDatabase) -> None:
+    client: HttpClient, database: TestDatabase
+) -> None:
     make_organiser(database.sessions)
     client.login("organiser@example.org", ORGANISER_PASSWORD)
-    for path in ("/panel/meetings/999", "/panel/meetings/999/attendees.csv",
-                 "/panel/meetings/999/emails/invitation", "/panel/lists/nothing",
-                 "/panel/lists/nothing/members.csv", "/panel/news/999",
-                 "/panel/news/999/preview.html", "/panel/consultations/999",
-                 "/panel/inbound/999"):
+    for path in (
+        "/panel/meetings/999",
+        "/panel/meetings/999/attendees.csv",
+        "/panel/meetings/999/emails/invitation",
+        "/panel/lists/nothing",
+        "/panel/lists/nothing/members.csv",
+        "/panel/news/999",
+        "/panel/news/999/preview.html",
+        "/panel/consultations/999",
+        "/panel/inbound/999",
+    ):
         response = client.get(path)
         assert response.status == 404 and "Page not found" in response.body, path
 
 
 def test_an_organiser_who_is_not_an_admin_gets_the_admins_only_page(
-        client: HttpClient, database: TestDatabase) -> None:
+    client: HttpClient, database: TestDatabase
+) -> None:
     with database.sessions() as s:
-        create_organiser(s, email="helper@example.org", password=ORGANISER_PASSWORD,
-                         role=OrganiserRole.ORGANISER, actor="test")
+        create_organiser(
+            s,
+            email="helper@example.org",
+            password=ORGANISER_PASSWORD,
+            role=OrganiserRole.ORGANISER,
+            actor="test",
+        )
     dashboard = client.login("helper@example.org", ORGANISER_PASSWORD)
-    form = {"csrf_token": client.csrf_token(dashboard.body), "email": "ana@example.org",
-            "confirm": "erase"}
-    for method, path in (("GET", "/panel/people"), ("POST", "/panel/people/export"),
-                         ("POST", "/panel/people/erase")):
+    form = {
+        "csrf_token": client.csrf_token(dashboard.body),
+        "email": "ana@example.org",
+        "confirm": "erase",
+    }
+    for method, path in (
+        ("GET", "/panel/people"),
+        ("POST", "/panel/people/export"),
+        ("POST", "/panel/people/erase"),
+    ):
         response = client.request(method, path, form if method == "POST" else None)
         assert response.status == 403 and "Admins only" in response.body, path
 
 
 def test_the_api_answers_a_missing_meeting_in_json_to_organisers_too(
-        client: HttpClient, database: TestDatabase) -> None:
+    client: HttpClient, database: TestDatabase
+) -> None:
     make_organiser(database.sessions)
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     response = client.get("/api/meetings/999/attendees")
@@ -143,8 +175,9 @@ def test_the_api_answers_a_missing_meeting_in_json_to_organisers_too(
 def serving(app: Flask) -> Iterator[str]:
     """``app`` on werkzeug's threaded server on a free 127.0.0.1 port; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
@@ -155,7 +188,8 @@ def serving(app: Flask) -> Iterator[str]:
 
 
 def test_an_unexpected_error_in_a_view_is_the_500_page_and_is_logged_not_shown(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     app = create_app(make_test_config(tmp_path, f"sqlite:///{tmp_path / 'unused.db'}"))
 
     @app.get("/fails")

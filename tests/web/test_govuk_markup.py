@@ -1,4 +1,5 @@
-"""Markup written out by hand for speed stays identical to the GOV.UK Design System macros it replaces.
+"""Markup written out by hand for speed stays identical to the GOV.UK Design System macros it
+replaces.
 
 The busiest pages (opened from emails) render the skip link, the service
 name and the access-needs textarea without the govuk-frontend-jinja macros;
@@ -25,7 +26,8 @@ def app(tmp_path: Path) -> Flask:
 
 
 def _normalised(html: str) -> str:
-    """The same markup whatever its layout: whitespace runs collapsed, none between tags or before ``>``."""
+    """The same markup whatever its layout: whitespace runs collapsed, none between tags or
+    before ``>``."""
     html = re.sub(r"\s+", " ", html)
     return re.sub(r"\s*>\s*", ">", re.sub(r"\s*<", "<", html)).strip()
 
@@ -36,10 +38,14 @@ def test_public_header_is_the_skip_link_and_service_navigation_macros(app: Flask
         page = render_template("public/privacy.html")
         expected = render_template_string(
             '{% from "govuk_frontend_jinja/components/skip-link/macro.html" import govukSkipLink %}'
-            '{% from "govuk_frontend_jinja/components/service-navigation/macro.html" import govukServiceNavigation %}'
+            '{% from "govuk_frontend_jinja/components/service-navigation/macro.html" import '
+            "govukServiceNavigation %}"
             '{{ govukSkipLink({"href": "#main-content", "text": "Skip to main content"}) }}'
-            '{{ govukServiceNavigation({"serviceName": service_name, "navigation": []}) }}')
-    header = page[page.index('<a href="#main-content"'):page.index("</section>") + len("</section>")]
+            '{{ govukServiceNavigation({"serviceName": service_name, "navigation": []}) }}'
+        )
+    header = page[
+        page.index('<a href="#main-content"') : page.index("</section>") + len("</section>")
+    ]
     assert _normalised(header) == _normalised(expected)
 
 
@@ -51,11 +57,17 @@ def test_textarea_is_the_govuk_textarea_macro(app: Flask, error: str | None) -> 
         if error:
             field.errors = [error]
         ours = render_template_string(
-            '{% with attrs = {"rows": 3} %}{% include "panel/_field.html" %}{% endwith %}', field=field)
+            '{% with attrs = {"rows": 3} %}{% include "panel/_field.html" %}{% endwith %}',
+            field=field,
+        )
         expected = render_template_string(
             '{% from "govuk_frontend_jinja/components/textarea/macro.html" import govukTextarea %}'
-            '{{ govukTextarea({"id": field.id, "name": field.name, "rows": 3, "value": field._value(),'
+            '{{ govukTextarea({"id": field.id, "name": field.name, "rows": 3, "value": '
+            "field._value(),"
             ' "label": {"text": field.label.text, "classes": "govuk-label--s"},'
-            ' "hint": {"text": field.description}, "errorMessage": {"text": error} if error else None}) }}',
-            field=field, error=error)
+            ' "hint": {"text": field.description}, "errorMessage": {"text": error} if error else '
+            "None}) }}",
+            field=field,
+            error=error,
+        )
     assert _normalised(ours) == _normalised(expected)

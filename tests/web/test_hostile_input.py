@@ -20,23 +20,46 @@ XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 SQL = "Robert'); DROP TABLE person;--"
 
 
-def test_xss_and_sql_in_every_displayed_field(client: HttpClient, web_service, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+def test_xss_and_sql_in_every_displayed_field(
+    client: HttpClient, web_service, database: TestDatabase
+) -> None:  # type: ignore[no-untyped-def]
     services = build_services(web_service.config)
     with database.sessions() as s:
         create_list(s, slug="forum", name=f"Forum {XSS}", description=XSS, actor="test")
     with database.sessions() as s:
-        meeting = create_meeting(s, list_slug="forum", title=f"Meeting {XSS} {SQL}", starts_at="2099-03-12 14:00",
-                                 ends_at="2099-03-12 16:00", venue=XSS, description=XSS, actor="test")
+        meeting = create_meeting(
+            s,
+            list_slug="forum",
+            title=f"Meeting {XSS} {SQL}",
+            starts_at="2099-03-12 14:00",
+            ends_at="2099-03-12 16:00",
+            venue=XSS,
+            description=XSS,
+            actor="test",
+        )
     with database.sessions() as s:
-        add_member(s, slug="forum", email="ana@example.org", display_name=f"{XSS} {SQL}", actor="test")
+        add_member(
+            s, slug="forum", email="ana@example.org", display_name=f"{XSS} {SQL}", actor="test"
+        )
     with database.sessions() as s:
-        record_rsvp(s, services, meeting_id=meeting.id, email="ana@example.org", response=RsvpResponse.ATTENDING,
-                    mode=AttendanceMode.REMOTE, source="panel")
+        record_rsvp(
+            s,
+            services,
+            meeting_id=meeting.id,
+            email="ana@example.org",
+            response=RsvpResponse.ATTENDING,
+            mode=AttendanceMode.REMOTE,
+            source="panel",
+        )
     with database.sessions() as s:
         create_news(s, list_slug="forum", subject=f"News {XSS}", body_markdown=XSS, actor="test")
     with database.sessions() as s:
-        inbound_id = store_inbound(s, mail_from="kim@example.org", rcpt_to=["forum@lists.test"],
-                                   raw=f"From: {SQL} <kim@example.org>\r\nSubject: {XSS}\r\n\r\n{XSS}?\r\n".encode())
+        inbound_id = store_inbound(
+            s,
+            mail_from="kim@example.org",
+            rcpt_to=["forum@lists.test"],
+            raw=f"From: {SQL} <kim@example.org>\r\nSubject: {XSS}\r\n\r\n{XSS}?\r\n".encode(),
+        )
     process_inbound(database.sessions, services, inbound_id)
     make_organiser(database.sessions)
     with database.sessions() as s, s.begin():
@@ -49,12 +72,27 @@ def test_xss_and_sql_in_every_displayed_field(client: HttpClient, web_service, d
         body = member.get(url).body
         assert "<script>alert" not in body and "<img src=x" not in body, url
     client.login("organiser@example.org", ORGANISER_PASSWORD)
-    for path in ("/panel/", f"/panel/meetings/{meeting.id}", "/panel/lists/forum", "/panel/news", "/panel/news/1",
-                 "/panel/inbound", f"/panel/inbound/{inbound_id}", "/panel/audit", "/panel/outbox"):
+    for path in (
+        "/panel/",
+        f"/panel/meetings/{meeting.id}",
+        "/panel/lists/forum",
+        "/panel/news",
+        "/panel/news/1",
+        "/panel/inbound",
+        f"/panel/inbound/{inbound_id}",
+        "/panel/audit",
+        "/panel/outbox",
+    ):
         response = client.get(path)
         assert response.status == 200, path
         assert "<script>alert" not in response.body and "<img src=x" not in response.body, path
-        if path not in ("/panel/audit", "/panel/outbox", "/panel/inbound"):  # these show no typed text
+        if path not in (
+            "/panel/audit",
+            "/panel/outbox",
+            "/panel/inbound",
+        ):  # these show no typed text
             assert "&lt;script&gt;" in response.body, path  # shown, as text
     with database.sessions() as s:
-        assert s.scalar(select(Person).where(Person.email == "ana@example.org")) is not None  # the table is intact
+        assert (
+            s.scalar(select(Person).where(Person.email == "ana@example.org")) is not None
+        )  # the table is intact

@@ -1,5 +1,7 @@
-"""The panel's consultations over real HTTP: create (with errors shown), preview, send, read answers,
-search, tag, count tags, export CSV, accept volunteers; and the public volunteer link (GET changes nothing)."""
+"""The panel's consultations over real HTTP: create (with errors shown), preview, send, read
+answers, search, tag, count tags, export CSV, accept volunteers; and the public volunteer link (GET
+changes
+nothing)."""
 
 from __future__ import annotations
 
@@ -34,38 +36,69 @@ def logged_in(client: HttpClient, database: TestDatabase) -> None:
     make_organiser(database.sessions)
     for who in ("ana", "ben"):
         with database.sessions() as s:
-            add_member(s, slug="forum", email=f"{who}@dept.gov.uk", display_name=who.title(), actor="test")
+            add_member(
+                s, slug="forum", email=f"{who}@dept.gov.uk", display_name=who.title(), actor="test"
+            )
     client.login("organiser@example.org", ORGANISER_PASSWORD)
 
 
 def create(client: HttpClient, **fields: str) -> tuple[int, str]:
     form = client.get("/panel/consultations/new")
-    response = client.post("/panel/consultations/new", {"csrf_token": client.csrf_token(form.body),
-                                                        "list_slug": "forum", "kind": "question", **fields})
+    response = client.post(
+        "/panel/consultations/new",
+        {
+            "csrf_token": client.csrf_token(form.body),
+            "list_slug": "forum",
+            "kind": "question",
+            **fields,
+        },
+    )
     match = re.search(r"/panel/consultations/(\d+)/send", response.body)
     return (int(match.group(1)) if match else 0), response.body
 
 
 def answer(database: TestDatabase, config, consultation_id: int, email: str, text: str) -> None:  # type: ignore[no-untyped-def]
     with database.sessions() as s:
-        record_answer(s, build_services(config), consultation_id=consultation_id, email=email, display_name=None,
-                      text=text, thread=ReplyThread(f"<{abs(hash(text))}@client.example>", subject="Re: x"))
+        record_answer(
+            s,
+            build_services(config),
+            consultation_id=consultation_id,
+            email=email,
+            display_name=None,
+            text=text,
+            thread=ReplyThread(f"<{abs(hash(text))}@client.example>", subject="Re: x"),
+        )
 
 
-def test_create_preview_send_search_tag_and_export(client: HttpClient, web_service: RunningService,
-                                                   database: TestDatabase) -> None:
+def test_create_preview_send_search_tag_and_export(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     logged_in(client, database)
-    cid, body = create(client, title=f"Conference {XSS}", question="What would you like to **gain**?",
-                       closes_at="2099-03-01")
+    cid, body = create(
+        client,
+        title=f"Conference {XSS}",
+        question="What would you like to **gain**?",
+        closes_at="2099-03-01",
+    )
     assert cid and "Draft saved" in body
     assert "What would you like to **gain**?" in body and "Please reply by" in body  # the preview
     assert "<script>alert" not in body and "&lt;script&gt;" in body
     sent = client.post(f"/panel/consultations/{cid}/send", {"csrf_token": client.csrf_token(body)})
-    assert "Sending to 2 member(s)" in sent.body and re.search(r'id="consultation-status">Open<', sent.body)
+    assert "Sending to 2 member(s)" in sent.body and re.search(
+        r'id="consultation-status">Open<', sent.body
+    )
     with database.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxMessage)
-                        .where(OutboxMessage.kind == "consultation")) == 2
-        assert s.get(Consultation, cid).closes_at.isoformat() == "2099-03-01T23:59:00+00:00"  # end of day, UK
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.kind == "consultation")
+            )
+            == 2
+        )
+        assert (
+            s.get(Consultation, cid).closes_at.isoformat() == "2099-03-01T23:59:00+00:00"
+        )  # end of day, UK
 
     config = web_service.config
     answer(database, config, cid, "ana@dept.gov.uk", "More networking time, please.")
@@ -78,7 +111,10 @@ def test_create_preview_send_search_tag_and_export(client: HttpClient, web_servi
     assert 'id="answer-count">1 answer(s)' in found.body and "More networking" not in found.body
     answer_id = re.search(r'id="answer-([0-9a-f]{32})"', found.body).group(1)
     token = client.csrf_token(found.body)
-    client.post(f"/panel/consultations/{cid}/answers/{answer_id}/tags", {"csrf_token": token, "tag": "Allyship "})
+    client.post(
+        f"/panel/consultations/{cid}/answers/{answer_id}/tags",
+        {"csrf_token": token, "tag": "Allyship "},
+    )
     tagged = client.get(f"/panel/consultations/{cid}")
     assert "allyship (1)" in tagged.body
     only = client.get(f"/panel/consultations/{cid}?tag=allyship")
@@ -95,14 +131,22 @@ def test_create_preview_send_search_tag_and_export(client: HttpClient, web_servi
     assert re.search(r'id="consultation-status">Closed<', closed.body)
 
 
-def test_form_errors_are_shown_and_nothing_is_created(client: HttpClient, database: TestDatabase) -> None:
+def test_form_errors_are_shown_and_nothing_is_created(
+    client: HttpClient, database: TestDatabase
+) -> None:
     logged_in(client, database)
     _, body = create(client, title="", question="")
     assert "There is a problem" in body and "Enter a title" in body and "Write the question" in body
     _, body = create(client, title="Volunteers", question="Help?", kind="volunteers", roles="")
     assert "Name at least one role" in body
-    _, body = create(client, title="Volunteers", question="Help?", kind="volunteers", roles="Policy",
-                     anonymous="y")
+    _, body = create(
+        client,
+        title="Volunteers",
+        question="Help?",
+        kind="volunteers",
+        roles="Policy",
+        anonymous="y",
+    )
     assert "cannot be anonymous" in body
     _, body = create(client, title="Old", question="Q?", closes_at="2001-01-01")
     assert "must be in the future" in body
@@ -111,10 +155,16 @@ def test_form_errors_are_shown_and_nothing_is_created(client: HttpClient, databa
 
 
 def test_volunteer_link_get_changes_nothing_post_records_and_organiser_accepts(
-        client: HttpClient, web_service: RunningService, database: TestDatabase) -> None:
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     logged_in(client, database)
-    cid, body = create(client, title="Volunteers 2027", question="Can you help?", kind="volunteers",
-                       roles="Project delivery\nCommunications: comms, social media")
+    cid, body = create(
+        client,
+        title="Volunteers 2027",
+        question="Can you help?",
+        kind="volunteers",
+        roles="Project delivery\nCommunications: comms, social media",
+    )
     client.post(f"/panel/consultations/{cid}/send", {"csrf_token": client.csrf_token(body)})
     with database.sessions() as s:
         email = s.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "ana@dept.gov.uk"))
@@ -125,7 +175,9 @@ def test_volunteer_link_get_changes_nothing_post_records_and_organiser_accepts(
     page = member.get(path)
     assert page.status == 200 and "Volunteer: " in page.body and "ana@dept.gov.uk" not in page.body
     with database.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(VolunteerOffer)) == 0  # the GET recorded nothing
+        assert (
+            s.scalar(select(func.count()).select_from(VolunteerOffer)) == 0
+        )  # the GET recorded nothing
     assert member.post(path, {}).status == 400  # no CSRF token
     done = member.post(path, {"csrf_token": member.csrf_token(page.body)})
     assert done.status == 200 and "You have offered to help with" in done.body
@@ -133,16 +185,29 @@ def test_volunteer_link_get_changes_nothing_post_records_and_organiser_accepts(
 
     with database.sessions() as s:
         offer = s.scalar(select(VolunteerOffer))
-        assert offer.source == "link" and offer.role_id != comms.id  # the first link: Project delivery
-        assert s.scalar(select(func.count()).select_from(OutboxMessage)
-                        .where(OutboxMessage.kind == "volunteer_thanks")) == 1
+        assert (
+            offer.source == "link" and offer.role_id != comms.id
+        )  # the first link: Project delivery
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.kind == "volunteer_thanks")
+            )
+            == 1
+        )
     panel = client.get(f"/panel/consultations/{cid}")
     assert "ana@dept.gov.uk" in panel.body  # organisers see who offered
-    accepted = client.post(f"/panel/consultations/{cid}/offers/{offer.id}/accept",
-                           {"csrf_token": client.csrf_token(panel.body)})
+    accepted = client.post(
+        f"/panel/consultations/{cid}/offers/{offer.id}/accept",
+        {"csrf_token": client.csrf_token(panel.body)},
+    )
     assert "We have emailed the volunteer" in accepted.body
     with database.sessions() as s:
         assert s.get(VolunteerOffer, offer.id).status is OfferStatus.ACCEPTED
         row = s.scalar(select(OutboxMessage).where(OutboxMessage.kind == "volunteer_accepted"))
-        assert row.recipient == "ana@dept.gov.uk" and row.subject == "You're on the team: Project delivery"
+        assert (
+            row.recipient == "ana@dept.gov.uk"
+            and row.subject == "You're on the team: Project delivery"
+        )
         assert s.get(Consultation, cid).status is ConsultationStatus.OPEN

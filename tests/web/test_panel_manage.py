@@ -1,4 +1,5 @@
-"""The panel's forms for lists, members and meetings: same rules as the CLI, errors next to fields."""
+"""The panel's forms for lists, members and meetings: same rules as the CLI, errors next to
+fields."""
 
 from __future__ import annotations
 
@@ -12,37 +13,65 @@ from tests.support.factories import ORGANISER_PASSWORD, make_organiser
 from tests.support.http import HttpClient
 
 
-def test_create_list_add_and_remove_members_create_meeting(client: HttpClient, database: TestDatabase) -> None:
+def test_create_list_add_and_remove_members_create_meeting(
+    client: HttpClient, database: TestDatabase
+) -> None:
     make_organiser(database.sessions)
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     form = client.get("/panel/lists/new")
-    bad = client.post("/panel/lists/new", {"csrf_token": client.csrf_token(form.body), "name": "Forum",
-                                           "slug": "Bad Slug!"})
+    bad = client.post(
+        "/panel/lists/new",
+        {"csrf_token": client.csrf_token(form.body), "name": "Forum", "slug": "Bad Slug!"},
+    )
     assert bad.status == 400 and "lower-case letters" in bad.body
-    made = client.post("/panel/lists/new", {"csrf_token": client.csrf_token(form.body), "name": "Leaders Forum",
-                                            "slug": "forum"})
+    made = client.post(
+        "/panel/lists/new",
+        {"csrf_token": client.csrf_token(form.body), "name": "Leaders Forum", "slug": "forum"},
+    )
     assert made.status == 200 and "Created Leaders Forum: forum@lists.test" in made.body
     token = client.csrf_token(made.body)
-    added = client.post("/panel/lists/forum", {"csrf_token": token, "email": "Ana@Example.org", "name": "Ana"})
+    added = client.post(
+        "/panel/lists/forum", {"csrf_token": token, "email": "Ana@Example.org", "name": "Ana"}
+    )
     assert "Added Ana@Example.org" in added.body and "ana@example.org" in added.body
     assert "govuk-notification-banner" in added.body  # the flashed message, as a GOV.UK banner
     invalid = client.post("/panel/lists/forum", {"csrf_token": token, "email": "nope", "name": ""})
     assert invalid.status == 400 and "not a valid email address" in invalid.body
-    removed = client.post("/panel/lists/forum/remove", {"csrf_token": token, "email": "ana@example.org"})
+    removed = client.post(
+        "/panel/lists/forum/remove", {"csrf_token": token, "email": "ana@example.org"}
+    )
     assert "Removed ana@example.org" in removed.body
     with database.sessions() as s:
         assert s.scalars(select(Subscription)).one().status is SubscriptionStatus.UNSUBSCRIBED
 
     page = client.get("/panel/meetings/new")
-    wrong = client.post("/panel/meetings/new", {"csrf_token": client.csrf_token(page.body), "list_slug": "forum",
-                                                "title": "Spring Forum", "starts_at": "2099-03-12T14:00",
-                                                "ends_at": "2099-03-12T13:00", "format": "hybrid", "venue": "Room 1"})
+    wrong = client.post(
+        "/panel/meetings/new",
+        {
+            "csrf_token": client.csrf_token(page.body),
+            "list_slug": "forum",
+            "title": "Spring Forum",
+            "starts_at": "2099-03-12T14:00",
+            "ends_at": "2099-03-12T13:00",
+            "format": "hybrid",
+            "venue": "Room 1",
+        },
+    )
     assert wrong.status == 400 and "must end after it starts" in wrong.body
-    created = client.post("/panel/meetings/new", {"csrf_token": client.csrf_token(page.body), "list_slug": "forum",
-                                                  "title": "Spring Forum", "starts_at": "2099-03-12T14:00",
-                                                  "ends_at": "2099-03-12T16:00", "format": "hybrid",
-                                                  "venue": "Room 1", "dial_in": "https://meet.invalid/x",
-                                                  "capacity": "30"})
+    created = client.post(
+        "/panel/meetings/new",
+        {
+            "csrf_token": client.csrf_token(page.body),
+            "list_slug": "forum",
+            "title": "Spring Forum",
+            "starts_at": "2099-03-12T14:00",
+            "ends_at": "2099-03-12T16:00",
+            "format": "hybrid",
+            "venue": "Room 1",
+            "dial_in": "https://meet.invalid/x",
+            "capacity": "30",
+        },
+    )
     assert created.status == 200 and "Meeting created" in created.body
     assert re.search(r'id="count-in-person">0 of 30<', created.body)
     with database.sessions() as s:
@@ -54,7 +83,10 @@ def test_audit_log_shows_organiser_actions(client: HttpClient, database: TestDat
     make_organiser(database.sessions)
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     form = client.get("/panel/lists/new")
-    client.post("/panel/lists/new", {"csrf_token": client.csrf_token(form.body), "name": "Forum", "slug": "forum"})
+    client.post(
+        "/panel/lists/new",
+        {"csrf_token": client.csrf_token(form.body), "name": "Forum", "slug": "forum"},
+    )
     page = client.get("/panel/audit")
     assert page.status == 200 and "list.create" in page.body and "organiser.login" in page.body
 
@@ -68,15 +100,22 @@ def test_list_settings_from_the_panel(client: HttpClient, database: TestDatabase
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     page = client.get("/panel/lists/forum")
     token = client.csrf_token(page.body)
-    bad = client.post("/panel/lists/forum/settings", {"csrf_token": token, "allowed_sender_domains": "not a domain"})
+    bad = client.post(
+        "/panel/lists/forum/settings",
+        {"csrf_token": token, "allowed_sender_domains": "not a domain"},
+    )
     assert "Not saved" in bad.body
-    saved = client.post("/panel/lists/forum/settings", {"csrf_token": token,
-                                                        "allowed_sender_domains": "*.GOV.uk, nhs.net",
-                                                        "trust_dmarc": "y"})
+    saved = client.post(
+        "/panel/lists/forum/settings",
+        {"csrf_token": token, "allowed_sender_domains": "*.GOV.uk, nhs.net", "trust_dmarc": "y"},
+    )
     assert "Settings saved" in saved.body
     with database.sessions() as s:
         mailing_list = s.scalars(select(MailingList)).one()
-    assert (mailing_list.allowed_sender_domains, mailing_list.trust_dmarc) == ("*.gov.uk, nhs.net", True)
+    assert (mailing_list.allowed_sender_domains, mailing_list.trust_dmarc) == (
+        "*.gov.uk, nhs.net",
+        True,
+    )
 
 
 def test_csv_import_preview_then_confirm(web_service, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
@@ -91,27 +130,42 @@ def test_csv_import_preview_then_confirm(web_service, database: TestDatabase) ->
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     page = client.get("/panel/lists/forum")
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
-            f"{client.csrf_token(page.body)}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"members.csv\"\r\nContent-Type: text/csv\r\n\r\nemail,name\r\nana@example.org,Ana\r\n"
-            f"oops,Bad\r\n--{boundary}--\r\n").encode()
-    request = urllib.request.Request(f"{client.base_url}/panel/lists/forum/import", data=body, method="POST",
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        f"{client.csrf_token(page.body)}\r\n--{boundary}\r\nContent-Disposition: form-data; "
+        f'name="file"; '
+        f'filename="members.csv"\r\nContent-Type: text/csv\r\n\r\nemail,name\r\n'
+        f"ana@example.org,Ana\r\n"
+        f"oops,Bad\r\n--{boundary}--\r\n"
+    ).encode()
+    request = urllib.request.Request(
+        f"{client.base_url}/panel/lists/forum/import",
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     with client.opener.open(request, timeout=10) as response:
         preview = response.read().decode()
     assert "1 address(es) ready to add; 1 row(s) with a problem" in preview
     with database.sessions() as s:
         assert s.scalars(select(Subscription)).all() == []  # the preview adds nothing
-    data = re.search(r'name="data" type="hidden" value="([^"]+)"|id="data" name="data" type="hidden" value="([^"]+)"',
-                     preview)
+    data = re.search(
+        r'name="data" type="hidden" value="([^"]+)"|id="data" name="data" type="hidden" '
+        r'value="([^"]+)"',
+        preview,
+    )
     value = data.group(1) or data.group(2)
-    done = client.post("/panel/lists/forum/import", {"csrf_token": client.csrf_token(preview), "data": value})
+    done = client.post(
+        "/panel/lists/forum/import", {"csrf_token": client.csrf_token(preview), "data": value}
+    )
     assert "Added 1 member(s); 0 were already members." in done.body
     with database.sessions() as s:
         assert len(s.scalars(select(Subscription)).all()) == 1
 
 
-def test_a_large_import_runs_in_the_worker_with_progress(web_service, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+def test_a_large_import_runs_in_the_worker_with_progress(
+    web_service, database: TestDatabase
+) -> None:  # type: ignore[no-untyped-def]
     import base64
 
     from mailer.domain.imports import run_import_step
@@ -123,8 +177,13 @@ def test_a_large_import_runs_in_the_worker_with_progress(web_service, database: 
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     page = client.get("/panel/lists/forum")
     csv = "email,name\r\n" + "".join(f"member{i}@example.org,Member {i}\r\n" for i in range(1200))
-    started = client.post("/panel/lists/forum/import", {"csrf_token": client.csrf_token(page.body),
-                                                        "data": base64.b64encode(csv.encode()).decode()})
+    started = client.post(
+        "/panel/lists/forum/import",
+        {
+            "csrf_token": client.csrf_token(page.body),
+            "data": base64.b64encode(csv.encode()).decode(),
+        },
+    )
     assert 'http-equiv="refresh"' in started.body  # updates itself, no JavaScript needed
     assert re.search(r'id="import-progress"[^>]*>0 of 1,200 rows done \(0%\)', started.body)
     with database.sessions() as s:
@@ -143,7 +202,9 @@ def test_a_large_import_runs_in_the_worker_with_progress(web_service, database: 
         assert len(s.scalars(select(Subscription)).all()) == 1200
 
 
-def test_members_show_their_bounce_history_and_export_as_csv(web_service, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+def test_members_show_their_bounce_history_and_export_as_csv(
+    web_service, database: TestDatabase
+) -> None:  # type: ignore[no-untyped-def]
     import csv
     import io
 
@@ -158,15 +219,29 @@ def test_members_show_their_bounce_history_and_export_as_csv(web_service, databa
     make_organiser(database.sessions)
     for who in ("ana", "=cmd"):
         with database.sessions() as s:
-            add_member(s, slug="forum", email=f"{who}@example.org", display_name="+Ana" if who == "ana" else None,
-                       actor="test")
+            add_member(
+                s,
+                slug="forum",
+                email=f"{who}@example.org",
+                display_name="+Ana" if who == "ana" else None,
+                actor="test",
+            )
     with database.sessions() as s:
         ana = s.scalar(select(Person).where(Person.email == "ana@example.org"))
     with database.sessions() as s, s.begin():
-        record_bounce(s, outbox_id=None, person_id=ana.id, kind=BounceKind.HARD, status="5.1.1",
-                      diagnostic="no such user", threshold=3)
+        record_bounce(
+            s,
+            outbox_id=None,
+            person_id=ana.id,
+            kind=BounceKind.HARD,
+            status="5.1.1",
+            diagnostic="no such user",
+            threshold=3,
+        )
         # (a bounce to a list mailing also scores the subscription; a bare one, as here, does not)
-        s.execute(update(Subscription).where(Subscription.person_id == ana.id).values(bounce_score=2))
+        s.execute(
+            update(Subscription).where(Subscription.person_id == ana.id).values(bounce_score=2)
+        )
     client = HttpClient(web_service.config.service.base_url)
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     page = client.get("/panel/lists/forum")
@@ -176,5 +251,7 @@ def test_members_show_their_bounce_history_and_export_as_csv(web_service, databa
     rows = list(csv.reader(io.StringIO(export.body.lstrip("\ufeff"))))
     assert rows[0][:3] == ["Email", "Name", "Status"]
     ana_row = next(r for r in rows if r[0] == "ana@example.org")
-    assert ana_row[1] == "'+Ana" and ana_row[4] == "2" and ana_row[5] == "1" and ana_row[7] == "5.1.1"
+    assert (
+        ana_row[1] == "'+Ana" and ana_row[4] == "2" and ana_row[5] == "1" and ana_row[7] == "5.1.1"
+    )
     assert any(r[0] == "'=cmd@example.org" for r in rows)

@@ -24,12 +24,18 @@ def test_send_invitations_from_the_meeting_page(client: HttpClient, database: Te
     page = client.get(f"/panel/meetings/{meeting.id}")
     assert 'id="send-invitations"' in page.body and re.search(r'id="count-waitlist">0<', page.body)
     assert client.post(f"/panel/meetings/{meeting.id}/invite", {}).status == 400  # no CSRF token
-    done = client.post(f"/panel/meetings/{meeting.id}/invite", {"csrf_token": client.csrf_token(page.body)})
+    done = client.post(
+        f"/panel/meetings/{meeting.id}/invite", {"csrf_token": client.csrf_token(page.body)}
+    )
     assert "Invitations are on their way to 3 member(s)" in done.body
     assert "Invite members who have not replied" in done.body
     with database.sessions() as s:
         rows = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "invitation")).all()
-    assert sorted(r.recipient for r in rows) == ["ana@example.org", "ben@example.org", "cy@example.org"]
+    assert sorted(r.recipient for r in rows) == [
+        "ana@example.org",
+        "ben@example.org",
+        "cy@example.org",
+    ]
     assert all(r.body_calendar and "METHOD:REQUEST" in r.body_calendar for r in rows)
 
 
@@ -42,8 +48,15 @@ def test_attendee_csv_download(client: HttpClient, database: TestDatabase, web_s
     meeting = make_meeting(database.sessions)
     make_organiser(database.sessions)
     with database.sessions() as s:
-        record_rsvp(s, build_services(web_service.config), meeting_id=meeting.id, email="alex@dwp.gov.uk",
-                    response=RsvpResponse.ATTENDING, mode=AttendanceMode.IN_PERSON, source="panel")
+        record_rsvp(
+            s,
+            build_services(web_service.config),
+            meeting_id=meeting.id,
+            email="alex@dwp.gov.uk",
+            response=RsvpResponse.ATTENDING,
+            mode=AttendanceMode.IN_PERSON,
+            source="panel",
+        )
     anonymous = HttpClient(client.base_url, follow_redirects=False)
     assert anonymous.get(f"/panel/meetings/{meeting.id}/attendees.csv").status == 302
     client.login("organiser@example.org", ORGANISER_PASSWORD)
@@ -64,19 +77,27 @@ def test_attach_a_file_from_the_meeting_page(web_service, database: TestDatabase
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     page = client.get(f"/panel/meetings/{meeting.id}")
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
-            f"{client.csrf_token(page.body)}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"ToR.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4 test\r\n--{boundary}--\r\n").encode()
-    request = urllib.request.Request(f"{client.base_url}/panel/meetings/{meeting.id}/attachments", data=body,
-                                     method="POST",
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        f"{client.csrf_token(page.body)}\r\n--{boundary}\r\nContent-Disposition: form-data; "
+        f'name="file"; '
+        f'filename="ToR.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4 test\r\n'
+        f"--{boundary}--\r\n"
+    ).encode()
+    request = urllib.request.Request(
+        f"{client.base_url}/panel/meetings/{meeting.id}/attachments",
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     with client.opener.open(request, timeout=10) as response:
         shown = response.read().decode()
     assert "Attached ToR.pdf" in shown and 'id="files"' in shown
 
 
-def test_agenda_set_previewed_and_sent_now_exactly_once(client: HttpClient, database: TestDatabase,
-                                                        web_service) -> None:  # type: ignore[no-untyped-def]
+def test_agenda_set_previewed_and_sent_now_exactly_once(
+    client: HttpClient, database: TestDatabase, web_service
+) -> None:  # type: ignore[no-untyped-def]
     from mailer.domain.models import AttendanceMode, RsvpResponse
     from mailer.domain.rsvp import record_rsvp
     from mailer.domain.services import build_services
@@ -87,38 +108,61 @@ def test_agenda_set_previewed_and_sent_now_exactly_once(client: HttpClient, data
     services = build_services(web_service.config)
     for who, mode in (("ana", AttendanceMode.IN_PERSON), ("ben", AttendanceMode.REMOTE)):
         with database.sessions() as s:
-            record_rsvp(s, services, meeting_id=meeting.id, email=f"{who}@example.org",
-                        response=RsvpResponse.ATTENDING, mode=mode, source="panel")
+            record_rsvp(
+                s,
+                services,
+                meeting_id=meeting.id,
+                email=f"{who}@example.org",
+                response=RsvpResponse.ATTENDING,
+                mode=mode,
+                source="panel",
+            )
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     page = client.get(f"/panel/meetings/{meeting.id}")
     assert "7 day(s) before the meeting" in page.body
     token = client.csrf_token(page.body)
-    bad = client.post(f"/panel/meetings/{meeting.id}/agenda", {"csrf_token": token, "agenda": "x", "days_before": "99"})
+    bad = client.post(
+        f"/panel/meetings/{meeting.id}/agenda",
+        {"csrf_token": token, "agenda": "x", "days_before": "99"},
+    )
     assert "Not saved" in bad.body
-    saved = client.post(f"/panel/meetings/{meeting.id}/agenda",
-                        {"csrf_token": token, "agenda": "1. Welcome\n2. **Allyship** at work", "days_before": "5"})
+    saved = client.post(
+        f"/panel/meetings/{meeting.id}/agenda",
+        {"csrf_token": token, "agenda": "1. Welcome\n2. **Allyship** at work", "days_before": "5"},
+    )
     assert "Agenda saved" in saved.body and "5 day(s) before" in saved.body
 
-    # Every email of the meeting can be previewed as a member gets it; venue only in person, dial-in only remote.
+    # Every email of the meeting can be previewed as a member gets it; venue only in person, dial-in
+    # only remote.
     in_person = client.get(f"/panel/meetings/{meeting.id}/emails/agenda-in-person")
-    assert in_person.status == 200 and "Allyship" in in_person.body and "Room 1.01" in in_person.body
+    assert (
+        in_person.status == 200 and "Allyship" in in_person.body and "Room 1.01" in in_person.body
+    )
     assert "secret-room" not in in_person.body
     remote = client.get(f"/panel/meetings/{meeting.id}/emails/agenda-remote")
     assert "secret-room" in remote.body and "Room 1.01" not in remote.body
     html = client.get(f"/panel/meetings/{meeting.id}/emails/agenda-in-person/html")
-    assert "<strong>Allyship</strong>" in html.body and "script-src" not in html.headers["Content-Security-Policy"]
+    assert (
+        "<strong>Allyship</strong>" in html.body
+        and "script-src" not in html.headers["Content-Security-Policy"]
+    )
     for which in ("invitation", "reminder"):
         assert client.get(f"/panel/meetings/{meeting.id}/emails/{which}").status == 200
     assert client.get(f"/panel/meetings/{meeting.id}/emails/nonsense").status == 404
     with database.sessions() as s:
-        assert s.scalars(select(OutboxMessage).where(OutboxMessage.kind != "rsvp_confirmation")).all() == []  # previews send nothing
+        assert (
+            s.scalars(select(OutboxMessage).where(OutboxMessage.kind != "rsvp_confirmation")).all()
+            == []
+        )  # previews send nothing
 
     sent = client.post(f"/panel/meetings/{meeting.id}/agenda/send", {"csrf_token": token})
     assert "on its way to 2 delegate(s)" in sent.body and 'id="send-agenda"' not in sent.body
     again = client.post(f"/panel/meetings/{meeting.id}/agenda/send", {"csrf_token": token})
     assert "already been sent" in again.body
     with database.sessions() as s:
-        details = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "meeting_details")).all()
+        details = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "meeting_details")
+        ).all()
     assert sorted(m.recipient for m in details) == ["ana@example.org", "ben@example.org"]
     ana = next(m for m in details if m.recipient == "ana@example.org")
     assert "Room 1.01" in ana.body_text and "secret-room" not in ana.body_text

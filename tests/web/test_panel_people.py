@@ -14,12 +14,19 @@ from tests.support.factories import ORGANISER_PASSWORD, make_list, make_organise
 from tests.support.http import HttpClient
 
 
-def test_only_admins_and_export_then_erase(client: HttpClient, web_service, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+def test_only_admins_and_export_then_erase(
+    client: HttpClient, web_service, database: TestDatabase
+) -> None:  # type: ignore[no-untyped-def]
     make_list(database.sessions)
     make_organiser(database.sessions)  # an admin
     with database.sessions() as s:
-        create_organiser(s, email="helper@example.org", password=ORGANISER_PASSWORD, role=OrganiserRole.ORGANISER,
-                         actor="test")
+        create_organiser(
+            s,
+            email="helper@example.org",
+            password=ORGANISER_PASSWORD,
+            role=OrganiserRole.ORGANISER,
+            actor="test",
+        )
     with database.sessions() as s:
         add_member(s, slug="forum", email="ana@example.org", display_name="Ana", actor="test")
     helper = HttpClient(client.base_url)
@@ -30,11 +37,17 @@ def test_only_admins_and_export_then_erase(client: HttpClient, web_service, data
     page = client.get("/panel/people?email=ana@example.org")
     assert page.status == 200 and 'id="found"' in page.body
     token = client.csrf_token(page.body)
-    exported = client.post("/panel/people/export", {"csrf_token": token, "email": "ana@example.org"})
+    exported = client.post(
+        "/panel/people/export", {"csrf_token": token, "email": "ana@example.org"}
+    )
     assert json.loads(exported.body)["person"]["name"] == "Ana"
-    unconfirmed = client.post("/panel/people/erase", {"csrf_token": token, "email": "ana@example.org"})
+    unconfirmed = client.post(
+        "/panel/people/erase", {"csrf_token": token, "email": "ana@example.org"}
+    )
     assert "Tick the box" in unconfirmed.body
-    erased = client.post("/panel/people/erase", {"csrf_token": token, "email": "ana@example.org", "confirm": "erase"})
+    erased = client.post(
+        "/panel/people/erase", {"csrf_token": token, "email": "ana@example.org", "confirm": "erase"}
+    )
     assert "Erased." in erased.body
     with database.sessions() as s:
         assert s.scalar(select(Person).where(Person.email == "ana@example.org")) is None

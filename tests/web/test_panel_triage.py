@@ -23,20 +23,25 @@ from tests.support.factories import ORGANISER_PASSWORD, make_list, make_meeting,
 from tests.support.http import HttpClient
 from tests.support.servers import RunningService
 
-QUESTION = (b"From: Kim Example <kim@example.org>\r\nSubject: Forum\r\nMessage-ID: <k1@example.org>\r\n\r\n"
-            b"Can my deputy come instead of me? I would come remotely otherwise.\r\n\r\n"
-            b"On Mon, Forum wrote:\r\n> quoted invitation\r\n")
+QUESTION = (
+    b"From: Kim Example <kim@example.org>\r\nSubject: Forum\r\nMessage-ID: <k1@example.org>\r\n\r\n"
+    b"Can my deputy come instead of me? I would come remotely otherwise.\r\n\r\n"
+    b"On Mon, Forum wrote:\r\n> quoted invitation\r\n"
+)
 
 
 def queued(database: TestDatabase, web_service: RunningService) -> int:
     with database.sessions() as s:
-        inbound_id = store_inbound(s, mail_from="kim@example.org", rcpt_to=["forum@lists.test"], raw=QUESTION)
+        inbound_id = store_inbound(
+            s, mail_from="kim@example.org", rcpt_to=["forum@lists.test"], raw=QUESTION
+        )
     process_inbound(database.sessions, build_services(web_service.config), inbound_id)
     return inbound_id
 
 
-def test_record_an_answer_from_a_triaged_message(client: HttpClient, web_service: RunningService,
-                                                 database: TestDatabase) -> None:
+def test_record_an_answer_from_a_triaged_message(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions, title="Spring Forum")
     make_organiser(database.sessions)
@@ -47,8 +52,14 @@ def test_record_an_answer_from_a_triaged_message(client: HttpClient, web_service
     page = client.get(f"/panel/inbound/{inbound_id}")
     assert re.search(r'id="new-text">Can my deputy come instead of me\?', page.body)
     assert "quoted invitation" in page.body  # the whole message is there too
-    done = client.post(f"/panel/inbound/{inbound_id}/answer", {"csrf_token": client.csrf_token(page.body),
-                                                                "meeting_id": str(meeting.id), "answer": "remote"})
+    done = client.post(
+        f"/panel/inbound/{inbound_id}/answer",
+        {
+            "csrf_token": client.csrf_token(page.body),
+            "meeting_id": str(meeting.id),
+            "answer": "remote",
+        },
+    )
     assert "Recorded, and kim@example.org has been emailed" in done.body
     with database.sessions() as s:
         assert s.scalars(select(Rsvp)).one().mode.value == "remote"
@@ -56,7 +67,9 @@ def test_record_an_answer_from_a_triaged_message(client: HttpClient, web_service
         assert row.status is InboundStatus.DONE and "by an organiser" in row.outcome
 
 
-def test_reply_remove_and_handled(client: HttpClient, web_service: RunningService, database: TestDatabase) -> None:
+def test_reply_remove_and_handled(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     make_list(database.sessions)
     make_organiser(database.sessions)
     with database.sessions() as s:
@@ -65,20 +78,39 @@ def test_reply_remove_and_handled(client: HttpClient, web_service: RunningServic
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     page = client.get(f"/panel/inbound/{first}")
     token = client.csrf_token(page.body)
-    assert "Write a reply first" in client.post(f"/panel/inbound/{first}/reply", {"csrf_token": token, "text": ""}).body
-    client.post(f"/panel/inbound/{first}/reply", {"csrf_token": token, "text": "Yes, your deputy is welcome."})
+    assert (
+        "Write a reply first"
+        in client.post(f"/panel/inbound/{first}/reply", {"csrf_token": token, "text": ""}).body
+    )
+    client.post(
+        f"/panel/inbound/{first}/reply",
+        {"csrf_token": token, "text": "Yes, your deputy is welcome."},
+    )
     with database.sessions() as s:
-        reply = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "organiser_reply")).one()
-    assert reply.recipient == "kim@example.org" and reply.headers["In-Reply-To"] == "<k1@example.org>"
+        reply = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "organiser_reply")
+        ).one()
+    assert (
+        reply.recipient == "kim@example.org" and reply.headers["In-Reply-To"] == "<k1@example.org>"
+    )
     assert "Yes, your deputy is welcome." in reply.body_text
     with database.sessions() as s, s.begin():
         s.get(InboundMessage, first).status = InboundStatus.TRIAGE
-    removed = client.post(f"/panel/inbound/{first}/resolve", {"csrf_token": token, "action": "remove"})
+    removed = client.post(
+        f"/panel/inbound/{first}/resolve", {"csrf_token": token, "action": "remove"}
+    )
     assert "Removed kim@example.org" in removed.body
     with database.sessions() as s:
         assert s.scalars(select(Subscription)).one().status is SubscriptionStatus.UNSUBSCRIBED
     with database.sessions() as s, s.begin():
         s.get(InboundMessage, first).status = InboundStatus.TRIAGE
-    assert client.post(f"/panel/inbound/{first}/resolve", {"csrf_token": token, "action": "drop-table"}).status == 400
-    handled = client.post(f"/panel/inbound/{first}/resolve", {"csrf_token": token, "action": "handled"})
+    assert (
+        client.post(
+            f"/panel/inbound/{first}/resolve", {"csrf_token": token, "action": "drop-table"}
+        ).status
+        == 400
+    )
+    handled = client.post(
+        f"/panel/inbound/{first}/resolve", {"csrf_token": token, "action": "handled"}
+    )
     assert "Marked as handled" in handled.body

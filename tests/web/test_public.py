@@ -16,8 +16,13 @@ from tests.support.http import HttpClient
 from tests.support.servers import RunningService
 
 
-def link_for(database: TestDatabase, service: RunningService, meeting_id: int, choice: str = "remote",
-             email: str = "sam.example@example.org") -> str:
+def link_for(
+    database: TestDatabase,
+    service: RunningService,
+    meeting_id: int,
+    choice: str = "remote",
+    email: str = "sam.example@example.org",
+) -> str:
     services = build_services(service.config)
     with database.sessions() as s, s.begin():
         person = s.scalars(select(Person).where(Person.email == email)).one_or_none()
@@ -28,8 +33,9 @@ def link_for(database: TestDatabase, service: RunningService, meeting_id: int, c
         return services.links.rsvp_url(person, s.get(Meeting, meeting_id), choice)
 
 
-def test_get_shows_meeting_and_first_name_only(client: HttpClient, web_service: RunningService,
-                                               database: TestDatabase) -> None:
+def test_get_shows_meeting_and_first_name_only(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions, title="Spring Forum")
     page = client.get(link_for(database, web_service, meeting.id))
@@ -41,14 +47,19 @@ def test_get_shows_meeting_and_first_name_only(client: HttpClient, web_service: 
         assert s.scalars(select(Rsvp)).all() == []
 
 
-def test_tampered_token_gets_a_friendly_400(client: HttpClient, web_service: RunningService,
-                                            database: TestDatabase) -> None:
+def test_tampered_token_gets_a_friendly_400(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
     url = link_for(database, web_service, meeting.id)
     token = url.split("/")[-2]
-    for bad in (url.replace(token, token[:-3] + "xyz"), url.replace(token, "garbage"),
-                url.replace(token, token[:10]), url.rsplit("/", 1)[0] + "/maybe"):
+    for bad in (
+        url.replace(token, token[:-3] + "xyz"),
+        url.replace(token, "garbage"),
+        url.replace(token, token[:10]),
+        url.rsplit("/", 1)[0] + "/maybe",
+    ):
         response = client.get(bad)
         assert response.status == 400, bad
         assert "This link is not valid" in response.body
@@ -58,16 +69,18 @@ def test_tampered_token_gets_a_friendly_400(client: HttpClient, web_service: Run
         assert s.scalars(select(Rsvp)).all() == []
 
 
-def test_link_of_a_meeting_that_is_over_says_expired(client: HttpClient, web_service: RunningService,
-                                                     database: TestDatabase) -> None:
+def test_link_of_a_meeting_that_is_over_says_expired(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     make_list(database.sessions)
     past = make_meeting(database.sessions, starts_in=timedelta(days=-3), deadline_before=None)
     response = client.get(link_for(database, web_service, past.id))
     assert response.status == 400 and "This link has expired" in response.body
 
 
-def test_post_without_csrf_changes_nothing(client: HttpClient, web_service: RunningService,
-                                           database: TestDatabase) -> None:
+def test_post_without_csrf_changes_nothing(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
     url = link_for(database, web_service, meeting.id)
@@ -78,7 +91,8 @@ def test_post_without_csrf_changes_nothing(client: HttpClient, web_service: Runn
 
 
 def test_the_other_answers_are_linked_relatively_to_the_same_link(
-        client: HttpClient, web_service: RunningService, database: TestDatabase) -> None:
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     """The page's links to the other two answers resolve, from its own address, to the same signed
     link with the other choice (as a browser resolves them)."""
     make_list(database.sessions)
@@ -88,13 +102,16 @@ def test_the_other_answers_are_linked_relatively_to_the_same_link(
     page = client.get(remote)
     others = re.findall(r'<a href="([^"]+)">', page.body.split("Not what you meant?", 1)[1])
     assert [urljoin(remote, href) for href in others] == [
-        remote.removesuffix("remote") + choice for choice in ("in-person", "decline")]
+        remote.removesuffix("remote") + choice for choice in ("in-person", "decline")
+    ]
     assert all(client.get(urljoin(remote, href)).status == 200 for href in others)
 
 
 def test_signed_link_pages_set_no_cookie_and_their_form_token_is_bound_to_the_link(
-        client: HttpClient, web_service: RunningService, database: TestDatabase) -> None:
-    """Opening a link from an email leaves nothing in the browser; a page's token works for its own link only."""
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    """Opening a link from an email leaves nothing in the browser; a page's token works for its
+    own link only."""
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
     mine = link_for(database, web_service, meeting.id)
@@ -111,13 +128,17 @@ def test_signed_link_pages_set_no_cookie_and_their_form_token_is_bound_to_the_li
     assert len(client.cookies) == 0
     with database.sessions() as s:
         assert [r.person_id for r in s.scalars(select(Rsvp))] == [
-            s.scalars(select(Person.id).where(Person.email == "sam.example@example.org")).one()]
+            s.scalars(select(Person.id).where(Person.email == "sam.example@example.org")).one()
+        ]
 
 
-def test_after_deadline_the_page_explains_and_post_is_refused(client: HttpClient, web_service: RunningService,
-                                                              database: TestDatabase) -> None:
+def test_after_deadline_the_page_explains_and_post_is_refused(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     make_list(database.sessions)
-    meeting = make_meeting(database.sessions, starts_in=timedelta(days=1), deadline_before=timedelta(days=2))
+    meeting = make_meeting(
+        database.sessions, starts_in=timedelta(days=1), deadline_before=timedelta(days=2)
+    )
     url = link_for(database, web_service, meeting.id)
     page = client.get(url)
     assert page.status == 200 and "RSVP deadline" in page.body and 'id="confirm"' not in page.body
@@ -141,8 +162,9 @@ def test_unknown_page_is_a_404_page(client: HttpClient) -> None:
     assert response.status == 404 and "Page not found" in response.body
 
 
-def test_join_confirmation_page_get_changes_nothing_post_confirms(client: HttpClient, web_service: RunningService,
-                                                                  database: TestDatabase) -> None:
+def test_join_confirmation_page_get_changes_nothing_post_confirms(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     from mailer.domain.models import Subscription, SubscriptionStatus
 
     mailing_list = make_list(database.sessions)
@@ -151,10 +173,18 @@ def test_join_confirmation_page_get_changes_nothing_post_confirms(client: HttpCl
         person = Person(email="alex@example.org")
         s.add(person)
         s.flush()
-        s.add(Subscription(person_id=person.id, list_id=mailing_list.id, status=SubscriptionStatus.PENDING))
-        url = services.links.confirm_url(services.links.confirm_token(person.id, mailing_list.id, 1))
+        s.add(
+            Subscription(
+                person_id=person.id, list_id=mailing_list.id, status=SubscriptionStatus.PENDING
+            )
+        )
+        url = services.links.confirm_url(
+            services.links.confirm_token(person.id, mailing_list.id, 1)
+        )
     page = client.get(url)
-    assert page.status == 200 and 'id="confirm"' in page.body and "alex@example.org" not in page.body
+    assert (
+        page.status == 200 and 'id="confirm"' in page.body and "alex@example.org" not in page.body
+    )
     with database.sessions() as s:
         assert s.scalars(select(Subscription)).one().status is SubscriptionStatus.PENDING
     done = client.post(url, {"csrf_token": client.csrf_token(page.body)})
@@ -164,39 +194,59 @@ def test_join_confirmation_page_get_changes_nothing_post_confirms(client: HttpCl
     assert client.get(url[:-5] + "xxxxx").status == 400
 
 
-def test_public_meeting_page_and_links_by_email(client: HttpClient, web_service: RunningService,
-                                                database: TestDatabase) -> None:
+def test_public_meeting_page_and_links_by_email(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     from mailer.domain.models import OutboxMessage
 
     make_list(database.sessions)
     meeting = make_meeting(database.sessions, title="Spring Forum", capacity=40)
     page = client.get(f"/meetings/{meeting.id}")
-    assert page.status == 200 and "Spring Forum" in page.body and "40 in-person places left" in page.body
+    assert (
+        page.status == 200
+        and "Spring Forum" in page.body
+        and "40 in-person places left" in page.body
+    )
     assert "Room 1.01" not in page.body and "secret-room" not in page.body
-    bad = client.post(f"/meetings/{meeting.id}", {"csrf_token": client.csrf_token(page.body), "email": "not-an-email"})
+    bad = client.post(
+        f"/meetings/{meeting.id}",
+        {"csrf_token": client.csrf_token(page.body), "email": "not-an-email"},
+    )
     assert bad.status == 400 and "There is a problem" in bad.body
-    sent = client.post(f"/meetings/{meeting.id}", {"csrf_token": client.csrf_token(page.body),
-                                                   "email": "Robin@Example.org"})
+    sent = client.post(
+        f"/meetings/{meeting.id}",
+        {"csrf_token": client.csrf_token(page.body), "email": "Robin@Example.org"},
+    )
     assert sent.status == 200 and 'id="sent"' in sent.body
     with database.sessions() as s:
         [row] = s.scalars(select(OutboxMessage)).all()
-    assert row.kind == "your_links" and row.recipient == "robin@example.org" and "/rsvp/" in row.body_text
+    assert (
+        row.kind == "your_links"
+        and row.recipient == "robin@example.org"
+        and "/rsvp/" in row.body_text
+    )
     assert client.get("/meetings/999").status == 404
 
 
-def test_access_needs_go_to_organisers_and_never_back_onto_the_page(client: HttpClient, web_service: RunningService,
-                                                                    database: TestDatabase) -> None:
+def test_access_needs_go_to_organisers_and_never_back_onto_the_page(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
     url = link_for(database, web_service, meeting.id, choice="in-person")
     page = client.get(url)
     assert "accessible for you" in page.body
     assert "accessible for you" not in client.get(url.replace("/in-person", "/decline")).body
-    too_long = client.post(url, {"csrf_token": client.csrf_token(page.body), "access_needs": "x" * 1001})
+    too_long = client.post(
+        url, {"csrf_token": client.csrf_token(page.body), "access_needs": "x" * 1001}
+    )
     assert too_long.status == 400 and "1,000 characters" in too_long.body
     with database.sessions() as s:
         assert s.scalars(select(Rsvp)).all() == []  # nothing recorded
-    done = client.post(url, {"csrf_token": client.csrf_token(page.body), "access_needs": "A BSL interpreter, please"})
+    done = client.post(
+        url,
+        {"csrf_token": client.csrf_token(page.body), "access_needs": "A BSL interpreter, please"},
+    )
     assert done.status == 200
     with database.sessions() as s:
         assert s.scalar(select(Rsvp.access_needs)) == "A BSL interpreter, please"

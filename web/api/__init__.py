@@ -1,4 +1,5 @@
-"""JSON API: public figures for a website (bearer token), and attendee lists for organisers (panel login)."""
+"""JSON API: public figures for a website (bearer token), and attendee lists for organisers
+(panel login)."""
 
 from __future__ import annotations
 
@@ -41,29 +42,45 @@ def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
                 raise AuthenticationFailed("missing token")
             check_token(get_session(), token.strip())
         except AuthenticationFailed:
-            return jsonify(error="authentication required: send 'Authorization: Bearer <token>'"), 401, \
-                {"WWW-Authenticate": 'Bearer realm="convene"'}
+            return (
+                jsonify(error="authentication required: send 'Authorization: Bearer <token>'"),
+                401,
+                {"WWW-Authenticate": 'Bearer realm="convene"'},
+            )
         return view(*args, **kwargs)
+
     return wrapped
 
 
 def organiser_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """API views for organisers: their panel login, or a JSON 401."""
+
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if signed_in_organiser() is None:
             return jsonify(error="authentication required"), 401
         return view(*args, **kwargs)
+
     return wrapped
 
 
 def _meeting_json(figures) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     m = figures.meeting
-    return {"id": m.id, "title": m.title, "list": m.mailing_list.slug, "starts_at": m.starts_at.isoformat(),
-            "ends_at": m.ends_at.isoformat(), "timezone": m.timezone, "format": m.format.value,
-            "status": m.status.value, "capacity": m.capacity, "places_left": figures.places_left,
-            "rsvp_deadline": m.rsvp_deadline.isoformat() if m.rsvp_deadline else None,
-            "counts": figures.counts, "url": url_for("public.meeting_page", meeting_id=m.id, _external=True)}
+    return {
+        "id": m.id,
+        "title": m.title,
+        "list": m.mailing_list.slug,
+        "starts_at": m.starts_at.isoformat(),
+        "ends_at": m.ends_at.isoformat(),
+        "timezone": m.timezone,
+        "format": m.format.value,
+        "status": m.status.value,
+        "capacity": m.capacity,
+        "places_left": figures.places_left,
+        "rsvp_deadline": m.rsvp_deadline.isoformat() if m.rsvp_deadline else None,
+        "counts": figures.counts,
+        "url": url_for("public.meeting_page", meeting_id=m.id, _external=True),
+    }
 
 
 @bp.get("/openapi.json")

@@ -23,8 +23,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired("Enter your email address"), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password"), Length(max=1024)])
+    email = EmailField(
+        "Email address", validators=[DataRequired("Enter your email address"), Length(max=320)]
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password"), Length(max=1024)]
+    )
 
 
 def signed_in_organiser() -> Organiser | None:
@@ -33,7 +37,9 @@ def signed_in_organiser() -> Organiser | None:
     A session naming no current organiser (deleted, or the database was reset) is forgotten.
     """
     organiser_id = session.get("organiser_id")
-    organiser = get_organiser(get_session(), organiser_id) if isinstance(organiser_id, int) else None
+    organiser = (
+        get_organiser(get_session(), organiser_id) if isinstance(organiser_id, int) else None
+    )
     if organiser is None:
         session.pop("organiser_id", None)
     else:
@@ -63,7 +69,12 @@ def admin_required(view: F) -> F:
 def _safe_next(target: str | None) -> str:
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
             return target
     return url_for("panel.dashboard")
 
@@ -74,7 +85,9 @@ def login() -> Any:
     error = None
     if form.validate_on_submit():
         try:
-            organiser = authenticate(get_session(), email=form.email.data or "", password=form.password.data or "")
+            organiser = authenticate(
+                get_session(), email=form.email.data or "", password=form.password.data or ""
+            )
         except AuthenticationFailed as exc:
             error = str(exc)
         else:

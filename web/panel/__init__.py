@@ -35,8 +35,13 @@ def dashboard() -> Any:
     lists = all_lists(session)
     meetings = list_meetings(session)
     config = get_config()
-    return render_template("panel/dashboard.html", lists=lists, meetings=meetings,
-                           domain=config.mail.domain, dev_mailbox=config.delivery.backend == "maildir")
+    return render_template(
+        "panel/dashboard.html",
+        lists=lists,
+        meetings=meetings,
+        domain=config.mail.domain,
+        dev_mailbox=config.delivery.backend == "maildir",
+    )
 
 
 @bp.get("/meetings/<int:meeting_id>")
@@ -44,60 +49,96 @@ def meeting(meeting_id: int) -> Any:
     report = attendee_report(get_session(), meeting_id)
     organisations = get_config().organisations
     meeting = report.meeting
-    return render_template("panel/meeting.html", report=report, meeting=meeting,
-                           represented=representation(report, organisations) if organisations else None,
-                           files=list_attachments(get_session(), meeting_id), upload=AttachmentForm(),
-                           agenda=AgendaForm(data={"agenda": meeting.agenda, "days_before": meeting.agenda_days_before}),
-                           previews=PREVIEWS)
+    return render_template(
+        "panel/meeting.html",
+        report=report,
+        meeting=meeting,
+        represented=representation(report, organisations) if organisations else None,
+        files=list_attachments(get_session(), meeting_id),
+        upload=AttachmentForm(),
+        agenda=AgendaForm(
+            data={"agenda": meeting.agenda, "days_before": meeting.agenda_days_before}
+        ),
+        previews=PREVIEWS,
+    )
 
 
 class AgendaForm(FlaskForm):
-    agenda = TextAreaField("Agenda (Markdown)", validators=[Length(max=50_000)],
-                           description="Sent to registered delegates only, each with their own venue or joining "
-                                       "details.")
-    days_before = IntegerField("Days before the meeting to send it", validators=[Optional(), NumberRange(0, 60)])
+    agenda = TextAreaField(
+        "Agenda (Markdown)",
+        validators=[Length(max=50_000)],
+        description="Sent to registered delegates only, each with their own venue or joining "
+        "details.",
+    )
+    days_before = IntegerField(
+        "Days before the meeting to send it", validators=[Optional(), NumberRange(0, 60)]
+    )
 
 
 class AttachmentForm(FlaskForm):
-    file = FileField("Add a file to the invitation and agenda", validators=[FileRequired("Choose a file")],
-                     description="PDF, Word, Excel, PowerPoint, OpenDocument, text, CSV, PNG or JPEG; up to 10 MB.")
+    file = FileField(
+        "Add a file to the invitation and agenda",
+        validators=[FileRequired("Choose a file")],
+        description="PDF, Word, Excel, PowerPoint, OpenDocument, text, CSV, PNG or JPEG; up to 10 "
+        "MB.",
+    )
 
 
 @bp.post("/meetings/<int:meeting_id>/attachments")
 def meeting_attach(meeting_id: int) -> Any:
     form = AttachmentForm()
     if not form.validate_on_submit():
-        flash("Choose a file to attach." if "csrf_token" not in form.errors else "Your form expired; try again.")
+        flash(
+            "Choose a file to attach."
+            if "csrf_token" not in form.errors
+            else "Your form expired; try again."
+        )
         return redirect(url_for("panel.meeting", meeting_id=meeting_id))
     upload = form.file.data
-    flash_outcome(lambda: add_attachment(get_session(), meeting_id, filename=upload.filename or "",
-                                         data=upload.read(), actor=current_actor()),
-                  lambda info: f"Attached {info.filename}. It goes with invitations and the agenda "
-                               "from now on.",
-                  refused="Not attached")
+    flash_outcome(
+        lambda: add_attachment(
+            get_session(),
+            meeting_id,
+            filename=upload.filename or "",
+            data=upload.read(),
+            actor=current_actor(),
+        ),
+        lambda info: (
+            f"Attached {info.filename}. It goes with invitations and the agenda from now on."
+        ),
+        refused="Not attached",
+    )
     return redirect(url_for("panel.meeting", meeting_id=meeting_id))
 
 
 @bp.get("/meetings/<int:meeting_id>/attendees.csv")
 def meeting_csv(meeting_id: int) -> Any:
     report = attendee_report(get_session(), meeting_id)
-    return csv_download(attendees_csv(report, get_config().organisations), f"meeting-{meeting_id}-attendees.csv")
+    return csv_download(
+        attendees_csv(report, get_config().organisations), f"meeting-{meeting_id}-attendees.csv"
+    )
 
 
 @bp.post("/meetings/<int:meeting_id>/invite")
 def meeting_invite(meeting_id: int) -> Any:
-    flash_outcome(lambda: send_invitations(get_session(), get_services(), meeting_id,
-                                           actor=current_actor()),
-                  lambda count: f"Invitations are on their way to {count} member(s)." if count else
-                  "Everyone on the list has already replied or been invited.",
-                  refused="Not sent")
+    flash_outcome(
+        lambda: send_invitations(get_session(), get_services(), meeting_id, actor=current_actor()),
+        lambda count: (
+            f"Invitations are on their way to {count} member(s)."
+            if count
+            else "Everyone on the list has already replied or been invited."
+        ),
+        refused="Not sent",
+    )
     return redirect(url_for("panel.meeting", meeting_id=meeting_id))
 
 
 @bp.get("/inbound")
 def inbound() -> Any:
     session = get_session()
-    return render_template("panel/inbound.html", messages=triage_queue(session), recent=inbound_log(session, limit=100))
+    return render_template(
+        "panel/inbound.html", messages=triage_queue(session), recent=inbound_log(session, limit=100)
+    )
 
 
 def _dev_maildir() -> mailbox.Maildir:
@@ -116,8 +157,15 @@ def dev_mailbox() -> Any:
             msg = message_from_bytes(box.get_bytes(key), policy=policy.default)
         except (KeyError, OSError):
             continue
-        items.append({"key": key, "to": str(msg.get("To", "")), "subject": str(msg.get("Subject", "")),
-                      "date": str(msg.get("Date", "")), "mtime": box.get_message(key).get_date()})
+        items.append(
+            {
+                "key": key,
+                "to": str(msg.get("To", "")),
+                "subject": str(msg.get("Subject", "")),
+                "date": str(msg.get("Date", "")),
+                "mtime": box.get_message(key).get_date(),
+            }
+        )
     items.sort(key=lambda item: item["mtime"], reverse=True)
     return render_template("panel/mailbox.html", items=items)
 
@@ -132,9 +180,13 @@ def dev_mailbox_message(key: str) -> Any:
     msg = message_from_bytes(raw, policy=policy.default)
     text_part = msg.get_body(preferencelist=("plain",))
     html_part = msg.get_body(preferencelist=("html",))
-    return render_template("panel/mailbox_message.html", key=key, headers=list(msg.items()),
-                           text=text_part.get_content() if text_part else "",
-                           has_html=html_part is not None)
+    return render_template(
+        "panel/mailbox_message.html",
+        key=key,
+        headers=list(msg.items()),
+        text=text_part.get_content() if text_part else "",
+        has_html=html_part is not None,
+    )
 
 
 @bp.get("/audit")
@@ -147,9 +199,11 @@ def outbox() -> Any:
     return render_template("panel/outbox.html", health=delivery_health(get_session()))
 
 
-from web.panel import consultations as _consultations  # noqa: F401  (registers the consultation views)
-from web.panel import manage as _manage  # noqa: F401  (registers the list and meeting forms)
-from web.panel import meeting_emails as _meeting_emails  # noqa: F401  (agenda and email previews)
-from web.panel import news as _news  # noqa: F401  (registers the news views on this blueprint)
-from web.panel import people as _people  # noqa: F401  (registers the data protection views)
-from web.panel import triage as _triage  # noqa: F401  (registers the triage views)
+# The views of the other areas register themselves on ``bp`` when imported (Flask's pattern for a
+# blueprint split over modules: they import ``bp`` from here, so they come after it).
+from web.panel import consultations as _consultations  # noqa: E402,F401  (registers the consultation views)
+from web.panel import manage as _manage  # noqa: E402,F401  (registers the list and meeting forms)
+from web.panel import meeting_emails as _meeting_emails  # noqa: E402,F401  (agenda and email previews)
+from web.panel import news as _news  # noqa: E402,F401  (registers the news views on this blueprint)
+from web.panel import people as _people  # noqa: E402,F401  (registers the data protection views)
+from web.panel import triage as _triage  # noqa: E402,F401  (registers the triage views)

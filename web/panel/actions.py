@@ -1,4 +1,5 @@
-"""What every panel area shares: who is acting, and one-button actions (a form that is only a CSRF token)."""
+"""What every panel area shares: who is acting, and one-button actions (a form that is only a
+CSRF token)."""
 
 from __future__ import annotations
 
@@ -26,14 +27,17 @@ def current_actor() -> str:
 
 
 def list_choices() -> list[SelectChoice]:
-    return [SelectChoice(l.slug, l.name) for l in all_lists(get_session())]
+    return [SelectChoice(each.slug, each.name) for each in all_lists(get_session())]
 
 
 def email_html_response(html: str) -> Any:
-    """An email's HTML part on its own, for a preview frame: inline styles allowed, scripts never."""
+    """An email's HTML part on its own, for a preview frame: inline styles allowed, scripts
+    never."""
     response = make_response(html)
-    response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; "
-                                                   "img-src https: data:; frame-ancestors 'self'")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; "
+        "img-src https: data:; frame-ancestors 'self'"
+    )
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
 
@@ -47,8 +51,13 @@ def csv_download(data: bytes, filename: str) -> Any:
     return response
 
 
-def flash_outcome(action: Callable[[], T], done: Callable[[T], str] | None, *, refused: str,
-                  missing_is_refused: bool = False) -> bool:
+def flash_outcome(
+    action: Callable[[], T],
+    done: Callable[[T], str] | None,
+    *,
+    refused: str,
+    missing_is_refused: bool = False,
+) -> bool:
     """Run a domain action and flash what happened: ``done(result)``, or ``"<refused>: <reason>"``
     when a rule refuses it (a ``DomainError``: shown to the organiser, not raised). Returns whether
     it was done.
@@ -69,12 +78,17 @@ def flash_outcome(action: Callable[[], T], done: Callable[[T], str] | None, *, r
 
 
 def run_action(action: Callable[[], Any], success: str, back: str) -> Any:
-    """Check the CSRF token, run a domain action, flash what happened (``{result}`` in ``success``), go back.
+    """Check the CSRF token, run a domain action, flash what happened (``{result}`` in ``success``),
+    go back.
 
     Any refusal, a missing record too, is shown to the organiser on the page it goes back to.
     """
     if not ActionForm().validate_on_submit():
         abort(400)
-    flash_outcome(action, lambda result: success.format(result=result), refused="Not done",
-                  missing_is_refused=True)
+    flash_outcome(
+        action,
+        lambda result: success.format(result=result),
+        refused="Not done",
+        missing_is_refused=True,
+    )
     return redirect(back)

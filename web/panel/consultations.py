@@ -1,4 +1,5 @@
-"""Panel: consultations and calls for volunteers, their answers (search, tags, CSV) and volunteers."""
+"""Panel: consultations and calls for volunteers, their answers (search, tags, CSV) and
+volunteers."""
 
 from __future__ import annotations
 
@@ -46,20 +47,37 @@ LONDON = ZoneInfo("Europe/London")
 
 class ConsultationForm(FlaskForm):
     list_slug = SelectField("List", validators=[DataRequired("Choose a list")])
-    kind = SelectField("What kind", choices=[SelectChoice("question", "A question to the members"),
-                                             SelectChoice("volunteers", "A call for volunteers")])
-    title = StringField("Title (the email's subject)", validators=[DataRequired("Enter a title"), Length(max=300)])
-    question = TextAreaField("Question (Markdown)", validators=[DataRequired("Write the question"),
-                                                                Length(max=50_000)],
-                             description="What you want members to answer. They reply to the email in their own words.")
-    roles = TextAreaField("Roles (calls for volunteers)", validators=[Optional(), Length(max=10_000)],
-                          description="One role per line. After a colon, other words people use for it, separated "
-                                      "by commas: Communications: comms, social media")
-    closes_at = DateField("Closing date (optional)", validators=[Optional()],
-                          description="Replies after the end of this day (UK time) are kept but marked late.")
-    anonymous = BooleanField("Collect answers anonymously",
-                             description="Organisers see what people write but not who wrote it. Not possible for "
-                                         "calls for volunteers.")
+    kind = SelectField(
+        "What kind",
+        choices=[
+            SelectChoice("question", "A question to the members"),
+            SelectChoice("volunteers", "A call for volunteers"),
+        ],
+    )
+    title = StringField(
+        "Title (the email's subject)", validators=[DataRequired("Enter a title"), Length(max=300)]
+    )
+    question = TextAreaField(
+        "Question (Markdown)",
+        validators=[DataRequired("Write the question"), Length(max=50_000)],
+        description="What you want members to answer. They reply to the email in their own words.",
+    )
+    roles = TextAreaField(
+        "Roles (calls for volunteers)",
+        validators=[Optional(), Length(max=10_000)],
+        description="One role per line. After a colon, other words people use for it, separated "
+        "by commas: Communications: comms, social media",
+    )
+    closes_at = DateField(
+        "Closing date (optional)",
+        validators=[Optional()],
+        description="Replies after the end of this day (UK time) are kept but marked late.",
+    )
+    anonymous = BooleanField(
+        "Collect answers anonymously",
+        description="Organisers see what people write but not who wrote it. Not possible for "
+        "calls for volunteers.",
+    )
 
 
 class TagForm(FlaskForm):
@@ -85,13 +103,23 @@ def consultation_new() -> Any:
     form = ConsultationForm()
     form.list_slug.choices = list_choices()
     if form.validate_on_submit():
-        closes_at = (datetime.combine(form.closes_at.data, time(23, 59), tzinfo=LONDON)
-                     if form.closes_at.data else None)
+        closes_at = (
+            datetime.combine(form.closes_at.data, time(23, 59), tzinfo=LONDON)
+            if form.closes_at.data
+            else None
+        )
         with refusal_on_form(form, "question"):
             consultation = create_consultation(
-                get_session(), list_slug=form.list_slug.data, title=form.title.data,
-                question_markdown=form.question.data, kind=ConsultationKind(form.kind.data),
-                anonymous=form.anonymous.data, closes_at=closes_at, roles=_roles(form.roles.data), actor=current_actor())
+                get_session(),
+                list_slug=form.list_slug.data,
+                title=form.title.data,
+                question_markdown=form.question.data,
+                kind=ConsultationKind(form.kind.data),
+                anonymous=form.anonymous.data,
+                closes_at=closes_at,
+                roles=_roles(form.roles.data),
+                actor=current_actor(),
+            )
             flash("Draft saved. Check the preview, then send it.")
             return redirect(url_for("panel.consultation_detail", consultation_id=consultation.id))
     return render_template("panel/consultation_form.html", form=form), 400 if form.errors else 200
@@ -102,37 +130,63 @@ def consultation_detail(consultation_id: int) -> Any:
     consultation = get_consultation(get_session(), consultation_id)
     search, tag = request.args.get("q", "")[:200], request.args.get("tag", "")[:60]
     session = get_session()
-    preview = preview_consultation(session, get_services(), consultation_id) if consultation.status.value == "draft" else None
+    preview = (
+        preview_consultation(session, get_services(), consultation_id)
+        if consultation.status.value == "draft"
+        else None
+    )
     return render_template(
-        "panel/consultation_detail.html", consultation=consultation, search=search, tag=tag,
+        "panel/consultation_detail.html",
+        consultation=consultation,
+        search=search,
+        tag=tag,
         answers=find_answers(session, consultation_id, search=search, tag=tag),
-        counts=tag_counts(session, consultation_id), volunteers=volunteers_by_role(session, consultation_id),
-        preview=preview, action=ActionForm(), tag_form=TagForm())
+        counts=tag_counts(session, consultation_id),
+        volunteers=volunteers_by_role(session, consultation_id),
+        preview=preview,
+        action=ActionForm(),
+        tag_form=TagForm(),
+    )
 
 
 @bp.get("/consultations/<int:consultation_id>/answers.csv")
 def consultation_csv(consultation_id: int) -> Any:
     consultation = get_consultation(get_session(), consultation_id)
-    answers = find_answers(get_session(), consultation_id, search=request.args.get("q", ""),
-                           tag=request.args.get("tag", ""))
-    return csv_download(answers_csv(consultation, answers), f"consultation-{consultation_id}-answers.csv")
+    answers = find_answers(
+        get_session(),
+        consultation_id,
+        search=request.args.get("q", ""),
+        tag=request.args.get("tag", ""),
+    )
+    return csv_download(
+        answers_csv(consultation, answers), f"consultation-{consultation_id}-answers.csv"
+    )
 
 
 def _act(consultation_id: int, action, success: str) -> Any:  # type: ignore[no-untyped-def]
-    return run_action(action, success, url_for("panel.consultation_detail", consultation_id=consultation_id))
+    return run_action(
+        action, success, url_for("panel.consultation_detail", consultation_id=consultation_id)
+    )
 
 
 @bp.post("/consultations/<int:consultation_id>/send")
 def consultation_send(consultation_id: int) -> Any:
-    return _act(consultation_id, lambda: send_consultation(get_session(), get_services(), consultation_id,
-                                                           actor=current_actor()),
-                "Sending to {result} member(s), each on their own.")
+    return _act(
+        consultation_id,
+        lambda: send_consultation(
+            get_session(), get_services(), consultation_id, actor=current_actor()
+        ),
+        "Sending to {result} member(s), each on their own.",
+    )
 
 
 @bp.post("/consultations/<int:consultation_id>/close")
 def consultation_close(consultation_id: int) -> Any:
-    return _act(consultation_id, lambda: close_consultation(get_session(), consultation_id, actor=current_actor()),
-                "Closed. Later replies are kept, marked late, and told it has closed.")
+    return _act(
+        consultation_id,
+        lambda: close_consultation(get_session(), consultation_id, actor=current_actor()),
+        "Closed. Later replies are kept, marked late, and told it has closed.",
+    )
 
 
 @bp.post("/consultations/<int:consultation_id>/answers/<answer_id>/tags")
@@ -141,19 +195,33 @@ def answer_tag(consultation_id: int, answer_id: str) -> Any:
     if not form.validate_on_submit():
         flash("Enter a tag.")
     else:
-        flash_outcome(lambda: tag_answer(get_session(), answer_id, form.tag.data,
-                                         actor=current_actor()),
-                      None, refused="Not done", missing_is_refused=True)
-    return redirect(url_for("panel.consultation_detail", consultation_id=consultation_id) + f"#answer-{answer_id}")
+        flash_outcome(
+            lambda: tag_answer(get_session(), answer_id, form.tag.data, actor=current_actor()),
+            None,
+            refused="Not done",
+            missing_is_refused=True,
+        )
+    return redirect(
+        url_for("panel.consultation_detail", consultation_id=consultation_id)
+        + f"#answer-{answer_id}"
+    )
 
 
 @bp.post("/consultations/<int:consultation_id>/answers/<answer_id>/tags/remove")
 def answer_untag(consultation_id: int, answer_id: str) -> Any:
-    return _act(consultation_id, lambda: untag_answer(get_session(), answer_id, request.form.get("tag", ""),
-                                                      actor=current_actor()), "Tag removed.")
+    return _act(
+        consultation_id,
+        lambda: untag_answer(
+            get_session(), answer_id, request.form.get("tag", ""), actor=current_actor()
+        ),
+        "Tag removed.",
+    )
 
 
 @bp.post("/consultations/<int:consultation_id>/offers/<int:offer_id>/accept")
 def offer_accept(consultation_id: int, offer_id: int) -> Any:
-    return _act(consultation_id, lambda: accept_offer(get_session(), get_services(), offer_id, actor=current_actor()),
-                "Accepted. We have emailed the volunteer.")
+    return _act(
+        consultation_id,
+        lambda: accept_offer(get_session(), get_services(), offer_id, actor=current_actor()),
+        "Accepted. We have emailed the volunteer.",
+    )

@@ -48,22 +48,31 @@ from web.panel.actions import csv_download, current_actor, flash_outcome
 
 class ListForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter the list's name"), Length(max=200)])
-    slug = StringField("Address", validators=[DataRequired("Enter the list's address"), Length(max=64)],
-                       description="The part before the @, e.g. forum for forum@your-domain.")
+    slug = StringField(
+        "Address",
+        validators=[DataRequired("Enter the list's address"), Length(max=64)],
+        description="The part before the @, e.g. forum for forum@your-domain.",
+    )
     description = TextAreaField("Description (optional)", validators=[Length(max=2000)])
 
 
 class MemberForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired("Enter an email address"), Length(max=320)])
+    email = EmailField(
+        "Email address", validators=[DataRequired("Enter an email address"), Length(max=320)]
+    )
     name = StringField("Name (optional)", validators=[Length(max=200)])
 
 
 class SettingsForm(FlaskForm):
-    allowed_sender_domains = StringField("Only take mail from these domains (optional)",
-                                         validators=[Length(max=2000)],
-                                         description="Comma-separated, e.g. *.gov.uk, nhs.net. Empty takes mail from anyone.")
-    trust_dmarc = BooleanField("Let people join without a confirmation email when our mail server has "
-                               "verified their address (DMARC pass)")
+    allowed_sender_domains = StringField(
+        "Only take mail from these domains (optional)",
+        validators=[Length(max=2000)],
+        description="Comma-separated, e.g. *.gov.uk, nhs.net. Empty takes mail from anyone.",
+    )
+    trust_dmarc = BooleanField(
+        "Let people join without a confirmation email when our mail server has "
+        "verified their address (DMARC pass)"
+    )
 
 
 class RemoveForm(FlaskForm):
@@ -73,16 +82,32 @@ class RemoveForm(FlaskForm):
 class MeetingForm(FlaskForm):
     list_slug = SelectField("List", validators=[DataRequired("Choose a list")])
     title = StringField("Title", validators=[DataRequired("Enter a title"), Length(max=200)])
-    starts_at = DateTimeLocalField("Starts (UK time)", format="%Y-%m-%dT%H:%M",
-                                   validators=[DataRequired("Enter when it starts")])
-    ends_at = DateTimeLocalField("Ends (UK time)", format="%Y-%m-%dT%H:%M", validators=[DataRequired("Enter when it ends")])
-    format = SelectField("Format", choices=[SelectChoice("hybrid", "Hybrid: in person and online"),
-                                            SelectChoice("in_person", "In person"),
-                                            SelectChoice("remote", "Online only")])
+    starts_at = DateTimeLocalField(
+        "Starts (UK time)",
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired("Enter when it starts")],
+    )
+    ends_at = DateTimeLocalField(
+        "Ends (UK time)", format="%Y-%m-%dT%H:%M", validators=[DataRequired("Enter when it ends")]
+    )
+    format = SelectField(
+        "Format",
+        choices=[
+            SelectChoice("hybrid", "Hybrid: in person and online"),
+            SelectChoice("in_person", "In person"),
+            SelectChoice("remote", "Online only"),
+        ],
+    )
     venue = TextAreaField("Venue (sent only to in-person delegates)", validators=[Length(max=2000)])
-    dial_in = TextAreaField("Joining details (sent only to remote delegates)", validators=[Length(max=2000)])
-    capacity = IntegerField("In-person places (optional)", validators=[Optional(), NumberRange(min=0, max=100000)])
-    rsvp_deadline = DateTimeLocalField("Replies close (optional)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    dial_in = TextAreaField(
+        "Joining details (sent only to remote delegates)", validators=[Length(max=2000)]
+    )
+    capacity = IntegerField(
+        "In-person places (optional)", validators=[Optional(), NumberRange(min=0, max=100000)]
+    )
+    rsvp_deadline = DateTimeLocalField(
+        "Replies close (optional)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
     description = TextAreaField("Description (optional)", validators=[Length(max=5000)])
 
 
@@ -91,12 +116,18 @@ def list_new() -> Any:
     form = ListForm()
     if form.validate_on_submit():
         with refusal_on_form(form, "slug", (DomainError,)):
-            created = create_list(get_session(), slug=form.slug.data, name=form.name.data,
-                                  description=form.description.data or "", actor=current_actor())
+            created = create_list(
+                get_session(),
+                slug=form.slug.data,
+                name=form.name.data,
+                description=form.description.data or "",
+                actor=current_actor(),
+            )
             flash(f"Created {created.name}: {get_config().addresses.list_address(created.slug)}")
             return redirect(url_for("panel.list_detail", slug=created.slug))
-    return render_template("panel/list_form.html", form=form, domain=get_config().mail.domain), \
-        400 if form.errors else 200
+    return render_template(
+        "panel/list_form.html", form=form, domain=get_config().mail.domain
+    ), 400 if form.errors else 200
 
 
 @bp.route("/lists/<slug>", methods=["GET", "POST"])
@@ -105,22 +136,40 @@ def list_detail(slug: str) -> Any:
     mailing_list = find_list(get_session(), slug)
     if form.validate_on_submit():
         with refusal_on_form(form, "email"):
-            add_member(get_session(), slug=slug, email=form.email.data, display_name=form.name.data or None,
-                       actor=current_actor())
+            add_member(
+                get_session(),
+                slug=slug,
+                email=form.email.data,
+                display_name=form.name.data or None,
+                actor=current_actor(),
+            )
             flash(f"Added {form.email.data}.")
             return redirect(url_for("panel.list_detail", slug=slug))
     members = list_members(get_session(), slug)
-    settings = SettingsForm(data={"allowed_sender_domains": mailing_list.allowed_sender_domains,
-                                  "trust_dmarc": mailing_list.trust_dmarc})
-    return render_template("panel/list_detail.html", mailing_list=mailing_list, members=members, form=form,
-                           remove=RemoveForm(), settings=settings, upload=ImportForm(),
-                           domain=get_config().mail.domain), \
-        400 if form.errors else 200
+    settings = SettingsForm(
+        data={
+            "allowed_sender_domains": mailing_list.allowed_sender_domains,
+            "trust_dmarc": mailing_list.trust_dmarc,
+        }
+    )
+    return render_template(
+        "panel/list_detail.html",
+        mailing_list=mailing_list,
+        members=members,
+        form=form,
+        remove=RemoveForm(),
+        settings=settings,
+        upload=ImportForm(),
+        domain=get_config().mail.domain,
+    ), 400 if form.errors else 200
 
 
 class ImportForm(FlaskForm):
-    file = FileField("Import members from a CSV file", validators=[FileRequired("Choose a CSV file")],
-                     description="One row per person: an email column, and a name column if you have one.")
+    file = FileField(
+        "Import members from a CSV file",
+        validators=[FileRequired("Choose a CSV file")],
+        description="One row per person: an email column, and a name column if you have one.",
+    )
 
 
 class ConfirmImportForm(FlaskForm):
@@ -137,9 +186,15 @@ def list_import(slug: str) -> Any:
             job = start_import(get_session(), slug=slug, rows=preview.valid, actor=current_actor())
             return redirect(url_for("panel.list_import_progress", slug=slug, job_id=job.id))
         result = import_members(get_session(), slug=slug, rows=preview.valid, actor=current_actor())
-        flash(f"Added {result.added} member(s); {result.already} were already members"
-              + (f"; {result.left_earlier} had left the list and were not added back" if result.left_earlier else "")
-              + ".")
+        flash(
+            f"Added {result.added} member(s); {result.already} were already members"
+            + (
+                f"; {result.left_earlier} had left the list and were not added back"
+                if result.left_earlier
+                else ""
+            )
+            + "."
+        )
         return redirect(url_for("panel.list_detail", slug=slug))
     form = ImportForm()
     if not form.validate_on_submit():
@@ -151,8 +206,12 @@ def list_import(slug: str) -> Any:
     except InvalidInput as exc:
         flash(f"Not imported: {exc}")
         return redirect(url_for("panel.list_detail", slug=slug))
-    return render_template("panel/import_preview.html", slug=slug, preview=preview,
-                           confirm=ConfirmImportForm(data={"data": base64.b64encode(raw).decode()}))
+    return render_template(
+        "panel/import_preview.html",
+        slug=slug,
+        preview=preview,
+        confirm=ConfirmImportForm(data={"data": base64.b64encode(raw).decode()}),
+    )
 
 
 @bp.get("/lists/<slug>/imports/<int:job_id>")
@@ -176,10 +235,17 @@ def list_settings(slug: str) -> Any:
     if not form.validate_on_submit():
         abort(400)
     domains = form.allowed_sender_domains.data or ""
-    flash_outcome(lambda: configure_list(get_session(), slug=slug, actor=current_actor(),
-                                         allowed_sender_domains=domains,
-                                         trust_dmarc=bool(form.trust_dmarc.data)),
-                  lambda _list: "Settings saved.", refused="Not saved")
+    flash_outcome(
+        lambda: configure_list(
+            get_session(),
+            slug=slug,
+            actor=current_actor(),
+            allowed_sender_domains=domains,
+            trust_dmarc=bool(form.trust_dmarc.data),
+        ),
+        lambda _list: "Settings saved.",
+        refused="Not saved",
+    )
     return redirect(url_for("panel.list_detail", slug=slug))
 
 
@@ -200,14 +266,25 @@ def list_remove_member(slug: str) -> Any:
 @bp.route("/meetings/new", methods=["GET", "POST"])
 def meeting_new() -> Any:
     form = MeetingForm()
-    form.list_slug.choices = [SelectChoice(l.slug, l.name) for l in all_lists(get_session())]
+    form.list_slug.choices = [
+        SelectChoice(each.slug, each.name) for each in all_lists(get_session())
+    ]
     if form.validate_on_submit():
         with refusal_on_form(form, "title", (DomainError,)):
             meeting = create_meeting(
-                get_session(), list_slug=form.list_slug.data, title=form.title.data, starts_at=form.starts_at.data,
-                ends_at=form.ends_at.data, format=form.format.data, venue=form.venue.data or "",
-                dial_in=form.dial_in.data or "", capacity=form.capacity.data, rsvp_deadline=form.rsvp_deadline.data,
-                description=form.description.data or "", actor=current_actor())
+                get_session(),
+                list_slug=form.list_slug.data,
+                title=form.title.data,
+                starts_at=form.starts_at.data,
+                ends_at=form.ends_at.data,
+                format=form.format.data,
+                venue=form.venue.data or "",
+                dial_in=form.dial_in.data or "",
+                capacity=form.capacity.data,
+                rsvp_deadline=form.rsvp_deadline.data,
+                description=form.description.data or "",
+                actor=current_actor(),
+            )
             flash("Meeting created. Check it, then send the invitations.")
             return redirect(url_for("panel.meeting", meeting_id=meeting.id))
     return render_template("panel/meeting_form.html", form=form), 400 if form.errors else 200

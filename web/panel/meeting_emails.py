@@ -1,4 +1,5 @@
-"""Panel: a meeting's agenda, sending it now, and every email of the meeting previewed as members get it."""
+"""Panel: a meeting's agenda, sending it now, and every email of the meeting previewed as members
+get it."""
 
 from __future__ import annotations
 
@@ -18,24 +19,39 @@ def meeting_agenda(meeting_id: int) -> Any:
     if not form.validate_on_submit():
         flash("Not saved: " + "; ".join(e for errors in form.errors.values() for e in errors))
     else:
-        flash_outcome(lambda: set_agenda(get_session(), meeting_id, agenda=form.agenda.data or "",
-                                         days_before=form.days_before.data, actor=current_actor()),
-                      lambda _meeting: "Agenda saved.", refused="Not saved")
+        flash_outcome(
+            lambda: set_agenda(
+                get_session(),
+                meeting_id,
+                agenda=form.agenda.data or "",
+                days_before=form.days_before.data,
+                actor=current_actor(),
+            ),
+            lambda _meeting: "Agenda saved.",
+            refused="Not saved",
+        )
     return redirect(url_for("panel.meeting", meeting_id=meeting_id) + "#agenda")
 
 
 @bp.post("/meetings/<int:meeting_id>/agenda/send")
 def meeting_agenda_send(meeting_id: int) -> Any:
-    return run_action(lambda: send_agenda_now(get_session(), get_services(), meeting_id, actor=current_actor()),
-                      "The agenda is on its way to {result} delegate(s), each with their own details.",
-                      url_for("panel.meeting", meeting_id=meeting_id) + "#agenda")
+    return run_action(
+        lambda: send_agenda_now(get_session(), get_services(), meeting_id, actor=current_actor()),
+        "The agenda is on its way to {result} delegate(s), each with their own details.",
+        url_for("panel.meeting", meeting_id=meeting_id) + "#agenda",
+    )
 
 
 @bp.get("/meetings/<int:meeting_id>/emails/<which>")
 def meeting_email_preview(meeting_id: int, which: str) -> Any:
     rendered = preview_meeting_email(get_session(), get_services(), meeting_id, which)
-    return render_template("panel/meeting_email.html", meeting_id=meeting_id, which=which,
-                           label=PREVIEWS.get(which), rendered=rendered)
+    return render_template(
+        "panel/meeting_email.html",
+        meeting_id=meeting_id,
+        which=which,
+        label=PREVIEWS.get(which),
+        rendered=rendered,
+    )
 
 
 @bp.get("/meetings/<int:meeting_id>/emails/<which>/html")

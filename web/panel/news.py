@@ -49,13 +49,20 @@ from web.panel.actions import (
 class NewsForm(FlaskForm):
     list_slug = SelectField("List", validators=[DataRequired("Choose a list")])
     subject = StringField("Subject", validators=[DataRequired("Enter a subject"), Length(max=200)])
-    body = TextAreaField("Message (Markdown)", validators=[DataRequired("Write the message"), Length(max=100_000)],
-                         description="Use # for headings, **bold**, *italic*, - for lists and [text](https://…) for links.")
+    body = TextAreaField(
+        "Message (Markdown)",
+        validators=[DataRequired("Write the message"), Length(max=100_000)],
+        description="Use # for headings, **bold**, *italic*, - for lists and [text](https://…) "
+        "for links.",
+    )
 
 
 class ScheduleForm(FlaskForm):
-    send_at = DateTimeLocalField("Send at (UK time)", format="%Y-%m-%dT%H:%M",
-                                 validators=[DataRequired("Enter a date and time")])
+    send_at = DateTimeLocalField(
+        "Send at (UK time)",
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired("Enter a date and time")],
+    )
 
 
 @bp.get("/news")
@@ -69,30 +76,52 @@ def news_new() -> Any:
     form.list_slug.choices = list_choices()
     if form.validate_on_submit():
         with refusal_on_form(form, "body"):
-            news = create_news(get_session(), list_slug=form.list_slug.data, subject=form.subject.data,
-                               body_markdown=form.body.data, actor=current_actor(), organiser_id=g.organiser.id)
+            news = create_news(
+                get_session(),
+                list_slug=form.list_slug.data,
+                subject=form.subject.data,
+                body_markdown=form.body.data,
+                actor=current_actor(),
+                organiser_id=g.organiser.id,
+            )
             flash("Draft saved. Check the preview, then send a test to yourself.")
             return redirect(url_for("panel.news_detail", news_id=news.id))
-    return render_template("panel/news_form.html", form=form, news=None), 400 if form.errors else 200
+    return render_template(
+        "panel/news_form.html", form=form, news=None
+    ), 400 if form.errors else 200
 
 
 @bp.route("/news/<int:news_id>/edit", methods=["GET", "POST"])
 def news_edit(news_id: int) -> Any:
     news = get_news(get_session(), news_id)
-    form = NewsForm(data={"list_slug": news.mailing_list.slug, "subject": news.subject, "body": news.body_markdown})
+    form = NewsForm(
+        data={
+            "list_slug": news.mailing_list.slug,
+            "subject": news.subject,
+            "body": news.body_markdown,
+        }
+    )
     form.list_slug.choices = [SelectChoice(news.mailing_list.slug, news.mailing_list.name)]
     if form.validate_on_submit():
         with refusal_on_form(form, "body"):
-            update_news(get_session(), news_id, subject=form.subject.data, body_markdown=form.body.data,
-                        actor=current_actor())
+            update_news(
+                get_session(),
+                news_id,
+                subject=form.subject.data,
+                body_markdown=form.body.data,
+                actor=current_actor(),
+            )
             flash("Changes saved.")
             return redirect(url_for("panel.news_detail", news_id=news_id))
-    return render_template("panel/news_form.html", form=form, news=news), 400 if form.errors else 200
+    return render_template(
+        "panel/news_form.html", form=form, news=news
+    ), 400 if form.errors else 200
 
 
 @bp.post("/news/preview")
 def news_markdown_preview() -> Any:
-    """The news body as members will see it, for the live preview beside the editor (CSRF-protected POST).
+    """The news body as members will see it, for the live preview beside the editor (CSRF-protected
+    POST).
 
     The HTML is sanitised by the same function that renders the email, so the
     preview can be shown in the page as it is.
@@ -108,8 +137,14 @@ def news_detail(news_id: int) -> Any:
     news = get_news(get_session(), news_id)
     rendered = preview_news(get_session(), get_services(), news_id)
     report = delivery_report(get_session(), news.mailing_id) if news.mailing_id else None
-    return render_template("panel/news_detail.html", news=news, rendered=rendered, report=report,
-                           action=ActionForm(), schedule=ScheduleForm())
+    return render_template(
+        "panel/news_detail.html",
+        news=news,
+        rendered=rendered,
+        report=report,
+        action=ActionForm(),
+        schedule=ScheduleForm(),
+    )
 
 
 @bp.get("/news/<int:news_id>/preview.html")
@@ -124,20 +159,33 @@ def _act(news_id: int, action, success: str) -> Any:  # type: ignore[no-untyped-
 
 @bp.post("/news/<int:news_id>/test")
 def news_test(news_id: int) -> Any:
-    return _act(news_id, lambda: send_test(get_session(), get_services(), news_id, to_email=g.organiser.email,
-                                           actor=current_actor()),
-                f"A test copy is on its way to {g.organiser.email}.")
+    return _act(
+        news_id,
+        lambda: send_test(
+            get_session(),
+            get_services(),
+            news_id,
+            to_email=g.organiser.email,
+            actor=current_actor(),
+        ),
+        f"A test copy is on its way to {g.organiser.email}.",
+    )
 
 
 @bp.post("/news/<int:news_id>/send")
 def news_send(news_id: int) -> Any:
-    return _act(news_id, lambda: send_news_now(get_session(), get_services(), news_id, actor=current_actor()),
-                "Sending to {result} member(s). Delivery results appear below.")
+    return _act(
+        news_id,
+        lambda: send_news_now(get_session(), get_services(), news_id, actor=current_actor()),
+        "Sending to {result} member(s). Delivery results appear below.",
+    )
 
 
 @bp.post("/news/<int:news_id>/cancel")
 def news_cancel(news_id: int) -> Any:
-    return _act(news_id, lambda: cancel_news(get_session(), news_id, actor=current_actor()), "Cancelled.")
+    return _act(
+        news_id, lambda: cancel_news(get_session(), news_id, actor=current_actor()), "Cancelled."
+    )
 
 
 @bp.post("/news/<int:news_id>/schedule")
@@ -148,5 +196,8 @@ def news_schedule(news_id: int) -> Any:
         return redirect(url_for("panel.news_detail", news_id=news_id))
     local: datetime = form.send_at.data
     at = local.replace(tzinfo=ZoneInfo("Europe/London"))
-    return _act(news_id, lambda: schedule_news(get_session(), news_id, at=at, actor=current_actor()),
-                f"Scheduled for {local:%d %B %Y at %H:%M}.")
+    return _act(
+        news_id,
+        lambda: schedule_news(get_session(), news_id, at=at, actor=current_actor()),
+        f"Scheduled for {local:%d %B %Y at %H:%M}.",
+    )

@@ -22,7 +22,9 @@ T = TypeVar("T")
 
 
 class PersonForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired("Enter an email address"), Length(max=320)])
+    email = EmailField(
+        "Email address", validators=[DataRequired("Enter an email address"), Length(max=320)]
+    )
 
 
 def _for_person(action: Callable[[], T]) -> T | None:
@@ -39,7 +41,9 @@ def _for_person(action: Callable[[], T]) -> T | None:
 def people() -> Any:
     email = request.args.get("email", "").strip()
     found = _for_person(lambda: export_person(get_session(), email)) if email else None
-    return render_template("panel/people.html", email=email, found=found, form=PersonForm(data={"email": email}))
+    return render_template(
+        "panel/people.html", email=email, found=found, form=PersonForm(data={"email": email})
+    )
 
 
 @bp.post("/people/export")
@@ -51,9 +55,15 @@ def people_export() -> Any:
     data = _for_person(lambda: export_person(get_session(), form.email.data))
     if data is None:
         return redirect(url_for("panel.people"))
-    return json.dumps(data, indent=2, ensure_ascii=False), 200, {
-        "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store",
-        "Content-Disposition": 'attachment; filename="personal-data.json"'}
+    return (
+        json.dumps(data, indent=2, ensure_ascii=False),
+        200,
+        {
+            "Content-Type": "application/json; charset=utf-8",
+            "Cache-Control": "no-store",
+            "Content-Disposition": 'attachment; filename="personal-data.json"',
+        },
+    )
 
 
 @bp.post("/people/erase")
@@ -63,8 +73,9 @@ def people_erase() -> Any:
     if not form.validate_on_submit() or request.form.get("confirm") != "erase":
         flash("Tick the box to confirm the erasure.")
         return redirect(url_for("panel.people", email=form.email.data or ""))
-    result = _for_person(lambda: erase_person(get_session(), form.email.data,
-                                              actor=current_actor()))
+    result = _for_person(
+        lambda: erase_person(get_session(), form.email.data, actor=current_actor())
+    )
     if result is None:
         return redirect(url_for("panel.people"))
     flash(f"Erased. {result['rsvps_kept_anonymously']} answer(s) kept anonymously for the counts.")

@@ -19,22 +19,31 @@ from web.db import get_services, get_session
 from web.panel import bp
 from web.panel.actions import current_actor, flash_outcome
 
-ANSWERS = {"in_person": (RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON),
-           "remote": (RsvpResponse.ATTENDING, AttendanceMode.REMOTE),
-           "registered": (RsvpResponse.ATTENDING, None),
-           "declined": (RsvpResponse.DECLINED, None)}
+ANSWERS = {
+    "in_person": (RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON),
+    "remote": (RsvpResponse.ATTENDING, AttendanceMode.REMOTE),
+    "registered": (RsvpResponse.ATTENDING, None),
+    "declined": (RsvpResponse.DECLINED, None),
+}
 
 
 class AnswerForm(FlaskForm):
     meeting_id = SelectField("Meeting", coerce=int)
-    answer = SelectField("Answer", choices=[SelectChoice("in_person", "Attending in person"),
-                                            SelectChoice("remote", "Joining remotely"),
-                                            SelectChoice("registered", "Registered, mode not known"),
-                                            SelectChoice("declined", "Can't attend")])
+    answer = SelectField(
+        "Answer",
+        choices=[
+            SelectChoice("in_person", "Attending in person"),
+            SelectChoice("remote", "Joining remotely"),
+            SelectChoice("registered", "Registered, mode not known"),
+            SelectChoice("declined", "Can't attend"),
+        ],
+    )
 
 
 class ReplyForm(FlaskForm):
-    text = TextAreaField("Your reply", validators=[DataRequired("Write a reply"), Length(max=20000)])
+    text = TextAreaField(
+        "Your reply", validators=[DataRequired("Write a reply"), Length(max=20000)]
+    )
 
 
 class SimpleForm(FlaskForm):
@@ -45,9 +54,11 @@ def _upcoming(list_slug: str | None) -> list[SelectChoice]:
     if not list_slug:
         return []
     now = utcnow()
-    return [SelectChoice(m.id, f"{m.title} ({m.starts_at:%d %b %Y})")
-            for m in reversed(list_meetings(get_session(), list_slug))
-            if m.status is MeetingStatus.PUBLISHED and m.ends_at > now]
+    return [
+        SelectChoice(m.id, f"{m.title} ({m.starts_at:%d %b %Y})")
+        for m in reversed(list_meetings(get_session(), list_slug))
+        if m.status is MeetingStatus.PUBLISHED and m.ends_at > now
+    ]
 
 
 @bp.get("/inbound/<int:inbound_id>")
@@ -55,8 +66,9 @@ def triage_detail(inbound_id: int) -> Any:
     item = triage_item(get_session(), inbound_id)
     answer = AnswerForm()
     answer.meeting_id.choices = _upcoming(item.message.list_slug)
-    return render_template("panel/triage_detail.html", item=item, answer=answer, reply=ReplyForm(),
-                           simple=SimpleForm())
+    return render_template(
+        "panel/triage_detail.html", item=item, answer=answer, reply=ReplyForm(), simple=SimpleForm()
+    )
 
 
 @bp.post("/inbound/<int:inbound_id>/answer")
@@ -69,13 +81,27 @@ def triage_answer(inbound_id: int) -> Any:
         flash("Choose a meeting and an answer.")
         return redirect(url_for("panel.triage_detail", inbound_id=inbound_id))
     response, mode = ANSWERS[form.answer.data]
-    if not flash_outcome(lambda: record_rsvp(get_session(), get_services(),
-                                             meeting_id=form.meeting_id.data, email=sender,
-                                             response=response, mode=mode, source="panel"),
-                         None, refused="Not recorded", missing_is_refused=True):
+    if not flash_outcome(
+        lambda: record_rsvp(
+            get_session(),
+            get_services(),
+            meeting_id=form.meeting_id.data,
+            email=sender,
+            response=response,
+            mode=mode,
+            source="panel",
+        ),
+        None,
+        refused="Not recorded",
+        missing_is_refused=True,
+    ):
         return redirect(url_for("panel.triage_detail", inbound_id=inbound_id))
-    resolve_triage(get_session(), inbound_id, outcome=f"answer recorded: {form.answer.data}",
-                   actor=current_actor())
+    resolve_triage(
+        get_session(),
+        inbound_id,
+        outcome=f"answer recorded: {form.answer.data}",
+        actor=current_actor(),
+    )
     flash(f"Recorded, and {sender} has been emailed a confirmation.")
     return redirect(url_for("panel.inbound"))
 
@@ -86,9 +112,13 @@ def triage_reply(inbound_id: int) -> Any:
     if not form.validate_on_submit():
         flash("Write a reply first.")
         return redirect(url_for("panel.triage_detail", inbound_id=inbound_id))
-    if not flash_outcome(lambda: reply_to_inbound(get_session(), get_services(), inbound_id,
-                                                  text=form.text.data, actor=current_actor()),
-                         lambda _: "Reply sent.", refused="Not sent"):
+    if not flash_outcome(
+        lambda: reply_to_inbound(
+            get_session(), get_services(), inbound_id, text=form.text.data, actor=current_actor()
+        ),
+        lambda _: "Reply sent.",
+        refused="Not sent",
+    ):
         return redirect(url_for("panel.triage_detail", inbound_id=inbound_id))
     return redirect(url_for("panel.inbound"))
 
@@ -101,9 +131,17 @@ def triage_resolve(inbound_id: int) -> Any:
         abort(400)
     actor = current_actor()
     if form.action.data == "remove":
-        if not flash_outcome(lambda: remove_member(get_session(), slug=item.message.list_slug or "",
-                                                   email=item.sender or "", actor=actor),
-                             None, refused="Not removed", missing_is_refused=True):
+        if not flash_outcome(
+            lambda: remove_member(
+                get_session(),
+                slug=item.message.list_slug or "",
+                email=item.sender or "",
+                actor=actor,
+            ),
+            None,
+            refused="Not removed",
+            missing_is_refused=True,
+        ):
             return redirect(url_for("panel.triage_detail", inbound_id=inbound_id))
         resolve_triage(get_session(), inbound_id, outcome="removed from the list", actor=actor)
         flash(f"Removed {item.sender} from the list.")

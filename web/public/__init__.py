@@ -36,8 +36,10 @@ class RsvpForm(LinkForm):
     access_needs = TextAreaField(
         "Anything we should know to make the meeting accessible for you? (optional)",
         validators=[Optional(), Length(max=1000, message="Please keep it to 1,000 characters.")],
-        description="For example step-free access, a hearing loop, a quiet space or dietary needs. Only the "
-                    "organisers see it, and it is deleted after the meeting.")
+        description="For example step-free access, a hearing loop, a quiet space or dietary "
+        "needs. Only the "
+        "organisers see it, and it is deleted after the meeting.",
+    )
 
 
 @bp.get("/")
@@ -48,8 +50,13 @@ def index() -> Any:
 @bp.get("/rsvp/<token>/<choice>")
 def rsvp(token: str, choice: str) -> Any:
     page = rsvp_page(get_session(), get_services(), token, choice)
-    return render_template("public/rsvp.html", page=page, form=link_form(RsvpForm, token), token=token,
-                           choices=RSVP_CHOICES)
+    return render_template(
+        "public/rsvp.html",
+        page=page,
+        form=link_form(RsvpForm, token),
+        token=token,
+        choices=RSVP_CHOICES,
+    )
 
 
 @bp.post("/rsvp/<token>/<choice>")
@@ -58,11 +65,15 @@ def rsvp_confirm(token: str, choice: str) -> Any:
     form = submitted_link_form(RsvpForm, token)
     if form.errors:
         page = rsvp_page(get_session(), get_services(), token, choice)
-        return render_template("public/rsvp.html", page=page, form=form, token=token, choices=RSVP_CHOICES), 400
-    outcome = record_rsvp_from_link(get_session(), get_services(), token, choice,
-                                    access_needs=form.access_needs.data or None)
-    return redirect(url_for("public.rsvp_done", token=token, choice=choice,
-                            changed=int(outcome.changed)))
+        return render_template(
+            "public/rsvp.html", page=page, form=form, token=token, choices=RSVP_CHOICES
+        ), 400
+    outcome = record_rsvp_from_link(
+        get_session(), get_services(), token, choice, access_needs=form.access_needs.data or None
+    )
+    return redirect(
+        url_for("public.rsvp_done", token=token, choice=choice, changed=int(outcome.changed))
+    )
 
 
 @bp.get("/rsvp/<token>/<choice>/done")
@@ -75,7 +86,9 @@ def rsvp_done(token: str, choice: str) -> Any:
 def volunteer(token: str) -> Any:
     """The role and one button; opening the link records nothing."""
     page = volunteer_page(get_session(), get_services(), token)
-    return render_template("public/volunteer.html", page=page, token=token, form=link_form(ConfirmForm, token))
+    return render_template(
+        "public/volunteer.html", page=page, token=token, form=link_form(ConfirmForm, token)
+    )
 
 
 @bp.post("/volunteer/<token>")
@@ -95,19 +108,26 @@ def unsubscribe(token: str) -> Any:
     if token in SAMPLE_TOKENS:
         return render_template("public/unsubscribe_sample.html")
     state = unsubscribe_state(get_session(), get_services(), token)
-    return render_template("public/unsubscribe.html", state=state, token=token, form=link_form(ConfirmForm, token))
+    return render_template(
+        "public/unsubscribe.html", state=state, token=token, form=link_form(ConfirmForm, token)
+    )
 
 
 @bp.post("/u/<token>")
-@csrf.exempt  # RFC 8058: mail providers POST "List-Unsubscribe=One-Click" with no session; the token is the proof
+# RFC 8058: mail providers POST "List-Unsubscribe=One-Click" with no session; the token is the proof
+@csrf.exempt
 def unsubscribe_confirm(token: str) -> Any:
     if token in SAMPLE_TOKENS:
         return render_template("public/unsubscribe_sample.html")
     one_click = request.form.get("List-Unsubscribe") == "One-Click"
-    state = leave_by_token(get_session(), get_services(), token, source="one-click" if one_click else "page")
+    state = leave_by_token(
+        get_session(), get_services(), token, source="one-click" if one_click else "page"
+    )
     if one_click and "text/html" not in request.headers.get("Accept", ""):
         return "Unsubscribed.\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
-    return render_template("public/unsubscribed.html", state=state, token=token, form=link_form(ConfirmForm, token))
+    return render_template(
+        "public/unsubscribed.html", state=state, token=token, form=link_form(ConfirmForm, token)
+    )
 
 
 @bp.post("/u/<token>/rejoin")
@@ -122,7 +142,9 @@ def unsubscribe_undo(token: str) -> Any:
 def confirm(token: str) -> Any:
     """A request to join, confirmed by the address owner. The GET only shows the button."""
     state = confirm_state(get_session(), get_services(), token)
-    return render_template("public/confirm.html", state=state, token=token, form=link_form(ConfirmForm, token))
+    return render_template(
+        "public/confirm.html", state=state, token=token, form=link_form(ConfirmForm, token)
+    )
 
 
 @bp.post("/confirm/<token>")
@@ -134,12 +156,15 @@ def confirm_post(token: str) -> Any:
 
 
 class LinksForm(FlaskForm):
-    email = EmailField("Your email address", validators=[DataRequired("Enter your email address"), Length(max=320)])
+    email = EmailField(
+        "Your email address", validators=[DataRequired("Enter your email address"), Length(max=320)]
+    )
 
 
 @bp.route("/meetings/<int:meeting_id>", methods=["GET", "POST"])
 def meeting_page(meeting_id: int) -> Any:
-    """A meeting's public page: what, when, places left; and a form to get your own links by email."""
+    """A meeting's public page: what, when, places left; and a form to get your own links by
+    email."""
     page = public_meeting(get_session(), meeting_id)
     form = LinksForm()
     sent = False

@@ -43,7 +43,8 @@ class LinkForm(FlaskForm):
 
 
 def link_form(form_class: type[LinkForm], token: str) -> Any:
-    """An instance of ``form_class`` bound to the signed link ``token`` (and to the request's data on a POST)."""
+    """An instance of ``form_class`` bound to the signed link ``token`` (and to the request's
+    data on a POST)."""
     return form_class(meta={"csrf_context": token})
 
 
