@@ -3,7 +3,8 @@ offered a fixed number of messages per second for a fixed time (127.0.0.1 only).
 
 Reports what a mail server in front would see (messages acknowledged, SMTP latency p50/p99,
 temporary errors), whether processing kept up (the backlog when sending stops and how long it
-takes to drain), and that nothing acknowledged was lost.
+takes to drain), that nothing acknowledged was lost, and how long a member waits for the
+answer: from handing the message over to the reply landing in the dev mailbox (p50/p99).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import sqlite3
 import statistics
@@ -40,10 +42,10 @@ def message(i: int) -> bytes:
 
 
 async def offer(
-    port: int, rate: float, seconds: float, connections: int
+    port: int, rate: float, seconds: float, connections: int, sent_at: dict[int, float]
 ) -> tuple[list[float], int, int]:
     """Send message i at start + i/rate over a pool of connections; returns latencies, sent,
-    errors."""
+    errors. ``sent_at`` gets the wall-clock time each message was handed over."""
     total = int(rate * seconds)
     queue: asyncio.Queue[int] = asyncio.Queue()
     latencies: list[float] = []
@@ -65,12 +67,13 @@ async def offer(
         await client.connect()
         try:
             while (i := await queue.get()) >= 0:
-                sent_at = time.monotonic()
+                began = time.monotonic()
+                sent_at[i] = time.time()
                 try:
                     await client.sendmail(
                         f"member{i}@example.org", ["forum@bench.test"], message(i)
                     )
-                    latencies.append(time.monotonic() - sent_at)
+                    latencies.append(time.monotonic() - began)
                 except aiosmtplib.SMTPResponseException:
                     errors += 1
         finally:
@@ -85,6 +88,22 @@ async def _noop(port: int) -> None:
         hostname="127.0.0.1", port=port, start_tls=False, timeout=5
     ) as client:
         await client.noop()
+
+
+_REPLY_TO = re.compile(
+    rb"^In-Reply-To: <sustained-(\d+)@example\.org>", re.MULTILINE | re.IGNORECASE
+)
+
+
+def reply_waits(mailbox: Path, sent_at: dict[int, float]) -> list[float]:
+    """Seconds from handing message i over to its reply being written to the dev mailbox (the
+    file's modification time), for every reply there."""
+    waits = []
+    for path in (mailbox / "new").iterdir():
+        found = _REPLY_TO.search(path.read_bytes())
+        if found and int(found.group(1)) in sent_at:
+            waits.append(path.stat().st_mtime - sent_at[int(found.group(1))])
+    return waits
 
 
 def count(db: Path, where: str) -> int:
@@ -161,8 +180,9 @@ def main() -> dict[str, object]:
                         raise
                     time.sleep(0.1)  # waiting for the server to start, not synchronising a result
             started = time.monotonic()
+            sent_at: dict[int, float] = {}
             latencies, offered, errors = asyncio.run(
-                offer(port, args.rate, args.seconds, args.connections)
+                offer(port, args.rate, args.seconds, args.connections, sent_at)
             )
             sending = time.monotonic() - started
             done = "status IN ('done', 'triage', 'ignored')"
@@ -172,6 +192,12 @@ def main() -> dict[str, object]:
                 time.sleep(0.2)  # polling the database for the backlog, bounded by --drain-seconds
             drained_after = time.monotonic() - started - sending
             stored, processed = count(db, "1=1"), count(db, done)
+            mailbox = config.maildir_path / "new"
+            while (
+                sum(1 for _ in mailbox.iterdir()) < processed and time.monotonic() < drain_deadline
+            ):
+                time.sleep(0.2)  # polling the dev mailbox for the replies, bounded as above
+            waits = sorted(reply_waits(config.maildir_path, sent_at))
         finally:
             for proc in procs:
                 proc.send_signal(signal.SIGINT)
@@ -179,6 +205,7 @@ def main() -> dict[str, object]:
                 proc.wait(timeout=30)
 
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    w = statistics.quantiles(waits, n=100) if len(waits) > 1 else [0.0] * 99
     return report(
         "inbound at a sustained rate: convene smtp + worker processes, SQLite",
         {
@@ -196,6 +223,9 @@ def main() -> dict[str, object]:
             "backlog_when_sending_stopped": backlog_at_end,
             "drained_s_after_sending": round(drained_after, 1),
             "processed": processed,
+            "replies_in_mailbox": len(waits),
+            "reply_wait_p50_ms": round(w[49] * 1000, 1),
+            "reply_wait_p99_ms": round(w[98] * 1000, 1),
             "lost": len(latencies) - stored,
         },
     )

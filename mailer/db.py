@@ -82,10 +82,14 @@ def transaction(session: Session) -> Iterator[None]:
     Called inside another transaction (one domain operation calling another,
     or the worker's batch), it is a SAVEPOINT instead: an error undoes the
     operation's own changes only, and everything commits with the outer
-    transaction. Domain functions use this instead of ``session.begin()`` so
-    that they compose.
+    transaction. Inside a SAVEPOINT already (the worker's SAVEPOINT around one
+    message), it joins that one: an error undoes everything the SAVEPOINT
+    holds, which is what its owner expects of an error it did not catch. Domain
+    functions use this instead of ``session.begin()`` so that they compose.
     """
-    if session.in_transaction():
+    if session.in_nested_transaction():
+        yield
+    elif session.in_transaction():
         with session.begin_nested():
             yield
     else:

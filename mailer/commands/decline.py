@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from mailer.commands.base import CommandRequest, EmailCommand
-from mailer.domain.errors import NoUpcomingMeeting
 from mailer.domain.models import InboundIntent, InboundStatus
 from mailer.domain.rsvp import decline_by_email
 from mailer.domain.triage import InboundOutcome
@@ -14,16 +13,13 @@ class Decline(EmailCommand):
     help = "tell the organisers you cannot come to the next meeting"
 
     def run(self, request: CommandRequest) -> InboundOutcome:
-        try:
-            result = decline_by_email(
-                request.session,
-                request.services,
-                at=request.received_at,
-                list_slug=request.list_slug,
-                email=request.email,
-                display_name=request.display_name,
-                thread=request.thread,
-            )
-        except NoUpcomingMeeting as exc:
-            return InboundOutcome(InboundStatus.DONE, InboundIntent.DECLINE, str(exc))
+        result = decline_by_email(
+            request.session,
+            request.services,
+            at=request.received_at,
+            list_slug=request.list_slug,
+            email=request.email,
+            display_name=request.display_name,
+            thread=request.thread,
+        )
         return InboundOutcome(InboundStatus.DONE, InboundIntent.DECLINE, result.summary)

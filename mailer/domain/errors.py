@@ -38,9 +38,5 @@ class InvalidChoice(DomainError):
     """The answer does not fit the meeting, e.g. remote for an in-person-only meeting."""
 
 
-class NoUpcomingMeeting(DomainError):
-    pass
-
-
 class AuthenticationFailed(DomainError):
     pass

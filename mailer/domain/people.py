@@ -41,15 +41,24 @@ def get_or_create_person(session: Session, email: str, display_name: str | None 
 
     A name is recorded only for a person who has none yet.
     """
+    return find_or_add_person(session, email, display_name)[0]
+
+
+def find_or_add_person(
+    session: Session, email: str, display_name: str | None = None
+) -> tuple[Person, bool]:
+    """Like :func:`get_or_create_person`, and whether the person was added just now: such a
+    person has no answers yet and has been sent nothing, which callers then need not look for."""
     address = normalise_email(email)
     person = session.scalar(_PERSON_BY_EMAIL, {"email": address})
     if person is None:
         person = Person(email=address, display_name=_clean_name(display_name))
         session.add(person)
         session.flush()  # its id is needed at once (answers, audit entries, links)
-    elif display_name and not person.display_name:
+        return person, True
+    if display_name and not person.display_name:
         person.display_name = _clean_name(display_name)
-    return person
+    return person, False
 
 
 def sample_member() -> Person:

@@ -24,7 +24,6 @@ from mailer.domain.errors import (
     InvalidInput,
     InvalidLink,
     NotFound,
-    NoUpcomingMeeting,
     RsvpClosed,
 )
 from mailer.domain.links import RSVP_CHOICES, RsvpChoice, RsvpClaim
@@ -42,7 +41,7 @@ from mailer.domain.models import (
     utcnow,
 )
 from mailer.domain.outbox import ReplyThread, enqueue, list_envelope, may_auto_reply
-from mailer.domain.people import get_or_create_person
+from mailer.domain.people import find_or_add_person, get_or_create_person
 from mailer.domain.places import Standing, decide, places_to_offer
 from mailer.domain.schedules import send_details
 from mailer.domain.services import Services
@@ -111,6 +110,7 @@ def _record(
     reply_to: ReplyThread | None = None,
     notify: bool = True,
     access_needs: str | None = None,
+    new_person: bool = False,
 ) -> RsvpOutcome:
     """Within the caller's transaction: record the answer, audit it and tell the person.
 
@@ -119,7 +119,8 @@ def _record(
     in its order. ``keep_mode`` keeps an in-person or remote choice made
     earlier when the answer is just "attending". ``access_needs`` (None:
     leave as it is) replaces what the person told us they need; it is kept
-    for attending answers only, and deleted after the meeting.
+    for attending answers only, and deleted after the meeting. ``new_person``:
+    the person was added by this very request, so has no answer to look up.
     """
     at = at or utcnow()
     check_open(meeting, at)
@@ -129,7 +130,11 @@ def _record(
         # The right to hand out places: PostgreSQL's row lock (SQLite has one writer at a time).
         session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
         places_taken = _places_taken(session, meeting.id, besides=person.id)
-    rsvp = session.scalar(_ANSWER_TO_CHANGE, {"meeting_id": meeting.id, "person_id": person.id})
+    rsvp = (
+        None  # a person added by this very request has no answer yet
+        if new_person
+        else session.scalar(_ANSWER_TO_CHANGE, {"meeting_id": meeting.id, "person_id": person.id})
+    )
     previous = Standing(rsvp.response, rsvp.mode, rsvp.waitlisted_at is not None) if rsvp else None
     if (
         rsvp is not None
@@ -428,6 +433,8 @@ def record_rsvp(
         meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
         if meeting is None:
             raise NotFound("There is no such meeting.")
+        check_open(meeting, at)  # refused before anyone is added for it
+        check_mode(meeting, response, mode)
         person = get_or_create_person(session, email)
         return _record(
             session,
@@ -520,7 +527,7 @@ def register_by_email(
     """
     with transaction(session):
         mailing_list = get_list(session, list_slug)
-        person = get_or_create_person(session, email, display_name)
+        person, added = find_or_add_person(session, email, display_name)
         may_reply = may_auto_reply(session, services, person.email)
         meeting = next_meeting(session, mailing_list.id)
         if meeting is None:  # the sender is told, and the request stays in the inbound log
@@ -550,6 +557,7 @@ def register_by_email(
                 at=at,
                 keep_mode=mode is None,
                 notify=False,
+                new_person=added,
             )
         except (RsvpClosed, InvalidChoice) as exc:
             _refused(session, services, person, meeting, thread, exc, may_reply=may_reply)
@@ -589,13 +597,14 @@ def decline_by_email(
     thread: ReplyThread,
     at: datetime | None = None,
 ) -> EmailRequestOutcome:
-    """ "Can't make it": record a decline for the next meeting; the list membership is untouched."""
+    """ "Can't make it": record a decline for the next meeting; the list membership is untouched.
+    With no meeting to decline, nothing is recorded (not even the sender)."""
     with transaction(session):
         mailing_list = get_list(session, list_slug)
-        person = get_or_create_person(session, email, display_name)
         meeting = next_meeting(session, mailing_list.id)
         if meeting is None:
-            raise NoUpcomingMeeting(f"{mailing_list.name} has no upcoming meeting.")
+            return EmailRequestOutcome(f"{mailing_list.name} has no upcoming meeting.", None, False)
+        person, added = find_or_add_person(session, email, display_name)
         may_reply = may_auto_reply(session, services, person.email)
         try:
             outcome = _record(
@@ -609,6 +618,7 @@ def decline_by_email(
                 at=at,
                 reply_to=thread,
                 notify=may_reply,
+                new_person=added,
             )
         except RsvpClosed as exc:
             _refused(session, services, person, meeting, thread, exc, may_reply=may_reply)

@@ -135,7 +135,7 @@ def handled_copy(session: Session, inbound_id: int, message_id: str) -> int | No
         return None
     message_id = message_id[:998]
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_LOCK_MESSAGE_ID, {"key": _lock_key(message_id)})
+        session.connection().execute(_LOCK_MESSAGE_ID, {"key": _lock_key(message_id)})
     return session.connection().scalar(
         _EARLIER_COPY, {"message_id": message_id, "own_id": inbound_id}
     )
