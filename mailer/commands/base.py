@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from sqlalchemy.orm import Session
 
-from mailer.domain.models import AttendanceMode
+from mailer.domain.models import AttendanceMode, InboundIntent, InboundStatus
 from mailer.domain.outbox import ReplyThread
 from mailer.domain.services import Services
 from mailer.domain.triage import InboundOutcome
@@ -19,9 +19,12 @@ class CommandRequest:
     """One message asking a list for something, as a command sees it.
 
     ``mode`` is how the sender said they would attend, when their words
-    said; ``argument`` is what follows the command word at the -request
-    address (a confirmation code, say); ``authenticated`` is whether our own
-    MTA saw an aligned DMARC pass for the sender's domain.
+    said, and ``fallback`` their second choice; ``question`` whether they
+    also asked the organisers something; ``meeting_id`` the meeting of the
+    message of ours they answer, and ``text`` their new text (which may name
+    a meeting); ``argument`` is what follows the command word at the
+    -request address (a confirmation code, say); ``authenticated`` is
+    whether our own MTA saw an aligned DMARC pass for the sender's domain.
     """
 
     session: Session
@@ -33,6 +36,10 @@ class CommandRequest:
     received_at: datetime
     authenticated: bool = False
     mode: AttendanceMode | None = None
+    fallback: AttendanceMode | None = None
+    question: bool = False
+    meeting_id: int | None = None
+    text: str = ""
     argument: str = ""
 
 
@@ -50,3 +57,16 @@ class EmailCommand:
 
     def run(self, request: CommandRequest) -> InboundOutcome:
         raise NotImplementedError
+
+
+def acted_on(request: CommandRequest, intent: InboundIntent, summary: str, meeting_id: int | None) -> InboundOutcome:
+    """The outcome of a request that was acted on: done, or left for an organiser as well when the
+    message also asked them something (the answer was recorded all the same)."""
+    if request.question:
+        return InboundOutcome(
+            InboundStatus.TRIAGE,
+            intent,
+            f"{summary}; also asks the organisers something",
+            meeting_id=meeting_id,
+        )
+    return InboundOutcome(InboundStatus.DONE, intent, summary, meeting_id=meeting_id)

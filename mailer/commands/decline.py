@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mailer.commands.base import CommandRequest, EmailCommand
-from mailer.domain.models import InboundIntent, InboundStatus
+from mailer.commands.base import CommandRequest, EmailCommand, acted_on
+from mailer.domain.models import InboundIntent
 from mailer.domain.rsvp import decline_by_email
 from mailer.domain.triage import InboundOutcome
 
@@ -21,5 +21,8 @@ class Decline(EmailCommand):
             email=request.email,
             display_name=request.display_name,
             thread=request.thread,
+            meeting_id=request.meeting_id,
+            text=request.text,
+            question=request.question,
         )
-        return InboundOutcome(InboundStatus.DONE, InboundIntent.DECLINE, result.summary)
+        return acted_on(request, InboundIntent.DECLINE, result.summary, result.meeting_id)

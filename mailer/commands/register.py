@@ -1,16 +1,16 @@
-"""register: a place at the list's next meeting, in person or remotely as the sender said."""
+"""register: a place at the meeting asked about, in person or remotely as the sender said."""
 
 from __future__ import annotations
 
-from mailer.commands.base import CommandRequest, EmailCommand
-from mailer.domain.models import InboundIntent, InboundStatus
+from mailer.commands.base import CommandRequest, EmailCommand, acted_on
+from mailer.domain.models import InboundIntent
 from mailer.domain.rsvp import register_by_email
 from mailer.domain.triage import InboundOutcome
 
 
 class Register(EmailCommand):
     name = "register"
-    help = "register for the next meeting"
+    help = "register for a meeting (the one whose invitation you answer, or the next one)"
 
     def run(self, request: CommandRequest) -> InboundOutcome:
         result = register_by_email(
@@ -22,5 +22,9 @@ class Register(EmailCommand):
             email=request.email,
             display_name=request.display_name,
             thread=request.thread,
+            meeting_id=request.meeting_id,
+            text=request.text,
+            fallback=request.fallback,
+            question=request.question,
         )
-        return InboundOutcome(InboundStatus.DONE, InboundIntent.REGISTER, result.summary)
+        return acted_on(request, InboundIntent.REGISTER, result.summary, result.meeting_id)

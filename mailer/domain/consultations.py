@@ -47,6 +47,7 @@ from mailer.domain.outbox import Envelope, ReplyThread, enqueue, may_auto_reply
 from mailer.domain.people import get_or_create_person, sample_member
 from mailer.domain.reports import spreadsheet_csv
 from mailer.domain.services import Services
+from mailer.domain.threads import our_ids
 from mailer.rendering import RenderedEmail
 
 MAX_TITLE = 300
@@ -353,10 +354,7 @@ def claim_for_reply(
     if token:
         claim = services.links.load_answer(token)
         return claim.consultation_id, claim.person_id
-    ours = f"@{services.config.mail.domain.lower()}>"
-    ids = [i for i in thread_ids if i.lower().endswith(ours)][
-        -20:
-    ]  # only Message-IDs we could have sent
+    ids = our_ids(thread_ids, services.config.mail.domain)
     if not ids:
         return None
     with read_transaction(session):

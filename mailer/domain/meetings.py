@@ -13,6 +13,7 @@ from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
+from mailer.domain.meeting_names import NameableMeeting, meetings_named
 from mailer.domain.models import (
     AttendanceMode,
     Meeting,
@@ -142,6 +143,57 @@ _NEXT_MEETING = (
 def next_meeting(session: Session, list_id: int, now: datetime | None = None) -> Meeting | None:
     """The list's next published meeting that has not ended (within the caller's transaction)."""
     return session.scalar(_NEXT_MEETING, {"list_id": list_id, "now": now or utcnow()})
+
+
+_UPCOMING_MEETINGS = (
+    select(Meeting)
+    .where(
+        Meeting.list_id == bindparam("list_id"),
+        Meeting.status == MeetingStatus.PUBLISHED,
+        Meeting.ends_at > bindparam("now"),
+    )
+    .order_by(Meeting.starts_at)
+)
+
+
+def meeting_asked_about(
+    session: Session,
+    list_id: int,
+    *,
+    meeting_id: int | None = None,
+    text: str = "",
+    now: datetime | None = None,
+) -> Meeting | list[Meeting]:
+    """The meeting an emailed answer is about (within the caller's transaction), or the meetings
+    to ask the sender to choose from (an empty list: there is none).
+
+    ``meeting_id`` is the meeting of the message being answered: a reply to an
+    invitation is about that meeting, whichever comes first. A fresh message
+    is about the list's one meeting taking answers, or the one its ``text``
+    names (:func:`mailer.domain.meeting_names.meetings_named`); naming none
+    or several of them, the sender is asked. A meeting whose deadline has
+    passed is offered only when no other is open, so that the refusal says why.
+    """
+    now = now or utcnow()
+    if meeting_id is not None:
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is not None and meeting.list_id == list_id:
+            return meeting
+    upcoming = list(session.scalars(_UPCOMING_MEETINGS, {"list_id": list_id, "now": now}))
+    taking_answers = [m for m in upcoming if m.rsvp_deadline is None or m.rsvp_deadline > now]
+    candidates = taking_answers or upcoming[:1]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else []
+    named = meetings_named(
+        text,
+        [
+            NameableMeeting(m.id, m.title, m.starts_at.astimezone(ZoneInfo(m.timezone)).date())
+            for m in candidates
+        ],
+    )
+    if len(named) == 1:
+        return next(m for m in candidates if m.id == named[0])
+    return candidates
 
 
 def list_meetings(session: Session, list_slug: str | None = None) -> list[Meeting]:

@@ -347,6 +347,8 @@ class InboundMessage(Base):
     sender_name: Mapped[str | None] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(Text, default="", server_default="")
     new_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: What the worker understood the new text to ask for (kind, mode, meeting, reason).
+    understood: Mapped[dict[str, object] | None] = mapped_column(JSON)
     error: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -408,6 +410,10 @@ class OutboxMessage(Base):
     attachment_ids: Mapped[list[int] | None] = mapped_column(JSON)
     #: Extra headers (In-Reply-To, References, Auto-Submitted, List-*) as a dict.
     headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    #: The meeting this message is about, so a reply to it is applied to that meeting.
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="SET NULL"))
+    #: The Message-ID of the inbound message this one answers, if it is a reply.
+    in_reply_to: Mapped[str | None] = mapped_column(String(998), index=True)
     status: Mapped[OutboxStatus] = mapped_column(
         _enum(OutboxStatus, "outbox_status"), default=OutboxStatus.QUEUED
     )

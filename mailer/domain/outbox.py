@@ -13,7 +13,14 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from mailer.domain.models import MailingList, OutboxMessage, OutboxStatus, Person, utcnow
+from mailer.domain.models import (
+    MailingList,
+    Meeting,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    utcnow,
+)
 from mailer.domain.people import format_address
 from mailer.domain.services import Services
 from mailer.mail.addresses import Addresses, MessageIdentity
@@ -88,7 +95,9 @@ def enqueue(
 
     ``auto_reply`` marks answers the service wrote by itself (RFC 3834
     ``Auto-Submitted: auto-replied``), which well-behaved responders never
-    answer, so two services can never loop.
+    answer, so two services can never loop. The row keeps the meeting the
+    message is about (``context["meeting"]``), so that a reply to it is
+    applied to that meeting, and the Message-ID of the message it answers.
     """
     rendered = services.emails.render(kind, {**context, "person": person})
     headers = dict(sender.headers)
@@ -101,6 +110,7 @@ def enqueue(
     headers["From"] = format_address(sender.from_address, sender.from_name)
     headers = {k: v.translate(_HEADER_UNSAFE) for k, v in headers.items()}
     identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
+    meeting = context.get("meeting")
     session.connection().execute(
         _QUEUE,
         dict(
@@ -115,6 +125,8 @@ def enqueue(
             body_calendar=calendar,
             attachment_ids=attachments,
             headers=headers,
+            meeting_id=meeting.id if isinstance(meeting, Meeting) else None,
+            in_reply_to=(reply_to.message_id[:998] or None) if reply_to is not None else None,
             status=OutboxStatus.QUEUED,
             attempts=0,
             next_attempt_at=utcnow(),

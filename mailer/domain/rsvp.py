@@ -28,9 +28,10 @@ from mailer.domain.errors import (
 )
 from mailer.domain.links import RSVP_CHOICES, RsvpChoice, RsvpClaim
 from mailer.domain.lists import get_list
-from mailer.domain.meetings import next_meeting
+from mailer.domain.meetings import meeting_asked_about
 from mailer.domain.models import (
     AttendanceMode,
+    MailingList,
     Meeting,
     MeetingFormat,
     MeetingStatus,
@@ -111,6 +112,8 @@ def _record(
     notify: bool = True,
     access_needs: str | None = None,
     new_person: bool = False,
+    fallback_mode: AttendanceMode | None = None,
+    question: bool = False,
 ) -> RsvpOutcome:
     """Within the caller's transaction: record the answer, audit it and tell the person.
 
@@ -121,6 +124,10 @@ def _record(
     leave as it is) replaces what the person told us they need; it is kept
     for attending answers only, and deleted after the meeting. ``new_person``:
     the person was added by this very request, so has no answer to look up.
+    ``fallback_mode`` is the person's second choice ("in person if there is
+    room, otherwise remotely"), taken instead of the waiting list.
+    ``question``: the message also asked the organisers something, which the
+    confirmation says has been passed on.
     """
     at = at or utcnow()
     check_open(meeting, at)
@@ -146,6 +153,16 @@ def _record(
     decision = decide(
         previous, response, mode, places_taken=places_taken, capacity=meeting.capacity
     )
+    if (
+        decision.standing.waitlisted
+        and fallback_mode is not None
+        and fallback_mode is not mode
+        and _allows(meeting, response, fallback_mode)
+    ):
+        mode = fallback_mode
+        decision = decide(
+            previous, response, mode, places_taken=places_taken, capacity=meeting.capacity
+        )
     standing = decision.standing
     needs = (
         _clean_access_needs(access_needs)
@@ -213,6 +230,7 @@ def _record(
                 "links": services.links.rsvp_urls(person, meeting),
                 "previous": (previous.response, previous.mode) if previous else None,
                 "waitlisted": standing.waitlisted,
+                "question": question,
             },
         )
     return RsvpOutcome(
@@ -224,6 +242,14 @@ def _record(
         previous=(previous.response, previous.mode) if previous else None,
         waitlisted=standing.waitlisted,
     )
+
+
+def _allows(meeting: Meeting, response: RsvpResponse, mode: AttendanceMode) -> bool:
+    try:
+        check_mode(meeting, response, mode)
+    except InvalidChoice:
+        return False
+    return True
 
 
 # Locked (PostgreSQL) and read afresh: a promotion made under the meeting's lock may have changed
@@ -483,6 +509,7 @@ class EmailRequestOutcome:
     summary: str
     rsvp: RsvpOutcome | None
     replied: bool
+    meeting_id: int | None = None
 
 
 def _refused(
@@ -518,9 +545,18 @@ def register_by_email(
     mode: AttendanceMode | None,
     thread: ReplyThread,
     at: datetime | None = None,
+    meeting_id: int | None = None,
+    text: str = "",
+    fallback: AttendanceMode | None = None,
+    question: bool = False,
 ) -> EmailRequestOutcome:
-    """ "Please register me": register the sender for the list's next meeting and reply with links.
+    """ "Please register me": register the sender for the meeting asked about and reply with links.
 
+    The meeting is the one of the message answered (``meeting_id``), else the
+    list's one open meeting or the one ``text`` names; when that is not clear
+    nothing is recorded and the sender is asked, with links per meeting
+    (:func:`mailer.domain.meetings.meeting_asked_about`). ``fallback`` is a
+    second choice of mode, taken when the first would mean the waiting list.
     The reply always goes to the address the request claims to come from, so
     its owner learns of the registration even if the From: was forged, and
     can undo it with one click. ``at``: when the message arrived.
@@ -529,21 +565,12 @@ def register_by_email(
         mailing_list = get_list(session, list_slug)
         person, added = find_or_add_person(session, email, display_name)
         may_reply = may_auto_reply(session, services, person.email)
-        meeting = next_meeting(session, mailing_list.id)
-        if meeting is None:  # the sender is told, and the request stays in the inbound log
-            if may_reply:
-                enqueue(
-                    session,
-                    services,
-                    kind="no_upcoming_meeting",
-                    person=person,
-                    sender=list_envelope(services, mailing_list),
-                    reply_to=thread,
-                    auto_reply=True,
-                    context={"mailing_list": mailing_list},
-                )
-            return EmailRequestOutcome(
-                f"{mailing_list.name} has no upcoming meeting to register for", None, may_reply
+        meeting = meeting_asked_about(
+            session, mailing_list.id, meeting_id=meeting_id, text=text, now=at
+        )
+        if isinstance(meeting, list):
+            return _ask_which_meeting(
+                session, services, person, mailing_list, meeting, thread, "register", may_reply
             )
         try:
             outcome = _record(
@@ -558,10 +585,11 @@ def register_by_email(
                 keep_mode=mode is None,
                 notify=False,
                 new_person=added,
+                fallback_mode=fallback,
             )
         except (RsvpClosed, InvalidChoice) as exc:
             _refused(session, services, person, meeting, thread, exc, may_reply=may_reply)
-            return EmailRequestOutcome(f"registration refused: {exc}", None, may_reply)
+            return EmailRequestOutcome(f"registration refused: {exc}", None, may_reply, meeting.id)
         if may_reply:
             enqueue(
                 session,
@@ -576,15 +604,56 @@ def register_by_email(
                     "links": services.links.rsvp_urls(person, meeting),
                     "mode": outcome.mode.value if outcome.mode else None,
                     "already": not outcome.changed,
+                    "waitlisted": outcome.waitlisted,
+                    "question": question,
                 },
             )
         verb = "registered" if outcome.changed else "already registered"
+        if outcome.waitlisted:
+            standing = "waiting list"
+        else:
+            standing = outcome.mode.value if outcome.mode else "mode not chosen"
         return EmailRequestOutcome(
-            f"{verb} for meeting {meeting.id}"
-            f" ({outcome.mode.value if outcome.mode else 'mode not chosen'})",
-            outcome,
-            may_reply,
+            f"{verb} for meeting {meeting.id} ({standing})", outcome, may_reply, meeting.id
         )
+
+
+def _ask_which_meeting(
+    session: Session,
+    services: Services,
+    person: Person,
+    mailing_list: MailingList,
+    meetings: list[Meeting],
+    thread: ReplyThread,
+    wanted: str,
+    may_reply: bool,
+) -> EmailRequestOutcome:
+    """Nothing recorded: the sender is asked which meeting, with the links for each (or told there
+    is none)."""
+    if may_reply:
+        enqueue(
+            session,
+            services,
+            kind="which_meeting" if meetings else "no_upcoming_meeting",
+            person=person,
+            sender=list_envelope(services, mailing_list),
+            reply_to=thread,
+            auto_reply=True,
+            context={
+                "mailing_list": mailing_list,
+                "wanted": wanted,
+                "choices": [
+                    {"meeting": m, "links": services.links.rsvp_urls(person, m)} for m in meetings
+                ],
+            },
+        )
+    if not meetings:
+        return EmailRequestOutcome(
+            f"{mailing_list.name} has no upcoming meeting to {wanted} for", None, may_reply
+        )
+    return EmailRequestOutcome(
+        f"asked which meeting ({len(meetings)} open): nothing recorded", None, may_reply
+    )
 
 
 def decline_by_email(
@@ -596,16 +665,26 @@ def decline_by_email(
     display_name: str | None,
     thread: ReplyThread,
     at: datetime | None = None,
+    meeting_id: int | None = None,
+    text: str = "",
+    question: bool = False,
 ) -> EmailRequestOutcome:
-    """ "Can't make it": record a decline for the next meeting; the list membership is untouched.
-    With no meeting to decline, nothing is recorded (not even the sender)."""
+    """ "Can't make it": record a decline for the meeting asked about (chosen as for
+    :func:`register_by_email`); the list membership is untouched. With no meeting to decline,
+    nothing is recorded (not even the sender)."""
     with transaction(session):
         mailing_list = get_list(session, list_slug)
-        meeting = next_meeting(session, mailing_list.id)
-        if meeting is None:
+        meeting = meeting_asked_about(
+            session, mailing_list.id, meeting_id=meeting_id, text=text, now=at
+        )
+        if meeting == []:
             return EmailRequestOutcome(f"{mailing_list.name} has no upcoming meeting.", None, False)
         person, added = find_or_add_person(session, email, display_name)
         may_reply = may_auto_reply(session, services, person.email)
+        if isinstance(meeting, list):
+            return _ask_which_meeting(
+                session, services, person, mailing_list, meeting, thread, "decline", may_reply
+            )
         try:
             outcome = _record(
                 session,
@@ -619,14 +698,16 @@ def decline_by_email(
                 reply_to=thread,
                 notify=may_reply,
                 new_person=added,
+                question=question,
             )
         except RsvpClosed as exc:
             _refused(session, services, person, meeting, thread, exc, may_reply=may_reply)
-            return EmailRequestOutcome(f"decline refused: {exc}", None, may_reply)
+            return EmailRequestOutcome(f"decline refused: {exc}", None, may_reply, meeting.id)
         return EmailRequestOutcome(
             f"declined meeting {meeting.id}"
             if outcome.changed
             else f"already declined meeting {meeting.id}",
             outcome,
             may_reply and outcome.changed,
+            meeting.id,
         )

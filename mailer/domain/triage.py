@@ -63,17 +63,23 @@ class InboundOutcome:
     #: The message must keep neither who sent it nor what it said (an anonymous answer was taken
     #: out of it): only the record that it came and what was done stays.
     forget_sender: bool = False
+    #: The meeting the message was applied to, when it was about one.
+    meeting_id: int | None = None
 
 
 @dataclass(frozen=True)
 class WhatWasRead:
-    """What the worker read of a message, kept on its row so organisers see what was classified."""
+    """What the worker read of a message, kept on its row so organisers see what was classified:
+    its headers and new text, and what the text was understood to ask for (``understood``: the
+    request's kind, mode, fallback, whether it asks a question, why, and which of our messages it
+    answers), or None when it was not read as a request."""
 
     message_id: str = ""
     sender: str | None = None
     sender_name: str | None = None
     subject: str = ""
     new_text: str = ""
+    understood: dict[str, object] | None = None
 
 
 _FINISH = update(InboundMessage).where(InboundMessage.id == bindparam("own_id"))
@@ -101,6 +107,11 @@ def finish_inbound(
         "sender_name": (read.sender_name or "")[:200] or None,
         "subject": read.subject,
         "new_text": read.new_text,
+        "understood": (
+            {**read.understood, "meeting_id": outcome.meeting_id}
+            if read.understood is not None
+            else None
+        ),
     }
     if outcome.forget_sender:
         values.update(
@@ -112,6 +123,7 @@ def finish_inbound(
             sender_name=None,
             subject="",
             new_text="",
+            understood=None,
         )
     session.connection().execute(_FINISH, {"own_id": inbound_id, **values})
 

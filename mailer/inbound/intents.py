@@ -20,6 +20,9 @@ IntentKind = Literal["register", "decline", "leave", "unclear"]
 class Intent:
     kind: IntentKind
     mode: AttendanceMode | None = None
+    question: bool = False
+    fallback: AttendanceMode | None = None
+    reason: str = ""
 
 
 def _any(patterns: list[str]) -> re.Pattern[str]:
@@ -108,7 +111,7 @@ _KEEP_ME = _any(
 _QUESTION = re.compile(r"\?\s*$", re.M)
 
 
-def classify(text: str, subject: str = "") -> Intent:
+def classify(text: str, subject: str = "", *, answering: str | None = None) -> Intent:
     """The request in a message's new text (and its subject, if the body is empty)."""
     body = " ".join(
         text.replace("\u2019", "'").replace("\u2018", "'").split()

@@ -14,6 +14,7 @@ import logging
 import traceback
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +31,13 @@ from mailer.domain.outbox import ReplyThread, message_id_for_verp_token
 from mailer.domain.queue import defer_inbound, earlier_mail_unfinished
 from mailer.domain.rsvp import record_rsvp_from_calendar
 from mailer.domain.services import Services
+from mailer.domain.threads import (
+    AnsweredMessage,
+    answered_messages,
+    first_answered,
+    our_ids,
+    thread_ids,
+)
 from mailer.domain.triage import (
     InboundOutcome,
     StoredMessage,
@@ -44,7 +52,7 @@ from mailer.inbound.calendar import CalendarReply, read_calendar_reply
 from mailer.inbound.dsn import read_dsn
 from mailer.inbound.intents import Intent, classify
 from mailer.mail.addresses import LocalRecipient, NotOurDomain, split_recipient
-from mailer.mail.read import ParsedMessage, parse_message, read_email
+from mailer.mail.read import ParsedMessage, clean_subject, parse_message, read_email
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +80,9 @@ def process_inbound_batch(
     """
     with session_factory() as session:
         stored = stored_messages(session, inbound_ids)
+        emails = {i: read_email(m.raw) for i, m in stored.items()}
+        threads = {i: _our_thread_ids(e, services.config) for i, e in emails.items()}
+        sent = answered_messages(session, sorted({i for ids in threads.values() for i in ids}))
     outcomes: dict[int, InboundOutcome] = {}
     messages: list[tuple[int, _Message | Exception]] = []
     for inbound_id in inbound_ids:
@@ -79,7 +90,9 @@ def process_inbound_batch(
             outcomes[inbound_id] = InboundOutcome(InboundStatus.IGNORED, None, "message vanished")
             continue
         try:
-            messages.append((inbound_id, _read(stored[inbound_id], services.config)))
+            answered = first_answered(threads[inbound_id], sent)
+            message = _read(stored[inbound_id], emails[inbound_id], answered, services.config)
+            messages.append((inbound_id, message))
         except (
             Exception
         ) as exc:  # recorded like any other processing error, in the transaction below
@@ -198,6 +211,8 @@ class _Message:
     route: LocalRecipient | None
     calendar: CalendarReply | None
     intent: Intent | None
+    #: The message of ours this one answers, when its threading headers name one.
+    answered: AnsweredMessage | None = None
 
     @property
     def list_slug(self) -> str | None:
@@ -205,14 +220,42 @@ class _Message:
 
     @property
     def read(self) -> WhatWasRead:
-        parsed = self.parsed
+        parsed, intent, answered = self.parsed, self.intent, self.answered
+        understood: dict[str, object] | None = None
+        if intent is not None:
+            understood = {
+                "kind": str(intent.kind),
+                "mode": intent.mode.value if intent.mode else None,
+                "fallback": intent.fallback.value if intent.fallback else None,
+                "question": intent.question,
+                "reason": intent.reason,
+                "answering": str(answered.answering) if answered else None,
+            }
         return WhatWasRead(
-            parsed.message_id, parsed.from_email, parsed.from_name, parsed.subject, parsed.new_text
+            parsed.message_id,
+            parsed.from_email,
+            parsed.from_name,
+            parsed.subject,
+            parsed.new_text,
+            understood,
         )
 
 
-def _read(stored: StoredMessage, config: Config) -> _Message:
-    email = read_email(stored.raw)
+def _our_thread_ids(email: EmailMessage, config: Config) -> list[str]:
+    """The Message-IDs of ours that a message's threading headers name, newest first."""
+    raw = {name.lower(): str(value) for name, value in reversed(email.raw_items())}  # the first wins
+    ids = thread_ids(
+        " ".join(raw.get("in-reply-to", "").split()), " ".join(raw.get("references", "").split())
+    )
+    return our_ids(ids, config.mail.domain)
+
+
+def _read(
+    stored: StoredMessage,
+    email: EmailMessage,
+    answered: AnsweredMessage | None,
+    config: Config,
+) -> _Message:
     routes = []
     for address in stored.rcpt_to:
         try:
@@ -226,10 +269,22 @@ def _read(stored: StoredMessage, config: Config) -> _Message:
         read_calendar_reply(email, config.mail.domain) if route and route.kind != "bounce" else None
     )
     parsed = parse_message(
-        email, stored.mail_from, config.inbound.authserv_id, config.inbound.reply_language_codes
+        email,
+        stored.mail_from,
+        config.inbound.authserv_id,
+        config.inbound.reply_language_codes,
+        ours=[answered.text] if answered else (),
     )
-    intent = classify(parsed.new_text, parsed.subject) if route and route.kind == "list" else None
-    return _Message(stored.raw, stored.received_at, parsed, route, calendar, intent)
+    intent = (
+        classify(
+            parsed.new_text,
+            clean_subject(parsed.subject),
+            answering=str(answered.answering) if answered else None,
+        )
+        if route and route.kind == "list"
+        else None
+    )
+    return _Message(stored.raw, stored.received_at, parsed, route, calendar, intent, answered)
 
 
 def _process(
@@ -299,7 +354,7 @@ def _process(
             session,
             services,
             token=route.detail if route.kind == "answer" else None,
-            thread_ids=[parsed.in_reply_to, *parsed.references.split()],
+            thread_ids=thread_ids(parsed.in_reply_to, parsed.references),
         )
     except DomainError as exc:
         return InboundOutcome(
@@ -340,6 +395,7 @@ def _process(
             f"triage: {reason}" + ("" if replied else " (reply rate-limited)"),
         )
     command, argument = found
+    intent = message.intent
     return command.run(
         CommandRequest(
             session=session,
@@ -350,7 +406,11 @@ def _process(
             thread=thread,
             received_at=message.received_at,
             authenticated=parsed.authenticated,
-            mode=message.intent.mode if message.intent else None,
+            mode=intent.mode if intent else None,
+            fallback=intent.fallback if intent else None,
+            question=intent.question if intent else False,
+            meeting_id=message.answered.meeting_id if message.answered else None,
+            text=parsed.new_text,
             argument=argument,
         )
     )
