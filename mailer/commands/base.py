@@ -59,7 +59,9 @@ class EmailCommand:
         raise NotImplementedError
 
 
-def acted_on(request: CommandRequest, intent: InboundIntent, summary: str, meeting_id: int | None) -> InboundOutcome:
+def acted_on(
+    request: CommandRequest, intent: InboundIntent, summary: str, meeting_id: int | None
+) -> InboundOutcome:
     """The outcome of a request that was acted on: done, or left for an organiser as well when the
     message also asked them something (the answer was recorded all the same)."""
     if request.question:

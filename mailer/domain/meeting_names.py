@@ -29,10 +29,10 @@ _MONTHS = (
     "november",
     "december",
 )
-#: Words of a title that name nothing in particular.
+#: Words of a title that name nothing in particular, or that people write about how they attend.
 _PLAIN_WORDS = frozenset(
-    "the and for with meeting forum network networks leaders session call quarterly annual "
-    "conference online hybrid event".split()
+    "the and for with meeting forum network networks leaders session call quarterly event "
+    "online hybrid remote remotely person room teams zoom".split()
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _MAY_AS_MONTH = re.compile(r"\b(?:in|on|for|of|\d{1,2}(?:st|nd|rd|th)?)\s+may\b|\bmay\s+\d{1,2}\b")
@@ -73,7 +73,7 @@ def _names_month(lowered: str, words: set[str], day: date) -> bool:
     month = _MONTHS[day.month - 1]
     if month == "may":
         return _MAY_AS_MONTH.search(lowered) is not None
-    return month in words or (len(month) > 4 and month[:3] in words)
+    return month in words or month[:3] in words
 
 
 def _names_day_and_month(lowered: str, day: date) -> bool:

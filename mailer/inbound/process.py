@@ -91,8 +91,12 @@ def process_inbound_batch(
             continue
         try:
             answered = first_answered(threads[inbound_id], sent)
-            message = _read(stored[inbound_id], emails[inbound_id], answered, services.config)
-            messages.append((inbound_id, message))
+            messages.append(
+                (
+                    inbound_id,
+                    _read(stored[inbound_id], emails[inbound_id], answered, services.config),
+                )
+            )
         except (
             Exception
         ) as exc:  # recorded like any other processing error, in the transaction below
@@ -243,7 +247,8 @@ class _Message:
 
 def _our_thread_ids(email: EmailMessage, config: Config) -> list[str]:
     """The Message-IDs of ours that a message's threading headers name, newest first."""
-    raw = {name.lower(): str(value) for name, value in reversed(email.raw_items())}  # the first wins
+    # The first of each header wins, as for any header read from a message.
+    raw = {name.lower(): str(value) for name, value in reversed(list(email.raw_items()))}
     ids = thread_ids(
         " ".join(raw.get("in-reply-to", "").split()), " ".join(raw.get("references", "").split())
     )

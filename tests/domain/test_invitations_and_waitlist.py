@@ -270,3 +270,46 @@ def test_the_waiting_list_is_in_the_order_people_asked_not_the_order_their_mail_
             )
         }
     assert places == {"bo@example.org": False, "cy@example.org": True}
+
+
+def test_a_second_choice_of_mode_is_taken_instead_of_the_waiting_list(
+    database: TestDatabase, services: Services
+) -> None:
+    """ "In person if there's room, otherwise remotely": with the places taken, remotely; with a
+    place free, in person; without a second choice, the waiting list, as the reply says."""
+    from mailer.domain.outbox import ReplyThread
+    from mailer.domain.rsvp import register_by_email
+
+    make_list(database.sessions)
+    make_meeting(database.sessions, capacity=1)
+
+    def register(email: str, fallback: AttendanceMode | None):  # type: ignore[no-untyped-def]
+        with database.sessions() as s:
+            return register_by_email(
+                s,
+                services,
+                list_slug="forum",
+                email=email,
+                display_name=None,
+                mode=AttendanceMode.IN_PERSON,
+                fallback=fallback,
+                thread=ReplyThread(f"<{email}>"),
+            )
+
+    first = register("al@example.org", AttendanceMode.REMOTE)
+    second = register("bo@example.org", AttendanceMode.REMOTE)
+    third = register("cy@example.org", None)
+    assert first.rsvp and first.rsvp.mode is AttendanceMode.IN_PERSON and not first.rsvp.waitlisted
+    assert second.rsvp and second.rsvp.mode is AttendanceMode.REMOTE and not second.rsvp.waitlisted
+    assert third.rsvp and third.rsvp.waitlisted and "waiting list" in third.summary
+    with database.sessions() as s:
+        reply = s.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.recipient == "cy@example.org",
+                OutboxMessage.kind == "registration_reply",
+            )
+        )
+        assert reply is not None and "waiting list" in (reply.subject or "") + (
+            reply.body_text or ""
+        )
+        assert "you are registered" not in (reply.body_text or "")
