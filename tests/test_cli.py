@@ -336,6 +336,9 @@ def test_inbound_log_json(cli_env: Path, database: TestDatabase) -> None:
     [row] = json.loads(out)
     assert code == 0 and row["message_id"] == "<q1@x>" and row["intent"] == "unclear"
     assert row["status"] == "triage" and row["list"] == "forum" and "triage" in row["outcome"]
+    assert row["new_text"] == "What time does it start?" and row["subject"] == "hi"
+    assert row["understood"]["kind"] == "unclear" and row["understood"]["answering"] is None
+    assert row["replied"] is True and row["replies"] == ["triage_ack"]
 
 
 def test_meeting_invite_agenda_update_cancel(cli_env: Path, tmp_path: Path) -> None:

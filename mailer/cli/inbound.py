@@ -21,10 +21,13 @@ STATUSES = ["new", "processing", "done", "triage", "ignored", "failed"]
 @json_option
 @pass_session
 def inbound(session: Session, limit: int, status: str | None, as_json: bool) -> None:
-    """Recent inbound mail: what was understood and what was done."""
+    """Recent inbound mail: what was read as new text, what it was understood to ask (kind, mode,
+    meeting, reason), what was done, and whether we replied."""
     from mailer.domain.models import InboundStatus
-    from mailer.domain.triage import inbound_log
+    from mailer.domain.triage import inbound_log, replies_sent
 
+    log = inbound_log(session, limit=limit, status=InboundStatus(status) if status else None)
+    replies = replies_sent(session, [r.message_id for r in log if r.message_id])
     rows: list[dict[str, Any]] = [
         {
             "id": r.id,
@@ -33,12 +36,17 @@ def inbound(session: Session, limit: int, status: str | None, as_json: bool) -> 
             "from": r.mail_from,
             "to": r.rcpt_to,
             "list": r.list_slug,
+            "subject": r.subject,
+            "new_text": r.new_text,
+            "understood": r.understood,
             "intent": r.intent,
             "status": r.status.value,
             "outcome": r.outcome,
+            "replied": bool(r.message_id and replies.get(r.message_id)),
+            "replies": replies.get(r.message_id, []) if r.message_id else [],
             "error": r.error.splitlines()[-1] if r.error else "",
         }
-        for r in inbound_log(session, limit=limit, status=InboundStatus(status) if status else None)
+        for r in log
     ]
     echo_result(
         as_json,

@@ -13,7 +13,13 @@ from mailer.db import read_transaction, rows_changed, transaction
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.lists import get_list
-from mailer.domain.models import InboundIntent, InboundMessage, InboundStatus, utcnow
+from mailer.domain.models import (
+    InboundIntent,
+    InboundMessage,
+    InboundStatus,
+    OutboxMessage,
+    utcnow,
+)
 from mailer.domain.outbox import Envelope, ReplyThread, enqueue, list_envelope, may_auto_reply
 from mailer.domain.people import get_or_create_person
 from mailer.domain.services import Services
@@ -237,6 +243,24 @@ def stored_messages(session: Session, inbound_ids: list[int]) -> dict[int, Store
     return {
         row.id: StoredMessage(row.raw, row.mail_from, row.rcpt_to, row.received_at) for row in rows
     }
+
+
+def replies_sent(session: Session, message_ids: list[str]) -> dict[str, list[str]]:
+    """The kinds of the messages we sent in answer to these inbound Message-IDs, by Message-ID
+    (those with no answer are missing)."""
+    ids = [i for i in message_ids if i]
+    if not ids:
+        return {}
+    replies: dict[str, list[str]] = {}
+    with read_transaction(session):
+        rows = session.execute(
+            select(OutboxMessage.in_reply_to, OutboxMessage.kind)
+            .where(OutboxMessage.in_reply_to.in_(ids))
+            .order_by(OutboxMessage.id)
+        )
+        for in_reply_to, kind in rows:
+            replies.setdefault(in_reply_to or "", []).append(kind)
+    return replies
 
 
 def inbound_log(
