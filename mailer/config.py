@@ -65,8 +65,10 @@ class InboundConfig:
     #: empty trusts none (every first-time join is then confirmed by the address owner).
     authserv_id: str = ""
     #: Languages (comma-separated codes) whose mail-client reply headers mark where the quoted
-    #: original begins ("Von: ... Gesendet:"); English is always read. Each language adds regex
-    #: work to every message, so list only those your members' mail clients use.
+    #: original begins ("Von: ... Gesendet:") and whose out-of-office replies are recognised
+    #: ("Abwesenheitsnotiz"); English is always read. Welsh (cy) and Portuguese (pt) add the
+    #: out-of-office rules only. Each language adds regex work to every message, so list only
+    #: those your members' mail clients use.
     reply_languages: str = "en"
 
     @property
@@ -336,13 +338,15 @@ def validate(config: Config) -> None:
         raise ConfigError(
             f"[delivery.dkim] private_key_file {dkim.private_key_file} does not exist"
         )
+    from mailer.mail.automated import AWAY_LANGUAGES
     from mailer.mail.read import REPLY_LANGUAGES
 
-    unknown = [c for c in config.inbound.reply_language_codes if c not in REPLY_LANGUAGES]
+    known = REPLY_LANGUAGES | AWAY_LANGUAGES
+    unknown = [c for c in config.inbound.reply_language_codes if c not in known]
     if unknown:
         raise ConfigError(
             f"[inbound] reply_languages: {', '.join(unknown)} not known; "
-            f"choose from {', '.join(sorted(REPLY_LANGUAGES))}"
+            f"choose from {', '.join(sorted(known))}"
         )
     if not config.mail.domain or "@" in config.mail.domain:
         raise ConfigError("[mail] domain must be a bare domain such as lists.example.org")

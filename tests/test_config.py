@@ -125,6 +125,12 @@ def test_bad_settings_get_clear_messages(tmp_path: Path, text: str, message: str
         load_config(path, environ={})
 
 
+def test_languages_read_for_out_of_office_replies_only_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[service]\ndev_mode = true\n[inbound]\nreply_languages = 'de, cy, pt'\n")
+    assert load_config(path, environ={}).inbound.reply_language_codes == ("en", "de", "cy", "pt")
+
+
 def test_missing_file_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config("/nonexistent/convene.toml", environ={})

@@ -1,7 +1,8 @@
-"""Bounces: a permanent delivery failure is recorded, and repeated ones suspend delivery.
+"""Bounces: a delivery failure is recorded, and repeated ones suspend delivery.
 
 Fed by the worker when the smarthost answers 5xx, and by delivery status
-notifications (RFC 3464) that come back to the VERP address.
+notifications (RFC 3464) that come back to the VERP address; of those, only
+a report that delivery failed counts, never one that it was delayed or done.
 """
 
 from __future__ import annotations
@@ -82,20 +83,29 @@ def record_bounce_for_message(
     status: str,
     diagnostic: str,
     threshold: int,
+    failed: bool = True,
 ) -> int | None:
     """A DSN came back for one of our messages (found by its VERP token); returns the outbox id,
-    if known."""
+    if known.
+
+    Only a failure (RFC 3464 ``Action: failed``) is a bounce: it is kept and
+    counts towards suspending the member. A report that the message was
+    delayed, delivered, relayed or expanded (``failed`` False) records
+    nothing here and counts for nothing; the caller keeps it in the inbound
+    message's outcome.
+    """
     with transaction(session):
         row = session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == message_id))
         if row is None:
             return None
-        record_bounce(
-            session,
-            outbox_id=row.id,
-            person_id=row.person_id,
-            kind=kind,
-            status=status,
-            diagnostic=diagnostic,
-            threshold=threshold,
-        )
+        if failed:
+            record_bounce(
+                session,
+                outbox_id=row.id,
+                person_id=row.person_id,
+                kind=kind,
+                status=status,
+                diagnostic=diagnostic,
+                threshold=threshold,
+            )
         return row.id

@@ -280,13 +280,14 @@ def _read(
         config.inbound.reply_language_codes,
         ours=[answered.text] if answered else (),
     )
+    asks = route is not None and route.kind == "list" and not parsed.automated_reason
     intent = (
         classify(
             parsed.new_text,
             clean_subject(parsed.subject),
             answering=str(answered.answering) if answered else None,
         )
-        if route and route.kind == "list"
+        if asks
         else None
     )
     return _Message(stored.raw, stored.received_at, parsed, route, calendar, intent, answered)
@@ -301,11 +302,7 @@ def _process(
     if route is None:
         return InboundOutcome(InboundStatus.IGNORED, None, "no local recipient")
     if route.kind == "bounce":
-        return InboundOutcome(
-            InboundStatus.DONE,
-            InboundIntent.BOUNCE,
-            _bounce(session, services, route.detail, message.raw),
-        )
+        return _bounce(session, services, route.detail, message.raw, parsed.automated_reason)
     earlier = handled_copy(session, inbound_id, parsed.message_id)
     if earlier is not None:
         return InboundOutcome(
@@ -440,9 +437,22 @@ def _command(
     return None
 
 
-def _bounce(session: Session, services: Services, verp_token: str | None, raw: bytes) -> str:
+def _bounce(
+    session: Session,
+    services: Services,
+    verp_token: str | None,
+    raw: bytes,
+    automated_reason: str | None,
+) -> InboundOutcome:
+    """Mail to our return path: a failure is a bounce; a report that the message was delayed,
+    delivered or relayed, or an auto-reply to the return path, is kept here and counts for
+    nothing."""
     if not verp_token:
-        return "delivery report without a VERP token: nothing to match"
+        return InboundOutcome(
+            InboundStatus.DONE,
+            InboundIntent.BOUNCE,
+            "delivery report without a VERP token: nothing to match",
+        )
     status = read_dsn(raw)
     outbox_id = record_bounce_for_message(
         session,
@@ -451,11 +461,26 @@ def _bounce(session: Session, services: Services, verp_token: str | None, raw: b
         status=status.status,
         diagnostic=status.diagnostic,
         threshold=services.config.delivery.bounce_threshold,
+        failed=status.failed,
     )
-    if outbox_id is None:
-        return "delivery report for an unknown message"
     code = status.status or "no status"
-    return f"{status.kind.value} bounce recorded for outbox {outbox_id} ({code})"
+    about = "an unknown message" if outbox_id is None else f"outbox {outbox_id}"
+    if not status.failed:
+        what = f"delivery report ({status.action}, {code})" if status.action else None
+        return InboundOutcome(
+            InboundStatus.IGNORED,
+            InboundIntent.AUTOMATED,
+            f"not a bounce: {what or automated_reason or 'no delivery status'} for {about}",
+        )
+    if outbox_id is None:
+        return InboundOutcome(
+            InboundStatus.DONE, InboundIntent.BOUNCE, "delivery report for an unknown message"
+        )
+    return InboundOutcome(
+        InboundStatus.DONE,
+        InboundIntent.BOUNCE,
+        f"{status.kind.value} bounce recorded for outbox {outbox_id} ({code})",
+    )
 
 
 def _answer(

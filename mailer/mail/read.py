@@ -25,6 +25,7 @@ from mailparser_reply import EmailMessage as ReplyParserMessage
 from mailparser_reply.constants import MAIL_LANGUAGES
 
 from mailer.mail.authresults import dmarc_pass
+from mailer.mail.automated import automated_reason
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def parse_message(
         message_id=message_id,
         references=references,
         new_text=new_text(text, reply_languages),
-        automated_reason=automated_reason(message, envelope_from),
+        automated_reason=automated_reason(message, envelope_from, reply_languages, text),
         authenticated=dmarc_pass(message, authserv_id, from_email),
         in_reply_to=" ".join(_header(message, "In-Reply-To").split()),
     )
@@ -305,31 +306,6 @@ def _cut_quoted(text: str) -> str:
             kept.append(line)
         index += 1
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
-
-
-_AUTOMATED_FROM = re.compile(
-    r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+@-]|$)", re.IGNORECASE
-)
-
-
-def automated_reason(message: EmailMessage, envelope_from: str) -> str | None:
-    """Why this message must not be answered automatically, or None if a person wrote it."""
-    auto = _header(message, "Auto-Submitted").strip().lower()
-    if auto and not auto.startswith("no"):
-        return f"Auto-Submitted: {auto}"
-    precedence = _header(message, "Precedence").strip().lower()
-    if precedence in {"bulk", "junk", "list", "auto_reply"}:
-        return f"Precedence: {precedence}"
-    if _header(message, "X-Auto-Response-Suppress").strip().lower() in {"all", "oof", "autoreply"}:
-        return "X-Auto-Response-Suppress"
-    if _header(message, "List-Id") or _header(message, "List-Unsubscribe"):
-        return "mailing-list message"
-    if envelope_from in ("", "<>"):
-        return "null envelope sender"
-    local = envelope_from.rpartition("@")[0]
-    if _AUTOMATED_FROM.match(local):
-        return f"automated sender {envelope_from}"
-    return None
 
 
 def clean_subject(subject: str) -> str:
