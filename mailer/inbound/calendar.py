@@ -29,11 +29,21 @@ class CalendarReply:
         return None
 
 
+_CALENDAR_TYPES = {"text/calendar", "application/ics", "text/x-vcalendar"}
+
+
+def _is_calendar(part: Message) -> bool:
+    """A calendar part: inline, as Outlook and Google send replies, or attached as a file (an
+    ``.ics`` sent as ``application/octet-stream`` by clients that attach the reply instead)."""
+    filename = (part.get_filename() or "").lower()
+    return part.get_content_type() in _CALENDAR_TYPES or filename.endswith((".ics", ".ical"))
+
+
 def read_calendar_reply(raw: bytes | Message, domain: str) -> CalendarReply | None:
     """The iTIP REPLY in a message (raw or already parsed), if it is one for one of our meetings."""
     try:
         message = message_from_bytes(raw, policy=policy.default) if isinstance(raw, bytes) else raw
-        parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+        parts = [p for p in message.walk() if _is_calendar(p)]
     except Exception:
         return None
     for part in parts:

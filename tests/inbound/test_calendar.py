@@ -49,3 +49,19 @@ def test_only_replies_for_our_meetings() -> None:
         )
         is None
     )
+
+
+def test_a_reply_sent_only_as_an_attached_ics_file_is_read() -> None:
+    ics = reply("DECLINED").split(b"\r\n\r\n", 1)[1]
+    import base64
+
+    raw = (
+        b"From: sam@example.org\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee attached.\r\n"
+        b'--b1\r\nContent-Type: application/octet-stream; name="reply.ics"\r\n'
+        b'Content-Disposition: attachment; filename="reply.ics"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(ics) + b"--b1--\r\n"
+    )
+    found = read_calendar_reply(raw, "lists.test")
+    assert found is not None and found.response == (RsvpResponse.DECLINED, None)
