@@ -50,7 +50,7 @@ from mailer.domain.triage import (
 )
 from mailer.inbound.calendar import CalendarReply, read_calendar_reply
 from mailer.inbound.dsn import read_dsn
-from mailer.inbound.intents import Intent, classify
+from mailer.inbound.intents import Intent, IntentKind, classify
 from mailer.mail.addresses import LocalRecipient, NotOurDomain, split_recipient
 from mailer.mail.read import ParsedMessage, clean_subject, parse_message, read_email
 
@@ -149,7 +149,7 @@ def _must_wait(
     asks_for_place = (
         isinstance(message, _Message)
         and message.intent is not None
-        and message.intent.kind == "register"
+        and message.intent.kind in (IntentKind.REGISTER, IntentKind.CHANGE_MODE)
         and message.intent.mode is AttendanceMode.IN_PERSON
     )
     return asks_for_place and earlier_mail_unfinished(
@@ -432,7 +432,11 @@ def _command(
         return COMMANDS[route.kind], ""
     if route.kind == "request":
         return command_in(parsed.subject, parsed.new_text) or (COMMANDS["help"], "")
-    if intent is not None and intent.kind in COMMANDS:
+    if intent is None:
+        return None
+    if intent.kind is IntentKind.CHANGE_MODE:  # registering again with the new mode changes it
+        return COMMANDS["register"], ""
+    if intent.kind in COMMANDS:
         return COMMANDS[intent.kind], ""
     return None
 

@@ -1,0 +1,77 @@
+"""Requests written in plain words to the list address, through the real worker step: a change of
+mode changes the registration, a wish to join reaches the join command, and a negated request
+changes nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from mailer.domain.models import (
+    AttendanceMode,
+    InboundIntent,
+    InboundStatus,
+    Person,
+    Rsvp,
+    RsvpResponse,
+    Subscription,
+    SubscriptionStatus,
+)
+from mailer.domain.services import Services
+from tests.inbound.test_membership import deliver_in
+from tests.support.databases import TestDatabase
+from tests.support.factories import make_list, make_meeting
+
+SENDER = "alex@dept.example.org"
+
+
+def rsvp_of(database: TestDatabase) -> tuple[RsvpResponse, AttendanceMode | None] | None:
+    with database.sessions() as s:
+        rsvp = s.scalar(
+            select(Rsvp).join(Person, Person.id == Rsvp.person_id).where(Person.email == SENDER)
+        )
+        return (rsvp.response, rsvp.mode) if rsvp else None
+
+
+def test_a_change_of_mode_changes_the_registration(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    deliver_in(database, services, "forum@lists.test", body="Please register me, in person.")
+    assert rsvp_of(database) == (RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON)
+
+    row = deliver_in(
+        database, services, "forum@lists.test", body="Could you switch me to Teams please?"
+    )
+    assert (row.status, row.intent) == (InboundStatus.DONE, InboundIntent.REGISTER)
+    assert rsvp_of(database) == (RsvpResponse.ATTENDING, AttendanceMode.REMOTE)
+
+    deliver_in(database, services, "forum@lists.test", body="I'll come in person instead.")
+    assert rsvp_of(database) == (RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON)
+
+
+def test_asking_in_words_to_join_reaches_the_join_command(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    row = deliver_in(
+        database, services, "forum@lists.test", body="Please add me to the mailing list."
+    )
+    assert (row.status, row.intent) == (InboundStatus.DONE, InboundIntent.JOIN)
+    with database.sessions() as s:
+        status = s.scalar(
+            select(Subscription.status)
+            .join(Person, Person.id == Subscription.person_id)
+            .where(Person.email == SENDER)
+        )
+    assert status is SubscriptionStatus.PENDING  # confirmed by the address owner, as ever
+
+
+def test_a_negated_request_goes_to_an_organiser_and_changes_nothing(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    row = deliver_in(database, services, "forum@lists.test", body="Please don't register me.")
+    assert (row.status, row.intent) == (InboundStatus.TRIAGE, InboundIntent.UNCLEAR)
+    assert rsvp_of(database) is None
