@@ -23,7 +23,7 @@ class Register(EmailCommand):
             display_name=request.display_name,
             thread=request.thread,
             meeting_id=request.meeting_id,
-            text=request.text,
+            texts=request.texts,
             fallback=request.fallback,
             question=request.question,
         )

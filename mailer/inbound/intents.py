@@ -50,6 +50,8 @@ class Intent:
     question: bool = False
     fallback: AttendanceMode | None = None
     reason: str = ""
+    #: The words of the clauses that made the request, e.g. to find which meeting it names.
+    request_text: str = ""
 
 
 #: Our messages after which a bare "yes" or "no" answers whether the person will come.
@@ -603,6 +605,7 @@ class _Reading:
     """What one clause says."""
 
     opener: str = ""
+    text: str = ""
     acts: list[IntentKind] = field(default_factory=list)
     negated: bool = False  # a request verb with "not" beside it: "please don't register me"
     conditional: bool = False
@@ -668,7 +671,7 @@ class _Text:
 def _read(clause: Clause, first: bool = True) -> _Reading:
     """What one clause says, step by step; each step blanks out what it accounted for."""
     text = _Text(clause)
-    reading = _Reading(opener=clause.opener, first_clause=first)
+    reading = _Reading(opener=clause.opener, text=clause.text, first_clause=first)
     reading.interrogative = clause.question or _asks_by_word_order(text.low)
     if not _ANY_LITERAL.search(text.low):  # a name, a job title, "xxxx": nothing to read
         reading.leftover = text.leftover()
@@ -1023,8 +1026,10 @@ def _combine(readings: list[_Reading], answering: str | None) -> Intent:
     if kind is IntentKind.LEAVE and any(r.remove_me for r in readings):
         if answering in ABOUT_A_MEETING:
             return _unclear("remove from what: the list or the meeting", question)
+    request_text = " ".join(r.text for r in readings if kind in r.acts)
     if kind not in (IntentKind.REGISTER, IntentKind.CHANGE_MODE):
-        return Intent(kind, question=question, reason=_understood(kind, None, None, question))
+        reason = _understood(kind, None, None, question)
+        return Intent(kind, question=question, reason=reason, request_text=request_text)
     if kind is IntentKind.CHANGE_MODE:  # the new mode is the one the change names
         readings = [r for r in readings if IntentKind.CHANGE_MODE in r.acts] + [
             _Reading(refused=set().union(*(r.refused for r in readings)))
@@ -1034,7 +1039,8 @@ def _combine(readings: list[_Reading], answering: str | None) -> Intent:
         return _unclear("conditional", question)
     if kind is IntentKind.CHANGE_MODE and mode is None:
         return _unclear("change of mode, but to which is not clear", question)
-    return Intent(kind, mode, question, fallback, _understood(kind, mode, fallback, question))
+    reason = _understood(kind, mode, fallback, question)
+    return Intent(kind, mode, question, fallback, reason, request_text)
 
 
 def _requests(readings: list[_Reading]) -> set[IntentKind]:

@@ -412,7 +412,10 @@ def _process(
             fallback=intent.fallback if intent else None,
             question=intent.question if intent else False,
             meeting_id=message.answered.meeting_id if message.answered else None,
-            text=parsed.new_text,
+            texts=(
+                intent.request_text if intent else "",
+                f"{clean_subject(parsed.subject)}\n{parsed.new_text}",
+            ),
             argument=argument,
         )
     )

@@ -63,3 +63,14 @@ def test_a_title_word_the_other_meetings_do_not_share_names_a_meeting() -> None:
 def test_numeric_dates_are_read_day_first() -> None:
     assert meetings_named("See you on 12/03/2026", BOTH) == [1]
     assert meetings_named("See you on 03/12/2026", BOTH) == []
+
+
+def test_the_words_of_the_request_name_the_meeting_before_the_rest_of_the_message() -> None:
+    """Read through the domain: "I missed the March one, but please put me down for June" names
+    both meetings in the whole text, and June in the request."""
+    from mailer.inbound.intents import classify
+
+    text = "I've missed the March one because of a clash. Can you put me down for the June forum?"
+    intent = classify(text)
+    assert meetings_named(text, BOTH) == [1, 2]
+    assert meetings_named(intent.request_text, BOTH) == [2]
