@@ -72,7 +72,15 @@ def classify(text: str, subject: str = "", *, answering: str | None = None) -> I
     clauses = split_clauses(text)
     if not any(_WORDS.search(c.lower) for c in clauses) and answering is None:
         clauses = split_clauses(subject)
-    readings = [_read(clause, first=index == 0) for index, clause in enumerate(clauses)]
+    readings: list[_Reading] = []
+    for index, clause in enumerate(clauses):
+        # "If that is not possible, I'll dial in instead": a condition alone in the clause before
+        # makes this one a second choice.
+        before = readings[-1] if readings else None
+        after_condition = (
+            before is not None and before.second_choice and not before.acts and not before.wanted
+        )
+        readings.append(_read(clause, first=index == 0, after_condition=after_condition))
     return _combine(readings, answering)
 
 
@@ -668,7 +676,7 @@ class _Text:
         return [(m.group(0), self.case[m.start() : m.end()], i == 0) for i, m in enumerate(found)]
 
 
-def _read(clause: Clause, first: bool = True) -> _Reading:
+def _read(clause: Clause, first: bool = True, after_condition: bool = False) -> _Reading:
     """What one clause says, step by step; each step blanks out what it accounted for."""
     text = _Text(clause)
     reading = _Reading(opener=clause.opener, text=clause.text, first_clause=first)
@@ -679,6 +687,7 @@ def _read(clause: Clause, first: bool = True) -> _Reading:
         return reading
     _note_question(text, reading)
     _note_neutral_and_choices(text, reading)
+    reading.second_choice |= after_condition
     _note_tentative(text, reading)
     _note_someone_else(text, reading)
     _read_changes(text, reading)
@@ -820,14 +829,20 @@ def _joins_nothing_named(low: str, match: re.Match[str]) -> bool:
 
 def _read_modes(text: _Text, reading: _Reading) -> None:
     """The ways of attending named in what is left of the clause; a trailing "instead", "after
-    all" or "now" beside them makes an attendance a change of mode."""
+    all" or "now" beside them makes an attendance a change of mode, except in a second choice
+    ("if it's full I'll join online instead" is a fallback, not a change)."""
     for pattern, mode in ((_REMOTE, REMOTE), (_IN_PERSON, IN_PERSON)):
         reading.wanted.extend((m.start(), mode) for m in text.take(pattern))
     reading.wanted.sort(key=lambda pair: pair[0])
     changes = reading.opener == "instead" or re.search(
         r"\binstead\b(?! of)|\bafter all\b|\bnow\b", text.low
     )
-    if changes and reading.wanted and IntentKind.REGISTER in reading.acts:
+    if (
+        changes
+        and not reading.second_choice
+        and reading.wanted
+        and IntentKind.REGISTER in reading.acts
+    ):
         reading.acts = [
             IntentKind.CHANGE_MODE if act is IntentKind.REGISTER else act for act in reading.acts
         ]

@@ -298,6 +298,12 @@ def test_politeness_is_not_a_condition() -> None:
         ("I'll attend in person, but can dial in if needed.", IN_PERSON, REMOTE),
         ("I'd like to join remotely if possible, otherwise I'll come in.", REMOTE, IN_PERSON),
         ("I'd like to register. In person if there is room; if not, remotely.", IN_PERSON, REMOTE),
+        ("Would like to come in person - if it's full I'll join online instead", IN_PERSON, REMOTE),
+        (
+            "Please register me in person. If that's not possible, I'll dial in instead.",
+            IN_PERSON,
+            REMOTE,
+        ),
     ],
 )
 def test_a_fallback_is_a_registration_with_a_second_choice(
