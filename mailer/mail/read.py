@@ -252,8 +252,8 @@ def _joined(lines: list[str]) -> str:
 #: The first line of a warning that a gateway puts above (or into) a message from outside.
 _BANNER = re.compile(
     r"(?:\*+\s*)?\[?\s*(?:caution|warning|attention|notice|external|important|security notice)"
-    r"\s*\]?\s*[:!\-\u2013]\s*(?:this (?:e-?mail|message)|external|do not|don'?t|be careful"
-    r"|you (?:have )?(?:received|don'?t))"
+    r"\s*\]?\s*[:!\-\u2013]\s*"
+    r"(?=.*\b(?:outside|external|externally|originat\w*|phishing|spoof\w*|suspicious)\b)"
     r"|this (?:e-?mail|message) (?:originated|came|comes|was sent|has been sent|is) "
     r"(?:from )?(?:outside|an external|externally)"
     r"|this message is from an external sender"
@@ -274,7 +274,9 @@ _EXTERNAL_TAG = re.compile(r"\[\s*(?:external|ext)\s*\]\s*", re.IGNORECASE)
 _PROOFPOINT_START, _PROOFPOINT_END = "ZjQcmQRYFpfptBannerStart", "ZjQcmQRYFpfptBannerEnd"
 #: A government security classification or a sensitivity label on a line of its own.
 _CLASSIFICATION = re.compile(
-    r"(?i:(?:security )?classification|protective marking|sensitivity)\s*:\s*[\w \-]{2,40}"
+    r"(?i:(?:security )?classification|protective marking|sensitivity)\s*:\s*"
+    r"(?i:official(?:[ \-\u2013]+sensitive)?|internal|public|general|confidential|restricted"
+    r"|personal|unclassified|not protectively marked)(?:\s*[:\-\u2013]\s*[\w ]{1,30})?"
     r"|\[?(?:OFFICIAL(?:[ \-\u2013]+SENSITIVE)?|UNCLASSIFIED|NOT PROTECTIVELY MARKED)"
     r"(?:\s*[:\-\u2013]\s*[A-Z][A-Z \-]{1,30})?\]?"
 )
@@ -411,10 +413,12 @@ def _in_quote(lines: list[str], index: int) -> bool:
 
 # -- 4. Footers --------------------------------------------------------------------------------
 
-#: A mobile or web client's line under what was written.
+#: A mobile or web client's line under what was written (one phrase: a sentence after it,
+#: "Sent from the train. Please register me.", is the person's).
 _CLIENT_FOOTER = (
     r"(?:sent|envoyé|gesendet|enviado|inviato|verzonden|skickat|sendt|wysłano|odesláno)[ \t]+"
-    r"(?:from|with|using|via|von|mit|depuis|avec|desde|con|da|vanaf|met|från|med|fra|z)\b.{1,90}"
+    r"(?:from|with|using|via|von|mit|depuis|avec|desde|con|da|vanaf|met|från|med|fra|z)\b"
+    r"(?:[^.!?\n]|[.!?](?=\S)){1,90}[.!]?"
     r"|(?:get|download) outlook for\b.{0,60}"
 )
 #: The first line of the legal and security footers that organisations add under every message.

@@ -771,3 +771,19 @@ def test_a_line_holding_one_of_our_links_under_its_label_is_ours() -> None:
     assert new_text("Unsubscribe: https://other.example/u", ours=[INVITATION]) == (
         "Unsubscribe: https://other.example/u"
     )
+
+
+def test_what_only_looks_like_a_footer_banner_or_signature_stays() -> None:
+    """A person's own lines that start like a client footer, a banner or a marking, or that
+    stand under a valediction, are theirs."""
+    for body in [
+        "Sent from the train, sorry. Please register me for the in-person place.",
+        "Important: do not book me a hotel, I live nearby.",
+        "Caution: the link in your invitation does not work. Please register me.",
+        "Sensitivity: I have a nut allergy, please tell the caterers.",
+        "Please register me.\n\nThanks,\nSam\n\nP.S. I need step-free access.",
+        "Hi,\n\nI'd like to register for the in-person session on 4 March.\n\n"
+        "My colleague Jo Bloggs <jo@dept.example> will also attend:\n"
+        "she needs step-free access.",
+    ]:
+        assert new_text(body) == body
