@@ -604,7 +604,9 @@ def _opens_contact_block(lines: list[str], index: int, under: list[str]) -> bool
     if not (_NAME_LINE.fullmatch(line) or re.fullmatch(r"[-_=*~]{2,}", line)):
         return False
     contacts = [
-        u for u in under if _PHONE.fullmatch(u) or re.search(r"\S+@\S+\.\w|https?://|\bwww\.", u)
+        u
+        for u in under
+        if _PHONE.fullmatch(u) or re.search(r"[^\s@]+@[^\s@]+\.\w|https?://|\bwww\.", u)
     ]
     return len(contacts) >= 2
 
