@@ -62,6 +62,7 @@ class AnsweredMessage:
     recipient: str
     meeting_id: int | None
     text: str
+    html: str = ""
 
     @property
     def answering(self) -> Answering:
@@ -82,8 +83,8 @@ def our_ids(ids: Iterable[str], domain: str) -> list[str]:
 
 
 def answered_messages(session: Session, ids: Sequence[str]) -> dict[str, AnsweredMessage]:
-    """Our sent messages among these Message-IDs, by Message-ID, read in one query (the text of a
-    message sent as part of a mailing is the mailing's)."""
+    """Our sent messages among these Message-IDs, by Message-ID, read in one query (the texts of a
+    message sent as part of a mailing are the mailing's)."""
     if not ids:
         return {}
     with read_transaction(session):
@@ -94,7 +95,9 @@ def answered_messages(session: Session, ids: Sequence[str]) -> dict[str, Answere
                 OutboxMessage.recipient,
                 OutboxMessage.meeting_id,
                 OutboxMessage.body_text,
+                OutboxMessage.body_html,
                 Mailing.body_text.label("mailing_text"),
+                Mailing.body_html.label("mailing_html"),
             )
             .outerjoin(Mailing, Mailing.id == OutboxMessage.mailing_id)
             .where(OutboxMessage.message_id.in_(list(ids)))
@@ -106,6 +109,7 @@ def answered_messages(session: Session, ids: Sequence[str]) -> dict[str, Answere
             row.recipient,
             row.meeting_id,
             row.body_text or row.mailing_text or "",
+            row.body_html or row.mailing_html or "",
         )
         for row in rows
     }

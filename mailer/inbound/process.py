@@ -52,7 +52,13 @@ from mailer.inbound.calendar import CalendarReply, read_calendar_reply
 from mailer.inbound.dsn import read_dsn
 from mailer.inbound.intents import Intent, IntentKind, classify
 from mailer.mail.addresses import LocalRecipient, NotOurDomain, split_recipient
-from mailer.mail.read import ParsedMessage, clean_subject, parse_message, read_email
+from mailer.mail.read import (
+    ParsedMessage,
+    clean_subject,
+    html_to_text,
+    parse_message,
+    read_email,
+)
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +261,14 @@ def _our_thread_ids(email: EmailMessage, config: Config) -> list[str]:
     return our_ids(ids, config.mail.domain)
 
 
+def _texts_of(answered: AnsweredMessage | None) -> list[str]:
+    """The texts of our message a reply answers, as a client may have quoted it: its plain part,
+    and its HTML part as text (clients that quote the HTML part write that)."""
+    if answered is None:
+        return []
+    return [answered.text, *([html_to_text(answered.html)] if answered.html else [])]
+
+
 def _read(
     stored: StoredMessage,
     email: EmailMessage,
@@ -278,7 +292,7 @@ def _read(
         stored.mail_from,
         config.inbound.authserv_id,
         config.inbound.reply_language_codes,
-        ours=[answered.text] if answered else (),
+        ours=_texts_of(answered),
     )
     asks = route is not None and route.kind == "list" and not parsed.automated_reason
     intent = (
