@@ -4,8 +4,9 @@ A quarterly forum has several meetings open at once. A reply to one of our
 messages is about that message's meeting; a fresh "please register me" is
 about the one it names ("the June forum", "on 11 June", "11/06"), and a
 message that names none or several is asked back. A meeting is named by the
-month or the day and month it takes place on (in its own time zone), or by a
-word of its title that the other open meetings' titles do not share.
+month, the day and month, or the day of the month ("the 12th") it takes place
+on (in its own time zone), or by a word of its title that the other open
+meetings' titles do not share.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _PLAIN_WORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _MAY_AS_MONTH = re.compile(r"\b(?:in|on|for|of|\d{1,2}(?:st|nd|rd|th)?)\s+may\b|\bmay\s+\d{1,2}\b")
+_ORDINAL_DAY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b")
 _DAY_MONTH_NUMBERS = re.compile(r"\b(\d{1,2})[/.](\d{1,2})(?:[/.]\d{2,4})?\b")
 
 
@@ -80,6 +82,8 @@ def _names_day_and_month(lowered: str, day: date) -> bool:
     for found in _DAY_MONTH_NUMBERS.finditer(lowered):
         if (int(found.group(1)), int(found.group(2))) == (day.day, day.month):
             return True
+    if any(int(found.group(1)) == day.day for found in _ORDINAL_DAY.finditer(lowered)):
+        return True  # "Thursday 12th", "the 12th": the day of the month alone
     month = _MONTHS[day.month - 1]
     spelled = rf"\b{day.day}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{month}|{month[:3]})\b"
     backwards = rf"\b(?:{month}|{month[:3]})\s+{day.day}(?:st|nd|rd|th)?\b"

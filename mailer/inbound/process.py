@@ -395,7 +395,8 @@ def _process(
         return InboundOutcome(InboundStatus.IGNORED, InboundIntent.REFUSED, f"refused: {exc}")
     found = _command(route, parsed, message.intent)
     if found is None:
-        reason = "not a request the service recognises"
+        understood = message.intent.reason if message.intent is not None else ""
+        reason = f"not acted on: {understood}" if understood else "no request found"
         replied = acknowledge_for_triage(
             session,
             services,
@@ -403,7 +404,7 @@ def _process(
             email=parsed.from_email,
             display_name=parsed.from_name,
             thread=thread,
-            reason=reason,
+            reason=_in_plain_words(understood),
         )
         return InboundOutcome(
             InboundStatus.TRIAGE,
@@ -432,6 +433,25 @@ def _process(
             ),
             argument=argument,
         )
+    )
+
+
+#: What the sender is told when their message is left for an organiser, by why it was not
+#: acted on (the reasons :func:`mailer.inbound.intents.classify` gives).
+_WHY_IN_PLAIN_WORDS = {
+    "about someone else": "your message seems to be about someone else, and we only change a "
+    "person's answer when they ask themselves",
+    "negated": "your message asks us not to do something, so we have left everything as it was",
+    "conditional": "your answer sounded tentative, so we have not recorded it yet",
+    "several requests": "your message seems to ask for more than one thing",
+    "question only": "you asked something that a person needs to answer",
+    "acknowledgement": "there was nothing in it for us to do",
+}
+
+
+def _in_plain_words(reason: str) -> str:
+    return _WHY_IN_PLAIN_WORDS.get(
+        reason, "we could not tell for certain what you would like us to do"
     )
 
 

@@ -650,7 +650,8 @@ def _rules(languages: tuple[str, ...]) -> _Rules:
 #: "[Request ID :##123##]", "Ticket #12345 has been created", "Case number: 00123456".
 _TICKET = re.compile(
     r"\byour (?:request|enquiry|inquiry|query|ticket|case|call|incident|issue|support request)"
-    r" (?:has been|was|is now) (?:logged|received|created|opened|registered|raised"
+    r"(?: \(?#?[a-z]{0,5}-?\d{3,}\)?)? (?:has been|was|is now) (?:logged|received|created|opened"
+    r"|registered|raised"
     r"|assigned (?:a|the) (?:ticket|reference|case))"
     r"|\b(?:ticket|case|request|incident|call)\s*(?:#|no\.?|number|id|ref(?:erence)?)?\s*:?\s*"
     r"#?\s*[a-z]{0,5}-?\d{3,}\b[^.]{0,40}?\bhas been (?:created|opened|logged|raised|received)"
@@ -659,6 +660,7 @@ _TICKET = re.compile(
     r"|\[request id\s*:\s*##\d+##\]"
     r"|\bcase (?:number|no\.?|#|ref(?:erence)?)\s*(?:is\s*)?[:#]?\s*[a-z]{0,4}-?\d{4,}\b"
     r"|^\[[\w.\- ]{1,40}#\d{2,}\]"
+    r"|##- ?please type your reply above this line ?-##"  # help-desk tools' reply marker
 )
 #: Mail security gateways about a message they quarantined, held or blocked.
 _GATEWAY = re.compile(

@@ -76,7 +76,7 @@ def parse_message(
         subject=" ".join(subject.split()),
         message_id=message_id,
         references=references,
-        new_text=new_text(text, reply_languages, ours),
+        new_text=new_text(text, reply_languages, ours, names_of(from_name, from_email)),
         automated_reason=automated_reason(message, envelope_from, reply_languages, text),
         authenticated=dmarc_pass(message, authserv_id, from_email),
         in_reply_to=" ".join(_header(message, "In-Reply-To").split()),
@@ -116,14 +116,27 @@ def decode_words(text: str) -> str:
         return text
 
 
+#: An RFC 2047 encoded word, which may stand only in a display name.
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+
+
 def _from_address(message: EmailMessage) -> tuple[str | None, str | None]:
-    # Split the raw header first, so an encoded name holding a comma cannot split an address.
+    """The display name and address of From:, split on the raw header: encoded words stand in
+    for a quoted name while it is split, so that what they hide (a comma, a colon, an "@",
+    another address) can neither split the header nor pass for its address."""
     value = _header_raw(message, "From")
-    pairs = [(n, a) for n, a in getaddresses([value]) if a and "@" in a]
+    hidden: list[str] = []
+
+    def hide(found: re.Match[str]) -> str:
+        hidden.append(found.group(0))
+        return f'"\x00{len(hidden) - 1}\x00"'
+
+    pairs = [(n, a) for n, a in getaddresses([_ENCODED_WORD.sub(hide, value)]) if a and "@" in a]
     if not pairs:
         return None, None
     name, address = pairs[0]
-    return (decode_words(name).strip() or None), address.strip()
+    name = re.sub(r"\x00(\d+)\x00", lambda m: hidden[int(m.group(1))], name)
+    return (" ".join(decode_words(name).split()) or None), address.strip()
 
 
 def _header_raw(message: EmailMessage, name: str) -> str:
@@ -193,7 +206,12 @@ REPLY_LANGUAGES = frozenset(code for code in MAIL_LANGUAGES if len(code) == 2)
 # -- The new text ------------------------------------------------------------------------------
 
 
-def new_text(text: str, languages: tuple[str, ...] = ("en",), ours: Sequence[str] = ()) -> str:
+def new_text(
+    text: str,
+    languages: tuple[str, ...] = ("en",),
+    ours: Sequence[str] = (),
+    signed_as: Sequence[str] = (),
+) -> str:
     """The part of a message its sender wrote now: no quote, signature, footer or banner.
 
     The rules run in this order, each on what the one before kept:
@@ -216,6 +234,9 @@ def new_text(text: str, languages: tuple[str, ...] = ("en",), ours: Sequence[str
        disclaimer on.
     5. :func:`_without_closing`: a signature without a delimiter (a
        valediction and the name, title and contact lines under it).
+    6. :func:`_without_own_name`: a signature that starts with the sender's
+       own name and nothing else ("Alex", "Alex Drury | Chair, …"), given the
+       names they sign with (``signed_as``, from :func:`names_of`).
     """
     lines = _plain_lines(text)
     lines = _without_banners(lines)
@@ -223,6 +244,7 @@ def new_text(text: str, languages: tuple[str, ...] = ("en",), ours: Sequence[str
     lines = _above_the_original(lines, languages)
     lines = _above_footers(lines)
     lines = _without_closing(lines, languages)
+    lines = _without_own_name(lines, signed_as, languages)
     return _joined(lines)
 
 
@@ -637,6 +659,57 @@ def _looks_like_signature(line: str, rules: _ClosingRules) -> bool:
     if len(line.split()) > 8 or len(line) > 70 or line.endswith("?"):
         return False
     return not words & _REQUEST_WORDS
+
+
+def names_of(display_name: str | None, email: str | None) -> list[str]:
+    """The names a sender may sign with, lower case: their display name (also "Last, First" the
+    right way round, without a bracketed department), its first word, and the name their
+    address spells ("alex.drury@" is Alex Drury)."""
+    names: list[str] = []
+    display = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", display_name or "")
+    if "," in display:
+        last, _, first = display.partition(",")
+        display = f"{first} {last}"
+    local = (email or "").partition("@")[0]
+    spelled = " ".join(p for p in re.split(r"[._\-+]", local) if p.isalpha())
+    for name in (display, spelled):
+        words = _LOWER_WORD.findall(name.lower())
+        if words:
+            names += [" ".join(words), words[0]]
+    return list(dict.fromkeys(n for n in names if len(n) >= 2))
+
+
+def _without_own_name(
+    lines: list[str], signed_as: Sequence[str], languages: tuple[str, ...]
+) -> list[str]:
+    """Without a signature that starts with the sender's own name: a line below the message that
+    is the name (or the first name and an initial: "Alex G"), or begins with it before a "|",
+    "," or dash, when every line under it looks like part of a signature. A message that is
+    only a name stays as it is."""
+    if not signed_as:
+        return lines
+    rules = _closing_rules(languages)
+    names = sorted(signed_as, key=len, reverse=True)
+    content = [index for index, line in enumerate(lines) if line.strip()]
+    for position, index in enumerate(content):
+        if position == 0:
+            continue
+        if _is_own_name(lines[index], names) and all(
+            _looks_like_signature(lines[i].strip(), rules) for i in content[position + 1 :]
+        ):
+            return lines[:index]
+    return lines
+
+
+def _is_own_name(line: str, names: Sequence[str]) -> bool:
+    words = " ".join(_LOWER_WORD.findall(line.lower().split("|")[0]))
+    text = re.sub(r"^[\s\-\u2013\u2014~]+", "", line.lower())
+    for name in names:
+        if words == name or re.fullmatch(rf"{re.escape(name)} [a-z]", words):
+            return True
+        if re.match(rf"{re.escape(name)}\s*(?:[|,\u2013\u2014]|\s-\s)", text):
+            return True
+    return False
 
 
 # -- Subjects ----------------------------------------------------------------------------------

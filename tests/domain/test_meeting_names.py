@@ -24,6 +24,8 @@ BOTH = [MARCH, JUNE]
         "Put me down for Jun.",
         "Book me for 11/06 please",
         "Count me in for June 11th",
+        "Can't make Thursday 11th, sorry",
+        "See you on the 11th",
     ],
 )
 def test_a_text_naming_june_names_the_june_meeting(text: str) -> None:
@@ -36,7 +38,7 @@ def test_a_text_naming_june_names_the_june_meeting(text: str) -> None:
         "Please register me",
         "I'll be there",
         "Count me in for the next forum",
-        "See you on the 11th",
+        "See you on the 13th",
     ],
 )
 def test_a_text_naming_no_meeting_names_none(text: str) -> None:

@@ -323,10 +323,10 @@ def test_a_message_that_cannot_be_read_is_recorded_and_the_others_go_on(
     )
     real_read = process._read
 
-    def read(stored, config):  # type: ignore[no-untyped-def]
+    def read(stored, *rest):  # type: ignore[no-untyped-def]
         if stored.mail_from == "unreadable@example.org":
             raise UnicodeError("parser gave up")
-        return real_read(stored, config)
+        return real_read(stored, *rest)
 
     monkeypatch.setattr(process, "_read", read)
     outcomes = process.process_inbound_batch(database.sessions, services, ids)

@@ -385,6 +385,16 @@ def test_calendar_subjects_in_configured_languages() -> None:
             "Case number: 00123456. We aim to reply in 5 days.",
             "ticket acknowledgement",
         ),
+        (
+            REPLY_SUBJECT,
+            "Your request (71920) has been received and is being reviewed by our support staff.",
+            "ticket acknowledgement",
+        ),
+        (
+            "[People Services] Re: Forum",
+            "##- Please type your reply above this line -##\n\nWe will get back to you.",
+            "ticket acknowledgement",
+        ),
         ("Quarantine notification", "1 new message.", "mail gateway notification"),
         (
             REPLY_SUBJECT,

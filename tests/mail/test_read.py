@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mailer.mail.read import clean_subject, new_text, parse_message
+from mailer.mail.read import clean_subject, names_of, new_text, parse_message
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -787,3 +787,84 @@ def test_what_only_looks_like_a_footer_banner_or_signature_stays() -> None:
         "she needs step-free access.",
     ]:
         assert new_text(body) == body
+
+
+# --- a signature that starts with the sender's own name ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "display_name", "email", "expected"),
+    [
+        ("I'm in.\n\nAlex", "Alex Drury", "alex.drury@dept.example.org", "I'm in."),
+        ("Please remove me.\nAlex Drury", None, "alex.drury@dept.example.org", "Please remove me."),
+        ("In person please.\n\nAlex G", "Alex Grant", "ag@x.example", "In person please."),
+        (
+            "Yes - in person please.\n\nAlex\nAlex Whitworth | Chair, Social Mobility Network\n"
+            "Department for Education",
+            "Whitworth, Alex (DfE)",
+            "a.w@x.example",
+            "Yes - in person please.",
+        ),
+        (
+            "Please register me.\n\nAlex Kamara\nChair, Neurodiversity Network\nTel: 020 7946 0744",
+            "Alex Kamara",
+            "alex.kamara@x.example",
+            "Please register me.",
+        ),
+    ],
+)
+def test_a_signature_that_starts_with_the_senders_own_name_is_not_new_text(
+    text: str, display_name: str | None, email: str, expected: str
+) -> None:
+    assert new_text(text, signed_as=names_of(display_name, email)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Alex",  # the whole message
+        "Please register me.\n\nAlex will also come along, if that's ok.",
+        "Please register me.\n\nAlex\nCould you also send the agenda?",
+    ],
+)
+def test_the_senders_name_in_what_they_wrote_stays(text: str) -> None:
+    assert new_text(text, signed_as=names_of("Alex Drury", "alex.drury@x.example")) == text
+
+
+def test_the_names_a_sender_signs_with() -> None:
+    assert names_of("Okafor, Alex (DWP)", "alex.okafor@dept.example.org") == ["alex okafor", "alex"]
+    assert names_of(None, "jo.smith-jones@x.example") == ["jo smith jones", "jo"]
+    assert names_of(None, None) == []
+
+
+@pytest.mark.parametrize(
+    ("header", "name", "address"),
+    [
+        (
+            "=?utf-8?q?victim@example.org?= <eve@example.org>",
+            "victim@example.org",
+            "eve@example.org",
+        ),
+        (
+            "=?utf-8?q?Victim_=3Cvictim@x.example=3E?= <eve@example.org>",
+            "Victim <victim@x.example>",
+            "eve@example.org",
+        ),
+        (
+            "=?utf-8?q?Eve=0D=0AX-Injected:_yes?= <eve@example.org>",
+            "Eve X-Injected: yes",
+            "eve@example.org",
+        ),
+        ("=?utf-8?q?M=C3=BCller=2C_J=C3=B6rg?= <j@example.org>", "Müller, Jörg", "j@example.org"),
+        (
+            "=?utf-8?b?SsO2cmc=?= =?utf-8?b?IE3DvGxsZXI=?= <jm@example.org>",
+            "Jörg Müller",
+            "jm@example.org",
+        ),
+    ],
+)
+def test_an_encoded_display_name_never_splits_from_or_passes_for_its_address(
+    header: str, name: str, address: str
+) -> None:
+    parsed = parse_message(f"From: {header}\r\nSubject: x\r\n\r\nhi\r\n".encode())
+    assert (parsed.from_name, parsed.from_email) == (name, address)
