@@ -21,11 +21,11 @@ class CommandRequest:
     ``mode`` is how the sender said they would attend, when their words
     said, and ``fallback`` their second choice; ``question`` whether they
     also asked the organisers something; ``meeting_id`` the meeting of the
-    message of ours they answer, and ``texts`` what may name the meeting they
-    mean (the words of their request, then their whole message with its
-    subject); ``argument`` is what follows the command word at the
-    -request address (a confirmation code, say); ``authenticated`` is
-    whether our own MTA saw an aligned DMARC pass for the sender's domain.
+    message of ours they answer, and ``text`` their words (subject and new
+    text), which may name the meeting they mean; ``argument`` is what
+    follows the command word at the -request address (a confirmation code,
+    say); ``authenticated`` is whether our own MTA saw an aligned DMARC pass
+    for the sender's domain.
     """
 
     session: Session
@@ -40,7 +40,7 @@ class CommandRequest:
     fallback: AttendanceMode | None = None
     question: bool = False
     meeting_id: int | None = None
-    texts: tuple[str, ...] = ()
+    text: str = ""
     argument: str = ""
 
 

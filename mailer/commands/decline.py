@@ -22,7 +22,7 @@ class Decline(EmailCommand):
             display_name=request.display_name,
             thread=request.thread,
             meeting_id=request.meeting_id,
-            texts=request.texts,
+            text=request.text,
             question=request.question,
         )
         return acted_on(request, InboundIntent.DECLINE, result.summary, result.meeting_id)

@@ -23,7 +23,7 @@ class Register(EmailCommand):
             display_name=request.display_name,
             thread=request.thread,
             meeting_id=request.meeting_id,
-            texts=request.texts,
+            text=request.text,
             fallback=request.fallback,
             question=request.question,
         )

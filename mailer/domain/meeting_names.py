@@ -50,13 +50,35 @@ class NameableMeeting:
     day: date
 
 
-def meetings_named(text: str, meetings: Sequence[NameableMeeting]) -> list[int]:
+def meetings_named(
+    text: str, meetings: Sequence[NameableMeeting], *, declining: bool = False
+) -> list[int]:
     """The ids of ``meetings`` that ``text`` names, in the order given; empty when it names none.
 
-    Dates are read the British way (day before month). "May" counts as the
-    month only next to a day number or after "in"/"on", since it is also a
-    verb ("may I come?").
+    A registration is about the meetings named in its positive sentences
+    ("I missed the March one, but June looks clear": June), a decline about
+    those named where it says no ("Can't make June, see you in March":
+    June); only when those name none does the whole text count. Dates are
+    read the British way (day before month). "May" counts as the month only
+    next to a day number or after "in"/"on", since it is also a verb ("may I
+    come?").
     """
+    sentences = _CLAUSE_BREAK.split(text)
+    saying_no = [s for s in sentences if _SAYS_NO.search(s.lower().replace("’", "'"))]
+    relevant = saying_no if declining else [s for s in sentences if s not in saying_no]
+    return _named(" . ".join(relevant), meetings) or _named(text, meetings)
+
+
+#: Where a sentence or a contrasting clause ends.
+_CLAUSE_BREAK = re.compile(r"(?<=[.!?;])\s+|\s+(?:but|though|although|however)\s+|\n+", re.I)
+#: Words that make a sentence say no to (or look back on) the meeting it names.
+_SAYS_NO = re.compile(
+    r"\b(?:not|no|never|can't|cant|cannot|won't|wont|unable|missed|miss|sorry|apologies|"
+    r"afraid|clash\w*|away|leave|decline\w*)\b|n't\b"
+)
+
+
+def _named(text: str, meetings: Sequence[NameableMeeting]) -> list[int]:
     lowered = text.lower().replace("’", "'")
     words = set(_WORD.findall(lowered))
     distinctive = _distinctive_title_words(meetings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -162,7 +161,8 @@ def meeting_asked_about(
     list_id: int,
     *,
     meeting_id: int | None = None,
-    texts: Sequence[str] = (),
+    text: str = "",
+    declining: bool = False,
     now: datetime | None = None,
 ) -> Meeting | list[Meeting]:
     """The meeting an emailed answer is about (within the caller's transaction), or the meetings
@@ -170,10 +170,9 @@ def meeting_asked_about(
 
     ``meeting_id`` is the meeting of the message being answered: a reply to an
     invitation is about that meeting, whichever comes first. A fresh message
-    is about the list's one meeting taking answers, or the one it names
-    (:func:`mailer.domain.meeting_names.meetings_named`): ``texts`` are read
-    in turn (the words of the request first, then the whole message) until
-    one names a meeting; naming none, or several at once, the sender is asked.
+    is about the list's one meeting taking answers, or the one its ``text``
+    names (:func:`mailer.domain.meeting_names.meetings_named`; ``declining``
+    for a decline); naming none, or several, the sender is asked.
     A meeting whose deadline has passed is offered only when no other is
     open, so that the refusal says why.
     """
@@ -191,12 +190,9 @@ def meeting_asked_about(
         NameableMeeting(m.id, m.title, m.starts_at.astimezone(ZoneInfo(m.timezone)).date())
         for m in candidates
     ]
-    for text in texts:
-        named = meetings_named(text, nameable)
-        if len(named) == 1:
-            return next(m for m in candidates if m.id == named[0])
-        if named:
-            break
+    named = meetings_named(text, nameable, declining=declining)
+    if len(named) == 1:
+        return next(m for m in candidates if m.id == named[0])
     return candidates
 
 

@@ -9,7 +9,6 @@ Who gets an in-person place is decided by :func:`mailer.domain.places.decide`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -547,14 +546,14 @@ def register_by_email(
     thread: ReplyThread,
     at: datetime | None = None,
     meeting_id: int | None = None,
-    texts: Sequence[str] = (),
+    text: str = "",
     fallback: AttendanceMode | None = None,
     question: bool = False,
 ) -> EmailRequestOutcome:
     """ "Please register me": register the sender for the meeting asked about and reply with links.
 
     The meeting is the one of the message answered (``meeting_id``), else the
-    list's one open meeting or the one ``texts`` name; when that is not clear
+    list's one open meeting or the one ``text`` names; when that is not clear
     nothing is recorded and the sender is asked, with links per meeting
     (:func:`mailer.domain.meetings.meeting_asked_about`). ``fallback`` is a
     second choice of mode, taken when the first would mean the waiting list.
@@ -567,7 +566,7 @@ def register_by_email(
         person, added = find_or_add_person(session, email, display_name)
         may_reply = may_auto_reply(session, services, person.email)
         meeting = meeting_asked_about(
-            session, mailing_list.id, meeting_id=meeting_id, texts=texts, now=at
+            session, mailing_list.id, meeting_id=meeting_id, text=text, now=at
         )
         if isinstance(meeting, list):
             return _ask_which_meeting(
@@ -667,7 +666,7 @@ def decline_by_email(
     thread: ReplyThread,
     at: datetime | None = None,
     meeting_id: int | None = None,
-    texts: Sequence[str] = (),
+    text: str = "",
     question: bool = False,
 ) -> EmailRequestOutcome:
     """ "Can't make it": record a decline for the meeting asked about (chosen as for
@@ -676,7 +675,7 @@ def decline_by_email(
     with transaction(session):
         mailing_list = get_list(session, list_slug)
         meeting = meeting_asked_about(
-            session, mailing_list.id, meeting_id=meeting_id, texts=texts, now=at
+            session, mailing_list.id, meeting_id=meeting_id, text=text, declining=True, now=at
         )
         if meeting == []:
             return EmailRequestOutcome(f"{mailing_list.name} has no upcoming meeting.", None, False)

@@ -427,10 +427,7 @@ def _process(
             fallback=intent.fallback if intent else None,
             question=intent.question if intent else False,
             meeting_id=message.answered.meeting_id if message.answered else None,
-            texts=(
-                intent.request_text if intent else "",
-                f"{clean_subject(parsed.subject)}\n{parsed.new_text}",
-            ),
+            text=f"{clean_subject(parsed.subject)}\n{parsed.new_text}",
             argument=argument,
         )
     )

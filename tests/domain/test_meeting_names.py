@@ -45,10 +45,6 @@ def test_a_text_naming_no_meeting_names_none(text: str) -> None:
     assert meetings_named(text, BOTH) == []
 
 
-def test_a_text_naming_both_names_both() -> None:
-    assert meetings_named("I can't do March but please book me for June", BOTH) == [1, 2]
-
-
 def test_may_is_a_month_only_beside_a_day_or_after_in() -> None:
     meetings = [MARCH, MAY]
     assert meetings_named("May I come in person?", meetings) == []
@@ -67,12 +63,18 @@ def test_numeric_dates_are_read_day_first() -> None:
     assert meetings_named("See you on 03/12/2026", BOTH) == []
 
 
-def test_the_words_of_the_request_name_the_meeting_before_the_rest_of_the_message() -> None:
-    """Read through the domain: "I missed the March one, but please put me down for June" names
-    both meetings in the whole text, and June in the request."""
-    from mailer.inbound.intents import classify
-
+def test_a_registration_is_about_the_meeting_its_positive_sentences_name() -> None:
     text = "I've missed the March one because of a clash. Can you put me down for the June forum?"
-    intent = classify(text)
-    assert meetings_named(text, BOTH) == [1, 2]
-    assert meetings_named(intent.request_text, BOTH) == [2]
+    assert meetings_named(text, BOTH) == [2]
+    assert meetings_named("I can't do March but please book me for June", BOTH) == [2]
+    assert meetings_named("Please register me for March, and June too", BOTH) == [1, 2]
+
+
+def test_a_decline_is_about_the_meeting_it_says_no_to() -> None:
+    text = "Sorry, I won't make June. Hopefully see you in March though!"
+    assert meetings_named(text, BOTH, declining=True) == [2]
+    assert meetings_named("Please send my apologies for the June forum", BOTH, declining=True) == [
+        2
+    ]
+    # Saying no to nothing by name: the whole text counts.
+    assert meetings_named("Can't attend, it's in June", BOTH, declining=True) == [2]
