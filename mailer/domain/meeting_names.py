@@ -51,14 +51,19 @@ class NameableMeeting:
 
 
 def meetings_named(
-    text: str, meetings: Sequence[NameableMeeting], *, declining: bool = False
+    text: str,
+    meetings: Sequence[NameableMeeting],
+    *,
+    declining: bool = False,
+    anywhere: bool = True,
 ) -> list[int]:
     """The ids of ``meetings`` that ``text`` names, in the order given; empty when it names none.
 
     A registration is about the meetings named in its positive sentences
     ("I missed the March one, but June looks clear": June), a decline about
     those named where it says no ("Can't make June, see you in March":
-    June); only when those name none does the whole text count. Dates are
+    June); only when those name none does the whole text count (unless not
+    ``anywhere``: a reply about one meeting). Dates are
     read the British way (day before month). "May" counts as the month only
     next to a day number or after "in"/"on", since it is also a verb ("may I
     come?").
@@ -66,7 +71,8 @@ def meetings_named(
     sentences = _CLAUSE_BREAK.split(text)
     saying_no = [s for s in sentences if _SAYS_NO.search(s.lower().replace("’", "'"))]
     relevant = saying_no if declining else [s for s in sentences if s not in saying_no]
-    return _named(" . ".join(relevant), meetings) or _named(text, meetings)
+    named = _named(" . ".join(relevant), meetings)
+    return named or (_named(text, meetings) if anywhere else [])
 
 
 #: Where a sentence or a contrasting clause ends.

@@ -169,7 +169,9 @@ def meeting_asked_about(
     to ask the sender to choose from (an empty list: there is none).
 
     ``meeting_id`` is the meeting of the message being answered: a reply to an
-    invitation is about that meeting, whichever comes first. A fresh message
+    invitation is about that meeting, whichever comes first, unless the
+    words of its request name another (then that one) or several (then the
+    sender is asked). A fresh message
     is about the list's one meeting taking answers, or the one its ``text``
     names (:func:`mailer.domain.meeting_names.meetings_named`; ``declining``
     for a decline); naming none, or several, the sender is asked.
@@ -177,22 +179,26 @@ def meeting_asked_about(
     open, so that the refusal says why.
     """
     now = now or utcnow()
-    if meeting_id is not None:
-        meeting = session.get(Meeting, meeting_id)
-        if meeting is not None and meeting.list_id == list_id:
-            return meeting
+    answered = session.get(Meeting, meeting_id) if meeting_id is not None else None
+    if answered is not None and answered.list_id != list_id:
+        answered = None
     upcoming = list(session.scalars(_UPCOMING_MEETINGS, {"list_id": list_id, "now": now}))
     taking_answers = [m for m in upcoming if m.rsvp_deadline is None or m.rsvp_deadline > now]
     candidates = taking_answers or upcoming[:1]
+    if answered is not None and answered not in candidates:
+        candidates = [answered, *candidates]
     if len(candidates) <= 1:
         return candidates[0] if candidates else []
     nameable = [
         NameableMeeting(m.id, m.title, m.starts_at.astimezone(ZoneInfo(m.timezone)).date())
         for m in candidates
     ]
-    named = meetings_named(text, nameable, declining=declining)
+    # A reply is about its message's meeting unless its own words name others in its request.
+    named = meetings_named(text, nameable, declining=declining, anywhere=answered is None)
     if len(named) == 1:
         return next(m for m in candidates if m.id == named[0])
+    if not named and answered is not None:
+        return answered
     return candidates
 
 

@@ -172,3 +172,26 @@ def test_with_one_open_meeting_a_fresh_message_needs_no_name(
     assert "Please tell us how you will attend" in (reply.body_text or "")
     with database.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Rsvp)) == 1
+
+
+def test_a_reply_that_names_other_meetings_in_its_request_is_about_those(
+    database: TestDatabase, two_meetings
+) -> None:  # type: ignore[no-untyped-def]
+    """Answering the March invitation: "the June one instead" is about June; "both" is asked
+    back; a no to June beside a yes is about March."""
+    config, march, june = two_meetings
+    cases = {
+        "ash@example.org": "Please register me for the June one instead.",
+        "bo@example.org": "Please register me for both the March and the June forums.",
+        "cy@example.org": "Please register me in person. I can't do the June one though.",
+    }
+    for sender, text in cases.items():
+        _send(config, sender, text, answers=_invitation_to(database, sender, march))
+    for sender in cases:
+        wait_for(lambda s=sender: _done(database, s), message=f"{sender} handled")
+    assert _answers(database, "ash@example.org") == {june.id: (RsvpResponse.ATTENDING, None)}
+    assert _answers(database, "bo@example.org") == {}
+    assert [r.kind for r in _replies(database, "bo@example.org")] == ["which_meeting"]
+    assert _answers(database, "cy@example.org") == {
+        march.id: (RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON)
+    }
