@@ -9,7 +9,6 @@ import pytest
 
 from mailer.mail.read import clean_subject, names_of, new_text, parse_message
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
 def test_outlook_reply_drops_the_quoted_original_and_the_signature() -> None:
