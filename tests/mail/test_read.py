@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 
 from mailer.mail.read import clean_subject, names_of, new_text, parse_message
-
 
 
 def test_outlook_reply_drops_the_quoted_original_and_the_signature() -> None:
