@@ -697,7 +697,7 @@ _QUOTE_START = re.compile(
     r"|le\s.{0,200}\sa écrit|am\s.{0,200}\sschrieb)"
 )
 #: How much of the top of a body is read: auto-replies say what they are at once.
-_HEAD_CHARS = 2000
+_HEAD_CHARS = 1200
 
 
 def _head(text: str) -> str:
@@ -742,11 +742,14 @@ def _bare(subject: str) -> tuple[str, bool]:
     return bare.lower().replace("\u2019", "'").replace("\u2018", "'"), reply
 
 
-def out_of_office(subject: str, text: str, languages: tuple[str, ...] = ("en",)) -> str | None:
+def out_of_office(
+    subject: str, text: str, languages: tuple[str, ...] = ("en",), *, head: str | None = None
+) -> str | None:
     """Where an out-of-office reply shows itself, "subject" or "body"; None when it is not one.
 
     ``subject`` is decoded; ``text`` is the body (a quoted original may follow: only the top is
-    read). The subject is read after its Re:/AW: prefixes. A body counts when it says it is
+    read; ``head``: that top, when the caller has it already). The subject is read after its
+    Re:/AW: prefixes. A body counts when it says it is
     automatic, or says the sender is away together with what auto-replies add; a statement of
     absence alone counts only under a subject that reads like an out-of-office reply.
     """
@@ -754,7 +757,7 @@ def out_of_office(subject: str, text: str, languages: tuple[str, ...] = ("en",))
     bare, _ = _bare(subject)
     if rules.subject.match(bare):
         return "subject"
-    head = _head(text)
+    head = _head(text) if head is None else head
     if rules.automatic.search(head):
         return "body"
     if not rules.away.search(head):
@@ -832,12 +835,12 @@ def automated_reason(
     if calendar_notification(subject, structure.calendar_methods, languages, google=google):
         return "calendar notification (not a reply)"
     body = _plain_text(message) if text is None else text
-    where = out_of_office(subject, body, languages)
+    head = _head(body)
+    where = out_of_office(subject, body, languages, head=head)
     if where:
         return f"out-of-office reply ({where})"
     bare, reply = _bare(subject)
     whole = subject.lower()
-    head = _head(body)
     if _TICKET.search(whole) or _TICKET.search(head):
         return "ticket acknowledgement"
     if _GATEWAY.search(whole) or _GATEWAY.search(head):

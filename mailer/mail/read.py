@@ -689,27 +689,20 @@ def _without_own_name(
     if not signed_as:
         return lines
     rules = _closing_rules(languages)
-    names = sorted(signed_as, key=len, reverse=True)
+    names = "|".join(re.escape(n) for n in sorted(signed_as, key=len, reverse=True))
+    own_name = re.compile(
+        rf"[\s\-\u2013\u2014~]*(?:{names})(?: [a-z])?\.?\s*(?:$|[|,\u2013\u2014]|\s-\s)",
+        re.IGNORECASE,
+    )
     content = [index for index, line in enumerate(lines) if line.strip()]
-    for position, index in enumerate(content):
-        if position == 0:
-            continue
-        if _is_own_name(lines[index], names) and all(
+    first = max(1, len(content) - _MAX_SIGNATURE_LINES - 1)  # a signature is at most this long
+    for position in range(first, len(content)):
+        index = content[position]
+        if own_name.match(lines[index]) and all(
             _looks_like_signature(lines[i].strip(), rules) for i in content[position + 1 :]
         ):
             return lines[:index]
     return lines
-
-
-def _is_own_name(line: str, names: Sequence[str]) -> bool:
-    words = " ".join(_LOWER_WORD.findall(line.lower().split("|")[0]))
-    text = re.sub(r"^[\s\-\u2013\u2014~]+", "", line.lower())
-    for name in names:
-        if words == name or re.fullmatch(rf"{re.escape(name)} [a-z]", words):
-            return True
-        if re.match(rf"{re.escape(name)}\s*(?:[|,\u2013\u2014]|\s-\s)", text):
-            return True
-    return False
 
 
 # -- Subjects ----------------------------------------------------------------------------------
