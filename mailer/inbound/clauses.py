@@ -40,9 +40,10 @@ class Clause:
 
 
 def split_clauses(text: str) -> list[Clause]:
-    """The clauses of ``text``, in order, empty ones left out."""
+    """The clauses of ``text``, in order, empty ones left out. A line break where a mail client
+    wrapped a long line is no break ("... Hopefully" / "see you in March")."""
     found: list[Clause] = []
-    for line in normalise(text).split("\n"):
+    for line in _WRAPPED.sub(" ", normalise(text)).split("\n"):
         for sentence in _sentences(line):
             found.extend(_clauses_of(sentence))
     return found
@@ -114,7 +115,7 @@ def _respelled(word: str) -> str:
         return _BARE_CONTRACTIONS[lower]
     if lower in _SHORT_FORMS:
         return _SHORT_FORMS[lower]
-    return _corrected(word) if len(word) >= 5 and word.isalpha() else word
+    return _corrected(word) if len(word) >= 4 and word.isalpha() else word
 
 
 _NEGATIVES = {"can": "cannot", "won": "will not", "shan": "shall not", "ain": "is not"}
@@ -215,12 +216,16 @@ _KEY_WORDS = (
     "available",
     "person",
     "please",
+    "change",
+    "switch",
+    "swap",
 )
 #: Real words one edit away from a key word, which must stay as written.
 _REAL_WORDS = frozenset(
     """attends attended attender registers registered registrar resister recline declined
     declines apology apologise apologised apologize colleagues unsubscribed persons parson
-    prison pleased pleases lease""".split()
+    prison pleased pleases lease charge chance changed changes changer stitch snitch swatch snap
+    slap soap swab swag swam swan swat sway swamp swaps""".split()
 )
 
 
@@ -258,6 +263,8 @@ def _one_edit_apart(a: str, b: str) -> bool:
 
 # --- cutting -----------------------------------------------------------------------------------
 
+#: A long line followed by one that goes on in lower case: a sentence wrapped by a mail client.
+_WRAPPED = re.compile(r"(?<=[^\n]{40})\n(?=[a-z])")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 #: Words after which a full stop ends no sentence.
 _ABBREVIATIONS = frozenset("e.g i.e etc dr mr mrs ms st approx vs cf a.m p.m no".split())

@@ -65,13 +65,20 @@ def classify(text: str, subject: str = "", *, answering: str | None = None) -> I
 
     ``answering`` is the kind of our message this one replies to, if any: a
     bare "Yes" means something only after an invitation, agenda or reminder.
-    ``subject`` (already without "Re:" and the like) is read only when the
-    body has no words and the message answers nothing of ours: in a reply,
-    the subject is most likely our own words, not the sender's.
+    ``subject`` (already without "Re:" and the like) is read, before the
+    body, only when the message answers nothing of ours and its body says
+    nothing: no words, or only names, job titles and pleasantries (a
+    signature). In a reply, the subject is most likely our own words, not
+    the sender's.
     """
     clauses = split_clauses(text)
-    if not any(_WORDS.search(c.lower) for c in clauses) and answering is None:
-        clauses = split_clauses(subject)
+    readings = _read_all(clauses)
+    if answering is None and all(_says_nothing(r) for r in readings):
+        readings = _read_all(split_clauses(subject) + clauses)
+    return _combine(readings, answering)
+
+
+def _read_all(clauses: list[Clause]) -> list[_Reading]:
     readings: list[_Reading] = []
     for index, clause in enumerate(clauses):
         # "If that is not possible, I'll dial in instead": a condition alone in the clause before
@@ -81,7 +88,7 @@ def classify(text: str, subject: str = "", *, answering: str | None = None) -> I
             before is not None and before.second_choice and not before.acts and not before.wanted
         )
         readings.append(_read(clause, first=index == 0, after_condition=after_condition))
-    return _combine(readings, answering)
+    return readings
 
 
 # --- vocabulary --------------------------------------------------------------------------------
@@ -108,6 +115,9 @@ _REMOTE_PHRASES = [
     r"video (?:call|link|conference|conferencing)",
     r"videoconferenc\w*",
     r"webex",
+    # the bare name of a video service leading a clause: "Teams ideally", "Zoom for me please"
+    r"^(?:ms |microsoft )?(?:teams|zoom)"
+    r"(?=(?: +(?:ideally|preferably|please|for me|if possible))* *$)",
     r"join(?:ing)? the (?:call|video call|teams call|zoom call|stream|livestream)",
     r"from (?:home|my desk|my home)",
     r"live ?stream\w*",
@@ -121,6 +131,7 @@ _IN_PERSON_PHRASES = [
     r"face to face",
     r"on ?site",
     r"in the room",
+    r"(?<!thanks )(?<!thank you )for the room\b(?! (?:booking|hire))",  # "count me in for the room"
     r"in the flesh",
     r"physically",
     r"at the venue",
@@ -148,6 +159,13 @@ _LIST_WORD = (
 )
 #: Up to three words that are not about a meeting ("the Leaders Network", "your mailing").
 _SOME_WORDS = r"(?:(?!meeting|call|session|event|forum|webinar|workshop)[a-z']+ ){0,3}?"
+#: A list named as a mailing list, after any few words: "the Leaders of Networks Forum mailing
+#: list" is the list, whatever it is the list of.
+_MAILING_LIST = (
+    r"(?:[a-z']+ ){0,6}?(?:mailing|distribution|e ?mail|circulation|contact) list"
+    r"(?! (?:meeting|call|session|event|forum|webinar|workshop))"
+)
+_THE_LIST = rf"(?:{_MAILING_LIST}|{_SOME_WORDS}{_LIST_WORD})"
 
 #: Words that say nothing about what is asked, blanked out first: politeness that looks like a
 #: condition ("if that's ok"), wishes to stay on the list, lateness, complaints about a link.
@@ -155,7 +173,8 @@ _NEUTRAL = _phrases(
     r"(?:if|assuming|provided|as long as) (?:that|this|it) (?:is|would be|will be|works)"
     r"(?: ok| okay| alright| all right| fine| acceptable| possible| convenient| no trouble"
     r"| not a problem| not too late| of use| helpful| useful| for you)(?: with you| for you)?",
-    r"if (?:you can|you could|you would|you do not mind|you are able to)",
+    r"if (?:you can|you could|you would(?! (?:like|prefer|want|rather))|you do not mind"
+    r"|you are able to)",
     r"if (?:it is )?not too (?:late|much trouble)",
     r"(?:please )?(?:do )?let me know if (?:you need|there is anything|you require|you have any)"
     r".*$",
@@ -206,15 +225,26 @@ _SECOND_CHOICE = _phrases(
     r"as a (?:fallback|backup|back up|last resort|second choice)",
     r"(?:is|would be) (?:also )?(?:fine|ok|okay|good)",
 )
+#: A choice of way of attending left open: "I haven't decided whether I'll come in or join
+#: online", "I'll confirm how I'm attending". A clause holding one asks for no way of attending,
+#: and what is uncertain in it is the way, not the attendance.
+_OPEN_CHOICE = re.compile(
+    rf"\b(?:whether|if)\b(?: [a-z']+){{0,5}}? {_MODE}(?: [a-z']+){{0,3}}? (?:or|nor)"
+    rf"(?: [a-z']+){{0,3}}? {_MODE}\b"
+    r"|\bhow (?:i|i will|i am|i would|i shall|i am going to)(?: be)? (?:attend(?:ing)?|join(?:ing)?"
+    r"|tak(?:e|ing) part|participat(?:e|ing))\b"
+)
 _SECOND_OPENERS = frozenset(
     {"otherwise", "failing that", "if not", "or else", "alternatively", "or"}
 )
-_ONLY_IF_NEEDED = _phrases(r"if (?:needed|necessary|required|need be|i have to|i must)")
-#: Words that make a request tentative or conditional. "might I" and "may I" are polite, not
-#: tentative; "if I could" after "wondering" is a polite frame, rewritten before this is read.
-_TENTATIVE = _phrases(
-    r"if",
-    r"unless",
+_ONLY_IF_NEEDED = _phrases(
+    r"if (?:needed|necessary|required|need be|i have to|i must)",
+    r"if (?:you|they|the organisers) (?:really )?(?:need|want|would like|prefer)(?: me| us| more"
+    r"| the numbers| numbers| people| bodies| someone)?",
+)
+#: Words that make what their own clause says uncertain: "I might come", "hopefully see you in
+#: March". "might I" and "may I" are polite, not tentative.
+_HEDGES = _phrases(
     r"might(?! i\b)",
     r"maybe",
     r"perhaps",
@@ -230,6 +260,15 @@ _TENTATIVE = _phrases(
     r"aim(?:ing)?",
     r"endeavour",
     r"do my best",
+    r"hop(?:e|ing) (?:that )?i (?:can|will|could|should|am able|would be able)",
+    r"doubt(?:ful)?",
+)
+#: Words that hold a request back until something is settled: a condition ("if I can get
+#: cover") or a promise to confirm later ("I'll let you know", "not sure yet"). "if I could"
+#: after "wondering" is a polite frame, rewritten before this is read.
+_CONDITIONS = _phrases(
+    r"if",
+    r"unless",
     r"will confirm",
     r"confirm (?:nearer|closer|later|in due course|once|when|by|next)",
     r"(?:not|never) (?:yet )?(?:sure|certain|definite|confirmed|decided|clear)",
@@ -254,11 +293,9 @@ _TENTATIVE = _phrases(
     r"come back to you",
     r"fingers crossed",
     r"hope so",
-    r"hop(?:e|ing) (?:that )?i (?:can|will|could|should|am able|would be able)",
     r"(?:need to |have to )?check(?:ing)?",
     r"waiting (?:to hear|for)",
     r"permitting",
-    r"doubt(?:ful)?",
     r"once i (?:know|hear|have)",
 )
 #: "Can I ...?", "Could you ...?", "Is it possible to ...?": polite requests, not questions. Each
@@ -305,6 +342,12 @@ _ASKS = _phrases(
     r"parking",
     r"captions",
 )
+#: Thanks for something done: what follows is not asked for ("thanks for sorting the accessible
+#: room last time").
+_THANKS_FOR = _phrases(r"thank(?:s| you)(?: (?:so |very )?much)? for")
+#: Where what is thanked for ends: at a word that starts a request ("thanks for the invite
+#: please send me the slides").
+_THANKED_UNTIL = re.compile(r"\b(?:please|could|can|would|will|send|let|i|and|but)\b")
 _WH_WORDS = frozenset("what when where who whom whose which why how".split())
 _AUXILIARIES = frozenset(
     "is are was were will would could can do does did should shall may might has have".split()
@@ -317,7 +360,9 @@ _SUBJECT_STARTS = frozenset(
 )
 _EXCLAMATION = re.compile(r"^(?:what an?|how (?:lovely|kind|exciting|nice|great|wonderful|good))\b")
 
-#: Someone other than the sender: colleagues, deputies, "on behalf of", "both of us".
+#: Someone other than the sender named: colleagues, deputies, "we". Such a mention matters in a
+#: clause that asks for something ("please register me and my deputy"), not in one that only
+#: tells ("my successor will be in touch").
 _SOMEONE_ELSE = _phrases(
     r"my (?:line |new |old )?(?:colleague|colleagues|deputy|deputies|manager|boss|director|team"
     r"|team members?|assistant|pa|secretary|replacement|successor|stand in|counterpart|staff"
@@ -327,13 +372,22 @@ _SOMEONE_ELSE = _phrases(
     r"(?:my |our )?(?:team|staff)|team members?|guests?|friend|person|people|deputy"
     r"|representative|substitute)",
     r"(?<!to )(?:someone|somebody|anyone|anybody) (?:else|from|in)",  # not "give it to someone"
+    r"we (?:will|would|shall|are|can|both|all|plan|hope|intend|expect|look forward)",
+    r"our (?:team|colleagues|staff|members|group|delegation|representatives?)",
+)
+#: Words that say whom a request is for, wherever they stand: "on behalf of", "I'm standing in
+#: for Jo", "both of us", "two places".
+_PROXY = _phrases(
     r"on behalf of",
-    r"in (?:my|his|her) place",
-    r"in place of me",
+    r"in (?:my|his|her|their) place",
+    r"in place of",
     r"instead of me",
     r"to represent (?:me|us|my|our)",
-    r"stand(?:ing)? in for me",
+    r"represent(?:ing)? (?:my|our|the) (?:manager|director|chair|team|boss)",
+    r"stand(?:ing|s)? in for",
     r"cover(?:ing)? for me",
+    r"covering for",
+    r"deputi[sz](?:e|ing) for",
     r"send (?:a|my|someone|somebody) (?:deputy|colleague|representative|substitute"
     r"|replacement|delegate)",
     r"both of us",
@@ -342,8 +396,6 @@ _SOMEONE_ELSE = _phrases(
     r"us (?:both|all|two)",
     r"(?:register|book|sign|count|put|add|reserve|save|enrol|include) us",
     r"for us",
-    r"we (?:will|would|shall|are|can|both|all|plan|hope|intend|expect|look forward)",
-    r"our (?:team|colleagues|staff|members|group|delegation|representatives?)",
     r"(?:two|three|four|five|\d+|a few|some|a couple of|several) (?:places|seats|tickets"
     r"|spaces|people|colleagues)",
     r"the following",
@@ -354,7 +406,8 @@ _SOMEONE_ELSE = _phrases(
 )
 #: "me and Jo", "Jo and I": a named companion, told by the capital letter.
 _NAMED_COMPANION = re.compile(r"\b(?:me|myself) and [A-Z][a-z]+\b|\b[A-Z][a-z]+ and I\b(?! am)")
-#: After these verbs, any word but these names whom the verb is for: "register Jo Bloggs".
+#: After these verbs, any word but these (and the words of when, below) names whom the verb is
+#: for: "register Jo Bloggs".
 _VERB_OBJECTS: dict[str, str | frozenset[str]] = {
     "register": """me myself for to please my as on at in and now asap today again online remotely
         virtually a an the this that it via by with through interest attendance here if too also
@@ -366,7 +419,13 @@ _VERB_OBJECTS: dict[str, str | frozenset[str]] = {
     "add": "me myself my to it",
     "unsubscribe": """me myself from please my now immediately asap and i link button""",
 }
-_VERB_OBJECTS = {verb: frozenset(str(words).split()) for verb, words in _VERB_OBJECTS.items()}
+#: Words of when, and words that begin another thought, after which a verb names no one: "I tried
+#: to unsubscribe last month", "I registered earlier but ...".
+_WHEN_AFTER_VERB = """last next earlier already again previously before twice recently yesterday
+    today tomorrow now asap immediately but and so yet or as when since because""".split()
+_VERB_OBJECTS = {
+    verb: frozenset(str(words).split() + _WHEN_AFTER_VERB) for verb, words in _VERB_OBJECTS.items()
+}
 _VERB_OBJECT = re.compile(
     r"\b(?:(the|a|your|my|our) )?(" + "|".join(_VERB_OBJECTS) + r") ([a-z']+)"
 )
@@ -423,12 +482,12 @@ _MEETING_LIST_REGISTER = _phrases(
 )
 _JOIN = _phrases(
     r"(?:add|subscribe|put|sign) (?:me|myself|my name|my email(?: address)?)(?: up)? (?:to|on"
-    rf"|onto|for|into) (?:the |this |your |a |our )?{_SOME_WORDS}{_LIST_WORD}",
+    rf"|onto|for|into) (?:the |this |your |a |our )?{_THE_LIST}",
     r"subscribe me",
     r"(?<!un)subscribe",
     r"(?:join|joining|be added to|be on|be put on|subscribe to|sign up to|sign up for"
     r"|become a member of|be included (?:on|in))(?: the| this| your| a| our)? "
-    rf"{_SOME_WORDS}{_LIST_WORD}",
+    rf"{_THE_LIST}",
     r"^(?:please )?join(?: please)?$",
 )
 _LEAVE = _phrases(
@@ -449,12 +508,20 @@ _LEAVE = _phrases(
     r"(?:no longer|do not|not) (?:wish|want|need|like) to (?:receive|get|be sent|be on|hear"
     r"|be included|be part)",
     r"do not (?:send|email|contact) me",
-    r"still (?:getting|receiving|being sent|get|receive) (?:[a-z]+ )?(?:these|them|emails"
-    r"|e mails|messages|mail|this)",
+    r"(?:still|keep) (?:getting|receiving|being sent|get|receive) (?:[a-z]+ )?(?:these|them"
+    r"|emails|e mails|messages|mail|this|invitations|invites|mailings)",
     r"^(?:please )?(?:leave|stop)(?: please)?$",
 )
 #: "Remove me" with nothing after it: from the list, or from a meeting the message was about?
 _REMOVE_ME = _phrases(r"(?:remove me|take me off)(?! (?:from|off|the))")
+#: The mailing list named in so many words, which a bare "remove me" then is about. A list of
+#: the people at a meeting is blanked out before this is looked for.
+_LIST_NAMED = _phrases(
+    r"(?:this|the|your|our|that|a|mailing|distribution|circulation|e ?mail|contact) lists?",
+    r"mailings?",
+    r"newsletters?",
+)
+_A_MEETING_LIST = _phrases(_MEETING_LIST)
 #: Where a change of mode goes: a way of attending, or the bare name of a video service.
 _TARGET = rf"(?:{_MODE}|(?:ms |microsoft )?teams|zoom)"
 _CHANGE = re.compile(
@@ -470,6 +537,7 @@ _REFUSED = re.compile(
     rf"(?: [a-z']+){{0,3}}? (?P<mode>{_MODE}(?: (?:or|nor) {_MODE})?)\b"
 )
 _REGISTER = _phrases(
+    r"^(?:yes |yep |yeah )?i am (?:definitely |also |so )?in$",  # "I'm in."
     r"register(?:ing)?",
     r"enrol(?:l)?(?:ing)?",
     r"sign(?:ing)? (?:me |myself )?up",
@@ -489,18 +557,19 @@ _REGISTER = _phrases(
     r"accept with thanks",
     r"confirm(?:ing)? (?:my )?attendance",
 )
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 #: "See you there": a yes in answer to an invitation, otherwise a pleasantry.
 _SEE_YOU = _phrases(
     r"see(?:ing)? you (?:there|then|on (?:the )?[a-z0-9]+|at the (?:meeting|venue|forum|event"
     r"|session))"
 )
 _ATTEND = re.compile(
-    r"\b(?:attend(?:ing)?|com(?:e|ing)(?: along)?|make (?:it|the (?:meeting|session|date|day"
-    r"|event|forum|call)|this one|that one|that date|this date|(?:mon|tues|wednes|thurs|fri)day"
-    r"|the \d+\w*)|be (?:there|present|along|in attendance)|take part|taking part"
-    r"|participat(?:e|ing)|join(?:ing)?|dial(?:l?ing)? in(?:to)?|phon(?:e|ing) in"
-    r"|do (?:so|it|that date|this date|the date|that day|the day|this one|that one|the \d+\w*"
-    rf"|(?:mon|tues|wednes|thurs|fri)day)|be (?={_MODE})"
+    r"\b(?:attend(?:ing)?|com(?:e|ing)(?: along)?|make (?:it|the (?:[a-z]+ ){0,2}?(?:meeting"
+    rf"|session|date|day|event|forum|call)|{_MONTHS}|this one|that one|that date|this date"
+    r"|(?:mon|tues|wednes|thurs|fri)day|the \d+\w*)|be (?:there|present|along|in attendance)"
+    r"|take part|taking part|participat(?:e|ing)|join(?:ing)?|dial(?:l?ing)? in(?:to)?"
+    r"|phon(?:e|ing) in|do (?:so|it|that date|this date|the date|that day|the day|this one"
+    rf"|that one|the \d+\w*|(?:mon|tues|wednes|thurs|fri)day)|be (?={_MODE})"
     r"|watch(?:ing)? (?=(?:it |the )?(?:live ?stream|online|live)))\b"
 )
 #: A clause that is all negation, its verb left out: "... but I can't."
@@ -565,7 +634,8 @@ def _literal_words(pattern: re.Pattern[str]) -> set[str]:
 #: Every pattern a clause is read with; a clause containing none of their words is left unread.
 _READ_WITH = (
     _ASKS, _POLITE_FRAMES, _REGRET, _NEUTRAL, _SPACE_CONDITION, _PREFERENCE, _SECOND_CHOICE,
-    _ONLY_IF_NEEDED, _TENTATIVE, _SOMEONE_ELSE, _NAMED_COMPANION, _PARTICLE_OBJECT, _PLACE_FOR,
+    _ONLY_IF_NEEDED, _HEDGES, _CONDITIONS, _PROXY, _OPEN_CHOICE, _LIST_NAMED, _THANKS_FOR,
+    _SOMEONE_ELSE, _NAMED_COMPANION, _PARTICLE_OBJECT, _PLACE_FOR,
     _VERB_OBJECT, _CHANGE, _FROM_TO, _REFUSED, _DECLINE, _MEETING_LIST_REGISTER, _JOIN, _LEAVE,
     _REGISTER, _REMOVE_ME, _ELIDED_NEGATION, _ATTEND, _SEE_YOU, _REMOTE, _IN_PERSON, _ABSENCE,
     _DAY_NAMED,
@@ -593,6 +663,8 @@ _OTHER_PEOPLE = frozenset(
     """he she they them him her someone somebody anyone anybody everyone everybody nobody people
     colleague colleagues deputy manager boss director team staff guest guests""".split()
 )
+#: Words that add a person to a request made elsewhere: "and my deputy too".
+_ADDING = frozenset({"and", "too", "also", "as", "well", "plus", "both", "with"})
 _STOP = re.compile(r"\b(?:" + "|".join(sorted(_STOPS)) + r")\b")
 _TOKEN = re.compile(r"[a-z']+")
 
@@ -615,9 +687,16 @@ class _Reading:
     opener: str = ""
     text: str = ""
     acts: list[IntentKind] = field(default_factory=list)
-    negated: bool = False  # a request verb with "not" beside it: "please don't register me"
-    conditional: bool = False
-    someone_else: bool = False
+    #: Requests with "not" beside their verb: "please don't register me".
+    negated: list[IntentKind] = field(default_factory=list)
+    conditional: bool = False  # a condition or a promise to confirm: "if I can", "tbc"
+    hedged: bool = False  # what the clause says is uncertain: "I might", "hopefully"
+    someone_else: bool = False  # someone besides the sender named: "my deputy", "we"
+    mentions_only: bool = False  # ... and nothing else said: "and my deputy too"
+    for_someone_else: bool = False  # a request about someone else: "Jo will attend", "for Jo"
+    open_choice: bool = False  # the way of attending left open: "not sure whether in person or"
+    says_nothing_else: bool = False  # no word left but frame words: "I'll let you know"
+    names_list: bool = False  # the mailing list named: "I asked to be removed from this list"
     question: bool = False  # asks the organisers something
     interrogative: bool = False  # phrased as a question
     polite: bool = False  # a request phrased as a question: "could you register me?"
@@ -670,6 +749,15 @@ class _Text:
         """The words no step has read, each as (cased, lower)."""
         return [(self.case[m.start() : m.end()], m.group(0)) for m in _TOKEN.finditer(self.low)]
 
+    def words_outside(self, matches: list[re.Match[str]]) -> list[tuple[str, str]]:
+        """The words left when ``matches`` are left out, each as (cased, lower)."""
+        spans = [(m.start(), m.end()) for m in matches]
+        return [
+            (self.case[m.start() : m.end()], m.group(0))
+            for m in _TOKEN.finditer(self.low)
+            if not any(start <= m.start() < end for start, end in spans)
+        ]
+
     def words_before(self, position: int) -> list[tuple[str, str, bool]]:
         """The words before ``position``, each as (lower, cased, whether first in the clause)."""
         found = list(_TOKEN.finditer(self.low, 0, position))
@@ -688,6 +776,7 @@ def _read(clause: Clause, first: bool = True, after_condition: bool = False) -> 
     _note_question(text, reading)
     _note_neutral_and_choices(text, reading)
     reading.second_choice |= after_condition
+    _note_open_choice(text, reading)
     _note_tentative(text, reading)
     _note_someone_else(text, reading)
     _read_changes(text, reading)
@@ -715,9 +804,16 @@ def _asks_by_word_order(low: str) -> bool:
 
 def _note_question(text: _Text, reading: _Reading) -> None:
     """Whether the clause asks the organisers for something, and whether a question is a polite
-    request instead ("could you register me?"); the polite frame is rewritten as a plain "i"."""
-    reading.question = text.has(_ASKS)
+    request instead ("could you register me?"); the polite frame is rewritten as a plain "i".
+    What someone is thanked for is not asked for; and the list named here is the mailing list,
+    not a list of the people at a meeting."""
+    thanked = (0, 0)
+    for thanks in text.find(_THANKS_FOR)[:1]:
+        then = _THANKED_UNTIL.search(text.low, thanks.end())
+        thanked = (thanks.start(), then.start() if then else len(text.low))
+    reading.question = any(not thanked[0] <= m.start() < thanked[1] for m in text.find(_ASKS))
     reading.polite = bool(text.take(_POLITE_FRAMES, keep="i"))
+    reading.names_list = bool(_LIST_NAMED.search(_A_MEETING_LIST.sub(" ", text.low)))
 
 
 def _note_neutral_and_choices(text: _Text, reading: _Reading) -> None:
@@ -733,15 +829,31 @@ def _note_neutral_and_choices(text: _Text, reading: _Reading) -> None:
         reading.second_choice = reading.only_if_needed = True
 
 
+def _note_open_choice(text: _Text, reading: _Reading) -> None:
+    """ "I'll confirm whether I'm in the room or online": the choice is blanked out, so that it
+    asks for neither way, nor attends by its verbs."""
+    reading.open_choice = bool(text.take(_OPEN_CHOICE))
+
+
 def _note_tentative(text: _Text, reading: _Reading) -> None:
-    reading.conditional = bool(text.take(_TENTATIVE))
+    """Conditions and hedges. In a clause that leaves the way of attending open, they are about
+    the way ("not decided yet whether in person or online"), and taken to be only that."""
+    conditional, hedged = bool(text.take(_CONDITIONS)), bool(text.take(_HEDGES))
+    if not reading.open_choice:
+        reading.conditional, reading.hedged = conditional, hedged
 
 
 def _note_someone_else(text: _Text, reading: _Reading) -> None:
-    """Whether the clause is about someone besides the sender: "my colleague", "both of us",
-    "please register Jo Bloggs"."""
-    reading.someone_else = bool(
-        text.has(_SOMEONE_ELSE)
+    """Whether the clause names someone besides the sender ("my colleague", "we"), and whether
+    it says a request is for someone else: "both of us", "please register Jo Bloggs"."""
+    mentions = text.find(_SOMEONE_ELSE)
+    reading.someone_else = bool(mentions)
+    reading.mentions_only = bool(mentions) and all(
+        word in _ADDING or word in _FILLERS or _is_name(cased, word)
+        for cased, word in text.words_outside(mentions)
+    )
+    reading.for_someone_else = bool(
+        text.has(_PROXY)
         or (" and " in text.low and _NAMED_COMPANION.search(text.case))
         or text.has(_PARTICLE_OBJECT)
         or any(m.group(1) not in _PLACE_FOR_OK for m in text.find(_PLACE_FOR))
@@ -806,7 +918,7 @@ def _read_attendance(text: _Text, reading: _Reading) -> None:
             continue  # blanked out with a way of attending ruled out before it
         who, negated = _who(text, match.start())
         if who is not _Who.ME:
-            reading.someone_else |= who in (_Who.US, _Who.OTHER)
+            reading.for_someone_else |= _about_someone_else(reading, who)
             continue
         if not negated:
             if _joins_nothing_named(text.low, match):
@@ -858,24 +970,34 @@ def _settle_question(text: _Text, reading: _Reading) -> None:
     I need to register?"), nor are its "if"s conditions on a request. What no step read is kept
     for short replies ("Yes please", "Noted")."""
     reading.leftover = text.leftover()
+    reading.says_nothing_else = not (reading.negated or reading.refused) and all(
+        word in _SAYS_NOTHING for _, word in reading.leftover
+    )
     if not reading.interrogative or (reading.polite and (reading.acts or reading.bare_join)):
         return
     reading.question = reading.question or any(w not in _FILLERS for _, w in reading.leftover)
-    reading.acts, reading.wanted = [], []
-    reading.negated = reading.conditional = reading.overrides_previous = False
+    reading.acts, reading.wanted, reading.negated = [], [], []
+    reading.conditional = reading.hedged = reading.overrides_previous = False
     reading.bare_join = reading.see_you = False
     reading.refused.clear()
 
 
 def _act(reading: _Reading, kind: IntentKind, who: _Who, negated: bool) -> None:
     """Count a request if it is the sender's own; a negated one is noted, never counted."""
-    if who in (_Who.US, _Who.OTHER):
-        reading.someone_else = True
-    elif who in (_Who.ME, _Who.YOU):
+    if who in (_Who.ME, _Who.YOU):
         if negated:
-            reading.negated = True
+            reading.negated.append(kind)
         else:
             reading.acts.append(kind)
+    else:
+        reading.for_someone_else |= _about_someone_else(reading, who)
+
+
+def _about_someone_else(reading: _Reading, who: _Who) -> bool:
+    """Whether a request verb whose subject is not the sender is someone else's: it is when its
+    subject is a person, or when it has none but the clause names someone ("Jo and I will both
+    be there")."""
+    return who in (_Who.US, _Who.OTHER) or (who is _Who.NONE and reading.someone_else)
 
 
 def _who(text: _Text, position: int) -> tuple[_Who, bool]:
@@ -923,9 +1045,13 @@ def _raised_negation(before_subject: list[str]) -> bool:
 
 
 def _scope_end(low: str, start: int) -> int:
-    """Where a negation's reach ends: at the next word that starts another thought."""
-    found = _STOP.search(low, start)
-    return found.start() if found else len(low)
+    """Where a negation's reach ends: at the next word that starts another thought, but not at
+    an "or" between ways of attending ("I can't join in person or online")."""
+    for found in _STOP.finditer(low, start):
+        if found.group(0) in ("or", "nor") and _ANY_MODE.match(low, found.end() + 1):
+            continue
+        return found.start()
+    return len(low)
 
 
 def _modes_in(phrase: str) -> list[AttendanceMode]:
@@ -951,9 +1077,20 @@ _YES = frozenset(
 _WITH_YES = _YES | frozenset(
     "of i happy to that is would be great lovely sounds count me in will can shall do thing".split()
 )
+_PREFERRING = frozenset({"ideally", "preferably"})  # "Teams ideally"
 _NO = frozenset("no nope decline declined apologies cannot not".split())
 _WITH_NO = _NO | frozenset(
     "sorry i am afraid unfortunately sadly regretfully this time one must will have to".split()
+)
+#: Words that say which meeting a short answer is about: "Yes for June", "Not this time".
+_NAMING_THE_MEETING = frozenset(
+    f"""for me this that time one the meeting forum session event next on in th st nd rd
+    monday tuesday wednesday thursday friday {_MONTHS.replace("|", " ")}""".split()
+)
+#: The stems of requests, which a remark after a short answer must not have.
+_REQUEST_WORD = re.compile(
+    r"\b(?:regist|attend|book|sign|join|enrol|come|coming|came|make|made|unsub|subscri|remov"
+    r"|cancel|declin|accept|place|seat|instead|switch|chang)\w*"
 )
 _ACKNOWLEDGED = frozenset(
     """thanks thank noted received acknowledged understood ok okay got great lovely brilliant
@@ -964,32 +1101,110 @@ _WITH_ACKNOWLEDGED = _ACKNOWLEDGED | frozenset(
     reminder agenda with""".split()
 )
 _GREETINGS = frozenset({"hi", "hello", "hiya", "dear", "morning", "afternoon"})
+#: Words left in a clause that has said nothing of its own besides a hedge or condition: "I'll
+#: let you know", "maybe not", "will confirm nearer the time".
+_SAYS_NOTHING = (
+    _FRAME
+    | _FILLERS
+    | _NEGATORS
+    | frozenset("i it so yet that this you me nearer closer later soon shortly time date".split())
+)
 _KNOWN = _FRAME | _FILLERS | _WITH_YES | _WITH_NO | _WITH_ACKNOWLEDGED | _NEGATORS | _STOPS
 
 
 def _short_reply(readings: list[_Reading]) -> str:
-    """ "yes", "no" or "thanks" when all the words no step read are one of those and
-    pleasantries (a way of attending named alone, "In person please", is a yes); else "".
-    Questions are left out: they are marked already, and "Yes. What time is it?" is a yes."""
-    words: list[str] = []
-    for reading in readings:
-        if reading.interrogative or (not reading.first_clause and _signs_off(reading.leftover)):
-            continue
-        previous = ""
-        for cased, word in reading.leftover:
-            if not (previous in _GREETINGS and _is_name(cased, word)):
-                words.append(word)
-            previous = word
-    found = set(words) - _FILLERS
+    """ "yes", "no" or "thanks" when all the words no step read are one of those, pleasantries
+    and words naming the meeting ("Yes for June", "Remote for me please"; a way of attending
+    named alone is a yes); else "". Questions are left out: they are marked already, and "Yes.
+    What time is it?" is a yes. A yes or a no may be followed by a remark that asks for nothing
+    ("Not this time, sorry - we've got inspectors in that week"): the answer is in the clauses
+    before it."""
+    kept = [
+        (reading, _unread_words(reading))
+        for reading in readings
+        if not (
+            reading.interrogative or (not reading.first_clause and _signs_off(reading.leftover))
+        )
+    ]
+    answer = _answer_in(kept)
+    for end in range(len(kept) - 1, 0, -1):
+        if answer or not all(_is_remark(reading) for reading, _ in kept[end:]):
+            break
+        answer = _answer_in(kept[:end])
+        if answer == "thanks":
+            answer = ""
+    return answer
+
+
+def _unread_words(reading: _Reading) -> list[str]:
+    """The words of a clause no step read, without the name after a greeting ("Hi Jo")."""
+    words, previous = [], ""
+    for cased, word in reading.leftover:
+        if not (previous in _GREETINGS and _is_name(cased, word)):
+            words.append(word)
+        previous = word
+    return words
+
+
+def _answer_in(clauses: list[tuple[_Reading, list[str]]]) -> str:
+    """The short answer the unread words of these clauses make, or ""."""
+    words = [word for _, clause_words in clauses for word in clause_words]
+    found = set(words) - _FILLERS - _NAMING_THE_MEETING
+    wanted = any(reading.wanted for reading, _ in clauses)
     if found & _YES and found <= _WITH_YES:
         return "yes"
-    if any(r.wanted for r in readings) and found <= _WITH_YES:
+    if wanted and found <= _WITH_YES | _PREFERRING:
         return "a way of attending"
-    if found & _NO and found <= _WITH_NO:
+    if found & _NO and found <= _WITH_NO and not wanted:
         return "no"
     if words and not found - _WITH_ACKNOWLEDGED and (found or set(words) & _ACKNOWLEDGED):
         return "thanks"
     return ""
+
+
+def _is_remark(reading: _Reading) -> bool:
+    """A clause after a short answer that neither asks nor answers anything ("I'll be up for
+    the week anyway"), nor has a word of a request in it ("No, I've already registered")."""
+    return not (
+        reading.acts
+        or reading.negated
+        or reading.wanted
+        or reading.refused
+        or reading.see_you
+        or reading.bare_join
+        or reading.absence
+        or _REQUEST_WORD.search(reading.text.lower())
+    )
+
+
+#: A word of a signature as written; a letter after a digit is part of a number ("16th Floor").
+_CASED_WORD = re.compile(r"(?<![^\W_])[^\W\d_]+(?:'[^\W\d_]+)?")
+_TITLE_WORDS = frozenset({"of", "for", "and", "the", "in", "at", "to", "on"})
+
+
+def _says_nothing(reading: _Reading) -> bool:
+    """A clause of names, job titles and pleasantries only, in which nothing was noted: "Alex
+    Seddon", "Chair, LGBT+ Staff Network", "Kind regards"."""
+    noted = (
+        reading.acts
+        or reading.negated
+        or reading.wanted
+        or reading.refused
+        or reading.question
+        or reading.interrogative
+        or reading.see_you
+        or reading.bare_join
+        or reading.remove_me
+        or reading.absence
+        or reading.conditional
+        or reading.hedged
+        or reading.someone_else
+        or reading.for_someone_else
+    )
+    return not noted and all(
+        word.lower() in _FILLERS or word.lower() in _TITLE_WORDS or _is_name(word, word.lower())
+        for word in _CASED_WORD.findall(reading.text)
+    )
 
 
 def _signs_off(tokens: list[tuple[str, str]]) -> bool:
@@ -1005,20 +1220,15 @@ def _is_name(cased: str, word: str) -> bool:
 
 # --- the whole message -------------------------------------------------------------------------
 
-_WORDS = re.compile(r"[^\W\d_]")
 _MODE_WORDS = {IN_PERSON: "in person", REMOTE: "remotely"}
 
 
 def _combine(readings: list[_Reading], answering: str | None) -> Intent:
     """One intent for the message, from its clauses, the most cautious reading winning."""
     question = any(r.question for r in readings)
-    for cause, present in (
-        ("about someone else", any(r.someone_else for r in readings)),
-        ("negated", any(r.negated for r in readings)),
-        ("conditional", any(r.conditional for r in readings)),
-    ):
-        if present:
-            return _unclear(cause, question)
+    caution = _caution(readings)
+    if caution:
+        return _unclear(caution, question)
     kinds = _requests(readings)
     if not kinds and any(r.bare_join for r in readings):
         if answering not in MEETING_MESSAGES:
@@ -1039,7 +1249,7 @@ def _combine(readings: list[_Reading], answering: str | None) -> Intent:
         return _unclear("several requests", question)
     kind = kinds.pop()
     if kind is IntentKind.LEAVE and any(r.remove_me for r in readings):
-        if answering in ABOUT_A_MEETING:
+        if answering in ABOUT_A_MEETING and not any(r.names_list for r in readings):
             return _unclear("remove from what: the list or the meeting", question)
     request_text = " ".join(r.text for r in readings if kind in r.acts)
     if kind not in (IntentKind.REGISTER, IntentKind.CHANGE_MODE):
@@ -1056,6 +1266,69 @@ def _combine(readings: list[_Reading], answering: str | None) -> Intent:
         return _unclear("change of mode, but to which is not clear", question)
     reason = _understood(kind, mode, fallback, question)
     return Intent(kind, mode, question, fallback, reason, request_text)
+
+
+#: What a request is about: attending a meeting, or being on the mailing list.
+_SUBJECT_OF = {
+    IntentKind.REGISTER: "meeting",
+    IntentKind.DECLINE: "meeting",
+    IntentKind.CHANGE_MODE: "meeting",
+    IntentKind.JOIN: "list",
+    IntentKind.LEAVE: "list",
+}
+
+
+def _caution(readings: list[_Reading]) -> str:
+    """Why what the message asks for must go to a person: it is about someone else, negated or
+    conditional; "" when none of these.
+
+    A clause that asks for something (a request, a way of attending, "see you there") counts
+    whole. A clause that only tells counts for what reaches a request made elsewhere:
+
+    - a request for someone else ("on behalf of", "Jo will come"), or a person added with
+      nothing else said ("and my deputy too"); not a person just named ("my successor will be
+      in touch");
+    - a negated request about the same thing, attending or the list; not "I may not be on your
+      list yet" beside "Can I attend?";
+    - a condition or a promise to confirm ("if I can get cover", "I'll let you know"), unless
+      it follows a way of attending left open, which is what it is about; a hedge only when the
+      clause says nothing else ("Maybe."), not "hopefully see you in March".
+
+    When nothing is asked for, every clause counts, to say why.
+    """
+    asking = [_asks(r) for r in readings]
+    subjects = {_SUBJECT_OF[kind] for r in readings for kind in r.acts}
+    someone_else = negated = conditional = False
+    for index, reading in enumerate(readings):
+        counts = asking[index] or not any(asking)
+        after_open_choice = index > 0 and readings[index - 1].open_choice
+        someone_else |= reading.for_someone_else or (
+            reading.someone_else and (counts or reading.mentions_only)
+        )
+        negated |= any(counts or _SUBJECT_OF[kind] in subjects for kind in reading.negated)
+        conditional |= (
+            reading.conditional
+            and (counts or not (after_open_choice and reading.says_nothing_else))
+        ) or (reading.hedged and (counts or reading.says_nothing_else))
+    for cause, present in (
+        ("about someone else", someone_else),
+        ("negated", negated),
+        ("conditional", conditional),
+    ):
+        if present:
+            return cause
+    return ""
+
+
+def _asks(reading: _Reading) -> bool:
+    """Whether a clause asks for something, its own or someone else's."""
+    return bool(
+        reading.acts
+        or reading.wanted
+        or reading.see_you
+        or reading.bare_join
+        or reading.for_someone_else
+    )
 
 
 def _requests(readings: list[_Reading]) -> set[IntentKind]:

@@ -172,6 +172,40 @@ def test_declines() -> None:
     )
 
 
+def test_a_decline_may_name_the_meeting_it_will_miss() -> None:
+    check(
+        [
+            (
+                "I'm afraid I won't make the June meeting of the forum - it's the same day as our "
+                "annual conference. Apologies.",
+                DECLINE,
+                None,
+            ),
+            ("I won't make the next meeting.", DECLINE, None),
+            ("Can't make March, sorry.", DECLINE, None),
+            ("Sorry, I'm on annual leave that whole week so won't make June.", DECLINE, None),
+            ("I'll make the March forum.", REGISTER, None),
+        ]
+    )
+
+
+def test_both_ways_of_attending_ruled_out_is_a_decline() -> None:
+    check(
+        [
+            (
+                "Sadly I won't be able to join in person or online this time - I'm in a tribunal "
+                "all day.",
+                DECLINE,
+                None,
+            ),
+            ("I can't dial in or come in person this time, sorry.", DECLINE, None),
+            ("I won't be able to attend in person or by phone.", DECLINE, None),
+        ],
+        answering="invitation",
+    )
+    unclear_because("rules out one way of attending only", ["I can't join in person, sorry."])
+
+
 def test_an_absence_is_a_decline_in_answer_to_an_invitation_or_with_regret() -> None:
     check([("I'm on leave that day.", DECLINE, None)], answering="invitation")
     check([("I'm on leave that day.", DECLINE, None)], answering="reminder")
@@ -209,6 +243,34 @@ def test_a_negated_request_is_never_acted_on() -> None:
             "I don't want to switch to remote.",
             "I don't want to join the mailing list.",
             "Please do not book me a place.",
+        ],
+    )
+
+
+def test_a_negation_in_a_clause_that_only_tells_leaves_the_request_alone() -> None:
+    check(
+        [
+            (
+                "Can I attend the March forum? I've only just taken over as chair so I may not be "
+                "on your list yet.",
+                REGISTER,
+                None,
+            ),
+            ("Please register me. I'm new, so I might not be on your list.", REGISTER, None),
+            ("Please register me. I'm not on your list yet.", REGISTER, None),
+            ("I'd like to attend. I don't want to join the mailing list though.", REGISTER, None),
+            ("I can't attend. Please don't remove me from the list.", DECLINE, None),
+        ]
+    )
+
+
+def test_a_negated_request_about_the_same_thing_as_the_request_still_counts() -> None:
+    unclear_because(
+        "negated",
+        [
+            "Please do not register me. I will dial in to the stream.",
+            "I'm not leaving the list. Please take me off the list.",
+            "I'd like to attend. Please don't register my colleague.",
         ],
     )
 
@@ -266,6 +328,68 @@ def test_a_tentative_or_conditional_request_goes_to_a_person() -> None:
     )
 
 
+def test_a_hedge_in_a_clause_that_only_tells_leaves_the_request_alone() -> None:
+    check(
+        [
+            ("Please register me. Hopefully the trains will be running!", REGISTER, None),
+            ("I can't make it this time, sorry. Hopefully next time!", DECLINE, None),
+            (
+                "Sorry, I'm on annual leave that whole week so won't make June. Hopefully see "
+                "you in March though!",
+                DECLINE,
+                None,
+            ),
+            (
+                "Sorry, I'm on annual leave that whole week so won't make June. Hopefully\nsee "
+                "you in March though!\n\nAlex",
+                DECLINE,
+                None,
+            ),
+        ],
+        answering="invitation",
+    )
+    # but a condition, a promise to confirm, or a hedge alone holds back a request made elsewhere
+    unclear_because(
+        "conditional",
+        [
+            "I'll attend. If I can get cover.",
+            "I'm free that morning. If I can get cover, I'll attend.",
+            "Please register me. Thanks. I'll confirm nearer the time.",
+            "Please register me. Maybe.",
+            "Please register me. I'm not sure yet whether I can come.",
+        ],
+    )
+    unclear_because("conditional", ["Yes. Hopefully.", "Maybe"], answering="invitation")
+
+
+def test_a_way_of_attending_left_open_is_not_a_condition_on_the_registration() -> None:
+    for answering in ["invitation", None]:
+        check(
+            [
+                (
+                    "Could you register me for this please? I haven't decided yet whether I'll "
+                    "come in or join online, I'll let you know.",
+                    REGISTER,
+                    None,
+                ),
+                (
+                    "Please could you add me to the attendee list for the 12th? I'll confirm "
+                    "whether I'm in the room or online once I know my diary.",
+                    REGISTER,
+                    None,
+                ),
+                ("Please register me, not sure yet how I'll attend.", REGISTER, None),
+                ("Please book me a place. Not sure if in person or remote yet.", REGISTER, None),
+            ],
+            answering=answering,
+        )
+    unclear_because(
+        "no request found",
+        ["I'm not sure whether I'll come in person or online."],
+        answering="invitation",
+    )
+
+
 def test_politeness_is_not_a_condition() -> None:
     check(
         [
@@ -311,6 +435,21 @@ def test_a_fallback_is_a_registration_with_a_second_choice(
 ) -> None:
     intent = classify(text)
     assert (intent.kind, intent.mode, intent.fallback) == (REGISTER, mode, fallback), intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Teams ideally, but I can come in if you need the numbers in the room.",
+        "I'd like to join online, but can come in person if you need people in the room.",
+        "Please register me remotely - I can come in if you'd like more people there.",
+    ],
+)
+def test_if_the_organisers_need_it_is_a_second_choice(text: str) -> None:
+    intent = classify(text)
+    assert (intent.kind, intent.mode, intent.fallback) == (REGISTER, REMOTE, IN_PERSON), intent
+    # with no first choice, it is only a condition
+    unclear_because("conditional", ["I can come in if you need me.", "I can dial in if needed."])
 
 
 def test_both_modes_without_an_order_leave_the_mode_open() -> None:
@@ -361,6 +500,37 @@ def test_a_request_about_someone_else_goes_to_a_person() -> None:
             "My deputy can't make it.",
         ],
     )
+
+
+def test_someone_else_named_in_a_clause_that_only_tells_leaves_the_request_alone() -> None:
+    check(
+        [
+            (
+                "I've moved to a new role and no longer chair the Race Equality Network, so please "
+                "remove me from the list. My successor will be in touch.",
+                LEAVE,
+                None,
+            ),
+            ("Please take me off the mailing list. My deputy will be in touch.", LEAVE, None),
+            ("I'll attend in person. We're all looking forward to it.", REGISTER, IN_PERSON),
+            ("Please register me. We are really looking forward to it.", REGISTER, None),
+        ]
+    )
+
+
+def test_someone_else_added_or_stood_in_for_anywhere_still_counts() -> None:
+    unclear_because(
+        "about someone else",
+        [
+            "Please register me. I'm standing in for Jo.",
+            "Please register me, I'm covering for our chair.",
+            "Please register me. My deputy too.",
+            "Please register me. And my colleague Jo Bloggs.",
+            "Please register me. My colleague Sam would also like to come.",
+            "Please register me, though I might have to send a deputy.",
+        ],
+    )
+    unclear_because("about someone else", ["Yes - and my colleague too"], answering="invitation")
 
 
 def test_the_sender_alone_is_the_sender() -> None:
@@ -555,6 +725,61 @@ def test_short_replies_to_an_invitation(answering: str) -> None:
     )
 
 
+def test_short_answers_may_name_the_meeting_and_the_way_of_attending() -> None:
+    check(
+        [
+            ("I'm in.", REGISTER, None),
+            ("Yes, I'm in", REGISTER, None),
+            ("Remote for me please", REGISTER, REMOTE),
+            ("Online for me, thanks", REGISTER, REMOTE),
+            ("Yes for the 12th please", REGISTER, None),
+            ("Teams ideally", REGISTER, REMOTE),
+            ("Zoom please", REGISTER, REMOTE),
+            (
+                "Count me in for the room please - it's been ages since we were all together.",
+                REGISTER,
+                IN_PERSON,
+            ),
+        ],
+        answering="invitation",
+    )
+    unclear_because("no request found", ["I'm in London that day."], answering="invitation")
+
+
+def test_a_short_answer_may_be_followed_by_a_remark() -> None:
+    check(
+        [
+            (
+                "In person for me. And thanks for sorting the accessible room last time.",
+                REGISTER,
+                IN_PERSON,
+            ),
+            (
+                "Yes - in person for June please. I'll be up for the week anyway.",
+                REGISTER,
+                IN_PERSON,
+            ),
+            ("Not this time, sorry - we've got inspectors in that week.", DECLINE, None),
+            ("No, sorry. We have an inspection that week.", DECLINE, None),
+            ("No thanks, I'll pass.", DECLINE, None),
+        ],
+        answering="invitation",
+    )
+    # a remark with a word of a request in it is not a remark, and a no names no way of attending
+    unclear_because(
+        "no request found",
+        ["No, I've already registered.", "No, in person"],
+        answering="invitation",
+    )
+
+
+def test_what_someone_is_thanked_for_is_not_asked_for() -> None:
+    thanked = "In person for me. And thanks for sorting the accessible room last time."
+    assert not classify(thanked, answering="invitation").question
+    assert classify("In person for me. I need an accessible room.", answering="invitation").question
+    assert classify("Thanks for the invite please send me the slides").question
+
+
 @pytest.mark.parametrize("answering", [None, "confirmation", "update", "news", "consultation"])
 def test_the_same_words_answering_anything_else_are_unclear(answering: str | None) -> None:
     for text in [t for t in YES + NO if t != "Count me in"]:
@@ -589,6 +814,13 @@ def test_leave() -> None:
             ("I no longer wish to receive these emails.", LEAVE, None),
             ("I don't want to receive these any more.", LEAVE, None),
             ("I tried to unsubscribe and I'm still getting these.", LEAVE, None),
+            (
+                "I tried to unsubscribe last month and I keep getting these. Please just take me "
+                "off the list.",
+                LEAVE,
+                None,
+            ),
+            ("I tried to unsubscribe yesterday but I still get them", LEAVE, None),
             ("I unsubscribed last month but I'm still receiving emails.", LEAVE, None),
             ("I clicked the unsubscribe link but I am still getting emails.", LEAVE, None),
             ("Your unsubscribe link doesn't work, please remove me from the list.", LEAVE, None),
@@ -615,6 +847,26 @@ def test_a_bare_remove_me_in_answer_to_a_meeting_message_is_unclear() -> None:
     )
 
 
+def test_a_bare_remove_me_is_from_the_list_when_the_message_names_it() -> None:
+    check(
+        [
+            (
+                "Hello, I asked to be removed from this list back in January and I'm still getting "
+                "invitations. I stepped down as network chair last year. Please remove me.",
+                LEAVE,
+                None,
+            ),
+            ("Please remove me. I don't want any more emails from this list.", LEAVE, None),
+        ],
+        answering="invitation",
+    )
+    unclear_because(
+        "remove from what: the list or the meeting",
+        ["Thanks for the list of attendees. Please remove me."],
+        answering="invitation",
+    )
+
+
 def test_join() -> None:
     check(
         [
@@ -628,7 +880,15 @@ def test_join() -> None:
             ("I'd like to be added to the distribution list.", JOIN, None),
             ("Could I join the Leaders Network mailing list?", JOIN, None),
             ("I would like to subscribe to the newsletter.", JOIN, None),
+            ("Could I be added to the forum mailing list, please?", JOIN, None),
+            (
+                "I'd like to sign up to the Leaders of Networks Forum mailing list please.",
+                JOIN,
+                None,
+            ),
+            ("Please add me to the Leaders Forum distribution list", JOIN, None),
             ("Please sign me up for the forum.", REGISTER, None),
+            ("Sign me up for the March forum please", REGISTER, None),
             ("I'd like to join the meeting on the 12th.", REGISTER, None),
             ("I'd like to join the Leaders of Networks Forum on Tuesday.", REGISTER, None),
         ]
@@ -689,6 +949,10 @@ def test_typos() -> None:
             ("Please remove me form the list", LEAVE, None),
             ("I'd like to atttend in persn", REGISTER, IN_PERSON),
             ("Apologeis, I can't make it", DECLINE, None),
+            ("swich me to remote pls, cant travel now", CHANGE, REMOTE),
+            ("Please swtich me to online", CHANGE, REMOTE),
+            ("Could you swpa me to in person?", CHANGE, IN_PERSON),
+            ("Please chnage me to remote", CHANGE, REMOTE),
         ]
     )
 
@@ -698,6 +962,9 @@ def test_the_typo_check_leaves_real_words_alone() -> None:
     assert normalise("remote, not remove") == "remote, not remove"
     assert normalise("I have subscribed") == "I have subscribed"
     assert normalise("I attended last time") == "I attended last time"
+    real = "stitch snitch swatch swan sway swamp swaps soap slap snap swam swat swab charge chance"
+    assert normalise(real) == real
+    assert normalise("the changes, changed") == "the changes, changed"
 
 
 def test_how_people_type() -> None:
@@ -730,6 +997,18 @@ def test_the_subject_is_read_only_when_the_body_is_empty() -> None:
     assert classify("", subject="Unsubscribe").kind is LEAVE
     assert classify("  \n", subject="Apologies - can't make the 12th").kind is DECLINE
     assert classify("What time does it start?", subject="Register").kind is UNCLEAR
+
+
+def test_the_subject_is_read_when_the_body_is_only_a_signature() -> None:
+    signature = "Alex Seddon\nChair, LGBT+ Staff Network\nInsolvency Service | 16th Floor"
+    assert classify(signature, subject="Please add me to the mailing list").kind is JOIN
+    intent = classify(signature, subject="Register me for 12 March forum - in person")
+    assert (intent.kind, intent.mode) == (REGISTER, IN_PERSON)
+    assert classify("Thanks\nAlex", subject="Unsubscribe").kind is LEAVE
+    assert classify("Thanks\nAlex", subject="Forum").reason == "acknowledgement"
+    assert classify("I'll let you know", subject="Register me").kind is UNCLEAR
+    reply = classify(signature, subject="Please add me to the mailing list", answering="invitation")
+    assert reply.kind is UNCLEAR
 
 
 def test_the_subject_of_a_reply_is_our_own_and_not_read() -> None:
@@ -917,6 +1196,12 @@ def test_clauses_are_cut_at_sentence_ends_breaks_and_contrast_words() -> None:
         ("see you", "", False),
         ("late", "however", True),
     ]
+
+
+def test_a_line_wrapped_by_a_mail_client_is_one_line() -> None:
+    wrapped = "Sorry, I'm on annual leave that whole week so won't make June. Hopefully\nsee you."
+    assert [c.text for c in split_clauses(wrapped)][-1] == "Hopefully see you"
+    assert [c.text for c in split_clauses("Yes\nplease\n\nAlex")] == ["Yes", "please", "Alex"]
 
 
 @pytest.mark.parametrize(
