@@ -14,7 +14,7 @@ from mailer.db import make_engine, make_sessionmaker, migrate
 from mailer.domain.services import build_services
 from mailer.runtime import Runtime
 from tests.conftest import make_test_config
-from tests.support.corpus import AUTHSERV_ID, json_summary, run_corpus
+from tests.support.corpus import corpus_inbound_settings, json_summary, run_corpus
 from tests.support.databases import TestDatabase
 from tests.support.servers import RunningService
 
@@ -30,7 +30,7 @@ def main() -> None:
             engine = make_engine(url)
             migrate(engine)
             database = TestDatabase(url, engine, make_sessionmaker(engine))
-            config = make_test_config(Path(tmp), url, inbound={"authserv_id": AUTHSERV_ID})
+            config = make_test_config(Path(tmp), url, inbound=corpus_inbound_settings())
             services = build_services(config)
             with RunningService(Runtime(config, engine, database.sessions, services), web=False):
                 score = run_corpus(database, services, config, part)

@@ -63,6 +63,7 @@ class AnsweredMessage:
     meeting_id: int | None
     text: str
     html: str = ""
+    subject: str = ""
 
     @property
     def answering(self) -> Answering:
@@ -98,6 +99,8 @@ def answered_messages(session: Session, ids: Sequence[str]) -> dict[str, Answere
                 OutboxMessage.body_html,
                 Mailing.body_text.label("mailing_text"),
                 Mailing.body_html.label("mailing_html"),
+                OutboxMessage.subject,
+                Mailing.subject.label("mailing_subject"),
             )
             .outerjoin(Mailing, Mailing.id == OutboxMessage.mailing_id)
             .where(OutboxMessage.message_id.in_(list(ids)))
@@ -110,6 +113,7 @@ def answered_messages(session: Session, ids: Sequence[str]) -> dict[str, Answere
             row.meeting_id,
             row.body_text or row.mailing_text or "",
             row.body_html or row.mailing_html or "",
+            row.subject or row.mailing_subject or "",
         )
         for row in rows
     }

@@ -66,14 +66,13 @@ def classify(text: str, subject: str = "", *, answering: str | None = None) -> I
     ``answering`` is the kind of our message this one replies to, if any: a
     bare "Yes" means something only after an invitation, agenda or reminder.
     ``subject`` (already without "Re:" and the like) is read, before the
-    body, only when the message answers nothing of ours and its body says
-    nothing: no words, or only names, job titles and pleasantries (a
-    signature). In a reply, the subject is most likely our own words, not
-    the sender's.
+    body, only when the body says nothing: no words, or only names, job
+    titles and pleasantries (a signature). The caller gives it only when it
+    is the sender's own words: in a reply that kept our subject, it is ours.
     """
     clauses = split_clauses(text)
     readings = _read_all(clauses)
-    if answering is None and all(_says_nothing(r) for r in readings):
+    if subject and all(_says_nothing(r) for r in readings):
         readings = _read_all(split_clauses(subject) + clauses)
     return _combine(readings, answering)
 

@@ -261,6 +261,19 @@ def _our_thread_ids(email: EmailMessage, config: Config) -> list[str]:
     return our_ids(ids, config.mail.domain)
 
 
+def _their_subject(subject: str, answered: AnsweredMessage | None) -> str:
+    """A message's subject without "Re:" and gateway tags, when it is the sender's own words: not
+    when it is the subject of the message of ours it answers (which a reply keeps)."""
+    cleaned = clean_subject(subject)
+    if answered is not None and _same_words(cleaned, clean_subject(answered.subject)):
+        return ""
+    return cleaned
+
+
+def _same_words(one: str, other: str) -> bool:
+    return one.casefold().split() == other.casefold().split()
+
+
 def _texts_of(answered: AnsweredMessage | None) -> list[str]:
     """The texts of our message a reply answers, as a client may have quoted it: its plain part,
     and its HTML part as text (clients that quote the HTML part write that)."""
@@ -298,7 +311,7 @@ def _read(
     intent = (
         classify(
             parsed.new_text,
-            clean_subject(parsed.subject),
+            _their_subject(parsed.subject, answered),
             answering=str(answered.answering) if answered else None,
         )
         if asks

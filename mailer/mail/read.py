@@ -237,15 +237,37 @@ def new_text(
     6. :func:`_without_own_name`: a signature that starts with the sender's
        own name and nothing else ("Alex", "Alex Drury | Chair, …"), given the
        names they sign with (``signed_as``, from :func:`names_of`).
+
+    Lines marked with the sender's initials (:func:`_marked_comments`:
+    Outlook's inline answers written into the quote) are kept after all.
     """
     lines = _plain_lines(text)
     lines = _without_banners(lines)
+    comments = _marked_comments(lines, signed_as)
     lines = without_own_text(lines, ours, languages)
     lines = _above_the_original(lines, languages)
     lines = _above_footers(lines)
     lines = _without_closing(lines, languages)
     lines = _without_own_name(lines, signed_as, languages)
-    return _joined(lines)
+    return _joined([*lines, *(c for c in comments if c not in lines)])
+
+
+def _marked_comments(lines: list[str], signed_as: Sequence[str]) -> list[str]:
+    """Outlook's inline answers, marked with the sender's initials ("[AB] In person please."), as
+    they are written into the quoted original: the sender's own words, wherever they stand."""
+    initials = {"".join(word[0] for word in name.split()).upper() for name in signed_as}
+    initials = {i for i in initials if len(i) >= 2}
+    if not initials:
+        return []
+    comments = []
+    for line in lines:
+        found = _INLINE_COMMENT.match(line.strip())
+        if found and found.group(1).upper() in initials and found.group(2).strip():
+            comments.append(found.group(2).strip())
+    return comments
+
+
+_INLINE_COMMENT = re.compile(r"\[([A-Za-z]{2,4})\]\s*(.*)")
 
 
 def without_signature(text: str, languages: tuple[str, ...] = ("en",)) -> str:

@@ -56,7 +56,9 @@ class Forum:
             assert row is not None
             return row
 
-    def reply(self, email: str, text: str, *, quote_invitation: str = "") -> InboundMessage:
+    def reply(
+        self, email: str, text: str, *, quote_invitation: str = "", subject: str = ""
+    ) -> InboundMessage:
         """``email`` answers their invitation with ``text`` (above a quote of it, introduced by
         ``quote_invitation``), and the worker handles it."""
         invitation = self.invitation_to(email)
@@ -67,7 +69,8 @@ class Forum:
             )
         self.sent += 1
         raw = (
-            f"From: {email}\r\nTo: forum@lists.test\r\nSubject: Re: {invitation.subject}\r\n"
+            f"From: {email}\r\nTo: forum@lists.test\r\n"
+            f"Subject: {subject or 'Re: ' + (invitation.subject or '')}\r\n"
             f"Message-ID: <answer-{self.sent}@example.org>\r\n"
             f"In-Reply-To: {invitation.message_id}\r\nReferences: {invitation.message_id}\r\n"
             f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}{quoted}\r\n"
@@ -210,3 +213,17 @@ def test_a_registration_without_a_mode_is_asked_how_they_will_attend(forum: Foru
     text = reply.body_text or ""
     assert "Please tell us how you will attend" in text
     assert "/in-person" in text and "/remote" in text
+
+
+def test_a_reply_is_read_by_its_subject_only_when_the_sender_wrote_it(forum: Forum) -> None:
+    """A signature-only reply: "Attending remotely" in the subject registers; our own subject kept
+    ("Re: Invitation: …", which may hold request words) is never read as the request."""
+    signature = "Gus Fry\r\nCo-Chair, Early Careers Network"
+    forum.reply("gus@example.org", signature, subject="Attending remotely")
+    assert forum.answer_of("gus@example.org") == (
+        RsvpResponse.ATTENDING,
+        AttendanceMode.REMOTE,
+        False,
+    )
+    row = forum.reply("cy@example.org", signature)
+    assert forum.answer_of("cy@example.org") is None and row.status is InboundStatus.TRIAGE

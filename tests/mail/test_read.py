@@ -865,3 +865,16 @@ def test_an_encoded_display_name_never_splits_from_or_passes_for_its_address(
 ) -> None:
     parsed = parse_message(f"From: {header}\r\nSubject: x\r\n\r\nhi\r\n".encode())
     assert (parsed.from_name, parsed.from_email) == (name, address)
+
+
+def test_inline_answers_marked_with_the_senders_initials_are_kept() -> None:
+    text = (
+        "Hi,\n\nAnswers below.\n\nFrom: Forum <forum@lists.test>\nSent: 03 March 2026 10:00\n"
+        "Subject: Invitation\n\nHow will you attend?\n[AB] In person please.\n"
+        "Can't attend: https://example.invalid/x\n[AB] Noted, thanks.\n[CD] Not mine.\n"
+    )
+    kept = new_text(text, signed_as=names_of("Alex Bell", "alex.bell@x.example"))
+    assert kept == "Hi,\n\nAnswers below.\n\nIn person please.\nNoted, thanks."
+    assert (
+        new_text(text, signed_as=names_of("Sam Jones", "sam@x.example")) == "Hi,\n\nAnswers below."
+    )

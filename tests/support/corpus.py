@@ -62,6 +62,15 @@ from tests.support.net import wait_for
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 AUTHSERV_ID = "mx.lists.test"
+#: ``[inbound] reply_languages`` of the environment: English and Welsh, as a UK public body reads,
+#: and the two languages of European colleagues' clients met most.
+REPLY_LANGUAGES = "en,cy,fr,de"
+
+
+def corpus_inbound_settings() -> dict[str, str]:
+    """The ``[inbound]`` settings a corpus run uses."""
+    return {"authserv_id": AUTHSERV_ID, "reply_languages": REPLY_LANGUAGES}
+
 
 #: Labels whose messages change a member's record when understood as labelled.
 CHANGES_STATE = {
