@@ -263,8 +263,9 @@ def _one_edit_apart(a: str, b: str) -> bool:
 
 # --- cutting -----------------------------------------------------------------------------------
 
-#: A long line followed by one that goes on in lower case: a sentence wrapped by a mail client.
-_WRAPPED = re.compile(r"(?<=[^\n]{40})\n(?=[a-z])")
+#: A long line that ends no sentence, followed by one that goes on in lower case: a sentence
+#: wrapped by a mail client.
+_WRAPPED = re.compile(r"(?<=[^\n]{39}[^\n.!?])\n(?=[a-z])")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 #: Words after which a full stop ends no sentence.
 _ABBREVIATIONS = frozenset("e.g i.e etc dr mr mrs ms st approx vs cf a.m p.m no".split())

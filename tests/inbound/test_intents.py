@@ -1212,3 +1212,14 @@ def test_a_line_wrapped_by_a_mail_client_is_one_line() -> None:
 )
 def test_odd_text_never_raises(text: str) -> None:
     assert isinstance(classify(text, text, answering="invitation"), Intent)
+
+
+def test_a_line_that_ends_a_sentence_is_not_joined_to_the_next() -> None:
+    """Only a wrapped sentence is joined back: a request that ends with its full stop stays a
+    clause of its own, whatever follows it."""
+    text = (
+        "Please register me, I will join remotely.\nthe rest of this line is about something else"
+    )
+    clauses = [c.text for c in split_clauses(text)]
+    assert clauses[0] == "Please register me"
+    assert "something else" not in " ".join(clauses[:2])
