@@ -2,9 +2,10 @@
 
 Views let domain errors rise; they catch only the ones they turn into
 something else: a form error next to its field (:func:`refusal_on_form`), or a
-flashed message in the panel (``web.panel.actions.flash_outcome``). The JSON
-API answers its own errors in JSON (its blueprint's handlers win over these
-for its views: see ``web.api``).
+refusal flashed to the next panel page (:func:`flash_refusal`, which
+``web.panel.actions.flash_outcome`` uses). The JSON API answers its own errors
+in JSON (its blueprint's handlers win over these for its views: see
+``web.api``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import cast
 
-from flask import Flask, render_template
+from flask import Flask, flash, get_flashed_messages, render_template
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, Forbidden
@@ -56,6 +58,27 @@ def refusal_on_form(
         named = getattr(exc, "field", None)
         field = form[named] if named and named in form else form[default]
         field.errors = [*field.errors, str(exc)]
+
+
+#: The flash category of a refusal: a request the panel did not carry out, and why.
+REFUSED = "error"
+
+
+def flash_refusal(message: str) -> None:
+    """Tell the organiser, on the page they see next, that their request was refused and why:
+    it is listed in a GOV.UK error summary. Any other flashed message says what was done and is
+    shown in a success banner (see :func:`flashed_messages`)."""
+    flash(message, REFUSED)
+
+
+def flashed_messages() -> tuple[list[str], list[str]]:
+    """The messages flashed for this page: (what was done, what was refused). ``base.html``
+    shows the first in a GOV.UK success notification banner, the second in an error summary."""
+    flashed = cast(list[tuple[str, str]], get_flashed_messages(with_categories=True))
+    return (
+        [message for category, message in flashed if category != REFUSED],
+        [message for category, message in flashed if category == REFUSED],
+    )
 
 
 @dataclass(frozen=True)
@@ -109,6 +132,8 @@ ERROR_PAGES: dict[int | type[Exception], ErrorPage] = {
 
 
 def init_app(app: Flask) -> None:
-    """Give every error in ``ERROR_PAGES`` its page, for the whole app."""
+    """Give every error in ``ERROR_PAGES`` its page, for the whole app, and pages their flashed
+    messages (``flashed_messages()`` in templates)."""
     for error, page in ERROR_PAGES.items():
         app.register_error_handler(error, page)
+    app.jinja_env.globals["flashed_messages"] = flashed_messages
