@@ -210,26 +210,34 @@ class Config:
 
 
 def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    """``cls`` from the TOML table ``data``. ``where`` is the table's name as the file writes it
+    (``web``, ``delivery.smarthost``; empty for the top level), so that messages name a setting
+    as the person will find it: ``[web] port``, ``[delivery.smarthost]``."""
     known = {f.name: f for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
+        table = f"{where}.{key}" if where else key
         if key not in known:
-            raise ConfigError(f"unknown setting [{where}] {key}")
+            if isinstance(value, Mapping):
+                raise ConfigError(f"unknown section [{table}]")
+            raise ConfigError(
+                f"unknown setting [{where}] {key}" if where else f"unknown setting {key}"
+            )
         f = known[key]
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         if isinstance(default, dict):
             if not isinstance(value, Mapping) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items()
             ):
-                raise ConfigError(f'[{key}] must be a table of "domain" = "name" strings')
+                raise ConfigError(f'[{table}] must be a table of "domain" = "name" strings')
             kwargs[key] = {k.lower(): v for k, v in value.items()}
             continue
         if dataclasses.is_dataclass(default):
             if not isinstance(value, Mapping):
-                raise ConfigError(f"[{where}.{key}] must be a table")
-            kwargs[key] = _build(type(default), value, f"{where}.{key}")
+                raise ConfigError(f"[{table}] must be a table")
+            kwargs[key] = _build(type(default), value, table)
             continue
-        kwargs[key] = _coerce(value, default, f"[{where}] {key}")
+        kwargs[key] = _coerce(value, default, f"[{where}] {key}" if where else key)
     return cls(**kwargs)
 
 
@@ -309,7 +317,7 @@ def load_config(
                 table = table.setdefault(key, {})
             table[keys[-1]] = env[var]
     data.pop("source", None)
-    config = _build(Config, data, "config")
+    config = _build(Config, data, "")
     config = dataclasses.replace(config, source=str(chosen) if chosen else None)
     validate(config)
     return config

@@ -143,3 +143,26 @@ def current_revision(engine: Engine) -> str | None:
         if not inspect(connection).has_table("alembic_version"):
             return None
         return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def revision_at(url: str) -> str | None:
+    """The Alembic revision of the database at ``url``; None when it has no schema yet.
+
+    A SQLite file that does not exist has none, and is not created to find out
+    (connecting would create it). Any other database is asked on a connection of
+    its own, closed before returning.
+    """
+    parsed = make_url(normalise_url(url))
+    path = parsed.database
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and path not in (None, "", ":memory:")
+        and not parsed.query.get("uri")
+        and not Path(path).exists()
+    ):
+        return None
+    engine = make_engine(url)
+    try:
+        return current_revision(engine)
+    finally:
+        engine.dispose()

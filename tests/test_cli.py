@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import os
 import smtplib
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import click
+import pytest
 
 from mailer.cli import cli, main
 from tests.conftest import run
@@ -313,6 +315,66 @@ def test_serve_refuses_an_uninitialised_database(tmp_path: Path) -> None:
     config.write_text(f'[service]\ndev_mode = true\ndata_dir = "{tmp_path / "var"}"\n')
     code, _, err = run("--config", str(config), "serve")
     assert code == 2 and "convene init" in err
+
+
+NOT_INITIALISED = (
+    "convene: the database (sqlite:///var/convene.db) is not initialised: "
+    "run 'convene init' first.\n"
+)
+
+
+def _no_configuration_here(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in ``directory`` as someone would who has not set Convene up: no file, no
+    environment."""
+    monkeypatch.chdir(directory)
+    for var in [name for name in os.environ if name.startswith("CONVENE_")]:
+        monkeypatch.delenv(var)
+
+
+def test_a_command_before_init_says_to_run_init_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_configuration_here(tmp_path, monkeypatch)
+    for argv in (
+        ("list", "show"),
+        ("inbound", "--json"),
+        ("list", "members", "forum"),
+        ("news", "preview", "1"),  # given the services before the session
+        ("serve",),
+    ):
+        code, out, err = run(*argv)
+        assert (code, out, err) == (2, "", NOT_INITIALISED), argv
+    assert list(tmp_path.iterdir()) == []  # no database file, no dev secret key
+
+
+def test_a_database_file_without_the_schema_is_not_initialised_either(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_configuration_here(tmp_path, monkeypatch)
+    (tmp_path / "var").mkdir()
+    sqlite3.connect(tmp_path / "var" / "convene.db").close()  # an empty database file
+    assert run("list", "show") == (2, "", NOT_INITIALISED)
+    code, out, _ = run("init")
+    assert code == 0 and "Database ready" in out
+    assert run("list", "show")[0] == 0
+
+
+def test_the_command_before_init_as_a_real_process(tmp_path: Path) -> None:
+    """As typed in an empty directory: one line saying what to do, no traceback."""
+    root = Path(__file__).parents[1]
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CONVENE_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    shown = subprocess.run(
+        [sys.executable, "-m", "mailer.cli", "list", "show"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (shown.returncode, shown.stdout, shown.stderr) == (2, "", NOT_INITIALISED)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_inbound_log_json(cli_env: Path, database: TestDatabase) -> None:

@@ -102,7 +102,7 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     [
         ("[web]\nport = 'eighty'\n", "whole number"),
         ("[web]\nbogus = 1\n", "unknown setting"),
-        ("[nonsense]\n", "unknown setting"),
+        ("[nonsense]\n", r"unknown section \[nonsense\]"),
         ("[delivery]\nbackend = 'pigeon'\n", "backend"),
         ("[delivery]\nbackend = 'smtp'\n", "host is empty"),
         ("[mail]\ndomain = 'a@b'\n", "bare domain"),
@@ -129,6 +129,47 @@ def test_languages_read_for_out_of_office_replies_only_are_accepted(tmp_path: Pa
     path = tmp_path / "c.toml"
     path.write_text("[service]\ndev_mode = true\n[inbound]\nreply_languages = 'de, cy, pt'\n")
     assert load_config(path, environ={}).inbound.reply_language_codes == ("en", "de", "cy", "pt")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[web]\nport = "eighty"\n', "[web] port must be a whole number, not 'eighty'"),
+        ("[web]\nbogus = 1\n", "unknown setting [web] bogus"),
+        ("bogus = 1\n", "unknown setting bogus"),
+        ("[bogus]\nkey = 1\n", "unknown section [bogus]"),
+        ("[delivery.bogus]\n", "unknown section [delivery.bogus]"),
+        (
+            '[delivery.smarthost]\nport = "x"\n',
+            "[delivery.smarthost] port must be a whole number, not 'x'",
+        ),
+        ("[delivery.smarthost]\nbogus = 1\n", "unknown setting [delivery.smarthost] bogus"),
+        ("[delivery]\nsmarthost = 3\n", "[delivery.smarthost] must be a table"),
+        ("web = 3\n", "[web] must be a table"),
+        ("organisations = 3\n", '[organisations] must be a table of "domain" = "name" strings'),
+    ],
+)
+def test_a_message_names_the_setting_as_the_file_writes_it(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text + "\n[service]\ndev_mode = true\n")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path, environ={})
+    assert str(refused.value) == message
+
+
+def test_the_documented_error_is_the_one_convene_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import run
+
+    docs = (EXAMPLE.parent / "docs" / "configuration.md").read_text(encoding="utf-8")
+    [documented] = re.findall(r"`(convene: configuration error: [^`]+)`", docs)
+    path = tmp_path / "c.toml"
+    path.write_text('[service]\ndev_mode = true\n[web]\nport = "eighty"\n')
+    monkeypatch.setenv("CONVENE_CONFIG", str(path))
+    assert run("list", "show") == (2, "", documented + "\n")
 
 
 def test_missing_file_is_a_clear_error() -> None:

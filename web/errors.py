@@ -2,9 +2,11 @@
 
 Views let domain errors rise; they catch only the ones they turn into
 something else: a form error next to its field (:func:`refusal_on_form`), or a
-flashed message in the panel (``web.panel.actions.flash_outcome``). The JSON
-API answers its own errors in JSON (its blueprint's handlers win over these
-for its views: see ``web.api``).
+refusal flashed to the next panel page (:func:`flash_refusal`, which
+``web.panel.actions.flash_outcome`` uses). Every error under the JSON API's
+address (:data:`API_PREFIX`), its views' and routing's alike (an address that
+matches nothing, a method it does not take), is answered in the API's JSON,
+``{"error": "..."}``, instead of a page.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import cast
 
-from flask import Flask, render_template
+from flask import Flask, flash, get_flashed_messages, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest, Forbidden
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, MethodNotAllowed
 
 from mailer.domain.consultations import ConsultationClosed
 from mailer.domain.errors import (
@@ -30,6 +34,8 @@ from mailer.domain.errors import (
 )
 
 LINK_PAGE = "public/link_error.html"
+#: Where the JSON API lives (``web.api``'s blueprint): every error under it is answered in JSON.
+API_PREFIX = "/api"
 
 
 class LinkFormExpired(BadRequest):
@@ -58,6 +64,27 @@ def refusal_on_form(
         field.errors = [*field.errors, str(exc)]
 
 
+#: The flash category of a refusal: a request the panel did not carry out, and why.
+REFUSED = "error"
+
+
+def flash_refusal(message: str) -> None:
+    """Tell the organiser, on the page they see next, that their request was refused and why:
+    it is listed in a GOV.UK error summary. Any other flashed message says what was done and is
+    shown in a success banner (see :func:`flashed_messages`)."""
+    flash(message, REFUSED)
+
+
+def flashed_messages() -> tuple[list[str], list[str]]:
+    """The messages flashed for this page: (what was done, what was refused). ``base.html``
+    shows the first in a GOV.UK success notification banner, the second in an error summary."""
+    flashed = cast(list[tuple[str, str]], get_flashed_messages(with_categories=True))
+    return (
+        [message for category, message in flashed if category != REFUSED],
+        [message for category, message in flashed if category == REFUSED],
+    )
+
+
 @dataclass(frozen=True)
 class ErrorPage:
     """The page one kind of error gets. Without a fixed ``message`` the page shows the error's own
@@ -68,9 +95,39 @@ class ErrorPage:
     message: str | None = None
     template: str = "error.html"
 
-    def __call__(self, error: Exception) -> tuple[str, int]:
+    def __call__(self, error: Exception) -> ResponseReturnValue:
+        if _for_the_api():
+            # A domain error's text says what is wrong with this request ("There is no such
+            # meeting."); any other error's is the page's fixed message, never its internals.
+            text = str(error) if isinstance(error, DomainError) else self.message or str(error)
+            return _api_error(text, self.status, error)
         message = self.message or str(error)
-        return render_template(self.template, title=self.title, message=message), self.status
+        page = render_template(self.template, title=self.title, message=message)
+        return page, self.status, _headers_of(error)
+
+
+def _for_the_api() -> bool:
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
+def _headers_of(error: Exception) -> dict[str, str]:
+    """What an error's response must carry besides its body: the methods a 405 address takes."""
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        return {"Allow": ", ".join(sorted(error.valid_methods))}
+    return {}
+
+
+def _api_error(text: str, status: int, error: Exception) -> ResponseReturnValue:
+    """The API's one error shape (``Error`` in its OpenAPI document)."""
+    return jsonify(error=text), status, _headers_of(error)
+
+
+def other_http_error(error: HTTPException) -> ResponseReturnValue:
+    """An HTTP error with no page of its own (413, 415, ...): werkzeug's page, or under the API
+    its description in JSON."""
+    if _for_the_api() and error.code is not None:
+        return _api_error(error.description or error.name, error.code, error)
+    return error
 
 
 NOT_FOUND = ErrorPage("Page not found", 404, "There is nothing at this address.")
@@ -100,6 +157,9 @@ ERROR_PAGES: dict[int | type[Exception], ErrorPage] = {
     NotFound: NOT_FOUND,
     # Any other refusal (a list that already exists, say): its text says why.
     DomainError: ErrorPage("There is a problem", 400),
+    400: ErrorPage(
+        "There is a problem", 400, "The request could not be understood. Go back and try again."
+    ),
     404: NOT_FOUND,
     405: ErrorPage("Not allowed", 405, "This page cannot be used that way."),
     500: ErrorPage(
@@ -109,6 +169,10 @@ ERROR_PAGES: dict[int | type[Exception], ErrorPage] = {
 
 
 def init_app(app: Flask) -> None:
-    """Give every error in ``ERROR_PAGES`` its page, for the whole app."""
+    """Give every error in ``ERROR_PAGES`` its page (its JSON under the API), any other HTTP error
+    :func:`other_http_error`, for the whole app; and pages their flashed messages
+    (``flashed_messages()`` in templates)."""
     for error, page in ERROR_PAGES.items():
         app.register_error_handler(error, page)
+    app.register_error_handler(HTTPException, other_http_error)
+    app.jinja_env.globals["flashed_messages"] = flashed_messages

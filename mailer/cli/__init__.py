@@ -8,8 +8,9 @@ mistyped option answer without loading the whole service.
 
 Exit statuses: 0 done; 1 a domain rule refused the request (``DomainError``),
 a ``doctor`` check failed or a listener could not start; 2 a usage error, a
-configuration error (``ConfigError``), an uninitialised database for ``serve``,
-or ``person erase`` without ``--yes``.
+configuration error (``ConfigError``), a database that ``convene init`` has not
+initialised yet (``DatabaseNotInitialised``, for every command but ``init`` and
+``doctor``), or ``person erase`` without ``--yes``.
 """
 
 from __future__ import annotations
@@ -31,20 +32,24 @@ from mailer.cli import (
     people,
     service,
 )
-from mailer.cli.context import CliState
+from mailer.cli.context import CliState, DatabaseNotInitialised
 from mailer.config import ConfigError
 from mailer.domain.errors import DomainError
 
 
 class ConveneGroup(click.Group):
     """The root group; the one place where a refused request becomes a message on standard error
-    and an exit status: a ``ConfigError`` exits 2, a ``DomainError`` exits 1."""
+    and an exit status: a ``ConfigError`` or ``DatabaseNotInitialised`` exits 2, a
+    ``DomainError`` exits 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
             click.echo(f"convene: configuration error: {exc}", err=True)
+            ctx.exit(2)
+        except DatabaseNotInitialised as exc:
+            click.echo(f"convene: {exc}", err=True)
             ctx.exit(2)
         except DomainError as exc:
             click.echo(f"convene: {exc}", err=True)

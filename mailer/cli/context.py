@@ -5,7 +5,8 @@ what it needs with the ``pass_*`` decorators, which hand it over as keyword
 arguments (``config=``, ``runtime=``, ``session=``, ``services=``), so the
 decorators can be stacked in any order. The Config is loaded on first use, so
 ``--help`` works even with a broken configuration file; the runtime (engine,
-sessions, services) is opened on first use and disposed when the command ends.
+sessions, services) is opened on first use, once the database is known to be
+initialised, and disposed when the command ends.
 """
 
 from __future__ import annotations
@@ -37,6 +38,25 @@ def open_runtime(config: Config) -> Iterator[Runtime]:
         runtime.engine.dispose()
 
 
+class DatabaseNotInitialised(Exception):
+    """A command that needs the database ran before ``convene init`` made its schema; the
+    message names the database (never its password) and says what to run."""
+
+
+def require_initialised(config: Config) -> None:
+    """Raise ``DatabaseNotInitialised`` unless ``config``'s database has a schema; creates
+    nothing to find out."""
+    from sqlalchemy.engine import make_url
+
+    from mailer.db import normalise_url, revision_at
+
+    if revision_at(config.database_url) is None:
+        shown = make_url(normalise_url(config.database_url)).render_as_string(hide_password=True)
+        raise DatabaseNotInitialised(
+            f"the database ({shown}) is not initialised: run 'convene init' first."
+        )
+
+
 class CliState:
     """One ``convene`` invocation: the ``--config`` path, and the Config and runtime made from it
     (each at most once). ``close`` releases the runtime; the root group calls it at the end."""
@@ -57,7 +77,11 @@ class CliState:
 
     @property
     def runtime(self) -> Runtime:
+        """The runtime of an initialised database; raises ``DatabaseNotInitialised`` (before
+        anything is created: no database file, no dev secret key) when ``convene init`` has not
+        made the schema yet. ``init`` itself opens its runtime with :func:`open_runtime`."""
         if self._runtime is None:
+            require_initialised(self.config)
             self._runtime = self._open.enter_context(open_runtime(self.config))
         return self._runtime
 

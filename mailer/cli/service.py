@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mailer.cli.context import open_runtime, pass_config, pass_runtime, pass_session
+from mailer.cli.context import open_runtime, pass_config, require_initialised
 from mailer.config import Config
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-    from mailer.runtime import Runtime
 
 log = logging.getLogger("convene")
 
@@ -24,18 +22,28 @@ log = logging.getLogger("convene")
 @click.option(
     "--demo", is_flag=True, help="on an empty database, seed a labelled demo list and meeting"
 )
-@pass_runtime
-@pass_session
-def init(runtime: Runtime, session: Session, admin_email: str | None, demo: bool) -> None:
+@pass_config
+def init(config: Config, admin_email: str | None, demo: bool) -> None:
     """Create or upgrade the database and the first organiser."""
     from mailer.db import migrate
+
+    # Its own runtime: the one commands are given is only for a database init has made.
+    with open_runtime(config) as runtime:
+        migrate(runtime.engine)
+        click.echo(f"Database ready: {runtime.engine.url.render_as_string(hide_password=True)}")
+        with runtime.sessions() as session:
+            _first_organiser(config, session, admin_email=admin_email, demo=demo)
+
+
+def _first_organiser(
+    config: Config, session: Session, *, admin_email: str | None, demo: bool
+) -> None:
+    """On a database with no organiser: the demo list, meeting and organiser (``demo``, on an
+    empty database), or else the first admin; its password is printed once."""
     from mailer.domain.demo import database_is_empty, seed_demo
     from mailer.domain.models import OrganiserRole
     from mailer.domain.organisers import count_organisers, create_organiser, generate_password
 
-    config = runtime.config
-    migrate(runtime.engine)
-    click.echo(f"Database ready: {runtime.engine.url.render_as_string(hide_password=True)}")
     if demo and database_is_empty(session) and count_organisers(session) == 0:
         seed = seed_demo(session, domain=config.mail.domain)
         base = config.service.base_url.rstrip("/")
@@ -75,18 +83,15 @@ def init(runtime: Runtime, session: Session, admin_email: str | None, demo: bool
 def _run_parts(
     config: Config, *, lmtp: bool = False, smtp: bool = True, worker: bool = True, web: bool = True
 ) -> None:
-    """Run the chosen parts until Ctrl-C or SIGTERM. Exit status 2 on an uninitialised database,
-    1 when a listener cannot start."""
-    from mailer.db import current_revision
+    """Run the chosen parts until Ctrl-C or SIGTERM. Raises ``DatabaseNotInitialised`` before
+    ``convene init``; exit status 1 when a listener cannot start."""
     from mailer.runtime import serve
 
     ctx = click.get_current_context()
     if lmtp:
         config = config.replace(inbound={"lmtp": True})
+    require_initialised(config)
     with open_runtime(config) as runtime:
-        if current_revision(runtime.engine) is None:
-            click.echo("The database is not initialised: run 'convene init' first.", err=True)
-            ctx.exit(2)
         parts = [name for name, on in (("smtp", smtp), ("worker", worker), ("web", web)) if on]
         log.info(
             "starting %s (%s)",

@@ -3,11 +3,15 @@
 Every message Convene sends is written here, to bytes for the SMTP wire
 (RFC 5322 / 2045, CRLF line ends):
 
-- headers are written by ``email.policy.SMTP``: plain text as it is when it
-  fits on a line, anything else folded and, where not ASCII, RFC 2047
-  encoded. An address that is not ASCII (``jörg@example.org``) cannot be
-  encoded (RFC 6532), so a header holding one is written in UTF-8 by
-  ``email.policy.SMTPUTF8``, and the message can then only travel over
+- headers are plain text as it is when it fits on a line; anything else is
+  folded to lines of 78 characters, the first line always holding the start
+  of the value, and where not ASCII RFC 2047 encoded. Structured headers
+  (addresses) are written by ``email.policy.SMTP``; free text (Subject) is
+  folded here (:func:`_fold_text`), because the standard library's folder can
+  put a space that is meant to be shown between two encoded words, where
+  readers ignore it. An address that is not ASCII (``jörg@example.org``)
+  cannot be encoded (RFC 6532), so a header holding one is written in UTF-8
+  by ``email.policy.SMTPUTF8``, and the message can then only travel over
   SMTPUTF8 (:func:`needs_smtputf8`; the sender checks the next hop offers it).
   RFC 2369 URL lists (List-Unsubscribe) are folded between their URLs only.
   A value holding CR, LF or NUL is refused (``ValueError``), so nothing a
@@ -25,11 +29,16 @@ many recipients with one ``EmailMessage``.
 
 from __future__ import annotations
 
+import base64
 import binascii
+import functools
+import re
+import string
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy as email_policy
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import getaddresses
 
@@ -84,19 +93,160 @@ def _has_utf8_address(name: str, value: str) -> bool:
 
 
 def folded_header(name: str, value: str) -> str:
-    """``value`` as it goes on the wire after ``name:``: folded lines joined by CRLF and a space."""
+    """``value`` as it goes on the wire after ``name:``: folded lines joined by CRLF and a space.
+
+    The first line always holds the start of the value (``Subject: Invitation: ...``, never
+    ``Subject:`` alone, which readers take as a value starting with a space). White space at
+    either end is not written: readers drop it.
+    """
     check_header_value(value)
+    value = value.strip(" \t")
     if name.lower() in URL_LIST_HEADERS and value.isascii():
         if len(name) + 2 + len(value) > _MAX_LINE:
             value = value.replace(">, <", ">,\r\n <")  # between the URLs, never inside one
         if any(len(line) > _HARD_LIMIT for line in value.split("\r\n")):
             raise ValueError(f"{name} has a URL longer than a line may be")
         return value
-    if value.isascii() and len(name) + 2 + len(value) <= _MAX_LINE:
+    if (
+        value.isascii()
+        and value.isprintable()
+        and len(name) + 2 + len(value) <= _MAX_LINE
+        and "=?" not in value
+    ):
         return value  # what the policy writes for one short line of plain text
+    if _is_unstructured(name):
+        return _fold_text(name, value)
     policy = WIRE_UTF8 if _has_utf8_address(name, value) else WIRE
     folded = policy.fold(name, policy.header_factory(name, value))
-    return folded[len(name) + 1 :].removeprefix(" ").removesuffix(policy.linesep)
+    body = folded[len(name) + 1 :].removesuffix(policy.linesep)
+    if body.startswith(policy.linesep):
+        # The library moves a part that fits on a line of its own but not after the name (a long
+        # address, an encoded display name) to the next line, even the first part.
+        body = _refill_first_line(name, body.removeprefix(policy.linesep))
+    return body.removeprefix(" ")
+
+
+#: The header classes the policies read headers as (their default ``header_factory``).
+_HEADER_CLASSES = HeaderRegistry()
+
+
+@functools.cache
+def _is_unstructured(name: str) -> bool:
+    """Whether the policy reads ``name`` as free text (Subject, List-Id, References, ...)."""
+    return issubclass(_HEADER_CLASSES[name], UnstructuredHeader)
+
+
+def _refill_first_line(name: str, body: str) -> str:
+    """``body`` (after ``name:``, CRLF-joined lines that each start with white space) with as
+    much of its first line moved up after the name as fits, and at least its first word.
+
+    Lines are only broken again where white space already is, outside quoted strings, so
+    unfolding (removing each CRLF) gives back the same text: nothing a reader sees changes.
+    """
+    first, *rest = body.split("\r\n")
+    lines = [name + ":"]
+    for space, word in _FOLDABLE_SPACE.findall(first):
+        if lines == [name + ":"]:
+            lines[0] += " " + word
+        elif len(lines[-1]) + len(space) + len(word) <= _MAX_LINE:
+            lines[-1] += space + word
+        else:
+            lines.append(space + word)
+    lines[-1] += first[len(first.rstrip(" \t")) :]  # white space the line ended with, if any
+    return "\r\n".join([lines[0][len(name) + 1 :], *lines[1:], *rest])
+
+
+#: White space and the word after it; a quoted string (with its escapes) is one word.
+_FOLDABLE_SPACE = re.compile(r'([ \t]*)((?:"(?:[^"\\]|\\.)*"?|[^ \t"])+)')
+
+#: Bytes a Q encoded word carries as they are (RFC 2047 5(3), as the standard library has them),
+#: and the space, written "_".
+_Q_SAFE_BYTES = frozenset((string.ascii_letters + string.digits + "!*+-/ ").encode("ascii"))
+_EW_OVERHEAD = len("=?utf-8?q??=")
+_EW_MAX = 75  # RFC 2047 2: an encoded word is at most 75 characters long
+_EW_ONE_CHARACTER = _EW_OVERHEAD + 12  # room for any one character (4 bytes, Q encoded)
+
+
+def _fold_text(name: str, value: str) -> str:
+    """A free-text (unstructured) header's ``value``, as it goes on the wire after ``name:``.
+
+    Words of printable ASCII are written as they are; other words, and the white space between
+    two of them, as RFC 2047 encoded words (UTF-8, Q or B, whichever is shorter), so that every
+    space a reader must show is plain white space beside a plain word or inside an encoded
+    word. (Readers ignore the white space between two encoded words, and the standard library's
+    folder can put a space that is meant to be shown there.) Lines are filled up to 78
+    characters, the first one from right after the name, and broken only at white space or
+    between two encoded words. A word too long for any line is encoded, so it can be split;
+    one too long only for the first line stays on it (RFC 5322 allows lines of 998).
+    """
+    lines = [name + ":"]
+    for space, text, encode in _text_pieces(value):
+        lead = space or " "  # before the first piece: the space after the colon
+        starts_a_line = lines[-1] == name + ":"
+        if not encode:
+            if starts_a_line or len(lines[-1]) + len(lead) + len(text) <= _MAX_LINE:
+                lines[-1] += lead + text
+            else:
+                lines.append(lead + text)
+            continue
+        while text:
+            room = min(_EW_MAX, _MAX_LINE - len(lines[-1]) - len(lead))
+            if starts_a_line:
+                room = max(room, _EW_ONE_CHARACTER)  # a line's first word always goes on it
+            word, text = _encoded_word(text, room)
+            if word:
+                lines[-1] += lead + word
+                lead = " "  # between two encoded words, ignored by readers
+            if text:
+                lines.append("")
+                starts_a_line = True
+    return "\r\n".join(lines)[len(name) + 2 :]
+
+
+def _text_pieces(value: str) -> list[tuple[str, str, bool]]:
+    """``value`` (no white space at either end) as (the white space before, the text, whether it
+    is encoded): plain words, and runs of words to encode with the white space between them."""
+    parts = re.split(r"([ \t]+)", value)  # word, space, word, ..., word
+    pieces: list[tuple[str, str, bool]] = []
+    for index in range(0, len(parts), 2):
+        space, word = parts[index - 1] if index else "", parts[index]
+        encode = not _is_plain_word(word)
+        if encode and pieces and pieces[-1][2]:
+            before, text, _ = pieces[-1]
+            pieces[-1] = (before, text + space + word, True)
+        else:
+            pieces.append((space, word, encode))
+    return pieces
+
+
+def _is_plain_word(word: str) -> bool:
+    """Whether ``word`` can be written as it is: printable ASCII a reader will not take for an
+    encoded word, short enough for a line of its own."""
+    return word.isascii() and word.isprintable() and "=?" not in word and len(word) < _MAX_LINE
+
+
+def _encoded_word(text: str, room: int) -> tuple[str, str]:
+    """The encoded word for as much of ``text`` as fits in ``room`` characters, and the rest of
+    ``text``; ``("", text)`` when not even its first character fits."""
+    characters = [char.encode("utf-8") for char in text]
+    q_sizes = [sum(1 if byte in _Q_SAFE_BYTES else 3 for byte in char) for char in characters]
+    use_b = 4 * -(-sum(map(len, characters)) // 3) < sum(q_sizes)
+    taken = byte_count = q_size = 0
+    for char, q in zip(characters, q_sizes, strict=True):
+        size = 4 * -(-(byte_count + len(char)) // 3) if use_b else q_size + q
+        if _EW_OVERHEAD + size > room:
+            break
+        byte_count, q_size, taken = byte_count + len(char), q_size + q, taken + 1
+    chunk = b"".join(characters[:taken])
+    if not chunk:
+        return "", text
+    if use_b:
+        return f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=", text[taken:]
+    encoded = "".join(
+        "_" if byte == 0x20 else chr(byte) if byte in _Q_SAFE_BYTES else f"={byte:02X}"
+        for byte in chunk
+    )
+    return f"=?utf-8?q?{encoded}?=", text[taken:]
 
 
 def header_bytes(name: str, value: str) -> bytes:

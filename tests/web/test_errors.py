@@ -216,3 +216,46 @@ def test_a_refusal_no_view_turns_into_a_form_error_is_a_page_that_says_why(tmp_p
         response = HttpClient(base).get("/refused")
     assert response.status == 400 and "There is a problem" in response.body
     assert "A list with the address &#39;forum&#39; already exists." in response.body
+
+
+def test_every_error_under_the_api_is_json_in_the_shape_of_its_other_errors(
+    tmp_path: Path,
+) -> None:
+    """Routing's 404 and 405, a 400, a 500: the same ``{"error": "..."}`` as a missing meeting,
+    never the HTML pages, which the rest of the site keeps."""
+    import jsonschema
+    from werkzeug.exceptions import BadRequest
+
+    from web.api.openapi import ERROR
+
+    app = create_app(make_test_config(tmp_path, f"sqlite:///{tmp_path / 'unused.db'}"))
+
+    @app.get("/api/test-fails")
+    def fails() -> str:
+        raise RuntimeError("internal detail 7f3a")
+
+    @app.get("/api/test-bad-request")
+    def bad_request() -> str:
+        raise BadRequest()
+
+    client = app.test_client()
+    answers = {
+        ("GET", "/api/meetings/abc"): 404,
+        ("GET", "/api/nothing-here"): 404,
+        ("POST", "/api/meetings"): 405,
+        ("DELETE", "/api/meetings/1"): 405,
+        ("GET", "/api/test-bad-request"): 400,
+        ("GET", "/api/test-fails"): 500,
+    }
+    for (method, path), status in answers.items():
+        response = client.open(path, method=method)
+        assert (response.status_code, response.mimetype) == (status, "application/json"), path
+        jsonschema.validate(response.get_json(), ERROR)
+        assert "7f3a" not in response.get_data(as_text=True)
+    assert client.post("/api/meetings").headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert client.get("/api/meetings/abc").get_json() == {
+        "error": "There is nothing at this address."
+    }
+    page = client.get("/meetings/abc")  # outside the API: the HTML page, as before
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "Page not found" in page.get_data(as_text=True)

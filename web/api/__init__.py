@@ -10,26 +10,18 @@ from typing import Any
 from flask import Blueprint, jsonify, request, url_for
 
 from mailer.domain.api_tokens import check_token
-from mailer.domain.errors import AuthenticationFailed, InvalidInput, NotFound
+from mailer.domain.errors import AuthenticationFailed
 from mailer.domain.meetings import attendee_report, meeting_figures, upcoming_meetings
 from web import csrf
 from web.api.openapi import openapi_document
 from web.auth import signed_in_organiser
 from web.db import get_config, get_session
+from web.errors import API_PREFIX
 
-bp = Blueprint("api", __name__, url_prefix="/api")
+#: Its errors, a missing meeting or an address that matches nothing alike, are answered in JSON,
+#: ``{"error": "..."}``, by ``web.errors``.
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 csrf.exempt(bp)  # bearer tokens, not cookies: no cross-site request can carry one
-
-
-@bp.errorhandler(NotFound)
-def not_found(error: NotFound) -> Any:
-    """API clients get their errors as JSON, ``{"error": "..."}``, never the app's HTML pages."""
-    return jsonify(error=str(error)), 404
-
-
-@bp.errorhandler(InvalidInput)
-def invalid_input(error: InvalidInput) -> Any:
-    return jsonify(error=str(error)), 400
 
 
 def token_required(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -6,7 +6,7 @@ import mailbox
 from email import message_from_bytes, policy
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, TextAreaField
@@ -23,6 +23,7 @@ from mailer.domain.schedules import PREVIEWS
 from mailer.domain.triage import inbound_log, triage_queue
 from web.auth import require_login
 from web.db import get_config, get_services, get_session
+from web.errors import flash_refusal
 from web.panel.actions import csv_download, current_actor, flash_outcome
 
 bp = Blueprint("panel", __name__, url_prefix="/panel")
@@ -88,7 +89,7 @@ class AttachmentForm(FlaskForm):
 def meeting_attach(meeting_id: int) -> Any:
     form = AttachmentForm()
     if not form.validate_on_submit():
-        flash(
+        flash_refusal(
             "Choose a file to attach."
             if "csrf_token" not in form.errors
             else "Your form expired; try again."

@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from mailer.domain.errors import DomainError, NotFound
 from mailer.domain.lists import all_lists
 from web.db import get_session
+from web.errors import flash_refusal
 
 T = TypeVar("T")
 
@@ -70,7 +71,7 @@ def flash_outcome(
     except DomainError as exc:
         if isinstance(exc, NotFound) and not missing_is_refused:
             raise
-        flash(f"{refused}: {exc}")
+        flash_refusal(f"{refused}: {exc}")
         return False
     if done is not None:
         flash(done(result))

@@ -31,7 +31,7 @@ from mailer.domain.consultations import (
 )
 from mailer.domain.models import ConsultationKind
 from web.db import get_services, get_session
-from web.errors import refusal_on_form
+from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
 from web.panel.actions import (
     ActionForm,
@@ -193,7 +193,7 @@ def consultation_close(consultation_id: int) -> Any:
 def answer_tag(consultation_id: int, answer_id: str) -> Any:
     form = TagForm()
     if not form.validate_on_submit():
-        flash("Enter a tag.")
+        flash_refusal("Enter a tag.")
     else:
         flash_outcome(
             lambda: tag_answer(get_session(), answer_id, form.tag.data, actor=current_actor()),

@@ -41,7 +41,7 @@ from mailer.domain.lists import (
 from mailer.domain.meetings import create_meeting
 from mailer.domain.reports import members_csv
 from web.db import get_config, get_session
-from web.errors import refusal_on_form
+from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
 from web.panel.actions import csv_download, current_actor, flash_outcome
 
@@ -198,13 +198,13 @@ def list_import(slug: str) -> Any:
         return redirect(url_for("panel.list_detail", slug=slug))
     form = ImportForm()
     if not form.validate_on_submit():
-        flash("Choose a CSV file to import.")
+        flash_refusal("Choose a CSV file to import.")
         return redirect(url_for("panel.list_detail", slug=slug))
     raw = form.file.data.read()
     try:
         preview = preview_import(raw)
     except InvalidInput as exc:
-        flash(f"Not imported: {exc}")
+        flash_refusal(f"Not imported: {exc}")
         return redirect(url_for("panel.list_detail", slug=slug))
     return render_template(
         "panel/import_preview.html",
@@ -257,7 +257,7 @@ def list_remove_member(slug: str) -> Any:
     try:
         remove_member(get_session(), slug=slug, email=form.email.data, actor=current_actor())
     except NotFound as exc:
-        flash(str(exc))
+        flash_refusal(str(exc))
     else:
         flash(f"Removed {form.email.data}.")
     return redirect(url_for("panel.list_detail", slug=slug))

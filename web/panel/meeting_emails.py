@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 
 from mailer.domain.schedules import PREVIEWS, preview_meeting_email, send_agenda_now, set_agenda
 from web.db import get_services, get_session
+from web.errors import flash_refusal
 from web.panel import AgendaForm, bp
 from web.panel.actions import current_actor, email_html_response, flash_outcome, run_action
 
@@ -17,7 +18,9 @@ from web.panel.actions import current_actor, email_html_response, flash_outcome,
 def meeting_agenda(meeting_id: int) -> Any:
     form = AgendaForm()
     if not form.validate_on_submit():
-        flash("Not saved: " + "; ".join(e for errors in form.errors.values() for e in errors))
+        flash_refusal(
+            "Not saved: " + "; ".join(e for errors in form.errors.values() for e in errors)
+        )
     else:
         flash_outcome(
             lambda: set_agenda(

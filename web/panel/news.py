@@ -35,7 +35,7 @@ from mailer.domain.news import (
     update_news,
 )
 from web.db import get_services, get_session
-from web.errors import refusal_on_form
+from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
 from web.panel.actions import (
     ActionForm,
@@ -192,7 +192,7 @@ def news_cancel(news_id: int) -> Any:
 def news_schedule(news_id: int) -> Any:
     form = ScheduleForm()
     if not form.validate_on_submit():
-        flash("Enter the date and time to send it.")
+        flash_refusal("Enter the date and time to send it.")
         return redirect(url_for("panel.news_detail", news_id=news_id))
     local: datetime = form.send_at.data
     at = local.replace(tzinfo=ZoneInfo("Europe/London"))

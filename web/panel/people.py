@@ -15,6 +15,7 @@ from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.privacy import erase_person, export_person
 from web.auth import admin_required
 from web.db import get_session
+from web.errors import flash_refusal
 from web.panel import bp
 from web.panel.actions import current_actor
 
@@ -32,7 +33,7 @@ def _for_person(action: Callable[[], T]) -> T | None:
     try:
         return action()
     except (NotFound, InvalidInput) as exc:
-        flash(str(exc))
+        flash_refusal(str(exc))
         return None
 
 
@@ -71,7 +72,7 @@ def people_export() -> Any:
 def people_erase() -> Any:
     form = PersonForm()
     if not form.validate_on_submit() or request.form.get("confirm") != "erase":
-        flash("Tick the box to confirm the erasure.")
+        flash_refusal("Tick the box to confirm the erasure.")
         return redirect(url_for("panel.people", email=form.email.data or ""))
     result = _for_person(
         lambda: erase_person(get_session(), form.email.data, actor=current_actor())

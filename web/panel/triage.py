@@ -16,6 +16,7 @@ from mailer.domain.models import AttendanceMode, MeetingStatus, RsvpResponse, ut
 from mailer.domain.rsvp import record_rsvp
 from mailer.domain.triage import reply_to_inbound, resolve_triage, triage_item
 from web.db import get_services, get_session
+from web.errors import flash_refusal
 from web.panel import bp
 from web.panel.actions import current_actor, flash_outcome
 
@@ -78,7 +79,7 @@ def triage_answer(inbound_id: int) -> Any:
     form.meeting_id.choices = _upcoming(item.message.list_slug)
     sender = item.sender
     if not form.validate_on_submit() or not sender:
-        flash("Choose a meeting and an answer.")
+        flash_refusal("Choose a meeting and an answer.")
         return redirect(url_for("panel.triage_detail", inbound_id=inbound_id))
     response, mode = ANSWERS[form.answer.data]
     if not flash_outcome(
@@ -110,7 +111,7 @@ def triage_answer(inbound_id: int) -> Any:
 def triage_reply(inbound_id: int) -> Any:
     form = ReplyForm()
     if not form.validate_on_submit():
-        flash("Write a reply first.")
+        flash_refusal("Write a reply first.")
         return redirect(url_for("panel.triage_detail", inbound_id=inbound_id))
     if not flash_outcome(
         lambda: reply_to_inbound(
