@@ -50,8 +50,6 @@ class Intent:
     question: bool = False
     fallback: AttendanceMode | None = None
     reason: str = ""
-    #: The words of the clauses that made the request, e.g. to find which meeting it names.
-    request_text: str = ""
 
 
 #: Our messages after which a bare "yes" or "no" answers whether the person will come.
@@ -1250,10 +1248,9 @@ def _combine(readings: list[_Reading], answering: str | None) -> Intent:
     if kind is IntentKind.LEAVE and any(r.remove_me for r in readings):
         if answering in ABOUT_A_MEETING and not any(r.names_list for r in readings):
             return _unclear("remove from what: the list or the meeting", question)
-    request_text = " ".join(r.text for r in readings if kind in r.acts)
     if kind not in (IntentKind.REGISTER, IntentKind.CHANGE_MODE):
         reason = _understood(kind, None, None, question)
-        return Intent(kind, question=question, reason=reason, request_text=request_text)
+        return Intent(kind, question=question, reason=reason)
     if kind is IntentKind.CHANGE_MODE:  # the new mode is the one the change names
         readings = [r for r in readings if IntentKind.CHANGE_MODE in r.acts] + [
             _Reading(refused=set().union(*(r.refused for r in readings)))
@@ -1264,7 +1261,7 @@ def _combine(readings: list[_Reading], answering: str | None) -> Intent:
     if kind is IntentKind.CHANGE_MODE and mode is None:
         return _unclear("change of mode, but to which is not clear", question)
     reason = _understood(kind, mode, fallback, question)
-    return Intent(kind, mode, question, fallback, reason, request_text)
+    return Intent(kind, mode, question, fallback, reason)
 
 
 #: What a request is about: attending a meeting, or being on the mailing list.
