@@ -20,7 +20,13 @@ from mailer.domain import audit
 from mailer.domain.errors import DomainError, InvalidLink, NotFound
 from mailer.domain.lists import get_list
 from mailer.domain.models import MailingList, Person, Subscription, SubscriptionStatus
-from mailer.domain.outbox import ReplyThread, enqueue, list_envelope, may_auto_reply
+from mailer.domain.outbox import (
+    ReplyThread,
+    enqueue,
+    list_envelope,
+    may_auto_reply,
+    reply_from_list,
+)
 from mailer.domain.people import get_or_create_person
 from mailer.domain.services import Services
 
@@ -65,14 +71,13 @@ def check_sender(
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         if thread is not None and may_auto_reply(session, services, person.email):
-            enqueue(
+            reply_from_list(
                 session,
                 services,
                 kind="sender_refused",
                 person=person,
-                reply_to=thread,
-                auto_reply=True,
-                sender=list_envelope(services, mailing_list),
+                thread=thread,
+                mailing_list=mailing_list,
                 context={
                     "mailing_list": mailing_list,
                     "domains": mailing_list.allowed_sender_domains.replace(",", ", "),
@@ -109,14 +114,13 @@ def request_join(
         request_address = services.config.addresses.request_address(mailing_list.slug)
         if sub is not None and sub.status is SubscriptionStatus.ACTIVE:
             if may_reply:
-                enqueue(
+                reply_from_list(
                     session,
                     services,
                     kind="join_already",
                     person=person,
-                    reply_to=thread,
-                    auto_reply=True,
-                    sender=list_envelope(services, mailing_list),
+                    thread=thread,
+                    mailing_list=mailing_list,
                     context={"mailing_list": mailing_list},
                 )
             return MembershipOutcome("already a member", sub.status, may_reply)
@@ -136,14 +140,13 @@ def request_join(
                 via="email, DMARC pass",
             )
             if may_reply:
-                enqueue(
+                reply_from_list(
                     session,
                     services,
                     kind="join_welcome",
                     person=person,
-                    reply_to=thread,
-                    auto_reply=True,
-                    sender=list_envelope(services, mailing_list),
+                    thread=thread,
+                    mailing_list=mailing_list,
                     context={"mailing_list": mailing_list},
                 )
             return MembershipOutcome(
@@ -159,7 +162,7 @@ def request_join(
         )
         token = services.links.confirm_token(person.id, mailing_list.id, person.link_version)
         if may_reply:
-            enqueue(
+            enqueue(  # answers go to the -request address, which reads "confirm <code>"
                 session,
                 services,
                 kind="join_confirm",
@@ -256,14 +259,13 @@ def request_leave(
             token = services.links.unsubscribe_token(
                 person.id, mailing_list.id, person.link_version
             )
-            enqueue(
+            reply_from_list(
                 session,
                 services,
                 kind="leave_confirm" if member else "not_a_member",
                 person=person,
-                reply_to=thread,
-                auto_reply=True,
-                sender=list_envelope(services, mailing_list),
+                thread=thread,
+                mailing_list=mailing_list,
                 context={
                     "mailing_list": mailing_list,
                     "unsubscribe_url": services.links.unsubscribe_url(token),
@@ -294,14 +296,13 @@ def send_help(
         if not may_auto_reply(session, services, person.email):
             return False
         domain = services.config.mail.domain
-        enqueue(
+        reply_from_list(
             session,
             services,
             kind="help",
             person=person,
-            reply_to=thread,
-            auto_reply=True,
-            sender=list_envelope(services, mailing_list),
+            thread=thread,
+            mailing_list=mailing_list,
             context={
                 "mailing_list": mailing_list,
                 "reason": reason,

@@ -139,6 +139,31 @@ def enqueue(
 _QUEUE = insert(OutboxMessage)
 
 
+def reply_from_list(
+    session: Session,
+    services: Services,
+    *,
+    kind: str,
+    person: Person,
+    mailing_list: MailingList,
+    thread: ReplyThread | None,
+    context: dict[str, Any],
+) -> str:
+    """An automatic answer from a list to the message that asked for it: from the list's address,
+    threaded under that message, and marked ``Auto-Submitted: auto-replied`` (see
+    :func:`enqueue`); returns its Message-ID."""
+    return enqueue(
+        session,
+        services,
+        kind=kind,
+        person=person,
+        context=context,
+        sender=list_envelope(services, mailing_list),
+        reply_to=thread,
+        auto_reply=True,
+    )
+
+
 def recent_auto_replies(session: Session, recipient: str, within: timedelta) -> int:
     """How many automatic replies went to this address lately (for rate limiting); replies queued
     earlier in the caller's transaction count too."""

@@ -41,7 +41,13 @@ from mailer.domain.models import (
     first_name_of,
     utcnow,
 )
-from mailer.domain.outbox import ReplyThread, enqueue, list_envelope, may_auto_reply
+from mailer.domain.outbox import (
+    ReplyThread,
+    enqueue,
+    list_envelope,
+    may_auto_reply,
+    reply_from_list,
+)
 from mailer.domain.people import find_or_add_person, get_or_create_person
 from mailer.domain.places import Standing, decide, places_to_offer
 from mailer.domain.schedules import send_details
@@ -523,14 +529,13 @@ def _refused(
     may_reply: bool,
 ) -> None:
     if may_reply:
-        enqueue(
+        reply_from_list(
             session,
             services,
             kind="rsvp_refused",
             person=person,
-            sender=list_envelope(services, meeting.mailing_list),
-            reply_to=thread,
-            auto_reply=True,
+            mailing_list=meeting.mailing_list,
+            thread=thread,
             context={"meeting": meeting, "reason": str(exc)},
         )
 
@@ -591,14 +596,13 @@ def register_by_email(
             _refused(session, services, person, meeting, thread, exc, may_reply=may_reply)
             return EmailRequestOutcome(f"registration refused: {exc}", None, may_reply, meeting.id)
         if may_reply:
-            enqueue(
+            reply_from_list(
                 session,
                 services,
                 kind="registration_reply",
                 person=person,
-                sender=list_envelope(services, mailing_list),
-                reply_to=thread,
-                auto_reply=True,
+                mailing_list=mailing_list,
+                thread=thread,
                 context={
                     "meeting": meeting,
                     "links": services.links.rsvp_urls(person, meeting),
@@ -631,14 +635,13 @@ def _ask_which_meeting(
     """Nothing recorded: the sender is asked which meeting, with the links for each (or told there
     is none)."""
     if may_reply:
-        enqueue(
+        reply_from_list(
             session,
             services,
             kind="which_meeting" if meetings else "no_upcoming_meeting",
             person=person,
-            sender=list_envelope(services, mailing_list),
-            reply_to=thread,
-            auto_reply=True,
+            mailing_list=mailing_list,
+            thread=thread,
             context={
                 "mailing_list": mailing_list,
                 "wanted": wanted,

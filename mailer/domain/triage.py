@@ -20,7 +20,13 @@ from mailer.domain.models import (
     OutboxMessage,
     utcnow,
 )
-from mailer.domain.outbox import Envelope, ReplyThread, enqueue, list_envelope, may_auto_reply
+from mailer.domain.outbox import (
+    Envelope,
+    ReplyThread,
+    enqueue,
+    may_auto_reply,
+    reply_from_list,
+)
 from mailer.domain.people import get_or_create_person
 from mailer.domain.services import Services
 
@@ -41,14 +47,13 @@ def acknowledge_for_triage(
         person = get_or_create_person(session, email, display_name)
         if not may_auto_reply(session, services, person.email):
             return False
-        enqueue(
+        reply_from_list(
             session,
             services,
             kind="triage_ack",
             person=person,
-            reply_to=thread,
-            auto_reply=True,
-            sender=list_envelope(services, mailing_list),
+            thread=thread,
+            mailing_list=mailing_list,
             context={
                 "mailing_list": mailing_list,
                 "reason": reason,
