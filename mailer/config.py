@@ -404,6 +404,3 @@ def effective_secret_key(config: Config) -> str:
     finally:
         tmp.unlink()
     return key_file.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key

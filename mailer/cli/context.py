@@ -115,9 +115,6 @@ def _passing(
 pass_config = _passing("config", lambda state: state.config)
 """Give the command ``config``: the loaded Config."""
 
-pass_runtime = _passing("runtime", lambda state: state.runtime)
-"""Give the command ``runtime``: the engine, the session factory and the services."""
-
 pass_services = _passing("services", lambda state: state.runtime.services)
 """Give the command ``services``: what domain functions need to sign links and render email."""
 
