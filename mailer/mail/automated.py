@@ -602,7 +602,12 @@ def strip_prefixes(subject: str) -> tuple[str, bool]:
 
 
 def _alternatives(patterns: Iterable[str]) -> str:
-    return "|".join(f"(?:{p})" for p in dict.fromkeys(patterns))
+    """One pattern for any of ``patterns``. A word boundary that begins every one of them is
+    written once, in front: Python's regular expressions search much faster so."""
+    unique = list(dict.fromkeys(patterns))
+    if unique and all(p.startswith(r"\b") for p in unique):
+        return r"\b(?:" + "|".join(f"(?:{p[2:]})" for p in unique) + ")"
+    return "|".join(f"(?:{p})" for p in unique)
 
 
 @dataclass(frozen=True)
@@ -649,29 +654,31 @@ def _rules(languages: tuple[str, ...]) -> _Rules:
 #: Service-desk acknowledgements: "Your request has been logged", "ref INC0012345",
 #: "[Request ID :##123##]", "Ticket #12345 has been created", "Case number: 00123456".
 _TICKET = re.compile(
-    r"\byour (?:request|enquiry|inquiry|query|ticket|case|call|incident|issue|support request)"
+    # One word boundary for the worded forms (searching is much faster so than with one each).
+    r"\b(?:your (?:request|enquiry|inquiry|query|ticket|case|call|incident|issue|support request)"
     r"(?: \(?#?[a-z]{0,5}-?\d{3,}\)?)? (?:has been|was|is now) (?:logged|received|created|opened"
     r"|registered|raised"
     r"|assigned (?:a|the) (?:ticket|reference|case))"
-    r"|\b(?:ticket|case|request|incident|call)\s*(?:#|no\.?|number|id|ref(?:erence)?)?\s*:?\s*"
+    r"|(?:ticket|case|request|incident|call)\s*(?:#|no\.?|number|id|ref(?:erence)?)?\s*:?\s*"
     r"#?\s*[a-z]{0,5}-?\d{3,}\b[^.]{0,40}?\bhas been (?:created|opened|logged|raised|received)"
-    r"|\bref(?:erence)?\s*[:#.]?\s*(?:inc|req|ritm|task|sr|cs|cas|tkt)\d{5,}\b"
-    r"|\b(?:inc|ritm)\d{7,}\b"
+    r"|ref(?:erence)?\s*[:#.]?\s*(?:inc|req|ritm|task|sr|cs|cas|tkt)\d{5,}\b"
+    r"|(?:inc|ritm)\d{7,}\b"
+    r"|case (?:number|no\.?|#|ref(?:erence)?)\s*(?:is\s*)?[:#]?\s*[a-z]{0,4}-?\d{4,}\b)"
     r"|\[request id\s*:\s*##\d+##\]"
-    r"|\bcase (?:number|no\.?|#|ref(?:erence)?)\s*(?:is\s*)?[:#]?\s*[a-z]{0,4}-?\d{4,}\b"
     r"|^\[[\w.\- ]{1,40}#\d{2,}\]"
     r"|##- ?please type your reply above this line ?-##"  # help-desk tools' reply marker
 )
 #: Mail security gateways about a message they quarantined, held or blocked.
 _GATEWAY = re.compile(
-    r"\b(?:your (?:messages?|e-?mails?)|(?:the )?following (?:messages?|e-?mails?)|an? (?:message"
-    r"|e-?mail) (?:you sent|sent by you|addressed to you|sent to you|for you))(?: to .{1,80}?)? "
+    r"\b(?:(?:your (?:messages?|e-?mails?)|(?:the )?following (?:messages?|e-?mails?)"
+    r"|an? (?:message|e-?mail) (?:you sent|sent by you|addressed to you|sent to you|for you))"
+    r"(?: to .{1,80}?)? "
     r"(?:has|have|was|were|is) (?:been )?(?:quarantined|held (?:for|by|in|pending|because)"
     r"|blocked|placed in quarantine|placed on hold)\b"
-    r"|\bhold for review\b"
-    r"|\b(?:spam |e-?mail |message )?quarantine (?:notification|summary|report|digest|notice)s?\b"
-    r"|\bquarantined (?:messages?|e-?mails?)\b"
-    r"|\b(?:held|blocked) (?:messages?|e-?mails?) (?:notification|report|summary|notice)\b"
+    r"|hold for review\b"
+    r"|(?:spam |e-?mail |message )?quarantine (?:notification|summary|report|digest|notice)s?\b"
+    r"|quarantined (?:messages?|e-?mails?)\b"
+    r"|(?:held|blocked) (?:messages?|e-?mails?) (?:notification|report|summary|notice)\b)"
 )
 #: Delivery reports in other shapes than RFC 3464, by the subjects MTAs give them.
 _DELIVERY_SUBJECT = re.compile(
@@ -680,13 +687,13 @@ _DELIVERY_SUBJECT = re.compile(
     r"|delivery has failed|message delivery failure|delayed mail|nondeliverable"
     r"|message not delivered)\b"
 )
-_DIGEST = re.compile(r"\bdigest\b|\babridged summary\b")
+_DIGEST = re.compile(r"\b(?:digest|abridged summary)\b")
 #: A text that says it was written by a machine.
 _AUTOMATED_TEXT = re.compile(
-    r"\bthis is an? auto(?:matic|mated|matically generated|-generated) (?:response|reply"
-    r"|message|e-?mail|notification|acknowledge?ment)\b"
-    r"|\bthis (?:message|e-?mail|notification) (?:was|has been|is) (?:automatically (?:generated"
-    r"|sent)|generated automatically|sent automatically)\b"
+    r"\bthis (?:is an? auto(?:matic|mated|matically generated|-generated) (?:response|reply"
+    r"|message|e-?mail|notification|acknowledge?ment)"
+    r"|(?:message|e-?mail|notification) (?:was|has been|is) (?:automatically (?:generated"
+    r"|sent)|generated automatically|sent automatically))\b"
 )
 #: Where the sender's own words end: a quoted original or the header of one.
 _QUOTE_START = re.compile(

@@ -327,11 +327,10 @@ _CLASSIFICATION = re.compile(
 )
 
 
-#: Where a banner or a marking may start, to skip texts that have none at one search.
+#: How a line that may start a banner or a marking begins, to skip texts that have none.
 _MAY_BE_BANNER = re.compile(
-    rf"^[ \t]*(?:{_BANNER.pattern}|{_CLASSIFICATION.pattern}|{_EXTERNAL_TAG.pattern})"
-    rf"|{_PROOFPOINT_START}",
-    re.IGNORECASE | re.MULTILINE,
+    rf"[ \t]*(?:{_BANNER.pattern}|{_CLASSIFICATION.pattern}|{_EXTERNAL_TAG.pattern})",
+    re.IGNORECASE,
 )
 
 
@@ -345,7 +344,7 @@ def _without_banners(lines: list[str]) -> list[str]:
     marking ("OFFICIAL", "OFFICIAL-SENSITIVE: PERSONAL", "Classification:
     OFFICIAL") is a line of its own. None of them ends the text.
     """
-    if not _MAY_BE_BANNER.search("\n".join(lines)):
+    if not any(_MAY_BE_BANNER.match(line) or _PROOFPOINT_START in line for line in lines):
         return lines
     kept: list[str] = []
     index = 0
