@@ -186,16 +186,7 @@ _RECENT_AUTO_REPLIES = (
 )
 
 
-def may_auto_reply(
-    session: Session, services: Services, email: str, *, new_person: bool = False
-) -> bool:
-    """Whether this address may get another automatic reply this hour (one limit for every kind).
-
-    ``new_person``: the address's person was added in this transaction. Every automatic reply
-    goes to a person, and erasure rewrites the addresses of what was sent, so such an address
-    has been sent nothing yet: no need to count.
-    """
+def may_auto_reply(session: Session, services: Services, email: str) -> bool:
+    """Whether this address may get another automatic reply this hour (one limit for every kind)."""
     limit = services.config.worker.replies_per_sender_per_hour
-    if new_person:
-        return limit > 0
     return recent_auto_replies(session, email, timedelta(hours=1)) < limit

@@ -569,7 +569,7 @@ def register_by_email(
     with transaction(session):
         mailing_list = get_list(session, list_slug)
         person, added = find_or_add_person(session, email, display_name)
-        may_reply = may_auto_reply(session, services, person.email, new_person=added)
+        may_reply = may_auto_reply(session, services, person.email)
         meeting = meeting_asked_about(
             session, mailing_list.id, meeting_id=meeting_id, text=text, now=at
         )
@@ -683,7 +683,7 @@ def decline_by_email(
         if meeting == []:
             return EmailRequestOutcome(f"{mailing_list.name} has no upcoming meeting.", None, False)
         person, added = find_or_add_person(session, email, display_name)
-        may_reply = may_auto_reply(session, services, person.email, new_person=added)
+        may_reply = may_auto_reply(session, services, person.email)
         if isinstance(meeting, list):
             return _ask_which_meeting(
                 session, services, person, mailing_list, meeting, thread, "decline", may_reply
