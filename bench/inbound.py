@@ -23,10 +23,11 @@ from pathlib import Path
 import aiosmtplib
 from aiosmtpd.smtp import SMTP
 
-from bench.common import bench_runtime, free_port, report
+from bench.common import PROVEN, bench_runtime, free_port, report
 from mailer.inbound.server import InboundServer
 
-MESSAGE = (
+#: A registration from a member, through an MTA that saw it pass DMARC.
+MESSAGE = PROVEN + (
     b"From: Sam <sam%d@example.org>\r\nTo: forum@bench.test\r\nSubject: Forum\r\n"
     b"Message-ID: <%d@example.org>\r\n\r\nPlease register me, I will join remotely.\r\n"
     + (b"x" * 76 + b"\r\n")
@@ -133,7 +134,12 @@ def main() -> dict[str, object]:
     null_sent, null_time = measure(null_port, args.messages, args.concurrency, args.seconds)
 
     with tempfile.TemporaryDirectory() as tmp:
-        runtime = bench_runtime(Path(tmp), domain="bench.test", database_url=args.database)
+        runtime = bench_runtime(
+            Path(tmp),
+            domain="bench.test",
+            database_url=args.database,
+            members=[f"sam{i}@example.org" for i in range(args.messages)],
+        )
         port = runtime.config.inbound.port
         server = InboundServer(runtime.config, runtime.sessions)
 

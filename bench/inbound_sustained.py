@@ -25,7 +25,7 @@ from pathlib import Path
 
 import aiosmtplib
 
-from bench.common import free_port, report
+from bench.common import AUTHSERV_ID, PROVEN, free_port, report
 from mailer.config import load_config
 from mailer.db import make_engine, make_sessionmaker, migrate
 from mailer.domain.lists import create_list
@@ -33,12 +33,17 @@ from mailer.domain.meetings import create_meeting
 
 
 def message(i: int) -> bytes:
+    """A registration through an MTA that saw it pass DMARC, so it is acted on at once."""
     return (
-        f"From: Member {i} <member{i}@example.org>\r\nTo: forum@bench.test\r\nSubject: Forum\r\n"
-        f"Message-ID: <sustained-{i}@example.org>\r\n\r\nPlease register me, I will join "
-        f"remotely.\r\n\r\n"
-        f"Thanks,\r\nMember {i}\r\n"
-    ).encode()
+        PROVEN
+        + (
+            f"From: Member {i} <member{i}@example.org>\r\n"
+            "To: forum@bench.test\r\nSubject: Forum\r\n"
+            f"Message-ID: <sustained-{i}@example.org>\r\n\r\nPlease register me, I will join "
+            f"remotely.\r\n\r\n"
+            f"Thanks,\r\nMember {i}\r\n"
+        ).encode()
+    )
 
 
 async def offer(
@@ -134,8 +139,10 @@ def main() -> dict[str, object]:
         config_path.write_text(
             f'[service]\ndev_mode = true\nsecret_key = "{"k" * 48}"\ndata_dir = "{tmp}"\n'
             f'[database]\nurl = "sqlite:///{db}"\n[mail]\ndomain = "bench.test"\n'
-            f"[inbound]\nport = {port}\n[worker]\npoll_interval = 0.2\n"
-            f"replies_per_sender_per_hour = 10\n"
+            f'[inbound]\nport = {port}\nauthserv_id = "{AUTHSERV_ID}"\n'
+            f"[worker]\npoll_interval = 0.2\nreplies_per_sender_per_hour = 10\n"
+            # Every sender is new: the service-wide cap on replies to strangers is lifted.
+            f"replies_to_non_members_per_hour = 1000000\n"
             + (
                 f"messages_per_transaction = {args.messages_per_transaction}\n"
                 if args.messages_per_transaction is not None

@@ -16,14 +16,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine, event
 
-from bench.common import bench_runtime, report
+from bench.common import PROVEN, bench_runtime, report
 from mailer.domain.meetings import create_meeting
 from mailer.domain.models import Meeting, Person
 from mailer.domain.queue import Received, claim_inbound, store_inbound_many
 from mailer.domain.rsvp import record_rsvp_from_link, rsvp_page
 from mailer.inbound.process import process_inbound_batch
 
-MESSAGE = (
+MESSAGE = PROVEN.decode() + (
     "From: Sam <{email}>\r\nTo: forum@bench.test\r\nSubject: Forum\r\nMessage-ID: "
     "<{n}@example.org>\r\n\r\n"
     "Please register me, I will {how}.\r\n"

@@ -85,6 +85,13 @@ class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     secure_cookies: bool = False
+    #: Reverse proxies in front of the web app whose X-Forwarded-For is believed (0: none, the
+    #: client is the connection's peer). Limits per client depend on it.
+    trusted_proxies: int = 0
+    #: "Email me my links" on a meeting's public page: requests from one client, and emails to
+    #: one address, per hour.
+    links_per_client_per_hour: int = 10
+    links_per_address_per_hour: int = 3
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,15 @@ class WorkerConfig:
     lease_seconds: int = 300
     retry_base_seconds: float = 60.0
     give_up_after_hours: float = 48.0
+    #: Automatic replies (help, acknowledgements, questions back) to one mailbox an hour, its
+    #: ``+tag`` addresses counted together.
     replies_per_sender_per_hour: int = 10
+    #: Notices about a person's own record (an answer recorded, a place offered, "was this you?")
+    #: to one mailbox an hour: a limit of their own, which other requests cannot use up.
+    record_notices_per_person_per_hour: int = 10
+    #: Automatic replies of every kind to addresses that are not members of any list, an hour,
+    #: for the whole service: what anyone forging mail could make us send to strangers.
+    replies_to_non_members_per_hour: int = 100
 
 
 @dataclass(frozen=True)

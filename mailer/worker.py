@@ -20,6 +20,7 @@ from mailer.domain.consultations import apply_answer_retention
 from mailer.domain.imports import run_import_step
 from mailer.domain.news import send_due_news
 from mailer.domain.queue import claim_inbound
+from mailer.domain.rate_limits import forget_old_requests
 from mailer.domain.rsvp import apply_access_needs_retention
 from mailer.domain.schedules import send_due_schedules
 from mailer.domain.services import Services
@@ -80,7 +81,8 @@ class Worker:
             return (
                 apply_retention(session, inbound_days=retention.inbound_days),
                 apply_answer_retention(session, days=retention.answers_days)
-                + apply_access_needs_retention(session, days_after=retention.access_needs_days),
+                + apply_access_needs_retention(session, days_after=retention.access_needs_days)
+                + forget_old_requests(session),
             )
 
     def _import_members(self, seconds: float = 2.0) -> list[str]:

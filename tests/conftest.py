@@ -19,6 +19,7 @@ from mailer.domain.models import Base
 from mailer.domain.services import build_services
 from tests.support.databases import TestDatabase
 from tests.support.net import free_port
+from tests.support.proof import AUTHSERV_ID
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -102,7 +103,7 @@ def make_test_config(tmp_path: Path, url: str, **sections: dict) -> Config:
         },
         database={"url": url},
         mail={"domain": "lists.test"},
-        inbound={"host": "127.0.0.1", "port": free_port()},
+        inbound={"host": "127.0.0.1", "port": free_port(), "authserv_id": AUTHSERV_ID},
         web={"host": "127.0.0.1", "port": web_port},
         worker={"poll_interval": 0.2, "retry_base_seconds": 0.5},
     )

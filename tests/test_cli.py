@@ -513,6 +513,6 @@ def test_secrets_and_tokens_never_reach_the_logs(
             urllib.request.urlopen(link, timeout=10).read()
     out, err, _ = finished
     logs = init.stdout + init.stderr + out + err
-    assert "registered for meeting" in logs  # the log does say what happened...
+    assert "asked the address owner to confirm by link" in logs  # the log says what happened...
     for leaked in (secret, password, token):  # ...but never a secret or a signed token
         assert leaked not in logs

@@ -12,6 +12,7 @@ from mailer.domain.outbox import ReplyThread
 from mailer.domain.services import build_services
 from tests.conftest import run
 from tests.support.databases import TestDatabase
+from tests.support.factories import answer_claim
 
 
 def test_consultation_commands(cli_env: Path, database: TestDatabase, tmp_path: Path) -> None:
@@ -53,7 +54,7 @@ def test_consultation_commands(cli_env: Path, database: TestDatabase, tmp_path: 
         record_answer(
             s,
             build_services(config),
-            consultation_id=cid,
+            claim=answer_claim(s, cid, "ana@dept.gov.uk"),
             email="ana@dept.gov.uk",
             display_name="Ana",
             text="Comms, and project delivery too.",

@@ -33,10 +33,12 @@ from mailer.domain.models import (
     InboundMessage,
     InboundStatus,
     OutboxMessage,
+    Person,
 )
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
 from tests.support.factories import make_list
+from tests.support.inbound import processed
 from tests.support.net import wait_for
 from tests.support.servers import Received, RunningService, SmtpSink, runtime_for
 
@@ -57,22 +59,6 @@ def members(database: TestDatabase, *names: str) -> None:
                 display_name=name.title(),
                 actor="test",
             )
-
-
-def finished(database: TestDatabase, count: int) -> bool:
-    with database.sessions() as s:
-        return (
-            s.scalar(
-                select(func.count())
-                .select_from(InboundMessage)
-                .where(
-                    InboundMessage.status.in_(
-                        [InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED]
-                    )
-                )
-            )
-            or 0
-        ) >= count
 
 
 def reply(
@@ -197,7 +183,7 @@ def test_answers_from_outlook_gmail_and_apple_mail_are_stored_clean(
                 headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"},
             )
             send(config, outlook, gmail, apple, out_of_office)
-            wait_for(lambda: finished(database, 4), message="four replies processed")
+            wait_for(lambda: processed(database, 4), message="four replies processed")
             # A second reply from Ben, written below the quoted question, adds to his answer.
             second = reply(
                 "ben@dept.gov.uk",
@@ -207,7 +193,7 @@ def test_answers_from_outlook_gmail_and_apple_mail_are_stored_clean(
                 "Also: a quiet room.\r\n",
             )
             send(config, second)
-            wait_for(lambda: finished(database, 5), message="the second reply processed")
+            wait_for(lambda: processed(database, 5), message="the second reply processed")
             acks = sink.wait_for_count(4 + 4)[4:]
 
         with database.sessions() as s:
@@ -271,18 +257,16 @@ def test_anonymous_answers_have_no_link_to_the_person_and_late_ones_are_kept(
             ana_q = sent["ana@dept.gov.uk"]
             assert "Your answer is anonymous" in ana_q.text
             address = ana_q.message["Reply-To"]
+            ben_q = sent["ben@dept.gov.uk"]
+            ben_address = ben_q.message["Reply-To"]
+            assert address != ben_address  # each reply address is its recipient's
             send(
                 config,
                 reply("ana@dept.gov.uk", address, ana_q, "More visible senior allies."),
-                reply(
-                    "ben@dept.gov.uk",
-                    address,
-                    sent["ben@dept.gov.uk"],
-                    "Better trans inclusion guidance.",
-                ),
+                reply("ben@dept.gov.uk", ben_address, ben_q, "Better trans inclusion guidance."),
                 reply("ana@dept.gov.uk", address, ana_q, "And a mentoring scheme."),
             )
-            wait_for(lambda: finished(database, 3), message="three anonymous replies processed")
+            wait_for(lambda: processed(database, 3), message="three anonymous replies processed")
             # Closing: a late reply is kept, marked late, and answered "closed".
             with database.sessions() as s, s.begin():
                 s.execute(
@@ -292,27 +276,27 @@ def test_anonymous_answers_have_no_link_to_the_person_and_late_ones_are_kept(
                 )
             send(
                 config,
-                reply(
-                    "ben@dept.gov.uk",
-                    address,
-                    sent["ben@dept.gov.uk"],
-                    "Sorry, one more: pronouns.",
-                ),
+                reply("ben@dept.gov.uk", ben_address, ben_q, "Sorry, one more: pronouns."),
             )
-            wait_for(lambda: finished(database, 4), message="the late reply processed")
+            wait_for(lambda: processed(database, 4), message="the late reply processed")
             acks = sink.wait_for_count(2 + 4)[2:]
 
         stored = answers(database)
+        # One answer per person, as in a named consultation, but linked to nobody.
         assert sorted(a.text for a in stored) == [
-            "And a mentoring scheme.",
-            "Better trans inclusion guidance.",
-            "More visible senior allies.",
-            "Sorry, one more: pronouns.",
+            "Better trans inclusion guidance.\n\n---\n\nSorry, one more: pronouns.",
+            "More visible senior allies.\n\n---\n\nAnd a mentoring scheme.",
         ]
-        assert all(a.person_id is None for a in stored)  # each reply stands alone, linked to nobody
+        assert all(a.person_id is None for a in stored)
+        assert len({a.respondent for a in stored}) == 2
+        with database.sessions() as s:
+            assert not any(
+                a.respondent in (p.email, str(p.id))
+                for a in stored
+                for p in s.scalars(select(Person))
+            )
         # No time of arrival: every answer carries the day the consultation was sent, so answers
-        # cannot be
-        # lined up with the acknowledgements (which do name their recipient) by time.
+        # cannot be lined up with the acknowledgements (which do name their recipient) by time.
         assert len({a.received_at for a in stored}) == 1
         assert (stored[0].received_at.hour, stored[0].received_at.minute) == (0, 0)
         assert [a.late for a in stored if "pronouns" in a.text] == [True]
@@ -384,7 +368,7 @@ def test_a_volunteer_naming_two_roles_is_recorded_under_both(
                     "+44 I can help on the day.",
                 ),
             )
-            wait_for(lambda: finished(database, 2), message="two volunteer replies processed")
+            wait_for(lambda: processed(database, 2), message="two volunteer replies processed")
             with database.sessions() as s:
                 by_role = {
                     rv.role.name: [o.person.email for o in rv.offers]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from mailer.domain.lists import add_member
 from mailer.domain.models import AttendanceMode, InboundMessage, InboundStatus, Rsvp, RsvpResponse
 from mailer.domain.services import build_services
 from mailer.runtime import Runtime
@@ -23,8 +24,10 @@ from tests.support.servers import RunningService, SmtpSink
 
 
 def outlook_style_request() -> EmailMessage:
-    """A reply as Outlook writes it: new text on top, the quoted original below."""
+    """A reply as Outlook writes it: new text on top, the quoted original below; our MTA saw its
+    DMARC pass."""
     msg = EmailMessage()
+    msg["Authentication-Results"] = "mx.lists.test; dmarc=pass header.from=dept.example.org"
     msg["From"] = "Alex Example <alex.example@dept.example.org>"
     msg["To"] = "forum@lists.test"
     msg["Subject"] = "RE: Leaders of Networks Forum"
@@ -50,9 +53,11 @@ def test_register_by_email_rsvp_by_link_and_organiser_sees_it(
         make_list(database.sessions)
         meeting = make_meeting(database.sessions, title="Leaders of Networks Forum (Spring)")
         make_organiser(database.sessions)
+        with database.sessions() as s:
+            add_member(s, slug="forum", email="alex.example@dept.example.org", actor="test")
 
         with RunningService(runtime):
-            # 1. A leader emails the forum address.
+            # 1. A leader on the list emails the forum address.
             with smtplib.SMTP(config.inbound.host, config.inbound.port, timeout=10) as client:
                 refused = client.send_message(
                     outlook_style_request(),
@@ -128,7 +133,8 @@ def test_register_by_email_rsvp_by_link_and_organiser_sees_it(
 def test_dev_mailbox_receives_mail_when_no_smarthost(
     sqlite_only_database: TestDatabase, tmp_path: Path
 ) -> None:
-    """With no mail server configured, replies land in the Maildir the panel shows."""
+    """With no mail server configured, replies land in the Maildir the panel shows. (With no MTA in
+    front, nothing proves a sender: a request by email is answered "was this you?", with links.)"""
     db = sqlite_only_database
     config = make_test_config(tmp_path, db.url)
     assert config.delivery.backend == "maildir"
@@ -153,7 +159,7 @@ def test_dev_mailbox_receives_mail_when_no_smarthost(
         organiser = HttpClient(config.service.base_url)
         organiser.login("organiser@example.org", ORGANISER_PASSWORD)
         listing = organiser.get("/panel/mailbox")
-        assert listing.status == 200 and "Re: Forum" in listing.body
+        assert listing.status == 200 and "Was this you?" in listing.body
         key = re.search(r'/panel/mailbox/([^"]+)"', listing.body).group(1)
         shown = organiser.get(f"/panel/mailbox/{key}")
-        assert "/rsvp/" in shown.body and "join remotely" in shown.body
+        assert "/rsvp/" in shown.body and "Join remotely" in shown.body

@@ -2,7 +2,8 @@
 to `convene smtp --lmtp` and is Convene's smarthost for outgoing mail, exactly as docs/deployment.md
 describes. A message injected into Postfix reaches Convene's database and is answered; the answer
 leaves through Postfix and reaches a sink; an unknown list is refused per recipient over LMTP, so
-Postfix bounces it to its sender."""
+Postfix bounces it to its sender. Postfix strips Authentication-Results headers written in its
+own name, so a forged one is never believed."""
 
 from __future__ import annotations
 
@@ -88,6 +89,8 @@ def test_mail_flows_through_postfix_both_ways(
             client.sendmail(
                 "sam@example.org",
                 ["forum@lists.test"],
+                # Forged: a header in our MTA's name saying DMARC passed, which Postfix strips.
+                b"Authentication-Results: mx.lists.test; dmarc=pass header.from=example.org\r\n"
                 b"From: Sam <sam@example.org>\r\nTo: forum@lists.test\r\nSubject: Forum\r\n"
                 b"Message-ID: <via-postfix@example.org>\r\n\r\nPlease register me, in person.\r\n",
             )
@@ -121,9 +124,13 @@ def test_mail_flows_through_postfix_both_ways(
             message="Postfix's bounce for the unknown list",
         )
     assert b"by mx.lists.test (Postfix)" in row.raw and row.rcpt_to == ["forum@lists.test"]
+    # The forged header did not get through, so nothing proved the sender: nothing is recorded,
+    # and the address owner is asked, with the links that would do it.
+    assert b"Authentication-Results" not in row.raw
     with database.sessions() as s:
-        rsvp = s.scalar(select(Rsvp).where(Rsvp.meeting_id == meeting.id))
-        assert rsvp is not None and rsvp.mode.value == "in_person"
+        assert s.scalar(select(Rsvp).where(Rsvp.meeting_id == meeting.id)) is None
+    assert reply.message["Subject"].startswith("Was this you?")
+    assert "/rsvp/" in reply.text and "Attend in person" in reply.text
     message = reply.message
     assert message["In-Reply-To"] == "<via-postfix@example.org>"
     assert "by mx.lists.test (Postfix)" in message["Received"]  # it really went through Postfix

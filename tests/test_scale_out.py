@@ -26,6 +26,7 @@ from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
 from tests.support.factories import make_meeting
 from tests.support.net import free_port, wait_for
+from tests.support.proof import dmarc_pass
 from tests.support.servers import SmtpSink
 from tests.support.workload import processes, queue_news, seed_members, write_config
 
@@ -44,6 +45,7 @@ async def blast(ports: list[int], count: int, concurrency: int = 8) -> int:
         ) as client:
             for i in numbers:
                 message = (
+                    f"{dmarc_pass('x@example.org')}"
                     f"From: member{i:05}@example.org\r\nTo: forum@lists.test\r\nSubject: Forum\r\n"
                     f"Message-ID: <scale-{i}@example.org>\r\n\r\nPlease register me, I will join "
                     f"remotely.\r\n"
@@ -69,9 +71,8 @@ def test_two_smtp_three_workers_and_gunicorn_on_postgresql(
         configs = []
         for n, port in enumerate(smtp_ports):
             path = tmp_path / f"smtp-{n}.toml"
-            path.write_text(
-                base + f'[inbound]\nhost = "127.0.0.1"\nport = {port}\n[web]\nport = {web_port}\n'
-            )
+            listener = f'[inbound]\nhost = "127.0.0.1"\nport = {port}\n'
+            path.write_text(base.replace("[inbound]\n", listener) + f"[web]\nport = {web_port}\n")
             configs.append(path)
         seed_members(database, MESSAGES)  # the list "forum" with 5,000 members
         meeting = make_meeting(database.sessions, capacity=None)

@@ -10,6 +10,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mailer.config import Config, effective_secret_key, load_config
 from mailer.domain.services import Services, build_services
@@ -57,6 +58,9 @@ def create_app(
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     app.session_interface = CookieSessionInterface()
+    if config.web.trusted_proxies > 0:  # the client is who the proxies say, for per-client limits
+        n = config.web.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.extensions["convene.config"] = config
     app.extensions["convene.services"] = services or build_services(config)
 

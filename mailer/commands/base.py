@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from sqlalchemy.orm import Session
 
-from mailer.domain.models import AttendanceMode, InboundIntent, InboundStatus
+from mailer.domain.models import AttendanceMode, InboundIntent, InboundStatus, RsvpResponse
 from mailer.domain.outbox import ReplyThread
 from mailer.domain.services import Services
 from mailer.domain.triage import InboundOutcome
@@ -55,6 +55,13 @@ class EmailCommand:
     name: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()
     help: ClassVar[str]
+    #: The answer to a meeting the command records (register, decline). Such a command acts only
+    #: for a sender proven to own the From: mailbox; anyone else is asked to confirm by link.
+    answer: ClassVar[RsvpResponse | None] = None
+
+    @property
+    def intent(self) -> InboundIntent:
+        return InboundIntent(self.name)
 
     def run(self, request: CommandRequest) -> InboundOutcome:
         raise NotImplementedError

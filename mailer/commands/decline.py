@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from mailer.commands.base import CommandRequest, EmailCommand, acted_on
-from mailer.domain.models import InboundIntent
+from mailer.domain.models import InboundIntent, RsvpResponse
 from mailer.domain.rsvp import decline_by_email
 from mailer.domain.triage import InboundOutcome
 
 
 class Decline(EmailCommand):
     name = "decline"
+    answer = RsvpResponse.DECLINED
     help = "tell the organisers you cannot come to the next meeting"
 
     def run(self, request: CommandRequest) -> InboundOutcome:

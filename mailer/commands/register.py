@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from mailer.commands.base import CommandRequest, EmailCommand, acted_on
-from mailer.domain.models import InboundIntent
+from mailer.domain.models import InboundIntent, RsvpResponse
 from mailer.domain.rsvp import register_by_email
 from mailer.domain.triage import InboundOutcome
 
 
 class Register(EmailCommand):
     name = "register"
+    answer = RsvpResponse.ATTENDING
     help = "register for a meeting (the one whose invitation you answer, or the next one)"
 
     def run(self, request: CommandRequest) -> InboundOutcome:

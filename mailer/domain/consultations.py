@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 from mailer.db import read_transaction, rows_changed, transaction
 from mailer.domain import audit
 from mailer.domain.errors import DomainError, InvalidInput, InvalidLink, NotFound
+from mailer.domain.links import AnswerClaim
 from mailer.domain.lists import get_list
 from mailer.domain.models import (
     AnswerTag,
@@ -43,11 +44,12 @@ from mailer.domain.models import (
     utcnow,
 )
 from mailer.domain.news import markdown_to_html, member_list_headers
-from mailer.domain.outbox import Envelope, ReplyThread, enqueue, may_auto_reply
-from mailer.domain.people import get_or_create_person, sample_member
+from mailer.domain.outbox import Envelope, ReplyThread, enqueue, is_member, may_auto_reply
+from mailer.domain.people import normalise_email, sample_member
 from mailer.domain.reports import spreadsheet_csv
 from mailer.domain.services import Services
 from mailer.domain.threads import our_ids
+from mailer.mail.addresses import mailbox_of
 from mailer.rendering import RenderedEmail
 
 MAX_TITLE = 300
@@ -191,9 +193,11 @@ def is_closed(consultation: Consultation, now: datetime | None = None) -> bool:
 
 
 def answer_address(services: Services, consultation: Consultation, person: Person | None) -> str:
-    """The per-recipient reply address; one shared address when answers are anonymous."""
+    """The per-recipient reply address, anonymous consultations included: an answer is bound to
+    the person it was sent to (see :func:`record_answer`). A preview, for no one, has a shared
+    one that no answer can come in by."""
     slug = consultation.mailing_list.slug
-    if consultation.anonymous or person is None:
+    if person is None or not person.id:
         token = services.links.answer_token(consultation.id, 0, 0)
     else:
         token = services.links.answer_token(consultation.id, person.id, person.link_version)
@@ -344,16 +348,15 @@ class AnswerOutcome:
 
 def claim_for_reply(
     session: Session, services: Services, *, token: str | None, thread_ids: list[str]
-) -> tuple[int, int] | None:
-    """(consultation id, person id or 0) for a reply: by its reply address, else by its threading
-    headers.
+) -> AnswerClaim | None:
+    """The consultation and person a reply answers for: by its reply address, else by its
+    threading headers.
 
     Threading matches only a Message-ID we sent with a consultation; anything
     else returns None (the message is then read as an ordinary one).
     """
     if token:
-        claim = services.links.load_answer(token)
-        return claim.consultation_id, claim.person_id
+        return services.links.load_answer(token)
     ids = our_ids(thread_ids, services.config.mail.domain)
     if not ids:
         return None
@@ -370,17 +373,16 @@ def claim_for_reply(
     if not plus:
         return None
     try:
-        claim = services.links.load_answer(detail)
+        return services.links.load_answer(detail)
     except InvalidLink:
         return None
-    return claim.consultation_id, claim.person_id
 
 
 def record_answer(
     session: Session,
     services: Services,
     *,
-    consultation_id: int,
+    claim: AnswerClaim,
     email: str,
     display_name: str | None,
     text: str,
@@ -394,13 +396,19 @@ def record_answer(
     message it came in must then keep neither its sender nor its text (see
     ``InboundOutcome.forget_sender``). A reply after the closing date is kept
     (marked late) and the sender is told the consultation has closed.
+
+    The answer is the reply address's person's (``claim``), and theirs only:
+    from another address, from someone erased or no longer on the list, it
+    is refused with :class:`NotTheirAnswer`, and left for an organiser.
     """
     text = text.strip()
     with transaction(session):
-        consultation = _load(session, consultation_id)
+        consultation = _load(session, claim.consultation_id)
         if consultation.status is ConsultationStatus.DRAFT:
             raise NotFound("This consultation has not been sent.")
-        person = get_or_create_person(session, email, display_name)
+        person = _respondent(session, consultation, claim, email)
+        if display_name and not person.display_name:
+            person.display_name = " ".join(display_name.split())[:200]
         late = is_closed(consultation)
         may_reply = may_auto_reply(session, services, person.email)
         roles: list[VolunteerRole] = []
@@ -424,43 +432,16 @@ def record_answer(
                 .astimezone(UTC)
                 .replace(hour=0, minute=0, second=0, microsecond=0)
             )
-            session.add(
-                ConsultationAnswer(
-                    id=uuid.uuid4().hex,
-                    consultation_id=consultation.id,
-                    person_id=None,
-                    text=text,
-                    late=late,
-                    received_at=day,
-                    updated_at=day,
-                    replies=1,
-                )
+            _add_to_answer(
+                session,
+                consultation,
+                text,
+                late=late,
+                at=day,
+                respondent=services.links.pseudonym("respondent", f"{consultation.id}:{person.id}"),
             )
         else:
-            answer = session.scalar(
-                select(ConsultationAnswer).where(
-                    ConsultationAnswer.consultation_id == consultation.id,
-                    ConsultationAnswer.person_id == person.id,
-                )
-            )
-            if answer is None:
-                session.add(
-                    ConsultationAnswer(
-                        id=uuid.uuid4().hex,
-                        consultation_id=consultation.id,
-                        person_id=person.id,
-                        text=text,
-                        late=late,
-                        received_at=now,
-                        updated_at=now,
-                        replies=1,
-                    )
-                )
-            else:
-                answer.text = answer.text + REPLY_SEPARATOR + text
-                answer.replies += 1
-                answer.updated_at = now
-                answer.late = answer.late or late
+            _add_to_answer(session, consultation, text, late=late, at=now, person=person)
             if consultation.kind is ConsultationKind.VOLUNTEERS:
                 roles = match_roles(text, consultation.roles)
                 for role in roles:
@@ -498,6 +479,76 @@ def record_answer(
             roles=[r.name for r in roles],
             anonymous=consultation.anonymous,
         )
+
+
+class NotTheirAnswer(DomainError):
+    """A reply to a consultation that is not its reply address's person's to give."""
+
+
+def _respondent(
+    session: Session, consultation: Consultation, claim: AnswerClaim, email: str
+) -> Person:
+    """The person a reply answers for: the one its reply address was sent to, when that person
+    sent it and is still on the list."""
+    address = normalise_email(email)
+    if claim.person_id:
+        person = session.get(Person, claim.person_id)
+        if person is None or person.link_version != claim.link_version:
+            raise NotTheirAnswer("its reply address was sent to someone no longer here")
+        if mailbox_of(person.email) != mailbox_of(address):
+            raise NotTheirAnswer("it came from another address than its reply address was sent to")
+    else:  # the one shared reply address anonymous consultations once had
+        found = session.scalar(select(Person).where(Person.email == address))
+        if found is None:
+            raise NotTheirAnswer("it came from someone who was not asked")
+        person = found
+    if not is_member(session, person.email, consultation.list_id):
+        raise NotTheirAnswer("it came from someone who is not on the list")
+    return person
+
+
+def _add_to_answer(
+    session: Session,
+    consultation: Consultation,
+    text: str,
+    *,
+    late: bool,
+    at: datetime,
+    person: Person | None = None,
+    respondent: str | None = None,
+) -> None:
+    """Add a reply to the one answer of its person (``person``, or in an anonymous consultation
+    ``respondent``), starting it with the first."""
+    mine = (
+        ConsultationAnswer.person_id == person.id
+        if person is not None
+        else ConsultationAnswer.respondent == respondent
+    )
+    answer = session.scalar(
+        select(ConsultationAnswer).where(
+            ConsultationAnswer.consultation_id == consultation.id, mine
+        )
+    )
+    if answer is None:
+        session.add(
+            ConsultationAnswer(
+                id=uuid.uuid4().hex,
+                consultation_id=consultation.id,
+                person_id=person.id if person is not None else None,
+                respondent=respondent,
+                text=text,
+                late=late,
+                received_at=at,
+                updated_at=at,
+                replies=1,
+            )
+        )
+        return
+    answer.text = answer.text + REPLY_SEPARATOR + text
+    answer.replies += 1
+    if person is not None:
+        answer.updated_at = at
+    answer.late = answer.late or late
 
 
 def _acknowledge(

@@ -4,6 +4,7 @@ invitation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -24,7 +25,8 @@ from mailer.domain.models import (
 )
 from mailer.domain.news import member_list_headers
 from mailer.domain.outbox import Envelope, enqueue, may_auto_reply
-from mailer.domain.people import get_or_create_person
+from mailer.domain.people import normalise_email
+from mailer.domain.rate_limits import within_limit
 from mailer.domain.rsvp import check_open
 from mailer.domain.services import Services
 
@@ -117,18 +119,41 @@ def public_meeting(session: Session, meeting_id: int) -> PublicMeeting:
     return PublicMeeting(meeting, figures.places_left, agenda)
 
 
-def send_links(session: Session, services: Services, meeting_id: int, *, email: str) -> bool:
-    """Someone asks on the public page for their own links: they go to that address, nowhere else.
+def send_links(
+    session: Session, services: Services, meeting_id: int, *, email: str, client: str
+) -> bool:
+    """Someone asks on the public page for their own links: they go to that address, nowhere else,
+    and only when it is a member of the meeting's list or has answered for the meeting.
 
     The page says the same whatever happens, so it reveals nothing about who is
-    on the list. Returns whether an email was queued (False when rate-limited).
+    on the list; and since anyone can type any address, it adds no one: an
+    unknown address is sent nothing, nor is anyone who left the list or was
+    erased. Requests are limited per ``client`` (whoever is asking) and per
+    address. Returns whether an email was queued.
     """
+    web = services.config.web
+    hour = timedelta(hours=1)
     with transaction(session):
         meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
         if meeting is None or meeting.status is not MeetingStatus.PUBLISHED:
             raise NotFound("There is no such meeting.")
         check_open(meeting)
-        person = get_or_create_person(session, email)
+        address = normalise_email(email)
+        if not within_limit(
+            session,
+            services.links.pseudonym("links-client", client),
+            limit=web.links_per_client_per_hour,
+            within=hour,
+        ) or not within_limit(
+            session,
+            services.links.pseudonym("links-address", address),
+            limit=web.links_per_address_per_hour,
+            within=hour,
+        ):
+            return False
+        person = session.scalar(select(Person).where(Person.email == address))
+        if person is None or not _may_have_links(session, person, meeting):
+            return False
         if not may_auto_reply(session, services, person.email):
             return False
         enqueue(
@@ -143,3 +168,21 @@ def send_links(session: Session, services: Services, meeting_id: int, *, email: 
             context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting)},
         )
         return True
+
+
+def _may_have_links(session: Session, person: Person, meeting: Meeting) -> bool:
+    """A member of the meeting's list (suspended for bouncing included), or someone who answered
+    for the meeting and has not left the list."""
+    status = session.scalar(
+        select(Subscription.status).where(
+            Subscription.person_id == person.id, Subscription.list_id == meeting.list_id
+        )
+    )
+    if status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.BOUNCING):
+        return True
+    if status is not None:
+        return False
+    answered = session.scalar(
+        select(Rsvp.id).where(Rsvp.person_id == person.id, Rsvp.meeting_id == meeting.id)
+    )
+    return answered is not None

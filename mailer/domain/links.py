@@ -113,6 +113,9 @@ class LinkSigner:
         self._answer = URLSafeSerializer(secret_key, salt=ANSWER_SALT)
         self._volunteer = URLSafeSerializer(secret_key, salt=VOLUNTEER_SALT)
         self._form = TimestampSigner(secret_key, salt=LINK_FORM_SALT)
+        self._pseudonym_key = hashlib.blake2b(
+            secret_key.encode(), digest_size=32, person=b"pseudonym.v1"
+        ).digest()
         self.base_url = base_url.rstrip("/")
         self.max_age = max_age
 
@@ -168,6 +171,14 @@ class LinkSigner:
         """The detail of a per-recipient reply address; ``person_id`` 0 for an anonymous
         consultation."""
         return self._answer.dumps([consultation_id, person_id, link_version])
+
+    def pseudonym(self, purpose: str, value: str) -> str:
+        """A keyed digest of ``value`` for one ``purpose``: the same value always gives the same
+        pseudonym, which says nothing of the value without the secret key. Who answered an
+        anonymous consultation (see ``ConsultationAnswer``), a client or address that is
+        rate-limited (:mod:`mailer.domain.rate_limits`)."""
+        message = f"{purpose}\0{value}".encode()
+        return hashlib.blake2b(message, key=self._pseudonym_key, digest_size=16).hexdigest()
 
     def load_answer(self, token: str) -> AnswerClaim:
         try:

@@ -157,6 +157,31 @@ def remove_member(session: Session, *, slug: str, email: str, actor: str) -> Non
         )
 
 
+def rename_member(
+    session: Session, *, slug: str, email: str, display_name: str, actor: str
+) -> Person:
+    """An organiser corrects the name a member of a list is greeted and listed by (empty: no
+    name). Mail never replaces a name it did not prove, so this is how a wrong one is put
+    right."""
+    with transaction(session):
+        mailing_list = get_list(session, slug)
+        person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
+        if person is None or _subscription(session, person, mailing_list) is None:
+            raise NotFound(f"{email} is not on {mailing_list.name}.")
+        cleaned = " ".join(display_name.split())
+        if len(cleaned) > 200:
+            raise InvalidInput("Keep the name to 200 characters.", field="name")
+        person.display_name = cleaned or None
+        audit.record(
+            session,
+            actor=actor,
+            action="member.rename",
+            target=f"list:{mailing_list.id}",
+            person=person.id,
+        )
+        return person
+
+
 def _subscription(
     session: Session, person: Person, mailing_list: MailingList
 ) -> Subscription | None:

@@ -1,14 +1,16 @@
 """Convene's tables as typed SQLAlchemy 2.0 models.
 
-Privacy shapes this schema: a person is an email address and, at most, the
-display name they wrote in their own From: header. There is no field for
-orientation, gender identity, department or anything else we do not need.
+Privacy shapes this schema: a person is an email address and, at most, a
+display name: the one their own mail gave (only mail that proved its sender)
+or an organiser entered. There is no field for orientation, gender identity,
+department or anything else we do not need.
 All timestamps are timezone-aware UTC.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -167,9 +169,24 @@ class OrganiserRole(StrEnum):
     ORGANISER = "organiser"
 
 
+_BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_TITLES = frozenset({"dr", "mr", "mrs", "ms", "mx", "miss", "prof", "professor", "sir", "dame"})
+
+
 def first_name_of(display_name: str | None) -> str | None:
-    """The most a public page may show of a person: the first word of their name."""
-    return display_name.split()[0] if display_name and display_name.split() else None
+    """The name to greet a person by, and the most a public page may show of them: the first word
+    of their name, after any title. "Surname, Forename" (the order Outlook shows in many
+    organisations, "Smith, Jo (DfE)") gives the forename."""
+    if not display_name:
+        return None
+    unbracketed = _BRACKETED.sub(" ", display_name)  # "(DfE)", "[Cabinet Office]"
+    surname, comma, forenames = unbracketed.partition(",")
+    name = forenames if comma and surname.strip() and forenames.strip() else unbracketed
+    words = [w.strip("\"'.,") for w in name.split()]
+    words = [w for w in words if w]
+    while len(words) > 1 and words[0].lower() in _TITLES:
+        words = words[1:]
+    return words[0] if words else None
 
 
 class Person(Base):
@@ -579,11 +596,16 @@ class ConsultationAnswer(Base):
     The id is random and, for an anonymous consultation, ``person_id`` is
     empty and ``received_at`` is the day the consultation was sent (the same
     for every answer), so nothing in the row leads back to who wrote it.
+    Its ``respondent`` is then a keyed digest of the consultation and the
+    person, so that one person's replies still make one answer: it differs
+    from one consultation to the next, and cannot be computed without the
+    service's secret key.
     """
 
     __tablename__ = "consultation_answer"
     __table_args__ = (
         Index("ix_consultation_answer_consultation_received", "consultation_id", "received_at"),
+        Index("ix_consultation_answer_consultation_respondent", "consultation_id", "respondent"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -591,6 +613,7 @@ class ConsultationAnswer(Base):
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="CASCADE"), index=True
     )
+    respondent: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     #: How many replies make up this answer (a named member's later replies add to it).
     replies: Mapped[int] = mapped_column(Integer, default=1)
@@ -670,3 +693,16 @@ class ImportJob(Base):
     finished_at: Mapped[datetime | None]
 
     mailing_list: Mapped[MailingList] = relationship()
+
+
+class LimitedRequest(Base):
+    """One request that counts towards a limit (see :mod:`mailer.domain.rate_limits`): under an
+    opaque key, a keyed digest of what is limited (a client, an address), never the value itself.
+    Kept for a day."""
+
+    __tablename__ = "limited_request"
+    __table_args__ = (Index("ix_limited_request_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

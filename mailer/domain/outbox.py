@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from mailer.domain.models import (
@@ -19,11 +19,14 @@ from mailer.domain.models import (
     OutboxMessage,
     OutboxStatus,
     Person,
+    Subscription,
+    SubscriptionStatus,
     utcnow,
 )
 from mailer.domain.people import format_address
+from mailer.domain.rate_limits import within_limit
 from mailer.domain.services import Services
-from mailer.mail.addresses import Addresses, MessageIdentity
+from mailer.mail.addresses import Addresses, MessageIdentity, mailbox_of
 from mailer.mail.headers import AUTO_REPLIED, AUTO_SUBMITTED, auto_reply_headers, reply_headers
 
 _HEADER_UNSAFE = str.maketrans(
@@ -89,9 +92,13 @@ def enqueue(
     auto_reply: bool = False,
     calendar: str | None = None,
     attachments: list[int] | None = None,
+    subject: str | None = None,
 ) -> str:
     """Render ``templates/email/<kind>`` for one person and queue it in the caller's transaction;
     returns the message's Message-ID.
+
+    The subject is the template's, or "Re: " and the subject of the message
+    answered (``reply_to``), or ``subject`` when given.
 
     ``auto_reply`` marks answers the service wrote by itself (RFC 3834
     ``Auto-Submitted: auto-replied``), which well-behaved responders never
@@ -101,10 +108,9 @@ def enqueue(
     """
     rendered = services.emails.render(kind, {**context, "person": person})
     headers = dict(sender.headers)
-    subject = rendered.subject
     if reply_to is not None:
         headers.update(reply_to.headers)
-        subject = reply_to.reply_subject or subject
+    subject = subject or (reply_to.reply_subject if reply_to else "") or rendered.subject
     if auto_reply:
         headers.update(auto_reply_headers())
     headers["From"] = format_address(sender.from_address, sender.from_name)
@@ -151,42 +157,132 @@ def reply_from_list(
 ) -> str:
     """An automatic answer from a list to the message that asked for it: from the list's address,
     threaded under that message, and marked ``Auto-Submitted: auto-replied`` (see
-    :func:`enqueue`); returns its Message-ID."""
+    :func:`enqueue`); returns its Message-ID.
+
+    To an address that is not a member of the list, the answer repeats
+    nothing the sender chose: its subject is a fixed one naming the list,
+    and it greets no one by name (templates see ``stranger``). Anyone can
+    write in someone else's name, and a reply in the list's name that
+    repeats their words could itself say something about the recipient.
+    """
+    stranger = not is_member(session, person.email, mailing_list.id)
     return enqueue(
         session,
         services,
         kind=kind,
         person=person,
-        context=context,
+        context={**context, "stranger": stranger},
         sender=list_envelope(services, mailing_list),
         reply_to=thread,
         auto_reply=True,
+        subject=f"Your message to {mailing_list.name}" if stranger else None,
     )
 
 
-def recent_auto_replies(session: Session, recipient: str, within: timedelta) -> int:
-    """How many automatic replies went to this address lately (for rate limiting); replies queued
-    earlier in the caller's transaction count too."""
-    since = datetime.now(UTC) - within
-    # Queued messages are written straight to the connection (see enqueue): nothing to flush first.
-    return (
-        session.connection().scalar(_RECENT_AUTO_REPLIES, {"recipient": recipient, "since": since})
-        or 0
-    )
-
-
-_RECENT_AUTO_REPLIES = (
-    select(func.count())
-    .select_from(OutboxMessage)
-    .where(
-        OutboxMessage.recipient == bindparam("recipient"),
-        OutboxMessage.created_at >= bindparam("since"),
-        OutboxMessage.headers[AUTO_SUBMITTED].as_string() == AUTO_REPLIED,
-    )
+#: Notices about a person's own record: an answer recorded or refused, a place offered, or "was
+#: this you?" for a request that could not prove its sender. They have a limit of their own (see
+#: :func:`may_auto_reply`), so that a flood of other requests never stops a member hearing that
+#: their record changed, or that someone tried to change it.
+RECORD_NOTICES = frozenset(
+    {
+        "confirm_request",
+        "registration_reply",
+        "rsvp_confirmation",
+        "rsvp_refused",
+        "waitlist_promoted",
+    }
 )
 
 
-def may_auto_reply(session: Session, services: Services, email: str) -> bool:
-    """Whether this address may get another automatic reply this hour (one limit for every kind)."""
-    limit = services.config.worker.replies_per_sender_per_hour
-    return recent_auto_replies(session, email, timedelta(hours=1)) < limit
+def _to_mailbox(email: str) -> ColumnElement[bool]:
+    """Outbox rows addressed to this mailbox: the address itself or any ``+tag`` of it.
+
+    Written as a range on the local part (every ``jo+...`` sorts from ``jo+``
+    up to ``jo,``, the next character) and a suffix for the domain, so that
+    the (recipient, created_at) index answers it.
+    """
+    mailbox = mailbox_of(email)
+    local, _, domain = mailbox.rpartition("@")
+    suffix = "@" + domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(
+        OutboxMessage.recipient == mailbox,
+        and_(
+            OutboxMessage.recipient >= local + "+",
+            OutboxMessage.recipient < local + ",",
+            OutboxMessage.recipient.like("%" + suffix, escape="\\"),
+        ),
+    )
+
+
+def _auto_replies_since(since: datetime) -> Select[int]:
+    return (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.created_at >= since,
+            OutboxMessage.headers[AUTO_SUBMITTED].as_string() == AUTO_REPLIED,
+        )
+    )
+
+
+def recent_auto_replies(
+    session: Session, recipient: str, within: timedelta, *, about_their_record: bool = False
+) -> int:
+    """How many automatic replies went to this mailbox lately (for rate limiting): notices about
+    the person's record, or else every other kind. Replies queued earlier in the caller's
+    transaction count too."""
+    kinds = OutboxMessage.kind.in_(RECORD_NOTICES)
+    query = _auto_replies_since(datetime.now(UTC) - within).where(
+        _to_mailbox(recipient), kinds if about_their_record else ~kinds
+    )
+    # Queued messages are written straight to the connection (see enqueue): nothing to flush first.
+    return session.connection().scalar(query) or 0
+
+
+def is_member(session: Session, email: str, list_id: int | None = None) -> bool:
+    """Whether this address is on a list (``list_id``), or on any list: subscribed, or suspended
+    for bouncing (still a member, whose mail is held)."""
+    query = (
+        select(Subscription.id)
+        .join(Person, Person.id == Subscription.person_id)
+        .where(
+            Person.email == email.strip().lower(),
+            Subscription.status.in_((SubscriptionStatus.ACTIVE, SubscriptionStatus.BOUNCING)),
+        )
+        .limit(1)
+    )
+    if list_id is not None:
+        query = query.where(Subscription.list_id == list_id)
+    return session.scalar(query) is not None
+
+
+def may_auto_reply(
+    session: Session, services: Services, email: str, *, about_their_record: bool = False
+) -> bool:
+    """Whether this mailbox may get another automatic reply this hour.
+
+    Two limits per mailbox (its ``+tag`` addresses counted as one): one for
+    notices about the person's own record (``about_their_record``), one for
+    every other kind. And one for the whole service: replies of any kind to
+    addresses on no list, so that forged mail cannot make us write to
+    strangers in bulk. A yes to such an address counts towards that limit at
+    once (the caller sends the reply in the same transaction).
+    """
+    worker = services.config.worker
+    hour = timedelta(hours=1)
+    limit = (
+        worker.record_notices_per_person_per_hour
+        if about_their_record
+        else worker.replies_per_sender_per_hour
+    )
+    if recent_auto_replies(session, email, hour, about_their_record=about_their_record) >= limit:
+        return False
+    if is_member(session, email):
+        return True
+    return within_limit(
+        session,
+        "replies-to-non-members",
+        limit=worker.replies_to_non_members_per_hour,
+        within=hour,
+        count_refused=False,
+    )

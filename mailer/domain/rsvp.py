@@ -44,11 +44,12 @@ from mailer.domain.models import (
 from mailer.domain.outbox import (
     ReplyThread,
     enqueue,
+    is_member,
     list_envelope,
     may_auto_reply,
     reply_from_list,
 )
-from mailer.domain.people import find_or_add_person, get_or_create_person
+from mailer.domain.people import find_or_add_person, get_or_create_person, normalise_email
 from mailer.domain.places import Standing, decide, places_to_offer
 from mailer.domain.schedules import send_details
 from mailer.domain.services import Services
@@ -237,6 +238,8 @@ def _record(
                 "previous": (previous.response, previous.mode) if previous else None,
                 "waitlisted": standing.waitlisted,
                 "question": question,
+                "member": is_member(session, person.email, meeting.list_id),
+                "join_address": services.config.addresses.join_address(meeting.mailing_list.slug),
             },
         )
     return RsvpOutcome(
@@ -569,14 +572,14 @@ def register_by_email(
     with transaction(session):
         mailing_list = get_list(session, list_slug)
         person, added = find_or_add_person(session, email, display_name)
-        may_reply = may_auto_reply(session, services, person.email)
         meeting = meeting_asked_about(
             session, mailing_list.id, meeting_id=meeting_id, text=text, now=at
         )
         if isinstance(meeting, list):
             return _ask_which_meeting(
-                session, services, person, mailing_list, meeting, thread, "register", may_reply
+                session, services, person, mailing_list, meeting, thread, "register"
             )
+        may_reply = may_auto_reply(session, services, person.email, about_their_record=True)
         try:
             outcome = _record(
                 session,
@@ -630,10 +633,10 @@ def _ask_which_meeting(
     meetings: list[Meeting],
     thread: ReplyThread,
     wanted: str,
-    may_reply: bool,
 ) -> EmailRequestOutcome:
     """Nothing recorded: the sender is asked which meeting, with the links for each (or told there
     is none)."""
+    may_reply = may_auto_reply(session, services, person.email)
     if may_reply:
         reply_from_list(
             session,
@@ -683,11 +686,11 @@ def decline_by_email(
         if meeting == []:
             return EmailRequestOutcome(f"{mailing_list.name} has no upcoming meeting.", None, False)
         person, added = find_or_add_person(session, email, display_name)
-        may_reply = may_auto_reply(session, services, person.email)
         if isinstance(meeting, list):
             return _ask_which_meeting(
-                session, services, person, mailing_list, meeting, thread, "decline", may_reply
+                session, services, person, mailing_list, meeting, thread, "decline"
             )
+        may_reply = may_auto_reply(session, services, person.email, about_their_record=True)
         try:
             outcome = _record(
                 session,
@@ -713,4 +716,121 @@ def decline_by_email(
             outcome,
             may_reply and outcome.changed,
             meeting.id,
+        )
+
+
+def _choices_for(
+    meeting: Meeting, response: RsvpResponse, mode: AttendanceMode | None
+) -> list[RsvpChoice]:
+    """The link choices that do what was asked, as far as the meeting's format allows: the one
+    asked for, or both ways of attending when no way (or one the meeting lacks) was named."""
+    if response is RsvpResponse.DECLINED:
+        return [RSVP_CHOICES["decline"]]
+    allowed = [
+        choice
+        for choice in RSVP_CHOICES.values()
+        if choice.mode is not None and _allows(meeting, response, choice.mode)
+    ]
+    return [c for c in allowed if c.mode is mode] or allowed
+
+
+def ask_owner_first(
+    session: Session,
+    services: Services,
+    *,
+    email: str,
+    response: RsvpResponse,
+    mode: AttendanceMode | None,
+    may_write: bool,
+    list_slug: str | None = None,
+    meeting_id: int | None = None,
+    text: str = "",
+    at: datetime | None = None,
+    thread: ReplyThread | None = None,
+) -> EmailRequestOutcome:
+    """An emailed answer that does not prove who sent it: nothing is recorded, and the mailbox it
+    names is sent the signed links that would record it ("was this you?").
+
+    A From: header proves nothing, so an answer is acted on at once only
+    when its sender is proven (see :mod:`mailer.inbound.process`); this is
+    every other answer. The meeting is the one asked about, chosen as for
+    :func:`register_by_email` (``list_slug``), or the calendar reply's
+    (``meeting_id`` alone). The email repeats nothing the message said and
+    takes no place: a place is taken, in the order of arrival, only when a
+    link is pressed. ``may_write``: whether the message's return path is
+    its From: mailbox (RFC 3834). When it is not, only a person we already
+    know is written to (someone may be trying to change their record); a
+    stranger's address is never written to on a stranger's say-so. The
+    email goes on the limit for notices about a person's own record, and is
+    threaded under ``thread``, the message, with a subject of its own.
+    """
+    with transaction(session):
+        if list_slug is not None:
+            mailing_list = get_list(session, list_slug)
+            found = meeting_asked_about(
+                session,
+                mailing_list.id,
+                meeting_id=meeting_id,
+                text=text,
+                declining=response is RsvpResponse.DECLINED,
+                now=at,
+            )
+            meetings = found if isinstance(found, list) else [found]
+        else:
+            meeting = session.get(Meeting, meeting_id) if meeting_id is not None else None
+            if meeting is None:
+                raise NotFound("There is no such meeting.")
+            mailing_list, meetings = meeting.mailing_list, [meeting]
+        wanted = "decline" if response is RsvpResponse.DECLINED else "register"
+        if not meetings:
+            return EmailRequestOutcome(
+                f"sender not proven; {mailing_list.name} has no upcoming meeting to {wanted} for",
+                None,
+                False,
+            )
+        address = normalise_email(email)
+        person = session.scalar(select(Person).where(Person.email == address))
+        if person is None and not may_write:
+            return EmailRequestOutcome(
+                f"sender not proven and the return path is another mailbox: nothing recorded, "
+                f"no one written to ({wanted})",
+                None,
+                False,
+                meetings[0].id,
+            )
+        if person is None:
+            person = get_or_create_person(session, address)
+        sent = may_auto_reply(session, services, person.email, about_their_record=True)
+        if sent:
+            enqueue(
+                session,
+                services,
+                kind="confirm_request",
+                person=person,
+                auto_reply=True,
+                # Threaded under the message (RFC 3834), under a subject of our own.
+                reply_to=ReplyThread(thread.message_id, thread.references) if thread else None,
+                sender=list_envelope(services, mailing_list),
+                context={
+                    "mailing_list": mailing_list,
+                    "wanted": wanted,
+                    "choices": [
+                        {
+                            "meeting": m,
+                            "links": [
+                                (c.label, services.links.rsvp_url(person, m, c.slug))
+                                for c in _choices_for(m, response, mode)
+                            ],
+                        }
+                        for m in meetings
+                    ],
+                },
+            )
+        what = f"asked the address owner to confirm by link ({wanted})"
+        return EmailRequestOutcome(
+            "sender not proven: nothing recorded; "
+            + (what if sent else f"{what}, but the notice limit was reached"),
+            None,
+            sent,
+            meetings[0].id if len(meetings) == 1 else None,
         )

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mailer.db import read_transaction
 from mailer.domain.models import Mailing, OutboxMessage
+from mailer.mail.addresses import mailbox_of
 
 #: How many of a message's threading ids are looked up (the newest: a long thread has many).
 _MOST_IDS = 20
@@ -122,3 +123,21 @@ def answered_messages(session: Session, ids: Sequence[str]) -> dict[str, Answere
 def first_answered(ids: Sequence[str], found: dict[str, AnsweredMessage]) -> AnsweredMessage | None:
     """The newest of our messages a reply names (``ids`` as :func:`thread_ids` orders them)."""
     return next((found[i] for i in ids if i in found), None)
+
+
+def answers_own_message(
+    ids: Sequence[str], found: dict[str, AnsweredMessage], from_address: str | None
+) -> bool:
+    """Whether a message names, in its threading headers, one of our messages that was sent to its
+    own From: mailbox: proof that whoever wrote it can read that mailbox.
+
+    Our Message-IDs are random (122 bits), written only to their one
+    recipient, so naming one shows the message was received; a copy
+    forwarded to someone else and answered from their address does not
+    match. (Proof by an aligned DMARC pass is the other way; see
+    :mod:`mailer.mail.authresults`.)
+    """
+    if not from_address:
+        return False
+    mailbox = mailbox_of(from_address)
+    return any(i in found and mailbox_of(found[i].recipient) == mailbox for i in ids)

@@ -24,16 +24,18 @@ from mailer.config import Config
 from mailer.domain.bounces import record_bounce_for_message
 from mailer.domain.consultations import claim_for_reply, record_answer
 from mailer.domain.errors import DomainError
+from mailer.domain.links import AnswerClaim
 from mailer.domain.lists import leave_by_token
 from mailer.domain.membership import SenderNotAllowed, check_sender
 from mailer.domain.models import AttendanceMode, InboundIntent, InboundStatus
 from mailer.domain.outbox import ReplyThread, message_id_for_verp_token
 from mailer.domain.queue import defer_inbound, earlier_mail_unfinished
-from mailer.domain.rsvp import record_rsvp_from_calendar
+from mailer.domain.rsvp import ask_owner_first, record_rsvp_from_calendar
 from mailer.domain.services import Services
 from mailer.domain.threads import (
     AnsweredMessage,
     answered_messages,
+    answers_own_message,
     first_answered,
     our_ids,
     thread_ids,
@@ -51,7 +53,7 @@ from mailer.domain.triage import (
 from mailer.inbound.calendar import CalendarReply, read_calendar_reply
 from mailer.inbound.dsn import read_dsn
 from mailer.inbound.intents import Intent, IntentKind, classify
-from mailer.mail.addresses import LocalRecipient, NotOurDomain, split_recipient
+from mailer.mail.addresses import LocalRecipient, NotOurDomain, same_mailbox, split_recipient
 from mailer.mail.read import (
     ParsedMessage,
     clean_subject,
@@ -96,11 +98,16 @@ def process_inbound_batch(
             outcomes[inbound_id] = InboundOutcome(InboundStatus.IGNORED, None, "message vanished")
             continue
         try:
-            answered = first_answered(threads[inbound_id], sent)
             messages.append(
                 (
                     inbound_id,
-                    _read(stored[inbound_id], emails[inbound_id], answered, services.config),
+                    _read(
+                        stored[inbound_id],
+                        emails[inbound_id],
+                        threads[inbound_id],
+                        sent,
+                        services.config,
+                    ),
                 )
             )
         except (
@@ -223,6 +230,18 @@ class _Message:
     intent: Intent | None
     #: The message of ours this one answers, when its threading headers name one.
     answered: AnsweredMessage | None = None
+    #: Whether the sender is proven to own the From: mailbox: our MTA saw an aligned DMARC
+    #: pass, or the message answers one of ours sent to that very mailbox.
+    proven: bool = False
+    #: Whether its return path is its From: mailbox, so that an automatic reply may go there
+    #: (RFC 3834 section 4).
+    answerable: bool = False
+
+    @property
+    def sender_name(self) -> str | None:
+        """The display name to record for the sender: only a proven sender's (a forged one must
+        never become a member's name)."""
+        return self.parsed.from_name if self.proven else None
 
     @property
     def list_slug(self) -> str | None:
@@ -285,9 +304,11 @@ def _texts_of(answered: AnsweredMessage | None) -> list[str]:
 def _read(
     stored: StoredMessage,
     email: EmailMessage,
-    answered: AnsweredMessage | None,
+    ids: list[str],
+    sent: dict[str, AnsweredMessage],
     config: Config,
 ) -> _Message:
+    answered = first_answered(ids, sent)
     routes = []
     for address in stored.rcpt_to:
         try:
@@ -317,7 +338,18 @@ def _read(
         if asks
         else None
     )
-    return _Message(stored.raw, stored.received_at, parsed, route, calendar, intent, answered)
+    proven = parsed.authenticated or answers_own_message(ids, sent, parsed.from_email)
+    return _Message(
+        stored.raw,
+        stored.received_at,
+        parsed,
+        route,
+        calendar,
+        intent,
+        answered,
+        proven=proven,
+        answerable=proven or same_mailbox(stored.mail_from, parsed.from_email),
+    )
 
 
 def _process(
@@ -354,7 +386,7 @@ def _process(
     if (
         message.calendar is not None
     ):  # before the automated-mail check: calendars may mark their replies so
-        return _calendar(session, services, message.calendar, parsed, message.received_at)
+        return _calendar(session, services, message)
     if parsed.automated_reason:
         return InboundOutcome(
             InboundStatus.IGNORED,
@@ -390,7 +422,7 @@ def _process(
             InboundStatus.TRIAGE, InboundIntent.ANSWER, f"reply address refused: {exc}"
         )
     if claim is not None:
-        return _answer(session, services, claim[0], parsed, thread)
+        return _answer(session, services, claim, message, thread)
     if route.kind == "answer":
         return InboundOutcome(
             InboundStatus.TRIAGE, InboundIntent.ANSWER, "answer address without a consultation"
@@ -401,8 +433,8 @@ def _process(
             services,
             list_slug=slug,
             email=parsed.from_email,
-            display_name=parsed.from_name,
-            thread=thread,
+            display_name=message.sender_name,
+            thread=thread if message.answerable else None,
         )
     except SenderNotAllowed as exc:
         return InboundOutcome(InboundStatus.IGNORED, InboundIntent.REFUSED, f"refused: {exc}")
@@ -410,12 +442,16 @@ def _process(
     if found is None:
         understood = message.intent.reason if message.intent is not None else ""
         reason = f"not acted on: {understood}" if understood else "no request found"
+        if not message.answerable:
+            return InboundOutcome(
+                InboundStatus.TRIAGE, InboundIntent.UNCLEAR, f"triage: {reason} ({_UNANSWERED})"
+            )
         replied = acknowledge_for_triage(
             session,
             services,
             list_slug=slug,
             email=parsed.from_email,
-            display_name=parsed.from_name,
+            display_name=message.sender_name,
             thread=thread,
             reason=_in_plain_words(understood),
         )
@@ -426,13 +462,33 @@ def _process(
         )
     command, argument = found
     intent = message.intent
+    if command.answer is not None and not message.proven:
+        outcome = ask_owner_first(
+            session,
+            services,
+            email=parsed.from_email,
+            response=command.answer,
+            mode=intent.mode if intent else None,
+            may_write=message.answerable,
+            list_slug=slug,
+            meeting_id=message.answered.meeting_id if message.answered else None,
+            text=f"{clean_subject(parsed.subject)}\n{parsed.new_text}",
+            at=message.received_at,
+            thread=thread,
+        )
+        return InboundOutcome(
+            InboundStatus.DONE, command.intent, outcome.summary, meeting_id=outcome.meeting_id
+        )
+    if not message.answerable and command.name != "confirm":
+        summary = f"{command.name}: {_UNANSWERED}"
+        return InboundOutcome(InboundStatus.IGNORED, command.intent, summary)
     return command.run(
         CommandRequest(
             session=session,
             services=services,
             list_slug=slug,
             email=parsed.from_email,
-            display_name=parsed.from_name,
+            display_name=message.sender_name,
             thread=thread,
             received_at=message.received_at,
             authenticated=parsed.authenticated,
@@ -445,6 +501,10 @@ def _process(
         )
     )
 
+
+#: Why a message that does not prove its sender, and whose return path is another mailbox than its
+#: From:, gets no automatic reply (RFC 3834 section 4).
+_UNANSWERED = "not answered: its return path is not its From: mailbox"
 
 #: What the sender is told when their message is left for an organiser, by why it was not
 #: acted on (the reasons :func:`mailer.inbound.intents.classify` gives).
@@ -537,18 +597,18 @@ def _bounce(
 def _answer(
     session: Session,
     services: Services,
-    consultation_id: int,
-    parsed: ParsedMessage,
+    claim: AnswerClaim,
+    message: _Message,
     thread: ReplyThread,
 ) -> InboundOutcome:
     try:
         outcome = record_answer(
             session,
             services,
-            consultation_id=consultation_id,
-            email=parsed.from_email or "",
-            display_name=parsed.from_name,
-            text=parsed.new_text,
+            claim=claim,
+            email=message.parsed.from_email or "",
+            display_name=message.sender_name,
+            text=message.parsed.new_text,
             thread=thread,
         )
     except DomainError as exc:
@@ -564,13 +624,11 @@ def _answer(
     )
 
 
-def _calendar(
-    session: Session,
-    services: Services,
-    reply: CalendarReply,
-    parsed: ParsedMessage,
-    received_at: datetime,
-) -> InboundOutcome:
+def _calendar(session: Session, services: Services, message: _Message) -> InboundOutcome:
+    """A calendar's Accept or Decline: recorded when its sender is proven, else the attendee is
+    asked to confirm by link, as for any answer by email."""
+    reply, parsed = message.calendar, message.parsed
+    assert reply is not None
     answer = reply.response
     if answer is None:
         return InboundOutcome(
@@ -578,20 +636,38 @@ def _calendar(
             InboundIntent.CALENDAR,
             f"calendar reply {reply.partstat or 'without PARTSTAT'}: left for an organiser",
         )
-    if parsed.from_email and parsed.from_email.lower() != reply.attendee.lower():
+    if not parsed.from_email or parsed.from_email.lower() != reply.attendee.lower():
         return InboundOutcome(
             InboundStatus.TRIAGE,
             InboundIntent.CALENDAR,
             "calendar reply for a different attendee than the sender",
         )
     try:
+        if not message.proven:
+            asked = ask_owner_first(
+                session,
+                services,
+                email=reply.attendee,
+                response=answer[0],
+                mode=None,
+                may_write=message.answerable,
+                meeting_id=reply.meeting_id,
+                at=message.received_at,
+                thread=ReplyThread(parsed.message_id, parsed.references),
+            )
+            return InboundOutcome(
+                InboundStatus.DONE,
+                InboundIntent.CALENDAR,
+                f"calendar {reply.partstat.lower()}: {asked.summary}",
+                meeting_id=reply.meeting_id,
+            )
         outcome = record_rsvp_from_calendar(
             session,
             services,
             meeting_id=reply.meeting_id,
             attendee=reply.attendee,
             response=answer[0],
-            at=received_at,
+            at=message.received_at,
         )
     except DomainError as exc:
         return InboundOutcome(

@@ -15,6 +15,7 @@ route when it comes back.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Literal
@@ -142,3 +143,34 @@ class Addresses:
         """A fresh Message-ID and the VERP envelope sender that names it."""
         token = uuid.uuid4().hex
         return MessageIdentity(self.message_id_for_verp_token(token), self.bounce_address(token))
+
+
+_BATV = re.compile(r"^prvs=[^=]+=", re.IGNORECASE)
+
+
+def mailbox_of(address: str) -> str:
+    """The mailbox an address delivers to, as far as its own text says: lower-cased, without a
+    ``+tag`` (``jo+forum@x`` and ``jo@x`` are one inbox) and without the BATV tag some relays put
+    on envelope senders (``prvs=1234abcd=jo@x``, Exchange Online and Barracuda write these).
+
+    Used to count replies per mailbox, and to tell whether an envelope sender and a From:
+    address are the same person's.
+    """
+    local, at, domain = address.strip().strip("<>").rpartition("@")
+    if not at:
+        return address.strip().lower()
+    local = _BATV.sub("", local).partition("+")[0]
+    return f"{local}@{domain}".lower().rstrip(".")
+
+
+def same_mailbox(envelope_from: str | None, from_address: str | None) -> bool:
+    """Whether a message's envelope sender (its return path) and its From: are one mailbox.
+
+    RFC 3834 section 4: an automatic reply goes to the return path. Convene
+    answers only when that is also the From: address, so that a message with
+    a forged From: never makes us write to a stranger on someone else's
+    behalf, and one with a forged return path never makes us write to it.
+    """
+    if not envelope_from or not from_address:
+        return False
+    return mailbox_of(envelope_from) == mailbox_of(from_address)

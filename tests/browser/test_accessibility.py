@@ -25,7 +25,7 @@ from mailer.domain.services import build_services
 from tests.browser.conftest import log_in
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
-from tests.support.factories import make_list, make_meeting, make_organiser
+from tests.support.factories import answer_claim, make_list, make_meeting, make_organiser
 from tests.support.servers import RunningService, web_only
 
 pytestmark = pytest.mark.browser
@@ -73,7 +73,7 @@ def test_no_serious_or_critical_violations(
         record_answer(
             s,
             services,
-            consultation_id=consultation.id,
+            claim=answer_claim(s, consultation.id, "ana@example.org"),
             email="ana@example.org",
             display_name="Ana",
             text="Communications, gladly.",

@@ -29,7 +29,7 @@ from mailer.domain.outbox import ReplyThread
 from mailer.domain.privacy import erase_person, export_person
 from mailer.domain.services import Services
 from tests.support.databases import TestDatabase
-from tests.support.factories import make_list
+from tests.support.factories import answer_claim, make_list
 
 
 def sent_consultation(database: TestDatabase, services: Services, **options) -> int:  # type: ignore[no-untyped-def]
@@ -57,7 +57,7 @@ def answer(
         return record_answer(
             s,
             services,
-            consultation_id=cid,
+            claim=answer_claim(s, cid, email),
             email=email,
             display_name=None,
             text=text,

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from mailer.domain.errors import ExpiredLink, InvalidChoice, InvalidLink, RsvpClosed
+from mailer.domain.lists import add_member
 from mailer.domain.models import (
     AttendanceMode,
     AuditEntry,
@@ -61,6 +62,10 @@ def test_register_by_email_registers_and_replies_threaded(
 ) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
+    with database.sessions() as s:
+        add_member(
+            s, slug="forum", email="sam.example@example.org", display_name="Sam Example", actor="t"
+        )
     result = register(database, services, AttendanceMode.REMOTE)
     assert result.rsvp is not None and result.rsvp.changed
     with database.sessions() as s:
@@ -82,6 +87,30 @@ def test_register_by_email_registers_and_replies_threaded(
     assert reply.headers["In-Reply-To"] == "<q@example.org>"
     assert reply.subject == "Re: Forum"
     assert "/rsvp/" in reply.body_text and "Hello Sam," in reply.body_text
+
+
+def test_a_reply_to_someone_not_on_the_list_repeats_nothing_they_chose(
+    database: TestDatabase, services: Services
+) -> None:
+    """Anyone can write in anyone's name: a reply to a non-member has a fixed subject naming the
+    list and greets no one by the name the message gave."""
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    with database.sessions() as s:
+        register_by_email(
+            s,
+            services,
+            list_slug="forum",
+            email="sam.example@example.org",
+            display_name="Claim Your Prize",
+            mode=AttendanceMode.REMOTE,
+            thread=ReplyThread("<q@example.org>", subject="URGENT: verify at http://x.example"),
+        )
+    [reply] = outbox(database)
+    assert reply.subject == "Your message to Leaders of Networks Forum"
+    assert reply.headers["In-Reply-To"] == "<q@example.org>"
+    assert "Claim" not in reply.body_text and "URGENT" not in reply.body_text
+    assert "Hello," in reply.body_text
 
 
 def test_register_again_keeps_the_mode_and_says_already(
@@ -112,7 +141,8 @@ def test_the_hourly_reply_limit_counts_every_reply_to_the_address(
     database: TestDatabase, services: Services, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     """Replies to one address stop at the hourly limit, a new sender's first one included; a limit
-    of none means no reply; an address erased and back starts again with nothing sent."""
+    of none means no reply; an address erased and back starts again with nothing sent. (A reply to
+    a registration is a notice about the person's own record, on that limit.)"""
     from mailer.domain.privacy import erase_person
     from mailer.domain.services import build_services
     from tests.conftest import make_test_config
@@ -120,7 +150,7 @@ def test_the_hourly_reply_limit_counts_every_reply_to_the_address(
     make_list(database.sessions)
     make_meeting(database.sessions)
     two = build_services(
-        make_test_config(tmp_path, database.url, worker={"replies_per_sender_per_hour": 2})
+        make_test_config(tmp_path, database.url, worker={"record_notices_per_person_per_hour": 2})
     )
     assert [register(database, two, AttendanceMode.REMOTE).replied for _ in range(3)] == [
         True,
@@ -133,7 +163,7 @@ def test_the_hourly_reply_limit_counts_every_reply_to_the_address(
     with database.sessions() as s:
         erase_person(s, "sam.example@example.org", actor="test")
     silent = build_services(
-        make_test_config(tmp_path, database.url, worker={"replies_per_sender_per_hour": 0})
+        make_test_config(tmp_path, database.url, worker={"record_notices_per_person_per_hour": 0})
     )
     assert not register(database, silent, AttendanceMode.REMOTE).replied
     assert [m.recipient for m in outbox(database)].count("sam.example@example.org") == 0

@@ -27,24 +27,9 @@ from mailer.runtime import Runtime
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
+from tests.support.inbound import processed
 from tests.support.net import wait_for
 from tests.support.servers import RunningService
-
-
-def processed(database: TestDatabase, count: int) -> bool:
-    with database.sessions() as s:
-        return (
-            s.scalar(
-                select(func.count())
-                .select_from(InboundMessage)
-                .where(
-                    InboundMessage.status.in_(
-                        [InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED]
-                    )
-                )
-            )
-            >= count
-        )
 
 
 def test_duplicates_automated_mail_and_rate_limit(database: TestDatabase, tmp_path: Path) -> None:

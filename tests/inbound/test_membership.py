@@ -23,6 +23,7 @@ from mailer.domain.services import Services
 from mailer.inbound.process import process_inbound
 from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
+from tests.support.proof import dmarc_pass
 
 
 def deliver_in(
@@ -35,8 +36,12 @@ def deliver_in(
     body: str = "",
     headers: dict[str, str] | None = None,
     message_id: str | None = None,
+    proven: bool = False,
 ) -> InboundMessage:
+    """Store a message and handle it; ``proven``: our MTA saw it pass DMARC."""
     msg = EmailMessage()
+    if proven:
+        msg["Authentication-Results"] = dmarc_pass(sender).partition(": ")[2].strip()
     msg["From"] = f"Alex Example <{sender}>"
     msg["To"] = to
     msg["Subject"] = subject

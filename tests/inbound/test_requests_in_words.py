@@ -37,16 +37,24 @@ def test_a_change_of_mode_changes_the_registration(
 ) -> None:
     make_list(database.sessions)
     make_meeting(database.sessions)
-    deliver_in(database, services, "forum@lists.test", body="Please register me, in person.")
+    deliver_in(
+        database, services, "forum@lists.test", body="Please register me, in person.", proven=True
+    )
     assert rsvp_of(database) == (RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON)
 
     row = deliver_in(
-        database, services, "forum@lists.test", body="Could you switch me to Teams please?"
+        database,
+        services,
+        "forum@lists.test",
+        body="Could you switch me to Teams please?",
+        proven=True,
     )
     assert (row.status, row.intent) == (InboundStatus.DONE, InboundIntent.REGISTER)
     assert rsvp_of(database) == (RsvpResponse.ATTENDING, AttendanceMode.REMOTE)
 
-    deliver_in(database, services, "forum@lists.test", body="I'll come in person instead.")
+    deliver_in(
+        database, services, "forum@lists.test", body="I'll come in person instead.", proven=True
+    )
     assert rsvp_of(database) == (RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON)
 
 

@@ -30,6 +30,7 @@ from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
 from tests.support.net import wait_for
+from tests.support.proof import dmarc_pass
 from tests.support.servers import RunningService
 
 MEMBERS = ["ash@example.org", "bo@example.org", "cy@example.org", "di@example.org"]
@@ -70,8 +71,9 @@ def _invitation_to(database: TestDatabase, email: str, meeting: Meeting) -> str:
 
 def _send(config, sender: str, body: str, *, subject: str = "Forum", answers: str = "") -> None:  # type: ignore[no-untyped-def]
     threading = f"In-Reply-To: {answers}\r\nReferences: {answers}\r\n" if answers else ""
+    proof = "" if answers else dmarc_pass(sender)  # a reply to one's own invitation proves itself
     raw = (
-        f"From: {sender}\r\nTo: forum@lists.test\r\nSubject: {subject}\r\n"
+        f"{proof}From: {sender}\r\nTo: forum@lists.test\r\nSubject: {subject}\r\n"
         f"Message-ID: <{abs(hash((sender, body)))}@example.org>\r\n{threading}\r\n{body}\r\n"
     )
     with smtplib.SMTP(config.inbound.host, config.inbound.port, timeout=10) as client:

@@ -13,6 +13,7 @@ from mailer.domain.queue import Received, store_inbound_many
 from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
 from tests.support.net import wait_for
+from tests.support.proof import dmarc_pass
 from tests.support.servers import SmtpSink
 from tests.support.workload import workers, write_config
 
@@ -41,6 +42,7 @@ def test_kill_9_while_processing_inbound_acts_on_each_message_exactly_once(
                     f"sender{i}@example.org",
                     ["forum@lists.test"],
                     (
+                        f"{dmarc_pass('x@example.org')}"
                         f"From: Sender {i} <sender{i}@example.org>\r\nTo: forum@lists.test\r\n"
                         f"Message-ID: <kill-{i}@example.org>\r\nSubject: Forum\r\n\r\n"
                         "Please register me, I will join remotely.\r\n"

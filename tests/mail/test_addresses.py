@@ -11,6 +11,8 @@ from mailer.mail.addresses import (
     LocalRecipient,
     NotOurDomain,
     join_recipient,
+    mailbox_of,
+    same_mailbox,
     split_recipient,
 )
 
@@ -93,3 +95,26 @@ def test_addresses_that_are_not_ours_or_not_addresses_are_refused() -> None:
     assert split_recipient("<Forum-Leave+AbC@Lists.Test.>", DOMAIN) == LocalRecipient(
         "leave", "forum", "AbC"
     )
+
+
+@pytest.mark.parametrize(
+    ("address", "mailbox"),
+    [
+        ("Jo.Smith@Dept.Example.org", "jo.smith@dept.example.org"),
+        ("jo+forum@dept.example.org", "jo@dept.example.org"),
+        ("<jo+a+b@dept.example.org>", "jo@dept.example.org"),
+        ("prvs=1234abcd=jo@dept.example.org", "jo@dept.example.org"),
+        ("PRVS=0a1b2c3d4e=jo+x@dept.example.org", "jo@dept.example.org"),
+    ],
+)
+def test_a_mailbox_is_its_address_without_tags(address: str, mailbox: str) -> None:
+    assert mailbox_of(address) == mailbox
+
+
+def test_an_envelope_sender_is_the_from_mailbox_only_when_it_is_the_same_inbox() -> None:
+    assert same_mailbox("prvs=1234abcd=jo@dept.example.org", "Jo@Dept.Example.org")
+    assert same_mailbox("jo+bounces@dept.example.org", "jo@dept.example.org")
+    assert not same_mailbox("attacker@elsewhere.example", "jo@dept.example.org")
+    assert not same_mailbox("jo@other.example", "jo@dept.example.org")
+    assert not same_mailbox("", "jo@dept.example.org")  # a bounce (null return path)
+    assert not same_mailbox(None, "jo@dept.example.org")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailer.db import read_transaction
+from mailer.domain.links import AnswerClaim
 from mailer.domain.lists import create_list
 from mailer.domain.meetings import create_meeting
-from mailer.domain.models import MailingList, Meeting, Organiser, OrganiserRole
+from mailer.domain.models import MailingList, Meeting, Organiser, OrganiserRole, Person
 from mailer.domain.organisers import create_organiser
 
 ORGANISER_PASSWORD = "correct horse battery staple"
@@ -61,3 +64,11 @@ def make_organiser(
         return create_organiser(
             session, email=email, password=password, role=OrganiserRole.ADMIN, actor="test"
         )
+
+
+def answer_claim(session: Session, consultation_id: int, email: str) -> AnswerClaim:
+    """The claim of the reply address a consultation was sent to ``email`` with (the person must
+    exist)."""
+    with read_transaction(session):  # over before the caller's own transaction begins
+        person = session.scalars(select(Person).where(Person.email == email)).one()
+        return AnswerClaim(consultation_id, person.id, person.link_version)

@@ -17,6 +17,7 @@ from mailer.domain.models import Person, Subscription, SubscriptionStatus, utcno
 from mailer.domain.news import create_news, send_news_now
 from mailer.domain.services import build_services
 from tests.support.databases import TestDatabase
+from tests.support.proof import AUTHSERV_ID
 from tests.support.servers import SmtpSink
 
 
@@ -75,6 +76,8 @@ secret_key = "{"s" * 48}"
 url = "{database.url}"
 [mail]
 domain = "lists.test"
+[inbound]
+authserv_id = "{AUTHSERV_ID}"
 [delivery]
 backend = "smtp"
 connections = 4
@@ -87,6 +90,8 @@ timeout = 10.0
 poll_interval = 0.2
 batch_size = 100
 lease_seconds = {lease_seconds}
+# Load comes from thousands of addresses on no list: the cap on replies to strangers is lifted.
+replies_to_non_members_per_hour = 1000000
 """)
     return path
 

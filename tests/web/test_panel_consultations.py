@@ -24,7 +24,7 @@ from mailer.domain.models import (
 from mailer.domain.outbox import ReplyThread
 from mailer.domain.services import build_services
 from tests.support.databases import TestDatabase
-from tests.support.factories import ORGANISER_PASSWORD, make_list, make_organiser
+from tests.support.factories import ORGANISER_PASSWORD, answer_claim, make_list, make_organiser
 from tests.support.http import HttpClient
 from tests.support.servers import RunningService
 
@@ -62,7 +62,7 @@ def answer(database: TestDatabase, config, consultation_id: int, email: str, tex
         record_answer(
             s,
             build_services(config),
-            consultation_id=consultation_id,
+            claim=answer_claim(s, consultation_id, email),
             email=email,
             display_name=None,
             text=text,

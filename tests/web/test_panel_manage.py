@@ -255,3 +255,35 @@ def test_members_show_their_bounce_history_and_export_as_csv(
         ana_row[1] == "'+Ana" and ana_row[4] == "2" and ana_row[5] == "1" and ana_row[7] == "5.1.1"
     )
     assert any(r[0] == "'=cmd@example.org" for r in rows)
+
+
+def test_an_organiser_corrects_a_members_name(client: HttpClient, database: TestDatabase) -> None:
+    from mailer.domain.lists import add_member, create_list
+    from mailer.domain.models import Person
+
+    make_organiser(database.sessions)
+    with database.sessions() as s:
+        create_list(s, slug="forum", name="Forum", actor="test")
+    with database.sessions() as s:
+        add_member(
+            s, slug="forum", email="dave@dept.example.org", display_name="Anything Here", actor="t"
+        )
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    listing = client.get("/panel/lists/forum")
+    assert "/panel/lists/forum/name?email=dave@dept.example.org" in listing.body
+    page = client.get("/panel/lists/forum/name?email=dave%40dept.example.org")
+    assert page.status == 200 and 'value="Anything Here"' in page.body
+    too_long = client.post(
+        "/panel/lists/forum/name?email=dave%40dept.example.org",
+        {"csrf_token": client.csrf_token(page.body), "name": "x" * 201},
+    )
+    assert too_long.status == 400 and "200 characters" in too_long.body
+    saved = client.post(
+        "/panel/lists/forum/name?email=dave%40dept.example.org",
+        {"csrf_token": client.csrf_token(page.body), "name": "  Smith,   Dave "},
+    )
+    assert saved.status == 200 and "Saved the name of dave@dept.example.org" in saved.body
+    with database.sessions() as s:
+        dave = s.scalars(select(Person)).one()
+        assert dave.display_name == "Smith, Dave" and dave.first_name == "Dave"
+    assert client.get("/panel/lists/forum/name?email=nobody%40x.example").status == 404

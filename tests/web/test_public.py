@@ -197,10 +197,13 @@ def test_join_confirmation_page_get_changes_nothing_post_confirms(
 def test_public_meeting_page_and_links_by_email(
     client: HttpClient, web_service: RunningService, database: TestDatabase
 ) -> None:
-    from mailer.domain.models import OutboxMessage
+    from mailer.domain.lists import add_member
+    from mailer.domain.models import OutboxMessage, Person
 
     make_list(database.sessions)
     meeting = make_meeting(database.sessions, title="Spring Forum", capacity=40)
+    with database.sessions() as s:
+        add_member(s, slug="forum", email="robin@example.org", actor="test")
     page = client.get(f"/meetings/{meeting.id}")
     assert (
         page.status == 200
@@ -225,6 +228,15 @@ def test_public_meeting_page_and_links_by_email(
         and row.recipient == "robin@example.org"
         and "/rsvp/" in row.body_text
     )
+    # An address that is on no list: the page says the same, and nothing is sent or stored.
+    unknown = client.post(
+        f"/meetings/{meeting.id}",
+        {"csrf_token": client.csrf_token(page.body), "email": "stranger@example.org"},
+    )
+    assert unknown.status == 200 and 'id="sent"' in unknown.body
+    with database.sessions() as s:
+        assert len(s.scalars(select(OutboxMessage)).all()) == 1
+        assert [p.email for p in s.scalars(select(Person))] == ["robin@example.org"]
     assert client.get("/meetings/999").status == 404
 
 

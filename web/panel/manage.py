@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -37,6 +37,7 @@ from mailer.domain.lists import (
     find_list,
     list_members,
     remove_member,
+    rename_member,
 )
 from mailer.domain.meetings import create_meeting
 from mailer.domain.reports import members_csv
@@ -261,6 +262,43 @@ def list_remove_member(slug: str) -> Any:
     else:
         flash(f"Removed {form.email.data}.")
     return redirect(url_for("panel.list_detail", slug=slug))
+
+
+class NameForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[Length(max=200, message="Keep the name to 200 characters.")],
+        description="As the member is greeted in emails and shown here. Leave empty for none.",
+    )
+
+
+@bp.route("/lists/<slug>/name", methods=["GET", "POST"])
+def list_member_name(slug: str) -> Any:
+    """Correct a member's name (mail from an unproven sender never changes it)."""
+    email = request.args.get("email", "")
+    mailing_list = find_list(get_session(), slug)
+    member = next((m for m in list_members(get_session(), slug) if m.email == email), None)
+    if member is None:
+        abort(404)
+    form = NameForm(data={"name": member.display_name or ""})
+    if form.validate_on_submit():
+        with refusal_on_form(form, "name", (InvalidInput,)):
+            rename_member(
+                get_session(),
+                slug=slug,
+                email=email,
+                display_name=form.name.data or "",
+                actor=current_actor(),
+            )
+            flash(f"Saved the name of {email}.")
+            return redirect(url_for("panel.list_detail", slug=slug))
+    status = 400 if form.errors else 200
+    return (
+        render_template(
+            "panel/member_name.html", mailing_list=mailing_list, email=email, form=form
+        ),
+        status,
+    )
 
 
 @bp.route("/meetings/new", methods=["GET", "POST"])

@@ -170,7 +170,13 @@ def meeting_page(meeting_id: int) -> Any:
     sent = False
     if form.validate_on_submit():
         with refusal_on_form(form, "email", (InvalidInput, RsvpClosed, NotFound)):
-            send_links(get_session(), get_services(), meeting_id, email=form.email.data or "")
+            send_links(
+                get_session(),
+                get_services(),
+                meeting_id,
+                email=form.email.data or "",
+                client=request.remote_addr or "",
+            )
             sent = True
     status = 400 if form.errors else 200
     return render_template("public/meeting.html", page=page, form=form, sent=sent), status

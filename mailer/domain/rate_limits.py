@@ -1,0 +1,58 @@
+"""Limits on what anyone can make the service do without signing in: the public page's "Email me
+my links", and the replies forged mail could make us send to strangers.
+
+Each request is a row under an opaque key, counted over a window; the
+database is the one place every web worker shares, so a limit holds across
+all of them. The key is a keyed digest (:meth:`LinkSigner.pseudonym`) of
+what is limited: no client address or email address is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from mailer.db import rows_changed, transaction
+from mailer.domain.models import LimitedRequest, utcnow
+
+#: How long requests are kept: longer than any window they are counted over.
+KEPT_FOR = timedelta(days=1)
+
+
+def within_limit(
+    session: Session,
+    key: str,
+    *,
+    limit: int,
+    within: timedelta,
+    now: datetime | None = None,
+    count_refused: bool = True,
+) -> bool:
+    """Within the caller's transaction: whether one more request under ``key`` is within ``limit``
+    requests in the last ``within``, counting it. A request over the limit counts too unless
+    ``count_refused`` is False, so that by default trying harder never helps.
+
+    The count stops at the limit, so that a flood of requests does not make each one slower.
+    """
+    now = now or utcnow()
+    recent = (
+        select(LimitedRequest.id)
+        .where(LimitedRequest.key == key, LimitedRequest.at > now - within)
+        .limit(max(limit, 0))
+        .subquery()
+    )
+    allowed = (session.scalar(select(func.count()).select_from(recent)) or 0) < limit
+    if allowed or count_refused:
+        session.add(LimitedRequest(key=key, at=now))
+    return allowed
+
+
+def forget_old_requests(session: Session, now: datetime | None = None) -> int:
+    """Delete requests older than :data:`KEPT_FOR`; returns how many."""
+    now = now or utcnow()
+    with transaction(session):
+        return rows_changed(
+            session, delete(LimitedRequest).where(LimitedRequest.at < now - KEPT_FOR)
+        )
