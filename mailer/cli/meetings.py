@@ -322,6 +322,7 @@ def attendees(
 ) -> None:
     """Who is coming to a meeting."""
     from mailer.domain.meetings import attendee_report
+    from mailer.domain.places import STATUS_LABELS
     from mailer.domain.reports import attendees_csv
 
     report = attendee_report(session, meeting_id)
@@ -331,13 +332,9 @@ def attendees(
         click.echo(attendees_csv(report, config.organisations), nl=False)
     else:
         click.echo(
-            f"{report.meeting.title}: {report.in_person} in person, {report.remote} remote, "
+            f"{report.meeting.title}: {report.in_person} in person, "
+            f"{report.waitlist} on the waiting list, {report.remote} remote, "
             f"{report.undecided} registered without a mode, {report.declined} declined"
         )
         for a in report.attendees:
-            answer = (
-                "declined"
-                if a.response.value == "declined"
-                else (a.mode.value if a.mode else "registered")
-            )
-            click.echo(f"  {a.email:40} {answer:10} via {a.source}")
+            click.echo(f"  {a.email:40} {STATUS_LABELS[a.status]:20} via {a.source}")

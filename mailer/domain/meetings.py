@@ -24,6 +24,7 @@ from mailer.domain.models import (
     RsvpResponse,
     utcnow,
 )
+from mailer.domain.places import Status, status_of
 
 
 def parse_local_datetime(value: str | datetime, zone: str, field: str) -> datetime:
@@ -228,6 +229,10 @@ class Attendee:
     @property
     def waitlisted(self) -> bool:
         return self.waitlisted_at is not None
+
+    @property
+    def status(self) -> Status:
+        return status_of(self.response, self.mode, self.waitlisted)
 
 
 @dataclass(frozen=True)

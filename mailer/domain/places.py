@@ -14,6 +14,7 @@ the waiting list is ordered by when each answer arrived.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from mailer.domain.models import AttendanceMode, RsvpResponse
 
@@ -35,6 +36,10 @@ class Standing:
     @property
     def holds_place(self) -> bool:
         return self.in_line and not self.waitlisted
+
+    @property
+    def status(self) -> Status:
+        return status_of(self.response, self.mode, self.waitlisted)
 
 
 @dataclass(frozen=True)
@@ -88,3 +93,51 @@ def places_to_offer(places_taken: int, capacity: int | None, waiting: int) -> in
     if capacity is None:
         return waiting
     return max(0, min(waiting, capacity - places_taken))
+
+
+class Status(StrEnum):
+    """Where a person stands for one meeting: the one value every page, email, CLI and API
+    output shows, each with one wording (:func:`status_words`)."""
+
+    IN_PERSON = "in_person"
+    WAITING_LIST = "waiting_list"
+    REMOTE = "remote"
+    DECLINED = "declined"
+    #: Registered, but has not said whether in person or remotely.
+    NO_MODE = "no_mode"
+
+
+def status_of(response: RsvpResponse, mode: AttendanceMode | None, waitlisted: bool) -> Status:
+    if response is RsvpResponse.DECLINED:
+        return Status.DECLINED
+    if mode is AttendanceMode.IN_PERSON:
+        return Status.WAITING_LIST if waitlisted else Status.IN_PERSON
+    if mode is AttendanceMode.REMOTE:
+        return Status.REMOTE
+    return Status.NO_MODE
+
+
+_WORDS = {
+    Status.IN_PERSON: "You are attending in person.",
+    Status.WAITING_LIST: "You are on the waiting list for an in-person place.",
+    Status.REMOTE: "You are joining remotely.",
+    Status.DECLINED: "We have recorded that you can’t attend.",
+    Status.NO_MODE: "You are registered, but have not said whether in person or remotely.",
+}
+
+#: Short forms for lists of people (the panel, the CLI).
+STATUS_LABELS = {
+    Status.IN_PERSON: "in person",
+    Status.WAITING_LIST: "waiting list",
+    Status.REMOTE: "remote",
+    Status.DECLINED: "can't attend",
+    Status.NO_MODE: "registered, no mode",
+}
+
+
+def status_words(status: Status, position: int | None = None) -> str:
+    """The sentence that tells a person their status; ``position``: their place on the waiting
+    list (1: next in line)."""
+    if status is Status.WAITING_LIST and position:
+        return f"You are on the waiting list for an in-person place: number {position} in line."
+    return _WORDS[status]

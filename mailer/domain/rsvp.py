@@ -38,7 +38,6 @@ from mailer.domain.models import (
     Person,
     Rsvp,
     RsvpResponse,
-    first_name_of,
     utcnow,
 )
 from mailer.domain.outbox import (
@@ -50,7 +49,7 @@ from mailer.domain.outbox import (
     reply_from_list,
 )
 from mailer.domain.people import find_or_add_person, get_or_create_person, normalise_email
-from mailer.domain.places import Standing, decide, places_to_offer
+from mailer.domain.places import Standing, Status, decide, places_to_offer, status_of, status_words
 from mailer.domain.schedules import send_details
 from mailer.domain.services import Services
 
@@ -64,6 +63,17 @@ class RsvpOutcome:
     changed: bool
     previous: tuple[RsvpResponse, AttendanceMode | None] | None
     waitlisted: bool = False
+    #: On the waiting list: how many are ahead, plus one (1: next in line).
+    waitlist_position: int | None = None
+
+    @property
+    def status(self) -> Status:
+        return status_of(self.response, self.mode, self.waitlisted)
+
+    @property
+    def status_words(self) -> str:
+        """What this answer means for the person, in the one wording every page and email uses."""
+        return status_words(self.status, self.waitlist_position)
 
 
 class _OpenRules(Protocol):
@@ -189,6 +199,7 @@ def _record(
             changed=False,
             previous=(response, mode) if previous else None,
             waitlisted=standing.waitlisted,
+            waitlist_position=_waitlist_position(session, rsvp) if standing.waitlisted else None,
         )
     if rsvp is None:
         rsvp = Rsvp(meeting_id=meeting.id, person_id=person.id)
@@ -250,7 +261,26 @@ def _record(
         changed=True,
         previous=(previous.response, previous.mode) if previous else None,
         waitlisted=standing.waitlisted,
+        waitlist_position=_waitlist_position(session, rsvp) if standing.waitlisted else None,
     )
+
+
+def _waitlist_position(session: Session, rsvp: Rsvp | None) -> int | None:
+    """Where an answer waiting for a place stands in line (1: next), in the order people asked."""
+    if rsvp is None or rsvp.waitlisted_at is None:
+        return None
+    session.flush()  # a new answer needs its id to be placed among equals
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(Rsvp)
+        .where(
+            Rsvp.meeting_id == rsvp.meeting_id,
+            Rsvp.waitlisted_at.is_not(None),
+            (Rsvp.waitlisted_at < rsvp.waitlisted_at)
+            | ((Rsvp.waitlisted_at == rsvp.waitlisted_at) & (Rsvp.id < rsvp.id)),
+        )
+    )
+    return (ahead or 0) + 1
 
 
 def _allows(meeting: Meeting, response: RsvpResponse, mode: AttendanceMode) -> bool:
@@ -379,16 +409,13 @@ class PublicMeetingSummary:
 
 @dataclass(frozen=True)
 class RsvpPage:
-    """What a public RSVP page may show: the meeting's title and time, and at most a first name."""
+    """What a public RSVP page may show: the meeting's title and time, and the button. Nothing of
+    the person (not their name, their answer or whether they told us about access needs): a link
+    may be forwarded, and whoever holds it sees the page."""
 
     meeting: PublicMeetingSummary
-    first_name: str | None
     choice: RsvpChoice
-    current: tuple[RsvpResponse, AttendanceMode | None] | None
     closed_reason: str | None
-    #: Whether we hold access needs for this person (never what they are: the link may be
-    #: forwarded).
-    has_access_needs: bool = False
 
 
 def resolve_choice(choice: str) -> RsvpChoice:
@@ -408,9 +435,6 @@ def rsvp_page(session: Session, services: Services, token: str, choice: str) -> 
         if person is None or meeting is None:
             raise InvalidLink("This link is no longer valid.")
         _check_claim(claim, person.link_version, meeting)
-        rsvp = session.scalar(
-            select(Rsvp).where(Rsvp.meeting_id == meeting.id, Rsvp.person_id == person.id)
-        )
     closed: str | None = None
     try:
         check_open(meeting)
@@ -421,11 +445,8 @@ def rsvp_page(session: Session, services: Services, token: str, choice: str) -> 
         meeting=PublicMeetingSummary(
             meeting.title, meeting.starts_at, meeting.ends_at, meeting.timezone
         ),
-        first_name=first_name_of(person.display_name),
         choice=selected,
-        current=(rsvp.response, rsvp.mode) if rsvp else None,
         closed_reason=closed,
-        has_access_needs=rsvp is not None and rsvp.access_needs is not None,
     )
 
 

@@ -33,18 +33,32 @@ def link_for(
         return services.links.rsvp_url(person, s.get(Meeting, meeting_id), choice)
 
 
-def test_get_shows_meeting_and_first_name_only(
+def test_get_shows_the_meeting_and_nothing_of_the_person(
     client: HttpClient, web_service: RunningService, database: TestDatabase
 ) -> None:
+    """A forwarded link shows whoever opens it the meeting and the button: not the name, not the
+    answer (an answer is a fact about the person), with no-store and no-referrer."""
     make_list(database.sessions)
     meeting = make_meeting(database.sessions, title="Spring Forum")
-    page = client.get(link_for(database, web_service, meeting.id))
-    assert page.status == 200
-    assert "Spring Forum" in page.body and "Hello Sam." in page.body
-    for private in ("sam.example@example.org", "Example", "Room 1.01", "secret-room"):
+    url = link_for(database, web_service, meeting.id)
+    first = client.get(url)
+    client.post(url, {"csrf_token": client.csrf_token(first.body)})
+    page = HttpClient(web_service.config.service.base_url).get(url)
+    assert page.status == 200 and "Spring Forum" in page.body
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    for private in (
+        "Sam",
+        "sam.example@example.org",
+        "Example",
+        "Room 1.01",
+        "secret-room",
+        "current answer",
+        "joining remotely",
+    ):
         assert private not in page.body
-    with database.sessions() as s:
-        assert s.scalars(select(Rsvp)).all() == []
+    with database.sessions() as s:  # the press recorded the answer; the page does not say so
+        assert s.scalars(select(Rsvp)).one().mode.value == "remote"
 
 
 def test_tampered_token_gets_a_friendly_400(
@@ -262,5 +276,28 @@ def test_access_needs_go_to_organisers_and_never_back_onto_the_page(
     assert done.status == 200
     with database.sessions() as s:
         assert s.scalar(select(Rsvp.access_needs)) == "A BSL interpreter, please"
-    again = client.get(url)
-    assert 'id="access-needs-held"' in again.body and "BSL interpreter" not in again.body
+    again = client.get(url)  # says neither what was said nor whether anything was
+    assert "BSL interpreter" not in again.body and 'id="access-needs-held"' not in again.body
+    tokens = re.compile(r'value="[^"]*"')
+    assert tokens.sub("", again.body) == tokens.sub("", page.body)  # the same page as before
+
+
+def test_the_done_page_says_what_the_press_did_and_only_to_that_request(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=1)
+    first = link_for(database, web_service, meeting.id, "in-person", "first@example.org")
+    second = link_for(database, web_service, meeting.id, "in-person", "second@example.org")
+    taken = client.post(first, {"csrf_token": client.csrf_token(client.get(first).body)})
+    assert taken.status == 200 and "You are attending in person." in taken.body
+    assert "We have emailed you a confirmation" in taken.body
+    waiting = client.post(second, {"csrf_token": client.csrf_token(client.get(second).body)})
+    assert "You are on the waiting list for an in-person place: number 1 in line." in waiting.body
+    assert "attending in person" not in waiting.body
+    again = client.post(second, {"csrf_token": client.csrf_token(client.get(second).body)})
+    assert "That was already your answer" in again.body and "no email was sent" in again.body
+    # The old address of a done page says nothing: it is the link's own page.
+    later = HttpClient(web_service.config.service.base_url).get(second + "/done")
+    assert later.status == 200 and "waiting list" not in later.body
+    assert "Thank you" not in later.body and "Answer recorded" not in later.body

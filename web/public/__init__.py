@@ -71,15 +71,18 @@ def rsvp_confirm(token: str, choice: str) -> Any:
     outcome = record_rsvp_from_link(
         get_session(), get_services(), token, choice, access_needs=form.access_needs.data or None
     )
-    return redirect(
-        url_for("public.rsvp_done", token=token, choice=choice, changed=int(outcome.changed))
+    # What this POST did, shown to this request only: not at an address that would keep saying it.
+    page = rsvp_page(get_session(), get_services(), token, choice)
+    return render_template(
+        "public/rsvp_done.html", page=page, outcome=outcome, token=token, choices=RSVP_CHOICES
     )
 
 
 @bp.get("/rsvp/<token>/<choice>/done")
 def rsvp_done(token: str, choice: str) -> Any:
-    page = rsvp_page(get_session(), get_services(), token, choice)
-    return render_template("public/rsvp_done.html", page=page, token=token, choices=RSVP_CHOICES)
+    """Where earlier versions sent the browser after a press: the link's own page, which says
+    nothing about anyone."""
+    return redirect(url_for("public.rsvp", token=token, choice=choice))
 
 
 @bp.get("/volunteer/<token>")
