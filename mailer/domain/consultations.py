@@ -607,13 +607,14 @@ def _offer(session: Session, role: VolunteerRole, person: Person, *, source: str
 
 @dataclass(frozen=True)
 class VolunteerPage:
-    """What the volunteer link page may show: the role and at most a first name."""
+    """What the volunteer link page may show: the role and the button, nothing of the person (a
+    link may be forwarded). After the press, ``offered`` says whether that press made the offer
+    (False: it had been made before, and nothing changed)."""
 
     consultation: Consultation
     role: VolunteerRole
-    first_name: str | None
-    offered: bool
     closed: bool
+    offered: bool = False
 
 
 def _volunteer_claim(
@@ -634,18 +635,8 @@ def _volunteer_claim(
 def volunteer_page(session: Session, services: Services, token: str) -> VolunteerPage:
     """For GET: what the link is about. Changes nothing (mail scanners open every link)."""
     with read_transaction(session):
-        role, person = _volunteer_claim(session, services, token)
-        offered = (
-            session.scalar(
-                select(VolunteerOffer.id).where(
-                    VolunteerOffer.role_id == role.id, VolunteerOffer.person_id == person.id
-                )
-            )
-            is not None
-        )
-        return VolunteerPage(
-            role.consultation, role, person.first_name, offered, is_closed(role.consultation)
-        )
+        role, _ = _volunteer_claim(session, services, token)
+        return VolunteerPage(role.consultation, role, is_closed(role.consultation))
 
 
 def volunteer_by_link(session: Session, services: Services, token: str) -> VolunteerPage:
@@ -659,7 +650,8 @@ def volunteer_by_link(session: Session, services: Services, token: str) -> Volun
                 "This call for volunteers has closed. Reply to the email if you still want "
                 "to help: organisers read every reply."
             )
-        if _offer(session, role, person, source="link"):
+        offered = _offer(session, role, person, source="link")
+        if offered:
             audit.record(
                 session,
                 actor=f"person:{person.id}",
@@ -679,7 +671,7 @@ def volunteer_by_link(session: Session, services: Services, token: str) -> Volun
                 ),
                 context={"consultation": consultation, "role": role},
             )
-        return VolunteerPage(consultation, role, person.first_name, True, False)
+        return VolunteerPage(consultation, role, False, offered)
 
 
 # --- the organisers' side -------------------------------------------------------------------------

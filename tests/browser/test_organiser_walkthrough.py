@@ -88,7 +88,9 @@ def test_an_organiser_walks_the_main_flows(
     member = chromium_browser.new_page()
     member.goto(link)
     member.get_by_role("button", name="Attend in person").click()
-    member.get_by_role("heading", name="Thank you, Ana").wait_for()
+    member.get_by_role("heading", name="Answer recorded").wait_for()
+    assert "You are attending in person." in member.locator("#recorded").inner_text()
+    assert "Ana" not in member.content()  # a link page names no one
     member.close()
     page.reload()
     assert page.locator("#count-in-person").inner_text() == "1 of 20"
