@@ -63,6 +63,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows are overwritten, not left readable in free pages (erasure must erase).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
         cursor.close()
 
@@ -111,6 +113,17 @@ def read_transaction(session: Session) -> Iterator[None]:
     with session.begin():
         session.connection(execution_options={READ_ONLY: True})
         yield
+
+
+def forget_deleted_pages(session: Session) -> None:
+    """After an erasure has committed: on SQLite, copy the write-ahead log into the database and
+    empty it, so that the old versions of the pages it held (with what was deleted) are gone too.
+    PostgreSQL needs nothing here (its old row versions are vacuumed; see docs/deployment.md)."""
+    engine = session.get_bind()
+    if engine.dialect.name != "sqlite" or not isinstance(engine, Engine):
+        return
+    with engine.connect() as connection:  # the driver's own connection: outside any transaction
+        connection.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
 
 
 def rows_changed(session: Session, statement: Executable) -> int:

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mailer.cli.context import pass_session
+from mailer.cli.context import pass_services, pass_session
 from mailer.cli.options import echo_json
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from mailer.domain.services import Services
 
 
 @click.group("person", subcommand_metavar="ACTION [ARGS]...")
@@ -32,8 +34,9 @@ def export(session: Session, email: str) -> None:
 @people.command()
 @click.argument("email")
 @click.option("--yes", is_flag=True, help="confirm: this cannot be undone")
+@pass_services
 @pass_session
-def erase(session: Session, email: str, yes: bool) -> None:
+def erase(services: Services, session: Session, email: str, yes: bool) -> None:
     """Erase an address's personal data, keeping anonymous counts.
 
     Without --yes nothing is erased and the exit status is 2.
@@ -47,7 +50,7 @@ def erase(session: Session, email: str, yes: bool) -> None:
             err=True,
         )
         click.get_current_context().exit(2)
-    result = erase_person(session, email, actor="cli")
+    result = erase_person(session, email, actor="cli", services=services)
     click.echo(
         f"Erased {email}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.items())
     )

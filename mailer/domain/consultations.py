@@ -387,9 +387,11 @@ def record_answer(
     display_name: str | None,
     text: str,
     thread: ReplyThread,
+    acknowledge: bool = True,
 ) -> AnswerOutcome:
     """Store what a member wrote back, and acknowledge it (threaded; rate-limited like every
-    auto-reply).
+    auto-reply; not at all when ``acknowledge`` is False, as for a message whose return path is
+    not its From: mailbox).
 
     A named member's later replies add to their one answer; in an anonymous
     consultation each reply stands alone, and the outcome says so: the
@@ -410,7 +412,7 @@ def record_answer(
         if display_name and not person.display_name:
             person.display_name = " ".join(display_name.split())[:200]
         late = is_closed(consultation)
-        may_reply = may_auto_reply(session, services, person.email)
+        may_reply = acknowledge and may_auto_reply(session, services, person.email)
         roles: list[VolunteerRole] = []
         if not text:
             _acknowledge(

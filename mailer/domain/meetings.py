@@ -16,6 +16,7 @@ from mailer.domain.lists import get_list
 from mailer.domain.meeting_names import NameableMeeting, meetings_named
 from mailer.domain.models import (
     AttendanceMode,
+    MailingList,
     Meeting,
     MeetingFormat,
     MeetingStatus,
@@ -472,3 +473,13 @@ def meeting_figures(session: Session, meeting_id: int) -> MeetingFigures:
         if meeting is None or meeting.status is MeetingStatus.DRAFT:
             raise NotFound("There is no such meeting.")
         return _figures(session, meeting)
+
+
+def list_of_meeting(session: Session, meeting_id: int) -> str | None:
+    """The slug of the list a meeting belongs to; None when there is no such meeting."""
+    with read_transaction(session):
+        return session.scalar(
+            select(MailingList.slug)
+            .join(Meeting, Meeting.list_id == MailingList.id)
+            .where(Meeting.id == meeting_id)
+        )

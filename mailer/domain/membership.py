@@ -167,7 +167,8 @@ def request_join(
                 services,
                 kind="join_confirm",
                 person=person,
-                reply_to=thread,
+                # threaded, under our own subject: never one a stranger chose
+                reply_to=ReplyThread(thread.message_id, thread.references),
                 auto_reply=True,
                 sender=list_envelope(services, mailing_list, reply_to=request_address),
                 context={

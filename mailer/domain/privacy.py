@@ -13,10 +13,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from mailer.db import read_transaction, rows_changed, transaction
+from mailer.db import forget_deleted_pages, read_transaction, rows_changed, transaction
 from mailer.domain import audit
 from mailer.domain.errors import NotFound
 from mailer.domain.models import (
@@ -32,11 +32,13 @@ from mailer.domain.models import (
     Person,
     Rsvp,
     Subscription,
-    SubscriptionStatus,
     VolunteerOffer,
     VolunteerRole,
+    utcnow,
 )
 from mailer.domain.people import normalise_email
+from mailer.domain.rsvp import offer_free_places
+from mailer.domain.services import Services
 
 
 def _person(session: Session, email: str) -> Person:
@@ -46,8 +48,13 @@ def _person(session: Session, email: str) -> Person:
     return person
 
 
-def _inbound_from(address: str):  # type: ignore[no-untyped-def]
-    return InboundMessage.mail_from.ilike(address)
+def _inbound_from(address: str) -> ColumnElement[bool]:
+    """Inbound mail from exactly this (normalised) address: by its envelope sender or by the From:
+    the worker read. Compared whole, never as a pattern: ``j_smith@`` is not ``jxsmith@``."""
+    return or_(
+        func.lower(InboundMessage.mail_from) == address,
+        func.lower(InboundMessage.sender) == address,
+    )
 
 
 def export_person(session: Session, email: str) -> dict[str, Any]:
@@ -166,8 +173,14 @@ def export_person(session: Session, email: str) -> dict[str, Any]:
         }
 
 
-def erase_person(session: Session, email: str, *, actor: str) -> dict[str, int]:
-    """Remove a person's data; keep anonymised counts. Returns what was done, for the record."""
+def erase_person(session: Session, email: str, *, actor: str, services: Services) -> dict[str, int]:
+    """Remove a person's data; keep anonymised counts of meetings that took place. Returns what
+    was done, for the record.
+
+    Their answers to meetings still to come are withdrawn, as a decline would be: a place they
+    held goes to the next person waiting, who is told. Their memberships are deleted (a list
+    shows no placeholder for them).
+    """
     with transaction(session):
         person = _person(session, email)
         address = person.email
@@ -178,17 +191,30 @@ def erase_person(session: Session, email: str, *, actor: str) -> dict[str, int]:
         )
         session.add(placeholder)
         session.flush()
+        upcoming = list(
+            session.scalars(
+                select(Meeting)
+                .join(Rsvp, Rsvp.meeting_id == Meeting.id)
+                .where(Rsvp.person_id == person.id, Meeting.ends_at > utcnow())
+            )
+        )
+        if upcoming:  # the right to hand out their places (see mailer.domain.rsvp)
+            session.execute(
+                select(Meeting.id).where(Meeting.id.in_([m.id for m in upcoming])).with_for_update()
+            )
+        withdrawn = rows_changed(
+            session,
+            delete(Rsvp).where(
+                Rsvp.person_id == person.id, Rsvp.meeting_id.in_([m.id for m in upcoming])
+            ),
+        )
         moved_rsvps = rows_changed(
             session,
             update(Rsvp)
             .where(Rsvp.person_id == person.id)
             .values(person_id=placeholder.id, access_needs=None),
         )
-        session.execute(
-            update(Subscription)
-            .where(Subscription.person_id == person.id)
-            .values(person_id=placeholder.id, status=SubscriptionStatus.UNSUBSCRIBED)
-        )
+        session.execute(delete(Subscription).where(Subscription.person_id == person.id))
         session.execute(
             update(BounceEvent)
             .where(BounceEvent.person_id == person.id)
@@ -228,8 +254,11 @@ def erase_person(session: Session, email: str, *, actor: str) -> dict[str, int]:
             .values(actor=f"person:{placeholder.id}")
         )
         session.delete(person)
+        for meeting in upcoming:
+            offer_free_places(session, services, meeting)
         result = {
             "rsvps_kept_anonymously": moved_rsvps,
+            "upcoming_answers_withdrawn": withdrawn,
             "queued_messages_deleted": unsent,
             "sent_messages_scrubbed": scrubbed,
             "inbound_messages_deleted": inbound,
@@ -239,4 +268,5 @@ def erase_person(session: Session, email: str, *, actor: str) -> dict[str, int]:
         audit.record(
             session, actor=actor, action="person.erase", target=f"person:{placeholder.id}", **result
         )
-        return result
+    forget_deleted_pages(session)
+    return result

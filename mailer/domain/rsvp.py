@@ -223,7 +223,7 @@ def _record(
         else None,
     )
     if decision.frees_place:
-        _offer_free_places(session, services, meeting)
+        offer_free_places(session, services, meeting)
     if (
         meeting.agenda_sent_at is not None
         and standing.response is RsvpResponse.ATTENDING
@@ -318,7 +318,7 @@ def _places_taken(session: Session, meeting_id: int, *, besides: int | None = No
     return session.scalar(query) or 0
 
 
-def _offer_free_places(session: Session, services: Services, meeting: Meeting) -> None:
+def offer_free_places(session: Session, services: Services, meeting: Meeting) -> None:
     """Places came free (under the right to hand them out): the longest-waiting get them, and are
     told."""
     waiting = list(

@@ -26,6 +26,7 @@ from mailer.domain.consultations import claim_for_reply, record_answer
 from mailer.domain.errors import DomainError
 from mailer.domain.links import AnswerClaim
 from mailer.domain.lists import leave_by_token
+from mailer.domain.meetings import list_of_meeting
 from mailer.domain.membership import SenderNotAllowed, check_sender
 from mailer.domain.models import AttendanceMode, InboundIntent, InboundStatus
 from mailer.domain.outbox import ReplyThread, message_id_for_verp_token
@@ -610,6 +611,7 @@ def _answer(
             display_name=message.sender_name,
             text=message.parsed.new_text,
             thread=thread,
+            acknowledge=message.answerable,
         )
     except DomainError as exc:
         return InboundOutcome(
@@ -642,6 +644,23 @@ def _calendar(session: Session, services: Services, message: _Message) -> Inboun
             InboundIntent.CALENDAR,
             "calendar reply for a different attendee than the sender",
         )
+    slug = list_of_meeting(session, reply.meeting_id)
+    if slug is None:
+        return InboundOutcome(
+            InboundStatus.TRIAGE, InboundIntent.CALENDAR, "calendar reply for no meeting of ours"
+        )
+    thread = ReplyThread(parsed.message_id, parsed.references)
+    try:  # the meeting's list takes answers only from the senders it takes mail from
+        check_sender(
+            session,
+            services,
+            list_slug=slug,
+            email=parsed.from_email,
+            display_name=None,
+            thread=thread if message.answerable else None,
+        )
+    except SenderNotAllowed as exc:
+        return InboundOutcome(InboundStatus.IGNORED, InboundIntent.REFUSED, f"refused: {exc}")
     try:
         if not message.proven:
             asked = ask_owner_first(
@@ -653,7 +672,7 @@ def _calendar(session: Session, services: Services, message: _Message) -> Inboun
                 may_write=message.answerable,
                 meeting_id=reply.meeting_id,
                 at=message.received_at,
-                thread=ReplyThread(parsed.message_id, parsed.references),
+                thread=thread,
             )
             return InboundOutcome(
                 InboundStatus.DONE,

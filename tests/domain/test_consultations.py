@@ -101,7 +101,7 @@ def test_answers_are_in_the_export_and_erased_with_the_person(
     assert data["consultation_answers"][0]["text"] == "I could do comms."
     assert data["volunteer_offers"][0]["role"] == "Communications"
     with database.sessions() as s:
-        result = erase_person(s, "alex@dept.gov.uk", actor="test")
+        result = erase_person(s, "alex@dept.gov.uk", actor="test", services=services)
     assert result["answers_deleted"] == 1 and result["volunteer_offers_deleted"] == 1
     with database.sessions() as s:
         assert s.scalar(select(func.count()).select_from(ConsultationAnswer)) == 0

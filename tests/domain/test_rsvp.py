@@ -158,10 +158,10 @@ def test_the_hourly_reply_limit_counts_every_reply_to_the_address(
         False,
     ]
     with database.sessions() as s:
-        erase_person(s, "sam.example@example.org", actor="test")
+        erase_person(s, "sam.example@example.org", actor="test", services=services)
     assert register(database, two, AttendanceMode.REMOTE).replied
     with database.sessions() as s:
-        erase_person(s, "sam.example@example.org", actor="test")
+        erase_person(s, "sam.example@example.org", actor="test", services=services)
     silent = build_services(
         make_test_config(tmp_path, database.url, worker={"record_notices_per_person_per_hour": 0})
     )

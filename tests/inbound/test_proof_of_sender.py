@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from mailer.config import Config
 from mailer.domain.consultations import create_consultation, send_consultation
 from mailer.domain.invitations import send_invitations
-from mailer.domain.lists import add_member
+from mailer.domain.lists import add_member, configure_list
 from mailer.domain.models import (
     ConsultationAnswer,
     InboundMessage,
@@ -341,3 +341,64 @@ def test_the_public_links_form_is_limited_and_adds_no_one(
     # The same client is now over its limit, even for a member's own address.
     browser.post(f"/meetings/{meeting.id}", {"csrf_token": token, "email": BOB})
     assert mail_to(database, BOB) == []
+
+
+def test_a_calendar_reply_keeps_to_the_lists_sender_domains(
+    service: Config, database: TestDatabase
+) -> None:
+    meeting = make_meeting(database.sessions, capacity=2)
+    with database.sessions() as s:
+        configure_list(s, slug="forum", allowed_sender_domains="*.gov.uk", actor="test")
+    who = "frank@elsewhere.example"
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\n"
+        f"UID:meeting-{meeting.id}@lists.test\r\nDTSTAMP:20260302T100000Z\r\n"
+        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{who}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    raw = (
+        f"From: <{who}>\r\nTo: forum@lists.test\r\nSubject: Accepted\r\n"
+        "Message-ID: <cal-frank@client.example>\r\n"
+        "Content-Type: text/calendar; method=REPLY; charset=utf-8\r\n\r\n" + ics
+    )
+    with smtplib.SMTP(service.inbound.host, service.inbound.port, timeout=10) as client:
+        client.sendmail(who, ["forum@lists.test"], raw.encode())
+    handled(database, 1)
+    assert answer_of(database, who) is None
+    assert [m.kind for m in mail_to(database, who)] == ["sender_refused"]
+
+
+def test_an_answer_by_its_own_reply_address_is_not_acknowledged_to_another_return_path(
+    service: Config, database: TestDatabase
+) -> None:
+    alice = "alice@dept.example.org"
+    with database.sessions() as s:
+        add_member(s, slug="forum", email=alice, actor="test")
+    with database.sessions() as s:
+        consultation = create_consultation(
+            s, list_slug="forum", title="Views", question_markdown="What now?", actor="test"
+        )
+    with database.sessions() as s:
+        send_consultation(s, build_services(service), consultation.id, actor="test")
+    [to_alice] = mail_to(database, alice, "consultation")
+    send(
+        service,
+        alice,
+        "A view.",
+        to=to_alice.headers["Reply-To"],
+        subject="Forwarded secret subject",
+        envelope="mallory@evil.example",
+    )
+    handled(database, 1)
+    assert mail_to(database, alice, "consultation_ack") == []
+    assert mail_to(database, "mallory@evil.example") == []
+
+
+def test_a_join_confirmation_to_a_stranger_repeats_nothing_they_wrote(
+    service: Config, database: TestDatabase
+) -> None:
+    stranger = "victim@stranger.example"
+    send(service, stranger, "", to="forum-join@lists.test", subject="You have been outed")
+    handled(database, 1)
+    [confirmation] = mail_to(database, stranger, "join_confirm")
+    assert confirmation.subject == "Confirm you want to join Leaders of Networks Forum"
+    assert "outed" not in confirmation.body_text

@@ -65,3 +65,29 @@ def test_the_topmost_header_in_our_name_decides(headers: list[str], believed: bo
 def test_no_authserv_id_believes_nothing() -> None:
     header = "Authentication-Results: ; dmarc=pass header.from=dept.example.org"
     assert not dmarc_pass(message(header), "", "a@dept.example.org")
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        # an encoded word in the id: not our id as our MTA's filter sees it
+        "Authentication-Results: =?us-ascii?q?mx.ours.test?=;"
+        " dmarc=pass header.from=dept.example.org",
+        "Authentication-Results: =?utf-8?b?bXgub3Vycy50ZXN0?=;"
+        " dmarc=pass header.from=dept.example.org",
+        # a verdict's words inside another method's value, a comment, or a quoted string
+        "Authentication-Results: mx.ours.test; spf=pass"
+        " smtp.mailfrom=dmarc=pass.header.from=dept.example.org@evil.example;"
+        " dmarc=fail header.from=dept.example.org",
+        "Authentication-Results: mx.ours.test; spf=none"
+        " (helo=dmarc=pass header.from=dept.example.org) smtp.helo=x;"
+        " dmarc=none header.from=dept.example.org",
+        "Authentication-Results: mx.ours.test; x-y=dmarc=pass header.from=dept.example.org",
+        'Authentication-Results: mx.ours.test; spf=pass smtp.mailfrom="a;dmarc=pass'
+        ' header.from=dept.example.org"@evil.example',
+        "Authentication-Results: mx.ours.test; dmarc=pass header.from=sub.dept.example.org",
+        "Authentication-Results: mx.ours.test; dmarc=pass policy.dmarc=pass",
+    ],
+)
+def test_a_verdict_must_be_our_mtas_own_dmarc_result(forged: str) -> None:
+    assert not dmarc_pass(message(forged), "mx.ours.test", "a@dept.example.org")

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.privacy import erase_person, export_person
 from web.auth import admin_required
-from web.db import get_session
+from web.db import get_services, get_session
 from web.errors import flash_refusal
 from web.panel import bp
 from web.panel.actions import current_actor
@@ -75,7 +75,9 @@ def people_erase() -> Any:
         flash_refusal("Tick the box to confirm the erasure.")
         return redirect(url_for("panel.people", email=form.email.data or ""))
     result = _for_person(
-        lambda: erase_person(get_session(), form.email.data, actor=current_actor())
+        lambda: erase_person(
+            get_session(), form.email.data, actor=current_actor(), services=get_services()
+        )
     )
     if result is None:
         return redirect(url_for("panel.people"))
