@@ -3,6 +3,7 @@ for a small file, or by the worker in chunks, with progress to watch, for a larg
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -42,24 +43,76 @@ class ImportPreview:
     duplicates: int
 
 
-def preview_import(data: bytes) -> ImportPreview:
-    """Read a CSV with an email column (and optionally a name column); nothing is stored."""
+_EMAIL_HEADERS = ("email", "email address", "e-mail", "e-mail address", "mail")
+_NAME_HEADERS = ("name", "full name", "display name")
+
+
+def _decoded(data: bytes) -> str:
+    """A spreadsheet's bytes as text: UTF-16 or UTF-8 by their byte-order mark, UTF-8, else the
+    Windows code page Excel writes by default."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = data.decode("windows-1252", "replace")  # Excel's default on Windows
-    rows = list(csv.reader(io.StringIO(text)))
+        return data.decode("windows-1252", "replace")
+
+
+def read_spreadsheet(data: bytes) -> list[list[str]]:
+    """The rows of a CSV file as spreadsheets save it: any line endings (Excel's "CSV
+    (Macintosh)" ends lines with CR alone), commas, semicolons (Excel where the decimal mark is a
+    comma) or tabs. Raises InvalidInput for what cannot be read as rows."""
+    text = _decoded(data)
+    sample = text[:4096]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        # newline=None: CR, LF and CRLF all end a line (universal newlines)
+        return list(csv.reader(io.StringIO(text, newline=None), dialect))
+    except csv.Error as exc:
+        raise InvalidInput(f"The file could not be read as CSV: {exc}.", field="file") from None
+
+
+def _email_column(rows: list[list[str]]) -> int | None:
+    """The column most of the first rows have an address in."""
+    counts: dict[int, int] = {}
+    for row in rows[:50]:
+        for index, cell in enumerate(row):
+            if "@" in cell:
+                counts[index] = counts.get(index, 0) + 1
+    return max(counts, key=lambda i: counts[i]) if counts else None
+
+
+def preview_import(data: bytes) -> ImportPreview:
+    """Read a CSV with an email column (and optionally a name column); nothing is stored.
+
+    The columns are found by their headings ("Email", "Name") when the first row has them;
+    otherwise the email column is the one with addresses in it, and there is no heading row.
+    """
+    rows = read_spreadsheet(data)
     if not rows:
         raise InvalidInput("The file is empty.", field="file")
     header = [h.strip().lower() for h in rows[0]]
-    if "email" in header or "email address" in header:
-        email_col = header.index("email") if "email" in header else header.index("email address")
-        name_col = next(
-            (header.index(h) for h in ("name", "full name", "display name") if h in header), None
-        )
+    email_heading = next((h for h in _EMAIL_HEADERS if h in header), None)
+    if email_heading is not None:
+        email_col = header.index(email_heading)
+        name_col = next((header.index(h) for h in _NAME_HEADERS if h in header), None)
         body, first_line = rows[1:], 2
     else:
-        email_col, name_col, body, first_line = 0, 1 if len(rows[0]) > 1 else None, rows, 1
+        found = _email_column(rows)
+        if found is None:
+            raise InvalidInput(
+                'The file has no column of email addresses. Put them in a column headed "Email".',
+                field="file",
+            )
+        email_col = found
+        has_heading = "@" not in "".join(rows[0])
+        body, first_line = (rows[1:], 2) if has_heading else (rows, 1)
+        name_col = next((i for i in range(len(rows[0])) if i != email_col), None)
+        if has_heading:
+            name_col = next((header.index(h) for h in _NAME_HEADERS if h in header), name_col)
     if len(body) > MAX_ROWS:
         raise InvalidInput(f"Import at most {MAX_ROWS:,} rows at a time.", field="file")
     valid: list[ImportRow] = []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
+from mailer.domain.errors import InvalidInput
 from mailer.domain.imports import import_members, preview_import
 from mailer.domain.lists import add_member, remove_member
 from mailer.domain.models import Person, Subscription, SubscriptionStatus
@@ -91,3 +93,28 @@ def test_large_imports_run_in_chunks_and_forget_the_rows(database: TestDatabase)
             )
             == 1233
         )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"Email,Name\r\nana@dept.gov.uk,Ana\r\nben@dept.gov.uk,Ben\r\n",
+        b"Email,Name\rana@dept.gov.uk,Ana\rben@dept.gov.uk,Ben\r",  # Excel "CSV (Macintosh)"
+        "Email,Name\r\nana@dept.gov.uk,Ana\r\nben@dept.gov.uk,Ben\r\n".encode("utf-16"),
+        b"Email;Name\r\nana@dept.gov.uk;Ana\r\nben@dept.gov.uk;Ben\r\n",  # a comma decimal mark
+        b"Email\tName\nana@dept.gov.uk\tAna\nben@dept.gov.uk\tBen\n",
+        b"Name,Work email\r\nAna,ana@dept.gov.uk\r\nBen,ben@dept.gov.uk\r\n",  # no "Email" heading
+    ],
+)
+def test_files_as_spreadsheets_save_them_are_read(data: bytes) -> None:
+    preview = preview_import(data)
+    assert [(r.email, r.name) for r in preview.valid] == [
+        ("ana@dept.gov.uk", "Ana"),
+        ("ben@dept.gov.uk", "Ben"),
+    ]
+    assert preview.invalid == []
+
+
+def test_a_file_without_addresses_says_so() -> None:
+    with pytest.raises(InvalidInput, match="no column of email addresses"):
+        preview_import(b"Name,Team\r\nAna,Policy\r\nBen,Digital\r\n")

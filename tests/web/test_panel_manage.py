@@ -287,3 +287,24 @@ def test_an_organiser_corrects_a_members_name(client: HttpClient, database: Test
         dave = s.scalars(select(Person)).one()
         assert dave.display_name == "Smith, Dave" and dave.first_name == "Dave"
     assert client.get("/panel/lists/forum/name?email=nobody%40x.example").status == 404
+
+
+def test_a_damaged_import_or_one_for_a_deleted_list_is_refused_in_words(
+    web_service, database: TestDatabase
+) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    from tests.support.factories import make_list
+
+    make_list(database.sessions)
+    make_organiser(database.sessions)
+    client = HttpClient(web_service.config.service.base_url)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    token = client.csrf_token(client.get("/panel/lists/forum").body)
+    damaged = client.post("/panel/lists/forum/import", {"csrf_token": token, "data": "%%not64"})
+    assert damaged.status == 200 and "the file sent back was damaged" in damaged.body
+    payload = base64.b64encode(b"email\r\nana@example.org\r\n").decode()
+    gone = client.post("/panel/lists/nosuchlist/import", {"csrf_token": token, "data": payload})
+    assert gone.status == 200 and "Not imported" in gone.body
+    with database.sessions() as s:
+        assert s.scalars(select(Subscription)).all() == []

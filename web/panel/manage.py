@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -181,12 +182,23 @@ class ConfirmImportForm(FlaskForm):
 def list_import(slug: str) -> Any:
     confirm = ConfirmImportForm()
     if confirm.data.data and confirm.validate_on_submit():
-        raw = base64.b64decode(confirm.data.data)
-        preview = preview_import(raw)
-        if len(preview.valid) > INLINE_ROWS:
-            job = start_import(get_session(), slug=slug, rows=preview.valid, actor=current_actor())
-            return redirect(url_for("panel.list_import_progress", slug=slug, job_id=job.id))
-        result = import_members(get_session(), slug=slug, rows=preview.valid, actor=current_actor())
+        try:
+            raw = base64.b64decode(confirm.data.data, validate=True)
+            preview = preview_import(raw)
+            if len(preview.valid) > INLINE_ROWS:
+                job = start_import(
+                    get_session(), slug=slug, rows=preview.valid, actor=current_actor()
+                )
+                return redirect(url_for("panel.list_import_progress", slug=slug, job_id=job.id))
+            result = import_members(
+                get_session(), slug=slug, rows=preview.valid, actor=current_actor()
+            )
+        except (binascii.Error, ValueError):
+            flash_refusal("Not imported: the file sent back was damaged. Choose it again.")
+            return redirect(url_for("panel.list_detail", slug=slug))
+        except DomainError as exc:  # the list was deleted, say, since the preview
+            flash_refusal(f"Not imported: {exc}")
+            return redirect(url_for("panel.dashboard"))
         flash(
             f"Added {result.added} member(s); {result.already} were already members"
             + (
