@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mailer.db import read_transaction, transaction
 from mailer.domain import audit
-from mailer.domain.errors import AlreadyExists, InvalidInput, InvalidLink, NotFound
+from mailer.domain.errors import AlreadyExists, DomainError, InvalidInput, InvalidLink, NotFound
 from mailer.domain.models import BounceEvent, MailingList, Person, Subscription, SubscriptionStatus
 from mailer.domain.people import get_or_create_person, normalise_email
 from mailer.domain.services import Services
@@ -121,6 +121,12 @@ def add_member(
         mailing_list = get_list(session, slug)
         person = get_or_create_person(session, email, display_name)
         sub = _subscription(session, person, mailing_list)
+        if sub is not None and sub.status is SubscriptionStatus.UNSUBSCRIBED:
+            raise LeftTheList(
+                f"{person.email} unsubscribed from {mailing_list.name} themselves, so only they "
+                f"can rejoin: from the link in any email of the list, or by writing to "
+                f"{mailing_list.slug}-join@."
+            )
         if sub is None:
             sub = Subscription(
                 person=person, mailing_list=mailing_list, status=SubscriptionStatus.ACTIVE
@@ -139,15 +145,21 @@ def add_member(
     return sub
 
 
+class LeftTheList(DomainError):
+    """Someone who unsubscribed is put back only by themselves."""
+
+
 def remove_member(session: Session, *, slug: str, email: str, actor: str) -> None:
-    """An organiser takes someone off a list (they get no more mail from it)."""
+    """An organiser takes someone off a list: they get no more mail from it, and every link they
+    were sent stops working (an old unsubscribe page cannot put them back)."""
     with transaction(session):
         mailing_list = get_list(session, slug)
         person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
         sub = _subscription(session, person, mailing_list) if person else None
-        if sub is None:
+        if sub is None or person is None:
             raise NotFound(f"{email} is not on {mailing_list.name}.")
-        sub.status = SubscriptionStatus.UNSUBSCRIBED
+        sub.status = SubscriptionStatus.REMOVED
+        person.link_version += 1
         audit.record(
             session,
             actor=actor,
@@ -281,7 +293,10 @@ def leave_by_token(
     """
     with transaction(session):
         sub, mailing_list = _subscription_for_token(session, services, token)
-        if sub is not None and sub.status is not SubscriptionStatus.UNSUBSCRIBED:
+        if sub is not None and sub.status not in (
+            SubscriptionStatus.UNSUBSCRIBED,
+            SubscriptionStatus.REMOVED,
+        ):
             sub.status = SubscriptionStatus.UNSUBSCRIBED
             audit.record(
                 session,
@@ -299,6 +314,8 @@ def rejoin_by_token(session: Session, services: Services, token: str) -> Unsubsc
         sub, mailing_list = _subscription_for_token(session, services, token)
         if sub is None:
             raise InvalidLink("This link does not belong to a member of the list.")
+        if sub.status is SubscriptionStatus.REMOVED:
+            raise InvalidLink("An organiser took this address off the list: please ask them.")
         if sub.status is not SubscriptionStatus.ACTIVE:
             sub.status = SubscriptionStatus.ACTIVE
             sub.bounce_score = 0

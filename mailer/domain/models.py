@@ -94,6 +94,9 @@ class SubscriptionStatus(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
     #: Delivery suspended after repeated hard bounces; an organiser can re-enable.
     BOUNCING = "bouncing"
+    #: Taken off by an organiser (UNSUBSCRIBED: left by their own choice). Only an organiser
+    #: puts them back; their links stopped working when they were removed.
+    REMOVED = "removed"
 
 
 class MeetingFormat(StrEnum):

@@ -31,6 +31,7 @@ from mailer.domain.imports import (
     start_import,
 )
 from mailer.domain.lists import (
+    LeftTheList,
     add_member,
     all_lists,
     configure_list,
@@ -137,7 +138,7 @@ def list_detail(slug: str) -> Any:
     form = MemberForm()
     mailing_list = find_list(get_session(), slug)
     if form.validate_on_submit():
-        with refusal_on_form(form, "email"):
+        with refusal_on_form(form, "email", (InvalidInput, LeftTheList)):
             add_member(
                 get_session(),
                 slug=slug,

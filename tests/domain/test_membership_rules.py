@@ -1,0 +1,69 @@
+"""Who puts a member back: someone who left does it themselves; someone removed, an organiser."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from mailer.domain.errors import InvalidLink
+from mailer.domain.lists import (
+    LeftTheList,
+    add_member,
+    leave_by_token,
+    rejoin_by_token,
+    remove_member,
+)
+from mailer.domain.models import MailingList, Person, Subscription, SubscriptionStatus
+from mailer.domain.services import Services
+from tests.support.databases import TestDatabase
+from tests.support.factories import make_list
+
+ANA = "ana@dept.gov.uk"
+
+
+def token(database: TestDatabase, services: Services) -> str:
+    with database.sessions() as s:
+        person = s.scalars(select(Person).where(Person.email == ANA)).one()
+        mailing_list = s.scalars(select(MailingList)).one()
+        return services.links.unsubscribe_token(person.id, mailing_list.id, person.link_version)
+
+
+def status(database: TestDatabase) -> SubscriptionStatus:
+    with database.sessions() as s:
+        return s.scalars(select(Subscription.status)).one()
+
+
+def test_an_organiser_cannot_put_back_someone_who_left(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    with database.sessions() as s:
+        add_member(s, slug="forum", email=ANA, actor="test")
+    link = token(database, services)
+    with database.sessions() as s:
+        leave_by_token(s, services, link, source="page")
+    with database.sessions() as s, pytest.raises(LeftTheList, match="only they can rejoin"):
+        add_member(s, slug="forum", email=ANA, actor="organiser")
+    assert status(database) is SubscriptionStatus.UNSUBSCRIBED
+    with database.sessions() as s:
+        rejoin_by_token(s, services, link)  # she can, from her own link
+    assert status(database) is SubscriptionStatus.ACTIVE
+
+
+def test_removal_stops_every_link_and_only_an_organiser_undoes_it(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    with database.sessions() as s:
+        add_member(s, slug="forum", email=ANA, actor="test")
+    old_link = token(database, services)
+    with database.sessions() as s:
+        remove_member(s, slug="forum", email=ANA, actor="organiser")
+    assert status(database) is SubscriptionStatus.REMOVED
+    with database.sessions() as s, pytest.raises(InvalidLink):
+        rejoin_by_token(s, services, old_link)
+    with database.sessions() as s, pytest.raises(InvalidLink):
+        rejoin_by_token(s, services, token(database, services))  # nor a new one
+    with database.sessions() as s:
+        add_member(s, slug="forum", email=ANA, actor="organiser")
+    assert status(database) is SubscriptionStatus.ACTIVE
