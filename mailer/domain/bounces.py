@@ -7,7 +7,7 @@ a report that delivery failed counts, never one that it was delayed or done.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailer.db import transaction
@@ -16,6 +16,7 @@ from mailer.domain.models import (
     BounceEvent,
     BounceKind,
     Mailing,
+    Meeting,
     OutboxMessage,
     Subscription,
     SubscriptionStatus,
@@ -47,32 +48,36 @@ def record_bounce(
     session.add(event)
     if person_id is None or outbox_id is None:
         return event
+    for sub in _subscriptions_bounced(session, outbox_id, person_id):
+        sub.bounce_score += HARD_POINTS if kind is BounceKind.HARD else SOFT_POINTS
+        if sub.bounce_score >= threshold * HARD_POINTS and sub.status is SubscriptionStatus.ACTIVE:
+            sub.status = SubscriptionStatus.BOUNCING
+            audit.record(
+                session,
+                actor="system",
+                action="member.bouncing",
+                target=f"list:{sub.list_id}",
+                person=person_id,
+                bounces=sub.bounce_score,
+            )
+    return event
+
+
+def _subscriptions_bounced(session: Session, outbox_id: int, person_id: int) -> list[Subscription]:
+    """The memberships a bounce counts against: the list of the mailing or meeting the message
+    was part of (news, an invitation, an agenda, an update), or every list of the person for a
+    message of no one list (a reply, a confirmation): the address failed, whatever was sent."""
     list_id = session.scalar(
-        select(Mailing.list_id)
-        .join(OutboxMessage, OutboxMessage.mailing_id == Mailing.id)
+        select(func.coalesce(Mailing.list_id, Meeting.list_id))
+        .select_from(OutboxMessage)
+        .outerjoin(Mailing, Mailing.id == OutboxMessage.mailing_id)
+        .outerjoin(Meeting, Meeting.id == OutboxMessage.meeting_id)
         .where(OutboxMessage.id == outbox_id)
     )
-    if list_id is None:
-        return event
-    sub = session.scalar(
-        select(Subscription)
-        .where(Subscription.person_id == person_id, Subscription.list_id == list_id)
-        .with_for_update()
-    )
-    if sub is None:
-        return event
-    sub.bounce_score += HARD_POINTS if kind is BounceKind.HARD else SOFT_POINTS
-    if sub.bounce_score >= threshold * HARD_POINTS and sub.status is SubscriptionStatus.ACTIVE:
-        sub.status = SubscriptionStatus.BOUNCING
-        audit.record(
-            session,
-            actor="system",
-            action="member.bouncing",
-            target=f"list:{list_id}",
-            person=person_id,
-            bounces=sub.bounce_score,
-        )
-    return event
+    query = select(Subscription).where(Subscription.person_id == person_id)
+    if list_id is not None:
+        query = query.where(Subscription.list_id == list_id)
+    return list(session.scalars(query.with_for_update()))
 
 
 def record_bounce_for_message(

@@ -23,7 +23,7 @@ from mailer.domain.services import Services
 from mailer.inbound.dsn import read_dsn
 from mailer.inbound.process import process_inbound
 from tests.support.databases import TestDatabase
-from tests.support.factories import make_list
+from tests.support.factories import make_list, make_meeting
 
 
 def report(action: str, status: str) -> bytes:
@@ -228,3 +228,33 @@ def test_an_out_of_office_reply_to_the_return_path_counts_for_nothing(
         )
         assert s.scalars(select(BounceEvent)).all() == []
         assert s.scalars(select(Subscription)).one().bounce_score == 0
+
+
+def test_hard_bounces_of_invitations_and_replies_count_too(
+    database: TestDatabase, services: Services
+) -> None:
+    """Not only news: three hard bounces of an invitation, an update and a reply to the member
+    suspend delivery, as the address does not work whatever was sent to it."""
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    with database.sessions() as s:
+        sub = add_member(s, slug="forum", email="gone@example.org", actor="test")
+    with database.sessions() as s, s.begin():
+        for n, (kind, meeting_id) in enumerate(
+            [("invitation", meeting.id), ("meeting_updated", meeting.id), ("help", None)]
+        ):
+            s.add(
+                OutboxMessage(
+                    kind=kind,
+                    person_id=sub.person_id,
+                    recipient="gone@example.org",
+                    sender=f"bounces+inv{n}@lists.test",
+                    message_id=f"<inv{n}@lists.test>",
+                    meeting_id=meeting_id,
+                )
+            )
+    for n in range(3):
+        _deliver_report(database, services, report("failed", "5.1.1"), f"inv{n}")
+    with database.sessions() as s:
+        member = s.scalars(select(Subscription)).one()
+        assert (member.bounce_score, member.status) == (6, SubscriptionStatus.BOUNCING)
