@@ -42,7 +42,7 @@ def test_create_list_add_and_remove_members_create_meeting(
     )
     assert "Removed ana@example.org" in removed.body
     with database.sessions() as s:
-        assert s.scalars(select(Subscription)).one().status is SubscriptionStatus.UNSUBSCRIBED
+        assert s.scalars(select(Subscription)).one().status is SubscriptionStatus.REMOVED
 
     page = client.get("/panel/meetings/new")
     wrong = client.post(

@@ -101,7 +101,7 @@ def test_reply_remove_and_handled(
     )
     assert "Removed kim@example.org" in removed.body
     with database.sessions() as s:
-        assert s.scalars(select(Subscription)).one().status is SubscriptionStatus.UNSUBSCRIBED
+        assert s.scalars(select(Subscription)).one().status is SubscriptionStatus.REMOVED
     with database.sessions() as s, s.begin():
         s.get(InboundMessage, first).status = InboundStatus.TRIAGE
     assert (
