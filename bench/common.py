@@ -41,9 +41,9 @@ def bench_runtime(
     database_url: str = "",
     members: list[str] | None = None,
 ) -> Runtime:
-    """A dev-mode runtime with one list (with ``members``, added in bulk), on a new SQLite database
-    in ``tmp`` or, given ``database_url``, on that database emptied first (every table's rows are
-    deleted). Mail through :data:`AUTHSERV_ID` is believed."""
+    """A dev-mode runtime with one list (with ``members``, named, added in bulk), on a new SQLite
+    database in ``tmp`` or, given ``database_url``, on that database emptied first (every table's
+    rows are deleted). Mail through :data:`AUTHSERV_ID` is believed."""
     web_port = web_port or free_port()
     config = load_config(environ={}).replace(
         service={
@@ -71,7 +71,10 @@ def bench_runtime(
         with sessions() as s, s.begin():
             ids = s.scalars(
                 insert(Person).returning(Person.id),
-                [{"email": email, "link_version": 1, "created_at": now} for email in members],
+                [
+                    {"email": email, "display_name": "Sam", "link_version": 1, "created_at": now}
+                    for email in members
+                ],
             ).all()
             s.execute(
                 insert(Subscription),

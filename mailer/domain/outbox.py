@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select
+from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from mailer.domain.models import (
@@ -194,35 +194,43 @@ RECORD_NOTICES = frozenset(
 )
 
 
-def _to_mailbox(email: str) -> ColumnElement[bool]:
-    """Outbox rows addressed to this mailbox: the address itself or any ``+tag`` of it.
+#: Outbox rows addressed to one mailbox: the address itself or any ``+tag`` of it. Written as a
+#: range on the local part (every ``jo+...`` sorts from ``jo+`` up to ``jo,``, the next
+#: character) and a suffix for the domain, so that the (recipient, created_at) index answers it.
+_TO_MAILBOX = or_(
+    OutboxMessage.recipient == bindparam("mailbox"),
+    and_(
+        OutboxMessage.recipient >= bindparam("tagged_from"),
+        OutboxMessage.recipient < bindparam("tagged_to"),
+        OutboxMessage.recipient.like(bindparam("domain_suffix"), escape="\\"),
+    ),
+)
+_AUTO_REPLIES_TO_MAILBOX = (
+    select(func.count())
+    .select_from(OutboxMessage)
+    .where(
+        OutboxMessage.created_at >= bindparam("since"),
+        OutboxMessage.headers[AUTO_SUBMITTED].as_string() == AUTO_REPLIED,
+        _TO_MAILBOX,
+    )
+)
+# Built once, with their parameters bound per call: this runs for every reply.
+_RECORD_NOTICES_TO_MAILBOX = _AUTO_REPLIES_TO_MAILBOX.where(OutboxMessage.kind.in_(RECORD_NOTICES))
+_OTHER_REPLIES_TO_MAILBOX = _AUTO_REPLIES_TO_MAILBOX.where(
+    OutboxMessage.kind.not_in(RECORD_NOTICES)
+)
 
-    Written as a range on the local part (every ``jo+...`` sorts from ``jo+``
-    up to ``jo,``, the next character) and a suffix for the domain, so that
-    the (recipient, created_at) index answers it.
-    """
+
+def _mailbox_parameters(email: str) -> dict[str, str]:
     mailbox = mailbox_of(email)
     local, _, domain = mailbox.rpartition("@")
-    suffix = "@" + domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return or_(
-        OutboxMessage.recipient == mailbox,
-        and_(
-            OutboxMessage.recipient >= local + "+",
-            OutboxMessage.recipient < local + ",",
-            OutboxMessage.recipient.like("%" + suffix, escape="\\"),
-        ),
-    )
-
-
-def _auto_replies_since(since: datetime) -> Select[int]:
-    return (
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(
-            OutboxMessage.created_at >= since,
-            OutboxMessage.headers[AUTO_SUBMITTED].as_string() == AUTO_REPLIED,
-        )
-    )
+    escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return {
+        "mailbox": mailbox,
+        "tagged_from": local + "+",
+        "tagged_to": local + ",",
+        "domain_suffix": "%@" + escaped,
+    }
 
 
 def recent_auto_replies(
@@ -231,29 +239,31 @@ def recent_auto_replies(
     """How many automatic replies went to this mailbox lately (for rate limiting): notices about
     the person's record, or else every other kind. Replies queued earlier in the caller's
     transaction count too."""
-    kinds = OutboxMessage.kind.in_(RECORD_NOTICES)
-    query = _auto_replies_since(datetime.now(UTC) - within).where(
-        _to_mailbox(recipient), kinds if about_their_record else ~kinds
-    )
+    query = _RECORD_NOTICES_TO_MAILBOX if about_their_record else _OTHER_REPLIES_TO_MAILBOX
+    parameters = {**_mailbox_parameters(recipient), "since": datetime.now(UTC) - within}
     # Queued messages are written straight to the connection (see enqueue): nothing to flush first.
-    return session.connection().scalar(query) or 0
+    return session.connection().scalar(query, parameters) or 0
+
+
+_ON_A_LIST = (
+    select(Subscription.id)
+    .join(Person, Person.id == Subscription.person_id)
+    .where(
+        Person.email == bindparam("email"),
+        Subscription.status.in_((SubscriptionStatus.ACTIVE, SubscriptionStatus.BOUNCING)),
+    )
+    .limit(1)
+)
+_ON_THE_LIST = _ON_A_LIST.where(Subscription.list_id == bindparam("list_id"))
 
 
 def is_member(session: Session, email: str, list_id: int | None = None) -> bool:
     """Whether this address is on a list (``list_id``), or on any list: subscribed, or suspended
     for bouncing (still a member, whose mail is held)."""
-    query = (
-        select(Subscription.id)
-        .join(Person, Person.id == Subscription.person_id)
-        .where(
-            Person.email == email.strip().lower(),
-            Subscription.status.in_((SubscriptionStatus.ACTIVE, SubscriptionStatus.BOUNCING)),
-        )
-        .limit(1)
-    )
-    if list_id is not None:
-        query = query.where(Subscription.list_id == list_id)
-    return session.scalar(query) is not None
+    address = email.strip().lower()
+    if list_id is None:
+        return session.scalar(_ON_A_LIST, {"email": address}) is not None
+    return session.scalar(_ON_THE_LIST, {"email": address, "list_id": list_id}) is not None
 
 
 def may_auto_reply(
@@ -275,9 +285,22 @@ def may_auto_reply(
         if about_their_record
         else worker.replies_per_sender_per_hour
     )
-    if recent_auto_replies(session, email, hour, about_their_record=about_their_record) >= limit:
+    replies = _RECORD_NOTICES_TO_MAILBOX if about_their_record else _OTHER_REPLIES_TO_MAILBOX
+    parameters = {
+        **_mailbox_parameters(email),
+        "since": datetime.now(UTC) - hour,
+        "email": email.strip().lower(),
+    }
+    # One round trip: how many replies went to the mailbox, and whether it is on a list.
+    # Queued replies are written straight to the connection (see enqueue): nothing to flush.
+    sent, member = (
+        session.connection()
+        .execute(select(replies.scalar_subquery(), _ON_A_LIST.exists()), parameters)
+        .one()
+    )
+    if sent >= limit:
         return False
-    if is_member(session, email):
+    if member:
         return True
     return within_limit(
         session,
