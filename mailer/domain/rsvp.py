@@ -425,16 +425,35 @@ def resolve_choice(choice: str) -> RsvpChoice:
         raise InvalidLink("This link is not valid.") from None
 
 
+#: What a link's page needs, in one read: the meeting's public fields and rules, and the link
+#: version of the person it was sent to (a page shows nothing else of them).
+_LINK_PAGE = (
+    select(
+        Meeting.title,
+        Meeting.starts_at,
+        Meeting.ends_at,
+        Meeting.timezone,
+        Meeting.status,
+        Meeting.format,
+        Meeting.rsvp_deadline,
+        Person.link_version,
+    )
+    .join(Person, Person.id == bindparam("person_id"))
+    .where(Meeting.id == bindparam("meeting_id"))
+)
+
+
 def rsvp_page(session: Session, services: Services, token: str, choice: str) -> RsvpPage:
     """Read-only: what the GET of a signed link shows. Never changes anything."""
     claim = services.links.load_rsvp(token)
     selected = resolve_choice(choice)
     with read_transaction(session):
-        person = session.get(Person, claim.person_id)
-        meeting = session.get(Meeting, claim.meeting_id)
-        if person is None or meeting is None:
+        meeting = session.execute(
+            _LINK_PAGE, {"meeting_id": claim.meeting_id, "person_id": claim.person_id}
+        ).one_or_none()
+        if meeting is None:  # no such meeting, or no such person any more
             raise InvalidLink("This link is no longer valid.")
-        _check_claim(claim, person.link_version, meeting)
+        _check_claim(claim, meeting.link_version, meeting)
     closed: str | None = None
     try:
         check_open(meeting)
