@@ -141,7 +141,7 @@ def preview_import(data: bytes) -> ImportPreview:
 class ImportResult:
     added: int
     already: int
-    #: People who left the list themselves are never put back by an import.
+    #: People who left the list themselves, or were removed, are never put back by an import.
     left_earlier: int
 
 
@@ -160,7 +160,10 @@ def _add_rows(
         if sub is not None and sub.status is SubscriptionStatus.ACTIVE:
             already += 1
             continue
-        if sub is not None and sub.status is SubscriptionStatus.UNSUBSCRIBED:
+        if sub is not None and sub.status in (
+            SubscriptionStatus.UNSUBSCRIBED,
+            SubscriptionStatus.REMOVED,
+        ):  # an old spreadsheet never undoes a choice to leave, or an organiser's removal
             left += 1
             continue
         if sub is None:

@@ -46,7 +46,7 @@ def test_preview_then_import(database: TestDatabase) -> None:
             ).all()
         )
     assert statuses["ana@example.org"] is SubscriptionStatus.ACTIVE
-    assert statuses["left@example.org"] is SubscriptionStatus.UNSUBSCRIBED
+    assert statuses["left@example.org"] is SubscriptionStatus.REMOVED
 
 
 def test_headerless_and_excel_encoded_files() -> None:

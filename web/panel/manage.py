@@ -203,7 +203,8 @@ def list_import(slug: str) -> Any:
         flash(
             f"Added {result.added} member(s); {result.already} were already members"
             + (
-                f"; {result.left_earlier} had left the list and were not added back"
+                f"; {result.left_earlier} had left the list or been removed from it, and were "
+                "not added back"
                 if result.left_earlier
                 else ""
             )
