@@ -51,11 +51,13 @@ class Details:
 
 
 def details_for(meeting: Meeting, mode: AttendanceMode | None) -> Details:
-    in_person = meeting.format is not MeetingFormat.REMOTE and mode in (
-        AttendanceMode.IN_PERSON,
-        None,
-    )
-    remote = meeting.format is not MeetingFormat.IN_PERSON and mode in (AttendanceMode.REMOTE, None)
+    """What a delegate is told of where to go: the venue to those with an in-person place, the
+    joining details to those joining remotely. Someone registered without saying how holds no
+    place, so is told neither (they are asked to choose) unless the meeting is only online."""
+    if mode is None and meeting.format is MeetingFormat.REMOTE:
+        mode = AttendanceMode.REMOTE
+    in_person = meeting.format is not MeetingFormat.REMOTE and mode is AttendanceMode.IN_PERSON
+    remote = meeting.format is not MeetingFormat.IN_PERSON and mode is AttendanceMode.REMOTE
     return Details(meeting.venue if in_person else "", meeting.dial_in if remote else "")
 
 
