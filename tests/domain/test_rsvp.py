@@ -276,3 +276,38 @@ def test_links_expire_when_the_meeting_is_over(database: TestDatabase, services:
         s.add(Person(email="sam@example.org"))
     with database.sessions() as s, pytest.raises(ExpiredLink):
         rsvp_page(s, services, token_for(database, services, past.id), "remote")
+
+
+def test_the_reply_to_a_registration_for_a_full_meeting_says_waiting_list_only(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=1)
+    with database.sessions() as s:
+        record_rsvp(
+            s,
+            services,
+            meeting_id=meeting.id,
+            email="first@example.org",
+            response=RsvpResponse.ATTENDING,
+            mode=AttendanceMode.IN_PERSON,
+            source="panel",
+        )
+    result = register(database, services, AttendanceMode.IN_PERSON)
+    assert result.rsvp is not None and result.rsvp.waitlisted
+    [reply] = [m for m in outbox(database) if m.kind == "registration_reply"]
+    for text in (reply.body_text, reply.body_html):
+        assert "waiting list" in text
+        assert "registered for" not in text and "will be emailed" not in text
+        assert "Room 1.01" not in text
+
+
+def test_the_reply_to_a_registration_without_a_mode_promises_no_details_yet(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    register(database, services, None)
+    [reply] = [m for m in outbox(database) if m.kind == "registration_reply"]
+    assert "Please tell us how you will attend" in reply.body_text
+    assert "Once you have chosen, we will email you the venue" in reply.body_text
