@@ -516,3 +516,34 @@ def test_secrets_and_tokens_never_reach_the_logs(
     assert "asked the address owner to confirm by link" in logs  # the log says what happened...
     for leaked in (secret, password, token):  # ...but never a secret or a signed token
         assert leaked not in logs
+
+
+def test_a_draft_meeting_is_published_and_back_to_draft_until_anyone_answers(
+    cli_env: Path,
+) -> None:
+    run("init")
+    run("list", "create", "forum", "--name", "Leaders Forum")
+    code, out, _ = run(
+        "meeting",
+        "create",
+        "--list",
+        "forum",
+        "--title",
+        "Spring Forum",
+        "--starts",
+        "2099-03-12 14:00",
+        "--ends",
+        "2099-03-12 16:00",
+        "--status",
+        "draft",
+        "--json",
+    )
+    meeting = str(json.loads(out)["id"])
+    assert json.loads(out)["status"] == "draft"
+    assert run("meeting", "publish", meeting) == (0, f"Meeting {meeting} is published.\n", "")
+    assert run("meeting", "unpublish", meeting)[0] == 0
+    assert run("meeting", "publish", meeting)[0] == 0
+    run("list", "add-member", "forum", "sam@example.org")
+    assert run("meeting", "invite", meeting)[0] == 0
+    code, _, err = run("meeting", "unpublish", meeting)
+    assert code == 1 and "cannot go back to draft" in err

@@ -284,6 +284,28 @@ def attach(session: Session, meeting_id: int, file: Path) -> None:
 
 @meetings.command()
 @click.argument("meeting_id", type=int)
+@pass_session
+def publish(session: Session, meeting_id: int) -> None:
+    """Publish a draft meeting: it then takes answers, and members can be invited."""
+    from mailer.domain.meetings import publish_meeting
+
+    publish_meeting(session, meeting_id, published=True, actor="cli")
+    click.echo(f"Meeting {meeting_id} is published.")
+
+
+@meetings.command()
+@click.argument("meeting_id", type=int)
+@pass_session
+def unpublish(session: Session, meeting_id: int) -> None:
+    """Take a published meeting back to draft (only before anyone is invited or answers)."""
+    from mailer.domain.meetings import publish_meeting
+
+    publish_meeting(session, meeting_id, published=False, actor="cli")
+    click.echo(f"Meeting {meeting_id} is a draft again.")
+
+
+@meetings.command()
+@click.argument("meeting_id", type=int)
 @click.option("--reason", default="")
 @pass_services
 @pass_session

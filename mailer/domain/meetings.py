@@ -483,3 +483,34 @@ def list_of_meeting(session: Session, meeting_id: int) -> str | None:
             .join(Meeting, Meeting.list_id == MailingList.id)
             .where(Meeting.id == meeting_id)
         )
+
+
+def publish_meeting(session: Session, meeting_id: int, *, published: bool, actor: str) -> Meeting:
+    """Publish a draft meeting (it then takes answers and can be invited to), or take a published
+    one back to draft while no one has been invited or has answered. Cancelled meetings stay
+    cancelled."""
+    with transaction(session):
+        meeting = session.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        if meeting.status is MeetingStatus.CANCELLED:
+            raise InvalidInput("This meeting has been cancelled.", field="status")
+        wanted = MeetingStatus.PUBLISHED if published else MeetingStatus.DRAFT
+        if meeting.status is wanted:
+            return meeting
+        if not published:
+            answered = session.scalar(select(Rsvp.id).where(Rsvp.meeting_id == meeting.id).limit(1))
+            if meeting.invited_at is not None or answered is not None:
+                raise InvalidInput(
+                    "People have been invited or have answered, so this meeting cannot go back "
+                    "to draft. Change it, or cancel it, instead.",
+                    field="status",
+                )
+        meeting.status = wanted
+        audit.record(
+            session,
+            actor=actor,
+            action="meeting.publish" if published else "meeting.unpublish",
+            target=f"meeting:{meeting.id}",
+        )
+        return meeting

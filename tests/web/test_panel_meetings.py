@@ -166,3 +166,30 @@ def test_agenda_set_previewed_and_sent_now_exactly_once(
     assert sorted(m.recipient for m in details) == ["ana@example.org", "ben@example.org"]
     ana = next(m for m in details if m.recipient == "ana@example.org")
     assert "Room 1.01" in ana.body_text and "secret-room" not in ana.body_text
+
+
+def test_a_draft_is_published_from_the_meeting_page(
+    client: HttpClient, database: TestDatabase
+) -> None:
+    from mailer.domain.models import Meeting, MeetingStatus
+
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, status="draft")
+    make_organiser(database.sessions)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    page = client.get(f"/panel/meetings/{meeting.id}")
+    assert 'id="draft-status"' in page.body and 'id="send-invitations"' not in page.body
+    done = client.post(
+        f"/panel/meetings/{meeting.id}/publish",
+        {"csrf_token": client.csrf_token(page.body), "published": "yes"},
+    )
+    assert "Published: it takes answers" in done.body and 'id="send-invitations"' in done.body
+    with database.sessions() as s:
+        assert s.get_one(Meeting, meeting.id).status is MeetingStatus.PUBLISHED
+    back = client.post(
+        f"/panel/meetings/{meeting.id}/publish",
+        {"csrf_token": client.csrf_token(done.body), "published": "no"},
+    )
+    assert "Back to draft" in back.body
+    with database.sessions() as s:
+        assert s.get_one(Meeting, meeting.id).status is MeetingStatus.DRAFT

@@ -6,7 +6,7 @@ import mailbox
 from email import message_from_bytes, policy
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, TextAreaField
@@ -17,7 +17,7 @@ from mailer.domain.attachments import add_attachment, list_attachments
 from mailer.domain.health import delivery_health
 from mailer.domain.invitations import send_invitations
 from mailer.domain.lists import all_lists
-from mailer.domain.meetings import attendee_report, list_meetings
+from mailer.domain.meetings import attendee_report, list_meetings, publish_meeting
 from mailer.domain.reports import attendees_csv, representation
 from mailer.domain.schedules import PREVIEWS
 from mailer.domain.triage import inbound_log, triage_queue
@@ -118,6 +118,23 @@ def meeting_csv(meeting_id: int) -> Any:
     return csv_download(
         attendees_csv(report, get_config().organisations), f"meeting-{meeting_id}-attendees.csv"
     )
+
+
+@bp.post("/meetings/<int:meeting_id>/publish")
+def meeting_publish(meeting_id: int) -> Any:
+    published = request.form.get("published") == "yes"
+    flash_outcome(
+        lambda: publish_meeting(
+            get_session(), meeting_id, published=published, actor=current_actor()
+        ),
+        lambda _: (
+            "Published: it takes answers, and you can invite members."
+            if published
+            else "Back to draft: it takes no answers until you publish it."
+        ),
+        refused="Not changed",
+    )
+    return redirect(url_for("panel.meeting", meeting_id=meeting_id))
 
 
 @bp.post("/meetings/<int:meeting_id>/invite")
