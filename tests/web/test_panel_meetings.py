@@ -193,3 +193,18 @@ def test_a_draft_is_published_from_the_meeting_page(
     assert "Back to draft" in back.body
     with database.sessions() as s:
         assert s.get_one(Meeting, meeting.id).status is MeetingStatus.DRAFT
+
+
+def test_details_sent_without_an_agenda_are_not_called_the_agenda(
+    client: HttpClient, database: TestDatabase
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    make_organiser(database.sessions)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    page = client.get(f"/panel/meetings/{meeting.id}")
+    sent = client.post(
+        f"/panel/meetings/{meeting.id}/agenda/send", {"csrf_token": client.csrf_token(page.body)}
+    )
+    assert "The agenda went" not in sent.body
+    assert "with no agenda (none was written)" in sent.body
