@@ -53,6 +53,8 @@ class MailConfig:
     from_name: str = "Convene"
     bounce_local_part: str = "bounces"
     privacy_contact: str = ""
+    #: Minutes before a meeting that calendar invitations remind the person (a VALARM); 0: none.
+    calendar_alarm_minutes: int = 24 * 60
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ daylight saving. The venue is private: the invitation does not carry it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 
 from mailer.domain.models import Meeting, Person, utcnow
 from mailer.mail import calendar_uid
@@ -31,8 +31,10 @@ def build_ics(
     method: str = "REQUEST",
     location: str | None = None,
     now: datetime | None = None,
+    alarm_minutes: int = 0,
 ) -> str:
-    """A METHOD:REQUEST (or CANCEL) calendar for one attendee."""
+    """A METHOD:REQUEST (or CANCEL) calendar for one attendee; a request reminds them
+    ``alarm_minutes`` before the start (RFC 5545 VALARM), when that is more than 0."""
     calendar = Calendar()
     calendar.add("prodid", "-//Convene//Meetings//EN")
     calendar.add("version", "2.0")
@@ -66,5 +68,11 @@ def build_ics(
     if person.display_name:
         attendee.params["cn"] = vText(person.display_name)
     event.add("attendee", attendee)
+    if alarm_minutes > 0 and method == "REQUEST":
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", meeting.title)
+        alarm.add("trigger", -timedelta(minutes=alarm_minutes))
+        event.add_component(alarm)
     calendar.add_component(event)
     return calendar.to_ical().decode("utf-8")

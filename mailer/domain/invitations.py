@@ -86,6 +86,7 @@ def send_invitations(session: Session, services: Services, meeting_id: int, *, a
                     organiser_address=address,
                     organiser_name=mailing_list.name,
                     domain=domain,
+                    alarm_minutes=services.config.mail.calendar_alarm_minutes,
                 ),
                 attachments=files,
             )

@@ -344,6 +344,7 @@ def update_meeting(
                     organiser_address=address,
                     organiser_name=meeting.mailing_list.name,
                     domain=services.config.mail.domain,
+                    alarm_minutes=services.config.mail.calendar_alarm_minutes,
                 ),
             )
         return len(recipients)

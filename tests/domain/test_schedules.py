@@ -243,6 +243,13 @@ def test_every_calendar_we_send_has_the_required_fields(
             assert field in event, field
         assert str(event["UID"]) == f"meeting-{meeting.id}@lists.test"
         sequences.append(int(event["SEQUENCE"]))
+        alarms = event.walk("VALARM")
+        if calendar["METHOD"] == "REQUEST":  # a reminder the day before ([mail] default)
+            [alarm] = alarms
+            assert alarm["ACTION"] == "DISPLAY" and alarm["DESCRIPTION"] == meeting.title
+            assert alarm["TRIGGER"].dt == -timedelta(days=1)
+        else:
+            assert alarms == []
     assert sequences == [0, 1, 2]
 
 
