@@ -28,6 +28,7 @@ from mailer.domain.models import (
     Meeting,
     MeetingFormat,
     MeetingStatus,
+    OutboxMessage,
     Person,
     Rsvp,
     RsvpResponse,
@@ -324,8 +325,21 @@ def update_meeting(
         meeting.sequence += 1
         recipients = _recipients_of_changes(session, meeting)
         address = services.list_address(meeting.mailing_list.slug)
+        had_calendar = set(
+            session.scalars(
+                select(OutboxMessage.person_id).where(
+                    OutboxMessage.meeting_id == meeting.id,
+                    OutboxMessage.body_calendar.is_not(None),
+                )
+            )
+        )
+        told_now = 0
         for person, rsvp in recipients:
             details = details_for(meeting, rsvp.mode) if rsvp is not None else Details("", "")
+            theirs = _changes_for(changed, details)
+            if not theirs:  # a new venue is nothing to someone joining online, say
+                continue
+            told_now += 1
             enqueue(
                 session,
                 services,
@@ -334,9 +348,10 @@ def update_meeting(
                 sender=list_envelope(services, meeting.mailing_list),
                 context={
                     "meeting": meeting,
-                    "changed": changed,
+                    "changed": theirs,
                     "details": details,
                     "links": services.links.rsvp_urls(person, meeting),
+                    "had_calendar": person.id in had_calendar,
                 },
                 calendar=build_ics(
                     meeting,
@@ -347,7 +362,14 @@ def update_meeting(
                     alarm_minutes=services.config.mail.calendar_alarm_minutes,
                 ),
             )
-        return len(recipients)
+        return told_now
+
+
+def _changes_for(changed: list[str], details: Details) -> list[str]:
+    """What of a meeting's changes a person is told: its title and time, and the venue or the
+    joining details only to whoever is given them."""
+    private = {"venue": details.venue, "dial-in": details.dial_in}
+    return [c for c in changed if c not in private or private[c]]
 
 
 def cancel_meeting(

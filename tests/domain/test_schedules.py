@@ -149,39 +149,59 @@ def test_two_workers_at_once_send_each_schedule_once(
         )
 
 
-def test_change_of_time_and_venue_updates_everyone_told(
+def test_each_person_is_told_only_the_changes_that_are_theirs(
     database: TestDatabase, services: Services
 ) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)
-    for who in ("ana", "ben"):
+    for who in ("ana", "ben", "cy"):
         with database.sessions() as s:
             add_member(s, slug="forum", email=f"{who}@example.org", actor="test")
     with database.sessions() as s:
         send_invitations(s, services, meeting.id, actor="test")
-    answer(
-        database,
-        services,
-        meeting.id,
-        "ana@example.org",
-        RsvpResponse.ATTENDING,
-        AttendanceMode.REMOTE,
-    )
+    A = RsvpResponse.ATTENDING
+    answer(database, services, meeting.id, "ana@example.org", A, AttendanceMode.REMOTE)
+    answer(database, services, meeting.id, "cy@example.org", A, AttendanceMode.IN_PERSON)
+    # dan registers later, never having had an invitation (or its calendar entry)
+    answer(database, services, meeting.id, "dan@example.org", A, AttendanceMode.IN_PERSON)
     with database.sessions() as s:
-        assert (
-            update_meeting(s, services, meeting.id, actor="test", venue="Room 2.02, New Building")
-            == 2
+        told = update_meeting(
+            s, services, meeting.id, actor="test", venue="Room 2.02, New Building"
         )
     updates = messages(database, "meeting_updated")
-    assert set(updates) == {"ana@example.org", "ben@example.org"}
-    assert "SEQUENCE:1" in updates["ana@example.org"].body_calendar
-    assert "Room 2.02" not in updates["ana@example.org"].body_text  # ana joins remotely
-    assert "Room 2.02" not in updates["ben@example.org"].body_text  # ben has not registered
+    # A new venue is news to those coming in person only (not to ana online, nor ben, who has
+    # not answered and was never told the venue).
+    assert told == 2 and set(updates) == {"cy@example.org", "dan@example.org"}
+    assert "Room 2.02" in updates["cy@example.org"].body_text
+    assert "SEQUENCE:1" in updates["cy@example.org"].body_calendar
+    assert "Your calendar entry is updated" in updates["cy@example.org"].body_text
+    assert (
+        "The invitation attached adds it to your calendar" in updates["dan@example.org"].body_text
+    )
     with database.sessions() as s:
         assert (
             update_meeting(s, services, meeting.id, actor="test", venue="Room 2.02, New Building")
             == 0
         )
+    with database.sessions() as s:
+        later = meeting.starts_at + timedelta(hours=1)
+        told = update_meeting(
+            s,
+            services,
+            meeting.id,
+            actor="test",
+            starts_at=later,
+            ends_at=later + timedelta(hours=2),
+        )
+    assert told == 4  # a new time is everyone's news
+    with database.sessions() as s:
+        ana = s.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == "meeting_updated",
+                OutboxMessage.recipient == "ana@example.org",
+            )
+        ).one()
+    assert "Room 2.02" not in ana.body_text and "venue" not in ana.body_text
 
 
 def test_cancellation_sends_method_cancel(database: TestDatabase, services: Services) -> None:
