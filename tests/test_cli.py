@@ -43,6 +43,8 @@ COMMANDS = [
     "meeting cancel",
     "meeting agenda",
     "meeting attendees",
+    "meeting publish",
+    "meeting unpublish",
     "news create",
     "news list",
     "news preview",
