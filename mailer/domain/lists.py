@@ -149,9 +149,11 @@ class LeftTheList(DomainError):
     """Someone who unsubscribed is put back only by themselves."""
 
 
-def remove_member(session: Session, *, slug: str, email: str, actor: str) -> None:
+def remove_member(session: Session, *, slug: str, email: str, actor: str) -> Subscription:
     """An organiser takes someone off a list: they get no more mail from it, and every link they
-    were sent stops working (an old unsubscribe page cannot put them back)."""
+    were sent stops working (an old unsubscribe page cannot put them back). Their answers to the
+    list's meetings are withdrawn by :func:`mailer.domain.membership.remove_from_list`, which is
+    what callers use."""
     with transaction(session):
         mailing_list = get_list(session, slug)
         person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
@@ -160,6 +162,7 @@ def remove_member(session: Session, *, slug: str, email: str, actor: str) -> Non
             raise NotFound(f"{email} is not on {mailing_list.name}.")
         sub.status = SubscriptionStatus.REMOVED
         person.link_version += 1
+        session.flush()
         audit.record(
             session,
             actor=actor,
@@ -167,6 +170,7 @@ def remove_member(session: Session, *, slug: str, email: str, actor: str) -> Non
             target=f"list:{mailing_list.id}",
             person=sub.person_id,
         )
+        return sub
 
 
 def rename_member(

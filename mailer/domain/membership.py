@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import DomainError, InvalidLink, NotFound
-from mailer.domain.lists import get_list
+from mailer.domain.lists import get_list, remove_member
 from mailer.domain.models import MailingList, Person, Subscription, SubscriptionStatus
 from mailer.domain.outbox import (
     ReplyThread,
@@ -28,6 +28,7 @@ from mailer.domain.outbox import (
     reply_from_list,
 )
 from mailer.domain.people import get_or_create_person
+from mailer.domain.rsvp import withdraw_upcoming_answers
 from mailer.domain.services import Services
 
 
@@ -322,3 +323,14 @@ def _subscription(
             Subscription.person_id == person.id, Subscription.list_id == mailing_list.id
         )
     )
+
+
+def remove_from_list(
+    session: Session, services: Services, *, slug: str, email: str, actor: str
+) -> int:
+    """An organiser takes someone off a list (see :func:`mailer.domain.lists.remove_member`) and
+    withdraws their answers to its meetings to come: a place they held or waited for goes to the
+    next in line. Returns how many answers were withdrawn."""
+    with transaction(session):
+        sub = remove_member(session, slug=slug, email=email, actor=actor)
+        return withdraw_upcoming_answers(session, services, sub.person_id, list_id=sub.list_id)

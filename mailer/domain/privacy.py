@@ -34,10 +34,9 @@ from mailer.domain.models import (
     Subscription,
     VolunteerOffer,
     VolunteerRole,
-    utcnow,
 )
 from mailer.domain.people import normalise_email
-from mailer.domain.rsvp import offer_free_places
+from mailer.domain.rsvp import withdraw_upcoming_answers
 from mailer.domain.services import Services
 
 
@@ -191,23 +190,7 @@ def erase_person(session: Session, email: str, *, actor: str, services: Services
         )
         session.add(placeholder)
         session.flush()
-        upcoming = list(
-            session.scalars(
-                select(Meeting)
-                .join(Rsvp, Rsvp.meeting_id == Meeting.id)
-                .where(Rsvp.person_id == person.id, Meeting.ends_at > utcnow())
-            )
-        )
-        if upcoming:  # the right to hand out their places (see mailer.domain.rsvp)
-            session.execute(
-                select(Meeting.id).where(Meeting.id.in_([m.id for m in upcoming])).with_for_update()
-            )
-        withdrawn = rows_changed(
-            session,
-            delete(Rsvp).where(
-                Rsvp.person_id == person.id, Rsvp.meeting_id.in_([m.id for m in upcoming])
-            ),
-        )
+        withdrawn = withdraw_upcoming_answers(session, services, person.id)
         moved_rsvps = rows_changed(
             session,
             update(Rsvp)
@@ -254,8 +237,6 @@ def erase_person(session: Session, email: str, *, actor: str, services: Services
             .values(actor=f"person:{placeholder.id}")
         )
         session.delete(person)
-        for meeting in upcoming:
-            offer_free_places(session, services, meeting)
         result = {
             "rsvps_kept_anonymously": moved_rsvps,
             "upcoming_answers_withdrawn": withdrawn,

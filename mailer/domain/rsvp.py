@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.db import read_transaction, rows_changed, transaction
@@ -316,6 +316,36 @@ def _places_taken(session: Session, meeting_id: int, *, besides: int | None = No
     if besides is not None:
         query = query.where(Rsvp.person_id != besides)
     return session.scalar(query) or 0
+
+
+def withdraw_upcoming_answers(
+    session: Session, services: Services, person_id: int, *, list_id: int | None = None
+) -> int:
+    """Within the caller's transaction: delete a person's answers to meetings still to come (of
+    one list, or all), as when they are erased or removed from the list; a place they held or
+    waited for goes to the next in line, who is told. Returns how many answers."""
+    upcoming = select(Meeting.id).where(Meeting.ends_at > utcnow())
+    if list_id is not None:
+        upcoming = upcoming.where(Meeting.list_id == list_id)
+    meetings = list(
+        session.scalars(
+            select(Meeting)
+            .join(Rsvp, Rsvp.meeting_id == Meeting.id)
+            .where(Rsvp.person_id == person_id, Meeting.id.in_(upcoming))
+            .with_for_update(of=Meeting)  # the right to hand out their places
+        )
+    )
+    if not meetings:
+        return 0
+    withdrawn = rows_changed(
+        session,
+        delete(Rsvp).where(
+            Rsvp.person_id == person_id, Rsvp.meeting_id.in_([m.id for m in meetings])
+        ),
+    )
+    for meeting in meetings:
+        offer_free_places(session, services, meeting)
+    return withdrawn
 
 
 def offer_free_places(session: Session, services: Services, meeting: Meeting) -> None:

@@ -67,3 +67,40 @@ def test_removal_stops_every_link_and_only_an_organiser_undoes_it(
     with database.sessions() as s:
         add_member(s, slug="forum", email=ANA, actor="organiser")
     assert status(database) is SubscriptionStatus.ACTIVE
+
+
+def test_a_removed_member_gives_up_their_answers_and_places_to_the_next_in_line(
+    database: TestDatabase, services: Services
+) -> None:
+    from mailer.domain.meetings import attendee_report
+    from mailer.domain.membership import remove_from_list
+    from mailer.domain.models import AttendanceMode, OutboxMessage, RsvpResponse
+    from mailer.domain.rsvp import record_rsvp
+    from tests.support.factories import make_meeting
+
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=1)
+    for who in (ANA, "ben@dept.gov.uk", "cy@dept.gov.uk"):
+        with database.sessions() as s:
+            add_member(s, slug="forum", email=who, actor="test")
+        with database.sessions() as s:
+            record_rsvp(
+                s,
+                services,
+                meeting_id=meeting.id,
+                email=who,
+                response=RsvpResponse.ATTENDING,
+                mode=AttendanceMode.IN_PERSON,
+                source="panel",
+            )
+    with database.sessions() as s:  # ben waits first in line: removed, he is never given a place
+        assert remove_from_list(s, services, slug="forum", email="ben@dept.gov.uk", actor="o") == 1
+    with database.sessions() as s:  # ana held the place: removed, it goes to cy
+        assert remove_from_list(s, services, slug="forum", email=ANA, actor="o") == 1
+    with database.sessions() as s:
+        report = attendee_report(s, meeting.id)
+        assert [(a.email, a.waitlisted) for a in report.attendees] == [("cy@dept.gov.uk", False)]
+        promoted = s.scalars(
+            select(OutboxMessage.recipient).where(OutboxMessage.kind == "waitlist_promoted")
+        ).all()
+    assert promoted == ["cy@dept.gov.uk"]

@@ -38,12 +38,12 @@ from mailer.domain.lists import (
     create_list,
     find_list,
     list_members,
-    remove_member,
     rename_member,
 )
 from mailer.domain.meetings import create_meeting
+from mailer.domain.membership import remove_from_list
 from mailer.domain.reports import members_csv
-from web.db import get_config, get_session
+from web.db import get_config, get_services, get_session
 from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
 from web.panel.actions import csv_download, current_actor, flash_outcome
@@ -270,7 +270,13 @@ def list_remove_member(slug: str) -> Any:
     if not form.validate_on_submit():
         abort(400)
     try:
-        remove_member(get_session(), slug=slug, email=form.email.data, actor=current_actor())
+        remove_from_list(
+            get_session(),
+            get_services(),
+            slug=slug,
+            email=form.email.data,
+            actor=current_actor(),
+        )
     except NotFound as exc:
         flash_refusal(str(exc))
     else:

@@ -10,8 +10,8 @@ from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from mailer.domain.lists import remove_member
 from mailer.domain.meetings import list_meetings
+from mailer.domain.membership import remove_from_list
 from mailer.domain.models import AttendanceMode, MeetingStatus, RsvpResponse, utcnow
 from mailer.domain.rsvp import record_rsvp
 from mailer.domain.triage import reply_to_inbound, resolve_triage, triage_item
@@ -133,8 +133,9 @@ def triage_resolve(inbound_id: int) -> Any:
     actor = current_actor()
     if form.action.data == "remove":
         if not flash_outcome(
-            lambda: remove_member(
+            lambda: remove_from_list(
                 get_session(),
+                get_services(),
                 slug=item.message.list_slug or "",
                 email=item.sender or "",
                 actor=actor,
