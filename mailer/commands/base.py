@@ -42,6 +42,9 @@ class CommandRequest:
     meeting_id: int | None = None
     text: str = ""
     argument: str = ""
+    #: Whether an automatic reply may go: the message's return path is its From: mailbox (RFC
+    #: 3834). A proven request whose return path is another still acts, silently.
+    replies: bool = True
 
 
 class EmailCommand:

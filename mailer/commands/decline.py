@@ -25,5 +25,6 @@ class Decline(EmailCommand):
             meeting_id=request.meeting_id,
             text=request.text,
             question=request.question,
+            may_reply=request.replies,
         )
         return acted_on(request, InboundIntent.DECLINE, result.summary, result.meeting_id)

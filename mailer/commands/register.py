@@ -27,5 +27,6 @@ class Register(EmailCommand):
             text=request.text,
             fallback=request.fallback,
             question=request.question,
+            may_reply=request.replies,
         )
         return acted_on(request, InboundIntent.REGISTER, result.summary, result.meeting_id)

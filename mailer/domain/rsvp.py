@@ -233,6 +233,7 @@ def _record(
             session, services, meeting, person, rsvp
         )  # late registrants get what the others have
     if notify:
+        member = is_member(session, person.email, meeting.list_id)
         enqueue(
             session,
             services,
@@ -241,7 +242,12 @@ def _record(
             sender=list_envelope(services, meeting.mailing_list),
             reply_to=reply_to,
             auto_reply=reply_to is not None,
+            # an answer to a non-member's message repeats nothing they chose (see reply_from_list)
+            subject=f"Your message to {meeting.mailing_list.name}"
+            if reply_to is not None and not member
+            else None,
             context={
+                "stranger": not member,
                 "meeting": meeting,
                 "response": response.value,
                 "mode": mode.value if mode else None,
@@ -249,7 +255,7 @@ def _record(
                 "previous": (previous.response, previous.mode) if previous else None,
                 "waitlisted": standing.waitlisted,
                 "question": question,
-                "member": is_member(session, person.email, meeting.list_id),
+                "member": member,
                 "join_address": services.config.addresses.join_address(meeting.mailing_list.slug),
             },
         )
@@ -627,6 +633,7 @@ def register_by_email(
     text: str = "",
     fallback: AttendanceMode | None = None,
     question: bool = False,
+    may_reply: bool = True,
 ) -> EmailRequestOutcome:
     """ "Please register me": register the sender for the meeting asked about and reply with links.
 
@@ -647,9 +654,11 @@ def register_by_email(
         )
         if isinstance(meeting, list):
             return _ask_which_meeting(
-                session, services, person, mailing_list, meeting, thread, "register"
+                session, services, person, mailing_list, meeting, thread, "register", may_reply
             )
-        may_reply = may_auto_reply(session, services, person.email, about_their_record=True)
+        may_reply = may_reply and may_auto_reply(
+            session, services, person.email, about_their_record=True
+        )
         try:
             outcome = _record(
                 session,
@@ -703,10 +712,11 @@ def _ask_which_meeting(
     meetings: list[Meeting],
     thread: ReplyThread,
     wanted: str,
+    may_reply: bool = True,
 ) -> EmailRequestOutcome:
     """Nothing recorded: the sender is asked which meeting, with the links for each (or told there
-    is none)."""
-    may_reply = may_auto_reply(session, services, person.email)
+    is none); ``may_reply`` False: asked nothing."""
+    may_reply = may_reply and may_auto_reply(session, services, person.email)
     if may_reply:
         reply_from_list(
             session,
@@ -744,6 +754,7 @@ def decline_by_email(
     meeting_id: int | None = None,
     text: str = "",
     question: bool = False,
+    may_reply: bool = True,
 ) -> EmailRequestOutcome:
     """ "Can't make it": record a decline for the meeting asked about (chosen as for
     :func:`register_by_email`); the list membership is untouched. With no meeting to decline,
@@ -758,9 +769,11 @@ def decline_by_email(
         person, added = find_or_add_person(session, email, display_name)
         if isinstance(meeting, list):
             return _ask_which_meeting(
-                session, services, person, mailing_list, meeting, thread, "decline"
+                session, services, person, mailing_list, meeting, thread, "decline", may_reply
             )
-        may_reply = may_auto_reply(session, services, person.email, about_their_record=True)
+        may_reply = may_reply and may_auto_reply(
+            session, services, person.email, about_their_record=True
+        )
         try:
             outcome = _record(
                 session,

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from mailer.db import read_transaction
 from mailer.domain.models import Mailing, OutboxMessage
-from mailer.mail.addresses import mailbox_of
 
 #: How many of a message's threading ids are looked up (the newest: a long thread has many).
 _MOST_IDS = 20
@@ -129,7 +128,7 @@ def answers_own_message(
     ids: Sequence[str], found: dict[str, AnsweredMessage], from_address: str | None
 ) -> bool:
     """Whether a message names, in its threading headers, one of our messages that was sent to its
-    own From: mailbox: proof that whoever wrote it can read that mailbox.
+    own From: address: proof that whoever wrote it can read that mailbox.
 
     Our Message-IDs are random (122 bits), written only to their one
     recipient, so naming one shows the message was received; a copy
@@ -139,5 +138,7 @@ def answers_own_message(
     """
     if not from_address:
         return False
-    mailbox = mailbox_of(from_address)
-    return any(i in found and mailbox_of(found[i].recipient) == mailbox for i in ids)
+    # The very address, not just the same inbox: the answer is recorded for the From: address,
+    # so a reply from jo+x@ to a message sent to jo@ proves nothing about jo+x@'s record.
+    address = from_address.strip().lower()
+    return any(i in found and found[i].recipient.lower() == address for i in ids)

@@ -349,7 +349,7 @@ def _read(
         intent,
         answered,
         proven=proven,
-        answerable=proven or same_mailbox(stored.mail_from, parsed.from_email),
+        answerable=same_mailbox(stored.mail_from, parsed.from_email),
     )
 
 
@@ -423,6 +423,13 @@ def _process(
             InboundStatus.TRIAGE, InboundIntent.ANSWER, f"reply address refused: {exc}"
         )
     if claim is not None:
+        if not (message.proven or message.answerable):
+            return InboundOutcome(
+                InboundStatus.TRIAGE,
+                InboundIntent.ANSWER,
+                "answer not stored: nothing proves its sender, and its return path is not its "
+                "From: mailbox",
+            )
         return _answer(session, services, claim, message, thread)
     if route.kind == "answer":
         return InboundOutcome(
@@ -480,7 +487,7 @@ def _process(
         return InboundOutcome(
             InboundStatus.DONE, command.intent, outcome.summary, meeting_id=outcome.meeting_id
         )
-    if not message.answerable and command.name != "confirm":
+    if not message.answerable and command.answer is None and command.name != "confirm":
         summary = f"{command.name}: {_UNANSWERED}"
         return InboundOutcome(InboundStatus.IGNORED, command.intent, summary)
     return command.run(
@@ -499,6 +506,7 @@ def _process(
             meeting_id=message.answered.meeting_id if message.answered else None,
             text=f"{clean_subject(parsed.subject)}\n{parsed.new_text}",
             argument=argument,
+            replies=message.answerable,
         )
     )
 

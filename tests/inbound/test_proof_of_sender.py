@@ -367,9 +367,11 @@ def test_a_calendar_reply_keeps_to_the_lists_sender_domains(
     assert [m.kind for m in mail_to(database, who)] == ["sender_refused"]
 
 
-def test_an_answer_by_its_own_reply_address_is_not_acknowledged_to_another_return_path(
+def test_an_answer_from_another_return_path_is_neither_stored_nor_acknowledged(
     service: Config, database: TestDatabase
 ) -> None:
+    """A reply address can be read in a forwarded copy: with a forged From: and the sender's own
+    return path, and nothing else proving it, the answer is left for an organiser."""
     alice = "alice@dept.example.org"
     with database.sessions() as s:
         add_member(s, slug="forum", email=alice, actor="test")
@@ -391,6 +393,72 @@ def test_an_answer_by_its_own_reply_address_is_not_acknowledged_to_another_retur
     handled(database, 1)
     assert mail_to(database, alice, "consultation_ack") == []
     assert mail_to(database, "mallory@evil.example") == []
+    with database.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ConsultationAnswer)) == 0
+        assert s.scalars(select(InboundMessage)).one().status is InboundStatus.TRIAGE
+
+
+def test_a_proven_request_from_another_return_path_acts_without_a_reply(
+    service: Config, database: TestDatabase
+) -> None:
+    make_meeting(database.sessions, capacity=None)
+    ana = "ana@dept.example.org"
+    send(
+        service,
+        ana,
+        "Please register me, remotely.",
+        headers=dmarc_pass(ana),
+        envelope="srs0=abcd=ef=dept.example.org=ana@forwarder.example",
+    )
+    handled(database, 1)
+    assert answer_of(database, ana) is not None
+    assert mail_to(database, ana) == []
+
+
+def test_a_decline_from_a_proven_stranger_repeats_nothing_they_wrote(
+    service: Config, database: TestDatabase
+) -> None:
+    meeting = make_meeting(database.sessions, capacity=None)
+    who = "pn3@dept.example.org"
+    with database.sessions() as s:
+        record_rsvp(
+            s,
+            build_services(service),
+            meeting_id=meeting.id,
+            email=who,
+            response=RsvpResponse.ATTENDING,
+            mode=None,
+            source="link",
+        )
+    send(
+        service,
+        who,
+        "Sorry, I can't attend.",
+        subject="SECRETSUBJ pills",
+        name="Spammy McSpam",
+        headers=dmarc_pass(who),
+    )
+    handled(database, 1)
+    [reply] = [m for m in mail_to(database, who, "rsvp_confirmation") if m.in_reply_to]
+    assert reply.subject == "Your message to Leaders of Networks Forum"
+    assert "Spammy" not in reply.body_text and "SECRETSUBJ" not in reply.body_text
+
+
+def test_a_reply_from_a_tagged_address_is_not_proof_for_the_untagged_ones_invitation(
+    service: Config, database: TestDatabase
+) -> None:
+    meeting = make_meeting(database.sessions, capacity=None)
+    with database.sessions() as s:
+        add_member(s, slug="forum", email=BOB, actor="test")
+    with database.sessions() as s:
+        send_invitations(s, build_services(service), meeting.id, actor="test")
+    [invitation] = mail_to(database, BOB, "invitation")
+    tagged = "bob+x@dept.example.org"
+    threading = f"In-Reply-To: {invitation.message_id}\r\n"
+    send(service, tagged, "Sorry, I can't make it.", subject="Re: Forum", headers=threading)
+    handled(database, 1)
+    assert answer_of(database, tagged) is None and answer_of(database, BOB) is None
+    assert [m.kind for m in mail_to(database, tagged)] == ["confirm_request"]
 
 
 def test_a_join_confirmation_to_a_stranger_repeats_nothing_they_wrote(
