@@ -45,7 +45,7 @@ from mailer.domain.models import (
 )
 from mailer.domain.news import markdown_to_html, member_list_headers
 from mailer.domain.outbox import Envelope, ReplyThread, enqueue, is_member, may_auto_reply
-from mailer.domain.people import normalise_email, sample_member
+from mailer.domain.people import find_person, normalise_email, sample_member
 from mailer.domain.reports import spreadsheet_csv
 from mailer.domain.services import Services
 from mailer.domain.threads import our_ids
@@ -500,7 +500,7 @@ def _respondent(
         if mailbox_of(person.email) != mailbox_of(address):
             raise NotTheirAnswer("it came from another address than its reply address was sent to")
     else:  # the one shared reply address anonymous consultations once had
-        found = session.scalar(select(Person).where(Person.email == address))
+        found = find_person(session, address)
         if found is None:
             raise NotTheirAnswer("it came from someone who was not asked")
         person = found

@@ -25,7 +25,7 @@ from mailer.domain.models import (
 )
 from mailer.domain.news import member_list_headers
 from mailer.domain.outbox import Envelope, enqueue, may_auto_reply
-from mailer.domain.people import normalise_email
+from mailer.domain.people import find_person, normalise_email
 from mailer.domain.rate_limits import within_limit
 from mailer.domain.rsvp import check_open
 from mailer.domain.services import Services
@@ -152,7 +152,7 @@ def send_links(
             within=hour,
         ):
             return False
-        person = session.scalar(select(Person).where(Person.email == address))
+        person = find_person(session, address)
         if person is None or not _may_have_links(session, person, meeting):
             return False
         if not may_auto_reply(session, services, person.email):

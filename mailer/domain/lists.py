@@ -13,7 +13,7 @@ from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import AlreadyExists, DomainError, InvalidInput, InvalidLink, NotFound
 from mailer.domain.models import BounceEvent, MailingList, Person, Subscription, SubscriptionStatus
-from mailer.domain.people import get_or_create_person, normalise_email
+from mailer.domain.people import find_person, get_or_create_person
 from mailer.domain.services import Services
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.]{0,62}[a-z0-9])?$")
@@ -156,7 +156,7 @@ def remove_member(session: Session, *, slug: str, email: str, actor: str) -> Sub
     what callers use."""
     with transaction(session):
         mailing_list = get_list(session, slug)
-        person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
+        person = find_person(session, email)
         sub = _subscription(session, person, mailing_list) if person else None
         if sub is None or person is None:
             raise NotFound(f"{email} is not on {mailing_list.name}.")
@@ -181,7 +181,7 @@ def rename_member(
     right."""
     with transaction(session):
         mailing_list = get_list(session, slug)
-        person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
+        person = find_person(session, email)
         if person is None or _subscription(session, person, mailing_list) is None:
             raise NotFound(f"{email} is not on {mailing_list.name}.")
         cleaned = " ".join(display_name.split())

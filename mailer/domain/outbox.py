@@ -233,18 +233,6 @@ def _mailbox_parameters(email: str) -> dict[str, str]:
     }
 
 
-def recent_auto_replies(
-    session: Session, recipient: str, within: timedelta, *, about_their_record: bool = False
-) -> int:
-    """How many automatic replies went to this mailbox lately (for rate limiting): notices about
-    the person's record, or else every other kind. Replies queued earlier in the caller's
-    transaction count too."""
-    query = _RECORD_NOTICES_TO_MAILBOX if about_their_record else _OTHER_REPLIES_TO_MAILBOX
-    parameters = {**_mailbox_parameters(recipient), "since": datetime.now(UTC) - within}
-    # Queued messages are written straight to the connection (see enqueue): nothing to flush first.
-    return session.connection().scalar(query, parameters) or 0
-
-
 _ON_A_LIST = (
     select(Subscription.id)
     .join(Person, Person.id == Subscription.person_id)

@@ -36,6 +36,11 @@ def normalise_email(raw: str) -> str:
 _PERSON_BY_EMAIL = select(Person).where(Person.email == bindparam("email"))
 
 
+def find_person(session: Session, email: str) -> Person | None:
+    """Within the caller's transaction: the person with this address (normalised), if any."""
+    return session.scalar(_PERSON_BY_EMAIL, {"email": normalise_email(email)})
+
+
 def get_or_create_person(session: Session, email: str, display_name: str | None = None) -> Person:
     """Within the caller's transaction: the person for this address, created if new.
 

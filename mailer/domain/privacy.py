@@ -35,13 +35,13 @@ from mailer.domain.models import (
     VolunteerOffer,
     VolunteerRole,
 )
-from mailer.domain.people import normalise_email
+from mailer.domain.people import find_person
 from mailer.domain.rsvp import withdraw_upcoming_answers
 from mailer.domain.services import Services
 
 
 def _person(session: Session, email: str) -> Person:
-    person = session.scalar(select(Person).where(Person.email == normalise_email(email)))
+    person = find_person(session, email)
     if person is None:
         raise NotFound(f"Nothing is held about {email}.")
     return person

@@ -48,7 +48,12 @@ from mailer.domain.outbox import (
     may_auto_reply,
     reply_from_list,
 )
-from mailer.domain.people import find_or_add_person, get_or_create_person, normalise_email
+from mailer.domain.people import (
+    find_or_add_person,
+    find_person,
+    get_or_create_person,
+    normalise_email,
+)
 from mailer.domain.places import Standing, Status, decide, places_to_offer, status_of, status_words
 from mailer.domain.schedules import send_details
 from mailer.domain.services import Services
@@ -872,7 +877,7 @@ def ask_owner_first(
                 False,
             )
         address = normalise_email(email)
-        person = session.scalar(select(Person).where(Person.email == address))
+        person = find_person(session, address)
         if person is None and not may_write:
             return EmailRequestOutcome(
                 f"sender not proven and the return path is another mailbox: nothing recorded, "

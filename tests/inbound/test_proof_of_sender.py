@@ -79,6 +79,23 @@ def send(
         client.sendmail(envelope or sender, [to], raw.encode())
 
 
+def send_calendar_accept(config: Config, who: str, meeting_id: int) -> None:
+    """A calendar's Accept (iTIP METHOD:REPLY) for one of our meetings, from ``who``, proving
+    nothing."""
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\n"
+        f"UID:meeting-{meeting_id}@lists.test\r\nDTSTAMP:20260302T100000Z\r\n"
+        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{who}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    raw = (
+        f"From: <{who}>\r\nTo: forum@lists.test\r\nSubject: Accepted: Quarterly Forum\r\n"
+        f"Message-ID: <cal-{abs(hash(who))}@client.example>\r\n"
+        "Content-Type: text/calendar; method=REPLY; charset=utf-8\r\n\r\n" + ics
+    )
+    with smtplib.SMTP(config.inbound.host, config.inbound.port, timeout=10) as client:
+        client.sendmail(who, ["forum@lists.test"], raw.encode())
+
+
 def handled(database: TestDatabase, count: int) -> None:
     wait_for(lambda: processed(database, count), message=f"{count} inbound messages handled")
 
@@ -239,18 +256,7 @@ def test_a_forged_calendar_reply_changes_nothing(service: Config, database: Test
         add_member(s, slug="forum", email=BOB, actor="test")
     stranger = "eve@elsewhere.example"
     for who in (BOB, stranger):
-        ics = (
-            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\n"
-            f"UID:meeting-{meeting.id}@lists.test\r\nDTSTAMP:20260302T100000Z\r\n"
-            f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{who}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-        )
-        raw = (
-            f"From: <{who}>\r\nTo: forum@lists.test\r\nSubject: Accepted: Quarterly Forum\r\n"
-            f"Message-ID: <cal-{abs(hash(who))}@client.example>\r\n"
-            "Content-Type: text/calendar; method=REPLY; charset=utf-8\r\n\r\n" + ics
-        )
-        with smtplib.SMTP(service.inbound.host, service.inbound.port, timeout=10) as client:
-            client.sendmail(who, ["forum@lists.test"], raw.encode())
+        send_calendar_accept(service, who, meeting.id)
     handled(database, 2)
     assert answer_of(database, BOB) is None and answer_of(database, stranger) is None
     assert [m.kind for m in mail_to(database, BOB)] == ["confirm_request"]
@@ -350,18 +356,7 @@ def test_a_calendar_reply_keeps_to_the_lists_sender_domains(
     with database.sessions() as s:
         configure_list(s, slug="forum", allowed_sender_domains="*.gov.uk", actor="test")
     who = "frank@elsewhere.example"
-    ics = (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\n"
-        f"UID:meeting-{meeting.id}@lists.test\r\nDTSTAMP:20260302T100000Z\r\n"
-        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{who}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
-    raw = (
-        f"From: <{who}>\r\nTo: forum@lists.test\r\nSubject: Accepted\r\n"
-        "Message-ID: <cal-frank@client.example>\r\n"
-        "Content-Type: text/calendar; method=REPLY; charset=utf-8\r\n\r\n" + ics
-    )
-    with smtplib.SMTP(service.inbound.host, service.inbound.port, timeout=10) as client:
-        client.sendmail(who, ["forum@lists.test"], raw.encode())
+    send_calendar_accept(service, who, meeting.id)
     handled(database, 1)
     assert answer_of(database, who) is None
     assert [m.kind for m in mail_to(database, who)] == ["sender_refused"]
