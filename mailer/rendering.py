@@ -56,8 +56,14 @@ def format_time_range(starts: datetime, ends: datetime, zone: str = "Europe/Lond
     return f"{format_when(starts, zone)} to {format_when(ends, zone)}"
 
 
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 member``, ``3 members``, ``2 addresses``: a count with its noun, never "member(s)"."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
 def add_filters(env: Environment) -> None:
     env.filters["when"] = format_when
+    env.filters["counted"] = counted
     env.globals["time_range"] = format_time_range
 
 

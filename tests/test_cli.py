@@ -439,9 +439,9 @@ def test_meeting_invite_agenda_update_cancel(cli_env: Path, tmp_path: Path) -> N
         "--ends",
         "2099-03-12 17:00",
     )
-    assert code == 0 and "1 person(s) told" in out
+    assert code == 0 and "1 person told" in out
     code, out, _ = run("meeting", "cancel", meeting_id, "--reason", "Strike")
-    assert code == 0 and "1 person(s) told" in out
+    assert code == 0 and "1 person told" in out
 
 
 def test_person_export_and_erase(cli_env: Path) -> None:

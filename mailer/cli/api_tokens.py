@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mailer.cli.context import pass_session
+from mailer.rendering import counted
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -39,4 +40,4 @@ def revoke(session: Session, name: str) -> None:
     from mailer.domain.api_tokens import revoke_token
 
     count = revoke_token(session, name=name, actor="cli")
-    click.echo(f"Revoked {count} token(s) called {name}.")
+    click.echo(f"Revoked {counted(count, 'token')} called {name}.")

@@ -9,6 +9,7 @@ import click
 
 from mailer.cli.context import pass_services, pass_session
 from mailer.cli.options import echo_result, json_option, markdown_file_option, timezone_option
+from mailer.rendering import counted
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -139,7 +140,7 @@ def send(services: Services, session: Session, consultation_id: int, as_json: bo
     echo_result(
         as_json,
         {"id": consultation_id, "recipients": count},
-        f"Consultation {consultation_id} queued for {count} member(s).",
+        f"Consultation {consultation_id} queued for {counted(count, 'member')}.",
     )
 
 

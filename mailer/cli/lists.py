@@ -9,6 +9,7 @@ import click
 from mailer.cli.context import pass_config, pass_session
 from mailer.cli.options import echo_result, json_option
 from mailer.config import Config
+from mailer.rendering import counted
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -124,6 +125,6 @@ def members(session: Session, slug: str, as_json: bool) -> None:
         rows,
         [
             *(f"{row['email']:40} {row['status']:12} {row['name'] or ''}" for row in rows),
-            f"{len(rows)} member(s)",
+            counted(len(rows), "member"),
         ],
     )

@@ -17,6 +17,7 @@ from mailer.cli.options import (
     timezone_option,
 )
 from mailer.config import Config
+from mailer.rendering import counted
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -43,7 +44,14 @@ def meeting_details(command: F) -> F:
             ),
             click.option("--venue", default="", help="sent only to in-person delegates"),
             click.option("--dial-in", default="", help="sent only to remote delegates"),
-            click.option("--description", default=""),
+            click.option(
+                "--description", default="", help="public: on its page and in invitations"
+            ),
+            click.option(
+                "--location",
+                default="",
+                help="public, in a few words, e.g. 'London and online' (never the venue)",
+            ),
             click.option("--capacity", type=int, help="in-person places"),
         ]
     ):
@@ -77,6 +85,7 @@ def create(
     venue: str,
     dial_in: str,
     description: str,
+    location: str,
     capacity: int | None,
     deadline: str | None,
     status: str,
@@ -96,6 +105,7 @@ def create(
         venue=venue,
         dial_in=dial_in,
         description=description,
+        location=location,
         capacity=capacity,
         rsvp_deadline=deadline,
         status=status,
@@ -141,6 +151,7 @@ def series(
     venue: str,
     dial_in: str,
     description: str,
+    location: str,
     capacity: int | None,
     deadline_days_before: int | None,
     as_json: bool,
@@ -164,6 +175,7 @@ def series(
         venue=venue,
         dial_in=dial_in,
         description=description,
+        location=location,
         capacity=capacity,
         deadline_days_before=deadline_days_before,
         actor="cli",
@@ -219,7 +231,7 @@ def invite(services: Services, session: Session, meeting_id: int, as_json: bool)
     echo_result(
         as_json,
         {"meeting": meeting_id, "invited": count},
-        f"Invited {count} member(s) to meeting {meeting_id}.",
+        f"Invited {counted(count, 'member')} to meeting {meeting_id}.",
     )
 
 
@@ -228,6 +240,7 @@ def invite(services: Services, session: Session, meeting_id: int, as_json: bool)
 @click.option("--title")
 @click.option("--starts")
 @click.option("--ends")
+@click.option("--location", help="public, e.g. 'London and online'")
 @click.option("--venue")
 @click.option("--dial-in")
 @pass_services
@@ -239,6 +252,7 @@ def update(
     title: str | None,
     starts: str | None,
     ends: str | None,
+    location: str | None,
     venue: str | None,
     dial_in: str | None,
 ) -> None:
@@ -256,10 +270,13 @@ def update(
         title=title,
         starts_at=starts,
         ends_at=ends,
+        location=location,
         venue=venue,
         dial_in=dial_in,
     )
-    click.echo(f"Meeting {meeting_id} updated; {told} person(s) told of the change.")
+    click.echo(
+        f"Meeting {meeting_id} updated; {counted(told, 'person', 'people')} told of the change."
+    )
 
 
 @meetings.command()
@@ -314,7 +331,7 @@ def cancel(services: Services, session: Session, meeting_id: int, reason: str) -
     from mailer.domain.schedules import cancel_meeting
 
     told = cancel_meeting(session, services, meeting_id, actor="cli", reason=reason)
-    click.echo(f"Meeting {meeting_id} cancelled; {told} person(s) told.")
+    click.echo(f"Meeting {meeting_id} cancelled; {counted(told, 'person', 'people')} told.")
 
 
 @meetings.command()

@@ -8,6 +8,7 @@ import click
 
 from mailer.cli.context import pass_services, pass_session
 from mailer.cli.options import echo_result, json_option, markdown_file_option, timezone_option
+from mailer.rendering import counted
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -116,7 +117,7 @@ def send(
         echo_result(
             as_json,
             {"id": news_id, "status": "sent", "recipients": count},
-            f"News {news_id} queued for {count} member(s).",
+            f"News {news_id} queued for {counted(count, 'member')}.",
         )
 
 

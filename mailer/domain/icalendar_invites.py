@@ -29,7 +29,6 @@ def build_ics(
     organiser_name: str,
     domain: str,
     method: str = "REQUEST",
-    location: str | None = None,
     now: datetime | None = None,
     alarm_minutes: int = 0,
 ) -> str:
@@ -50,7 +49,7 @@ def build_ics(
         event.add("description", meeting.description)
     event.add(
         "location",
-        location
+        meeting.location
         or {
             "remote": "Online (joining details sent to registered delegates)",
             "in_person": "Venue details sent to registered delegates",

@@ -103,21 +103,18 @@ def send_invitations(session: Session, services: Services, meeting_id: int, *, a
 
 @dataclass(frozen=True)
 class PublicMeeting:
-    """What anyone may see of a published meeting: never who is coming."""
+    """What anyone may see of a published meeting: its public summary and places left; never who
+    is coming, and never the agenda (that goes to registered delegates only)."""
 
     meeting: Meeting
     places_left: int | None
-    agenda_html: str
 
 
 def public_meeting(session: Session, meeting_id: int) -> PublicMeeting:
     from mailer.domain.meetings import meeting_figures
-    from mailer.domain.news import markdown_to_html
 
     figures = meeting_figures(session, meeting_id)
-    meeting = figures.meeting
-    agenda = markdown_to_html(meeting.agenda) if meeting.agenda and meeting.agenda_sent_at else ""
-    return PublicMeeting(meeting, figures.places_left, agenda)
+    return PublicMeeting(figures.meeting, figures.places_left)
 
 
 def send_links(

@@ -44,6 +44,23 @@ def parse_local_datetime(value: str | datetime, zone: str, field: str) -> dateti
     return parsed.astimezone(UTC)
 
 
+#: A location summary is a few public words, never an address: longer text belongs in the venue.
+MAX_LOCATION = 100
+
+
+def clean_location(text: str) -> str:
+    """The public location summary on one line (it is written into subjects and calendar
+    entries), refused when it is long enough to be a venue."""
+    cleaned = " ".join(text.split())
+    if len(cleaned) > MAX_LOCATION:
+        raise InvalidInput(
+            f"Keep the location to {MAX_LOCATION} characters, e.g. 'London and online'. The full "
+            "address goes in the venue, which only in-person delegates see.",
+            field="location",
+        )
+    return cleaned
+
+
 def create_meeting(
     session: Session,
     *,
@@ -56,6 +73,7 @@ def create_meeting(
     venue: str = "",
     dial_in: str = "",
     description: str = "",
+    location: str = "",
     capacity: int | None = None,
     rsvp_deadline: str | datetime | None = None,
     status: str = "published",
@@ -108,6 +126,7 @@ def create_meeting(
             mailing_list=mailing_list,
             title=title,
             description=description.strip(),
+            location=clean_location(location),
             starts_at=starts,
             ends_at=ends,
             timezone=timezone_name,
@@ -367,6 +386,7 @@ def create_series(
     venue: str = "",
     dial_in: str = "",
     description: str = "",
+    location: str = "",
     capacity: int | None = None,
     deadline_days_before: int | None = None,
     actor: str,
@@ -414,6 +434,7 @@ def create_series(
             venue=venue,
             dial_in=dial_in,
             description=description,
+            location=location,
             capacity=capacity,
             rsvp_deadline=deadline,
             actor=actor,

@@ -269,7 +269,10 @@ class Meeting(Base):
         ForeignKey("meeting_series.id", ondelete="SET NULL")
     )
     title: Mapped[str] = mapped_column(String(200))
+    #: Public: shown on the meeting's page and in invitations (the agenda is not).
     description: Mapped[str] = mapped_column(Text, default="")
+    #: Public: where the meeting is in a few words, e.g. "London and online" (never the venue).
+    location: Mapped[str] = mapped_column(String(200), default="", server_default="")
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     #: IANA zone the meeting is held in, for display (times are stored in UTC).
@@ -295,6 +298,18 @@ class Meeting(Base):
 
     mailing_list: Mapped[MailingList] = relationship(back_populates="meetings")
     rsvps: Mapped[list[Rsvp]] = relationship(back_populates="meeting")
+
+    @property
+    def where(self) -> str:
+        """Where the meeting is, in public words: the organiser's own summary, or else what its
+        format says."""
+        if self.location:
+            return self.location
+        return {
+            MeetingFormat.HYBRID: "In person or online",
+            MeetingFormat.REMOTE: "Online",
+            MeetingFormat.IN_PERSON: "In person",
+        }[self.format]
 
 
 class MeetingAttachment(Base):

@@ -55,7 +55,7 @@ from mailer.domain.people import (
     normalise_email,
 )
 from mailer.domain.places import Standing, Status, decide, places_to_offer, status_of, status_words
-from mailer.domain.schedules import send_details
+from mailer.domain.schedules import catch_up
 from mailer.domain.services import Services
 
 
@@ -229,14 +229,8 @@ def _record(
     )
     if decision.frees_place:
         offer_free_places(session, services, meeting)
-    if (
-        meeting.agenda_sent_at is not None
-        and standing.response is RsvpResponse.ATTENDING
-        and not standing.waitlisted
-    ):
-        send_details(
-            session, services, meeting, person, rsvp
-        )  # late registrants get what the others have
+    if standing.response is RsvpResponse.ATTENDING and not standing.waitlisted:
+        catch_up(session, services, meeting, person, rsvp)
     if notify:
         member = is_member(session, person.email, meeting.list_id)
         enqueue(
@@ -389,8 +383,7 @@ def offer_free_places(session: Session, services: Services, meeting: Meeting) ->
             sender=list_envelope(services, meeting.mailing_list),
             context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting)},
         )
-        if meeting.agenda_sent_at is not None:
-            send_details(session, services, meeting, person, rsvp)
+        catch_up(session, services, meeting, person, rsvp)
 
 
 def _clean_access_needs(text: str | None) -> str | None:

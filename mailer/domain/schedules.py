@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, joinedload
@@ -22,7 +23,7 @@ from mailer.domain.attachments import attachment_ids
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.icalendar_invites import build_ics
 from mailer.domain.links import RSVP_CHOICES
-from mailer.domain.meetings import parse_local_datetime
+from mailer.domain.meetings import clean_location, parse_local_datetime
 from mailer.domain.models import (
     AttendanceMode,
     Meeting,
@@ -40,7 +41,7 @@ from mailer.domain.news import markdown_to_html
 from mailer.domain.outbox import enqueue, list_envelope
 from mailer.domain.people import sample_member
 from mailer.domain.services import Services
-from mailer.rendering import RenderedEmail
+from mailer.rendering import RenderedEmail, counted
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def send_details(
     person: Person,
     rsvp: Rsvp,
     kind: str = "meeting_details",
+    now: datetime | None = None,
 ) -> None:
     """Within the caller's transaction: one delegate's agenda (or reminder) with their own
     details."""
@@ -98,9 +100,39 @@ def send_details(
             "mode": rsvp.mode.value if rsvp.mode else None,
             "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "",
             "links": services.links.rsvp_urls(person, meeting),
+            "day": day_words(meeting, now or utcnow()),
         },
         attachments=attachment_ids(session, meeting.id) if kind == "meeting_details" else None,
     )
+
+
+def catch_up(
+    session: Session, services: Services, meeting: Meeting, person: Person, rsvp: Rsvp
+) -> None:
+    """Within the caller's transaction: a delegate given a place after the agenda or the reminder
+    went out gets at once what the others had, so nobody is left without their details because
+    of when they registered. The agenda carries everything the reminder does, so it is the one
+    sent when both have gone."""
+    now = utcnow()
+    if meeting.ends_at <= now:
+        return
+    if meeting.agenda_sent_at is not None:
+        send_details(session, services, meeting, person, rsvp, "meeting_details", now)
+    elif meeting.reminder_sent_at is not None:
+        send_details(session, services, meeting, person, rsvp, "meeting_reminder", now)
+
+
+def day_words(meeting: Meeting, now: datetime) -> str:
+    """When the meeting is, as a reminder says it: "today", "tomorrow" or "on Friday 6 March",
+    by the calendar of the meeting's own time zone."""
+    zone = ZoneInfo(meeting.timezone)
+    day = meeting.starts_at.astimezone(zone).date()
+    ahead = (day - now.astimezone(zone).date()).days
+    if ahead <= 0:
+        return "today"
+    if ahead == 1:
+        return "tomorrow"
+    return f"on {day.strftime('%A')} {day.day} {day.strftime('%B')}"
 
 
 def send_due_schedules(
@@ -130,7 +162,7 @@ def send_due_schedules(
                 if meeting is None:
                     break
                 count = _send_to_delegates(session, services, meeting, kind, now, actor="system")
-                done.append(f"{kind} for meeting {meeting.id} to {count} delegate(s)")
+                done.append(f"{kind} for meeting {meeting.id} to {counted(count, 'delegate')}")
     return done
 
 
@@ -141,7 +173,7 @@ def _send_to_delegates(
     to every delegate, marked sent in the same transaction so it can never go twice."""
     delegates = _delegates(session, meeting)
     for person, rsvp in delegates:
-        send_details(session, services, meeting, person, rsvp, kind)
+        send_details(session, services, meeting, person, rsvp, kind, now)
     column = Meeting.agenda_sent_at if kind == "meeting_details" else Meeting.reminder_sent_at
     setattr(meeting, column.key, now)
     audit.record(
@@ -217,6 +249,7 @@ def preview_meeting_email(
                 "mode": mode.value,
                 "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "",
                 "links": links,
+                "day": "tomorrow",  # as the reminder goes out on schedule
             },
         )
 
@@ -273,6 +306,7 @@ def update_meeting(
     title: str | None = None,
     starts_at: str | datetime | None = None,
     ends_at: str | datetime | None = None,
+    location: str | None = None,
     venue: str | None = None,
     dial_in: str | None = None,
 ) -> int:
@@ -289,7 +323,7 @@ def update_meeting(
         )
         if meeting is None:
             raise NotFound("There is no such meeting.")
-        before = (meeting.title, meeting.starts_at, meeting.ends_at, meeting.venue, meeting.dial_in)
+        before = _what_people_were_told(meeting)
         if title is not None and title.strip():
             meeting.title = title.strip()
         if starts_at is not None:
@@ -298,20 +332,16 @@ def update_meeting(
             meeting.ends_at = parse_local_datetime(ends_at, meeting.timezone, "ends_at")
         if meeting.ends_at <= meeting.starts_at:
             raise InvalidInput("The meeting must end after it starts.", field="ends_at")
+        if location is not None:
+            meeting.location = clean_location(location)
         if venue is not None:
             meeting.venue = venue.strip()
         if dial_in is not None:
             meeting.dial_in = dial_in.strip()
-        after = (meeting.title, meeting.starts_at, meeting.ends_at, meeting.venue, meeting.dial_in)
-        if after == before:
+        after = _what_people_were_told(meeting)
+        changed = [name for name in after if after[name] != before[name]]
+        if not changed:
             return 0
-        changed = [
-            name
-            for name, a, b in zip(
-                ("title", "time", "end", "venue", "dial-in"), before, after, strict=True
-            )
-            if a != b
-        ]
         audit.record(
             session,
             actor=actor,
@@ -363,6 +393,18 @@ def update_meeting(
                 ),
             )
         return told_now
+
+
+def _what_people_were_told(meeting: Meeting) -> dict[str, object]:
+    """A meeting's told facts by the name its update email gives each change."""
+    return {
+        "title": meeting.title,
+        "time": meeting.starts_at,
+        "end": meeting.ends_at,
+        "location": meeting.where,
+        "venue": meeting.venue,
+        "dial-in": meeting.dial_in,
+    }
 
 
 def _changes_for(changed: list[str], details: Details) -> list[str]:

@@ -51,9 +51,9 @@ def test_an_organiser_walks_the_main_flows(
     )
     page.get_by_label("Import members from a CSV file").set_input_files(str(csv))
     page.get_by_role("button", name="Check the file").click()
-    page.get_by_text("2 address(es) ready to add; 1 row(s) with a problem").wait_for()
-    page.get_by_role("button", name="Add 2 member(s)").click()
-    page.get_by_text("Added 2 member(s)").wait_for()
+    page.get_by_text("2 addresses ready to add; 1 row with a problem").wait_for()
+    page.get_by_role("button", name="Add 2 members").click()
+    page.get_by_text("Added 2 members").wait_for()
 
     # Create a meeting.
     page.get_by_role("link", name="Lists and meetings", exact=True).click()
@@ -75,7 +75,7 @@ def test_an_organiser_walks_the_main_flows(
 
     # Send invitations.
     page.get_by_role("button", name="Send invitations to Leaders of Networks Forum").click()
-    page.get_by_text("Invitations are on their way to 2 member(s).").wait_for()
+    page.get_by_text("Invitations are on their way to 2 members.").wait_for()
 
     # See an RSVP arrive: Ana opens her invitation's link in her own browser and answers.
     with db.sessions() as s:

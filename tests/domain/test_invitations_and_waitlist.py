@@ -129,6 +129,21 @@ def test_invitations_reach_each_member_with_links_and_a_calendar_request(
     assert "Room 1.01" not in msg.as_string() and "secret-room" not in msg.as_string()
 
 
+def test_an_invitation_says_where_in_the_organisers_words_and_never_the_venue(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, location="Leeds and online")
+    with database.sessions() as s:
+        add_member(s, slug="forum", email="ana@example.org", actor="test")
+        send_invitations(s, services, meeting.id, actor="test")
+        [row] = s.scalars(select(OutboxMessage)).all()
+    event = Calendar.from_ical(row.body_calendar).walk("VEVENT")[0]
+    assert "Leeds and online." in row.body_text and "Leeds and online." in (row.body_html or "")
+    assert str(event["LOCATION"]) == "Leeds and online"
+    assert "London" not in row.body_text + (row.body_html or "") + row.body_calendar
+
+
 def answer(
     database: TestDatabase,
     services: Services,

@@ -18,6 +18,7 @@ from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
 
 VENUE, DIAL_IN = "Room 1.01, 1 Example Street, London", "https://meet.invalid/secret-room"
+R = AttendanceMode.REMOTE
 
 
 def answer(
@@ -70,7 +71,7 @@ def test_agenda_goes_once_with_each_delegates_own_details(
     meeting = delegates(database, services, timedelta(days=3))
     with database.sessions() as s:
         [done] = send_due_schedules(s, services)
-    assert f"meeting {meeting.id} to 3 delegate(s)" in done
+    assert f"meeting {meeting.id} to 3 delegates" in done
     sent = messages(database, "meeting_details")
     assert set(sent) == {"inperson@example.org", "remote@example.org", "undecided@example.org"}
     assert (
@@ -118,6 +119,57 @@ def test_reminder_the_day_before(database: TestDatabase, services: Services) -> 
     reminders = messages(database, "meeting_reminder")
     assert set(reminders) == {"inperson@example.org", "remote@example.org", "undecided@example.org"}
     assert VENUE not in reminders["remote@example.org"].body_text
+
+
+def test_a_meeting_created_inside_the_reminder_window_reminds_whoever_registers_later(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(
+        database.sessions, starts_in=timedelta(hours=12), capacity=1, deadline_before=None
+    )
+    with database.sessions() as s:
+        set_agenda(s, meeting.id, agenda="", days_before=0, actor="test")  # the agenda comes later
+        assert send_due_schedules(s, services) == [
+            f"meeting_reminder for meeting {meeting.id} to 0 delegates"
+        ]
+    A = RsvpResponse.ATTENDING
+    answer(database, services, meeting.id, "first@example.org", A, AttendanceMode.IN_PERSON)
+    answer(database, services, meeting.id, "second@example.org", A, AttendanceMode.IN_PERSON)
+    reminders = messages(database, "meeting_reminder")
+    assert set(reminders) == {"first@example.org"}  # second is waiting: no place, no venue yet
+    assert VENUE in reminders["first@example.org"].body_text
+    # The place frees up: the person promoted gets the reminder with the venue too.
+    answer(database, services, meeting.id, "first@example.org", RsvpResponse.DECLINED, None)
+    reminders = messages(database, "meeting_reminder")
+    assert set(reminders) == {"first@example.org", "second@example.org"}
+    assert VENUE in reminders["second@example.org"].body_text
+    with database.sessions() as s:
+        assert send_due_schedules(s, services) == []
+
+
+def test_someone_registering_after_agenda_and_reminder_gets_the_agenda_alone(
+    database: TestDatabase, services: Services
+) -> None:
+    meeting = delegates(database, services, timedelta(hours=12))
+    with database.sessions() as s:
+        assert len(send_due_schedules(s, services)) == 2
+    answer(database, services, meeting.id, "late@example.org", RsvpResponse.ATTENDING, R)
+    assert DIAL_IN in messages(database, "meeting_details")["late@example.org"].body_text
+    assert "late@example.org" not in messages(database, "meeting_reminder")
+
+
+def test_a_reminder_names_the_day_by_the_meetings_own_calendar() -> None:
+    from datetime import UTC, datetime
+
+    from mailer.domain.schedules import day_words
+
+    meeting = Meeting(starts_at=datetime(2026, 3, 6, 9, tzinfo=UTC), timezone="Europe/London")
+    assert day_words(meeting, datetime(2026, 3, 5, 10, tzinfo=UTC)) == "tomorrow"
+    assert day_words(meeting, datetime(2026, 3, 6, 1, tzinfo=UTC)) == "today"
+    assert day_words(meeting, datetime(2026, 3, 3, 10, tzinfo=UTC)) == "on Friday 6 March"
+    tokyo = Meeting(starts_at=datetime(2026, 3, 6, 9, tzinfo=UTC), timezone="Asia/Tokyo")
+    assert day_words(tokyo, datetime(2026, 3, 5, 16, tzinfo=UTC)) == "today"  # 01:00 on the 6th
 
 
 def test_two_workers_at_once_send_each_schedule_once(

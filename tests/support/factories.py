@@ -35,6 +35,8 @@ def make_meeting(
     capacity: int | None = 40,
     deadline_before: timedelta | None = timedelta(days=2),
     status: str = "published",
+    location: str = "",
+    description: str = "",
 ) -> Meeting:
     starts = (datetime.now(UTC) + starts_in).replace(microsecond=0)
     with sessions() as session:
@@ -50,6 +52,8 @@ def make_meeting(
             capacity=capacity,
             rsvp_deadline=starts - deadline_before if deadline_before else None,
             status=status,
+            location=location,
+            description=description,
             actor="test",
         )
 

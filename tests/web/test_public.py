@@ -301,3 +301,36 @@ def test_the_done_page_says_what_the_press_did_and_only_to_that_request(
     later = HttpClient(web_service.config.service.base_url).get(second + "/done")
     assert later.status == 200 and "waiting list" not in later.body
     assert "Thank you" not in later.body and "Answer recorded" not in later.body
+
+
+def test_the_public_page_shows_the_public_summary_and_location_never_the_agenda(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    from mailer.domain.schedules import send_agenda_now, set_agenda
+
+    make_list(database.sessions)
+    meeting = make_meeting(
+        database.sessions,
+        title="Spring Forum",
+        location="Manchester and online",
+        description="Network leaders share what worked this quarter.",
+    )
+    with database.sessions() as s:
+        set_agenda(s, meeting.id, agenda="1. Budget bids for Pride", actor="test")
+        send_agenda_now(s, build_services(web_service.config), meeting.id, actor="test")
+    page = client.get(f"/meetings/{meeting.id}")
+    assert page.status == 200
+    assert "Manchester and online." in page.body and "London" not in page.body
+    assert "Network leaders share what worked this quarter." in page.body
+    assert "Budget bids" not in page.body and "Agenda" not in page.body
+
+
+def test_a_meeting_without_a_location_is_described_by_its_format_alone(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    make_list(database.sessions)
+    hybrid = make_meeting(database.sessions)
+    online = make_meeting(database.sessions, format="remote", title="Online catch-up")
+    assert "In person or online." in client.get(f"/meetings/{hybrid.id}").body
+    body = client.get(f"/meetings/{online.id}").body
+    assert "Online." in body and "In person" not in body

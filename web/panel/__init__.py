@@ -21,6 +21,7 @@ from mailer.domain.meetings import attendee_report, list_meetings, publish_meeti
 from mailer.domain.reports import attendees_csv, representation
 from mailer.domain.schedules import PREVIEWS
 from mailer.domain.triage import inbound_log, triage_queue
+from mailer.rendering import counted
 from web.auth import require_login
 from web.db import get_config, get_services, get_session
 from web.errors import flash_refusal
@@ -142,7 +143,7 @@ def meeting_invite(meeting_id: int) -> Any:
     flash_outcome(
         lambda: send_invitations(get_session(), get_services(), meeting_id, actor=current_actor()),
         lambda count: (
-            f"Invitations are on their way to {count} member(s)."
+            f"Invitations are on their way to {counted(count, 'member')}."
             if count
             else "Everyone on the list has already replied or been invited."
         ),

@@ -78,9 +78,9 @@ def flash_outcome(
     return True
 
 
-def run_action(action: Callable[[], Any], success: str, back: str) -> Any:
-    """Check the CSRF token, run a domain action, flash what happened (``{result}`` in ``success``),
-    go back.
+def run_action(action: Callable[[], Any], success: str | Callable[[Any], str], back: str) -> Any:
+    """Check the CSRF token, run a domain action, flash what happened (``{result}`` in
+    ``success``, or what ``success`` makes of the result), go back.
 
     Any refusal, a missing record too, is shown to the organiser on the page it goes back to.
     """
@@ -88,7 +88,7 @@ def run_action(action: Callable[[], Any], success: str, back: str) -> Any:
         abort(400)
     flash_outcome(
         action,
-        lambda result: success.format(result=result),
+        success if callable(success) else lambda result: success.format(result=result),
         refused="Not done",
         missing_is_refused=True,
     )

@@ -30,6 +30,7 @@ from mailer.domain.consultations import (
     volunteers_by_role,
 )
 from mailer.domain.models import ConsultationKind
+from mailer.rendering import counted
 from web.db import get_services, get_session
 from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
@@ -176,7 +177,7 @@ def consultation_send(consultation_id: int) -> Any:
         lambda: send_consultation(
             get_session(), get_services(), consultation_id, actor=current_actor()
         ),
-        "Sending to {result} member(s), each on their own.",
+        lambda result: f"Sending to {counted(result, 'member')}, each on their own.",
     )
 
 

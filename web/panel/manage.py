@@ -43,6 +43,7 @@ from mailer.domain.lists import (
 from mailer.domain.meetings import create_meeting
 from mailer.domain.membership import remove_from_list
 from mailer.domain.reports import members_csv
+from mailer.rendering import counted
 from web.db import get_config, get_services, get_session
 from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
@@ -101,6 +102,12 @@ class MeetingForm(FlaskForm):
             SelectChoice("remote", "Online only"),
         ],
     )
+    location = StringField(
+        "Location (public, optional)",
+        validators=[Length(max=100)],
+        description="A few words for the meeting's page and invitations, e.g. London and online. "
+        "Not the address: that goes in the venue.",
+    )
     venue = TextAreaField("Venue (sent only to in-person delegates)", validators=[Length(max=2000)])
     dial_in = TextAreaField(
         "Joining details (sent only to remote delegates)", validators=[Length(max=2000)]
@@ -111,7 +118,12 @@ class MeetingForm(FlaskForm):
     rsvp_deadline = DateTimeLocalField(
         "Replies close (optional)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
-    description = TextAreaField("Description (optional)", validators=[Length(max=5000)])
+    description = TextAreaField(
+        "Public summary (optional)",
+        validators=[Length(max=5000)],
+        description="Shown on the meeting's public page and in invitations. The agenda is "
+        "separate: it goes only to registered delegates.",
+    )
 
 
 @bp.route("/lists/new", methods=["GET", "POST"])
@@ -201,7 +213,12 @@ def list_import(slug: str) -> Any:
             flash_refusal(f"Not imported: {exc}")
             return redirect(url_for("panel.dashboard"))
         flash(
-            f"Added {result.added} member(s); {result.already} were already members"
+            f"Added {counted(result.added, 'member')}"
+            + (
+                f"; {counted(result.already, 'address', 'addresses')} already on the list"
+                if result.already
+                else ""
+            )
             + (
                 f"; {result.left_earlier} had left the list or been removed from it, and were "
                 "not added back"
@@ -341,6 +358,7 @@ def meeting_new() -> Any:
                 capacity=form.capacity.data,
                 rsvp_deadline=form.rsvp_deadline.data,
                 description=form.description.data or "",
+                location=form.location.data or "",
                 actor=current_actor(),
             )
             flash("Meeting created. Check it, then send the invitations.")

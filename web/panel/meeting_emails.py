@@ -8,6 +8,7 @@ from typing import Any
 from flask import abort, redirect, render_template, url_for
 
 from mailer.domain.schedules import PREVIEWS, preview_meeting_email, send_agenda_now, set_agenda
+from mailer.rendering import counted
 from web.db import get_services, get_session
 from web.errors import flash_refusal
 from web.panel import AgendaForm, bp
@@ -40,7 +41,10 @@ def meeting_agenda(meeting_id: int) -> Any:
 def meeting_agenda_send(meeting_id: int) -> Any:
     return run_action(
         lambda: send_agenda_now(get_session(), get_services(), meeting_id, actor=current_actor()),
-        "The agenda is on its way to {result} delegate(s), each with their own details.",
+        lambda result: (
+            f"The agenda is on its way to {counted(result, 'delegate')}, each with "
+            "their own details."
+        ),
         url_for("panel.meeting", meeting_id=meeting_id) + "#agenda",
     )
 

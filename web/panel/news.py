@@ -34,6 +34,7 @@ from mailer.domain.news import (
     send_test,
     update_news,
 )
+from mailer.rendering import counted
 from web.db import get_services, get_session
 from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
@@ -177,7 +178,7 @@ def news_send(news_id: int) -> Any:
     return _act(
         news_id,
         lambda: send_news_now(get_session(), get_services(), news_id, actor=current_actor()),
-        "Sending to {result} member(s). Delivery results appear below.",
+        lambda result: f"Sending to {counted(result, 'member')}. Delivery results appear below.",
     )
 
 

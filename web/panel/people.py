@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.privacy import erase_person, export_person
+from mailer.rendering import counted
 from web.auth import admin_required
 from web.db import get_services, get_session
 from web.errors import flash_refusal
@@ -81,5 +82,6 @@ def people_erase() -> Any:
     )
     if result is None:
         return redirect(url_for("panel.people"))
-    flash(f"Erased. {result['rsvps_kept_anonymously']} answer(s) kept anonymously for the counts.")
+    kept = counted(result["rsvps_kept_anonymously"], "answer")
+    flash(f"Erased. {kept} kept anonymously for the counts.")
     return redirect(url_for("panel.people"))
