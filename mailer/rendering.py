@@ -22,6 +22,8 @@ from jinja2 import (
     select_autoescape,
 )
 
+from mailer.domain.formatted_text import paragraphs_to_html, text_to_html
+
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -67,6 +69,11 @@ def add_filters(env: Environment) -> None:
     env.globals["time_range"] = format_time_range
 
 
+#: Where a footer says that the links above are personal; see ``EmailRenderer.render``.
+LINKS_NOTE = "\x1fpersonal-links-note\x1f"
+PERSONAL_LINKS_SENTENCE = "The links above are personal to you but contain no personal details."
+
+
 class EmailRenderer:
     """Renders email templates; ``globals`` (base_url, service_name) are visible to every one."""
 
@@ -91,16 +98,42 @@ class EmailRenderer:
         for env in (self.text_env, self.html_env):
             add_filters(env)
             env.globals.update(globals or {})
+            env.globals["links_note"] = LINKS_NOTE
+        self.html_env.filters["text_to_html"] = text_to_html
+        base_url = str((globals or {}).get("base_url", ""))
+        # A link of ours that is not the privacy page (which the footer itself links to).
+        self.personal_link = re.compile(
+            re.escape(base_url.rstrip("/")) + r"/(?!privacy\b)[^\s\"'<>]+" if base_url else r"(?!)"
+        )
 
     def render(self, kind: str, context: dict[str, Any]) -> RenderedEmail:
         module = self.text_env.get_template(f"email/{kind}.txt").make_module(context)
         subject = getattr(module, "subject", None)
         if not subject:
             raise ValueError(f"email/{kind}.txt does not set a subject")
-        try:
-            html = self.html_env.get_template(f"email/{kind}.html").render(context)
-        except TemplateNotFound:
-            html = None
+        subject = " ".join(str(subject).split())
         # Lines holding only template tags leave blank lines behind; fold runs of them.
         text = re.sub(r"\n[ \t]*(?:\n[ \t]*){2,}", "\n\n", str(module)).strip("\n") + "\n"
-        return RenderedEmail(subject=" ".join(str(subject).split()), text=text, html=html)
+        text = self._say_whether_links_are_above(text)
+        try:
+            html = self.html_env.get_template(f"email/{kind}.html").render(context)
+        except TemplateNotFound:  # written in text alone: the same words, as HTML
+            body, _, _ = text.rpartition("\n--\n")
+            html = self.html_env.get_template("email/_from_text.html").render(
+                subject=subject, body=paragraphs_to_html(body or text)
+            )
+        return RenderedEmail(
+            subject=subject, text=text, html=self._say_whether_links_are_above(html)
+        )
+
+    def _say_whether_links_are_above(self, rendered: str) -> str:
+        """The footer says the links above are personal only where there are links above: the
+        note stands where the footer put ``LINKS_NOTE``, or goes with its line."""
+        before, marker, after = rendered.partition(LINKS_NOTE)
+        if not marker:
+            return rendered
+        if self.personal_link.search(before):
+            return before + PERSONAL_LINKS_SENTENCE + after
+        if after.startswith("\n") and before.endswith("\n"):
+            after = after[1:]
+        return before.rstrip(" ") + after

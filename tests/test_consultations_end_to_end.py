@@ -30,6 +30,7 @@ from mailer.domain.models import (
     Consultation,
     ConsultationAnswer,
     ConsultationKind,
+    InboundIntent,
     InboundMessage,
     InboundStatus,
     OutboxMessage,
@@ -267,6 +268,13 @@ def test_anonymous_answers_have_no_link_to_the_person_and_late_ones_are_kept(
                 reply("ana@dept.gov.uk", address, ana_q, "And a mentoring scheme."),
             )
             wait_for(lambda: processed(database, 3), message="three anonymous replies processed")
+            # A second copy of a reply (a client sending again) is still known for one, though
+            # its row keeps no Message-ID that could be matched with the acknowledgement's.
+            send(config, reply("ana@dept.gov.uk", address, ana_q, "More visible senior allies."))
+            wait_for(lambda: processed(database, 4), message="the copy processed")
+            with database.sessions() as s:
+                copy = s.scalars(select(InboundMessage).order_by(InboundMessage.id.desc())).first()
+                assert copy.intent is InboundIntent.DUPLICATE
             # Closing: a late reply is kept, marked late, and answered "closed".
             with database.sessions() as s, s.begin():
                 s.execute(
@@ -278,7 +286,7 @@ def test_anonymous_answers_have_no_link_to_the_person_and_late_ones_are_kept(
                 config,
                 reply("ben@dept.gov.uk", ben_address, ben_q, "Sorry, one more: pronouns."),
             )
-            wait_for(lambda: processed(database, 4), message="the late reply processed")
+            wait_for(lambda: processed(database, 5), message="the late reply processed")
             acks = sink.wait_for_count(2 + 4)[2:]
 
         stored = answers(database)
@@ -304,6 +312,12 @@ def test_anonymous_answers_have_no_link_to_the_person_and_late_ones_are_kept(
             # The raw messages the answers came in are gone, and no audit entry names who answered.
             inbound = s.scalars(select(InboundMessage)).all()
             assert all(m.raw == b"" and m.mail_from == "" for m in inbound)
+            # Nor their Message-ID (in the acknowledgement's In-Reply-To) or time of arrival.
+            acked = {ack.message["In-Reply-To"] for ack in acks}
+            assert all(m.message_id not in acked for m in inbound)
+            assert all(m.message_id.endswith("@forgotten.invalid>") for m in inbound)
+            assert {(m.received_at.hour, m.received_at.minute) for m in inbound} == {(0, 0)}
+            assert {(m.processed_at.hour, m.processed_at.second) for m in inbound} == {(0, 0)}
             assert (
                 s.scalar(
                     select(func.count())

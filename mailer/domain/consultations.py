@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session, selectinload
 
 from mailer.db import read_transaction, rows_changed, transaction
 from mailer.domain import audit
 from mailer.domain.errors import DomainError, InvalidInput, InvalidLink, NotFound
+from mailer.domain.formatted_text import markdown_to_html, markdown_to_text
 from mailer.domain.links import AnswerClaim
 from mailer.domain.lists import get_list
 from mailer.domain.models import (
@@ -43,7 +45,7 @@ from mailer.domain.models import (
     VolunteerRole,
     utcnow,
 )
-from mailer.domain.news import markdown_to_html, member_list_headers
+from mailer.domain.news import member_list_headers
 from mailer.domain.outbox import Envelope, ReplyThread, enqueue, is_member, may_auto_reply
 from mailer.domain.people import find_person, normalise_email, sample_member
 from mailer.domain.reports import spreadsheet_csv
@@ -211,6 +213,7 @@ def _email_context(
         "consultation": consultation,
         "mailing_list": consultation.mailing_list,
         "question_html": markdown_to_html(consultation.question_markdown),
+        "question_text": markdown_to_text(consultation.question_markdown),
         "roles": [
             (role, services.links.volunteer_url(person, role.id) if person else "")
             for role in consultation.roles
@@ -545,12 +548,25 @@ def _add_to_answer(
                 replies=1,
             )
         )
+        if respondent is not None:
+            _store_in_id_order(session)
         return
     answer.text = answer.text + REPLY_SEPARATOR + text
     answer.replies += 1
     if person is not None:
         answer.updated_at = at
     answer.late = answer.late or late
+
+
+def _store_in_id_order(session: Session) -> None:
+    """Within the caller's transaction: a new anonymous answer must not stand where its arrival
+    put it, after the answers before it, since the acknowledgements (which name their recipients)
+    are in that same order. SQLite keeps the table in the order of its random ids (WITHOUT ROWID);
+    PostgreSQL appends, so the table is rewritten in that order (it is small, and anonymous
+    answers are few)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.flush()
+        session.execute(sql("CLUSTER consultation_answer USING pk_consultation_answer"))
 
 
 def _acknowledge(

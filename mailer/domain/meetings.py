@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, select
@@ -496,14 +497,24 @@ def meeting_figures(session: Session, meeting_id: int) -> MeetingFigures:
         return _figures(session, meeting)
 
 
-def list_of_meeting(session: Session, meeting_id: int) -> str | None:
-    """The slug of the list a meeting belongs to; None when there is no such meeting."""
+class CalendarTarget(NamedTuple):
+    """What a calendar reply is checked against: the meeting's list and its invitation's
+    current iCalendar SEQUENCE."""
+
+    list_slug: str
+    sequence: int
+
+
+def calendar_target(session: Session, meeting_id: int) -> CalendarTarget | None:
+    """The list a meeting belongs to and its current SEQUENCE; None when there is no such
+    meeting."""
     with read_transaction(session):
-        return session.scalar(
-            select(MailingList.slug)
+        row = session.execute(
+            select(MailingList.slug, Meeting.sequence)
             .join(Meeting, Meeting.list_id == MailingList.id)
             .where(Meeting.id == meeting_id)
-        )
+        ).one_or_none()
+    return CalendarTarget(row.slug, row.sequence) if row else None
 
 
 def publish_meeting(session: Session, meeting_id: int, *, published: bool, actor: str) -> Meeting:

@@ -356,7 +356,11 @@ class InboundMessage(Base):
     """A message exactly as received; stored before SMTP answers 250."""
 
     __tablename__ = "inbound_message"
-    __table_args__ = (Index("ix_inbound_message_status_lease", "status", "lease_until"),)
+    __table_args__ = (
+        Index("ix_inbound_message_status_lease", "status", "lease_until"),
+        # Its id is in the panel's URLs: never given again to another message once deleted.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -624,6 +628,9 @@ class ConsultationAnswer(Base):
     __table_args__ = (
         Index("ix_consultation_answer_consultation_received", "consultation_id", "received_at"),
         Index("ix_consultation_answer_consultation_respondent", "consultation_id", "respondent"),
+        # Stored in the order of its random ids, not of arrival (which the acknowledgements,
+        # naming their recipients, share).
+        {"sqlite_with_rowid": False},
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

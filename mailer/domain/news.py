@@ -13,14 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import css_inline
-import nh3
-from markdown_it import MarkdownIt
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
+from mailer.domain.formatted_text import markdown_to_html, markdown_to_text
 from mailer.domain.lists import get_list
 from mailer.domain.models import (
     Mailing,
@@ -42,33 +41,6 @@ from mailer.mail import headers as mail_headers
 #: Stands in for each recipient's own unsubscribe URL; replaced when a message is composed.
 UNSUBSCRIBE_PLACEHOLDER = "@@CONVENE-UNSUBSCRIBE-URL@@"
 
-_markdown = MarkdownIt(
-    "commonmark", {"html": False, "linkify": False, "typographer": False}
-).enable("table")
-_ALLOWED_TAGS = {
-    "p",
-    "br",
-    "hr",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "strong",
-    "em",
-    "a",
-    "ul",
-    "ol",
-    "li",
-    "blockquote",
-    "code",
-    "pre",
-    "table",
-    "thead",
-    "tbody",
-    "tr",
-    "th",
-    "td",
-}
 MAX_SUBJECT = 200
 FAN_OUT_CHUNK = 5000
 MAX_BODY = 100_000
@@ -81,19 +53,6 @@ class RenderedNews:
     html: str
 
 
-def markdown_to_html(source: str) -> str:
-    """Markdown to HTML that is safe to send: raw HTML is not passed through, and the
-    result is sanitised again (links only to http, https and mailto)."""
-    html = _markdown.render(source)
-    return nh3.clean(
-        html,
-        tags=_ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
-    )
-
-
 def render_news(
     services: Services,
     mailing_list: MailingList,
@@ -104,7 +63,7 @@ def render_news(
     context: dict[str, Any] = {
         "mailing_list": mailing_list,
         "subject": subject,
-        "body_markdown": body_markdown.strip(),
+        "body_text": markdown_to_text(body_markdown),
         "body_html": markdown_to_html(body_markdown),
         "unsubscribe_url": unsubscribe_url,
         "list_address": services.list_address(mailing_list.slug),

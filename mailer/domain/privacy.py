@@ -10,7 +10,11 @@ were ever sent stops working.
 
 from __future__ import annotations
 
+import mailbox
 import uuid
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
@@ -250,4 +254,35 @@ def erase_person(session: Session, email: str, *, actor: str, services: Services
             session, actor=actor, action="person.erase", target=f"person:{placeholder.id}", **result
         )
     forget_deleted_pages(session)
+    if services.config.delivery.backend == "maildir":
+        result["dev_mailbox_messages_deleted"] = forget_dev_mailbox(
+            services.config.maildir_path, address
+        )
     return result
+
+
+def forget_dev_mailbox(path: Path, address: str) -> int:
+    """Delete from the dev mailbox (the Maildir a deployment without a mail server delivers to)
+    every message to or from ``address``, matched exactly, as erasure must leave no copy of
+    their mail. Returns how many."""
+    if not path.exists():
+        return 0
+    box = mailbox.Maildir(path, create=False)
+    wanted = address.strip().lower()
+    parser = BytesHeaderParser()
+    removed = 0
+    for key in list(box.iterkeys()):
+        try:
+            with box.get_file(key) as handle:
+                headers = parser.parse(handle)  # type: ignore[arg-type]
+        except (KeyError, OSError):  # taken away meanwhile
+            continue
+        fields = [
+            str(value)
+            for name in ("Delivered-To", "To", "Cc", "From", "Reply-To")
+            for value in headers.get_all(name, [])
+        ]
+        if any(mail.strip().lower() == wanted for _, mail in getaddresses(fields)):
+            box.discard(key)
+            removed += 1
+    return removed

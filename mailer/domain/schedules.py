@@ -21,6 +21,7 @@ from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.attachments import attachment_ids
 from mailer.domain.errors import InvalidInput, NotFound
+from mailer.domain.formatted_text import markdown_to_html, markdown_to_text
 from mailer.domain.icalendar_invites import build_ics
 from mailer.domain.links import RSVP_CHOICES
 from mailer.domain.meetings import clean_location, parse_local_datetime
@@ -37,7 +38,6 @@ from mailer.domain.models import (
     SubscriptionStatus,
     utcnow,
 )
-from mailer.domain.news import markdown_to_html
 from mailer.domain.outbox import enqueue, list_envelope
 from mailer.domain.people import sample_member
 from mailer.domain.services import Services
@@ -99,6 +99,7 @@ def send_details(
             "details": details_for(meeting, rsvp.mode),
             "mode": rsvp.mode.value if rsvp.mode else None,
             "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "",
+            "agenda_text": markdown_to_text(meeting.agenda),
             "links": services.links.rsvp_urls(person, meeting),
             "day": day_words(meeting, now or utcnow()),
         },
@@ -248,6 +249,7 @@ def preview_meeting_email(
                 "details": details_for(meeting, mode),
                 "mode": mode.value,
                 "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "",
+                "agenda_text": markdown_to_text(meeting.agenda),
                 "links": links,
                 "day": "tomorrow",  # as the reminder goes out on schedule
             },
@@ -437,6 +439,14 @@ def cancel_meeting(
         )
         meeting.status = MeetingStatus.CANCELLED
         meeting.sequence += 1
+        members = set(
+            session.scalars(
+                select(Subscription.person_id).where(
+                    Subscription.list_id == meeting.list_id,
+                    Subscription.status == SubscriptionStatus.ACTIVE,
+                )
+            )
+        )
         address = services.list_address(meeting.mailing_list.slug)
         for person, _ in recipients:
             enqueue(
@@ -445,7 +455,11 @@ def cancel_meeting(
                 kind="meeting_cancelled",
                 person=person,
                 sender=list_envelope(services, meeting.mailing_list),
-                context={"meeting": meeting, "reason": reason.strip()},
+                context={
+                    "meeting": meeting,
+                    "reason": reason.strip(),
+                    "member": person.id in members,
+                },
                 calendar=build_ics(
                     meeting,
                     person=person,

@@ -74,6 +74,9 @@ class InboundOutcome:
     #: The message must keep neither who sent it nor what it said (an anonymous answer was taken
     #: out of it): only the record that it came and what was done stays.
     forget_sender: bool = False
+    #: With ``forget_sender``: what is kept of the Message-ID (see :func:`forgotten_message_id`),
+    #: so a copy of the message arriving later is still known for one.
+    kept_message_id: str | None = None
     #: The meeting the message was applied to, when it was about one.
     meeting_id: int | None = None
 
@@ -125,7 +128,11 @@ def finish_inbound(
         ),
     }
     if outcome.forget_sender:
+        day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
         values.update(
+            message_id=outcome.kept_message_id,
+            received_at=day,  # no time that lines up with the acknowledgement's
+            processed_at=day,
             raw=b"",
             size=0,
             mail_from="",
@@ -144,7 +151,26 @@ _FINISHED = (InboundStatus.DONE, InboundStatus.TRIAGE, InboundStatus.IGNORED)
 _LOCK_MESSAGE_ID = text("SELECT pg_advisory_xact_lock(:key)")
 
 
-def handled_copy(session: Session, inbound_id: int, message_id: str) -> int | None:
+def forgotten_message_id(pseudonym: str) -> str:
+    """How a message that must not keep its sender keeps its Message-ID: as a keyed digest
+    (``LinkSigner.pseudonym``), which still matches a later copy of the same message but says
+    nothing of the original (Message-IDs often name the sender's domain) and matches no
+    ``In-Reply-To`` of ours."""
+    return f"<{pseudonym}@forgotten.invalid>"
+
+
+@dataclass(frozen=True)
+class EarlierCopy:
+    """The handled copy of a message that came again: its id, and whether it was forgotten (as
+    an anonymous answer is), so the new copy is forgotten too."""
+
+    id: int
+    forgotten: bool
+
+
+def handled_copy(
+    session: Session, inbound_id: int, message_id: str, forgotten_as: str = ""
+) -> EarlierCopy | None:
     """Within the transaction handling a message: a copy of it (same Message-ID) already handled, if
     any.
 
@@ -152,22 +178,31 @@ def handled_copy(session: Session, inbound_id: int, message_id: str) -> int | No
     effects. On PostgreSQL a transaction-scoped advisory lock on the
     Message-ID makes a copy handled at the same moment by another worker
     wait for that commit and then find it; on SQLite the write lock already
-    puts writers one after another.
+    puts writers one after another. A copy handled as an anonymous answer keeps its Message-ID
+    only as ``forgotten_as`` (see :func:`forgotten_message_id`).
     """
     if not message_id:
         return None
     message_id = message_id[:998]
     if session.get_bind().dialect.name == "postgresql":
         session.connection().execute(_LOCK_MESSAGE_ID, {"key": _lock_key(message_id)})
-    return session.connection().scalar(
-        _EARLIER_COPY, {"message_id": message_id, "own_id": inbound_id}
+    row = (
+        session.connection()
+        .execute(
+            _EARLIER_COPY,
+            {"message_ids": [message_id, forgotten_as or message_id], "own_id": inbound_id},
+        )
+        .first()
     )
+    if row is None:
+        return None
+    return EarlierCopy(row.id, bool(forgotten_as) and row.message_id == forgotten_as)
 
 
 _EARLIER_COPY = (
-    select(InboundMessage.id)
+    select(InboundMessage.id, InboundMessage.message_id)
     .where(
-        InboundMessage.message_id == bindparam("message_id"),
+        InboundMessage.message_id.in_(bindparam("message_ids", expanding=True)),
         InboundMessage.id != bindparam("own_id"),
         InboundMessage.status.in_(_FINISHED),
     )

@@ -18,6 +18,9 @@ class CalendarReply:
     meeting_id: int
     attendee: str
     partstat: str
+    #: The version of the invitation answered (RFC 5545 SEQUENCE); None when the client did not
+    #: say, so the reply cannot be judged stale.
+    sequence: int | None = None
 
     @property
     def response(self) -> tuple[RsvpResponse, AttendanceMode | None] | None:
@@ -68,5 +71,9 @@ def read_calendar_reply(raw: bytes | Message, domain: str) -> CalendarReply | No
             email = str(attendee)
             email = email[7:] if email.lower().startswith("mailto:") else email
             partstat = str(getattr(attendee, "params", {}).get("PARTSTAT", "")).upper()
-            return CalendarReply(meeting_id, email.strip(), partstat)
+            try:
+                sequence = int(str(event["SEQUENCE"])) if "SEQUENCE" in event else None
+            except ValueError:
+                sequence = None
+            return CalendarReply(meeting_id, email.strip(), partstat, sequence)
     return None

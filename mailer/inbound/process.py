@@ -26,7 +26,7 @@ from mailer.domain.consultations import claim_for_reply, record_answer
 from mailer.domain.errors import DomainError
 from mailer.domain.links import AnswerClaim
 from mailer.domain.lists import leave_by_token
-from mailer.domain.meetings import list_of_meeting
+from mailer.domain.meetings import calendar_target
 from mailer.domain.membership import SenderNotAllowed, check_sender
 from mailer.domain.models import AttendanceMode, InboundIntent, InboundStatus
 from mailer.domain.outbox import ReplyThread, message_id_for_verp_token
@@ -48,6 +48,7 @@ from mailer.domain.triage import (
     acknowledge_for_triage,
     fail_inbound,
     finish_inbound,
+    forgotten_message_id,
     handled_copy,
     stored_messages,
 )
@@ -363,12 +364,16 @@ def _process(
         return InboundOutcome(InboundStatus.IGNORED, None, "no local recipient")
     if route.kind == "bounce":
         return _bounce(session, services, route.detail, message.raw, parsed.automated_reason)
-    earlier = handled_copy(session, inbound_id, parsed.message_id)
+    forgotten = _forgotten_message_id(services, parsed.message_id)
+    earlier = handled_copy(session, inbound_id, parsed.message_id, forgotten)
     if earlier is not None:
+        # A copy of an anonymous answer is forgotten as the answer's own message was.
         return InboundOutcome(
             InboundStatus.IGNORED,
             InboundIntent.DUPLICATE,
-            f"duplicate of inbound message {earlier}: not processed again",
+            f"duplicate of inbound message {earlier.id}: not processed again",
+            forget_sender=earlier.forgotten,
+            kept_message_id=forgotten if earlier.forgotten else None,
         )
     if route.kind == "leave" and route.detail:
         # forum-leave+<token>@: the List-Unsubscribe mailto. The token, not the From:, proves who
@@ -631,7 +636,14 @@ def _answer(
         InboundIntent.ANSWER,
         outcome.summary + reply,
         forget_sender=outcome.anonymous,
+        kept_message_id=_forgotten_message_id(services, message.parsed.message_id) or None,
     )
+
+
+def _forgotten_message_id(services: Services, message_id: str) -> str:
+    if not message_id:
+        return ""
+    return forgotten_message_id(services.links.pseudonym("message-id", message_id[:998]))
 
 
 def _calendar(session: Session, services: Services, message: _Message) -> InboundOutcome:
@@ -652,11 +664,22 @@ def _calendar(session: Session, services: Services, message: _Message) -> Inboun
             InboundIntent.CALENDAR,
             "calendar reply for a different attendee than the sender",
         )
-    slug = list_of_meeting(session, reply.meeting_id)
-    if slug is None:
+    target = calendar_target(session, reply.meeting_id)
+    if target is None:
         return InboundOutcome(
             InboundStatus.TRIAGE, InboundIntent.CALENDAR, "calendar reply for no meeting of ours"
         )
+    if (
+        reply.sequence is not None and reply.sequence < target.sequence
+    ):  # RFC 5546 2.1.5: a reply to a superseded invitation
+        return InboundOutcome(
+            InboundStatus.IGNORED,
+            InboundIntent.CALENDAR,
+            f"calendar {reply.partstat.lower()} not recorded: it answers an older version of the "
+            f"invitation (SEQUENCE {reply.sequence}, now {target.sequence}); the attendee has the "
+            "update to answer",
+        )
+    slug = target.list_slug
     thread = ReplyThread(parsed.message_id, parsed.references)
     try:  # the meeting's list takes answers only from the senders it takes mail from
         check_sender(

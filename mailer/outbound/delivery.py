@@ -46,8 +46,14 @@ class _Work:
     mailing: Mailing | None
     link_version: int
     files: list[MeetingAttachment] | None = None
-    error: SendError | None = None
+    error: SendError | Uncomposable | None = None
     sent: bool = False
+
+
+class Uncomposable(Exception):
+    """We could not write the message (a header that cannot be encoded, say): a fault of ours,
+    never reported by the receiving side, so it fails the message without counting as a bounce
+    against the person it was for."""
 
 
 def retry_delay(attempts: int, base_seconds: float) -> timedelta:
@@ -128,7 +134,9 @@ def _record(session_factory: sessionmaker[Session], config: Config, work: list[_
                 continue
             row.lease_until = None
             error = w.error or RetryableSendError("not attempted")
-            if isinstance(error, PermanentSendError):
+            if isinstance(error, Uncomposable):
+                row.status, row.last_error = OutboxStatus.FAILED, str(error)
+            elif isinstance(error, PermanentSendError):
                 row.status, row.last_error = OutboxStatus.FAILED, str(error)
                 record_bounce(
                     session,
@@ -199,7 +207,7 @@ async def deliver_batch(
             raw = composer.compose(item.row, item.mailing, item.link_version, item.files)
         except (ValueError, TypeError) as exc:  # e.g. a header with CR/LF: retrying cannot fix it
             log.error("outbox %s cannot be composed: %s", item.row.id, exc)
-            item.error = PermanentSendError(f"message cannot be composed: {exc}")
+            item.error = Uncomposable(f"message cannot be composed: {exc}")
             return True
         try:
             await sender.send(raw, envelope_from=item.row.sender, recipient=item.row.recipient)

@@ -159,3 +159,25 @@ def test_bad_input_is_refused_clearly(database: TestDatabase, options: dict, mes
     fields = {"list_slug": "forum", "title": "T", "question_markdown": "Q?", **options}
     with database.sessions() as s, pytest.raises(InvalidInput, match=message):
         create_consultation(s, actor="test", **fields)
+
+
+def test_anonymous_answers_are_stored_in_the_order_of_their_random_ids_not_of_arrival(
+    database: TestDatabase, services: Services
+) -> None:
+    """The acknowledgements name their recipients in the order the answers came; the answers'
+    own storage order must not repeat it."""
+    cid = sent_consultation(database, services, anonymous=True)
+    senders = [f"member{n}@dept.gov.uk" for n in range(8)]
+    for sender in senders:
+        with database.sessions() as s:
+            add_member(s, slug="forum", email=sender, actor="test")
+    for sender in senders:
+        answer(database, services, cid, f"Thoughts of {sender}", email=sender)
+    physical = (
+        "SELECT id FROM consultation_answer ORDER BY ctid"
+        if database.engine.dialect.name == "postgresql"
+        else "SELECT id FROM consultation_answer"  # a WITHOUT ROWID table scans in key order
+    )
+    with database.engine.connect() as conn:
+        stored = [row.id for row in conn.exec_driver_sql(physical)]
+    assert len(stored) == len(senders) and stored == sorted(stored)

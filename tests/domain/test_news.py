@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mailer.domain.errors import InvalidInput
+from mailer.domain.formatted_text import markdown_to_html
 from mailer.domain.lists import add_member
 from mailer.domain.models import (
     Mailing,
@@ -21,7 +22,6 @@ from mailer.domain.models import (
 from mailer.domain.news import (
     UNSUBSCRIBE_PLACEHOLDER,
     create_news,
-    markdown_to_html,
     schedule_news,
     send_due_news,
     send_news_now,

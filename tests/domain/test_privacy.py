@@ -175,6 +175,29 @@ def test_export_and_erasure_match_the_whole_address_never_a_pattern(
     assert left == ["jxsmith@wild.example", "someone@wild.example"]
 
 
+def test_erasure_empties_the_dev_mailbox_of_their_mail_and_only_theirs(
+    database: TestDatabase, services: Services
+) -> None:
+    import mailbox
+
+    assert services.config.delivery.backend == "maildir"
+    services.config.maildir_path.parent.mkdir(parents=True, exist_ok=True)
+    box = mailbox.Maildir(services.config.maildir_path, create=True)
+    for recipient in ("J_Smith@wild.example", "jxsmith@wild.example"):
+        box.add(
+            f"Delivered-To: {recipient}\r\nTo: {recipient}\r\nSubject: Your place\r\n\r\n"
+            "You are attending in person.\r\n".encode()
+        )
+    make_list(database.sessions)
+    with database.sessions() as s:
+        add_member(s, slug="forum", email="j_smith@wild.example", actor="test")
+    with database.sessions() as s:
+        result = erase_person(s, "j_smith@wild.example", actor="test", services=services)
+    assert result["dev_mailbox_messages_deleted"] == 1
+    left = [message["Delivered-To"] for message in mailbox.Maildir(services.config.maildir_path)]
+    assert left == ["jxsmith@wild.example"]
+
+
 def test_erased_text_is_not_left_readable_in_the_sqlite_file(tmp_path: Path) -> None:
     """On a database of its own: reading a SQLite file from the process that has it open would
     release that process's locks on it (POSIX locks are per process), so the file is read only

@@ -79,17 +79,20 @@ def send(
         client.sendmail(envelope or sender, [to], raw.encode())
 
 
-def send_calendar_accept(config: Config, who: str, meeting_id: int) -> None:
+def send_calendar_accept(
+    config: Config, who: str, meeting_id: int, *, sequence: int | None = None, headers: str = ""
+) -> None:
     """A calendar's Accept (iTIP METHOD:REPLY) for one of our meetings, from ``who``, proving
-    nothing."""
+    nothing unless ``headers`` do; of the invitation's version ``sequence`` if given."""
+    version = f"SEQUENCE:{sequence}\r\n" if sequence is not None else ""
     ics = (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\n"
-        f"UID:meeting-{meeting_id}@lists.test\r\nDTSTAMP:20260302T100000Z\r\n"
+        f"UID:meeting-{meeting_id}@lists.test\r\n{version}DTSTAMP:20260302T100000Z\r\n"
         f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{who}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
     )
     raw = (
-        f"From: <{who}>\r\nTo: forum@lists.test\r\nSubject: Accepted: Quarterly Forum\r\n"
-        f"Message-ID: <cal-{abs(hash(who))}@client.example>\r\n"
+        f"{headers}From: <{who}>\r\nTo: forum@lists.test\r\nSubject: Accepted: Quarterly Forum\r\n"
+        f"Message-ID: <cal-{abs(hash((who, sequence)))}@client.example>\r\n"
         "Content-Type: text/calendar; method=REPLY; charset=utf-8\r\n\r\n" + ics
     )
     with smtplib.SMTP(config.inbound.host, config.inbound.port, timeout=10) as client:
@@ -261,6 +264,30 @@ def test_a_forged_calendar_reply_changes_nothing(service: Config, database: Test
     assert answer_of(database, BOB) is None and answer_of(database, stranger) is None
     assert [m.kind for m in mail_to(database, BOB)] == ["confirm_request"]
     assert [m.kind for m in mail_to(database, stranger)] == ["confirm_request"]
+
+
+def test_a_calendar_reply_to_an_older_version_of_the_invitation_is_not_applied(
+    service: Config, database: TestDatabase
+) -> None:
+    from mailer.domain.schedules import update_meeting
+
+    meeting = make_meeting(database.sessions, capacity=None)
+    with database.sessions() as s:
+        add_member(s, slug="forum", email=BOB, actor="test")
+        send_invitations(s, build_services(service), meeting.id, actor="test")  # SEQUENCE 0
+        update_meeting(
+            s, build_services(service), meeting.id, title="Forum (new day)", actor="test"
+        )
+    send_calendar_accept(service, BOB, meeting.id, sequence=0, headers=dmarc_pass(BOB))
+    handled(database, 1)
+    assert answer_of(database, BOB) is None
+    with database.sessions() as s:
+        inbound = s.scalars(select(InboundMessage)).one()
+    assert inbound.status is InboundStatus.IGNORED and "older version" in inbound.outcome
+    # The same Accept of the current version is recorded; so is one whose client gave none.
+    send_calendar_accept(service, BOB, meeting.id, sequence=1, headers=dmarc_pass(BOB))
+    handled(database, 2)
+    assert answer_of(database, BOB).response is RsvpResponse.ATTENDING
 
 
 def test_an_answer_to_someone_elses_consultation_address_is_stored_for_no_one(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from mailer.config import Config
-from mailer.domain.models import OutboxMessage, OutboxStatus, Person, utcnow
+from mailer.domain.models import BounceEvent, OutboxMessage, OutboxStatus, Person, utcnow
 from mailer.domain.outbox import Envelope, enqueue
 from mailer.domain.queue import claim_outbox
 from mailer.domain.services import build_services
@@ -72,7 +72,12 @@ def test_delivers_once_with_the_stored_message_id(database: TestDatabase, sink_c
     assert got.mail_from == "bounces+" + stored.message_id.strip("<>").split("@")[0] + "@lists.test"
     assert got.message["From"].addresses[0].display_name == "Forum – Ünïcode"
     assert b"=?utf-8?" in got.raw  # the non-ASCII name is RFC 2047 encoded on the wire
-    assert got.message.get_content_type() == "text/plain"
+    # Written in text alone, sent as text and the same words as HTML.
+    assert got.message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in got.message.iter_parts()] == [
+        "text/plain",
+        "text/html",
+    ]
     # Nothing left to do: a second pass sends nothing more.
     assert deliver(database, config, SmtpSender(config.delivery.smarthost)) == 0
     assert len(sink.received) == 1
@@ -180,6 +185,9 @@ def test_a_row_with_a_newline_in_a_header_fails_permanently_and_sends_nothing(
     stored = row(database, row_id)
     assert stored.status is OutboxStatus.FAILED and "cannot be composed" in stored.last_error
     assert sink.received == []
+    # Our fault, not a report from the receiving side: no bounce against the person.
+    with database.sessions() as s:
+        assert s.scalars(select(BounceEvent)).all() == []
 
 
 def test_maildir_sender_writes_the_dev_mailbox(database: TestDatabase, tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def test_create_preview_send_search_tag_and_export(
         closes_at="2099-03-01",
     )
     assert cid and "Draft saved" in body
-    assert "What would you like to **gain**?" in body and "Please reply by" in body  # the preview
+    assert "What would you like to gain?" in body and "Please reply by" in body  # the preview
     assert "<script>alert" not in body and "&lt;script&gt;" in body
     sent = client.post(f"/panel/consultations/{cid}/send", {"csrf_token": client.csrf_token(body)})
     assert "Sending to 2 members" in sent.body and re.search(

@@ -38,7 +38,8 @@ def test_write_preview_test_and_send(client: HttpClient, database: TestDatabase)
     )
     assert created.status == 200 and "Draft saved" in created.body
     news_id = int(re.search(r"/panel/news/(\d+)/preview.html", created.body).group(1))
-    assert "The forum meets in **March**." in created.body  # plain-text version shown
+    assert "The forum meets in March." in created.body  # plain-text version, as text
+    assert "**March**" not in created.body
     preview = client.get(f"/panel/news/{news_id}/preview.html")
     assert "<strong" in preview.body and "March" in preview.body
     assert (

@@ -3,6 +3,7 @@ volunteers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -164,7 +165,7 @@ def consultation_csv(consultation_id: int) -> Any:
     )
 
 
-def _act(consultation_id: int, action, success: str) -> Any:  # type: ignore[no-untyped-def]
+def _act(consultation_id: int, action, success: str | Callable[[Any], str]) -> Any:  # type: ignore[no-untyped-def]
     return run_action(
         action, success, url_for("panel.consultation_detail", consultation_id=consultation_id)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from mailer.domain.formatted_text import markdown_to_html
 from mailer.domain.news import (
     MAX_BODY,
     cancel_news,
@@ -27,7 +29,6 @@ from mailer.domain.news import (
     delivery_report,
     get_news,
     list_news,
-    markdown_to_html,
     preview_news,
     schedule_news,
     send_news_now,
@@ -154,7 +155,7 @@ def news_preview_html(news_id: int) -> Any:
     return email_html_response(preview_news(get_session(), get_services(), news_id).html)
 
 
-def _act(news_id: int, action, success: str) -> Any:  # type: ignore[no-untyped-def]
+def _act(news_id: int, action, success: str | Callable[[Any], str]) -> Any:  # type: ignore[no-untyped-def]
     return run_action(action, success, url_for("panel.news_detail", news_id=news_id))
 
 
