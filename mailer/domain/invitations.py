@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from mailer.db import transaction
+from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.attachments import attachment_ids
 from mailer.domain.errors import InvalidInput, NotFound
@@ -31,6 +31,33 @@ from mailer.domain.rsvp import check_open
 from mailer.domain.services import Services
 
 
+def _not_yet_answered(meeting: Meeting) -> Select[Person]:
+    """The members an invitation goes to: active on the meeting's list, and not answered yet."""
+    answered = select(Rsvp.person_id).where(Rsvp.meeting_id == meeting.id)
+    return (
+        select(Person)
+        .join(Subscription, Subscription.person_id == Person.id)
+        .where(
+            Subscription.list_id == meeting.list_id,
+            Subscription.status == SubscriptionStatus.ACTIVE,
+            Person.id.not_in(answered),
+        )
+    )
+
+
+def invitation_count(session: Session, meeting_id: int) -> int:
+    """How many members ``send_invitations`` would reach now (the count an organiser
+    confirms)."""
+    with read_transaction(session):
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        return (
+            session.scalar(select(func.count()).select_from(_not_yet_answered(meeting).subquery()))
+            or 0
+        )
+
+
 def send_invitations(session: Session, services: Services, meeting_id: int, *, actor: str) -> int:
     """Invite every active member of the meeting's list who has not answered yet; returns how many.
 
@@ -49,17 +76,7 @@ def send_invitations(session: Session, services: Services, meeting_id: int, *, a
         if meeting.status is not MeetingStatus.PUBLISHED:
             raise InvalidInput("Publish the meeting before inviting people to it.")
         check_open(meeting)
-        answered = select(Rsvp.person_id).where(Rsvp.meeting_id == meeting.id)
-        people = session.scalars(
-            select(Person)
-            .join(Subscription, Subscription.person_id == Person.id)
-            .where(
-                Subscription.list_id == meeting.list_id,
-                Subscription.status == SubscriptionStatus.ACTIVE,
-                Person.id.not_in(answered),
-            )
-            .order_by(Person.id)
-        ).all()
+        people = session.scalars(_not_yet_answered(meeting).order_by(Person.id)).all()
         mailing_list = meeting.mailing_list
         address = services.list_address(mailing_list.slug)
         domain = services.config.mail.domain
@@ -108,13 +125,16 @@ class PublicMeeting:
 
     meeting: Meeting
     places_left: int | None
+    #: It has ended: the page says so and offers nothing to answer.
+    over: bool
 
 
 def public_meeting(session: Session, meeting_id: int) -> PublicMeeting:
     from mailer.domain.meetings import meeting_figures
 
     figures = meeting_figures(session, meeting_id)
-    return PublicMeeting(figures.meeting, figures.places_left)
+    over = figures.meeting.ends_at <= utcnow()
+    return PublicMeeting(figures.meeting, None if over else figures.places_left, over)
 
 
 def send_links(

@@ -113,6 +113,22 @@ class Member:
     last_bounce_status: str = ""
 
 
+def active_member_count(session: Session, list_id: int) -> int:
+    """How many members a send to the whole list reaches (the count an organiser confirms)."""
+    with read_transaction(session):
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(Subscription)
+                .where(
+                    Subscription.list_id == list_id,
+                    Subscription.status == SubscriptionStatus.ACTIVE,
+                )
+            )
+            or 0
+        )
+
+
 def add_member(
     session: Session, *, slug: str, email: str, display_name: str | None = None, actor: str
 ) -> Subscription:

@@ -62,6 +62,15 @@ def clean_location(text: str) -> str:
     return cleaned
 
 
+def refuse_past_start(starts: datetime, now: datetime | None = None) -> None:
+    """A meeting is set up (or moved) only to a time still to come: invitations to a past one
+    would ask people to answer for what is over."""
+    if starts <= (now or utcnow()):
+        raise InvalidInput(
+            "The start is in the past. Give a date and time still to come.", field="starts_at"
+        )
+
+
 def create_meeting(
     session: Session,
     *,
@@ -104,6 +113,7 @@ def create_meeting(
     ends = parse_local_datetime(ends_at, timezone_name, "ends_at")
     if ends <= starts:
         raise InvalidInput("The meeting must end after it starts.", field="ends_at")
+    refuse_past_start(starts)
     deadline = (
         parse_local_datetime(rsvp_deadline, timezone_name, "rsvp_deadline")
         if rsvp_deadline

@@ -24,7 +24,7 @@ from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.formatted_text import markdown_to_html, markdown_to_text
 from mailer.domain.icalendar_invites import build_ics
 from mailer.domain.links import RSVP_CHOICES
-from mailer.domain.meetings import clean_location, parse_local_datetime
+from mailer.domain.meetings import clean_location, parse_local_datetime, refuse_past_start
 from mailer.domain.models import (
     AttendanceMode,
     Meeting,
@@ -334,6 +334,8 @@ def update_meeting(
             meeting.ends_at = parse_local_datetime(ends_at, meeting.timezone, "ends_at")
         if meeting.ends_at <= meeting.starts_at:
             raise InvalidInput("The meeting must end after it starts.", field="ends_at")
+        if starts_at is not None and meeting.starts_at != before["time"]:
+            refuse_past_start(meeting.starts_at)
         if location is not None:
             meeting.location = clean_location(location)
         if venue is not None:

@@ -149,6 +149,17 @@ def test_no_serious_or_critical_violations(
     log_in(page, base)
     for path in panel_pages:
         check(base + path)
+    # On a phone (390 px), no page scrolls sideways: wide tables scroll inside their own box.
+    page.set_viewport_size({"width": 390, "height": 800})
+    for url in [*public_pages, *(base + path for path in panel_pages)]:
+        page.goto(url, wait_until="networkidle")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            wide = page.evaluate(
+                "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect()"
+                ".right > 391).slice(-3).map(e => e.outerHTML.slice(0, 90))"
+            )
+            problems.append(f"{url}: {width} px wide at 390 px: {wide}")
     # The checker itself finds real problems: an unlabelled field and an image without text.
     page.set_content(
         '<html lang="en"><body><main><form><input type="text"></form><img '

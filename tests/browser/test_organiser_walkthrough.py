@@ -75,6 +75,12 @@ def test_an_organiser_walks_the_main_flows(
 
     # Send invitations.
     page.get_by_role("button", name="Send invitations to Leaders of Networks Forum").click()
+    page.get_by_role("heading", name="Send the invitation to 2 members?").wait_for()
+    with db.sessions() as s:  # nothing goes before the organiser confirms the count
+        assert (
+            s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "invitation")).all() == []
+        )
+    page.get_by_role("button", name="Yes, send 2 invitations").click()
     page.get_by_text("Invitations are on their way to 2 members.").wait_for()
 
     # See an RSVP arrive: Ana opens her invitation's link in her own browser and answers.

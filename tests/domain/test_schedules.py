@@ -353,3 +353,29 @@ def test_agenda_is_sent_once_across_a_worker_restart(database: TestDatabase, tmp
             )
             == 3
         )
+
+
+def test_a_meeting_cannot_be_set_up_or_moved_into_the_past(
+    database: TestDatabase, services: Services
+) -> None:
+    import pytest
+
+    from mailer.domain.errors import InvalidInput
+    from mailer.domain.meetings import create_meeting
+
+    make_list(database.sessions)
+    with database.sessions() as s, pytest.raises(InvalidInput, match="in the past"):
+        create_meeting(
+            s,
+            list_slug="forum",
+            title="Yesterday",
+            starts_at="2020-01-01 10:00",
+            ends_at="2020-01-01 12:00",
+            format="remote",
+            actor="test",
+        )
+    meeting = make_meeting(database.sessions)
+    with database.sessions() as s, pytest.raises(InvalidInput, match="in the past"):
+        update_meeting(s, services, meeting.id, starts_at="2020-01-01 10:00", actor="test")
+    with database.sessions() as s:  # a change of title alone is no move in time
+        update_meeting(s, services, meeting.id, title="Renamed", actor="test")

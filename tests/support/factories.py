@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.db import read_transaction
@@ -38,24 +38,41 @@ def make_meeting(
     location: str = "",
     description: str = "",
 ) -> Meeting:
+    """A meeting ``starts_in`` from now. One in the past (which cannot be created) is made as
+    it was, a week before it started, and then its time passes."""
     starts = (datetime.now(UTC) + starts_in).replace(microsecond=0)
+    shift = timedelta(days=7) - starts_in if starts_in <= timedelta(0) else timedelta(0)
     with sessions() as session:
-        return create_meeting(
+        meeting = create_meeting(
             session,
             list_slug=list_slug,
             title=title,
-            starts_at=starts,
-            ends_at=starts + timedelta(hours=hours),
+            starts_at=starts + shift,
+            ends_at=starts + shift + timedelta(hours=hours),
             format=format,
             venue="Room 1.01, 1 Example Street, London" if format != "remote" else "",
             dial_in="https://meet.invalid/secret-room",
             capacity=capacity,
-            rsvp_deadline=starts - deadline_before if deadline_before else None,
+            rsvp_deadline=starts + shift - deadline_before if deadline_before else None,
             status=status,
             location=location,
             description=description,
             actor="test",
         )
+    if shift:
+        with sessions() as session, session.begin():
+            session.execute(
+                update(Meeting)
+                .where(Meeting.id == meeting.id)
+                .values(
+                    starts_at=starts,
+                    ends_at=starts + timedelta(hours=hours),
+                    rsvp_deadline=starts - deadline_before if deadline_before else None,
+                )
+            )
+        with sessions() as session:
+            return session.get_one(Meeting, meeting.id)
+    return meeting
 
 
 def make_organiser(

@@ -334,3 +334,13 @@ def test_a_meeting_without_a_location_is_described_by_its_format_alone(
     assert "In person or online." in client.get(f"/meetings/{hybrid.id}").body
     body = client.get(f"/meetings/{online.id}").body
     assert "Online." in body and "In person" not in body
+
+
+def test_the_page_of_a_meeting_that_is_over_says_so_and_offers_nothing(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    make_list(database.sessions)
+    past = make_meeting(database.sessions, starts_in=timedelta(days=-3), deadline_before=None)
+    page = client.get(f"/meetings/{past.id}")
+    assert page.status == 200 and "This meeting has finished." in page.body
+    assert "Email me my links" not in page.body and "places left" not in page.body

@@ -15,7 +15,7 @@ from wtforms.validators import Length, NumberRange, Optional
 from mailer.domain import audit
 from mailer.domain.attachments import add_attachment, list_attachments
 from mailer.domain.health import delivery_health
-from mailer.domain.invitations import send_invitations
+from mailer.domain.invitations import invitation_count, send_invitations
 from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings, publish_meeting
 from mailer.domain.reports import attendees_csv, representation
@@ -25,7 +25,7 @@ from mailer.rendering import counted
 from web.auth import require_login
 from web.db import get_config, get_services, get_session
 from web.errors import flash_refusal
-from web.panel.actions import csv_download, current_actor, flash_outcome
+from web.panel.actions import confirmation, csv_download, current_actor, flash_outcome
 
 bp = Blueprint("panel", __name__, url_prefix="/panel")
 bp.before_request(require_login)
@@ -138,6 +138,39 @@ def meeting_publish(meeting_id: int) -> Any:
     return redirect(url_for("panel.meeting", meeting_id=meeting_id))
 
 
+@bp.get("/meetings/<int:meeting_id>/invite")
+def meeting_invite_confirm(meeting_id: int) -> Any:
+    """Before invitations go: how many members, and what each one gets."""
+    report = attendee_report(get_session(), meeting_id)
+    meeting = report.meeting
+    count = invitation_count(get_session(), meeting_id)
+    back = url_for("panel.meeting", meeting_id=meeting_id)
+    if not count:
+        return confirmation(
+            question="There is no one to invite",
+            details=[f"Everyone on {meeting.mailing_list.name} has already answered."],
+            button=None,
+            action="",
+            back=back,
+        )
+    again = meeting.invited_at is not None
+    return confirmation(
+        question=f"Send the invitation again to {counted(count, 'member')} who have not answered?"
+        if again
+        else f"Send the invitation to {counted(count, 'member')}?",
+        details=[
+            f"Each member of {meeting.mailing_list.name} who has not answered yet gets their "
+            "own email, with links to answer and a calendar invitation.",
+            "It says when the meeting is and where in public words; the venue and joining "
+            "details go later, to registered delegates only.",
+            "Members who have already answered are not sent it again.",
+        ],
+        button=f"Yes, send {counted(count, 'invitation')}",
+        action=url_for("panel.meeting_invite", meeting_id=meeting_id),
+        back=back,
+    )
+
+
 @bp.post("/meetings/<int:meeting_id>/invite")
 def meeting_invite(meeting_id: int) -> Any:
     flash_outcome(
@@ -164,6 +197,7 @@ def _dev_maildir() -> mailbox.Maildir:
     config = get_config()
     if config.delivery.backend != "maildir":
         abort(404)
+    config.maildir_path.parent.mkdir(parents=True, exist_ok=True)  # nothing delivered yet
     return mailbox.Maildir(config.maildir_path, create=True)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import abort, flash, g, make_response, redirect
+from flask import abort, flash, g, make_response, redirect, render_template
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
@@ -93,3 +93,28 @@ def run_action(action: Callable[[], Any], success: str | Callable[[Any], str], b
         missing_is_refused=True,
     )
     return redirect(back)
+
+
+def confirmation(
+    *,
+    question: str,
+    details: list[str],
+    button: str | None,
+    action: str,
+    back: str,
+    warning: bool = False,
+    fields: dict[str, str] | None = None,
+) -> Any:
+    """The page before a send or a destructive action: what will happen, to how many, and the one
+    button that does it (a warning button when it cannot be undone). With no ``button`` there is
+    nothing to do, and the page only says why."""
+    return render_template(
+        "panel/confirm.html",
+        question=question,
+        details=details,
+        button=button,
+        action=action,
+        back=back,
+        warning=warning,
+        fields=fields or {},
+    )

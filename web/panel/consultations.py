@@ -8,7 +8,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -30,6 +30,7 @@ from mailer.domain.consultations import (
     untag_answer,
     volunteers_by_role,
 )
+from mailer.domain.lists import active_member_count
 from mailer.domain.models import ConsultationKind
 from mailer.rendering import counted
 from web.db import get_services, get_session
@@ -37,6 +38,7 @@ from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
 from web.panel.actions import (
     ActionForm,
+    confirmation,
     csv_download,
     current_actor,
     flash_outcome,
@@ -168,6 +170,64 @@ def consultation_csv(consultation_id: int) -> Any:
 def _act(consultation_id: int, action, success: str | Callable[[Any], str]) -> Any:  # type: ignore[no-untyped-def]
     return run_action(
         action, success, url_for("panel.consultation_detail", consultation_id=consultation_id)
+    )
+
+
+@bp.get("/consultations/<int:consultation_id>/send")
+def consultation_send_confirm(consultation_id: int) -> Any:
+    """Before a consultation goes: to how many members, and what they are told."""
+    consultation = get_consultation(get_session(), consultation_id)
+    count = active_member_count(get_session(), consultation.list_id)
+    return confirmation(
+        question=f"Send “{consultation.title}” to {counted(count, 'member')} now?",
+        details=[
+            f"Each member of {consultation.mailing_list.name} gets their own email and answers "
+            "by replying to it.",
+            "Their answers are stored without their name or address."
+            if consultation.anonymous
+            else "You will see who wrote each answer.",
+            "It cannot be taken back once it has gone.",
+        ],
+        button=f"Yes, send to {counted(count, 'member')}",
+        action=url_for("panel.consultation_send", consultation_id=consultation_id),
+        back=url_for("panel.consultation_detail", consultation_id=consultation_id),
+    )
+
+
+@bp.get("/consultations/<int:consultation_id>/close")
+def consultation_close_confirm(consultation_id: int) -> Any:
+    consultation = get_consultation(get_session(), consultation_id)
+    return confirmation(
+        question=f"Close “{consultation.title}” now?",
+        details=[
+            "Replies after now are still kept, marked late, and their senders are told it has "
+            "closed."
+        ],
+        button="Yes, close it",
+        action=url_for("panel.consultation_close", consultation_id=consultation_id),
+        back=url_for("panel.consultation_detail", consultation_id=consultation_id),
+        warning=True,
+    )
+
+
+@bp.get("/consultations/<int:consultation_id>/offers/<int:offer_id>/accept")
+def offer_accept_confirm(consultation_id: int, offer_id: int) -> Any:
+    offers = [
+        (offer, group.role)
+        for group in volunteers_by_role(get_session(), consultation_id)
+        for offer in group.offers
+        if offer.id == offer_id
+    ]
+    if not offers:
+        abort(404)
+    offer, role = offers[0]
+    who = offer.person.display_name or offer.person.email
+    return confirmation(
+        question=f"Accept {who} for {role.name}?",
+        details=[f"We will email {offer.person.email} to say their offer is accepted."],
+        button="Yes, accept",
+        action=url_for("panel.offer_accept", consultation_id=consultation_id, offer_id=offer_id),
+        back=url_for("panel.consultation_detail", consultation_id=consultation_id),
     )
 
 

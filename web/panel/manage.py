@@ -37,6 +37,7 @@ from mailer.domain.lists import (
     configure_list,
     create_list,
     find_list,
+    get_list,
     list_members,
     rename_member,
 )
@@ -47,7 +48,7 @@ from mailer.rendering import counted
 from web.db import get_config, get_services, get_session
 from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
-from web.panel.actions import csv_download, current_actor, flash_outcome
+from web.panel.actions import confirmation, csv_download, current_actor, flash_outcome
 
 
 class ListForm(FlaskForm):
@@ -279,6 +280,24 @@ def list_settings(slug: str) -> Any:
         refused="Not saved",
     )
     return redirect(url_for("panel.list_detail", slug=slug))
+
+
+@bp.get("/lists/<slug>/remove")
+def list_remove_member_confirm(slug: str) -> Any:
+    email = request.args.get("email", "")
+    mailing_list = get_list(get_session(), slug)
+    return confirmation(
+        question=f"Remove {email} from {mailing_list.name}?",
+        details=[
+            "They get no more mail from the list, and every link they were sent stops working.",
+            "They are not told. Only an organiser can add them back.",
+        ],
+        button="Yes, remove them",
+        action=url_for("panel.list_remove_member", slug=slug),
+        back=url_for("panel.list_detail", slug=slug),
+        warning=True,
+        fields={"email": email},
+    )
 
 
 @bp.post("/lists/<slug>/remove")

@@ -7,12 +7,19 @@ from typing import Any
 
 from flask import abort, redirect, render_template, url_for
 
+from mailer.domain.meetings import attendee_report
 from mailer.domain.schedules import PREVIEWS, preview_meeting_email, send_agenda_now, set_agenda
 from mailer.rendering import counted
 from web.db import get_services, get_session
 from web.errors import flash_refusal
 from web.panel import AgendaForm, bp
-from web.panel.actions import current_actor, email_html_response, flash_outcome, run_action
+from web.panel.actions import (
+    confirmation,
+    current_actor,
+    email_html_response,
+    flash_outcome,
+    run_action,
+)
 
 
 @bp.post("/meetings/<int:meeting_id>/agenda")
@@ -35,6 +42,35 @@ def meeting_agenda(meeting_id: int) -> Any:
             refused="Not saved",
         )
     return redirect(url_for("panel.meeting", meeting_id=meeting_id) + "#agenda")
+
+
+@bp.get("/meetings/<int:meeting_id>/agenda/send")
+def meeting_agenda_send_confirm(meeting_id: int) -> Any:
+    """Before the agenda goes early: to how many delegates, and who gets which details."""
+    report = attendee_report(get_session(), meeting_id)
+    count = report.in_person + report.remote + report.undecided
+    back = url_for("panel.meeting", meeting_id=meeting_id) + "#agenda"
+    if not count:
+        return confirmation(
+            question="There is no delegate to send the agenda to",
+            details=["Nobody is registered yet. Delegates who register later get it then."],
+            button=None,
+            action="",
+            back=back,
+        )
+    return confirmation(
+        question=f"Send the agenda to {counted(count, 'delegate')} now?",
+        details=[
+            f"{counted(report.in_person, 'in-person delegate')}: the agenda and the venue.",
+            f"{counted(report.remote, 'remote delegate')}: the agenda and the joining details.",
+            f"{counted(report.undecided, 'delegate')} yet to say how they will attend: the "
+            "agenda, and a request to choose (no venue or joining details yet).",
+            "It is not sent again on its scheduled day; people who register later get it then.",
+        ],
+        button=f"Yes, send {counted(count, 'agenda')}",
+        action=url_for("panel.meeting_agenda_send", meeting_id=meeting_id),
+        back=back,
+    )
 
 
 @bp.post("/meetings/<int:meeting_id>/agenda/send")

@@ -22,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from mailer.domain.formatted_text import markdown_to_html
+from mailer.domain.lists import active_member_count
 from mailer.domain.news import (
     MAX_BODY,
     cancel_news,
@@ -41,6 +42,7 @@ from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
 from web.panel.actions import (
     ActionForm,
+    confirmation,
     current_actor,
     email_html_response,
     list_choices,
@@ -171,6 +173,24 @@ def news_test(news_id: int) -> Any:
             actor=current_actor(),
         ),
         f"A test copy is on its way to {g.organiser.email}.",
+    )
+
+
+@bp.get("/news/<int:news_id>/send")
+def news_send_confirm(news_id: int) -> Any:
+    """Before news goes: to how many members, each on their own."""
+    news = get_news(get_session(), news_id)
+    count = active_member_count(get_session(), news.list_id)
+    return confirmation(
+        question=f"Send “{news.subject}” to {counted(count, 'member')} now?",
+        details=[
+            f"Each member of {news.mailing_list.name} gets their own copy, with their own "
+            "unsubscribe link; nobody sees anyone else's address.",
+            "It cannot be taken back once it has gone.",
+        ],
+        button=f"Yes, send to {counted(count, 'member')}",
+        action=url_for("panel.news_send", news_id=news_id),
+        back=url_for("panel.news_detail", news_id=news_id),
     )
 
 
