@@ -299,6 +299,32 @@ def _recipients_of_changes(session: Session, meeting: Meeting) -> list[tuple[Per
     return out
 
 
+@dataclass(frozen=True)
+class MeetingChanges:
+    """What an organiser changes of a meeting; a detail left None stays as it is."""
+
+    title: str | None = None
+    starts_at: str | datetime | None = None
+    ends_at: str | datetime | None = None
+    location: str | None = None
+    venue: str | None = None
+    dial_in: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    """What a change of a meeting comes to: the details that change (as the update email names
+    them) and, for each set of changes a person is told of, how many people are told it."""
+
+    changed: list[str]
+    told: dict[tuple[str, ...], int]
+
+    @property
+    def people(self) -> int:
+        return sum(self.told.values())
+
+
 def update_meeting(
     session: Session,
     services: Services,
@@ -311,39 +337,17 @@ def update_meeting(
     location: str | None = None,
     venue: str | None = None,
     dial_in: str | None = None,
+    description: str | None = None,
 ) -> int:
-    """Change a meeting; if time or place changed after anyone was told, tell them (SEQUENCE + 1).
+    """Change a meeting; if time or place changed after anyone was told, tell them (SEQUENCE + 1),
+    each person only of what changed for them.
 
     Returns how many people were emailed.
     """
+    changes = MeetingChanges(title, starts_at, ends_at, location, venue, dial_in, description)
     with transaction(session):
-        meeting = session.scalar(
-            select(Meeting)
-            .options(joinedload(Meeting.mailing_list))
-            .where(Meeting.id == meeting_id)
-            .with_for_update(of=Meeting)
-        )
-        if meeting is None:
-            raise NotFound("There is no such meeting.")
-        before = _what_people_were_told(meeting)
-        if title is not None and title.strip():
-            meeting.title = title.strip()
-        if starts_at is not None:
-            meeting.starts_at = parse_local_datetime(starts_at, meeting.timezone, "starts_at")
-        if ends_at is not None:
-            meeting.ends_at = parse_local_datetime(ends_at, meeting.timezone, "ends_at")
-        if meeting.ends_at <= meeting.starts_at:
-            raise InvalidInput("The meeting must end after it starts.", field="ends_at")
-        if starts_at is not None and meeting.starts_at != before["time"]:
-            refuse_past_start(meeting.starts_at)
-        if location is not None:
-            meeting.location = clean_location(location)
-        if venue is not None:
-            meeting.venue = venue.strip()
-        if dial_in is not None:
-            meeting.dial_in = dial_in.strip()
-        after = _what_people_were_told(meeting)
-        changed = [name for name in after if after[name] != before[name]]
+        meeting = _locked_meeting(session, meeting_id)
+        changed, told = _apply_changes(session, meeting, changes)
         if not changed:
             return 0
         audit.record(
@@ -353,11 +357,9 @@ def update_meeting(
             target=f"meeting:{meeting.id}",
             changed=changed,
         )
-        told = meeting.invited_at is not None or meeting.agenda_sent_at is not None
-        if not told and not _delegates(session, meeting):
+        if not told:
             return 0
         meeting.sequence += 1
-        recipients = _recipients_of_changes(session, meeting)
         address = services.list_address(meeting.mailing_list.slug)
         had_calendar = set(
             session.scalars(
@@ -367,13 +369,7 @@ def update_meeting(
                 )
             )
         )
-        told_now = 0
-        for person, rsvp in recipients:
-            details = details_for(meeting, rsvp.mode) if rsvp is not None else Details("", "")
-            theirs = _changes_for(changed, details)
-            if not theirs:  # a new venue is nothing to someone joining online, say
-                continue
-            told_now += 1
+        for person, details, theirs in told:
             enqueue(
                 session,
                 services,
@@ -396,26 +392,111 @@ def update_meeting(
                     alarm_minutes=services.config.mail.calendar_alarm_minutes,
                 ),
             )
-        return told_now
+        return len(told)
+
+
+class _Preview(Exception):
+    def __init__(self, plan: UpdatePlan) -> None:
+        self.plan = plan
+
+
+def preview_update(session: Session, meeting_id: int, changes: MeetingChanges) -> UpdatePlan:
+    """What ``update_meeting`` would change and whom it would tell of what, changing nothing: the
+    same steps, in a transaction that is then rolled back. Refuses what it would refuse."""
+    try:
+        with transaction(session):
+            meeting = _locked_meeting(session, meeting_id)
+            changed, told = _apply_changes(session, meeting, changes)
+            counts: dict[tuple[str, ...], int] = {}
+            for _, _, theirs in told:
+                counts[tuple(theirs)] = counts.get(tuple(theirs), 0) + 1
+            raise _Preview(UpdatePlan(changed, counts))
+    except _Preview as preview:
+        return preview.plan
+
+
+def _locked_meeting(session: Session, meeting_id: int) -> Meeting:
+    meeting = session.scalar(
+        select(Meeting)
+        .options(joinedload(Meeting.mailing_list))
+        .where(Meeting.id == meeting_id)
+        .with_for_update(of=Meeting)
+    )
+    if meeting is None:
+        raise NotFound("There is no such meeting.")
+    return meeting
+
+
+def _apply_changes(
+    session: Session, meeting: Meeting, changes: MeetingChanges
+) -> tuple[list[str], list[tuple[Person, Details, list[str]]]]:
+    """Within the caller's transaction: make the changes (refusing what cannot be), and say what
+    changed and who is to be told what: delegates, and once invitations went out, members who
+    have not answered; each only of the changes that are theirs."""
+    before = _what_people_were_told(meeting)
+    if changes.title is not None and changes.title.strip():
+        meeting.title = changes.title.strip()
+    if changes.starts_at is not None:
+        meeting.starts_at = parse_local_datetime(changes.starts_at, meeting.timezone, "starts_at")
+    if changes.ends_at is not None:
+        meeting.ends_at = parse_local_datetime(changes.ends_at, meeting.timezone, "ends_at")
+    if meeting.ends_at <= meeting.starts_at:
+        raise InvalidInput("The meeting must end after it starts.", field="ends_at")
+    if meeting.starts_at != before["start time"]:
+        refuse_past_start(meeting.starts_at)
+    if changes.location is not None:
+        meeting.location = clean_location(changes.location)
+    if changes.venue is not None:
+        meeting.venue = changes.venue.strip()
+    if changes.dial_in is not None:
+        meeting.dial_in = changes.dial_in.strip()
+    if changes.description is not None:
+        meeting.description = changes.description.strip()
+    after = _what_people_were_told(meeting)
+    changed = [name for name in after if after[name] != before[name]]
+    told_anyone = meeting.invited_at is not None or meeting.agenda_sent_at is not None
+    if not changed or (not told_anyone and not _delegates(session, meeting)):
+        return changed, []
+    told = []
+    for person, rsvp in _recipients_of_changes(session, meeting):
+        details = details_for(meeting, rsvp.mode) if rsvp is not None else Details("", "")
+        theirs = _changes_for(changed, details)
+        if theirs:  # a new venue is nothing to someone joining online, say
+            told.append((person, details, theirs))
+    return changed, told
 
 
 def _what_people_were_told(meeting: Meeting) -> dict[str, object]:
-    """A meeting's told facts by the name its update email gives each change."""
+    """What people know of a meeting, by the name its update email gives each change (a new
+    public summary changes their page and next invitation, but is emailed to no one)."""
     return {
         "title": meeting.title,
-        "time": meeting.starts_at,
-        "end": meeting.ends_at,
+        "start time": meeting.starts_at,
+        "end time": meeting.ends_at,
         "location": meeting.where,
         "venue": meeting.venue,
         "dial-in": meeting.dial_in,
+        "summary": meeting.description,
     }
 
 
 def _changes_for(changed: list[str], details: Details) -> list[str]:
-    """What of a meeting's changes a person is told: its title and time, and the venue or the
-    joining details only to whoever is given them."""
+    """What of a meeting's changes a person is told: its title, time and location, and the venue
+    or the joining details only to whoever is given them. A new public summary is no news to
+    email anyone about."""
     private = {"venue": details.venue, "dial-in": details.dial_in}
-    return [c for c in changed if c not in private or private[c]]
+    return [c for c in changed if c != "summary" and (c not in private or private[c])]
+
+
+def cancellation_count(session: Session, meeting_id: int) -> int:
+    """How many people ``cancel_meeting`` would tell now (the count an organiser confirms)."""
+    with read_transaction(session):
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        if meeting.status is not MeetingStatus.PUBLISHED:
+            return 0
+        return len(_recipients_of_changes(session, meeting))
 
 
 def cancel_meeting(

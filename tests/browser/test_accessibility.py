@@ -114,6 +114,11 @@ def test_no_serious_or_critical_violations(
         "/panel/consultations/new",
         f"/panel/consultations/{consultation.id}",
         f"/panel/meetings/{meeting.id}/emails/agenda-in-person",
+        f"/panel/meetings/{meeting.id}/edit",
+        f"/panel/meetings/{meeting.id}/cancel",
+        f"/panel/meetings/{meeting.id}/invite",
+        f"/panel/news/{news.id}/send",
+        "/panel/lists/forum/remove?email=ana@example.org",
     ]
     axe = Axe()
     page = chromium_browser.new_page()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -41,9 +43,16 @@ from mailer.domain.lists import (
     list_members,
     rename_member,
 )
-from mailer.domain.meetings import create_meeting
+from mailer.domain.meetings import attendee_report, create_meeting
 from mailer.domain.membership import remove_from_list
 from mailer.domain.reports import members_csv
+from mailer.domain.schedules import (
+    MeetingChanges,
+    cancel_meeting,
+    cancellation_count,
+    preview_update,
+    update_meeting,
+)
 from mailer.rendering import counted
 from web.db import get_config, get_services, get_session
 from web.errors import flash_refusal, refusal_on_form
@@ -124,6 +133,113 @@ class MeetingForm(FlaskForm):
         validators=[Length(max=5000)],
         description="Shown on the meeting's public page and in invitations. The agenda is "
         "separate: it goes only to registered delegates.",
+    )
+
+
+class MeetingEditForm(FlaskForm):
+    """A meeting's details as the organiser may change them after it is created."""
+
+    title = StringField("Title", validators=[DataRequired("Enter a title"), Length(max=200)])
+    starts_at = DateTimeLocalField(
+        "Starts (UK time)",
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired("Enter when it starts, for example 12 March 2027 at 2pm")],
+    )
+    ends_at = DateTimeLocalField(
+        "Ends (UK time)",
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired("Enter when it ends, for example 12 March 2027 at 4pm")],
+    )
+    location = MeetingForm.location
+    venue = MeetingForm.venue
+    dial_in = MeetingForm.dial_in
+    description = MeetingForm.description
+
+
+def _in_meeting_time(value: datetime, zone: str) -> datetime:
+    """A time as the form shows it: in the meeting's zone, to the minute."""
+    return value.astimezone(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def _if_moved(entered: datetime | None, current: datetime, zone: str) -> datetime | None:
+    """The time entered, or None when it is the one the form showed (so it is no change)."""
+    return None if entered == _in_meeting_time(current, zone) else entered
+
+
+@bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+def meeting_edit(meeting_id: int) -> Any:
+    """Change a meeting: first "Check the changes" shows what changes and who will be emailed
+    what; only "Save and tell them" changes it and sends the updates."""
+    meeting = attendee_report(get_session(), meeting_id).meeting
+    form = MeetingEditForm()
+    if request.method == "GET":
+        form.title.data = meeting.title
+        form.starts_at.data = _in_meeting_time(meeting.starts_at, meeting.timezone)
+        form.ends_at.data = _in_meeting_time(meeting.ends_at, meeting.timezone)
+        form.location.data = meeting.location
+        form.venue.data = meeting.venue
+        form.dial_in.data = meeting.dial_in
+        form.description.data = meeting.description
+    plan = None
+    if form.validate_on_submit():
+        changes = MeetingChanges(
+            title=form.title.data,
+            starts_at=_if_moved(form.starts_at.data, meeting.starts_at, meeting.timezone),
+            ends_at=_if_moved(form.ends_at.data, meeting.ends_at, meeting.timezone),
+            location=form.location.data or "",
+            venue=form.venue.data or "",
+            dial_in=form.dial_in.data or "",
+            description=form.description.data or "",
+        )
+        with refusal_on_form(form, "title"):
+            if request.form.get("confirmed") == "yes":
+                told = update_meeting(
+                    get_session(),
+                    get_services(),
+                    meeting_id,
+                    actor=current_actor(),
+                    **changes.__dict__,
+                )
+                flash(
+                    f"Saved. {counted(told, 'person', 'people')} emailed about the change."
+                    if told
+                    else "Saved. Nobody needed to be told."
+                )
+                return redirect(url_for("panel.meeting", meeting_id=meeting_id))
+            plan = preview_update(get_session(), meeting_id, changes)
+    return render_template(
+        "panel/meeting_edit.html", form=form, meeting=meeting, plan=plan
+    ), 400 if form.errors else 200
+
+
+@bp.route("/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])
+def meeting_cancel(meeting_id: int) -> Any:
+    """Cancel a meeting, after saying who will be told and letting the organiser say why."""
+    report = attendee_report(get_session(), meeting_id)
+    meeting = report.meeting
+    form = CancelForm()
+    if form.validate_on_submit():
+        told = cancel_meeting(
+            get_session(),
+            get_services(),
+            meeting_id,
+            actor=current_actor(),
+            reason=form.reason.data or "",
+        )
+        flash(f"Cancelled. {counted(told, 'person', 'people')} told, with their calendars.")
+        return redirect(url_for("panel.meeting", meeting_id=meeting_id))
+    return render_template(
+        "panel/meeting_cancel.html",
+        form=form,
+        meeting=meeting,
+        told=cancellation_count(get_session(), meeting_id),
+    )
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(
+        "Why (optional, sent to everyone told)",
+        validators=[Length(max=2000, message="Keep the reason to 2,000 characters.")],
     )
 
 

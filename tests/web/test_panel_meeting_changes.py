@@ -1,0 +1,118 @@
+"""Changing and cancelling a meeting from the panel: the organiser sees what changes and who will
+be told what before anything is saved or sent."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from mailer.domain.models import AttendanceMode, Meeting, MeetingStatus, OutboxMessage, RsvpResponse
+from mailer.domain.rsvp import record_rsvp
+from mailer.domain.services import build_services
+from tests.support.databases import TestDatabase
+from tests.support.factories import ORGANISER_PASSWORD, make_list, make_meeting, make_organiser
+from tests.support.http import HttpClient
+from tests.support.servers import RunningService
+
+
+def fields(body: str) -> dict[str, str]:
+    """The edit form's current values, as the browser would send them back."""
+    values = {"csrf_token": HttpClient.csrf_token(body)}
+    for name in ("title", "starts_at", "ends_at", "location"):
+        values[name] = re.search(rf'name="{name}"[^>]*value="([^"]*)"', body).group(1)
+    for name in ("venue", "dial_in", "description"):
+        values[name] = re.search(rf'name="{name}"[^>]*>([^<]*)</textarea>', body).group(1).strip()
+    return values
+
+
+def kinds(database: TestDatabase, kind: str) -> list[OutboxMessage]:
+    with database.sessions() as s:
+        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)))
+
+
+def delegates(database: TestDatabase, web_service: RunningService, meeting_id: int) -> None:
+    services = build_services(web_service.config)
+    for who, mode in (("ana", AttendanceMode.IN_PERSON), ("ben", AttendanceMode.REMOTE)):
+        with database.sessions() as s:
+            record_rsvp(
+                s,
+                services,
+                meeting_id=meeting_id,
+                email=f"{who}@example.org",
+                response=RsvpResponse.ATTENDING,
+                mode=mode,
+                source="panel",
+            )
+
+
+def test_a_new_venue_is_checked_then_sent_only_to_the_in_person_delegate(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, title="Winter Forum")
+    make_organiser(database.sessions)
+    delegates(database, web_service, meeting.id)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    assert (
+        f'href="/panel/meetings/{meeting.id}/edit"'
+        in client.get(f"/panel/meetings/{meeting.id}").body
+    )
+    form = client.get(f"/panel/meetings/{meeting.id}/edit")
+    assert form.status == 200 and 'value="Winter Forum"' in form.body
+    values = fields(form.body)
+    assert "Room 1.01" in values["venue"]
+    values["venue"] = "Room 9.09, 9 New Street, London"
+    checked = client.post(f"/panel/meetings/{meeting.id}/edit", values)
+    assert checked.status == 200 and "Changing: venue." in checked.body
+    assert (
+        "1 person will be emailed" in checked.body and "1 person told of the venue" in checked.body
+    )
+    assert kinds(database, "meeting_updated") == []  # checking sends and saves nothing
+    with database.sessions() as s:
+        assert "Room 1.01" in s.scalars(select(Meeting.venue)).one()
+    saved = client.post(f"/panel/meetings/{meeting.id}/edit", {**values, "confirmed": "yes"})
+    assert "Saved. 1 person emailed about the change." in saved.body
+    [update] = kinds(database, "meeting_updated")
+    assert update.recipient == "ana@example.org" and "Room 9.09" in update.body_text
+
+
+def test_edit_refuses_a_past_start_and_an_end_before_the_start_on_the_form(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    make_organiser(database.sessions)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    values = fields(client.get(f"/panel/meetings/{meeting.id}/edit").body)
+    past = client.post(
+        f"/panel/meetings/{meeting.id}/edit", {**values, "starts_at": "2020-01-01T10:00"}
+    )
+    assert past.status == 400 and "The start is in the past" in past.body
+    backwards = client.post(
+        f"/panel/meetings/{meeting.id}/edit", {**values, "ends_at": "2020-01-01T10:00"}
+    )
+    assert backwards.status == 400 and "must end after it starts" in backwards.body
+
+
+def test_cancelling_names_who_is_told_and_sends_the_reason(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, title="Winter Forum")
+    make_organiser(database.sessions)
+    delegates(database, web_service, meeting.id)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    page = client.get(f"/panel/meetings/{meeting.id}/cancel")
+    assert "Cancel Winter Forum?" in page.body and "2 people will be emailed" in page.body
+    assert "govuk-button--warning" in page.body and kinds(database, "meeting_cancelled") == []
+    done = client.post(
+        f"/panel/meetings/{meeting.id}/cancel",
+        {"csrf_token": client.csrf_token(page.body), "reason": "The building is closed."},
+    )
+    assert "Cancelled. 2 people told" in done.body
+    cancelled = kinds(database, "meeting_cancelled")
+    assert sorted(m.recipient for m in cancelled) == ["ana@example.org", "ben@example.org"]
+    assert all("The building is closed." in m.body_text for m in cancelled)
+    with database.sessions() as s:
+        assert s.scalars(select(Meeting.status)).one() is MeetingStatus.CANCELLED
