@@ -11,9 +11,12 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 from markupsafe import Markup, escape
 
-_markdown = MarkdownIt(
-    "commonmark", {"html": False, "linkify": False, "typographer": False}
-).enable("table")
+# A bare web address in an organiser's text is a link, as in any mail client.
+_markdown = (
+    MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
+    .enable("table")
+    .enable("linkify")
+)
 _ALLOWED_TAGS = {
     "p",
     "br",
@@ -108,7 +111,7 @@ def _inline(node: SyntaxTreeNode) -> str:
         elif kind == "link":
             words, href = _inline(child), str(child.attrs.get("href", ""))
             address = href.removeprefix("mailto:")
-            out.append(words if words in (href, address) else f"{words} ({address})")
+            out.append(address if words in (href, address) else f"{words} ({address})")
         elif kind == "image":
             out.append(child.content or "")
         else:  # strong, em and anything that only styles its words

@@ -131,7 +131,7 @@ STATUS_LABELS = {
     Status.WAITING_LIST: "waiting list",
     Status.REMOTE: "remote",
     Status.DECLINED: "can't attend",
-    Status.NO_MODE: "registered, no mode",
+    Status.NO_MODE: "registered, not said how",
 }
 
 

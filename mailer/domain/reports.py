@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from mailer.domain.lists import Member
 from mailer.domain.meetings import AttendeeReport
+from mailer.domain.places import STATUS_LABELS
 
 #: A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -46,9 +47,7 @@ def attendees_csv(report: AttendeeReport, organisations: dict[str, str]) -> byte
             "Email",
             "Name",
             "Organisation",
-            "Answer",
-            "Attending as",
-            "Waitlisted",
+            "Status",
             "Via",
             "Updated (UTC)",
             "Access needs",
@@ -58,11 +57,7 @@ def attendees_csv(report: AttendeeReport, organisations: dict[str, str]) -> byte
                 a.email,
                 a.display_name,
                 organisation_of(a.email, organisations),
-                "can't attend" if a.response.value == "declined" else "attending",
-                {"in_person": "in person", "remote": "remote"}.get(a.mode.value, "")
-                if a.mode
-                else "",
-                "yes" if a.waitlisted else "",
+                STATUS_LABELS[a.status],
                 a.source,
                 a.updated_at.strftime("%Y-%m-%d %H:%M"),
                 a.access_needs or "",

@@ -70,6 +70,11 @@ class RsvpOutcome:
     waitlisted: bool = False
     #: On the waiting list: how many are ahead, plus one (1: next in line).
     waitlist_position: int | None = None
+    #: The answer stayed as it was, but what the person told us they need changed.
+    needs_changed: bool = False
+    #: The agenda or the reminder had gone out, so a delegate's venue or joining details are in
+    #: an email already sent (or sent with this answer), not still to come.
+    details_sent: bool = False
 
     @property
     def status(self) -> Status:
@@ -194,7 +199,8 @@ def _record(
     if standing.response is RsvpResponse.DECLINED:
         needs = None
     if not decision.changed:
-        if rsvp is not None and needs != rsvp.access_needs:
+        needs_changed = rsvp is not None and needs != rsvp.access_needs
+        if rsvp is not None and needs_changed:
             rsvp.access_needs = needs
         return RsvpOutcome(
             meeting.id,
@@ -205,6 +211,8 @@ def _record(
             previous=(response, mode) if previous else None,
             waitlisted=standing.waitlisted,
             waitlist_position=_waitlist_position(session, rsvp) if standing.waitlisted else None,
+            needs_changed=needs_changed,
+            details_sent=_details_sent(meeting),
         )
     if rsvp is None:
         rsvp = Rsvp(meeting_id=meeting.id, person_id=person.id)
@@ -267,7 +275,12 @@ def _record(
         previous=(previous.response, previous.mode) if previous else None,
         waitlisted=standing.waitlisted,
         waitlist_position=_waitlist_position(session, rsvp) if standing.waitlisted else None,
+        details_sent=_details_sent(meeting),
     )
+
+
+def _details_sent(meeting: Meeting) -> bool:
+    return meeting.agenda_sent_at is not None or meeting.reminder_sent_at is not None
 
 
 def _waitlist_position(session: Session, rsvp: Rsvp | None) -> int | None:

@@ -281,8 +281,22 @@ def set_agenda(
 
 
 def _recipients_of_changes(session: Session, meeting: Meeting) -> list[tuple[Person, Rsvp | None]]:
-    """Delegates, plus (once invitations went out) members who have not answered."""
-    out: list[tuple[Person, Rsvp | None]] = [(p, r) for p, r in _delegates(session, meeting)]
+    """Delegates and those waiting for a place (each holds a calendar entry for the meeting), plus
+    (once invitations went out) members who have not answered."""
+    waiting_list = session.execute(
+        select(Person, Rsvp)
+        .join(Rsvp, Rsvp.person_id == Person.id)
+        .where(
+            Rsvp.meeting_id == meeting.id,
+            Rsvp.response == RsvpResponse.ATTENDING,
+            Rsvp.waitlisted_at.is_not(None),
+        )
+        .order_by(Person.id)
+    ).all()
+    out: list[tuple[Person, Rsvp | None]] = [
+        *((p, r) for p, r in _delegates(session, meeting)),
+        *((p, r) for p, r in waiting_list),
+    ]
     if meeting.invited_at is not None:
         answered = select(Rsvp.person_id).where(Rsvp.meeting_id == meeting.id)
         waiting = session.scalars(
@@ -459,7 +473,8 @@ def _apply_changes(
         return changed, []
     told = []
     for person, rsvp in _recipients_of_changes(session, meeting):
-        details = details_for(meeting, rsvp.mode) if rsvp is not None else Details("", "")
+        placed = rsvp is not None and rsvp.waitlisted_at is None
+        details = details_for(meeting, rsvp.mode) if placed and rsvp else Details("", "")
         theirs = _changes_for(changed, details)
         if theirs:  # a new venue is nothing to someone joining online, say
             told.append((person, details, theirs))

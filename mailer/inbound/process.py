@@ -485,7 +485,7 @@ def _process(
             may_write=message.answerable,
             list_slug=slug,
             meeting_id=message.answered.meeting_id if message.answered else None,
-            text=f"{clean_subject(parsed.subject)}\n{parsed.new_text}",
+            text=f"{_their_subject(parsed.subject, message.answered)}\n{parsed.new_text}",
             at=message.received_at,
             thread=thread,
         )
@@ -509,7 +509,7 @@ def _process(
             fallback=intent.fallback if intent else None,
             question=intent.question if intent else False,
             meeting_id=message.answered.meeting_id if message.answered else None,
-            text=f"{clean_subject(parsed.subject)}\n{parsed.new_text}",
+            text=f"{_their_subject(parsed.subject, message.answered)}\n{parsed.new_text}",
             argument=argument,
             replies=message.answerable,
         )
@@ -673,11 +673,11 @@ def _calendar(session: Session, services: Services, message: _Message) -> Inboun
         reply.sequence is not None and reply.sequence < target.sequence
     ):  # RFC 5546 2.1.5: a reply to a superseded invitation
         return InboundOutcome(
-            InboundStatus.IGNORED,
+            InboundStatus.TRIAGE,
             InboundIntent.CALENDAR,
             f"calendar {reply.partstat.lower()} not recorded: it answers an older version of the "
-            f"invitation (SEQUENCE {reply.sequence}, now {target.sequence}); the attendee has the "
-            "update to answer",
+            f"invitation (SEQUENCE {reply.sequence}, now {target.sequence}), so their calendar and "
+            "their answer here may differ: left for an organiser",
         )
     slug = target.list_slug
     thread = ReplyThread(parsed.message_id, parsed.references)

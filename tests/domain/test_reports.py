@@ -57,9 +57,12 @@ def test_csv_and_representation(database: TestDatabase, services: Services) -> N
     data = attendees_csv(report, ORGS)
     assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
     rows = list(csv.reader(io.StringIO(data[3:].decode("utf-8"))))
-    assert rows[0][:4] == ["Email", "Name", "Organisation", "Answer"]
+    assert rows[0][:5] == ["Email", "Name", "Organisation", "Status", "Via"]
     kim = next(r for r in rows if r[0] == "kim@example.org")
-    assert kim[1].startswith("'=") and kim[4] == "remote"
+    assert kim[1].startswith("'=") and kim[3] == "remote"
+    # Each person's status in the one wording of every list of people: never "attending" for
+    # someone who is waiting for a place.
+    assert next(r for r in rows if r[0] == "sam@hmrc.gov.uk")[3] == "can't attend"
     assert next(r for r in rows if r[0] == "alex@dwp.gov.uk")[2] == "DWP"
     rep = representation(report, ORGS)
     assert rep.registered == {"DWP": 1} and rep.unknown == 1

@@ -256,6 +256,32 @@ def test_each_person_is_told_only_the_changes_that_are_theirs(
     assert "Room 2.02" not in ana.body_text and "venue" not in ana.body_text
 
 
+def test_those_waiting_for_a_place_are_told_a_new_time_but_never_the_venue(
+    database: TestDatabase, services: Services
+) -> None:
+    meeting = delegates(database, services, timedelta(days=10))  # waiting@ waits for a place
+    with database.sessions() as s:
+        update_meeting(s, services, meeting.id, actor="test", venue="Room 2.02, New Building")
+    assert "waiting@example.org" not in messages(database, "meeting_updated")
+    with database.sessions() as s:
+        later = meeting.starts_at + timedelta(hours=1)
+        update_meeting(
+            s,
+            services,
+            meeting.id,
+            actor="test",
+            starts_at=later,
+            ends_at=later + timedelta(hours=2),
+        )
+    waiting = messages(database, "meeting_updated")["waiting@example.org"]
+    assert "has changed (start time, end time)" in waiting.body_text
+    assert "Room 2.02" not in waiting.body_text and DIAL_IN not in waiting.body_text
+    assert waiting.body_calendar and "SEQUENCE:2" in waiting.body_calendar
+    with database.sessions() as s:
+        cancel_meeting(s, services, meeting.id, actor="test")
+    assert "waiting@example.org" in messages(database, "meeting_cancelled")
+
+
 def test_cancellation_sends_method_cancel(database: TestDatabase, services: Services) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions)

@@ -283,7 +283,7 @@ def test_a_calendar_reply_to_an_older_version_of_the_invitation_is_not_applied(
     assert answer_of(database, BOB) is None
     with database.sessions() as s:
         inbound = s.scalars(select(InboundMessage)).one()
-    assert inbound.status is InboundStatus.IGNORED and "older version" in inbound.outcome
+    assert inbound.status is InboundStatus.TRIAGE and "older version" in inbound.outcome
     # The same Accept of the current version is recorded; so is one whose client gave none.
     send_calendar_accept(service, BOB, meeting.id, sequence=1, headers=dmarc_pass(BOB))
     handled(database, 2)

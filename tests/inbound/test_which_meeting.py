@@ -197,3 +197,34 @@ def test_a_reply_that_names_other_meetings_in_its_request_is_about_those(
     assert _answers(database, "cy@example.org") == {
         march.id: (RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON)
     }
+
+
+def test_a_reply_keeping_our_subject_is_about_the_invitation_not_what_the_subject_names(
+    database: TestDatabase, tmp_path: Path
+) -> None:
+    """Two meetings on the same day: the invitation's subject (its title and date) names both, but
+    a reply that keeps it is about the meeting it answers; the subject is our words, not theirs."""
+    config = make_test_config(tmp_path, database.url)
+    make_list(database.sessions)
+    make_meeting(database.sessions, title="[Demo] Leaders of Networks Forum")
+    winter = make_meeting(database.sessions, title="Winter Network Meeting")
+    services = build_services(config)
+    with database.sessions() as s:
+        add_member(s, slug="forum", email="ash@example.org", actor="test")
+        send_invitations(s, services, winter.id, actor="test")
+    with database.sessions() as s:
+        subject = s.scalar(select(OutboxMessage.subject).where(OutboxMessage.kind == "invitation"))
+    invitation = _invitation_to(database, "ash@example.org", winter)
+    runtime = Runtime(config, database.engine, database.sessions, services)
+    with RunningService(runtime, web=False):
+        _send(
+            config,
+            "ash@example.org",
+            "Please register me, in person.",
+            subject=f"RE: {subject}",
+            answers=invitation,
+        )
+        wait_for(lambda: _done(database, "ash@example.org"), message="the reply handled")
+    assert _answers(database, "ash@example.org") == {
+        winter.id: (RsvpResponse.ATTENDING, AttendanceMode.IN_PERSON)
+    }

@@ -280,6 +280,13 @@ def test_access_needs_go_to_organisers_and_never_back_onto_the_page(
     assert "BSL interpreter" not in again.body and 'id="access-needs-held"' not in again.body
     tokens = re.compile(r'value="[^"]*"')
     assert tokens.sub("", again.body) == tokens.sub("", page.body)  # the same page as before
+    # The same answer pressed again with a new need: the need is taken, and the page says so.
+    noted = client.post(
+        url, {"csrf_token": client.csrf_token(again.body), "access_needs": "Step-free access"}
+    )
+    assert "What you need is noted" in noted.body and "Nothing has changed" not in noted.body
+    with database.sessions() as s:
+        assert s.scalar(select(Rsvp.access_needs)) == "Step-free access"
 
 
 def test_the_done_page_says_what_the_press_did_and_only_to_that_request(

@@ -182,7 +182,13 @@ def meeting_page(meeting_id: int) -> Any:
             )
             sent = True
     status = 400 if form.errors else 200
-    return render_template("public/meeting.html", page=page, form=form, sent=sent), status
+    return render_template(
+        "public/meeting.html",
+        page=page,
+        form=form,
+        sent=sent,
+        list_address=get_config().addresses.list_address(page.meeting.mailing_list.slug),
+    ), status
 
 
 @bp.get("/privacy")
