@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailer.db import read_transaction, transaction
@@ -225,50 +225,132 @@ def _subscription(
 
 
 def list_members(session: Session, slug: str) -> list[Member]:
+    """Every member of the list, past ones included, by address (for the CSV and the CLI)."""
+    with read_transaction(session):
+        return _members(session, get_list(session, slug).id, [])
+
+
+#: Members shown on one page of the panel's list.
+MEMBERS_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """One page of a list's members matching a search: ``total`` of them in ``pages`` pages;
+    ``active`` counts the list's active members whatever the search."""
+
+    members: list[Member]
+    total: int
+    page: int
+    pages: int
+    active: int
+    #: Where this page's members stand among all that match (1 for the first).
+    first: int = 1
+
+
+def find_members(
+    session: Session,
+    slug: str,
+    *,
+    search: str = "",
+    status: SubscriptionStatus | None = None,
+    page: int = 1,
+    per_page: int = MEMBERS_PER_PAGE,
+) -> MemberPage:
+    """The members whose address or name holds ``search`` (any case; an organisation's domain
+    finds its people) and who have ``status``, one page of them by address."""
     with read_transaction(session):
         mailing_list = get_list(session, slug)
-        bounces = (
-            select(
-                BounceEvent.person_id,
-                func.count().label("n"),
-                func.max(BounceEvent.at).label("last"),
-            )
-            .group_by(BounceEvent.person_id)
-            .subquery()
-        )
-        rows = session.execute(
-            select(
-                Person.id,
-                Person.email,
-                Person.display_name,
-                Subscription.status,
-                Subscription.created_at,
-                Subscription.bounce_score,
-                bounces.c.n,
-                bounces.c.last,
-            )
-            .join(Subscription, Subscription.person_id == Person.id)
-            .outerjoin(bounces, bounces.c.person_id == Person.id)
-            .where(Subscription.list_id == mailing_list.id)
-            .order_by(Person.email)
-        ).all()
-        last_status = dict(
-            session.execute(
-                select(BounceEvent.person_id, BounceEvent.status).join(
-                    bounces,
-                    and_(
-                        bounces.c.person_id == BounceEvent.person_id,
-                        bounces.c.last == BounceEvent.at,
+        conditions: list[ColumnElement[bool]] = []
+        term = " ".join(search.split()).lower()
+        if term:
+            conditions.append(
+                or_(
+                    func.lower(Person.email).contains(term, autoescape=True),
+                    func.lower(func.coalesce(Person.display_name, "")).contains(
+                        term, autoescape=True
                     ),
                 )
-            ).all()
-        )
-        return [
-            Member(
-                email, name, status, since, score or 0, n or 0, last, last_status.get(pid, "") or ""
             )
-            for pid, email, name, status, since, score, n, last in rows
-        ]
+        if status is not None:
+            conditions.append(Subscription.status == status)
+        total = (
+            session.scalar(
+                select(func.count())
+                .select_from(Subscription)
+                .join(Person, Person.id == Subscription.person_id)
+                .where(Subscription.list_id == mailing_list.id, *conditions)
+            )
+            or 0
+        )
+        pages = max(1, -(-total // per_page))
+        page = min(max(1, page), pages)
+        members = _members(
+            session, mailing_list.id, conditions, limit=per_page, offset=(page - 1) * per_page
+        )
+        return MemberPage(
+            members,
+            total,
+            page,
+            pages,
+            active_member_count(session, mailing_list.id),
+            first=(page - 1) * per_page + 1,
+        )
+
+
+def _members(
+    session: Session,
+    list_id: int,
+    conditions: list[ColumnElement[bool]],
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Member]:
+    bounces = (
+        select(
+            BounceEvent.person_id,
+            func.count().label("n"),
+            func.max(BounceEvent.at).label("last"),
+        )
+        .group_by(BounceEvent.person_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Person.id,
+            Person.email,
+            Person.display_name,
+            Subscription.status,
+            Subscription.created_at,
+            Subscription.bounce_score,
+            bounces.c.n,
+            bounces.c.last,
+        )
+        .join(Subscription, Subscription.person_id == Person.id)
+        .outerjoin(bounces, bounces.c.person_id == Person.id)
+        .where(Subscription.list_id == list_id, *conditions)
+        .order_by(Person.email)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    shown = [row.id for row in rows]
+    last_status = dict(
+        session.execute(
+            select(BounceEvent.person_id, BounceEvent.status)
+            .join(
+                bounces,
+                and_(
+                    bounces.c.person_id == BounceEvent.person_id,
+                    bounces.c.last == BounceEvent.at,
+                ),
+            )
+            .where(BounceEvent.person_id.in_(shown))
+        ).all()
+    )
+    return [
+        Member(email, name, status, since, score or 0, n or 0, last, last_status.get(pid, "") or "")
+        for pid, email, name, status, since, score, n, last in rows
+    ]
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,14 @@ from mailer.domain.lists import (
     configure_list,
     create_list,
     find_list,
+    find_members,
     get_list,
     list_members,
     rename_member,
 )
 from mailer.domain.meetings import attendee_report, create_meeting
 from mailer.domain.membership import remove_from_list
+from mailer.domain.models import SubscriptionStatus
 from mailer.domain.reports import members_csv
 from mailer.domain.schedules import (
     MeetingChanges,
@@ -277,7 +279,18 @@ def list_detail(slug: str) -> Any:
             )
             flash(f"Added {form.email.data}.")
             return redirect(url_for("panel.list_detail", slug=slug))
-    members = list_members(get_session(), slug)
+    search = request.args.get("q", "")[:200]
+    try:
+        status = SubscriptionStatus(request.args.get("status", "")) or None
+    except ValueError:
+        status = None
+    page = find_members(
+        get_session(),
+        slug,
+        search=search,
+        status=status,
+        page=request.args.get("page", 1, type=int) or 1,
+    )
     settings = SettingsForm(
         data={
             "allowed_sender_domains": mailing_list.allowed_sender_domains,
@@ -287,7 +300,11 @@ def list_detail(slug: str) -> Any:
     return render_template(
         "panel/list_detail.html",
         mailing_list=mailing_list,
-        members=members,
+        members=page.members,
+        page=page,
+        search=search,
+        status=status.value if status else "",
+        statuses=[(s.value, s.value.capitalize()) for s in SubscriptionStatus],
         form=form,
         remove=RemoveForm(),
         settings=settings,
