@@ -155,6 +155,16 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
+class Audience(StrEnum):
+    """Who a news message goes to: the whole list, or the delegates of one of its meetings."""
+
+    MEMBERS = "members"
+    #: Everyone with a place (in person or remote) or registered without saying how.
+    DELEGATES = "delegates"
+    IN_PERSON = "in_person"
+    REMOTE = "remote"
+
+
 class NewsStatus(StrEnum):
     DRAFT = "draft"
     SCHEDULED = "scheduled"
@@ -482,8 +492,17 @@ class News(Base):
     mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailing.id", ondelete="SET NULL"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("organiser.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Who it goes to; for any audience but the whole list, the delegates of ``meeting_id``. (A
+    #: message to a meeting's delegates goes with the meeting, never to the whole list.)
+    audience: Mapped[Audience] = mapped_column(
+        _enum(Audience, "news_audience"), default=Audience.MEMBERS, server_default="members"
+    )
+    meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
 
     mailing_list: Mapped[MailingList] = relationship()
+    meeting: Mapped[Meeting | None] = relationship()
 
 
 class BounceEvent(Base):

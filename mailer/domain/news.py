@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import css_inline
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.db import read_transaction, transaction
@@ -22,13 +22,18 @@ from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.formatted_text import markdown_to_html, markdown_to_text
 from mailer.domain.lists import get_list
 from mailer.domain.models import (
+    AttendanceMode,
+    Audience,
     Mailing,
     MailingList,
+    Meeting,
     News,
     NewsStatus,
     OutboxMessage,
     OutboxStatus,
     Person,
+    Rsvp,
+    RsvpResponse,
     Subscription,
     SubscriptionStatus,
     utcnow,
@@ -54,23 +59,21 @@ class RenderedNews:
 
 
 def render_news(
-    services: Services,
-    mailing_list: MailingList,
-    subject: str,
-    body_markdown: str,
-    unsubscribe_url: str = UNSUBSCRIBE_PLACEHOLDER,
+    services: Services, news: News, unsubscribe_url: str = UNSUBSCRIBE_PLACEHOLDER
 ) -> RenderedNews:
+    mailing_list = news.mailing_list
     context: dict[str, Any] = {
         "mailing_list": mailing_list,
-        "subject": subject,
-        "body_text": markdown_to_text(body_markdown),
-        "body_html": markdown_to_html(body_markdown),
+        "delegates_of": news.meeting if news.audience is not Audience.MEMBERS else None,
+        "subject": news.subject,
+        "body_text": markdown_to_text(news.body_markdown),
+        "body_html": markdown_to_html(news.body_markdown),
         "unsubscribe_url": unsubscribe_url,
         "list_address": services.list_address(mailing_list.slug),
     }
     rendered = services.emails.render("news", context)
     html = css_inline.inline(rendered.html or "")
-    return RenderedNews(subject=subject, text=rendered.text, html=html)
+    return RenderedNews(subject=news.subject, text=rendered.text, html=html)
 
 
 def _validate(subject: str, body_markdown: str) -> tuple[str, str]:
@@ -94,16 +97,29 @@ def create_news(
     body_markdown: str,
     actor: str,
     organiser_id: int | None = None,
+    audience: Audience = Audience.MEMBERS,
+    meeting_id: int | None = None,
 ) -> News:
+    """A draft for the whole list, or (``audience`` and ``meeting_id``) for the delegates of one
+    of its meetings: all of them, or those coming in person, or those joining remotely."""
     subject, body_markdown = _validate(subject, body_markdown)
     with transaction(session):
         mailing_list = get_list(session, list_slug)
+        meeting = session.get(Meeting, meeting_id) if meeting_id is not None else None
+        if audience is not Audience.MEMBERS and (
+            meeting is None or meeting.list_id != mailing_list.id
+        ):
+            raise InvalidInput("Choose the meeting whose delegates it is for.", field="audience")
         news = News(
             mailing_list=mailing_list,
             subject=subject,
             body_markdown=body_markdown,
             status=NewsStatus.DRAFT,
             created_by=organiser_id,
+            audience=audience,
+            meeting_id=meeting.id
+            if meeting is not None and audience is not Audience.MEMBERS
+            else None,
         )
         session.add(news)
         session.flush()
@@ -144,7 +160,9 @@ def update_news(
 
 def get_news(session: Session, news_id: int) -> News:
     with read_transaction(session):
-        news = session.get(News, news_id, options=[joinedload(News.mailing_list)])
+        news = session.get(
+            News, news_id, options=[joinedload(News.mailing_list), joinedload(News.meeting)]
+        )
         if news is None:
             raise NotFound("There is no such news item.")
         return news
@@ -154,20 +172,16 @@ def list_news(session: Session) -> list[News]:
     with read_transaction(session):
         return list(
             session.scalars(
-                select(News).options(joinedload(News.mailing_list)).order_by(News.created_at.desc())
+                select(News)
+                .options(joinedload(News.mailing_list), joinedload(News.meeting))
+                .order_by(News.created_at.desc())
             )
         )
 
 
 def preview_news(session: Session, services: Services, news_id: int) -> RenderedNews:
     news = get_news(session, news_id)
-    return render_news(
-        services,
-        news.mailing_list,
-        news.subject,
-        news.body_markdown,
-        unsubscribe_url=f"{services.links.base_url}/u/preview",
-    )
+    return render_news(services, news, unsubscribe_url=f"{services.links.base_url}/u/preview")
 
 
 def list_headers(services: Services, mailing_list: MailingList) -> dict[str, str]:
@@ -197,17 +211,13 @@ def send_test(
 ) -> OutboxMessage:
     """One copy, exactly as members will see it, to the organiser; nothing else changes."""
     with transaction(session):
-        news = session.get(News, news_id, options=[joinedload(News.mailing_list)])
+        news = session.get(
+            News, news_id, options=[joinedload(News.mailing_list), joinedload(News.meeting)]
+        )
         if news is None:
             raise NotFound("There is no such news item.")
         person = get_or_create_person(session, to_email)
-        rendered = render_news(
-            services,
-            news.mailing_list,
-            news.subject,
-            news.body_markdown,
-            unsubscribe_url=f"{services.links.base_url}/u/test",
-        )
+        rendered = render_news(services, news, unsubscribe_url=f"{services.links.base_url}/u/test")
         sender = list_envelope(services, news.mailing_list)
         identity = new_identity(services.config.mail.domain, services.config.mail.bounce_local_part)
         row = OutboxMessage(
@@ -256,10 +266,60 @@ def cancel_news(session: Session, news_id: int, *, actor: str) -> News:
     return news
 
 
+def _recipients(news: News) -> Select[int, str]:
+    """Who a news message goes to: the list's active members, or the delegates of its meeting
+    (with a place, or registered without saying how; never those waiting for a place, who get
+    no venue either), each once."""
+    if news.audience is Audience.MEMBERS:
+        return (
+            select(Person.id, Person.email)
+            .join(Subscription, Subscription.person_id == Person.id)
+            .where(
+                Subscription.list_id == news.list_id,
+                Subscription.status == SubscriptionStatus.ACTIVE,
+            )
+        )
+    modes = {
+        Audience.IN_PERSON: [AttendanceMode.IN_PERSON],
+        Audience.REMOTE: [AttendanceMode.REMOTE],
+    }.get(news.audience)
+    query = (
+        select(Person.id, Person.email)
+        .join(Rsvp, Rsvp.person_id == Person.id)
+        .where(
+            Rsvp.meeting_id == news.meeting_id,
+            Rsvp.response == RsvpResponse.ATTENDING,
+            Rsvp.waitlisted_at.is_(None),
+        )
+    )
+    return query.where(Rsvp.mode.in_(modes)) if modes else query
+
+
+def recipient_count(session: Session, news_id: int) -> int:
+    """How many people sending the news now would reach (the count an organiser confirms)."""
+    with read_transaction(session):
+        news = session.get(News, news_id)
+        if news is None:
+            raise NotFound("There is no such news.")
+        return session.scalar(select(func.count()).select_from(_recipients(news).subquery())) or 0
+
+
+def audience_words(news: News) -> str:
+    """Who the news goes to, as the panel says it."""
+    if news.audience is Audience.MEMBERS or news.meeting is None:
+        return f"everyone on {news.mailing_list.name}"
+    who = {
+        Audience.DELEGATES: "every delegate",
+        Audience.IN_PERSON: "the in-person delegates",
+        Audience.REMOTE: "the remote delegates",
+    }[news.audience]
+    return f"{who} of {news.meeting.title}"
+
+
 def _fan_out(session: Session, services: Services, news: News) -> int:
     """Within the caller's transaction: one Mailing and one outbox row per active member."""
     mailing_list = news.mailing_list
-    rendered = render_news(services, mailing_list, news.subject, news.body_markdown)
+    rendered = render_news(services, news)
     sender = list_envelope(services, mailing_list)
     mailing = Mailing(
         kind="news",
@@ -276,14 +336,7 @@ def _fan_out(session: Session, services: Services, news: News) -> int:
     session.add(mailing)
     session.flush()
     members = session.execute(
-        select(Person.id, Person.email)
-        .join(Subscription, Subscription.person_id == Person.id)
-        .where(
-            Subscription.list_id == mailing_list.id,
-            Subscription.status == SubscriptionStatus.ACTIVE,
-        )
-        .order_by(Person.id)
-        .execution_options(yield_per=FAN_OUT_CHUNK)
+        _recipients(news).order_by(Person.id).execution_options(yield_per=FAN_OUT_CHUNK)
     )
     now = utcnow()
     domain, bounce = services.config.mail.domain, services.config.mail.bounce_local_part

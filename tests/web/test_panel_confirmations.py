@@ -114,8 +114,9 @@ def test_news_and_consultations_name_their_count_before_going(
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     assert 'href="/panel/news/' in client.get(f"/panel/news/{news.id}").body
     page, done = confirm(client, f"/panel/news/{news.id}/send")
-    assert "Send “Spring update” to 2 members now?" in page
-    assert "Sending to 2 members." in done
+    assert "Send “Spring update” to 2 people now?" in page
+    assert "It goes to everyone on Leaders of Networks Forum" in page
+    assert "Sending to 2 people." in done
     page, done = confirm(client, f"/panel/consultations/{consultation.id}/send")
     assert "Send “Views” to 2 members now?" in page and "You will see who wrote" in page
     assert "Sending to 2 members" in done

@@ -57,7 +57,7 @@ def test_write_preview_test_and_send(client: HttpClient, database: TestDatabase)
     )
 
     sent = client.post(f"/panel/news/{news_id}/send", {"csrf_token": token})
-    assert "Sending to 2 members" in sent.body
+    assert "Sending to 2 people" in sent.body
     assert re.search(r'id="news-status">Sent<', sent.body)
     assert re.search(r'id="count-queued">2<', sent.body)
     again = client.post(f"/panel/news/{news_id}/send", {"csrf_token": token})

@@ -22,15 +22,18 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from mailer.domain.formatted_text import markdown_to_html
-from mailer.domain.lists import active_member_count
+from mailer.domain.meetings import attendee_report
+from mailer.domain.models import Audience
 from mailer.domain.news import (
     MAX_BODY,
+    audience_words,
     cancel_news,
     create_news,
     delivery_report,
     get_news,
     list_news,
     preview_news,
+    recipient_count,
     schedule_news,
     send_news_now,
     send_test,
@@ -52,6 +55,8 @@ from web.panel.actions import (
 
 class NewsForm(FlaskForm):
     list_slug = SelectField("List", validators=[DataRequired("Choose a list")])
+    #: Offered only when writing from a meeting's page: which of its delegates it is for.
+    audience = SelectField("Send to", default=Audience.MEMBERS.value)
     subject = StringField("Subject", validators=[DataRequired("Enter a subject"), Length(max=200)])
     body = TextAreaField(
         "Message (Markdown)",
@@ -71,13 +76,32 @@ class ScheduleForm(FlaskForm):
 
 @bp.get("/news")
 def news_list() -> Any:
-    return render_template("panel/news_list.html", items=list_news(get_session()))
+    items = list_news(get_session())
+    return render_template(
+        "panel/news_list.html", items=items, audiences={n.id: audience_words(n) for n in items}
+    )
 
 
 @bp.route("/news/new", methods=["GET", "POST"])
 def news_new() -> Any:
+    """Write news for a list, or (``?meeting=ID``, from a meeting's page) for its delegates."""
     form = NewsForm()
-    form.list_slug.choices = list_choices()
+    meeting_id = request.args.get("meeting", type=int)
+    meeting = attendee_report(get_session(), meeting_id).meeting if meeting_id else None
+    if meeting is None:
+        form.list_slug.choices = list_choices()
+        form.audience.choices = [SelectChoice(Audience.MEMBERS.value, "Everyone on the list")]
+    else:
+        form.list_slug.choices = [
+            SelectChoice(meeting.mailing_list.slug, meeting.mailing_list.name)
+        ]
+        form.audience.choices = [
+            SelectChoice(Audience.DELEGATES.value, f"Every delegate of {meeting.title}"),
+            SelectChoice(Audience.IN_PERSON.value, "Delegates coming in person"),
+            SelectChoice(Audience.REMOTE.value, "Delegates joining remotely"),
+        ]
+        if request.method == "GET":
+            form.audience.data = Audience.DELEGATES.value
     if form.validate_on_submit():
         with refusal_on_form(form, "body"):
             news = create_news(
@@ -87,6 +111,8 @@ def news_new() -> Any:
                 body_markdown=form.body.data,
                 actor=current_actor(),
                 organiser_id=g.organiser.id,
+                audience=Audience(form.audience.data),
+                meeting_id=meeting.id if meeting else None,
             )
             flash("Draft saved. Check the preview, then send a test to yourself.")
             return redirect(url_for("panel.news_detail", news_id=news.id))
@@ -106,6 +132,8 @@ def news_edit(news_id: int) -> Any:
         }
     )
     form.list_slug.choices = [SelectChoice(news.mailing_list.slug, news.mailing_list.name)]
+    form.audience.choices = [SelectChoice(news.audience.value, audience_words(news).capitalize())]
+    form.audience.data = news.audience.value
     if form.validate_on_submit():
         with refusal_on_form(form, "body"):
             update_news(
@@ -144,6 +172,7 @@ def news_detail(news_id: int) -> Any:
     return render_template(
         "panel/news_detail.html",
         news=news,
+        audience=audience_words(news),
         rendered=rendered,
         report=report,
         action=ActionForm(),
@@ -180,15 +209,16 @@ def news_test(news_id: int) -> Any:
 def news_send_confirm(news_id: int) -> Any:
     """Before news goes: to how many members, each on their own."""
     news = get_news(get_session(), news_id)
-    count = active_member_count(get_session(), news.list_id)
+    count = recipient_count(get_session(), news_id)
+    people = counted(count, "person", "people")
     return confirmation(
-        question=f"Send “{news.subject}” to {counted(count, 'member')} now?",
+        question=f"Send “{news.subject}” to {people} now?",
         details=[
-            f"Each member of {news.mailing_list.name} gets their own copy, with their own "
+            f"It goes to {audience_words(news)}: each gets their own copy, with their own "
             "unsubscribe link; nobody sees anyone else's address.",
             "It cannot be taken back once it has gone.",
         ],
-        button=f"Yes, send to {counted(count, 'member')}",
+        button=f"Yes, send to {people}",
         action=url_for("panel.news_send", news_id=news_id),
         back=url_for("panel.news_detail", news_id=news_id),
     )
@@ -199,7 +229,9 @@ def news_send(news_id: int) -> Any:
     return _act(
         news_id,
         lambda: send_news_now(get_session(), get_services(), news_id, actor=current_actor()),
-        lambda result: f"Sending to {counted(result, 'member')}. Delivery results appear below.",
+        lambda result: (
+            f"Sending to {counted(result, 'person', 'people')}. Delivery results appear below."
+        ),
     )
 
 
