@@ -57,7 +57,7 @@ def test_a_room_change_goes_to_the_in_person_delegates_only(
         },
     )
     assert "Draft saved" in created.body
-    assert "To <strong id=\"news-audience\">the in-person delegates of Winter Forum" in created.body
+    assert 'To <strong id="news-audience">the in-person delegates of Winter Forum' in created.body
     news_id = int(re.search(r"/panel/news/(\d+)/preview.html", created.body).group(1))
     asked = client.get(f"/panel/news/{news_id}/send")
     assert "Send “Room change” to 1 person now?" in asked.body
