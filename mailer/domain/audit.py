@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mailer.db import read_transaction
-from mailer.domain.models import AuditEntry, utcnow
+from mailer.domain.models import (
+    AuditEntry,
+    Consultation,
+    MailingList,
+    Meeting,
+    News,
+    Organiser,
+    Person,
+    utcnow,
+)
 
 
 def record(session: Session, *, actor: str, action: str, target: str = "", **detail: Any) -> None:
@@ -32,3 +44,137 @@ def recent(session: Session, limit: int = 200) -> list[AuditEntry]:
     """The latest entries, newest first."""
     with read_transaction(session):
         return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+#: What each kind of entry says was done, in the words of the log's "What" column.
+ACTIONS = {
+    "answer.tag": "tagged an answer",
+    "answer.untag": "took a tag off an answer",
+    "api_token.create": "created an API token",
+    "api_token.revoke": "revoked an API token",
+    "consultation.answer": "answered a consultation",
+    "consultation.close": "closed a consultation",
+    "consultation.create": "wrote a consultation",
+    "consultation.send": "sent a consultation",
+    "list.configure": "changed a list's settings",
+    "list.create": "created a list",
+    "meeting.agenda": "wrote the agenda",
+    "meeting.attach": "attached a file",
+    "meeting.cancel": "cancelled a meeting",
+    "meeting.create": "created a meeting",
+    "meeting.invite": "sent invitations",
+    "meeting.meeting_details": "sent the agenda and details",
+    "meeting.meeting_reminder": "sent the reminder",
+    "meeting.publish": "published or unpublished a meeting",
+    "meeting.update": "changed a meeting",
+    "member.add": "added a member",
+    "member.bouncing": "stopped mail to a member whose mail keeps bouncing",
+    "member.import": "imported members",
+    "member.import.start": "started importing members",
+    "member.join": "joined the list",
+    "member.join_requested": "asked to join the list",
+    "member.leave": "left the list",
+    "member.rejoin": "came back to the list",
+    "member.remove": "removed a member",
+    "member.rename": "changed a member's name",
+    "news.cancel": "cancelled news",
+    "news.create": "wrote news",
+    "news.schedule": "scheduled news",
+    "news.send": "sent news",
+    "news.test": "sent a test of news",
+    "news.update": "changed news",
+    "organiser.create": "added an organiser",
+    "organiser.login": "logged in",
+    "organiser.login_failed": "failed to log in",
+    "organiser.password": "changed an organiser's password",
+    "person.erase": "erased a person's data",
+    "rsvp.promoted": "gave a waiting place to the next in line",
+    "rsvp.record": "answered for a meeting",
+    "series.create": "created a series of meetings",
+    "triage.reply": "replied to a message",
+    "triage.resolve": "dealt with a message",
+    "volunteer.accept": "accepted a volunteer",
+    "volunteer.offer": "offered to volunteer",
+}
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    """An entry as the panel shows it: who and what in words, people and things by name."""
+
+    at: datetime
+    who: str
+    what: str
+    on: str
+    detail: str
+
+
+def recent_lines(session: Session, limit: int = 200) -> list[AuditLine]:
+    """The latest entries in plain words, newest first. The log stores numbers, not addresses;
+    they are named here, as they are now (someone since erased is "someone since erased")."""
+    entries = recent(session, limit)
+    people = [f"person:{e.detail['person']}" for e in entries if "person" in e.detail]
+    names = _names(session, [e.actor for e in entries] + [e.target for e in entries] + people)
+    return [
+        AuditLine(
+            e.at,
+            names.get(e.actor, _fallback(e.actor)),
+            ACTIONS.get(e.action, e.action.replace(".", " ").replace("_", " ")),
+            names.get(e.target, _fallback(e.target)),
+            _detail_words(e.detail, names),
+        )
+        for e in entries
+    ]
+
+
+_KINDS: dict[str, tuple[Any, Callable[[Any], str]]] = {
+    "organiser": (Organiser, lambda o: o.email),
+    "person": (Person, lambda p: p.email),
+    "list": (MailingList, lambda m: m.name),
+    "meeting": (Meeting, lambda m: m.title),
+    "news": (News, lambda n: f"news “{n.subject}”"),
+    "consultation": (Consultation, lambda c: c.title),
+}
+
+
+def _names(session: Session, references: list[str]) -> dict[str, str]:
+    """``kind:id`` references to what they name, one query per kind."""
+    wanted: dict[str, set[int]] = {}
+    for reference in references:
+        kind, _, number = reference.partition(":")
+        if kind in _KINDS and number.isdigit():
+            wanted.setdefault(kind, set()).add(int(number))
+    names: dict[str, str] = {"system": "Convene", "cli": "an organiser (command line)"}
+    with read_transaction(session):
+        for kind, ids in wanted.items():
+            model, name_of = _KINDS[kind]
+            for row in session.scalars(select(model).where(model.id.in_(ids))):
+                names[f"{kind}:{row.id}"] = name_of(row)
+    return names
+
+
+def _fallback(reference: str) -> str:
+    kind, _, number = reference.partition(":")
+    if kind == "person" and number.isdigit():
+        return "someone since erased"
+    if kind in _KINDS:
+        return f"a {kind} since deleted"
+    return reference
+
+
+def _detail_words(detail: dict[str, Any], names: dict[str, str]) -> str:
+    """The entry's details as short phrases ("recipients: 12"), people by name."""
+    shown = []
+    for key, value in detail.items():
+        if key == "list" or value in (None, "", [], {}):
+            continue  # named in the On column, or nothing to say
+        if key == "person":
+            reference = f"person:{value}"
+            shown.append(f"member: {names.get(reference, _fallback(reference))}")
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v).replace("_", " ") for v in value)
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        shown.append(f"{key.replace('_', ' ')}: {str(value).replace('_', ' ')}")
+    return "; ".join(shown)

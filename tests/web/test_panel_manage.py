@@ -88,7 +88,37 @@ def test_audit_log_shows_organiser_actions(client: HttpClient, database: TestDat
         {"csrf_token": client.csrf_token(form.body), "name": "Forum", "slug": "forum"},
     )
     page = client.get("/panel/audit")
-    assert page.status == 200 and "list.create" in page.body and "organiser.login" in page.body
+    assert page.status == 200 and "created a list" in page.body and "logged in" in page.body
+    row = page.body.split("created a list", 1)[0].rsplit("<tr", 1)[1]
+    assert "organiser@example.org" in row  # who, by name
+    assert "Forum" in page.body.split("created a list", 1)[1].split("</tr>", 1)[0]  # on what
+    for internal in ("list.create", "organiser:", "list:", "person:"):
+        assert internal not in page.body
+
+
+def test_audit_log_names_people_as_they_are_now(database: TestDatabase) -> None:
+    from sqlalchemy import delete
+
+    from mailer.domain import audit
+    from mailer.domain.lists import add_member, remove_member
+    from mailer.domain.models import Person, Subscription
+    from tests.support.factories import make_list
+
+    make_list(database.sessions)
+    with database.sessions() as s:
+        add_member(s, slug="forum", email="ana@example.org", actor="test")
+    with database.sessions() as s:
+        remove_member(s, slug="forum", email="ana@example.org", actor="system")
+    with database.sessions() as s:
+        [removal] = [line for line in audit.recent_lines(s) if line.what == "removed a member"]
+    assert removal.who == "Convene" and removal.on == "Leaders of Networks Forum"
+    assert removal.detail == "member: ana@example.org"
+    with database.sessions() as s, s.begin():  # gone since (as erasure leaves it)
+        s.execute(delete(Subscription))
+        s.execute(delete(Person))
+    with database.sessions() as s:
+        [removal] = [line for line in audit.recent_lines(s) if line.what == "removed a member"]
+    assert removal.detail == "member: someone since erased"
 
 
 def test_list_settings_from_the_panel(client: HttpClient, database: TestDatabase) -> None:

@@ -244,7 +244,7 @@ def dev_mailbox_message(key: str) -> Any:
 
 @bp.get("/audit")
 def audit_log() -> Any:
-    return render_template("panel/audit.html", entries=audit.recent(get_session()))
+    return render_template("panel/audit.html", entries=audit.recent_lines(get_session()))
 
 
 @bp.get("/outbox")
