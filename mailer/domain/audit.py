@@ -65,6 +65,7 @@ ACTIONS = {
     "meeting.invite": "sent invitations",
     "meeting.meeting_details": "sent the agenda and details",
     "meeting.meeting_reminder": "sent the reminder",
+    "meeting.places": "changed a meeting's places or reply deadline",
     "meeting.publish": "published or unpublished a meeting",
     "meeting.update": "changed a meeting",
     "member.add": "added a member",

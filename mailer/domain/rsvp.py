@@ -57,6 +57,7 @@ from mailer.domain.people import (
 from mailer.domain.places import Standing, Status, decide, places_to_offer, status_of, status_words
 from mailer.domain.schedules import catch_up
 from mailer.domain.services import Services
+from mailer.rendering import counted
 
 
 @dataclass(frozen=True)
@@ -364,6 +365,88 @@ def withdraw_upcoming_answers(
     for meeting in meetings:
         offer_free_places(session, services, meeting)
     return withdrawn
+
+
+@dataclass(frozen=True)
+class PlacesPlan:
+    """What a new capacity comes to: places held now, people waiting, and how many of those
+    would be given a place."""
+
+    taken: int
+    waiting: int
+    promoted: int
+
+
+def places_plan(session: Session, meeting_id: int, capacity: int | None) -> PlacesPlan:
+    """What setting the in-person ``capacity`` (None: no limit) would do, changing nothing;
+    refused as ``change_places`` would refuse it."""
+    with read_transaction(session):
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        taken = _places_taken(session, meeting_id)
+        _check_capacity(capacity, taken)
+        waiting = (
+            session.scalar(
+                select(func.count())
+                .select_from(Rsvp)
+                .where(Rsvp.meeting_id == meeting_id, Rsvp.waitlisted_at.is_not(None))
+            )
+            or 0
+        )
+        return PlacesPlan(taken, waiting, places_to_offer(taken, capacity, waiting))
+
+
+def _check_capacity(capacity: int | None, taken: int) -> None:
+    if capacity is not None and capacity < 0:
+        raise InvalidInput("The number of places cannot be negative.", field="capacity")
+    if capacity is not None and capacity < taken:
+        raise InvalidInput(
+            f"{counted(taken, 'person', 'people')} already "
+            f"{'has an in-person place' if taken == 1 else 'have in-person places'}, so there "
+            f"must be at least {taken}. To have fewer, ask some of them to join remotely first.",
+            field="capacity",
+        )
+
+
+def change_places(
+    session: Session,
+    services: Services,
+    meeting_id: int,
+    *,
+    capacity: int | None,
+    rsvp_deadline: datetime | None,
+    actor: str,
+) -> int:
+    """Set a meeting's in-person places (None: no limit) and its reply deadline (None: none).
+    More places go at once to those waiting, first in line first, who are told; fewer than are
+    held is refused. Returns how many were given a place."""
+    with transaction(session):
+        meeting = session.scalar(
+            select(Meeting)
+            .options(joinedload(Meeting.mailing_list))
+            .where(Meeting.id == meeting_id)
+            .with_for_update(of=Meeting)
+        )
+        if meeting is None:
+            raise NotFound("There is no such meeting.")
+        _check_capacity(capacity, _places_taken(session, meeting_id))
+        if rsvp_deadline is not None and rsvp_deadline > meeting.ends_at:
+            raise InvalidInput("Replies must close before the meeting ends.", field="rsvp_deadline")
+        if (capacity, rsvp_deadline) == (meeting.capacity, meeting.rsvp_deadline):
+            return 0
+        before = _places_taken(session, meeting_id)
+        meeting.capacity, meeting.rsvp_deadline = capacity, rsvp_deadline
+        audit.record(
+            session,
+            actor=actor,
+            action="meeting.places",
+            target=f"meeting:{meeting.id}",
+            capacity=capacity,
+            rsvp_deadline=rsvp_deadline.isoformat() if rsvp_deadline else None,
+        )
+        offer_free_places(session, services, meeting)
+        return _places_taken(session, meeting_id) - before
 
 
 def offer_free_places(session: Session, services: Services, meeting: Meeting) -> None:

@@ -409,24 +409,26 @@ def update_meeting(
         return len(told)
 
 
+def preview_update(session: Session, meeting_id: int, changes: MeetingChanges) -> UpdatePlan:
+    """What ``update_meeting`` would change and whom it would tell of what, changing nothing: the
+    same steps, on a session of its own whose transaction is rolled back (so nothing the caller's
+    session holds is touched or expired). Refuses what it would refuse."""
+    with Session(session.get_bind()) as scratch:
+        try:
+            with scratch.begin():
+                meeting = _locked_meeting(scratch, meeting_id)
+                changed, told = _apply_changes(scratch, meeting, changes)
+                counts: dict[tuple[str, ...], int] = {}
+                for _, _, theirs in told:
+                    counts[tuple(theirs)] = counts.get(tuple(theirs), 0) + 1
+                raise _Preview(UpdatePlan(changed, counts))  # rolls the transaction back
+        except _Preview as preview:
+            return preview.plan
+
+
 class _Preview(Exception):
     def __init__(self, plan: UpdatePlan) -> None:
         self.plan = plan
-
-
-def preview_update(session: Session, meeting_id: int, changes: MeetingChanges) -> UpdatePlan:
-    """What ``update_meeting`` would change and whom it would tell of what, changing nothing: the
-    same steps, in a transaction that is then rolled back. Refuses what it would refuse."""
-    try:
-        with transaction(session):
-            meeting = _locked_meeting(session, meeting_id)
-            changed, told = _apply_changes(session, meeting, changes)
-            counts: dict[tuple[str, ...], int] = {}
-            for _, _, theirs in told:
-                counts[tuple(theirs)] = counts.get(tuple(theirs), 0) + 1
-            raise _Preview(UpdatePlan(changed, counts))
-    except _Preview as preview:
-        return preview.plan
 
 
 def _locked_meeting(session: Session, meeting_id: int) -> Meeting:

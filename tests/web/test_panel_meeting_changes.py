@@ -19,8 +19,9 @@ from tests.support.servers import RunningService
 def fields(body: str) -> dict[str, str]:
     """The edit form's current values, as the browser would send them back."""
     values = {"csrf_token": HttpClient.csrf_token(body)}
-    for name in ("title", "starts_at", "ends_at", "location"):
-        values[name] = re.search(rf'name="{name}"[^>]*value="([^"]*)"', body).group(1)
+    for name in ("title", "starts_at", "ends_at", "location", "capacity", "rsvp_deadline"):
+        found = re.search(rf'name="{name}"[^>]*value="([^"]*)"', body)
+        values[name] = found.group(1) if found else ""
     for name in ("venue", "dial_in", "description"):
         values[name] = re.search(rf'name="{name}"[^>]*>([^<]*)</textarea>', body).group(1).strip()
     return values
@@ -116,3 +117,38 @@ def test_cancelling_names_who_is_told_and_sends_the_reason(
     assert all("The building is closed." in m.body_text for m in cancelled)
     with database.sessions() as s:
         assert s.scalars(select(Meeting.status)).one() is MeetingStatus.CANCELLED
+
+
+def test_more_places_go_to_those_waiting_and_fewer_than_are_held_is_refused(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, title="Winter Forum", capacity=1)
+    make_organiser(database.sessions)
+    services = build_services(web_service.config)
+    for who in ("ana", "ben"):  # ben waits
+        with database.sessions() as s:
+            record_rsvp(
+                s,
+                services,
+                meeting_id=meeting.id,
+                email=f"{who}@example.org",
+                response=RsvpResponse.ATTENDING,
+                mode=AttendanceMode.IN_PERSON,
+                source="panel",
+            )
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    values = fields(client.get(f"/panel/meetings/{meeting.id}/edit").body)
+    assert values["capacity"] == "1"
+    fewer = client.post(f"/panel/meetings/{meeting.id}/edit", {**values, "capacity": "0"})
+    assert fewer.status == 400
+    assert "1 person already has an in-person place, so there must be at least 1" in fewer.body
+    more = {**values, "capacity": "2"}
+    checked = client.post(f"/panel/meetings/{meeting.id}/edit", more)
+    assert "1 person on the waiting list will be given a place and told." in checked.body
+    assert kinds(database, "waitlist_promoted") == []
+    saved = client.post(f"/panel/meetings/{meeting.id}/edit", {**more, "confirmed": "yes"})
+    assert "1 person given a place from the waiting list, and told." in saved.body
+    assert [m.recipient for m in kinds(database, "waitlist_promoted")] == ["ben@example.org"]
+    with database.sessions() as s:
+        assert s.scalars(select(Meeting.capacity)).one() == 2

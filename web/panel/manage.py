@@ -44,10 +44,11 @@ from mailer.domain.lists import (
     list_members,
     rename_member,
 )
-from mailer.domain.meetings import attendee_report, create_meeting
+from mailer.domain.meetings import attendee_report, create_meeting, parse_local_datetime
 from mailer.domain.membership import remove_from_list
 from mailer.domain.models import SubscriptionStatus
 from mailer.domain.reports import members_csv
+from mailer.domain.rsvp import change_places, places_plan
 from mailer.domain.schedules import (
     MeetingChanges,
     cancel_meeting,
@@ -155,6 +156,8 @@ class MeetingEditForm(FlaskForm):
     location = MeetingForm.location
     venue = MeetingForm.venue
     dial_in = MeetingForm.dial_in
+    capacity = MeetingForm.capacity
+    rsvp_deadline = MeetingForm.rsvp_deadline
     description = MeetingForm.description
 
 
@@ -182,7 +185,13 @@ def meeting_edit(meeting_id: int) -> Any:
         form.venue.data = meeting.venue
         form.dial_in.data = meeting.dial_in
         form.description.data = meeting.description
-    plan = None
+        form.capacity.data = meeting.capacity
+        form.rsvp_deadline.data = (
+            _in_meeting_time(meeting.rsvp_deadline, meeting.timezone)
+            if meeting.rsvp_deadline
+            else None
+        )
+    plan = places = None
     if form.validate_on_submit():
         changes = MeetingChanges(
             title=form.title.data,
@@ -193,8 +202,32 @@ def meeting_edit(meeting_id: int) -> Any:
             dial_in=form.dial_in.data or "",
             description=form.description.data or "",
         )
+        capacity = form.capacity.data
+        deadline = (
+            parse_local_datetime(form.rsvp_deadline.data, meeting.timezone, "rsvp_deadline")
+            if form.rsvp_deadline.data
+            else None
+        )
+        if (
+            deadline is not None
+            and meeting.rsvp_deadline is not None
+            and (
+                form.rsvp_deadline.data == _in_meeting_time(meeting.rsvp_deadline, meeting.timezone)
+            )
+        ):
+            deadline = meeting.rsvp_deadline  # shown to the minute: unchanged
         with refusal_on_form(form, "title"):
+            plan = preview_update(get_session(), meeting_id, changes)
+            places = places_plan(get_session(), meeting_id, capacity)
             if request.form.get("confirmed") == "yes":
+                promoted = change_places(
+                    get_session(),
+                    get_services(),
+                    meeting_id,
+                    capacity=capacity,
+                    rsvp_deadline=deadline,
+                    actor=current_actor(),
+                )
                 told = update_meeting(
                     get_session(),
                     get_services(),
@@ -203,14 +236,36 @@ def meeting_edit(meeting_id: int) -> Any:
                     **changes.__dict__,
                 )
                 flash(
-                    f"Saved. {counted(told, 'person', 'people')} emailed about the change."
-                    if told
-                    else "Saved. Nobody needed to be told."
+                    "Saved. "
+                    + (
+                        f"{counted(told, 'person', 'people')} emailed about the change. "
+                        if told
+                        else ""
+                    )
+                    + (
+                        f"{counted(promoted, 'person', 'people')} given a place from the "
+                        "waiting list, and told."
+                        if promoted
+                        else ""
+                    )
                 )
                 return redirect(url_for("panel.meeting", meeting_id=meeting_id))
-            plan = preview_update(get_session(), meeting_id, changes)
     return render_template(
-        "panel/meeting_edit.html", form=form, meeting=meeting, plan=plan
+        "panel/meeting_edit.html",
+        form=form,
+        meeting=meeting,
+        plan=plan,
+        places=places,
+        places_changed=places is not None
+        and (
+            form.capacity.data != meeting.capacity
+            or form.rsvp_deadline.data
+            != (
+                _in_meeting_time(meeting.rsvp_deadline, meeting.timezone)
+                if meeting.rsvp_deadline
+                else None
+            )
+        ),
     ), 400 if form.errors else 200
 
 
