@@ -152,3 +152,26 @@ def test_more_places_go_to_those_waiting_and_fewer_than_are_held_is_refused(
     assert [m.recipient for m in kinds(database, "waitlist_promoted")] == ["ben@example.org"]
     with database.sessions() as s:
         assert s.scalars(select(Meeting.capacity)).one() == 2
+
+
+def test_times_typed_by_hand_are_taken_and_nonsense_is_named(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    make_organiser(database.sessions)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    values = fields(client.get(f"/panel/meetings/{meeting.id}/edit").body)
+    day = values["starts_at"].split("T")[0]
+    d, m, y = day.split("-")[2], day.split("-")[1], day.split("-")[0]
+    typed = client.post(
+        f"/panel/meetings/{meeting.id}/edit", {**values, "ends_at": f"{d}/{m}/{y} 23:59"}
+    )
+    assert typed.status == 200 and "Changing: end time." in typed.body
+    nonsense = client.post(
+        f"/panel/meetings/{meeting.id}/edit", {**values, "ends_at": "next Tuesday"}
+    )
+    assert nonsense.status == 400
+    assert "Enter a real date and time, for example 12/03/2027 14:00." in nonsense.body
+    places = client.post(f"/panel/meetings/{meeting.id}/edit", {**values, "capacity": "lots"})
+    assert "Enter the number of places as a whole number, for example 40." in places.body

@@ -83,13 +83,19 @@ def test_a_refusal_is_shown_in_the_error_summary_not_the_success_banner(
         "Tick the box to confirm the erasure.": _post(
             panel, "/panel/people/erase", {"email": "ana@example.org"}, "/panel/people"
         ),
-        "Not saved: Number must be between 0 and 60.": _post(
+        "Not saved: The number of days must be between 0 and 60.": _post(
             panel,
             f"/panel/meetings/{meeting.id}/agenda",
             {"agenda": "1. Welcome", "days_before": "99"},
             f"/panel/meetings/{meeting.id}",
         ),
     }
+    refusals["Not saved: Enter the number of days as a whole number, for example 7."] = _post(
+        panel,
+        f"/panel/meetings/{meeting.id}/agenda",
+        {"agenda": "1. Welcome", "days_before": "a week"},
+        f"/panel/meetings/{meeting.id}",
+    )
     looked_up = panel.get("/panel/people?email=not+an+email").get_data(as_text=True)
     for message, page in refusals.items():
         assert shown(page) == ([], [message]), message

@@ -9,8 +9,8 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import IntegerField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms import TextAreaField
+from wtforms.validators import Length
 
 from mailer.domain import audit
 from mailer.domain.attachments import add_attachment, list_attachments
@@ -26,6 +26,7 @@ from web.auth import require_login
 from web.db import get_config, get_services, get_session
 from web.errors import flash_refusal
 from web.panel.actions import confirmation, csv_download, current_actor, flash_outcome
+from web.panel.fields import count_field
 
 bp = Blueprint("panel", __name__, url_prefix="/panel")
 bp.before_request(require_login)
@@ -72,8 +73,8 @@ class AgendaForm(FlaskForm):
         description="Sent to registered delegates only, each with their own venue or joining "
         "details.",
     )
-    days_before = IntegerField(
-        "Days before the meeting to send it", validators=[Optional(), NumberRange(0, 60)]
+    days_before = count_field(
+        "Days before the meeting to send it", largest=60, what="number of days", example=7
     )
 
 

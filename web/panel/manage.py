@@ -13,16 +13,14 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     EmailField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length
 
 from mailer.domain.errors import DomainError, InvalidInput, NotFound
 from mailer.domain.imports import (
@@ -61,6 +59,7 @@ from web.db import get_config, get_services, get_session
 from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
 from web.panel.actions import confirmation, csv_download, current_actor, flash_outcome
+from web.panel.fields import count_field, local_time_field
 
 
 class ListForm(FlaskForm):
@@ -99,14 +98,8 @@ class RemoveForm(FlaskForm):
 class MeetingForm(FlaskForm):
     list_slug = SelectField("List", validators=[DataRequired("Choose a list")])
     title = StringField("Title", validators=[DataRequired("Enter a title"), Length(max=200)])
-    starts_at = DateTimeLocalField(
-        "Starts (UK time)",
-        format="%Y-%m-%dT%H:%M",
-        validators=[DataRequired("Enter when it starts")],
-    )
-    ends_at = DateTimeLocalField(
-        "Ends (UK time)", format="%Y-%m-%dT%H:%M", validators=[DataRequired("Enter when it ends")]
-    )
+    starts_at = local_time_field("Starts (UK time)", required="Enter when it starts")
+    ends_at = local_time_field("Ends (UK time)", required="Enter when it ends")
     format = SelectField(
         "Format",
         choices=[
@@ -125,12 +118,10 @@ class MeetingForm(FlaskForm):
     dial_in = TextAreaField(
         "Joining details (sent only to remote delegates)", validators=[Length(max=2000)]
     )
-    capacity = IntegerField(
-        "In-person places (optional)", validators=[Optional(), NumberRange(min=0, max=100000)]
+    capacity = count_field(
+        "In-person places (optional)", largest=100_000, what="number of places", example=40
     )
-    rsvp_deadline = DateTimeLocalField(
-        "Replies close (optional)", format="%Y-%m-%dT%H:%M", validators=[Optional()]
-    )
+    rsvp_deadline = local_time_field("Replies close (optional, UK time)")
     description = TextAreaField(
         "Public summary (optional)",
         validators=[Length(max=5000)],
@@ -143,16 +134,8 @@ class MeetingEditForm(FlaskForm):
     """A meeting's details as the organiser may change them after it is created."""
 
     title = StringField("Title", validators=[DataRequired("Enter a title"), Length(max=200)])
-    starts_at = DateTimeLocalField(
-        "Starts (UK time)",
-        format="%Y-%m-%dT%H:%M",
-        validators=[DataRequired("Enter when it starts, for example 12 March 2027 at 2pm")],
-    )
-    ends_at = DateTimeLocalField(
-        "Ends (UK time)",
-        format="%Y-%m-%dT%H:%M",
-        validators=[DataRequired("Enter when it ends, for example 12 March 2027 at 4pm")],
-    )
+    starts_at = MeetingForm.starts_at
+    ends_at = MeetingForm.ends_at
     location = MeetingForm.location
     venue = MeetingForm.venue
     dial_in = MeetingForm.dial_in

@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
@@ -51,6 +51,7 @@ from web.panel.actions import (
     list_choices,
     run_action,
 )
+from web.panel.fields import local_time_field
 
 
 class NewsForm(FlaskForm):
@@ -67,11 +68,7 @@ class NewsForm(FlaskForm):
 
 
 class ScheduleForm(FlaskForm):
-    send_at = DateTimeLocalField(
-        "Send at (UK time)",
-        format="%Y-%m-%dT%H:%M",
-        validators=[DataRequired("Enter a date and time")],
-    )
+    send_at = local_time_field("Send at (UK time)", required="Enter when to send it")
 
 
 @bp.get("/news")
