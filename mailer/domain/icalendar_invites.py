@@ -9,6 +9,7 @@ daylight saving. The venue is private: the invitation does not carry it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event, vCalAddress, vText
@@ -75,3 +76,39 @@ def build_ics(
         event.add_component(alarm)
     calendar.add_component(event)
     return calendar.to_ical().decode("utf-8")
+
+
+@dataclass(frozen=True)
+class CalendarSummary:
+    """What a calendar part of one of our emails does to the recipient's calendar."""
+
+    method: str
+    title: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    location: str
+    sequence: int
+    alarm: bool
+
+
+def calendar_summary(ics: bytes) -> CalendarSummary | None:
+    """A calendar part read back (for the dev mailbox); None when it cannot be read."""
+    try:
+        calendar = Calendar.from_ical(ics)
+        event = calendar.walk("VEVENT")[0]
+    except (ValueError, IndexError, KeyError):
+        return None
+
+    def when(name: str) -> datetime | None:
+        value = event.get(name)
+        return value.dt if value is not None and isinstance(value.dt, datetime) else None
+
+    return CalendarSummary(
+        str(calendar.get("METHOD", "")),
+        str(event.get("SUMMARY", "")),
+        when("DTSTART"),
+        when("DTEND"),
+        str(event.get("LOCATION", "")),
+        int(event.get("SEQUENCE", 0)),
+        bool(event.walk("VALARM")),
+    )

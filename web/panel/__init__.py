@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mailbox
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -15,6 +16,7 @@ from wtforms.validators import Length
 from mailer.domain import audit
 from mailer.domain.attachments import add_attachment, list_attachments
 from mailer.domain.health import delivery_health
+from mailer.domain.icalendar_invites import calendar_summary
 from mailer.domain.invitations import invitation_count, send_invitations
 from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings, publish_meeting
@@ -25,7 +27,13 @@ from mailer.rendering import counted
 from web.auth import require_login
 from web.db import get_config, get_services, get_session
 from web.errors import flash_refusal
-from web.panel.actions import confirmation, csv_download, current_actor, flash_outcome
+from web.panel.actions import (
+    confirmation,
+    csv_download,
+    current_actor,
+    email_html_response,
+    flash_outcome,
+)
 from web.panel.fields import count_field
 
 bp = Blueprint("panel", __name__, url_prefix="/panel")
@@ -224,23 +232,56 @@ def dev_mailbox() -> Any:
     return render_template("panel/mailbox.html", items=items)
 
 
-@bp.get("/mailbox/<key>")
-def dev_mailbox_message(key: str) -> Any:
-    box = _dev_maildir()
+def _dev_message(key: str) -> EmailMessage:
     try:
-        raw = box.get_bytes(key)
+        raw = _dev_maildir().get_bytes(key)
     except KeyError:
         abort(404)
-    msg = message_from_bytes(raw, policy=policy.default)
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+@bp.get("/mailbox/<key>")
+def dev_mailbox_message(key: str) -> Any:
+    """One message of the dev mailbox as its recipient would see it: the HTML part in a frame
+    that runs nothing, the text part, the files attached and the calendar entry."""
+    msg = _dev_message(key)
     text_part = msg.get_body(preferencelist=("plain",))
     html_part = msg.get_body(preferencelist=("html",))
+    files = [
+        (
+            part.get_filename() or "(no name)",
+            part.get_content_type(),
+            len(_bytes_of(part)),
+        )
+        for part in msg.iter_attachments()
+        if part.get_content_type() != "text/calendar"
+    ]
+    calendar = next((p for p in msg.walk() if p.get_content_type() == "text/calendar"), None)
     return render_template(
         "panel/mailbox_message.html",
         key=key,
         headers=list(msg.items()),
         text=text_part.get_content() if text_part else "",
         has_html=html_part is not None,
+        files=files,
+        calendar=calendar_summary(_bytes_of(calendar)) if calendar else None,
     )
+
+
+def _bytes_of(part: Any) -> bytes:
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
+@bp.get("/mailbox/<key>/html")
+def dev_mailbox_message_html(key: str) -> Any:
+    """The HTML part alone, for the sandboxed frame: inline styles, no scripts."""
+    html_part = _dev_message(key).get_body(preferencelist=("html",))
+    if html_part is None:
+        abort(404)
+    return email_html_response(str(html_part.get_content()))
 
 
 @bp.get("/audit")
