@@ -238,6 +238,34 @@ def fail_inbound(
         return message.status
 
 
+#: What a message was understood as, in the inbound log's words.
+INTENT_WORDS = {
+    InboundIntent.REGISTER: "asked to register",
+    InboundIntent.DECLINE: "can't attend",
+    InboundIntent.JOIN: "asked to join the list",
+    InboundIntent.LEAVE: "asked to leave the list",
+    InboundIntent.HELP: "asked for help",
+    InboundIntent.CONFIRM: "confirmed",
+    InboundIntent.CALENDAR: "calendar reply",
+    InboundIntent.ANSWER: "answer to a consultation",
+    InboundIntent.BOUNCE: "delivery report",
+    InboundIntent.DUPLICATE: "a second copy",
+    InboundIntent.AUTOMATED: "automatic mail",
+    InboundIntent.REFUSED: "refused",
+    InboundIntent.UNCLEAR: "not understood",
+}
+
+#: How a message's handling ended, where nothing else says what it was.
+STATUS_WORDS = {
+    InboundStatus.NEW: "waiting to be read",
+    InboundStatus.PROCESSING: "being read",
+    InboundStatus.DONE: "done",
+    InboundStatus.TRIAGE: "left for an organiser",
+    InboundStatus.IGNORED: "nothing to do",
+    InboundStatus.FAILED: "could not be read",
+}
+
+
 def triage_queue(session: Session, limit: int = 100) -> list[InboundMessage]:
     with read_transaction(session):
         return list(

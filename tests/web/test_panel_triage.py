@@ -49,6 +49,14 @@ def test_record_an_answer_from_a_triaged_message(
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     listing = client.get("/panel/inbound")
     assert f"/panel/inbound/{inbound_id}" in listing.body
+    # An inbox row: who, the subject and a snippet of what they wrote, why it waits; plain words.
+    needs = listing.body.split("All recent messages")[0]
+    assert "Kim Example" in needs and ">Forum</a>" in needs
+    assert "Can my deputy come instead of me?" in needs and "quoted invitation" not in needs
+    recent = listing.body.split("All recent messages")[1]
+    assert "Leaders of Networks Forum" in recent and "not understood" in recent
+    for internal in ("triage:", ">forum<", ">unclear<", ">triage<"):
+        assert internal not in listing.body
     page = client.get(f"/panel/inbound/{inbound_id}")
     assert re.search(r'id="new-text">Can my deputy come instead of me\?', page.body)
     assert "quoted invitation" in page.body  # the whole message is there too

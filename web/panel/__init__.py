@@ -22,7 +22,7 @@ from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings, publish_meeting
 from mailer.domain.reports import attendees_csv, representation
 from mailer.domain.schedules import PREVIEWS
-from mailer.domain.triage import inbound_log, triage_queue
+from mailer.domain.triage import INTENT_WORDS, STATUS_WORDS, inbound_log, triage_queue
 from mailer.rendering import counted
 from web.auth import require_login
 from web.db import get_config, get_services, get_session
@@ -198,7 +198,12 @@ def meeting_invite(meeting_id: int) -> Any:
 def inbound() -> Any:
     session = get_session()
     return render_template(
-        "panel/inbound.html", messages=triage_queue(session), recent=inbound_log(session, limit=100)
+        "panel/inbound.html",
+        messages=triage_queue(session),
+        recent=inbound_log(session, limit=100),
+        list_names={each.slug: each.name for each in all_lists(session)},
+        intent_words=INTENT_WORDS,
+        status_words=STATUS_WORDS,
     )
 
 
