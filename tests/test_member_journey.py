@@ -168,7 +168,10 @@ def test_one_member_from_please_register_me_to_the_cancellation(
                 assert update_meeting(s, services, meeting.id, venue=NEW_VENUE, actor="test") == 1
             updated = next_mail()
             text = check_written_for_both_parts(updated, base_url)
-            assert "has changed (venue)" in text and "2 Other Street" in text
+            assert (
+                "The venue of Leaders of Networks Forum has changed." in text
+                and "2 Other Street" in text
+            )
             html = updated.message.get_body(preferencelist=("html",)).get_content()
             assert "Room 2.02<br>" in html and "London and online." in text
 

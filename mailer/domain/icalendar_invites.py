@@ -32,6 +32,7 @@ def build_ics(
     method: str = "REQUEST",
     now: datetime | None = None,
     alarm_minutes: int = 0,
+    partstat: str = "NEEDS-ACTION",
 ) -> str:
     """A METHOD:REQUEST (or CANCEL) calendar for one attendee; a request reminds them
     ``alarm_minutes`` before the start (RFC 5545 VALARM), when that is more than 0."""
@@ -62,8 +63,13 @@ def build_ics(
     organizer.params["cn"] = vText(organiser_name)
     event.add("organizer", organizer)
     attendee = vCalAddress(f"mailto:{person.email}")
+    # What they already answered stays in their calendar (an update must not ask them again).
     attendee.params.update(
-        {"role": vText("REQ-PARTICIPANT"), "partstat": vText("NEEDS-ACTION"), "rsvp": vText("TRUE")}
+        {
+            "role": vText("REQ-PARTICIPANT"),
+            "partstat": vText(partstat),
+            "rsvp": vText("TRUE" if partstat == "NEEDS-ACTION" else "FALSE"),
+        }
     )
     if person.display_name:
         attendee.params["cn"] = vText(person.display_name)

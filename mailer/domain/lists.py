@@ -369,9 +369,7 @@ def _subscription_for_token(
     if person is None or mailing_list is None:
         raise InvalidLink("This unsubscribe link is no longer valid.")
     if person.link_version != claim.link_version:
-        raise InvalidLink(
-            "This link has been replaced by a newer one. Please use the most recent email."
-        )
+        raise InvalidLink("This link no longer works.")
     return _subscription(session, person, mailing_list), mailing_list
 
 

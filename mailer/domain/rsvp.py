@@ -38,6 +38,8 @@ from mailer.domain.models import (
     Person,
     Rsvp,
     RsvpResponse,
+    Subscription,
+    SubscriptionStatus,
     utcnow,
 )
 from mailer.domain.outbox import (
@@ -519,9 +521,7 @@ def _load_claim(session: Session, claim: RsvpClaim) -> tuple[Person, Meeting]:
 
 def _check_claim(claim: RsvpClaim, link_version: int, meeting: _OpenRules) -> None:
     if link_version != claim.link_version:
-        raise InvalidLink(
-            "This link has been replaced by a newer one. Please use the most recent email."
-        )
+        raise InvalidLink("This link no longer works.")
     if meeting.ends_at <= utcnow():
         raise ExpiredLink("This meeting has already taken place, so its links have expired.")
 
@@ -608,6 +608,8 @@ def record_rsvp_from_link(
     _clean_access_needs(access_needs)  # refuse an over-long note before taking any lock
     with transaction(session):
         person, meeting = _load_claim(session, claim)
+        if selected.response is RsvpResponse.ATTENDING:
+            check_not_removed(session, person.id, meeting.mailing_list)
         return _record(
             session,
             services,
@@ -668,17 +670,22 @@ def record_rsvp_from_calendar(
     Accepting keeps an in-person or remote choice made earlier; the person is
     emailed about any change, as always.
     """
-    return record_rsvp(
-        session,
-        services,
-        meeting_id=meeting_id,
-        email=attendee,
-        response=response,
-        mode=None,
-        source="calendar",
-        keep_mode=True,
-        at=at,
-    )
+    with transaction(session):
+        meeting = session.get(Meeting, meeting_id, options=[joinedload(Meeting.mailing_list)])
+        person = find_person(session, attendee)
+        if meeting is not None and person is not None and response is RsvpResponse.ATTENDING:
+            check_not_removed(session, person.id, meeting.mailing_list)
+        return record_rsvp(
+            session,
+            services,
+            meeting_id=meeting_id,
+            email=attendee,
+            response=response,
+            mode=None,
+            source="calendar",
+            keep_mode=True,
+            at=at,
+        )
 
 
 @dataclass(frozen=True)
@@ -710,6 +717,21 @@ def _refused(
             mailing_list=meeting.mailing_list,
             thread=thread,
             context={"meeting": meeting, "reason": str(exc)},
+        )
+
+
+def check_not_removed(session: Session, person_id: int, mailing_list: MailingList) -> None:
+    """Someone an organiser took off a list registers for none of its meetings (their links
+    stopped working when they were removed; an email does not bring them back)."""
+    status = session.scalar(
+        select(Subscription.status).where(
+            Subscription.person_id == person_id, Subscription.list_id == mailing_list.id
+        )
+    )
+    if status is SubscriptionStatus.REMOVED:
+        raise RsvpClosed(
+            f"The organisers of {mailing_list.name} have taken you off the list, so you cannot "
+            "register for its meetings. If you think this is a mistake, reply and tell them."
         )
 
 
@@ -754,6 +776,7 @@ def register_by_email(
             session, services, person.email, about_their_record=True
         )
         try:
+            check_not_removed(session, person.id, mailing_list)
             outcome = _record(
                 session,
                 services,

@@ -282,7 +282,8 @@ def set_agenda(
 
 def _recipients_of_changes(session: Session, meeting: Meeting) -> list[tuple[Person, Rsvp | None]]:
     """Delegates and those waiting for a place (each holds a calendar entry for the meeting), plus
-    (once invitations went out) members who have not answered."""
+    the members who were sent the invitation and have not answered (someone who joined the list
+    after it went has no entry to update or cancel)."""
     waiting_list = session.execute(
         select(Person, Rsvp)
         .join(Rsvp, Rsvp.person_id == Person.id)
@@ -299,6 +300,9 @@ def _recipients_of_changes(session: Session, meeting: Meeting) -> list[tuple[Per
     ]
     if meeting.invited_at is not None:
         answered = select(Rsvp.person_id).where(Rsvp.meeting_id == meeting.id)
+        invited = select(OutboxMessage.person_id).where(
+            OutboxMessage.meeting_id == meeting.id, OutboxMessage.kind == "invitation"
+        )
         waiting = session.scalars(
             select(Person)
             .join(Subscription, Subscription.person_id == Person.id)
@@ -306,6 +310,7 @@ def _recipients_of_changes(session: Session, meeting: Meeting) -> list[tuple[Per
                 Subscription.list_id == meeting.list_id,
                 Subscription.status == SubscriptionStatus.ACTIVE,
                 Person.id.not_in(answered),
+                Person.id.in_(invited),
             )
             .order_by(Person.id)
         ).all()
@@ -332,7 +337,8 @@ class UpdatePlan:
     them) and, for each set of changes a person is told of, how many people are told it."""
 
     changed: list[str]
-    told: dict[tuple[str, ...], int]
+    #: By (where they stand, what they are told of): how many.
+    told: dict[tuple[str, tuple[str, ...]], int]
 
     @property
     def people(self) -> int:
@@ -383,27 +389,29 @@ def update_meeting(
                 )
             )
         )
-        for person, details, theirs in told:
+        for one in told:
             enqueue(
                 session,
                 services,
                 kind="meeting_updated",
-                person=person,
+                person=one.person,
                 sender=list_envelope(services, meeting.mailing_list),
                 context={
                     "meeting": meeting,
-                    "changed": theirs,
-                    "details": details,
-                    "links": services.links.rsvp_urls(person, meeting),
-                    "had_calendar": person.id in had_calendar,
+                    "changed": one.changes,
+                    "details": one.details,
+                    "standing": one.standing,
+                    "links": services.links.rsvp_urls(one.person, meeting),
+                    "had_calendar": one.person.id in had_calendar,
                 },
                 calendar=build_ics(
                     meeting,
-                    person=person,
+                    person=one.person,
                     organiser_address=address,
                     organiser_name=meeting.mailing_list.name,
                     domain=services.config.mail.domain,
                     alarm_minutes=services.config.mail.calendar_alarm_minutes,
+                    partstat=one.partstat,
                 ),
             )
         return len(told)
@@ -418,9 +426,10 @@ def preview_update(session: Session, meeting_id: int, changes: MeetingChanges) -
             with scratch.begin():
                 meeting = _locked_meeting(scratch, meeting_id)
                 changed, told = _apply_changes(scratch, meeting, changes)
-                counts: dict[tuple[str, ...], int] = {}
-                for _, _, theirs in told:
-                    counts[tuple(theirs)] = counts.get(tuple(theirs), 0) + 1
+                counts: dict[tuple[str, tuple[str, ...]], int] = {}
+                for one in told:
+                    key = (one.standing, tuple(one.changes))
+                    counts[key] = counts.get(key, 0) + 1
                 raise _Preview(UpdatePlan(changed, counts))  # rolls the transaction back
         except _Preview as preview:
             return preview.plan
@@ -445,7 +454,7 @@ def _locked_meeting(session: Session, meeting_id: int) -> Meeting:
 
 def _apply_changes(
     session: Session, meeting: Meeting, changes: MeetingChanges
-) -> tuple[list[str], list[tuple[Person, Details, list[str]]]]:
+) -> tuple[list[str], list[Told]]:
     """Within the caller's transaction: make the changes (refusing what cannot be), and say what
     changed and who is to be told what: delegates, and once invitations went out, members who
     have not answered; each only of the changes that are theirs."""
@@ -475,12 +484,32 @@ def _apply_changes(
         return changed, []
     told = []
     for person, rsvp in _recipients_of_changes(session, meeting):
-        placed = rsvp is not None and rsvp.waitlisted_at is None
-        details = details_for(meeting, rsvp.mode) if placed and rsvp else Details("", "")
+        if rsvp is None:
+            standing, details = "invited", Details("", "")
+        elif rsvp.waitlisted_at is not None:
+            standing, details = "waiting", Details("", "")
+        else:
+            standing, details = "delegate", details_for(meeting, rsvp.mode)
         theirs = _changes_for(changed, details)
         if theirs:  # a new venue is nothing to someone joining online, say
-            told.append((person, details, theirs))
+            told.append(Told(person, details, theirs, standing))
     return changed, told
+
+
+@dataclass(frozen=True)
+class Told:
+    """One person an update goes to: what they are given and told, and where they stand
+    ("delegate", "waiting" for a place, or "invited" and not answered yet)."""
+
+    person: Person
+    details: Details
+    changes: list[str]
+    standing: str
+
+    @property
+    def partstat(self) -> str:
+        """Their answer as their calendar should keep it (RFC 5545 PARTSTAT)."""
+        return {"delegate": "ACCEPTED", "waiting": "TENTATIVE"}.get(self.standing, "NEEDS-ACTION")
 
 
 def _what_people_were_told(meeting: Meeting) -> dict[str, object]:

@@ -13,7 +13,7 @@ from mailer.domain.lists import (
     rejoin_by_token,
     remove_member,
 )
-from mailer.domain.models import MailingList, Person, Subscription, SubscriptionStatus
+from mailer.domain.models import MailingList, Meeting, Person, Subscription, SubscriptionStatus
 from mailer.domain.services import Services
 from tests.support.databases import TestDatabase
 from tests.support.factories import make_list
@@ -104,3 +104,53 @@ def test_a_removed_member_gives_up_their_answers_and_places_to_the_next_in_line(
             select(OutboxMessage.recipient).where(OutboxMessage.kind == "waitlist_promoted")
         ).all()
     assert promoted == ["cy@dept.gov.uk"]
+
+
+def test_someone_removed_cannot_register_again_by_email_link_or_calendar(
+    database: TestDatabase, services: Services
+) -> None:
+    from mailer.domain.errors import RsvpClosed
+    from mailer.domain.membership import remove_from_list
+    from mailer.domain.models import AttendanceMode, OutboxMessage, Rsvp, RsvpResponse
+    from mailer.domain.outbox import ReplyThread
+    from mailer.domain.rsvp import (
+        record_rsvp_from_calendar,
+        record_rsvp_from_link,
+        register_by_email,
+    )
+    from tests.support.factories import make_meeting
+
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    with database.sessions() as s:
+        add_member(s, slug="forum", email=ANA, actor="test")
+    with database.sessions() as s:
+        remove_from_list(s, services, slug="forum", email=ANA, actor="organiser")
+    with database.sessions() as s:
+        outcome = register_by_email(
+            s,
+            services,
+            list_slug="forum",
+            email=ANA,
+            display_name=None,
+            mode=AttendanceMode.REMOTE,
+            thread=ReplyThread("<old-agenda-reply@dept.gov.uk>"),
+            meeting_id=meeting.id,
+        )
+    assert "registration refused" in outcome.summary
+    with database.sessions() as s:
+        assert s.scalars(select(Rsvp)).all() == []
+        [refusal] = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "rsvp_refused"))
+    assert "taken you off the list" in (refusal.body_text or "")
+    with database.sessions() as s:  # a link made for them now (a "was this you?") does nothing
+        person = s.scalars(select(Person).where(Person.email == ANA)).one()
+        link = services.links.rsvp_url(person, s.get(Meeting, meeting.id), "remote")
+    token = link.split("/rsvp/")[1].split("/")[0]
+    with database.sessions() as s, pytest.raises(RsvpClosed, match="taken you off the list"):
+        record_rsvp_from_link(s, services, token, "remote")
+    with database.sessions() as s, pytest.raises(RsvpClosed, match="taken you off the list"):
+        record_rsvp_from_calendar(
+            s, services, meeting_id=meeting.id, attendee=ANA, response=RsvpResponse.ATTENDING
+        )
+    with database.sessions() as s:
+        assert s.scalars(select(Rsvp)).all() == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+from icalendar import Calendar
 from sqlalchemy import select
 
 from mailer.domain.invitations import send_invitations
@@ -274,7 +275,9 @@ def test_those_waiting_for_a_place_are_told_a_new_time_but_never_the_venue(
             ends_at=later + timedelta(hours=2),
         )
     waiting = messages(database, "meeting_updated")["waiting@example.org"]
-    assert "has changed (start time, end time)" in waiting.body_text
+    assert "The start time and end time of Quarterly Forum have changed." in waiting.body_text
+    assert "You are still on the waiting list for an in-person place." in waiting.body_text
+    assert "PARTSTAT=TENTATIVE" in waiting.body_calendar.replace("\r\n ", "")
     assert "Room 2.02" not in waiting.body_text and DIAL_IN not in waiting.body_text
     assert waiting.body_calendar and "SEQUENCE:2" in waiting.body_calendar
     with database.sessions() as s:
@@ -405,3 +408,52 @@ def test_a_meeting_cannot_be_set_up_or_moved_into_the_past(
         update_meeting(s, services, meeting.id, starts_at="2020-01-01 10:00", actor="test")
     with database.sessions() as s:  # a change of title alone is no move in time
         update_meeting(s, services, meeting.id, title="Renamed", actor="test")
+
+
+def test_changes_and_cancellation_reach_only_those_who_had_the_meeting(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    with database.sessions() as s:
+        add_member(s, slug="forum", email="invited@example.org", actor="test")
+        add_member(s, slug="forum", email="coming@example.org", actor="test")
+    with database.sessions() as s:
+        send_invitations(s, services, meeting.id, actor="test")
+    answer(
+        database,
+        services,
+        meeting.id,
+        "coming@example.org",
+        RsvpResponse.ATTENDING,
+        AttendanceMode.IN_PERSON,
+    )
+    with database.sessions() as s:  # joins after the invitations: has nothing to update
+        add_member(s, slug="forum", email="joined-later@example.org", actor="test")
+    with database.sessions() as s:
+        later = meeting.starts_at + timedelta(hours=1)
+        update_meeting(
+            s,
+            services,
+            meeting.id,
+            actor="test",
+            starts_at=later,
+            ends_at=later + timedelta(hours=2),
+        )
+    updates = messages(database, "meeting_updated")
+    assert set(updates) == {"invited@example.org", "coming@example.org"}
+    # Each calendar keeps what its person answered: a delegate is not asked to accept again.
+    coming = Calendar.from_ical(updates["coming@example.org"].body_calendar).walk("VEVENT")[0]
+    invited = Calendar.from_ical(updates["invited@example.org"].body_calendar).walk("VEVENT")[0]
+    assert (coming["ATTENDEE"].params["PARTSTAT"], coming["ATTENDEE"].params["RSVP"]) == (
+        "ACCEPTED",
+        "FALSE",
+    )
+    assert (invited["ATTENDEE"].params["PARTSTAT"], invited["ATTENDEE"].params["RSVP"]) == (
+        "NEEDS-ACTION",
+        "TRUE",
+    )
+    assert "You have not answered yet. To answer:" in updates["invited@example.org"].body_text
+    with database.sessions() as s:
+        assert cancel_meeting(s, services, meeting.id, actor="test") == 2
+    assert "joined-later@example.org" not in messages(database, "meeting_cancelled")

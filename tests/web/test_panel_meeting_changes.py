@@ -67,7 +67,8 @@ def test_a_new_venue_is_checked_then_sent_only_to_the_in_person_delegate(
     checked = client.post(f"/panel/meetings/{meeting.id}/edit", values)
     assert checked.status == 200 and "Changing: venue." in checked.body
     assert (
-        "1 person will be emailed" in checked.body and "1 person told of the venue" in checked.body
+        "1 person will be emailed" in checked.body
+        and "1 delegate: told of the venue" in checked.body
     )
     assert kinds(database, "meeting_updated") == []  # checking sends and saves nothing
     with database.sessions() as s:
