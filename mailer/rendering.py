@@ -63,9 +63,16 @@ def counted(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
+def first_upper(text: str) -> str:
+    """``text`` with its first letter a capital and the rest as written (unlike Jinja's
+    ``capitalize``, which lower-cases the title of a meeting inside it)."""
+    return text[:1].upper() + text[1:]
+
+
 def add_filters(env: Environment) -> None:
     env.filters["when"] = format_when
     env.filters["counted"] = counted
+    env.filters["first_upper"] = first_upper
     env.globals["time_range"] = format_time_range
 
 

@@ -264,6 +264,9 @@ def _record(
                 "links": services.links.rsvp_urls(person, meeting),
                 "previous": (previous.response, previous.mode) if previous else None,
                 "waitlisted": standing.waitlisted,
+                "waitlist_position": _waitlist_position(session, rsvp)
+                if standing.waitlisted
+                else None,
                 "question": question,
                 "member": member,
                 "join_address": services.config.addresses.join_address(meeting.mailing_list.slug),
@@ -808,6 +811,7 @@ def register_by_email(
                     "mode": outcome.mode.value if outcome.mode else None,
                     "already": not outcome.changed,
                     "waitlisted": outcome.waitlisted,
+                    "waitlist_position": outcome.waitlist_position,
                     "question": question,
                 },
             )

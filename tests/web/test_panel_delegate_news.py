@@ -64,6 +64,8 @@ def test_a_room_change_goes_to_the_in_person_delegates_only(
     assert "the in-person delegates of Winter Forum" in asked.body
     sent = client.post(f"/panel/news/{news_id}/send", {"csrf_token": client.csrf_token(asked.body)})
     assert "Sending to 1 person." in sent.body
+    again = client.get(f"/panel/news/{news_id}/send")
+    assert "“Room change” has already been sent" in again.body and 'id="confirm"' not in again.body
     with database.sessions() as s:
         news = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "news")).all()
     assert [m.recipient for m in news] == ["ana@example.org"]

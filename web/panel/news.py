@@ -23,7 +23,7 @@ from wtforms.validators import DataRequired, Length
 
 from mailer.domain.formatted_text import markdown_to_html
 from mailer.domain.meetings import attendee_report
-from mailer.domain.models import Audience
+from mailer.domain.models import Audience, NewsStatus
 from mailer.domain.news import (
     MAX_BODY,
     audience_words,
@@ -39,7 +39,7 @@ from mailer.domain.news import (
     send_test,
     update_news,
 )
-from mailer.rendering import counted
+from mailer.rendering import counted, first_upper
 from web.db import get_services, get_session
 from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
@@ -129,7 +129,7 @@ def news_edit(news_id: int) -> Any:
         }
     )
     form.list_slug.choices = [SelectChoice(news.mailing_list.slug, news.mailing_list.name)]
-    form.audience.choices = [SelectChoice(news.audience.value, audience_words(news).capitalize())]
+    form.audience.choices = [SelectChoice(news.audience.value, first_upper(audience_words(news)))]
     form.audience.data = news.audience.value
     if form.validate_on_submit():
         with refusal_on_form(form, "body"):
@@ -206,6 +206,15 @@ def news_test(news_id: int) -> Any:
 def news_send_confirm(news_id: int) -> Any:
     """Before news goes: to how many members, each on their own."""
     news = get_news(get_session(), news_id)
+    if news.status in (NewsStatus.SENT, NewsStatus.CANCELLED):
+        done = "already been sent" if news.sent_at else "been cancelled"
+        return confirmation(
+            question=f"“{news.subject}” has {done}",
+            details=[],
+            button=None,
+            action="",
+            back=url_for("panel.news_detail", news_id=news_id),
+        )
     count = recipient_count(get_session(), news_id)
     people = counted(count, "person", "people")
     return confirmation(
