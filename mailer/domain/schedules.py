@@ -187,19 +187,23 @@ def _send_to_delegates(
     return len(delegates)
 
 
-def send_agenda_now(session: Session, services: Services, meeting_id: int, *, actor: str) -> int:
+def send_agenda_now(
+    session: Session, services: Services, meeting_id: int, *, actor: str, again: bool = False
+) -> int:
     """An organiser sends the agenda (with each delegate's venue or joining details) now instead of
-    on schedule; returns how many delegates. Refused once it has gone, so nobody gets it twice."""
+    on schedule; returns how many delegates. Once it has gone it goes again only when ``again``
+    says so (the organiser changed it and chose to send it again), so a repeated press sends
+    nobody a second copy."""
     with transaction(session):
         meeting = session.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
         if meeting is None:
             raise NotFound("There is no such meeting.")
         if meeting.status is not MeetingStatus.PUBLISHED:
             raise InvalidInput("Publish the meeting before sending its agenda.")
-        if meeting.agenda_sent_at is not None:
+        if meeting.agenda_sent_at is not None and not again:
             raise InvalidInput(
-                "The agenda has already been sent. Later registrants get it when they register; "
-                "changes to time, venue or joining details are sent as updates."
+                "The agenda has already been sent. People who register later get it when they "
+                "register; changes to time, venue or joining details are sent as updates."
             )
         if meeting.ends_at <= utcnow():
             raise InvalidInput("This meeting is over.")

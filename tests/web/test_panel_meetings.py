@@ -158,7 +158,7 @@ def test_agenda_set_previewed_and_sent_now_exactly_once(
     sent = client.post(f"/panel/meetings/{meeting.id}/agenda/send", {"csrf_token": token})
     assert "on its way to 2 delegates" in sent.body and 'id="send-agenda"' not in sent.body
     again = client.post(f"/panel/meetings/{meeting.id}/agenda/send", {"csrf_token": token})
-    assert "already been sent" in again.body
+    assert "already been sent" in again.body  # a second press sends nobody a second copy
     with database.sessions() as s:
         details = s.scalars(
             select(OutboxMessage).where(OutboxMessage.kind == "meeting_details")
@@ -166,6 +166,27 @@ def test_agenda_set_previewed_and_sent_now_exactly_once(
     assert sorted(m.recipient for m in details) == ["ana@example.org", "ben@example.org"]
     ana = next(m for m in details if m.recipient == "ana@example.org")
     assert "Room 1.01" in ana.body_text and "secret-room" not in ana.body_text
+    # Changed after it went: saved, the organiser told who has the old one, and asked before
+    # it goes again.
+    changed = client.post(
+        f"/panel/meetings/{meeting.id}/agenda",
+        {"csrf_token": token, "agenda": "1. Welcome\n2. Allyship\n3. AOB", "days_before": "5"},
+    )
+    assert "not sent this one unless you choose" in changed.body
+    assert 'id="send-agenda-again"' in changed.body
+    asked = client.get(f"/panel/meetings/{meeting.id}/agenda/send")
+    assert "Send the agenda again to 2 delegates?" in asked.body
+    resent = client.post(
+        f"/panel/meetings/{meeting.id}/agenda/send", {"csrf_token": token, "again": "yes"}
+    )
+    assert "on its way to 2 delegates" in resent.body
+    with database.sessions() as s:
+        newest = s.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == "meeting_details")
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+    assert "3. AOB" in newest.body_text
 
 
 def test_a_draft_is_published_from_the_meeting_page(

@@ -461,6 +461,8 @@ def list_remove_member_confirm(slug: str) -> Any:
         question=f"Remove {email} from {mailing_list.name}?",
         details=[
             "They get no more mail from the list, and every link they were sent stops working.",
+            "Their answers to its meetings still to come are withdrawn: a place they hold goes "
+            "to the next in line, and they cannot register again.",
             "They are not told. Only an organiser can add them back.",
         ],
         button="Yes, remove them",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, redirect, render_template, url_for
+from flask import abort, redirect, render_template, request, url_for
 
 from mailer.domain.meetings import attendee_report
 from mailer.domain.schedules import PREVIEWS, preview_meeting_email, send_agenda_now, set_agenda
@@ -38,7 +38,15 @@ def meeting_agenda(meeting_id: int) -> Any:
                 days_before=form.days_before.data,
                 actor=current_actor(),
             ),
-            lambda _meeting: "Agenda saved.",
+            lambda meeting: (
+                "Agenda saved."
+                + (
+                    " The delegates who had the earlier version are not sent this one unless you "
+                    "choose “Send the agenda again”."
+                    if meeting.agenda_sent_at
+                    else ""
+                )
+            ),
             refused="Not saved",
         )
     return redirect(url_for("panel.meeting", meeting_id=meeting_id) + "#agenda")
@@ -50,33 +58,46 @@ def meeting_agenda_send_confirm(meeting_id: int) -> Any:
     report = attendee_report(get_session(), meeting_id)
     count = report.in_person + report.remote + report.undecided
     back = url_for("panel.meeting", meeting_id=meeting_id) + "#agenda"
+    again = report.meeting.agenda_sent_at is not None
     if not count:
         return confirmation(
             question="There is no delegate to send the agenda to",
-            details=["Nobody is registered yet. Delegates who register later get it then."],
+            details=["Nobody is registered yet. People who register later get it when they do."],
             button=None,
             action="",
             back=back,
         )
     return confirmation(
-        question=f"Send the agenda to {counted(count, 'delegate')} now?",
+        question=f"Send the agenda again to {counted(count, 'delegate')}?"
+        if again
+        else f"Send the agenda to {counted(count, 'delegate')} now?",
         details=[
             f"{counted(report.in_person, 'in-person delegate')}: the agenda and the venue.",
             f"{counted(report.remote, 'remote delegate')}: the agenda and the joining details.",
             f"{counted(report.undecided, 'delegate')} yet to say how they will attend: the "
             "agenda, and a request to choose (no venue or joining details yet).",
-            "It is not sent again on its scheduled day; people who register later get it then.",
+            "Everyone who had the earlier version gets this one, as it is now."
+            if again
+            else "It is not sent again on its scheduled day; people who register later get it "
+            "when they do.",
         ],
         button=f"Yes, send {counted(count, 'agenda')}",
         action=url_for("panel.meeting_agenda_send", meeting_id=meeting_id),
         back=back,
+        fields={"again": "yes"} if again else {},
     )
 
 
 @bp.post("/meetings/<int:meeting_id>/agenda/send")
 def meeting_agenda_send(meeting_id: int) -> Any:
     return run_action(
-        lambda: send_agenda_now(get_session(), get_services(), meeting_id, actor=current_actor()),
+        lambda: send_agenda_now(
+            get_session(),
+            get_services(),
+            meeting_id,
+            actor=current_actor(),
+            again=request.form.get("again") == "yes",
+        ),
         lambda result: (
             f"The agenda is on its way to {counted(result, 'delegate')}, each with "
             "their own details."

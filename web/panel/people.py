@@ -83,5 +83,14 @@ def people_erase() -> Any:
     if result is None:
         return redirect(url_for("panel.people"))
     kept = counted(result["rsvps_kept_anonymously"], "answer")
-    flash(f"Erased. {kept} kept anonymously for the counts.")
+    withdrawn = result["upcoming_answers_withdrawn"]
+    flash(
+        f"Erased. {kept} kept anonymously for the counts."
+        + (
+            f" {counted(withdrawn, 'answer')} to meetings still to come withdrawn: any place "
+            "they held has gone to the next in line."
+            if withdrawn
+            else ""
+        )
+    )
     return redirect(url_for("panel.people"))
