@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -360,6 +361,25 @@ def attendee_report(session: Session, meeting_id: int) -> AttendeeReport:
 MAX_OCCURRENCES = 24
 
 
+_WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+
+
+def repeat_rule(first_start_local: datetime, *, every_months: int, same: str) -> str:
+    """The RFC 5545 rule for "every ``every_months`` months" from a first meeting: on the same
+    date of the month (``same="date"``), or on the same weekday of it (``same="weekday"``: the
+    second Thursday, or the last Thursday when the first falls in the month's last week, as
+    a quarterly forum is often set)."""
+    if every_months < 1:
+        raise InvalidInput("Choose how often it repeats.", field="repeats")
+    rule = f"FREQ=MONTHLY;INTERVAL={every_months}"
+    if same == "date":
+        return rule
+    day = first_start_local.day
+    days_in_month = calendar.monthrange(first_start_local.year, first_start_local.month)[1]
+    nth = -1 if day + 7 > days_in_month else (day - 1) // 7 + 1
+    return f"{rule};BYDAY={nth}{_WEEKDAYS[first_start_local.weekday()]}"
+
+
 def occurrences(first_start_local: datetime, rrule: str, count: int) -> list[datetime]:
     """Start times of a series in local wall-clock time (naive), so 14:00 stays 14:00 across DST."""
     from dateutil.rrule import rrulestr
@@ -388,8 +408,8 @@ def create_series(
     *,
     list_slug: str,
     title: str,
-    starts_at: str,
-    ends_at: str,
+    starts_at: str | datetime,
+    ends_at: str | datetime,
     rrule: str,
     count: int = 4,
     timezone_name: str = "Europe/London",

@@ -53,3 +53,19 @@ def test_bad_rules_are_refused(database: TestDatabase) -> None:
                 venue="Room 1",
                 actor="test",
             )
+
+
+def test_a_series_repeats_on_the_same_weekday_or_the_same_date() -> None:
+    from datetime import datetime
+
+    from mailer.domain.meetings import occurrences, repeat_rule
+
+    last_thursday = datetime(2027, 3, 25, 14)  # the last Thursday of March
+    rule = repeat_rule(last_thursday, every_months=3, same="weekday")
+    assert rule == "FREQ=MONTHLY;INTERVAL=3;BYDAY=-1TH"
+    assert [d.day for d in occurrences(last_thursday, rule, 4)] == [25, 24, 30, 30]
+    second_tuesday = datetime(2027, 1, 12, 10)
+    assert repeat_rule(second_tuesday, every_months=1, same="weekday").endswith("BYDAY=2TU")
+    assert repeat_rule(second_tuesday, every_months=12, same="date") == "FREQ=MONTHLY;INTERVAL=12"
+    with pytest.raises(InvalidInput):
+        repeat_rule(second_tuesday, every_months=0, same="date")

@@ -176,3 +176,38 @@ def test_times_typed_by_hand_are_taken_and_nonsense_is_named(
     assert "Enter a real date and time, for example 12/03/2027 14:00." in nonsense.body
     places = client.post(f"/panel/meetings/{meeting.id}/edit", {**values, "capacity": "lots"})
     assert "Enter the number of places as a whole number, for example 40." in places.body
+
+
+def test_a_quarterly_series_is_set_up_from_the_new_meeting_form(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    make_list(database.sessions)
+    make_organiser(database.sessions)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    form = client.get("/panel/meetings/new")
+    assert "Every 3 months" in form.body
+    year = datetime.now(UTC).year + 1
+    first = datetime(year, 3, 1) + timedelta(days=(3 - datetime(year, 3, 1).weekday()) % 7)
+    while (first + timedelta(days=7)).month == 3:  # the last Thursday of March next year
+        first += timedelta(days=7)
+    done = client.post(
+        "/panel/meetings/new",
+        {
+            "csrf_token": client.csrf_token(form.body),
+            "list_slug": "forum",
+            "title": "Leaders of Networks Forum",
+            "starts_at": first.strftime("%Y-%m-%dT14:00"),
+            "ends_at": first.strftime("%Y-%m-%dT16:00"),
+            "format": "remote",
+            "repeats": "3",
+            "same": "weekday",
+            "occurrences": "4",
+        },
+    )
+    assert "4 meetings created:" in done.body
+    with database.sessions() as s:
+        starts = [m.starts_at for m in s.scalars(select(Meeting).order_by(Meeting.starts_at))]
+    assert [d.month for d in starts] == [3, 6, 9, 12]
+    assert all(d.weekday() == 3 and (d + timedelta(days=7)).month != d.month for d in starts)

@@ -42,7 +42,13 @@ from mailer.domain.lists import (
     list_members,
     rename_member,
 )
-from mailer.domain.meetings import attendee_report, create_meeting, parse_local_datetime
+from mailer.domain.meetings import (
+    attendee_report,
+    create_meeting,
+    create_series,
+    parse_local_datetime,
+    repeat_rule,
+)
 from mailer.domain.membership import remove_from_list
 from mailer.domain.models import SubscriptionStatus
 from mailer.domain.reports import members_csv
@@ -530,13 +536,45 @@ def list_member_name(slug: str) -> Any:
     )
 
 
+class NewMeetingForm(MeetingForm):
+    """A meeting, or the first of a series: "every 3 months on the last Thursday", say."""
+
+    repeats = SelectField(
+        "Repeats",
+        choices=[
+            SelectChoice("0", "Does not repeat"),
+            SelectChoice("1", "Every month"),
+            SelectChoice("3", "Every 3 months"),
+            SelectChoice("6", "Every 6 months"),
+            SelectChoice("12", "Every year"),
+        ],
+        default="0",
+    )
+    same = SelectField(
+        "Each time on",
+        choices=[
+            SelectChoice(
+                "weekday", "The same weekday of the month (for example the last Thursday)"
+            ),
+            SelectChoice("date", "The same date of the month"),
+        ],
+        default="weekday",
+    )
+    occurrences = count_field(
+        "How many meetings to set up now", largest=12, what="number of meetings", example=4
+    )
+
+
 @bp.route("/meetings/new", methods=["GET", "POST"])
 def meeting_new() -> Any:
-    form = MeetingForm()
+    form = NewMeetingForm()
     form.list_slug.choices = [
         SelectChoice(each.slug, each.name) for each in all_lists(get_session())
     ]
-    if form.validate_on_submit():
+    if form.validate_on_submit() and form.repeats.data != "0":
+        with refusal_on_form(form, "repeats", (DomainError,)):
+            return _create_series(form)
+    elif form.validate_on_submit():
         with refusal_on_form(form, "title", (DomainError,)):
             meeting = create_meeting(
                 get_session(),
@@ -556,3 +594,36 @@ def meeting_new() -> Any:
             flash("Meeting created. Check it, then send the invitations.")
             return redirect(url_for("panel.meeting", meeting_id=meeting.id))
     return render_template("panel/meeting_form.html", form=form), 400 if form.errors else 200
+
+
+def _local_day(value: datetime, zone: str) -> str:
+    local = value.astimezone(ZoneInfo(zone))
+    return f"{local.day} {local:%B %Y}"
+
+
+def _create_series(form: NewMeetingForm) -> Any:
+    starts: datetime = form.starts_at.data
+    deadline: datetime | None = form.rsvp_deadline.data
+    created = create_series(
+        get_session(),
+        list_slug=form.list_slug.data,
+        title=form.title.data,
+        starts_at=starts,
+        ends_at=form.ends_at.data,
+        rrule=repeat_rule(starts, every_months=int(form.repeats.data), same=form.same.data),
+        count=form.occurrences.data or 4,
+        format=form.format.data,
+        venue=form.venue.data or "",
+        dial_in=form.dial_in.data or "",
+        description=form.description.data or "",
+        location=form.location.data or "",
+        capacity=form.capacity.data,
+        deadline_days_before=(starts - deadline).days if deadline else None,
+        actor=current_actor(),
+    )
+    flash(
+        f"{counted(len(created), 'meeting')} created: "
+        + "; ".join(_local_day(m.starts_at, m.timezone) for m in created)
+        + ". Check each, then send its invitations."
+    )
+    return redirect(url_for("panel.meeting", meeting_id=created[0].id))
