@@ -19,6 +19,7 @@ from mailer.config import Config
 from mailer.domain.consultations import apply_answer_retention
 from mailer.domain.imports import run_import_step
 from mailer.domain.news import send_due_news
+from mailer.domain.organiser_notices import send_organiser_notices
 from mailer.domain.queue import claim_inbound
 from mailer.domain.rate_limits import forget_old_requests
 from mailer.domain.rsvp import apply_access_needs_retention
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 #: Seconds between retention passes (the check is cheap, but there is no need to run it every
 #: second).
 RETENTION_EVERY = 600.0
+#: How often organisers' chosen notices are looked at (each chooses how often they are sent).
+NOTICES_EVERY = 30.0
 
 
 class Worker:
@@ -54,6 +57,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._wakeup: asyncio.Event | None = None
         self._last_retention = -RETENTION_EVERY
+        self._last_notices = -NOTICES_EVERY
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def wake(self) -> None:
@@ -94,6 +98,10 @@ class Worker:
                 done.append(f"import {job.id}: {job.done} of {job.total}")
         return done
 
+    def _send_organiser_notices(self) -> list[str]:
+        with self.session_factory() as session:
+            return send_organiser_notices(session, self.services)
+
     def _send_due_schedules(self) -> list[str]:
         with self.session_factory() as session:
             return send_due_schedules(session, self.services)
@@ -112,6 +120,11 @@ class Worker:
             log.info("%s", done)
             handled += 1
         now = time.monotonic()
+        if now - self._last_notices > NOTICES_EVERY:
+            self._last_notices = now
+            for done in await asyncio.to_thread(self._send_organiser_notices):
+                log.info("notice: %s", done)
+                handled += 1
         if now - self._last_retention > RETENTION_EVERY:
             self._last_retention = now
             removed, answers = await asyncio.to_thread(self._apply_retention)

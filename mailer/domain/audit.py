@@ -87,6 +87,7 @@ ACTIONS = {
     "organiser.create": "added an organiser",
     "organiser.login": "logged in",
     "organiser.login_failed": "failed to log in",
+    "organiser.notices": "chose when to be emailed about what waits",
     "organiser.password": "changed an organiser's password",
     "person.erase": "erased a person's data",
     "rsvp.promoted": "gave a waiting place to the next in line",

@@ -182,6 +182,14 @@ class OrganiserRole(StrEnum):
     ORGANISER = "organiser"
 
 
+class NoticeChoice(StrEnum):
+    """When an organiser is emailed that something needs them."""
+
+    NEVER = "never"
+    AT_ONCE = "at_once"
+    DAILY = "daily"
+
+
 _BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _TITLES = frozenset({"dr", "mr", "mrs", "ms", "mx", "miss", "prof", "professor", "sir", "dame"})
 
@@ -534,6 +542,12 @@ class Organiser(Base):
     is_demo: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    #: Emailed when messages need a person, volunteers offer or deliveries fail.
+    notices: Mapped[NoticeChoice] = mapped_column(
+        _enum(NoticeChoice, "notice_choice"), default=NoticeChoice.NEVER, server_default="never"
+    )
+    #: When they were last emailed (or told nothing was waiting): what is newer is news.
+    noticed_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):

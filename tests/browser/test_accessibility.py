@@ -119,6 +119,7 @@ def test_no_serious_or_critical_violations(
         f"/panel/meetings/{meeting.id}/invite",
         f"/panel/news/{news.id}/send",
         "/panel/lists/forum/remove?email=ana@example.org",
+        "/panel/account",
     ]
     axe = Axe()
     page = chromium_browser.new_page()

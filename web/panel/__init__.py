@@ -7,10 +7,11 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import TextAreaField
+from wtforms import SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from mailer.domain import audit
@@ -20,6 +21,8 @@ from mailer.domain.icalendar_invites import calendar_summary
 from mailer.domain.invitations import invitation_count, send_invitations
 from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings, publish_meeting
+from mailer.domain.models import NoticeChoice
+from mailer.domain.organiser_notices import choose_notices
 from mailer.domain.reports import attendees_csv, representation
 from mailer.domain.schedules import PREVIEWS
 from mailer.domain.triage import INTENT_WORDS, STATUS_WORDS, inbound_log, triage_queue
@@ -287,6 +290,37 @@ def dev_mailbox_message_html(key: str) -> Any:
     if html_part is None:
         abort(404)
     return email_html_response(str(html_part.get_content()))
+
+
+class NoticesForm(FlaskForm):
+    notices = SelectField(
+        "Email me when messages wait for a person, volunteers offer or deliveries fail",
+        choices=[
+            SelectChoice(NoticeChoice.AT_ONCE.value, "As it happens (at most every 10 minutes)"),
+            SelectChoice(NoticeChoice.DAILY.value, "Once a day"),
+            SelectChoice(NoticeChoice.NEVER.value, "Never"),
+        ],
+        description="The email says only how many and where to look: who wrote and what they "
+        "wrote stay in the panel.",
+    )
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account() -> Any:
+    """An organiser's own choice of emails about what needs them."""
+    form = NoticesForm(data={"notices": g.organiser.notices.value})
+    if form.validate_on_submit():
+        choice = NoticeChoice(form.notices.data)
+        choose_notices(get_session(), g.organiser.id, choice)
+        flash(
+            {
+                NoticeChoice.AT_ONCE: "Saved: we will email you as things happen.",
+                NoticeChoice.DAILY: "Saved: we will email you once a day when something waits.",
+                NoticeChoice.NEVER: "Saved: we will not email you about what waits.",
+            }[choice]
+        )
+        return redirect(url_for("panel.account"))
+    return render_template("panel/account.html", form=form), 400 if form.errors else 200
 
 
 @bp.get("/audit")
