@@ -68,7 +68,7 @@ def build_ics(
         {
             "role": vText("REQ-PARTICIPANT"),
             "partstat": vText(partstat),
-            "rsvp": vText("TRUE" if partstat == "NEEDS-ACTION" else "FALSE"),
+            "rsvp": vText("TRUE" if partstat == "NEEDS-ACTION" and method != "CANCEL" else "FALSE"),
         }
     )
     if person.display_name:

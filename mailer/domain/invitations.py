@@ -134,7 +134,8 @@ def public_meeting(session: Session, meeting_id: int) -> PublicMeeting:
 
     figures = meeting_figures(session, meeting_id)
     over = figures.meeting.ends_at <= utcnow()
-    return PublicMeeting(figures.meeting, None if over else figures.places_left, over)
+    taking_answers = not over and figures.meeting.status is MeetingStatus.PUBLISHED
+    return PublicMeeting(figures.meeting, figures.places_left if taking_answers else None, over)
 
 
 def send_links(

@@ -7,11 +7,16 @@ person's ``link_version`` revokes every link they were ever sent.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeGuard
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from itsdangerous import (
     BadData,
     SignatureExpired,
@@ -29,6 +34,52 @@ CONFIRM_SALT = "convene.confirm-join.v1"
 ANSWER_SALT = "convene.consultation-answer.v1"
 VOLUNTEER_SALT = "convene.volunteer.v1"
 LINK_FORM_SALT = "convene.link-form.v1"
+
+
+def _text(token: str | bytes) -> str:
+    """A token as the URL-safe text it is (a binary serializer makes itsdangerous return bytes)."""
+    return token.decode("ascii") if isinstance(token, bytes) else token
+
+
+class SealedJSON:
+    """What a link's token carries (person, meeting or list ids), sealed so that it reads as
+    noise: whoever holds a forwarded link cannot tell whose it is, whether two links are the
+    same person's, or how many people there are. AES-SIV (RFC 5297) is deterministic, so the
+    same ids always give the same token (an unsubscribe link is derived, never stored) and it
+    authenticates what it seals; itsdangerous still signs and times the whole token.
+
+    Tokens made before links were sealed (plain JSON) are still read, so mail already sent
+    keeps working.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self._siv = AESSIV(key)
+
+    def dumps(self, obj: object) -> bytes:
+        return self._siv.encrypt(json.dumps(obj, separators=(",", ":")).encode(), None)
+
+    def loads(self, data: bytes) -> object:
+        try:
+            return json.loads(self._siv.decrypt(bytes(data), None))
+        except InvalidTag:
+            return json.loads(data)  # an earlier, unsealed token (its signature was checked)
+
+    def seal(self, obj: object, purpose: bytes) -> str:
+        """A short sealed token on its own (no itsdangerous signature: AES-SIV authenticates it,
+        bound to ``purpose``), for where length counts: an address's local part has 64
+        characters at most (RFC 5321)."""
+        sealed = self._siv.encrypt(json.dumps(obj, separators=(",", ":")).encode(), [purpose])
+        return base64.urlsafe_b64encode(sealed).decode("ascii").rstrip("=")
+
+    def unseal(self, token: str, purpose: bytes) -> object:
+        """What :meth:`seal` sealed; raises ``BadData`` for anything else."""
+        try:
+            sealed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            return json.loads(self._siv.decrypt(sealed, [purpose]))
+        except (InvalidTag, ValueError) as exc:
+            raise BadData("not a sealed token") from exc
+
+
 #: How long the form on a signed link's page may be sent after the page was shown.
 LINK_FORM_MAX_AGE = timedelta(hours=12)
 
@@ -102,16 +153,21 @@ class LinkSigner:
         max_age: timedelta,
         confirm_max_age: timedelta = timedelta(days=7),
     ) -> None:
-        self._confirm = URLSafeTimedSerializer(secret_key, salt=CONFIRM_SALT)
+        sealed = SealedJSON(
+            hashlib.blake2b(secret_key.encode(), digest_size=64, person=b"seal.v1").digest()
+        )
+        self._confirm = URLSafeTimedSerializer(secret_key, salt=CONFIRM_SALT, serializer=sealed)
         self.confirm_max_age = confirm_max_age
-        self._rsvp = URLSafeTimedSerializer(secret_key, salt=RSVP_SALT)
+        self._rsvp = URLSafeTimedSerializer(secret_key, salt=RSVP_SALT, serializer=sealed)
         # No timestamp: the same member and list always give the same token, so it is
         # derived when a message is composed instead of stored, and it never expires
         # (RFC 8058 expects an unsubscribe link to keep working). Revoked by link_version.
-        self._unsubscribe = URLSafeSerializer(secret_key, salt=UNSUBSCRIBE_SALT)
-        # Both without a timestamp: the consultation's own closing date decides what is late.
-        self._answer = URLSafeSerializer(secret_key, salt=ANSWER_SALT)
-        self._volunteer = URLSafeSerializer(secret_key, salt=VOLUNTEER_SALT)
+        self._unsubscribe = URLSafeSerializer(secret_key, salt=UNSUBSCRIBE_SALT, serializer=sealed)
+        # Without a timestamp: the consultation's own closing date decides what is late. Sealed
+        # on its own (short enough for an address); answer addresses sent before, unsealed.
+        self._sealed = sealed
+        self._earlier_answer = URLSafeSerializer(secret_key, salt=ANSWER_SALT)
+        self._volunteer = URLSafeSerializer(secret_key, salt=VOLUNTEER_SALT, serializer=sealed)
         self._form = TimestampSigner(secret_key, salt=LINK_FORM_SALT)
         self._pseudonym_key = hashlib.blake2b(
             secret_key.encode(), digest_size=32, person=b"pseudonym.v1"
@@ -139,7 +195,7 @@ class LinkSigner:
         return hmac.compare_digest(value, _digest(link_token))
 
     def rsvp_token(self, person: Person, meeting: Meeting) -> str:
-        return self._rsvp.dumps([person.id, meeting.id, person.link_version])
+        return _text(self._rsvp.dumps([person.id, meeting.id, person.link_version]))
 
     def rsvp_url(self, person: Person, meeting: Meeting, choice: str) -> str:
         if choice not in RSVP_CHOICES:
@@ -151,7 +207,7 @@ class LinkSigner:
         return {slug: f"{self.base_url}/rsvp/{token}/{slug}" for slug in RSVP_CHOICES}
 
     def unsubscribe_token(self, person_id: int, list_id: int, link_version: int) -> str:
-        return self._unsubscribe.dumps([person_id, list_id, link_version])
+        return _text(self._unsubscribe.dumps([person_id, list_id, link_version]))
 
     def unsubscribe_url(self, token: str) -> str:
         return f"{self.base_url}/u/{token}"
@@ -170,7 +226,7 @@ class LinkSigner:
     def answer_token(self, consultation_id: int, person_id: int, link_version: int) -> str:
         """The detail of a per-recipient reply address; ``person_id`` 0 for an anonymous
         consultation."""
-        return self._answer.dumps([consultation_id, person_id, link_version])
+        return self._sealed.seal([consultation_id, person_id, link_version], ANSWER_SALT.encode())
 
     def pseudonym(self, purpose: str, value: str) -> str:
         """A keyed digest of ``value`` for one ``purpose``: the same value always gives the same
@@ -182,7 +238,11 @@ class LinkSigner:
 
     def load_answer(self, token: str) -> AnswerClaim:
         try:
-            data = self._answer.loads(token)
+            data = (
+                self._earlier_answer.loads(token)
+                if "." in token
+                else self._sealed.unseal(token, ANSWER_SALT.encode())
+            )
         except BadData:
             raise InvalidLink("This reply address is not valid.") from None
         if not _three_ints(data):
@@ -190,7 +250,7 @@ class LinkSigner:
         return AnswerClaim(*data)
 
     def volunteer_url(self, person: Person, role_id: int) -> str:
-        token = self._volunteer.dumps([person.id, role_id, person.link_version])
+        token = _text(self._volunteer.dumps([person.id, role_id, person.link_version]))
         return f"{self.base_url}/volunteer/{token}"
 
     def load_volunteer(self, token: str) -> VolunteerClaim:
@@ -205,7 +265,7 @@ class LinkSigner:
         return VolunteerClaim(*data)
 
     def confirm_token(self, person_id: int, list_id: int, link_version: int) -> str:
-        return self._confirm.dumps([person_id, list_id, link_version])
+        return _text(self._confirm.dumps([person_id, list_id, link_version]))
 
     def confirm_url(self, token: str) -> str:
         return f"{self.base_url}/confirm/{token}"
@@ -248,7 +308,7 @@ def _digest(link_token: str) -> bytes:
     return hashlib.blake2b(link_token.encode(), digest_size=12).hexdigest().encode()
 
 
-def _three_ints(data: object) -> bool:
+def _three_ints(data: object) -> TypeGuard[list[int]]:
     return (
         isinstance(data, list)
         and len(data) == 3

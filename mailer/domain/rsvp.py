@@ -56,7 +56,15 @@ from mailer.domain.people import (
     get_or_create_person,
     normalise_email,
 )
-from mailer.domain.places import Standing, Status, decide, places_to_offer, status_of, status_words
+from mailer.domain.places import (
+    STATUS_LABELS,
+    Standing,
+    Status,
+    decide,
+    places_to_offer,
+    status_of,
+    status_words,
+)
 from mailer.domain.schedules import catch_up
 from mailer.domain.services import Services
 from mailer.rendering import counted
@@ -816,12 +824,11 @@ def register_by_email(
                 },
             )
         verb = "registered" if outcome.changed else "already registered"
-        if outcome.waitlisted:
-            standing = "waiting list"
-        else:
-            standing = outcome.mode.value if outcome.mode else "mode not chosen"
         return EmailRequestOutcome(
-            f"{verb} for meeting {meeting.id} ({standing})", outcome, may_reply, meeting.id
+            f"{verb} for {meeting.title} ({STATUS_LABELS[outcome.status]})",
+            outcome,
+            may_reply,
+            meeting.id,
         )
 
 
@@ -914,9 +921,9 @@ def decline_by_email(
             _refused(session, services, person, meeting, thread, exc, may_reply=may_reply)
             return EmailRequestOutcome(f"decline refused: {exc}", None, may_reply, meeting.id)
         return EmailRequestOutcome(
-            f"declined meeting {meeting.id}"
+            f"can't attend {meeting.title}"
             if outcome.changed
-            else f"already declined meeting {meeting.id}",
+            else f"already said they can't attend {meeting.title}",
             outcome,
             may_reply and outcome.changed,
             meeting.id,

@@ -496,7 +496,7 @@ def _apply_changes(
             standing, details = "delegate", details_for(meeting, rsvp.mode)
         theirs = _changes_for(changed, details)
         if theirs:  # a new venue is nothing to someone joining online, say
-            told.append(Told(person, details, theirs, standing))
+            told.append(Told(person, details, theirs, standing, _partstat(rsvp)))
     return changed, told
 
 
@@ -509,11 +509,16 @@ class Told:
     details: Details
     changes: list[str]
     standing: str
+    #: Their answer as their calendar should keep it (RFC 5545 PARTSTAT).
+    partstat: str
 
-    @property
-    def partstat(self) -> str:
-        """Their answer as their calendar should keep it (RFC 5545 PARTSTAT)."""
-        return {"delegate": "ACCEPTED", "waiting": "TENTATIVE"}.get(self.standing, "NEEDS-ACTION")
+
+def _partstat(rsvp: Rsvp | None) -> str:
+    """A person's answer as their calendar keeps it: accepted with a place, tentative while
+    waiting for one, still to answer otherwise."""
+    if rsvp is None:
+        return "NEEDS-ACTION"
+    return "TENTATIVE" if rsvp.waitlisted_at is not None else "ACCEPTED"
 
 
 def _what_people_were_told(meeting: Meeting) -> dict[str, object]:
@@ -581,7 +586,7 @@ def cancel_meeting(
             )
         )
         address = services.list_address(meeting.mailing_list.slug)
-        for person, _ in recipients:
+        for person, rsvp in recipients:
             enqueue(
                 session,
                 services,
@@ -600,6 +605,7 @@ def cancel_meeting(
                     organiser_name=meeting.mailing_list.name,
                     domain=services.config.mail.domain,
                     method="CANCEL",
+                    partstat=_partstat(rsvp),
                 ),
             )
         audit.record(

@@ -1,4 +1,5 @@
-"""Signed links carry ids only, one salt per purpose, and expire."""
+"""Signed links carry ids only, sealed so that they read as noise; one salt per purpose; they
+expire."""
 
 from __future__ import annotations
 
@@ -27,11 +28,40 @@ def test_url_has_no_personal_data_and_round_trips() -> None:
     url = s.rsvp_url(PERSON, MEETING, "remote")  # type: ignore[arg-type]
     assert url.startswith("https://lists.example.org/rsvp/") and url.endswith("/remote")
     token = url.split("/")[-2]
-    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
-    assert payload == [7, 3, 1]
     assert "sam" not in url.lower()
     claim = s.load_rsvp(token)
     assert (claim.person_id, claim.meeting_id, claim.link_version) == (7, 3, 1)
+
+
+def test_a_token_shows_nothing_of_whose_it_is() -> None:
+    """Forwarded links must not show ids: not whose they are, not whether two are the same
+    person's, not how many people there are."""
+    s = signer()
+    tokens = [
+        s.rsvp_token(PERSON, MEETING),  # type: ignore[arg-type]
+        s.rsvp_token(PERSON, SimpleNamespace(id=4)),  # type: ignore[arg-type]
+        s.unsubscribe_token(7, 1, 1),
+        s.answer_token(2, 7, 1),
+        s.volunteer_url(PERSON, 5).split("/")[-1],  # type: ignore[arg-type]
+    ]
+    for token in tokens:
+        raw = base64.urlsafe_b64decode(token.split(".")[0] + "==")
+        with pytest.raises(ValueError):  # neither JSON nor text: noise
+            json.loads(raw.decode("utf-8"))
+    first, second = tokens[0].split(".")[0], tokens[1].split(".")[0]
+    assert first[:12] != second[:12]  # the same person's two links share no readable part
+    # Derived, not stored: the same member and list always give the same unsubscribe link.
+    assert s.unsubscribe_token(7, 1, 1) == tokens[2]
+    assert len(tokens[3]) + len("forum-answer+") <= 64  # a reply address's local part (RFC 5321)
+
+
+def test_links_sent_before_they_were_sealed_still_work() -> None:
+    from itsdangerous import URLSafeSerializer
+
+    old = URLSafeSerializer("k" * 48, salt="convene.unsubscribe.v1").dumps([7, 1, 1])
+    assert signer().load_unsubscribe(old).person_id == 7
+    old_answer = URLSafeSerializer("k" * 48, salt="convene.consultation-answer.v1").dumps([2, 7, 1])
+    assert signer().load_answer(old_answer).person_id == 7
 
 
 def test_other_secret_or_salt_is_refused() -> None:

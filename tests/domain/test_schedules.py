@@ -456,4 +456,9 @@ def test_changes_and_cancellation_reach_only_those_who_had_the_meeting(
     assert "You have not answered yet. To answer:" in updates["invited@example.org"].body_text
     with database.sessions() as s:
         assert cancel_meeting(s, services, meeting.id, actor="test") == 2
-    assert "joined-later@example.org" not in messages(database, "meeting_cancelled")
+    cancellations = messages(database, "meeting_cancelled")
+    assert "joined-later@example.org" not in cancellations
+    cancelled = Calendar.from_ical(cancellations["coming@example.org"].body_calendar)
+    attendee = cancelled.walk("VEVENT")[0]["ATTENDEE"]
+    assert str(cancelled["METHOD"]) == "CANCEL"
+    assert (attendee.params["PARTSTAT"], attendee.params["RSVP"]) == ("ACCEPTED", "FALSE")

@@ -114,7 +114,7 @@ def test_a_batch_shares_one_commit_and_each_message_gets_its_own_outcome(
     database: TestDatabase, services: Services
 ) -> None:
     make_list(database.sessions)
-    meeting_id = make_meeting(database.sessions).id
+    make_meeting(database.sessions)
     senders = [f"member{i}@example.org" for i in range(4)]
     ids = _store_and_claim(
         database, [(email, f"m{i}") for i, email in enumerate(senders)] + [(senders[0], "m0")]
@@ -122,9 +122,7 @@ def test_a_batch_shares_one_commit_and_each_message_gets_its_own_outcome(
     with _write_commits(database) as commits:
         outcomes = process.process_inbound_batch(database.sessions, services, ids)
     assert len(commits) == 1
-    assert [outcomes[i].summary for i in ids[:4]] == [
-        f"registered for meeting {meeting_id} (remote)"
-    ] * 4
+    assert [outcomes[i].summary for i in ids[:4]] == ["registered for Quarterly Forum (remote)"] * 4
     assert outcomes[ids[4]].summary == f"duplicate of inbound message {ids[0]}: not processed again"
     rows = _rows(database)
     assert [rows[i].status for i in ids] == [InboundStatus.DONE] * 4 + [InboundStatus.IGNORED]
@@ -276,7 +274,7 @@ def test_a_sender_added_in_a_savepoint_rolled_back_is_added_again_by_their_next_
     _fail_recording_outcome_of(monkeypatch, ids[0])  # undone with the person it added
     outcomes = process.process_inbound_batch(database.sessions, services, ids)
     assert outcomes[ids[0]].summary == "error: disk said no"
-    assert outcomes[ids[1]].summary.startswith("registered for meeting")
+    assert outcomes[ids[1]].summary.startswith("registered for ")
     assert _registered(database) == ["new@example.org"]
     with database.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Person)) == 1
@@ -307,9 +305,7 @@ def test_a_transaction_that_fails_as_a_whole_is_handled_again_message_by_message
 
     outcomes = process.process_inbound_batch(sessions, services, ids)  # type: ignore[arg-type]
     assert len(write_commits) == 1 + len(ids)  # the failed transaction, then one per message
-    assert all(
-        outcome.summary.startswith("registered for meeting") for outcome in outcomes.values()
-    )
+    assert all(outcome.summary.startswith("registered for ") for outcome in outcomes.values())
     assert {row.status for row in _rows(database).values()} == {InboundStatus.DONE}
     assert _registered(database) == sorted(senders)  # exactly once each
     assert _replies(database) == sorted(senders)
@@ -392,13 +388,13 @@ def test_a_copy_counts_as_a_duplicate_only_of_a_message_that_was_handled(
     """Within one transaction: the copy of a message that failed is handled itself; the copy of a
     message handled in an earlier transaction is a duplicate of it."""
     make_list(database.sessions)
-    meeting_id = make_meeting(database.sessions).id
+    make_meeting(database.sessions)
     handled_before = _store_and_claim(database, [("early@example.org", "early")])
     assert (
         process.process_inbound_batch(database.sessions, services, handled_before)[
             handled_before[0]
         ].summary
-        == f"registered for meeting {meeting_id} (remote)"
+        == "registered for Quarterly Forum (remote)"
     )
     ids = _store_and_claim(
         database,
@@ -414,7 +410,7 @@ def test_a_copy_counts_as_a_duplicate_only_of_a_message_that_was_handled(
     assert len(commits) == 1
     assert {i: o.summary for i, o in outcomes.items()} == {
         ids[0]: "error: disk said no",
-        ids[1]: f"registered for meeting {meeting_id} (remote)",
+        ids[1]: "registered for Quarterly Forum (remote)",
         ids[2]: f"duplicate of inbound message {handled_before[0]}: not processed again",
     }
 
@@ -430,10 +426,8 @@ def test_transactions_that_deadlock_on_postgresql_are_redone_message_by_message(
     services = build_services(make_test_config(tmp_path, database.url))
     make_list(database.sessions)
     make_list(database.sessions, slug="network", name="Network Leads")
-    forum, network = (
-        make_meeting(database.sessions).id,
-        make_meeting(database.sessions, list_slug="network").id,
-    )
+    make_meeting(database.sessions)
+    make_meeting(database.sessions, list_slug="network", title="Network Meeting")
 
     def store(batch: list[tuple[str, str]], worker: str) -> list[int]:
         with database.sessions() as s:
@@ -483,10 +477,10 @@ def test_transactions_that_deadlock_on_postgresql_are_redone_message_by_message(
     for worker in workers:
         worker.join(60)
     assert outcomes == {
-        first[0]: f"registered for meeting {forum} (remote)",
-        first[1]: f"registered for meeting {network} (remote)",
-        second[0]: f"registered for meeting {network} (remote)",
-        second[1]: f"registered for meeting {forum} (remote)",
+        first[0]: "registered for Quarterly Forum (remote)",
+        first[1]: "registered for Network Meeting (remote)",
+        second[0]: "registered for Network Meeting (remote)",
+        second[1]: "registered for Quarterly Forum (remote)",
     }
     rows = _rows(database)
     assert {row.status for row in rows.values()} == {InboundStatus.DONE} and all(

@@ -79,7 +79,7 @@ def test_a_crash_before_the_outcome_is_recorded_undoes_everything_and_the_retry_
 
     crashing = False
     outcome = process.process_inbound(database.sessions, services, inbound_id)
-    assert outcome.summary.startswith("registered for meeting")
+    assert outcome.summary.startswith("registered for ")
     assert _counts(database) == (1, 1)
     with database.sessions() as s:
         reply = s.scalar(select(OutboxMessage))
@@ -107,11 +107,11 @@ def test_a_message_that_fails_part_way_in_a_batch_is_undone_alone_and_its_retry_
 
     monkeypatch.setattr(process, "finish_inbound", crash_first_time)
     outcomes = process.process_inbound_batch(database.sessions, services, [first, second])
-    assert outcomes[first].summary.startswith("registered for meeting")
+    assert outcomes[first].summary.startswith("registered for ")
     assert outcomes[second].summary == "error: database connection lost"
     assert _counts(database) == (1, 1)
     assert process.process_inbound(database.sessions, services, second).summary.startswith(
-        "already registered for meeting"
+        "already registered for "
     )  # same sender: registered once
     with database.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Rsvp)) == 1
@@ -190,7 +190,7 @@ def test_two_copies_handled_at_the_same_moment_are_handled_once(
         for worker in workers:
             if worker.is_alive() or worker.ident is not None:
                 worker.join(30)
-    assert outcomes[first].startswith("registered for meeting")
+    assert outcomes[first].startswith("registered for ")
     assert outcomes[second] == f"duplicate of inbound message {first}: not processed again"
     assert _counts(database) == (1, 1)
 

@@ -303,7 +303,9 @@ def test_the_done_page_says_what_the_press_did_and_only_to_that_request(
     assert "You are on the waiting list for an in-person place: number 1 in line." in waiting.body
     assert "attending in person" not in waiting.body
     again = client.post(second, {"csrf_token": client.csrf_token(client.get(second).body)})
-    assert "That was already your answer" in again.body and "no email was sent" in again.body
+    assert "Nothing changed" in again.body and "no email was sent" in again.body
+    # A press that changed nothing says nothing of the answer held (the link may be forwarded).
+    assert "waiting list" not in again.body and "number 1 in line" not in again.body
     # The old address of a done page says nothing: it is the link's own page.
     later = HttpClient(web_service.config.service.base_url).get(second + "/done")
     assert later.status == 200 and "waiting list" not in later.body
@@ -351,3 +353,21 @@ def test_the_page_of_a_meeting_that_is_over_says_so_and_offers_nothing(
     page = client.get(f"/meetings/{past.id}")
     assert page.status == 200 and "This meeting has finished." in page.body
     assert "Email me my links" not in page.body and "places left" not in page.body
+
+
+def test_a_cancelled_meetings_pages_offer_nothing(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    from mailer.domain.schedules import cancel_meeting
+
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=1)
+    url = link_for(database, web_service, meeting.id, "in-person")
+    with database.sessions() as s:
+        cancel_meeting(s, build_services(web_service.config), meeting.id, actor="test")
+    page = client.get(f"/meetings/{meeting.id}")
+    assert "This meeting has been cancelled." in page.body
+    assert "place" not in page.body.split("This meeting has been cancelled.")[0].split("<h1")[1]
+    assert "Email me my links" not in page.body
+    link_page = client.get(url)
+    assert "cancelled" in link_page.body and "Only the button" not in link_page.body
