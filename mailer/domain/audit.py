@@ -40,10 +40,14 @@ def record(session: Session, *, actor: str, action: str, target: str = "", **det
 _INSERT = insert(AuditEntry)
 
 
-def recent(session: Session, limit: int = 200) -> list[AuditEntry]:
-    """The latest entries, newest first."""
+def recent(session: Session, limit: int = 200, before: int | None = None) -> list[AuditEntry]:
+    """The latest entries, newest first; ``before``: only those older than that entry (the next
+    page)."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
     with read_transaction(session):
-        return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))
+        return list(session.scalars(query))
 
 
 #: What each kind of entry says was done, in the words of the log's "What" column.
@@ -104,6 +108,7 @@ ACTIONS = {
 class AuditLine:
     """An entry as the panel shows it: who and what in words, people and things by name."""
 
+    id: int
     at: datetime
     who: str
     what: str
@@ -111,14 +116,15 @@ class AuditLine:
     detail: str
 
 
-def recent_lines(session: Session, limit: int = 200) -> list[AuditLine]:
+def recent_lines(session: Session, limit: int = 200, before: int | None = None) -> list[AuditLine]:
     """The latest entries in plain words, newest first. The log stores numbers, not addresses;
     they are named here, as they are now (someone since erased is "someone since erased")."""
-    entries = recent(session, limit)
+    entries = recent(session, limit, before)
     people = [f"person:{e.detail['person']}" for e in entries if "person" in e.detail]
     names = _names(session, [e.actor for e in entries] + [e.target for e in entries] + people)
     return [
         AuditLine(
+            e.id,
             e.at,
             names.get(e.actor, _fallback(e.actor)),
             ACTIONS.get(e.action, e.action.replace(".", " ").replace("_", " ")),

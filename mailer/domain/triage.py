@@ -332,10 +332,14 @@ def replies_sent(session: Session, message_ids: list[str]) -> dict[str, list[str
 
 
 def inbound_log(
-    session: Session, *, limit: int = 100, status: InboundStatus | None = None
+    session: Session,
+    *,
+    limit: int = 100,
+    status: InboundStatus | None = None,
+    before: int | None = None,
 ) -> list[InboundMessage]:
     """Recent inbound messages with what was understood and done, newest first (raw bytes not
-    loaded)."""
+    loaded); ``before``: only those older than that message (the next page)."""
     with read_transaction(session):
         query = (
             select(InboundMessage)
@@ -345,6 +349,8 @@ def inbound_log(
         )
         if status is not None:
             query = query.where(InboundMessage.status == status)
+        if before is not None:
+            query = query.where(InboundMessage.id < before)
         return list(session.scalars(query))
 
 

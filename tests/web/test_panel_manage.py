@@ -338,3 +338,22 @@ def test_a_damaged_import_or_one_for_a_deleted_list_is_refused_in_words(
     assert gone.status == 200 and "Not imported" in gone.body
     with database.sessions() as s:
         assert s.scalars(select(Subscription)).all() == []
+
+
+def test_the_audit_log_pages_back_instead_of_stopping_at_200(
+    client: HttpClient, database: TestDatabase
+) -> None:
+    from mailer.domain import audit
+
+    make_organiser(database.sessions)
+    with database.sessions() as s, s.begin():
+        for n in range(205):
+            audit.record(s, actor="system", action="member.bouncing", target="", bounces=n)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)  # 207 in all, with create and login
+    first = client.get("/panel/audit")
+    assert first.body.count('<tr class="govuk-table__row"><td class="govuk-table__cell">') == 200
+    older = re.search(r'href="(/panel/audit\?before=\d+)"', first.body).group(1)
+    second = client.get(older)
+    assert second.body.count('<tr class="govuk-table__row"><td class="govuk-table__cell">') == 7
+    assert "bounces: 0" in second.body and 'id="older"' not in second.body
+    assert "The newest" in second.body

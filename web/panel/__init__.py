@@ -40,6 +40,8 @@ from web.panel.actions import (
 from web.panel.fields import count_field
 
 bp = Blueprint("panel", __name__, url_prefix="/panel")
+#: Rows on one page of the audit log and of the inbound log; older ones are a link away.
+AUDIT_PAGE, INBOUND_PAGE = 200, 100
 bp.before_request(require_login)
 
 
@@ -200,10 +202,14 @@ def meeting_invite(meeting_id: int) -> Any:
 @bp.get("/inbound")
 def inbound() -> Any:
     session = get_session()
+    before = request.args.get("before", type=int)
+    recent = inbound_log(session, limit=INBOUND_PAGE, before=before)
     return render_template(
         "panel/inbound.html",
         messages=triage_queue(session),
-        recent=inbound_log(session, limit=100),
+        recent=recent,
+        older=recent[-1].id if len(recent) == INBOUND_PAGE else None,
+        paged=before is not None,
         list_names={each.slug: each.name for each in all_lists(session)},
         intent_words=INTENT_WORDS,
         status_words=STATUS_WORDS,
@@ -325,7 +331,14 @@ def account() -> Any:
 
 @bp.get("/audit")
 def audit_log() -> Any:
-    return render_template("panel/audit.html", entries=audit.recent_lines(get_session()))
+    before = request.args.get("before", type=int)
+    entries = audit.recent_lines(get_session(), AUDIT_PAGE, before)
+    return render_template(
+        "panel/audit.html",
+        entries=entries,
+        older=entries[-1].id if len(entries) == AUDIT_PAGE else None,
+        paged=before is not None,
+    )
 
 
 @bp.get("/outbox")
