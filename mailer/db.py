@@ -25,6 +25,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 READ_ONLY = "convene_read_only"
 #: Seconds a SQLite writer waits for another's write lock before giving up.
 SQLITE_BUSY_TIMEOUT = 30
+#: How long an erasure's checkpoint waits for readers (milliseconds).
+CHECKPOINT_WAIT_MS = 1000
 
 
 def normalise_url(url: str) -> str:
@@ -123,7 +125,15 @@ def forget_deleted_pages(session: Session) -> None:
     if engine.dialect.name != "sqlite" or not isinstance(engine, Engine):
         return
     with engine.connect() as connection:  # the driver's own connection: outside any transaction
-        connection.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        driver = connection.connection.driver_connection
+        # A checkpoint waits for readers of older snapshots while holding the write lock: it
+        # waits briefly, never the full busy timeout (SMTP must keep storing mail meanwhile).
+        # What it could not copy now, the next erasure or SQLite's own checkpoints will.
+        driver.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")  # type: ignore[union-attr]
+        try:
+            driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        finally:
+            driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")  # type: ignore[union-attr]
 
 
 def rows_changed(session: Session, statement: Executable) -> int:
