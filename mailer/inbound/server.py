@@ -155,6 +155,23 @@ class InboundHandler:
             self._known_lists[slug] = now
         return exists
 
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: SmtpSession,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        """A reverse-path we could not store is refused here, before DATA, so it never reaches
+        the batch where it would fail other senders' messages with it."""
+        refused = _refuse_path(address, mail_options)
+        if refused:
+            return refused
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return codes.S250_SENDER_OK
+
     async def handle_RCPT(
         self,
         server: SMTP,
@@ -163,6 +180,9 @@ class InboundHandler:
         address: str,
         rcpt_options: list[str],
     ) -> str:
+        refused = _refuse_path(address, envelope.mail_options)
+        if refused:
+            return refused
         try:
             recipient = split_recipient(
                 address, self.config.mail.domain, self.config.mail.bounce_local_part
@@ -251,3 +271,16 @@ class InboundServer:
             await self._server.wait_closed()
             self._server = None
         await self.handler.writer.close()
+
+
+#: RFC 5321 4.5.3.1.3: a path is at most 256 octets, angle brackets included.
+MAX_PATH = 254
+
+
+def _refuse_path(address: str, options: list[str]) -> str | None:
+    """The reply refusing a MAIL or RCPT address, or None to go on."""
+    if len(address.encode("utf-8")) > MAX_PATH:
+        return codes.S501_PATH_TOO_LONG
+    if not address.isascii() and not any(o.upper() == "SMTPUTF8" for o in options):
+        return codes.S553_NEEDS_SMTPUTF8
+    return None

@@ -95,6 +95,38 @@ def test_unknown_list_is_refused_with_550(
     assert count_inbound(database) == 0
 
 
+def test_a_sender_too_long_to_store_is_refused_at_mail_and_fails_no_one_else(
+    smtp_only: RunningService, database: TestDatabase
+) -> None:
+    long_sender = "x" * 400 + "@example.org"
+    with connect(smtp_only) as client:
+        code, text = client.mail(long_sender)
+        assert (code, text) == (
+            code_of(codes.S501_PATH_TOO_LONG),
+            text_of(codes.S501_PATH_TOO_LONG),
+        )
+        assert client.mail("sam@example.org")[0] == 250  # the session goes on
+        assert client.rcpt("forum@lists.test")[0] == 250
+        assert client.rcpt("forum+" + "y" * 300 + "@lists.test")[0] == 501
+        assert client.data(MESSAGE)[0] == 250
+    with connect(smtp_only) as client:  # beside it, an ordinary message is stored as always
+        assert client.sendmail("kim@example.org", ["forum@lists.test"], MESSAGE) == {}
+    with database.sessions() as s:
+        assert sorted(s.scalars(select(InboundMessage.mail_from))) == [
+            "kim@example.org",
+            "sam@example.org",
+        ]
+
+
+def test_a_non_ascii_sender_needs_smtputf8(smtp_only: RunningService) -> None:
+    with connect(smtp_only) as client:
+        client.ehlo()
+        client.send("MAIL FROM:<jörg@example.org>\r\n".encode())  # raw UTF-8, as some send it
+        assert client.getreply()[0] == 553
+        client.send("MAIL FROM:<jörg@example.org> SMTPUTF8\r\n".encode())
+        assert client.getreply()[0] == 250
+
+
 def test_malformed_recipient_gets_553(smtp_only: RunningService) -> None:
     with connect(smtp_only) as client:
         client.mail("sam@example.org")
