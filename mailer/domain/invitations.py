@@ -14,6 +14,7 @@ from mailer.domain import audit
 from mailer.domain.attachments import attachment_ids
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.icalendar_invites import build_ics
+from mailer.domain.meetings import lock_meeting
 from mailer.domain.models import (
     Meeting,
     MeetingStatus,
@@ -65,14 +66,7 @@ def send_invitations(session: Session, services: Services, meeting_id: int, *, a
     nobody who has answered is invited twice.
     """
     with transaction(session):
-        meeting = session.scalar(
-            select(Meeting)
-            .options(joinedload(Meeting.mailing_list))
-            .where(Meeting.id == meeting_id)
-            .with_for_update(of=Meeting)
-        )
-        if meeting is None:
-            raise NotFound("There is no such meeting.")
+        meeting = lock_meeting(session, meeting_id)
         if meeting.status is not MeetingStatus.PUBLISHED:
             raise InvalidInput("Publish the meeting before inviting people to it.")
         check_open(meeting)

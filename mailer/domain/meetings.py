@@ -527,6 +527,20 @@ def meeting_figures(session: Session, meeting_id: int) -> MeetingFigures:
         return _figures(session, meeting)
 
 
+def lock_meeting(session: Session, meeting_id: int) -> Meeting:
+    """Within the caller's transaction: the meeting (with its list), row-locked on PostgreSQL so
+    that changes, sends and the handing out of its places happen one at a time."""
+    meeting = session.scalar(
+        select(Meeting)
+        .options(joinedload(Meeting.mailing_list))
+        .where(Meeting.id == meeting_id)
+        .with_for_update(of=Meeting)
+    )
+    if meeting is None:
+        raise NotFound("There is no such meeting.")
+    return meeting
+
+
 class CalendarTarget(NamedTuple):
     """What a calendar reply is checked against: the meeting's list and its invitation's
     current iCalendar SEQUENCE."""

@@ -28,7 +28,7 @@ from mailer.domain.errors import (
 )
 from mailer.domain.links import RSVP_CHOICES, RsvpChoice, RsvpClaim
 from mailer.domain.lists import get_list
-from mailer.domain.meetings import meeting_asked_about
+from mailer.domain.meetings import lock_meeting, meeting_asked_about
 from mailer.domain.models import (
     AttendanceMode,
     MailingList,
@@ -435,14 +435,7 @@ def change_places(
     More places go at once to those waiting, first in line first, who are told; fewer than are
     held is refused. Returns how many were given a place."""
     with transaction(session):
-        meeting = session.scalar(
-            select(Meeting)
-            .options(joinedload(Meeting.mailing_list))
-            .where(Meeting.id == meeting_id)
-            .with_for_update(of=Meeting)
-        )
-        if meeting is None:
-            raise NotFound("There is no such meeting.")
+        meeting = lock_meeting(session, meeting_id)
         _check_capacity(capacity, _places_taken(session, meeting_id))
         if rsvp_deadline is not None and rsvp_deadline > meeting.ends_at:
             raise InvalidInput("Replies must close before the meeting ends.", field="rsvp_deadline")

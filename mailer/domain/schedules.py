@@ -24,7 +24,12 @@ from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.formatted_text import markdown_to_html, markdown_to_text
 from mailer.domain.icalendar_invites import build_ics
 from mailer.domain.links import RSVP_CHOICES
-from mailer.domain.meetings import clean_location, parse_local_datetime, refuse_past_start
+from mailer.domain.meetings import (
+    clean_location,
+    lock_meeting,
+    parse_local_datetime,
+    refuse_past_start,
+)
 from mailer.domain.models import (
     AttendanceMode,
     Meeting,
@@ -64,13 +69,19 @@ def details_for(meeting: Meeting, mode: AttendanceMode | None) -> Details:
 
 
 def _delegates(session: Session, meeting: Meeting) -> list[tuple[Person, Rsvp]]:
+    """Those with a place, or registered without saying how (not those waiting for one)."""
+    return _attending(session, meeting, waiting=False)
+
+
+def _attending(session: Session, meeting: Meeting, *, waiting: bool) -> list[tuple[Person, Rsvp]]:
+    """Who answered that they are coming: with a place (``waiting`` False) or waiting for one."""
     rows = session.execute(
         select(Person, Rsvp)
         .join(Rsvp, Rsvp.person_id == Person.id)
         .where(
             Rsvp.meeting_id == meeting.id,
             Rsvp.response == RsvpResponse.ATTENDING,
-            Rsvp.waitlisted_at.is_(None),
+            Rsvp.waitlisted_at.is_not(None) if waiting else Rsvp.waitlisted_at.is_(None),
         )
         .order_by(Person.id)
     ).all()
@@ -288,19 +299,9 @@ def _recipients_of_changes(session: Session, meeting: Meeting) -> list[tuple[Per
     """Delegates and those waiting for a place (each holds a calendar entry for the meeting), plus
     the members who were sent the invitation and have not answered (someone who joined the list
     after it went has no entry to update or cancel)."""
-    waiting_list = session.execute(
-        select(Person, Rsvp)
-        .join(Rsvp, Rsvp.person_id == Person.id)
-        .where(
-            Rsvp.meeting_id == meeting.id,
-            Rsvp.response == RsvpResponse.ATTENDING,
-            Rsvp.waitlisted_at.is_not(None),
-        )
-        .order_by(Person.id)
-    ).all()
     out: list[tuple[Person, Rsvp | None]] = [
-        *((p, r) for p, r in _delegates(session, meeting)),
-        *((p, r) for p, r in waiting_list),
+        *_attending(session, meeting, waiting=False),
+        *_attending(session, meeting, waiting=True),
     ]
     if meeting.invited_at is not None:
         answered = select(Rsvp.person_id).where(Rsvp.meeting_id == meeting.id)
@@ -370,7 +371,7 @@ def update_meeting(
     """
     changes = MeetingChanges(title, starts_at, ends_at, location, venue, dial_in, description)
     with transaction(session):
-        meeting = _locked_meeting(session, meeting_id)
+        meeting = lock_meeting(session, meeting_id)
         changed, told = _apply_changes(session, meeting, changes)
         if not changed:
             return 0
@@ -428,7 +429,7 @@ def preview_update(session: Session, meeting_id: int, changes: MeetingChanges) -
     with Session(session.get_bind()) as scratch:
         try:
             with scratch.begin():
-                meeting = _locked_meeting(scratch, meeting_id)
+                meeting = lock_meeting(scratch, meeting_id)
                 changed, told = _apply_changes(scratch, meeting, changes)
                 counts: dict[tuple[str, tuple[str, ...]], int] = {}
                 for one in told:
@@ -442,18 +443,6 @@ def preview_update(session: Session, meeting_id: int, changes: MeetingChanges) -
 class _Preview(Exception):
     def __init__(self, plan: UpdatePlan) -> None:
         self.plan = plan
-
-
-def _locked_meeting(session: Session, meeting_id: int) -> Meeting:
-    meeting = session.scalar(
-        select(Meeting)
-        .options(joinedload(Meeting.mailing_list))
-        .where(Meeting.id == meeting_id)
-        .with_for_update(of=Meeting)
-    )
-    if meeting is None:
-        raise NotFound("There is no such meeting.")
-    return meeting
 
 
 def _apply_changes(
@@ -560,14 +549,7 @@ def cancel_meeting(
     """Cancel, and send everyone who was told a cancellation with METHOD:CANCEL. Returns how
     many."""
     with transaction(session):
-        meeting = session.scalar(
-            select(Meeting)
-            .options(joinedload(Meeting.mailing_list))
-            .where(Meeting.id == meeting_id)
-            .with_for_update(of=Meeting)
-        )
-        if meeting is None:
-            raise NotFound("There is no such meeting.")
+        meeting = lock_meeting(session, meeting_id)
         if meeting.status is MeetingStatus.CANCELLED:
             return 0
         recipients = (
