@@ -164,13 +164,22 @@ def send_due_schedules(
                     column.is_(None),
                     Meeting.ends_at > now,
                 )
+                # Only a meeting that is due is locked: a worker (or a call with another clock)
+                # that finds nothing due must not hide the rest from a concurrent call.
                 candidates = session.scalars(
-                    select(Meeting)
-                    .where(condition)
-                    .order_by(Meeting.starts_at)
-                    .with_for_update(skip_locked=True)
+                    select(Meeting).where(condition).order_by(Meeting.starts_at)
                 ).all()
-                meeting = next((m for m in candidates if _is_due(m, kind, now)), None)
+                due = [m.id for m in candidates if _is_due(m, kind, now)]
+                if not due:
+                    break
+                meeting = session.scalar(
+                    select(Meeting)
+                    .where(condition, Meeting.id.in_(due))
+                    .order_by(Meeting.starts_at)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                    .execution_options(populate_existing=True)
+                )
                 if meeting is None:
                     break
                 count = _send_to_delegates(session, services, meeting, kind, now, actor="system")

@@ -5,16 +5,27 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from icalendar import Calendar
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from mailer.domain.invitations import send_invitations
 from mailer.domain.lists import add_member
-from mailer.domain.models import AttendanceMode, Meeting, MeetingStatus, OutboxMessage, RsvpResponse
+from mailer.domain.models import (
+    AttendanceMode,
+    Base,
+    Meeting,
+    MeetingStatus,
+    OutboxMessage,
+    RsvpResponse,
+)
 from mailer.domain.rsvp import record_rsvp
 from mailer.domain.schedules import cancel_meeting, send_due_schedules, set_agenda, update_meeting
 from mailer.domain.services import Services, build_services
+from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
 from tests.support.factories import make_list, make_meeting
 
@@ -200,6 +211,44 @@ def test_two_workers_at_once_send_each_schedule_once(
             )
             == 3
         )
+
+
+def test_a_run_that_finds_nothing_due_hides_nothing_from_a_run_at_another_time(
+    postgresql_database: TestDatabase, tmp_path: Path
+) -> None:
+    """PostgreSQL: the worker scans with the real clock while an organiser's command (or a test)
+    runs with another; the scan that finds nothing due must lock nothing, or the other run skips
+    the meeting it should send."""
+    database = postgresql_database
+    database.empty(Base.metadata)
+    services = build_services(make_test_config(tmp_path, database.url))
+    meeting = delegates(database, services, timedelta(days=10))  # agenda due 7 days before
+    scanned, finished = threading.Event(), threading.Event()
+
+    def pause_after_first_scan(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM meeting" in statement and not scanned.is_set():
+            scanned.set()
+            finished.wait(timeout=30)
+
+    worker_result: list[list[str]] = []
+
+    def worker() -> None:
+        with database.engine.connect() as connection:
+            event.listen(connection, "after_cursor_execute", pause_after_first_scan)
+            with Session(bind=connection) as s:
+                worker_result.append(send_due_schedules(s, services))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        assert scanned.wait(timeout=30)
+        with database.sessions() as s:
+            due = send_due_schedules(s, services, now=meeting.starts_at - timedelta(days=6))
+    finally:
+        finished.set()
+        thread.join(30)
+    assert due == [f"meeting_details for meeting {meeting.id} to 3 delegates"]
+    assert worker_result == [[]]
 
 
 def test_each_person_is_told_only_the_changes_that_are_theirs(
