@@ -26,6 +26,7 @@ from mailer.domain.rsvp import apply_access_needs_retention
 from mailer.domain.schedules import send_due_schedules
 from mailer.domain.services import Services
 from mailer.domain.triage import apply_retention
+from mailer.domain.waitlist import lapse_offers
 from mailer.inbound.process import process_inbound_batch
 from mailer.outbound.compose import Composer, make_dkim_signer
 from mailer.outbound.delivery import deliver_batch
@@ -103,8 +104,9 @@ class Worker:
             return send_organiser_notices(session, self.services)
 
     def _send_due_schedules(self) -> list[str]:
+        """Agendas and reminders whose time has come, and held places whose time has passed."""
         with self.session_factory() as session:
-            return send_due_schedules(session, self.services)
+            return send_due_schedules(session, self.services) + lapse_offers(session, self.services)
 
     async def run_once(self) -> int:
         """One pass: due schedules, a batch of inbound mail, a batch of outbound. Returns rows

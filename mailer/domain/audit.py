@@ -101,6 +101,11 @@ ACTIONS = {
     "triage.resolve": "dealt with a message",
     "volunteer.accept": "accepted a volunteer",
     "volunteer.offer": "offered to volunteer",
+    "waitlist.give_place": "gave a waiting person a place",
+    "waitlist.move": "moved a waiting person in line",
+    "waitlist.offer": "held a place for a waiting person",
+    "waitlist.offer_lapsed": "passed on a held place that was not taken up",
+    "waitlist.remove": "took a person off a waiting list",
 }
 
 

@@ -360,6 +360,9 @@ class Rsvp(Base):
     source: Mapped[str] = mapped_column(String(20))
     #: Set while an in-person answer waits for a place; the earliest is promoted first.
     waitlisted_at: Mapped[datetime | None]
+    #: Set while an organiser holds a place for this waiting person: until then it is theirs to
+    #: accept, and it counts as taken; once it passes, the place goes to the next in line.
+    offered_until: Mapped[datetime | None]
     #: What the person told us they need to take part (step-free access, a hearing loop...);
     #: deleted once the meeting is over.
     access_needs: Mapped[str | None] = mapped_column(Text)

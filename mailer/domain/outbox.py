@@ -189,7 +189,9 @@ RECORD_NOTICES = frozenset(
         "registration_reply",
         "rsvp_confirmation",
         "rsvp_refused",
+        "waitlist_offer",
         "waitlist_promoted",
+        "waitlist_removed",
     }
 )
 

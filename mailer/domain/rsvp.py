@@ -174,7 +174,7 @@ def _record(
     if meeting.capacity is not None:
         # The right to hand out places: PostgreSQL's row lock (SQLite has one writer at a time).
         session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
-        places_taken = _places_taken(session, meeting.id, besides=person.id)
+        places_taken = places_held(session, meeting.id, besides=person.id)
     rsvp = (
         None  # a person added by this very request has no answer yet
         if new_person
@@ -229,10 +229,12 @@ def _record(
         rsvp = Rsvp(meeting_id=meeting.id, person_id=person.id)
         session.add(rsvp)
     still_waiting = previous is not None and previous.waitlisted and standing.waitlisted
+    held_for_them = rsvp.offered_until is not None  # a place an organiser held: theirs or freed
     rsvp.response, rsvp.mode, rsvp.source, rsvp.access_needs = response, mode, source, needs
     rsvp.waitlisted_at = (
         (rsvp.waitlisted_at if still_waiting else at) if standing.waitlisted else None
     )
+    rsvp.offered_until = None
     audit.record(
         session,
         actor=f"person:{person.id}",
@@ -246,7 +248,7 @@ def _record(
         if previous
         else None,
     )
-    if decision.frees_place:
+    if decision.frees_place or (held_for_them and not standing.holds_place):
         offer_free_places(session, services, meeting)
     if standing.response is RsvpResponse.ATTENDING and not standing.waitlisted:
         catch_up(session, services, meeting, person, rsvp)
@@ -333,8 +335,9 @@ _ANSWER_TO_CHANGE = (
 )
 
 
-def _places_taken(session: Session, meeting_id: int, *, besides: int | None = None) -> int:
-    """In-person places held at the meeting, not counting ``besides``'s (a person id)."""
+def places_held(session: Session, meeting_id: int, *, besides: int | None = None) -> int:
+    """In-person places held at the meeting, not counting ``besides``'s (a person id): those
+    given, and those an organiser holds for someone waiting until they reply."""
     query = (
         select(func.count())
         .select_from(Rsvp)
@@ -342,7 +345,7 @@ def _places_taken(session: Session, meeting_id: int, *, besides: int | None = No
             Rsvp.meeting_id == meeting_id,
             Rsvp.response == RsvpResponse.ATTENDING,
             Rsvp.mode == AttendanceMode.IN_PERSON,
-            Rsvp.waitlisted_at.is_(None),
+            Rsvp.waitlisted_at.is_(None) | Rsvp.offered_until.is_not(None),
         )
     )
     if besides is not None:
@@ -390,6 +393,10 @@ class PlacesPlan:
     promoted: int
 
 
+#: Waiting for a place, with none held for them: the next place that comes free is theirs.
+WAITING_WITHOUT_OFFER = Rsvp.waitlisted_at.is_not(None) & Rsvp.offered_until.is_(None)
+
+
 def places_plan(session: Session, meeting_id: int, capacity: int | None) -> PlacesPlan:
     """What setting the in-person ``capacity`` (None: no limit) would do, changing nothing;
     refused as ``change_places`` would refuse it."""
@@ -397,13 +404,13 @@ def places_plan(session: Session, meeting_id: int, capacity: int | None) -> Plac
         meeting = session.get(Meeting, meeting_id)
         if meeting is None:
             raise NotFound("There is no such meeting.")
-        taken = _places_taken(session, meeting_id)
+        taken = places_held(session, meeting_id)
         _check_capacity(capacity, taken)
         waiting = (
             session.scalar(
                 select(func.count())
                 .select_from(Rsvp)
-                .where(Rsvp.meeting_id == meeting_id, Rsvp.waitlisted_at.is_not(None))
+                .where(WAITING_WITHOUT_OFFER, Rsvp.meeting_id == meeting_id)
             )
             or 0
         )
@@ -436,12 +443,12 @@ def change_places(
     held is refused. Returns how many were given a place."""
     with transaction(session):
         meeting = lock_meeting(session, meeting_id)
-        _check_capacity(capacity, _places_taken(session, meeting_id))
+        _check_capacity(capacity, places_held(session, meeting_id))
         if rsvp_deadline is not None and rsvp_deadline > meeting.ends_at:
             raise InvalidInput("Replies must close before the meeting ends.", field="rsvp_deadline")
         if (capacity, rsvp_deadline) == (meeting.capacity, meeting.rsvp_deadline):
             return 0
-        before = _places_taken(session, meeting_id)
+        before = places_held(session, meeting_id)
         meeting.capacity, meeting.rsvp_deadline = capacity, rsvp_deadline
         audit.record(
             session,
@@ -452,7 +459,7 @@ def change_places(
             rsvp_deadline=rsvp_deadline.isoformat() if rsvp_deadline else None,
         )
         offer_free_places(session, services, meeting)
-        return _places_taken(session, meeting_id) - before
+        return places_held(session, meeting_id) - before
 
 
 def offer_free_places(session: Session, services: Services, meeting: Meeting) -> None:
@@ -461,12 +468,12 @@ def offer_free_places(session: Session, services: Services, meeting: Meeting) ->
     waiting = list(
         session.scalars(
             select(Rsvp)
-            .where(Rsvp.meeting_id == meeting.id, Rsvp.waitlisted_at.is_not(None))
+            .where(WAITING_WITHOUT_OFFER, Rsvp.meeting_id == meeting.id)
             .order_by(Rsvp.waitlisted_at, Rsvp.id)
         )
     )
     for rsvp in waiting[
-        : places_to_offer(_places_taken(session, meeting.id), meeting.capacity, len(waiting))
+        : places_to_offer(places_held(session, meeting.id), meeting.capacity, len(waiting))
     ]:
         rsvp.waitlisted_at = None
         person = session.get_one(Person, rsvp.person_id)

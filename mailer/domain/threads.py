@@ -46,6 +46,8 @@ _ANSWERING_BY_KIND = {
     "registration_reply": Answering.CONFIRMATION,
     "rsvp_confirmation": Answering.CONFIRMATION,
     "waitlist_promoted": Answering.CONFIRMATION,
+    "waitlist_offer": Answering.CONFIRMATION,
+    "waitlist_removed": Answering.CONFIRMATION,
     "meeting_updated": Answering.UPDATE,
     "meeting_cancelled": Answering.CANCELLATION,
     "news": Answering.NEWS,
