@@ -18,9 +18,16 @@ from mailer.domain.consultations import (
     send_consultation,
 )
 from mailer.domain.lists import add_member
-from mailer.domain.models import ConsultationKind, Meeting, Person
+from mailer.domain.models import (
+    AttendanceMode,
+    ConsultationKind,
+    Meeting,
+    Person,
+    RsvpResponse,
+)
 from mailer.domain.news import create_news
 from mailer.domain.outbox import ReplyThread
+from mailer.domain.rsvp import record_rsvp
 from mailer.domain.services import build_services
 from tests.browser.conftest import log_in
 from tests.conftest import make_test_config
@@ -44,7 +51,7 @@ def test_no_serious_or_critical_violations(
 ) -> None:  # type: ignore[no-untyped-def]
     db = sqlite_only_database
     make_list(db.sessions)
-    meeting = make_meeting(db.sessions, capacity=20)
+    meeting = make_meeting(db.sessions, capacity=1)  # one place, so a waiting list
     make_organiser(db.sessions)
     with db.sessions() as s:
         add_member(s, slug="forum", email="ana@example.org", display_name="Ana", actor="test")
@@ -79,8 +86,23 @@ def test_no_serious_or_critical_violations(
             text="Communications, gladly.",
             thread=ReplyThread("<a@client.example>"),
         )
+    for email in ("ana@example.org", "bo.waiting@example.org"):
+        with db.sessions() as s:
+            record_rsvp(
+                s,
+                services,
+                meeting_id=meeting.id,
+                email=email,
+                response=RsvpResponse.ATTENDING,
+                mode=AttendanceMode.IN_PERSON,
+                source="panel",
+            )
+    with db.sessions() as s:
+        waiting_id = s.scalars(
+            select(Person.id).where(Person.email == "bo.waiting@example.org")
+        ).one()
     with db.sessions() as s, s.begin():
-        person = s.scalar(select(Person))
+        person = s.scalar(select(Person).where(Person.email == "ana@example.org"))
         volunteer_url = services.links.volunteer_url(person, consultation.roles[0].id)
         rsvp_url = services.links.rsvp_url(person, s.get(Meeting, meeting.id), "in-person")
         unsubscribe_url = services.links.unsubscribe_url(
@@ -117,6 +139,9 @@ def test_no_serious_or_critical_violations(
         f"/panel/meetings/{meeting.id}/edit",
         f"/panel/meetings/{meeting.id}/cancel",
         f"/panel/meetings/{meeting.id}/invite",
+        f"/panel/meetings/{meeting.id}/waitlist/{waiting_id}/offer",
+        f"/panel/meetings/{meeting.id}/waitlist/{waiting_id}/place",
+        f"/panel/meetings/{meeting.id}/waitlist/{waiting_id}/remove",
         f"/panel/news/{news.id}/send",
         "/panel/lists/forum/remove?email=ana@example.org",
         "/panel/account",

@@ -21,11 +21,12 @@ from mailer.domain.icalendar_invites import calendar_summary
 from mailer.domain.invitations import invitation_count, send_invitations
 from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings, publish_meeting
-from mailer.domain.models import NoticeChoice
+from mailer.domain.models import MeetingStatus, NoticeChoice, utcnow
 from mailer.domain.organiser_notices import choose_notices
 from mailer.domain.reports import attendees_csv, representation
 from mailer.domain.schedules import PREVIEWS
 from mailer.domain.triage import INTENT_WORDS, STATUS_WORDS, inbound_log, triage_queue
+from mailer.domain.waitlist import waiting_list
 from mailer.rendering import counted
 from web.auth import require_login
 from web.db import get_config, get_services, get_session
@@ -76,6 +77,8 @@ def meeting(meeting_id: int) -> Any:
             data={"agenda": meeting.agenda, "days_before": meeting.agenda_days_before}
         ),
         previews=PREVIEWS,
+        waiting=waiting_list(get_session(), meeting_id),
+        open_for_changes=meeting.status is MeetingStatus.PUBLISHED and meeting.ends_at > utcnow(),
     )
 
 
@@ -354,3 +357,4 @@ from web.panel import meeting_emails as _meeting_emails  # noqa: E402,F401  (age
 from web.panel import news as _news  # noqa: E402,F401  (registers the news views on this blueprint)
 from web.panel import people as _people  # noqa: E402,F401  (registers the data protection views)
 from web.panel import triage as _triage  # noqa: E402,F401  (registers the triage views)
+from web.panel import waitlist as _waitlist  # noqa: E402,F401  (the waiting list in an organiser's hands)
