@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 import pytest
+from sqlalchemy import select
 
 from mailer.cli import cli, main
 from tests.conftest import run
@@ -549,3 +550,20 @@ def test_a_draft_meeting_is_published_and_back_to_draft_until_anyone_answers(
     assert run("meeting", "invite", meeting)[0] == 0
     code, _, err = run("meeting", "unpublish", meeting)
     assert code == 1 and "cannot go back to draft" in err
+
+
+def test_a_plain_organiser_is_created_for_the_lists_named(
+    cli_env: Path, database: TestDatabase
+) -> None:
+    from mailer.domain.models import Organiser
+    from mailer.domain.organisers import organiser_lists
+
+    run("init")
+    run("list", "create", "forum", "--name", "Forum")
+    code, _, err = run("organiser", "create", "sam@example.org")
+    assert code != 0 and "Give --list SLUG" in err
+    code, out, _ = run("organiser", "create", "sam@example.org", "--list", "forum")
+    assert code == 0 and "Password (shown once)" in out
+    with database.sessions() as s:
+        sam = s.scalars(select(Organiser).where(Organiser.email == "sam@example.org")).one()
+        assert organiser_lists(s, sam.id) == ["forum"]

@@ -81,6 +81,11 @@ def create_app(
         "text": choice[1],
         "selected": choice[2],
     }
+    app.jinja_env.filters["govuk_choice_item"] = lambda choice: {  # a radio or a checkbox
+        "value": choice[0],
+        "text": choice[1],
+        "checked": choice[2],
+    }
     add_filters(app.jinja_env)
     app.jinja_env.globals["service_name"] = config.service.name
     app.jinja_env.globals["dev_mailbox_enabled"] = config.delivery.backend == "maildir"

@@ -47,6 +47,10 @@ class AdminsOnly(Forbidden):
     """An organiser who is not an admin asked for an admin-only page."""
 
 
+class NotYourList(Forbidden):
+    """An organiser asked for something of a list they do not run."""
+
+
 @contextmanager
 def refusal_on_form(
     form: FlaskForm, default: str, refusals: tuple[type[DomainError], ...] = (InvalidInput,)
@@ -153,6 +157,11 @@ ERROR_PAGES: dict[int | type[Exception], ErrorPage] = {
     InvalidInput: ErrorPage("There is a problem", 400),
     AdminsOnly: ErrorPage(
         "Admins only", 403, "Only an admin can do this. Ask an admin of your network."
+    ),
+    NotYourList: ErrorPage(
+        "Not one of your lists",
+        403,
+        "This belongs to a list you do not run. An admin can add you to it.",
     ),
     NotFound: NOT_FOUND,
     # Any other refusal (a list that already exists, say): its text says why.

@@ -20,15 +20,25 @@ def organisers() -> None:
 @organisers.command()
 @click.argument("email")
 @click.option("--name", default="")
-@click.option("--admin", is_flag=True, help="give the admin role")
+@click.option("--admin", is_flag=True, help="give the admin role (runs every list)")
+@click.option(
+    "--list",
+    "lists",
+    multiple=True,
+    metavar="SLUG",
+    help="a list a plain organiser runs (repeat for more); they see no other",
+)
 @pass_session
-def create(session: Session, email: str, name: str, admin: bool) -> None:
-    """Create an organiser; prints a generated password once."""
+def create(session: Session, email: str, name: str, admin: bool, lists: tuple[str, ...]) -> None:
+    """Create an organiser; prints a generated password once. (The panel's Organisers page
+    invites one by email instead, with a link to choose their own password.)"""
     from mailer.domain.models import OrganiserRole
-    from mailer.domain.organisers import create_organiser, generate_password
+    from mailer.domain.organisers import create_organiser, generate_password, set_organiser_lists
 
+    if not admin and not lists:
+        raise click.UsageError("Give --list SLUG for each list they run, or --admin.")
     password = generate_password()
-    create_organiser(
+    organiser = create_organiser(
         session,
         email=email,
         password=password,
@@ -36,6 +46,8 @@ def create(session: Session, email: str, name: str, admin: bool) -> None:
         role=OrganiserRole.ADMIN if admin else OrganiserRole.ORGANISER,
         actor="cli",
     )
+    if lists and not admin:
+        set_organiser_lists(session, organiser.id, list(lists), actor="cli")
     click.echo(f"Created organiser {email}. Password (shown once): {password}")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -176,15 +177,19 @@ def get_consultation(session: Session, consultation_id: int) -> Consultation:
         return _load(session, consultation_id)
 
 
-def list_consultations(session: Session) -> list[Consultation]:
+def list_consultations(
+    session: Session, list_ids: Collection[int] | None = None
+) -> list[Consultation]:
+    """Consultations, newest first; ``list_ids``: of these lists only (None: all)."""
+    query = (
+        select(Consultation)
+        .options(selectinload(Consultation.mailing_list))
+        .order_by(Consultation.created_at.desc())
+    )
+    if list_ids is not None:
+        query = query.where(Consultation.list_id.in_(list(list_ids)))
     with read_transaction(session):
-        return list(
-            session.scalars(
-                select(Consultation)
-                .options(selectinload(Consultation.mailing_list))
-                .order_by(Consultation.created_at.desc())
-            )
-        )
+        return list(session.scalars(query))
 
 
 def is_closed(consultation: Consultation, now: datetime | None = None) -> bool:

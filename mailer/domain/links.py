@@ -34,6 +34,9 @@ CONFIRM_SALT = "convene.confirm-join.v1"
 ANSWER_SALT = "convene.consultation-answer.v1"
 VOLUNTEER_SALT = "convene.volunteer.v1"
 LINK_FORM_SALT = "convene.link-form.v1"
+SET_PASSWORD_SALT = "convene.organiser-password.v1"
+#: How long an organiser's link to set their password works.
+SET_PASSWORD_MAX_AGE = timedelta(days=3)
 
 
 def _text(token: str | bytes) -> str:
@@ -169,6 +172,9 @@ class LinkSigner:
         self._earlier_answer = URLSafeSerializer(secret_key, salt=ANSWER_SALT)
         self._volunteer = URLSafeSerializer(secret_key, salt=VOLUNTEER_SALT, serializer=sealed)
         self._form = TimestampSigner(secret_key, salt=LINK_FORM_SALT)
+        self._set_password = URLSafeTimedSerializer(
+            secret_key, salt=SET_PASSWORD_SALT, serializer=sealed
+        )
         self._pseudonym_key = hashlib.blake2b(
             secret_key.encode(), digest_size=32, person=b"pseudonym.v1"
         ).digest()
@@ -284,6 +290,41 @@ class LinkSigner:
         if not _three_ints(data):
             raise InvalidLink("This confirmation is not valid.")
         return JoinClaim(*data)
+
+    def set_password_url(self, organiser_id: int, password_hash: str) -> str:
+        """An organiser's link to choose a password: it works once (it is bound to the password
+        it replaces) and for :data:`SET_PASSWORD_MAX_AGE`."""
+        token = _text(self._set_password.dumps([organiser_id, self.password_digest(password_hash)]))
+        return f"{self.base_url}/set-password/{token}"
+
+    def load_set_password(self, token: str) -> tuple[int, str]:
+        """The organiser id and password digest a set-password link carries; raises InvalidLink
+        or ExpiredLink."""
+        try:
+            data = self._set_password.loads(
+                token, max_age=int(SET_PASSWORD_MAX_AGE.total_seconds())
+            )
+        except SignatureExpired:
+            raise ExpiredLink(
+                "This link to set your password has expired. Ask an admin to send a new one."
+            ) from None
+        except BadData:
+            raise InvalidLink(
+                "This link to set your password is not valid. It may have been copied incompletely."
+            ) from None
+        if not (
+            isinstance(data, list)
+            and len(data) == 2
+            and isinstance(data[0], int)
+            and isinstance(data[1], str)
+        ):
+            raise InvalidLink("This link to set your password is not valid.")
+        return data[0], data[1]
+
+    @staticmethod
+    def password_digest(password_hash: str) -> str:
+        """What a set-password link holds of the password it replaces."""
+        return _digest(password_hash).decode()
 
     def load_rsvp(self, token: str) -> RsvpClaim:
         """Check a token's signature and age; raises InvalidLink or ExpiredLink.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -95,9 +96,13 @@ def list_exists(session: Session, slug: str) -> bool:
         )
 
 
-def all_lists(session: Session) -> list[MailingList]:
+def all_lists(session: Session, list_ids: Collection[int] | None = None) -> list[MailingList]:
+    """Every list by name; ``list_ids``: only these (None: all)."""
+    query = select(MailingList).order_by(MailingList.name)
+    if list_ids is not None:
+        query = query.where(MailingList.id.in_(list(list_ids)))
     with read_transaction(session):
-        return list(session.scalars(select(MailingList).order_by(MailingList.name)))
+        return list(session.scalars(query))
 
 
 @dataclass(frozen=True)

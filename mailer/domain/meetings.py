@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -235,7 +236,10 @@ def meeting_asked_about(
     return candidates
 
 
-def list_meetings(session: Session, list_slug: str | None = None) -> list[Meeting]:
+def list_meetings(
+    session: Session, list_slug: str | None = None, *, list_ids: Collection[int] | None = None
+) -> list[Meeting]:
+    """Meetings, latest first: of one list (``list_slug``), of some (``list_ids``), or all."""
     with read_transaction(session):
         query = (
             select(Meeting)
@@ -244,6 +248,8 @@ def list_meetings(session: Session, list_slug: str | None = None) -> list[Meetin
         )
         if list_slug:
             query = query.where(Meeting.list_id == get_list(session, list_slug).id)
+        if list_ids is not None:
+            query = query.where(Meeting.list_id.in_(list(list_ids)))
         return list(session.scalars(query))
 
 

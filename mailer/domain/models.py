@@ -551,6 +551,26 @@ class Organiser(Base):
     )
     #: When they were last emailed (or told nothing was waiting): what is newer is news.
     noticed_at: Mapped[datetime | None]
+    #: Set when an admin disabled the account: it cannot log in, and its sessions end.
+    disabled_at: Mapped[datetime | None]
+
+    #: The lists a plain organiser runs (an admin runs every list, whatever this holds).
+    lists: Mapped[list[MailingList]] = relationship(
+        secondary="organiser_list", order_by="MailingList.name"
+    )
+
+
+class OrganiserList(Base):
+    """A list an organiser (not an admin) may run: its members, meetings, news, mail."""
+
+    __tablename__ = "organiser_list"
+
+    organiser_id: Mapped[int] = mapped_column(
+        ForeignKey("organiser.id", ondelete="CASCADE"), primary_key=True
+    )
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("mailing_list.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class ApiToken(Base):

@@ -8,6 +8,7 @@ across restarts.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -168,15 +169,17 @@ def get_news(session: Session, news_id: int) -> News:
         return news
 
 
-def list_news(session: Session) -> list[News]:
+def list_news(session: Session, list_ids: Collection[int] | None = None) -> list[News]:
+    """News, newest first; ``list_ids``: of these lists only (None: all)."""
+    query = (
+        select(News)
+        .options(joinedload(News.mailing_list), joinedload(News.meeting))
+        .order_by(News.created_at.desc())
+    )
+    if list_ids is not None:
+        query = query.where(News.list_id.in_(list(list_ids)))
     with read_transaction(session):
-        return list(
-            session.scalars(
-                select(News)
-                .options(joinedload(News.mailing_list), joinedload(News.meeting))
-                .order_by(News.created_at.desc())
-            )
-        )
+        return list(session.scalars(query))
 
 
 def preview_news(session: Session, services: Services, news_id: int) -> RenderedNews:

@@ -8,6 +8,7 @@ shared or forwarded).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,16 +19,20 @@ from mailer.db import transaction
 from mailer.domain import audit
 from mailer.domain.errors import NotFound
 from mailer.domain.models import (
+    Consultation,
     InboundMessage,
     InboundStatus,
+    MailingList,
     NoticeChoice,
     OfferStatus,
     Organiser,
     OutboxMessage,
     OutboxStatus,
     VolunteerOffer,
+    VolunteerRole,
     utcnow,
 )
+from mailer.domain.organisers import lists_run_by
 from mailer.domain.outbox import Envelope, enqueue
 from mailer.domain.people import get_or_create_person
 from mailer.domain.services import Services
@@ -49,14 +54,17 @@ class Waiting:
         return bool(self.messages or self.offers or self.failed)
 
 
-def waiting_since(session: Session, since: datetime | None) -> Waiting:
+def waiting_since(
+    session: Session, since: datetime | None, list_ids: Collection[int] | None = None
+) -> Waiting:
     """Messages left for a person, new volunteer offers and failed deliveries since ``since``
-    (None: all that are waiting now)."""
+    (None: all that are waiting now). ``list_ids``: for a plain organiser, only what is of the
+    lists they run, and no deliveries (an admin's page)."""
 
     def newer(column):  # type: ignore[no-untyped-def]
         return column > since if since is not None else column.is_not(None)
 
-    messages = session.scalar(
+    messages = (
         select(func.count())
         .select_from(InboundMessage)
         .where(
@@ -64,21 +72,37 @@ def waiting_since(session: Session, since: datetime | None) -> Waiting:
             newer(InboundMessage.received_at),
         )
     )
-    offers = session.scalar(
+    offers = (
         select(func.count())
         .select_from(VolunteerOffer)
         .where(VolunteerOffer.status == OfferStatus.OFFERED, newer(VolunteerOffer.created_at))
     )
-    failed = session.scalar(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.FAILED,
-            OutboxMessage.kind != "organiser_notice",
-            newer(OutboxMessage.created_at),
+    if list_ids is not None:
+        ids = list(list_ids)
+        messages = messages.where(
+            InboundMessage.list_slug.in_(select(MailingList.slug).where(MailingList.id.in_(ids)))
         )
+        offers = offers.where(
+            VolunteerOffer.role_id.in_(
+                select(VolunteerRole.id)
+                .join(Consultation, Consultation.id == VolunteerRole.consultation_id)
+                .where(Consultation.list_id.in_(ids))
+            )
+        )
+    failed = (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.FAILED,
+                OutboxMessage.kind != "organiser_notice",
+                newer(OutboxMessage.created_at),
+            )
+        )
+        if list_ids is None
+        else 0
     )
-    return Waiting(messages or 0, offers or 0, failed or 0)
+    return Waiting(session.scalar(messages) or 0, session.scalar(offers) or 0, failed or 0)
 
 
 def choose_notices(session: Session, organiser_id: int, choice: NoticeChoice) -> Organiser:
@@ -116,7 +140,7 @@ def send_organiser_notices(
             gap = AT_ONCE_GAP if organiser.notices is NoticeChoice.AT_ONCE else DAILY_GAP
             if organiser.noticed_at is not None and now - organiser.noticed_at < gap:
                 continue
-            waiting = waiting_since(session, organiser.noticed_at)
+            waiting = waiting_since(session, organiser.noticed_at, lists_run_by(session, organiser))
             if not waiting:
                 continue
             person = get_or_create_person(session, organiser.email)

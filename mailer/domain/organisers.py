@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from mailer.db import read_transaction, transaction
 from mailer.domain import audit
-from mailer.domain.errors import AlreadyExists, AuthenticationFailed, InvalidInput, NotFound
-from mailer.domain.models import AuditEntry, Organiser, OrganiserRole, utcnow
-from mailer.domain.people import normalise_email
+from mailer.domain.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    InvalidInput,
+    InvalidLink,
+    NotFound,
+)
+from mailer.domain.links import SET_PASSWORD_MAX_AGE
+from mailer.domain.models import (
+    AuditEntry,
+    MailingList,
+    Organiser,
+    OrganiserList,
+    OrganiserRole,
+    utcnow,
+)
+from mailer.domain.outbox import Envelope, enqueue
+from mailer.domain.people import get_or_create_person, normalise_email
+from mailer.domain.services import Services
 
 _hasher = PasswordHasher()
 # Verified against when the account does not exist, so a wrong address costs the same time as a
@@ -117,6 +135,7 @@ def authenticate(session: Session, *, email: str, password: str) -> Organiser:
         organiser = (
             session.scalar(select(Organiser).where(Organiser.email == address)) if address else None
         )
+        disabled = False
         try:
             _hasher.verify(organiser.password_hash if organiser else _DUMMY_HASH, password)
             ok = organiser is not None
@@ -130,6 +149,8 @@ def authenticate(session: Session, *, email: str, password: str) -> Organiser:
                 action="organiser.login_failed",
                 target=f"organiser:{organiser.id}" if organiser else "",
             )
+        elif organiser is not None and organiser.disabled_at is not None:
+            disabled = True
         else:
             assert organiser is not None
             if _hasher.check_needs_rehash(organiser.password_hash):
@@ -138,6 +159,8 @@ def authenticate(session: Session, *, email: str, password: str) -> Organiser:
             audit.record(session, actor=f"organiser:{organiser.id}", action="organiser.login")
     if not ok:
         raise AuthenticationFailed("The email address or password is not right.")
+    if disabled:
+        raise AuthenticationFailed("This account has been disabled. Ask an admin of your network.")
     assert organiser is not None
     return organiser
 
@@ -166,5 +189,272 @@ def _recent_failures(session: Session, organiser_id: int) -> int:
 
 
 def get_organiser(session: Session, organiser_id: int) -> Organiser | None:
+    """The organiser, unless there is none or their account is disabled."""
     with read_transaction(session):
-        return session.get(Organiser, organiser_id)
+        organiser = session.get(Organiser, organiser_id)
+        return organiser if organiser is not None and organiser.disabled_at is None else None
+
+
+# Accounts run from the panel: admins invite organisers, choose their lists, disable, remove.
+
+
+@dataclass(frozen=True)
+class OrganiserRow:
+    """One organiser as the admins' page shows them."""
+
+    id: int
+    email: str
+    name: str
+    role: OrganiserRole
+    list_names: list[str]
+    last_login_at: datetime | None
+    disabled: bool
+    #: Invited and has not yet chosen a password.
+    invited: bool
+
+
+def all_organisers(session: Session) -> list[OrganiserRow]:
+    with read_transaction(session):
+        organisers = session.scalars(
+            select(Organiser).options(selectinload(Organiser.lists)).order_by(Organiser.email)
+        ).all()
+        return [
+            OrganiserRow(
+                o.id,
+                o.email,
+                o.name,
+                o.role,
+                [each.name for each in o.lists],
+                o.last_login_at,
+                o.disabled_at is not None,
+                o.password_hash.startswith(_INVITED),
+            )
+            for o in organisers
+        ]
+
+
+def organiser_lists(session: Session, organiser_id: int) -> list[str]:
+    """The slugs of the lists an organiser runs (as chosen; an admin runs every list)."""
+    with read_transaction(session):
+        return [each.slug for each in _organiser(session, organiser_id).lists]
+
+
+def lists_run_by(session: Session, organiser: Organiser) -> frozenset[int] | None:
+    """The ids of the lists an organiser may see and run; None for an admin (every list)."""
+    if organiser.role is OrganiserRole.ADMIN:
+        return None
+    with read_transaction(session):
+        return frozenset(
+            session.scalars(
+                select(OrganiserList.list_id).where(OrganiserList.organiser_id == organiser.id)
+            )
+        )
+
+
+#: The password hash of an invited organiser who has not chosen one: matches no password.
+_INVITED = "invited:"
+
+
+def invite_organiser(
+    session: Session,
+    services: Services,
+    *,
+    email: str,
+    name: str = "",
+    role: OrganiserRole = OrganiserRole.ORGANISER,
+    list_slugs: list[str],
+    actor: str,
+) -> Organiser:
+    """Add an organiser who chooses their own password from a link emailed to them (it works
+    once, for three days); a plain organiser runs ``list_slugs`` only."""
+    address = normalise_email(email)
+    with transaction(session):
+        if session.scalar(select(Organiser).where(Organiser.email == address)) is not None:
+            raise InvalidInput(
+                f"{address} is already an organiser. To let them in again, send them a new "
+                "link to set their password.",
+                field="email",
+            )
+        organiser = Organiser(
+            email=address,
+            name=name.strip(),
+            password_hash=_INVITED + secrets.token_urlsafe(32),
+            role=role,
+        )
+        organiser.lists = _lists(session, list_slugs, role)
+        session.add(organiser)
+        session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="organiser.invite",
+            target=f"organiser:{organiser.id}",
+            role=role.value,
+            lists=list_slugs,
+        )
+        _email_password_link(session, services, organiser, invited=True)
+    return organiser
+
+
+def send_password_link(
+    session: Session, services: Services, organiser_id: int, *, actor: str
+) -> str:
+    """Email an organiser a new link to choose their password (the old password keeps working
+    until they do); returns their address."""
+    with transaction(session):
+        organiser = _organiser(session, organiser_id)
+        if organiser.disabled_at is not None:
+            raise InvalidInput("This account is disabled. Enable it first.")
+        audit.record(
+            session,
+            actor=actor,
+            action="organiser.password_link",
+            target=f"organiser:{organiser.id}",
+        )
+        _email_password_link(session, services, organiser, invited=False)
+        return organiser.email
+
+
+def _email_password_link(
+    session: Session, services: Services, organiser: Organiser, *, invited: bool
+) -> None:
+    enqueue(
+        session,
+        services,
+        kind="organiser_password",
+        person=get_or_create_person(session, organiser.email),
+        sender=Envelope(
+            services.config.addresses.postmaster_address(), services.config.service.name
+        ),
+        context={
+            "invited": invited,
+            "organiser_name": organiser.name,
+            "admin": organiser.role is OrganiserRole.ADMIN,
+            "list_names": [each.name for each in organiser.lists],
+            "url": services.links.set_password_url(organiser.id, organiser.password_hash),
+            "days": SET_PASSWORD_MAX_AGE.days,
+        },
+    )
+
+
+def password_link_organiser(session: Session, services: Services, token: str) -> Organiser:
+    """The organiser a set-password link is for, while it still works; raises InvalidLink or
+    ExpiredLink."""
+    organiser_id, digest = services.links.load_set_password(token)
+    with read_transaction(session):
+        organiser = session.get(Organiser, organiser_id)
+        if (
+            organiser is None
+            or organiser.disabled_at is not None
+            or not hmac.compare_digest(
+                services.links.password_digest(organiser.password_hash), digest
+            )
+        ):
+            raise InvalidLink(
+                "This link to set your password has been used or replaced. Log in, or ask an "
+                "admin to send a new one."
+            )
+        return organiser
+
+
+def set_password_from_link(
+    session: Session, services: Services, token: str, password: str
+) -> Organiser:
+    """Set the password a link was sent for; the link then stops working."""
+    organiser = password_link_organiser(session, services, token)
+    set_password(
+        session, email=organiser.email, password=password, actor=f"organiser:{organiser.id}"
+    )
+    return organiser
+
+
+def set_organiser_lists(
+    session: Session, organiser_id: int, list_slugs: list[str], *, actor: str
+) -> None:
+    with transaction(session):
+        organiser = _organiser(session, organiser_id)
+        organiser.lists = _lists(session, list_slugs, organiser.role)
+        audit.record(
+            session,
+            actor=actor,
+            action="organiser.lists",
+            target=f"organiser:{organiser.id}",
+            lists=list_slugs,
+        )
+
+
+def set_disabled(
+    session: Session, organiser_id: int, *, disabled: bool, actor_id: int
+) -> Organiser:
+    """Disable an organiser (they cannot log in, and their sessions end) or enable them again.
+    Nobody disables themselves, and the last admin who can log in stays."""
+    with transaction(session):
+        organiser = _organiser(session, organiser_id)
+        if disabled:
+            _check_not_self_or_last_admin(session, organiser, actor_id, "disable")
+            organiser.disabled_at = organiser.disabled_at or utcnow()
+        else:
+            organiser.disabled_at = None
+        audit.record(
+            session,
+            actor=f"organiser:{actor_id}",
+            action="organiser.disable" if disabled else "organiser.enable",
+            target=f"organiser:{organiser.id}",
+        )
+        return organiser
+
+
+def remove_organiser(session: Session, organiser_id: int, *, actor_id: int) -> str:
+    """Delete an organiser's account; returns their address. What they did stays in the audit
+    log."""
+    with transaction(session):
+        organiser = _organiser(session, organiser_id)
+        _check_not_self_or_last_admin(session, organiser, actor_id, "remove")
+        address = organiser.email
+        session.delete(organiser)
+        audit.record(
+            session,
+            actor=f"organiser:{actor_id}",
+            action="organiser.remove",
+            target=f"organiser:{organiser_id}",
+            email=address,
+        )
+        return address
+
+
+def _check_not_self_or_last_admin(
+    session: Session, organiser: Organiser, actor_id: int, verb: str
+) -> None:
+    if organiser.id == actor_id:
+        raise InvalidInput(f"You cannot {verb} your own account. Ask another admin.")
+    if organiser.role is OrganiserRole.ADMIN:
+        others = session.scalar(
+            select(func.count())
+            .select_from(Organiser)
+            .where(
+                Organiser.role == OrganiserRole.ADMIN,
+                Organiser.disabled_at.is_(None),
+                Organiser.id != organiser.id,
+            )
+        )
+        if not others:
+            raise InvalidInput(
+                f"They are the only admin who can log in, so you cannot {verb} them."
+            )
+
+
+def _organiser(session: Session, organiser_id: int) -> Organiser:
+    organiser = session.get(Organiser, organiser_id)
+    if organiser is None:
+        raise NotFound("There is no such organiser.")
+    return organiser
+
+
+def _lists(session: Session, slugs: list[str], role: OrganiserRole) -> list[MailingList]:
+    found = list(session.scalars(select(MailingList).where(MailingList.slug.in_(slugs))))
+    missing = set(slugs) - {each.slug for each in found}
+    if missing:
+        raise NotFound(f"There is no list {', '.join(sorted(missing))}.")
+    if role is OrganiserRole.ORGANISER and not found:
+        raise InvalidInput("Choose at least one list for them to run.", field="lists")
+    return found

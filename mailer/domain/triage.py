@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Select, bindparam, select, text, update
 from sqlalchemy.orm import Session, defer
 
 from mailer.db import read_transaction, rows_changed, transaction
@@ -17,6 +18,7 @@ from mailer.domain.models import (
     InboundIntent,
     InboundMessage,
     InboundStatus,
+    MailingList,
     OutboxMessage,
     utcnow,
 )
@@ -266,16 +268,31 @@ STATUS_WORDS = {
 }
 
 
-def triage_queue(session: Session, limit: int = 100) -> list[InboundMessage]:
+def triage_queue(
+    session: Session, limit: int = 100, *, list_ids: Collection[int] | None = None
+) -> list[InboundMessage]:
+    """Messages waiting for a person, newest first; ``list_ids``: only those to these lists
+    (None: every message)."""
     with read_transaction(session):
-        return list(
-            session.scalars(
-                select(InboundMessage)
-                .where(InboundMessage.status.in_([InboundStatus.TRIAGE, InboundStatus.FAILED]))
-                .order_by(InboundMessage.received_at.desc())
-                .limit(limit)
-            )
+        query = (
+            select(InboundMessage)
+            .where(InboundMessage.status.in_([InboundStatus.TRIAGE, InboundStatus.FAILED]))
+            .order_by(InboundMessage.received_at.desc())
+            .limit(limit)
         )
+        return list(session.scalars(_to_lists(query, list_ids)))
+
+
+def _to_lists(
+    query: Select[InboundMessage], list_ids: Collection[int] | None
+) -> Select[InboundMessage]:
+    if list_ids is None:
+        return query
+    return query.where(
+        InboundMessage.list_slug.in_(
+            select(MailingList.slug).where(MailingList.id.in_(list(list_ids)))
+        )
+    )
 
 
 def load_inbound(session: Session, inbound_id: int) -> InboundMessage | None:
@@ -337,9 +354,11 @@ def inbound_log(
     limit: int = 100,
     status: InboundStatus | None = None,
     before: int | None = None,
+    list_ids: Collection[int] | None = None,
 ) -> list[InboundMessage]:
     """Recent inbound messages with what was understood and done, newest first (raw bytes not
-    loaded); ``before``: only those older than that message (the next page)."""
+    loaded); ``before``: only those older than that message (the next page); ``list_ids``: only
+    those to these lists (None: every message)."""
     with read_transaction(session):
         query = (
             select(InboundMessage)
@@ -351,7 +370,7 @@ def inbound_log(
             query = query.where(InboundMessage.status == status)
         if before is not None:
             query = query.where(InboundMessage.id < before)
-        return list(session.scalars(query))
+        return list(session.scalars(_to_lists(query, list_ids)))
 
 
 def apply_retention(session: Session, *, inbound_days: int) -> int:

@@ -52,7 +52,7 @@ def test_no_serious_or_critical_violations(
     db = sqlite_only_database
     make_list(db.sessions)
     meeting = make_meeting(db.sessions, capacity=1)  # one place, so a waiting list
-    make_organiser(db.sessions)
+    organiser = make_organiser(db.sessions)
     with db.sessions() as s:
         add_member(s, slug="forum", email="ana@example.org", display_name="Ana", actor="test")
     with db.sessions() as s:
@@ -117,6 +117,7 @@ def test_no_serious_or_critical_violations(
         f"{base}/meetings/{meeting.id}",
         f"{base}/login",
         f"{base}/rsvp/not-a-token/remote",
+        services.links.set_password_url(organiser.id, organiser.password_hash),
     ]
     panel_pages = [
         "/panel/",
@@ -145,6 +146,9 @@ def test_no_serious_or_critical_violations(
         f"/panel/news/{news.id}/send",
         "/panel/lists/forum/remove?email=ana@example.org",
         "/panel/account",
+        "/panel/organisers",
+        "/panel/organisers/invite",
+        f"/panel/organisers/{organiser.id}",
     ]
     axe = Axe()
     page = chromium_browser.new_page()

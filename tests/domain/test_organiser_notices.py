@@ -12,14 +12,19 @@ from mailer.domain.models import (
     InboundStatus,
     NoticeChoice,
     Organiser,
+    OrganiserRole,
     OutboxMessage,
     utcnow,
 )
-from mailer.domain.organiser_notices import choose_notices, send_organiser_notices
+from mailer.domain.organiser_notices import (
+    choose_notices,
+    send_organiser_notices,
+    waiting_since,
+)
 from mailer.domain.queue import store_inbound
 from mailer.domain.services import Services
 from tests.support.databases import TestDatabase
-from tests.support.factories import make_organiser
+from tests.support.factories import make_list, make_organiser
 
 
 def needs_a_person(database: TestDatabase, sender: str, at) -> None:  # type: ignore[no-untyped-def]
@@ -79,3 +84,24 @@ def test_at_once_daily_or_never_and_never_what_was_written(
         assert len(send_organiser_notices(s, services, now=start + timedelta(days=1, hours=1))) == 1
     assert [m.recipient for m in notices(database)].count("daily@example.org") == 2
     assert "quiet@example.org" not in [m.recipient for m in notices(database)]
+
+
+def test_a_plain_organiser_is_told_only_of_their_own_lists(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)  # forum
+    make_list(database.sessions, slug="other", name="Other Network")
+    sam = make_organiser(
+        database.sessions, email="sam@example.org", role=OrganiserRole.ORGANISER, lists=("other",)
+    )
+    start = utcnow()
+    with database.sessions() as s:
+        choose_notices(s, sam.id, NoticeChoice.AT_ONCE)
+    with database.sessions() as s, s.begin():
+        s.execute(update(Organiser).values(noticed_at=start - timedelta(days=2)))
+    needs_a_person(database, "kim@dept.gov.uk", start)  # to forum, not Sam's
+    with database.sessions() as s:
+        assert send_organiser_notices(s, services, now=start + timedelta(minutes=1)) == []
+    with database.sessions() as s:
+        assert waiting_since(s, None, None).messages == 1
+        assert not waiting_since(s, None, {sam.id + 1000})

@@ -12,7 +12,7 @@ from mailer.domain.links import AnswerClaim
 from mailer.domain.lists import create_list
 from mailer.domain.meetings import create_meeting
 from mailer.domain.models import MailingList, Meeting, Organiser, OrganiserRole, Person
-from mailer.domain.organisers import create_organiser
+from mailer.domain.organisers import create_organiser, set_organiser_lists
 
 ORGANISER_PASSWORD = "correct horse battery staple"
 
@@ -80,11 +80,19 @@ def make_organiser(
     *,
     email: str = "organiser@example.org",
     password: str = ORGANISER_PASSWORD,
+    role: OrganiserRole = OrganiserRole.ADMIN,
+    lists: tuple[str, ...] = (),
 ) -> Organiser:
+    """An organiser who can log in: an admin, unless ``role`` says otherwise (then running
+    ``lists``)."""
     with sessions() as session:
-        return create_organiser(
-            session, email=email, password=password, role=OrganiserRole.ADMIN, actor="test"
+        organiser = create_organiser(
+            session, email=email, password=password, role=role, actor="test"
         )
+    if lists:
+        with sessions() as session:
+            set_organiser_lists(session, organiser.id, list(lists), actor="test")
+    return organiser
 
 
 def answer_claim(session: Session, consultation_id: int, email: str) -> AnswerClaim:

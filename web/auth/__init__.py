@@ -10,13 +10,21 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
+from mailer.domain.access import may_see, owning_list
 from mailer.domain.errors import AuthenticationFailed
 from mailer.domain.models import Organiser, OrganiserRole
-from mailer.domain.organisers import authenticate, get_organiser
-from web.db import get_session
-from web.errors import AdminsOnly
+from mailer.domain.organisers import (
+    MIN_PASSWORD_LENGTH,
+    authenticate,
+    get_organiser,
+    lists_run_by,
+    password_link_organiser,
+    set_password_from_link,
+)
+from web.db import get_services, get_session
+from web.errors import AdminsOnly, NotYourList
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,6 +60,43 @@ def require_login() -> Any:
     if signed_in_organiser() is None:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     return None
+
+
+#: Panel pages that span every list (the audit log, deliveries, a person's data everywhere, the
+#: organisers and new lists): admins only.
+ADMINS_ONLY = frozenset(
+    {
+        "panel.audit_log",
+        "panel.outbox",
+        "panel.people",
+        "panel.people_export",
+        "panel.people_erase",
+        "panel.list_new",
+    }
+)
+
+
+def require_list_access() -> None:
+    """The panel's second ``before_request``: a plain organiser sees only the lists they run.
+
+    Every part of the address that names a thing (``meeting_id``, ``slug``, ``news_id``,
+    ``consultation_id``, ``inbound_id``, and ``?meeting=`` on the news form) is checked against
+    the organiser's lists, so a new page is guarded by its address alone. ``g.visible_lists``
+    (None: every list) is what list pages filter by.
+    """
+    organiser = g.organiser
+    g.visible_lists = lists_run_by(get_session(), organiser)
+    if g.visible_lists is None:
+        return
+    endpoint = request.endpoint or ""
+    if endpoint in ADMINS_ONLY or endpoint.startswith("panel.organiser"):
+        raise AdminsOnly()
+    named: dict[str, object] = dict(request.view_args or {})
+    if "meeting" in request.args:
+        named["meeting_id"] = request.args.get("meeting", type=int)
+    for name, value in named.items():
+        if not may_see(owning_list(get_session(), name, value), g.visible_lists):
+            raise NotYourList()
 
 
 def admin_required(view: F) -> F:
@@ -97,6 +142,47 @@ def login() -> Any:
             return redirect(_safe_next(request.args.get("next")))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, error=error), status
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Enter a password"),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=1024,
+                message=f"Use at least {MIN_PASSWORD_LENGTH} characters. A few words you will "
+                "remember make a good one.",
+            ),
+        ],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+    )
+    again = PasswordField(
+        "The same password again",
+        validators=[
+            DataRequired("Enter the password again"),
+            EqualTo("password", "The two passwords are not the same. Enter them again."),
+        ],
+    )
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+def set_password(token: str) -> Any:
+    """An invited organiser (or one an admin sent a new link) chooses their password, and is
+    logged in. The link works once: setting the password replaces what it was bound to."""
+    organiser = password_link_organiser(get_session(), get_services(), token)
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        set_password_from_link(get_session(), get_services(), token, form.password.data or "")
+        session.clear()
+        session["organiser_id"] = organiser.id
+        session.permanent = True
+        flash("Your password is set, and you are logged in.")
+        return redirect(url_for("panel.dashboard"))
+    return render_template(
+        "auth/set_password.html", form=form, email=organiser.email
+    ), 400 if form.errors else 200
 
 
 @bp.post("/logout")

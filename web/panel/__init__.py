@@ -28,9 +28,9 @@ from mailer.domain.schedules import PREVIEWS
 from mailer.domain.triage import INTENT_WORDS, STATUS_WORDS, inbound_log, triage_queue
 from mailer.domain.waitlist import waiting_list
 from mailer.rendering import counted
-from web.auth import require_login
+from web.auth import require_list_access, require_login
 from web.db import get_config, get_services, get_session
-from web.errors import flash_refusal
+from web.errors import NotYourList, flash_refusal
 from web.panel.actions import (
     confirmation,
     csv_download,
@@ -44,13 +44,14 @@ bp = Blueprint("panel", __name__, url_prefix="/panel")
 #: Rows on one page of the audit log and of the inbound log; older ones are a link away.
 AUDIT_PAGE, INBOUND_PAGE = 200, 100
 bp.before_request(require_login)
+bp.before_request(require_list_access)
 
 
 @bp.get("/")
 def dashboard() -> Any:
     session = get_session()
-    lists = all_lists(session)
-    meetings = list_meetings(session)
+    lists = all_lists(session, g.visible_lists)
+    meetings = list_meetings(session, list_ids=g.visible_lists)
     config = get_config()
     return render_template(
         "panel/dashboard.html",
@@ -206,14 +207,14 @@ def meeting_invite(meeting_id: int) -> Any:
 def inbound() -> Any:
     session = get_session()
     before = request.args.get("before", type=int)
-    recent = inbound_log(session, limit=INBOUND_PAGE, before=before)
+    recent = inbound_log(session, limit=INBOUND_PAGE, before=before, list_ids=g.visible_lists)
     return render_template(
         "panel/inbound.html",
-        messages=triage_queue(session),
+        messages=triage_queue(session, list_ids=g.visible_lists),
         recent=recent,
         older=recent[-1].id if len(recent) == INBOUND_PAGE else None,
         paged=before is not None,
-        list_names={each.slug: each.name for each in all_lists(session)},
+        list_names={each.slug: each.name for each in all_lists(session, g.visible_lists)},
         intent_words=INTENT_WORDS,
         status_words=STATUS_WORDS,
     )
@@ -227,6 +228,16 @@ def _dev_maildir() -> mailbox.Maildir:
     return mailbox.Maildir(config.maildir_path, create=True)
 
 
+def _may_see_mail(msg: EmailMessage) -> bool:
+    """Whether the organiser may see a sent message: an admin every one, a plain organiser those
+    of the lists they run (by the List-Id every list message carries)."""
+    if g.visible_lists is None:
+        return True
+    domain = get_config().mail.domain
+    ids = {f"<{each.slug}.{domain}>" for each in all_lists(get_session(), g.visible_lists)}
+    return any(str(msg.get("List-Id", "")).endswith(each) for each in ids)
+
+
 @bp.get("/mailbox")
 def dev_mailbox() -> Any:
     box = _dev_maildir()
@@ -235,6 +246,8 @@ def dev_mailbox() -> Any:
         try:
             msg = message_from_bytes(box.get_bytes(key), policy=policy.default)
         except (KeyError, OSError):
+            continue
+        if not _may_see_mail(msg):
             continue
         items.append(
             {
@@ -256,6 +269,8 @@ def _dev_message(key: str) -> EmailMessage:
         abort(404)
     message = message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
+    if not _may_see_mail(message):
+        raise NotYourList()
     return message
 
 
@@ -355,6 +370,7 @@ from web.panel import consultations as _consultations  # noqa: E402,F401  (regis
 from web.panel import manage as _manage  # noqa: E402,F401  (registers the list and meeting forms)
 from web.panel import meeting_emails as _meeting_emails  # noqa: E402,F401  (agenda and email previews)
 from web.panel import news as _news  # noqa: E402,F401  (registers the news views on this blueprint)
+from web.panel import organisers as _organisers  # noqa: E402,F401  (admins: the organisers)
 from web.panel import people as _people  # noqa: E402,F401  (registers the data protection views)
 from web.panel import triage as _triage  # noqa: E402,F401  (registers the triage views)
 from web.panel import waitlist as _waitlist  # noqa: E402,F401  (the waiting list in an organiser's hands)

@@ -28,7 +28,10 @@ def current_actor() -> str:
 
 
 def list_choices() -> list[SelectChoice]:
-    return [SelectChoice(each.slug, each.name) for each in all_lists(get_session())]
+    """The lists the organiser runs, for a form's choice of list."""
+    return [
+        SelectChoice(each.slug, each.name) for each in all_lists(get_session(), g.visible_lists)
+    ]
 
 
 def email_html_response(html: str) -> Any:

@@ -8,7 +8,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -99,7 +99,9 @@ def _roles(text: str) -> list[RoleSpec]:
 
 @bp.get("/consultations")
 def consultations() -> Any:
-    return render_template("panel/consultations.html", items=list_consultations(get_session()))
+    return render_template(
+        "panel/consultations.html", items=list_consultations(get_session(), g.visible_lists)
+    )
 
 
 @bp.route("/consultations/new", methods=["GET", "POST"])

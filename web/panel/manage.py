@@ -33,7 +33,6 @@ from mailer.domain.imports import (
 from mailer.domain.lists import (
     LeftTheList,
     add_member,
-    all_lists,
     configure_list,
     create_list,
     find_list,
@@ -64,7 +63,13 @@ from mailer.rendering import counted
 from web.db import get_config, get_services, get_session
 from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
-from web.panel.actions import confirmation, csv_download, current_actor, flash_outcome
+from web.panel.actions import (
+    confirmation,
+    csv_download,
+    current_actor,
+    flash_outcome,
+    list_choices,
+)
 from web.panel.fields import count_field, local_time_field
 
 
@@ -568,9 +573,7 @@ class NewMeetingForm(MeetingForm):
 @bp.route("/meetings/new", methods=["GET", "POST"])
 def meeting_new() -> Any:
     form = NewMeetingForm()
-    form.list_slug.choices = [
-        SelectChoice(each.slug, each.name) for each in all_lists(get_session())
-    ]
+    form.list_slug.choices = list_choices()
     if form.validate_on_submit() and form.repeats.data != "0":
         with refusal_on_form(form, "repeats", (DomainError,)):
             return _create_series(form)

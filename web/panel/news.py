@@ -73,7 +73,7 @@ class ScheduleForm(FlaskForm):
 
 @bp.get("/news")
 def news_list() -> Any:
-    items = list_news(get_session())
+    items = list_news(get_session(), g.visible_lists)
     return render_template(
         "panel/news_list.html", items=items, audiences={n.id: audience_words(n) for n in items}
     )
