@@ -177,8 +177,9 @@ def test_every_panel_route_refuses_another_lists_things(
     assert len(walked) > 60  # every route with an id, not a handful
     # The stray message (to no list) is an admin's to see.
     assert client.get(f"/panel/inbound/{things['stray_id']}").status == 403
-    # ?meeting= on the news form names a meeting too.
+    # ?meeting= on the news form and ?copy= on the new meeting form name a meeting too.
     assert client.get(f"/panel/news/new?meeting={things['meeting_id']}").status == 403
+    assert client.get(f"/panel/meetings/new?copy={things['meeting_id']}").status == 403
 
 
 def test_the_pages_that_list_things_show_only_the_organisers_own_lists(

@@ -357,3 +357,42 @@ def test_the_audit_log_pages_back_instead_of_stopping_at_200(
     assert second.body.count('<tr class="govuk-table__row"><td class="govuk-table__cell">') == 7
     assert "bounces: 0" in second.body and 'id="older"' not in second.body
     assert "The newest" in second.body
+
+
+def test_another_meeting_like_one_is_set_up_from_its_details_at_a_new_time(
+    client: HttpClient, database: TestDatabase
+) -> None:
+    from tests.support.factories import make_list, make_meeting
+
+    make_list(database.sessions)
+    first = make_meeting(database.sessions, title="Winter Forum", capacity=25, location="Leeds")
+    make_organiser(database.sessions)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    page = client.get(f"/panel/meetings/{first.id}")
+    assert f'href="/panel/meetings/new?copy={first.id}"' in page.body
+    form = client.get(f"/panel/meetings/new?copy={first.id}")
+    assert "A copy of the details of Winter Forum" in form.body
+    assert 'value="Winter Forum"' in form.body and 'value="Leeds"' in form.body
+    assert "Room 1.01" in form.body and 'value="25"' in form.body
+    assert 'name="starts_at" type="datetime-local" value=""' in form.body  # a new time to choose
+    created = client.post(
+        f"/panel/meetings/new?copy={first.id}",
+        {
+            "csrf_token": client.csrf_token(form.body),
+            "list_slug": "forum",
+            "title": "Spring Forum",
+            "starts_at": "2099-03-12T14:00",
+            "ends_at": "2099-03-12T16:00",
+            "format": "hybrid",
+            "location": "Leeds",
+            "venue": "Room 1.01",
+            "capacity": "25",
+        },
+    )
+    assert "Meeting created" in created.body
+    with database.sessions() as s:
+        assert [m.title for m in s.scalars(select(Meeting).order_by(Meeting.id))] == [
+            "Winter Forum",
+            "Spring Forum",
+        ]
+    assert client.get("/panel/meetings/new?copy=999").status == 404

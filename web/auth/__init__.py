@@ -76,11 +76,15 @@ ADMINS_ONLY = frozenset(
 )
 
 
+#: Query parameters that name a meeting: news for its delegates, a new meeting copied from it.
+MEETING_QUERIES = ("meeting", "copy")
+
+
 def require_list_access() -> None:
     """The panel's second ``before_request``: a plain organiser sees only the lists they run.
 
     Every part of the address that names a thing (``meeting_id``, ``slug``, ``news_id``,
-    ``consultation_id``, ``inbound_id``, and ``?meeting=`` on the news form) is checked against
+    ``consultation_id``, ``inbound_id``, ..., and the :data:`MEETING_QUERIES`) is checked against
     the organiser's lists, so a new page is guarded by its address alone. ``g.visible_lists``
     (None: every list) is what list pages filter by.
     """
@@ -91,10 +95,13 @@ def require_list_access() -> None:
     endpoint = request.endpoint or ""
     if endpoint in ADMINS_ONLY or endpoint.startswith("panel.organiser"):
         raise AdminsOnly()
-    named: dict[str, object] = dict(request.view_args or {})
-    if "meeting" in request.args:
-        named["meeting_id"] = request.args.get("meeting", type=int)
-    for name, value in named.items():
+    named: list[tuple[str, object]] = list((request.view_args or {}).items())
+    named += [
+        ("meeting_id", request.args.get(query, type=int))
+        for query in MEETING_QUERIES
+        if query in request.args
+    ]
+    for name, value in named:
         if not may_see(owning_list(get_session(), name, value), g.visible_lists):
             raise NotYourList()
 

@@ -49,7 +49,7 @@ from mailer.domain.meetings import (
     repeat_rule,
 )
 from mailer.domain.membership import remove_from_list
-from mailer.domain.models import SubscriptionStatus
+from mailer.domain.models import Meeting, SubscriptionStatus
 from mailer.domain.reports import members_csv
 from mailer.domain.rsvp import change_places, places_plan
 from mailer.domain.schedules import (
@@ -574,6 +574,11 @@ class NewMeetingForm(MeetingForm):
 def meeting_new() -> Any:
     form = NewMeetingForm()
     form.list_slug.choices = list_choices()
+    copied = None
+    if (copy := request.args.get("copy", type=int)) is not None:
+        copied = attendee_report(get_session(), copy).meeting
+        if not form.is_submitted():
+            _copy_details(form, copied)
     if form.validate_on_submit() and form.repeats.data != "0":
         with refusal_on_form(form, "repeats", (DomainError,)):
             return _create_series(form)
@@ -596,7 +601,22 @@ def meeting_new() -> Any:
             )
             flash("Meeting created. Check it, then send the invitations.")
             return redirect(url_for("panel.meeting", meeting_id=meeting.id))
-    return render_template("panel/meeting_form.html", form=form), 400 if form.errors else 200
+    return render_template(
+        "panel/meeting_form.html", form=form, copied=copied
+    ), 400 if form.errors else 200
+
+
+def _copy_details(form: NewMeetingForm, meeting: Meeting) -> None:
+    """A new meeting's form filled with another's details, all but its times ("Set up another
+    like it"): the next forum is usually the last one at a new date."""
+    form.list_slug.data = meeting.mailing_list.slug
+    form.title.data = meeting.title
+    form.format.data = meeting.format.value
+    form.location.data = meeting.location
+    form.venue.data = meeting.venue
+    form.dial_in.data = meeting.dial_in
+    form.capacity.data = meeting.capacity
+    form.description.data = meeting.description
 
 
 def _local_day(value: datetime, zone: str) -> str:
