@@ -14,6 +14,7 @@ from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import AlreadyExists, DomainError, InvalidInput, InvalidLink, NotFound
 from mailer.domain.models import BounceEvent, MailingList, Person, Subscription, SubscriptionStatus
+from mailer.domain.paging import paging
 from mailer.domain.people import find_person, get_or_create_person
 from mailer.domain.services import Services
 
@@ -288,18 +289,17 @@ def find_members(
             )
             or 0
         )
-        pages = max(1, -(-total // per_page))
-        page = min(max(1, page), pages)
+        where = paging(total, page, per_page)
         members = _members(
-            session, mailing_list.id, conditions, limit=per_page, offset=(page - 1) * per_page
+            session, mailing_list.id, conditions, limit=per_page, offset=where.offset
         )
         return MemberPage(
             members,
             total,
-            page,
-            pages,
+            where.page,
+            where.pages,
             active_member_count(session, mailing_list.id),
-            first=(page - 1) * per_page + 1,
+            first=where.first,
         )
 
 

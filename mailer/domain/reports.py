@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mailer.domain.lists import Member
-from mailer.domain.meetings import AttendeeReport
-from mailer.domain.places import STATUS_LABELS
+from mailer.domain.meetings import Attendee, AttendeeReport
+from mailer.domain.paging import Paging, paging
+from mailer.domain.places import STATUS_LABELS, Status
 
 #: A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -118,3 +119,42 @@ def representation(report: AttendeeReport, organisations: dict[str, str]) -> Rep
             unknown += 1
     not_yet = sorted(set(organisations.values()) - set(counts))
     return Representation(dict(sorted(counts.items())), not_yet, unknown)
+
+
+#: Replies shown on one page of a meeting's page.
+ATTENDEES_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class AttendeePage:
+    """The replies to a meeting that match a search, one page of them."""
+
+    attendees: list[Attendee]
+    paging: Paging
+
+
+def find_attendees(
+    report: AttendeeReport,
+    *,
+    search: str = "",
+    status: Status | None = None,
+    organisations: dict[str, str] | None = None,
+    page: int = 1,
+    per_page: int = ATTENDEES_PER_PAGE,
+) -> AttendeePage:
+    """The replies whose address, name or organisation holds ``search`` (any case, spaces
+    squeezed) and who stand at ``status``, in the order they last changed; one page of them."""
+    term = " ".join(search.split()).lower()
+    found = [
+        a
+        for a in report.attendees
+        if (status is None or a.status is status)
+        and (
+            not term
+            or term in a.email.lower()
+            or term in (a.display_name or "").lower()
+            or term in organisation_of(a.email, organisations or {}).lower()
+        )
+    ]
+    where = paging(len(found), page, per_page)
+    return AttendeePage(found[where.offset : where.offset + per_page], where)

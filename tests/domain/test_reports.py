@@ -67,3 +67,39 @@ def test_csv_and_representation(database: TestDatabase, services: Services) -> N
     rep = representation(report, ORGS)
     assert rep.registered == {"DWP": 1} and rep.unknown == 1
     assert rep.not_yet == ["Cabinet Office", "HMRC"]
+
+
+def test_replies_are_found_by_name_address_or_organisation_and_by_answer_a_page_at_a_time() -> None:
+    from datetime import UTC, datetime
+
+    from mailer.domain.meetings import Attendee, AttendeeReport
+    from mailer.domain.models import Meeting
+    from mailer.domain.places import Status
+    from mailer.domain.reports import find_attendees
+
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    attending, declined = RsvpResponse.ATTENDING, RsvpResponse.DECLINED
+    people = [
+        Attendee("jo.smith@hmrc.gov.uk", "Jo Smith", attending, AttendanceMode.IN_PERSON, "e", at),
+        Attendee("pat@dwp.gov.uk", None, attending, AttendanceMode.IN_PERSON, "e", at, at),
+        Attendee("sam@dwp.gov.uk", "Sam", declined, None, "e", at),
+    ] + [
+        Attendee(f"m{n:02}@cabinetoffice.gov.uk", None, attending, AttendanceMode.REMOTE, "e", at)
+        for n in range(12)
+    ]
+    report = AttendeeReport(Meeting(title="Forum"), people)
+    organisations = {"hmrc.gov.uk": "HM Revenue & Customs", "dwp.gov.uk": "DWP"}
+
+    def emails(**kwargs) -> list[str]:  # type: ignore[no-untyped-def]
+        found = find_attendees(report, organisations=organisations, **kwargs)
+        return [a.email for a in found.attendees]
+
+    assert emails(search="  jo   SMITH ") == ["jo.smith@hmrc.gov.uk"]
+    assert emails(search="revenue") == ["jo.smith@hmrc.gov.uk"]  # by organisation name
+    assert emails(search="dwp", status=Status.WAITING_LIST) == ["pat@dwp.gov.uk"]
+    assert emails(status=Status.DECLINED) == ["sam@dwp.gov.uk"]
+    assert emails(search="nobody") == []
+    second = find_attendees(report, page=2, per_page=10)
+    assert (second.paging.page, second.paging.pages, second.paging.first) == (2, 2, 11)
+    assert len(second.attendees) == 5
+    assert find_attendees(report, page=99, per_page=10).paging.page == 2  # the last page

@@ -229,3 +229,40 @@ def test_details_sent_without_an_agenda_are_not_called_the_agenda(
     )
     assert "The agenda went" not in sent.body
     assert "with no agenda (none was written)" in sent.body
+
+
+def test_replies_are_searched_filtered_and_paged_on_the_meeting_page(
+    client: HttpClient, database: TestDatabase, web_service
+) -> None:  # type: ignore[no-untyped-def]
+    from mailer.domain.models import AttendanceMode, RsvpResponse
+    from mailer.domain.rsvp import record_rsvp
+    from mailer.domain.services import build_services
+
+    services = build_services(web_service.config)
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=None)
+    make_organiser(database.sessions)
+    for n in range(55):
+        with database.sessions() as s:
+            record_rsvp(
+                s,
+                services,
+                meeting_id=meeting.id,
+                email=f"member{n:02}@example.org",
+                response=RsvpResponse.DECLINED if n == 7 else RsvpResponse.ATTENDING,
+                mode=None if n == 7 else AttendanceMode.REMOTE,
+                source="panel",
+            )
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    first = client.get(f"/panel/meetings/{meeting.id}")
+    assert "Showing 1 to 50 of 55 replies" in first.body and 'rel="next"' in first.body
+    second = client.get(f"/panel/meetings/{meeting.id}?page=2")
+    assert "Showing 51 to 55 of 55 replies" in second.body
+    declined = client.get(f"/panel/meetings/{meeting.id}?status=declined")
+    assert "1 reply found" in declined.body and "member07@example.org" in declined.body
+    one = client.get(f"/panel/meetings/{meeting.id}?q=MEMBER12")
+    assert "1 reply found" in one.body and "member12@example.org" in one.body
+    none = client.get(f"/panel/meetings/{meeting.id}?q=nobody")
+    assert "No replies match" in none.body and 'id="attendees"' not in none.body
+    assert client.get(f"/panel/meetings/{meeting.id}?status=bogus&page=x").status == 200
+    assert re.search(r'id="count-remote">54<', none.body)  # the counts are of everyone

@@ -23,7 +23,8 @@ from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings, publish_meeting
 from mailer.domain.models import MeetingStatus, NoticeChoice, utcnow
 from mailer.domain.organiser_notices import choose_notices
-from mailer.domain.reports import attendees_csv, representation
+from mailer.domain.places import STATUS_LABELS, Status
+from mailer.domain.reports import attendees_csv, find_attendees, representation
 from mailer.domain.schedules import PREVIEWS
 from mailer.domain.triage import INTENT_WORDS, STATUS_WORDS, inbound_log, triage_queue
 from mailer.domain.waitlist import waiting_list
@@ -67,9 +68,25 @@ def meeting(meeting_id: int) -> Any:
     report = attendee_report(get_session(), meeting_id)
     organisations = get_config().organisations
     meeting = report.meeting
+    search = request.args.get("q", "")[:200]
+    try:
+        status: Status | None = Status(request.args.get("status", ""))
+    except ValueError:
+        status = None
+    found = find_attendees(
+        report,
+        search=search,
+        status=status,
+        organisations=organisations,
+        page=request.args.get("page", 1, type=int) or 1,
+    )
     return render_template(
         "panel/meeting.html",
         report=report,
+        found=found,
+        search=search,
+        status=status.value if status else "",
+        statuses=list(STATUS_LABELS.items()),
         meeting=meeting,
         represented=representation(report, organisations) if organisations else None,
         files=list_attachments(get_session(), meeting_id),
