@@ -23,6 +23,15 @@ from tests.support.servers import RunningService
 pytestmark = pytest.mark.browser
 
 
+def fill_when(page, legend: str, when: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Type a date and time into a GOV.UK date input's boxes, as an organiser would."""
+    group = page.get_by_role("group", name=legend)
+    group.get_by_label("Day").fill(str(when.day))
+    group.get_by_label("Month").fill(str(when.month))
+    group.get_by_label("Year").fill(str(when.year))
+    group.get_by_label("Time").fill(when.strftime("%-I%p").lower())  # "2pm"
+
+
 def test_an_organiser_walks_the_main_flows(
     chromium_browser,
     web_on_sqlite: RunningService,
@@ -62,10 +71,8 @@ def test_an_organiser_walks_the_main_flows(
         hour=14, minute=0
     )
     page.get_by_label("Title").fill("Winter Forum")
-    page.get_by_label("Starts (UK time)").fill(starts.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_label("Ends (UK time)").fill(
-        (starts + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
-    )
+    fill_when(page, "Starts (UK time)", starts)
+    fill_when(page, "Ends (UK time)", starts + timedelta(hours=2))
     page.get_by_label("Venue (sent only to in-person delegates)").fill(
         "Room 1.01, 1 Example Street"
     )

@@ -17,10 +17,17 @@ from tests.support.servers import RunningService
 
 
 def fields(body: str) -> dict[str, str]:
-    """The edit form's current values, as the browser would send them back."""
+    """The edit form's current values, as the browser would send them back (a time as the
+    GOV.UK date input's boxes: ``starts_at-day``, ``-month``, ``-year`` and ``-time``)."""
     values = {"csrf_token": HttpClient.csrf_token(body)}
-    for name in ("title", "starts_at", "ends_at", "location", "capacity", "rsvp_deadline"):
-        found = re.search(rf'name="{name}"[^>]*value="([^"]*)"', body)
+    names = ["title", "location", "capacity"] + [
+        f"{when}-{part}"
+        for when in ("starts_at", "ends_at", "rsvp_deadline")
+        for part in ("day", "month", "year", "time")
+    ]
+    for name in names:
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', body)
+        found = re.search(r'value="([^"]*)"', tag.group(0)) if tag else None
         values[name] = found.group(1) if found else ""
     for name in ("venue", "dial_in", "description"):
         values[name] = re.search(rf'name="{name}"[^>]*>([^<]*)</textarea>', body).group(1).strip()
@@ -163,17 +170,28 @@ def test_times_typed_by_hand_are_taken_and_nonsense_is_named(
     make_organiser(database.sessions)
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     values = fields(client.get(f"/panel/meetings/{meeting.id}/edit").body)
-    day = values["starts_at"].split("T")[0]
-    d, m, y = day.split("-")[2], day.split("-")[1], day.split("-")[0]
+    assert values["starts_at-year"].isdigit() and ":" in values["starts_at-time"]
     typed = client.post(
-        f"/panel/meetings/{meeting.id}/edit", {**values, "ends_at": f"{d}/{m}/{y} 23:59"}
+        f"/panel/meetings/{meeting.id}/edit", {**values, "ends_at-time": "11.59 pm"}
     )
     assert typed.status == 200 and "Changing: end time." in typed.body
-    nonsense = client.post(
-        f"/panel/meetings/{meeting.id}/edit", {**values, "ends_at": "next Tuesday"}
+    assert 'name="ends_at-time" type="text" value="11.59 pm"' in typed.body  # shown as typed
+    impossible = client.post(
+        f"/panel/meetings/{meeting.id}/edit",
+        {**values, "ends_at-day": "31", "ends_at-month": "2"},
     )
-    assert nonsense.status == 400
-    assert "Enter a real date and time, for example 12/03/2027 14:00." in nonsense.body
+    assert impossible.status == 400
+    assert "Enter a real date and time, for example 12 3 2027 and 14:00." in impossible.body
+    no_year = client.post(f"/panel/meetings/{meeting.id}/edit", {**values, "ends_at-year": ""})
+    assert no_year.status == 400 and "Ends must include a year." in no_year.body
+    short_year = client.post(f"/panel/meetings/{meeting.id}/edit", {**values, "ends_at-year": "27"})
+    assert "The year must include 4 numbers, for example 2027." in short_year.body
+    teatime = client.post(
+        f"/panel/meetings/{meeting.id}/edit", {**values, "ends_at-time": "teatime"}
+    )
+    assert teatime.status == 400 and "Enter the time like 14:00 or 2pm." in teatime.body
+    words = client.post(f"/panel/meetings/{meeting.id}/edit", {**values, "ends_at-month": "Mar"})
+    assert "Enter the day, month and year as numbers, for example 12 3 2027." in words.body
     places = client.post(f"/panel/meetings/{meeting.id}/edit", {**values, "capacity": "lots"})
     assert "Enter the number of places as a whole number, for example 40." in places.body
 

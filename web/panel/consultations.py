@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -45,6 +45,7 @@ from web.panel.actions import (
     list_choices,
     run_action,
 )
+from web.panel.fields import local_date_field
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -72,9 +73,8 @@ class ConsultationForm(FlaskForm):
         description="One role per line. After a colon, other words people use for it, separated "
         "by commas: Communications: comms, social media",
     )
-    closes_at = DateField(
+    closes_at = local_date_field(
         "Closing date (optional)",
-        validators=[Optional()],
         description="Replies after the end of this day (UK time) are kept but marked late.",
     )
     anonymous = BooleanField(

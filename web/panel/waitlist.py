@@ -116,8 +116,7 @@ class OfferForm(FlaskForm):
     reply_by = local_time_field(
         "Reply by (UK time)",
         required="Enter when the place stops being held for them",
-        description="For example 12/03/2027 17:00. At least an hour from now, and before "
-        "replies close.",
+        description="At least an hour from now, and before replies close.",
     )
 
 
