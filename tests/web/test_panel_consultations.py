@@ -211,3 +211,22 @@ def test_volunteer_link_get_changes_nothing_post_records_and_organiser_accepts(
             and row.subject == "You're on the team: Project delivery"
         )
         assert s.get(Consultation, cid).status is ConsultationStatus.OPEN
+
+
+def test_answers_come_a_page_at_a_time_and_the_search_keeps_to_its_pages(
+    client: HttpClient, web_service: RunningService, database: TestDatabase, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import web.panel.consultations
+
+    monkeypatch.setattr(web.panel.consultations, "ANSWERS_PER_PAGE", 1)
+    logged_in(client, database)
+    cid, body = create(client, title="Conference", question="What would you like?")
+    client.post(f"/panel/consultations/{cid}/send", {"csrf_token": client.csrf_token(body)})
+    answer(database, web_service.config, cid, "ana@dept.gov.uk", "More on pronouns, please.")
+    answer(database, web_service.config, cid, "ben@dept.gov.uk", "Pronouns and allyship.")
+    first = client.get(f"/panel/consultations/{cid}")
+    assert "Showing 1 to 1 of 2 answers" in first.body and 'rel="next"' in first.body
+    second = client.get(f"/panel/consultations/{cid}?page=2")
+    assert "Showing 2 to 2 of 2 answers" in second.body and 'rel="prev"' in second.body
+    found = client.get(f"/panel/consultations/{cid}?q=allyship")
+    assert "1 answer containing “allyship”" in found.body and "govuk-pagination" not in found.body

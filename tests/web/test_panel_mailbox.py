@@ -47,3 +47,28 @@ def test_an_invitation_in_the_dev_mailbox(
     assert html.status == 200 and "Attend in person" in html.body
     assert "script-src" not in html.headers["Content-Security-Policy"]
     assert client.get("/panel/mailbox/no-such-key/html").status == 404
+
+
+def test_the_dev_mailbox_is_searched_and_paged(
+    client: HttpClient, web_service: RunningService, database: TestDatabase, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import web.panel
+
+    monkeypatch.setattr(web.panel, "MAILBOX_PAGE", 2)
+    config = web_service.config
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, title="Winter Forum")
+    make_organiser(database.sessions)
+    with database.sessions() as s:
+        for who in ("ana", "ben", "cy"):
+            add_member(s, slug="forum", email=f"{who}@example.org", actor="test")
+        send_invitations(s, build_services(config), meeting.id, actor="test")
+    deliver_once(database, config)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    first = client.get("/panel/mailbox")
+    assert "Showing 1 to 2 of 3 messages" in first.body and 'rel="next"' in first.body
+    assert "Showing 3 to 3 of 3 messages" in client.get("/panel/mailbox?page=2").body
+    ben = client.get("/panel/mailbox?q=BEN@example")
+    assert "1 message found" in ben.body and "ben@example.org" in ben.body
+    assert "ana@example.org" not in ben.body
+    assert "No messages match" in client.get("/panel/mailbox?q=nobody").body

@@ -23,6 +23,7 @@ from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings, publish_meeting
 from mailer.domain.models import MeetingStatus, NoticeChoice, utcnow
 from mailer.domain.organiser_notices import choose_notices
+from mailer.domain.paging import paging
 from mailer.domain.places import STATUS_LABELS, Status
 from mailer.domain.reports import attendees_csv, find_attendees, representation
 from mailer.domain.schedules import PREVIEWS
@@ -44,6 +45,8 @@ from web.panel.fields import count_field
 bp = Blueprint("panel", __name__, url_prefix="/panel")
 #: Rows on one page of the audit log and of the inbound log; older ones are a link away.
 AUDIT_PAGE, INBOUND_PAGE = 200, 100
+#: Messages on one page of the dev mailbox.
+MAILBOX_PAGE = 50
 bp.before_request(require_login)
 bp.before_request(require_list_access)
 
@@ -276,7 +279,16 @@ def dev_mailbox() -> Any:
             }
         )
     items.sort(key=lambda item: item["mtime"], reverse=True)
-    return render_template("panel/mailbox.html", items=items)
+    search = " ".join(request.args.get("q", "")[:200].split()).lower()
+    if search:
+        items = [i for i in items if search in i["to"].lower() or search in i["subject"].lower()]
+    at = paging(len(items), request.args.get("page", 1, type=int) or 1, MAILBOX_PAGE)
+    return render_template(
+        "panel/mailbox.html",
+        items=items[at.offset : at.offset + at.per_page],
+        at=at,
+        search=request.args.get("q", "")[:200],
+    )
 
 
 def _dev_message(key: str) -> EmailMessage:

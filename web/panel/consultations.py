@@ -32,6 +32,7 @@ from mailer.domain.consultations import (
 )
 from mailer.domain.lists import active_member_count
 from mailer.domain.models import ConsultationKind
+from mailer.domain.paging import paging
 from mailer.rendering import counted
 from web.db import get_services, get_session
 from web.errors import flash_refusal, refusal_on_form
@@ -141,18 +142,26 @@ def consultation_detail(consultation_id: int) -> Any:
         if consultation.status.value == "draft"
         else None
     )
+    answers = find_answers(session, consultation_id, search=search, tag=tag)
+    at = paging(len(answers), request.args.get("page", 1, type=int) or 1, ANSWERS_PER_PAGE)
     return render_template(
         "panel/consultation_detail.html",
         consultation=consultation,
         search=search,
         tag=tag,
-        answers=find_answers(session, consultation_id, search=search, tag=tag),
+        found=len(answers),
+        answers=answers[at.offset : at.offset + at.per_page],
+        at=at,
         counts=tag_counts(session, consultation_id),
         volunteers=volunteers_by_role(session, consultation_id),
         preview=preview,
         action=ActionForm(),
         tag_form=TagForm(),
     )
+
+
+#: Answers shown on one page of a consultation's page (the CSV has them all).
+ANSWERS_PER_PAGE = 50
 
 
 @bp.get("/consultations/<int:consultation_id>/answers.csv")
