@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, bindparam, select, text, update
+from sqlalchemy import Select, bindparam, func, select, text, update
 from sqlalchemy.orm import Session, defer
 
 from mailer.db import read_transaction, rows_changed, transaction
@@ -355,10 +355,12 @@ def inbound_log(
     status: InboundStatus | None = None,
     before: int | None = None,
     list_ids: Collection[int] | None = None,
+    search: str = "",
 ) -> list[InboundMessage]:
     """Recent inbound messages with what was understood and done, newest first (raw bytes not
     loaded); ``before``: only those older than that message (the next page); ``list_ids``: only
-    those to these lists (None: every message)."""
+    those to these lists (None: every message); ``search``: only those whose sender or subject
+    holds it (any case)."""
     with read_transaction(session):
         query = (
             select(InboundMessage)
@@ -370,6 +372,14 @@ def inbound_log(
             query = query.where(InboundMessage.status == status)
         if before is not None:
             query = query.where(InboundMessage.id < before)
+        term = " ".join(search.split()).lower()
+        if term:
+            query = query.where(
+                func.lower(func.coalesce(InboundMessage.sender, InboundMessage.mail_from)).contains(
+                    term, autoescape=True
+                )
+                | func.lower(InboundMessage.subject).contains(term, autoescape=True)
+            )
         return list(session.scalars(_to_lists(query, list_ids)))
 
 

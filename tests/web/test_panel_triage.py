@@ -122,3 +122,32 @@ def test_reply_remove_and_handled(
         f"/panel/inbound/{first}/resolve", {"csrf_token": token, "action": "handled"}
     )
     assert "Marked as handled" in handled.body
+
+
+def test_the_inbound_log_is_searched_by_sender_or_subject_and_filtered_by_what_happened(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    make_list(database.sessions)
+    make_organiser(database.sessions)
+    question = queued(database, web_service)  # Kim's question, left for an organiser
+    with database.sessions() as s:
+        other = store_inbound(
+            s,
+            mail_from="lee@example.org",
+            rcpt_to=["forum@lists.test"],
+            raw=b"From: lee@example.org\r\nSubject: Parking_100%\r\nAuto-Submitted: auto-replied"
+            b"\r\n\r\nI am away.\r\n",  # an automatic reply: nothing to do
+        )
+    process_inbound(database.sessions, build_services(web_service.config), other)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    kim = client.get("/panel/inbound?q=KIM")
+    log = kim.body.split('id="inbound-log"')[1]
+    assert f"/panel/inbound/{question}" in log and f"/panel/inbound/{other}" not in log
+    by_subject = client.get("/panel/inbound?q=parking_100%25").body.split('id="inbound-log"')[1]
+    assert (
+        f"/panel/inbound/{other}" in by_subject and f"/panel/inbound/{question}" not in by_subject
+    )
+    assert "No messages match." in client.get("/panel/inbound?q=parking_1000").body
+    waiting = client.get("/panel/inbound?status=triage").body.split('id="inbound-log"')[1]
+    assert f"/panel/inbound/{question}" in waiting and f"/panel/inbound/{other}" not in waiting
+    assert client.get("/panel/inbound?status=nonsense").status == 200

@@ -21,7 +21,7 @@ from mailer.domain.icalendar_invites import calendar_summary
 from mailer.domain.invitations import invitation_count, send_invitations
 from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings, publish_meeting
-from mailer.domain.models import MeetingStatus, NoticeChoice, utcnow
+from mailer.domain.models import InboundStatus, MeetingStatus, NoticeChoice, utcnow
 from mailer.domain.organiser_notices import choose_notices
 from mailer.domain.paging import paging
 from mailer.domain.places import STATUS_LABELS, Status
@@ -227,7 +227,19 @@ def meeting_invite(meeting_id: int) -> Any:
 def inbound() -> Any:
     session = get_session()
     before = request.args.get("before", type=int)
-    recent = inbound_log(session, limit=INBOUND_PAGE, before=before, list_ids=g.visible_lists)
+    search = request.args.get("q", "")[:200]
+    try:
+        status: InboundStatus | None = InboundStatus(request.args.get("status", ""))
+    except ValueError:
+        status = None
+    recent = inbound_log(
+        session,
+        limit=INBOUND_PAGE,
+        before=before,
+        list_ids=g.visible_lists,
+        search=search,
+        status=status,
+    )
     return render_template(
         "panel/inbound.html",
         messages=triage_queue(session, list_ids=g.visible_lists),
@@ -237,6 +249,8 @@ def inbound() -> Any:
         list_names={each.slug: each.name for each in all_lists(session, g.visible_lists)},
         intent_words=INTENT_WORDS,
         status_words=STATUS_WORDS,
+        search=search,
+        status=status.value if status else "",
     )
 
 
