@@ -5,7 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.inbound", "bench.inbound_sustained", "bench.rsvp", "bench.outbound"]
+BENCHMARKS = [
+    "bench.inbound",
+    "bench.inbound_sustained",
+    "bench.rsvp",
+    "bench.outbound",
+    "bench.member_search",
+]
 
 if __name__ == "__main__":
     for module in BENCHMARKS:
