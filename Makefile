@@ -37,7 +37,7 @@ lint: $(VENV)/.installed-test
 ## screenshots: refresh docs/screenshots from the browser tests
 screenshots: $(VENV)/.installed-test
 	mkdir -p docs/screenshots
-	CONVENE_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest tests/browser/test_accessibility.py -q
+	CONVENE_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest tests/browser/test_accessibility.py tests/browser/test_meeting_cycle.py -q -p no:randomly
 
 ## bench: run the benchmarks in bench/ (not part of the test suite)
 bench: $(VENV)/.installed-test

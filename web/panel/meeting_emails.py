@@ -49,7 +49,7 @@ def meeting_agenda(meeting_id: int) -> Any:
             ),
             refused="Not saved",
         )
-    return redirect(url_for("panel.meeting", meeting_id=meeting_id) + "#agenda")
+    return redirect(url_for("panel.meeting", meeting_id=meeting_id) + "#agenda-heading")
 
 
 @bp.get("/meetings/<int:meeting_id>/agenda/send")
@@ -57,7 +57,7 @@ def meeting_agenda_send_confirm(meeting_id: int) -> Any:
     """Before the agenda goes early: to how many delegates, and who gets which details."""
     report = attendee_report(get_session(), meeting_id)
     count = report.in_person + report.remote + report.undecided
-    back = url_for("panel.meeting", meeting_id=meeting_id) + "#agenda"
+    back = url_for("panel.meeting", meeting_id=meeting_id) + "#agenda-heading"
     again = report.meeting.agenda_sent_at is not None
     if not count:
         return confirmation(
@@ -102,7 +102,7 @@ def meeting_agenda_send(meeting_id: int) -> Any:
             f"The agenda is on its way to {counted(result, 'delegate')}, each with "
             "their own details."
         ),
-        url_for("panel.meeting", meeting_id=meeting_id) + "#agenda",
+        url_for("panel.meeting", meeting_id=meeting_id) + "#agenda-heading",
     )
 
 
