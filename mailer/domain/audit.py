@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from mailer.db import read_transaction
@@ -40,12 +40,31 @@ def record(session: Session, *, actor: str, action: str, target: str = "", **det
 _INSERT = insert(AuditEntry)
 
 
-def recent(session: Session, limit: int = 200, before: int | None = None) -> list[AuditEntry]:
+#: The areas the log can be narrowed to, by the first word of each action.
+AREAS = {
+    "Lists and members": ("list", "member"),
+    "Meetings": ("meeting", "series"),
+    "Answers to meetings and waiting lists": ("rsvp", "waitlist"),
+    "News": ("news",),
+    "Consultations and volunteers": ("consultation", "answer", "volunteer"),
+    "Messages handled by organisers": ("triage",),
+    "Organisers, logins and API tokens": ("organiser", "api_token"),
+    "Data requests": ("person",),
+}
+
+
+def recent(
+    session: Session, limit: int = 200, before: int | None = None, area: str | None = None
+) -> list[AuditEntry]:
     """The latest entries, newest first; ``before``: only those older than that entry (the next
-    page)."""
+    page); ``area``: only the actions of one of :data:`AREAS`."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if before is not None:
         query = query.where(AuditEntry.id < before)
+    if area in AREAS:
+        query = query.where(
+            or_(*(AuditEntry.action.startswith(f"{prefix}.") for prefix in AREAS[area]))
+        )
     with read_transaction(session):
         return list(session.scalars(query))
 
@@ -127,10 +146,13 @@ class AuditLine:
     detail: str
 
 
-def recent_lines(session: Session, limit: int = 200, before: int | None = None) -> list[AuditLine]:
-    """The latest entries in plain words, newest first. The log stores numbers, not addresses;
-    they are named here, as they are now (someone since erased is "someone since erased")."""
-    entries = recent(session, limit, before)
+def recent_lines(
+    session: Session, limit: int = 200, before: int | None = None, area: str | None = None
+) -> list[AuditLine]:
+    """The latest entries in plain words, newest first (of one of :data:`AREAS`, if given). The
+    log stores numbers, not addresses; they are named here, as they are now (someone since
+    erased is "someone since erased")."""
+    entries = recent(session, limit, before, area)
     people = [f"person:{e.detail['person']}" for e in entries if "person" in e.detail]
     names = _names(session, [e.actor for e in entries] + [e.target for e in entries] + people)
     return [

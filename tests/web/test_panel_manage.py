@@ -396,3 +396,24 @@ def test_another_meeting_like_one_is_set_up_from_its_details_at_a_new_time(
             "Spring Forum",
         ]
     assert client.get("/panel/meetings/new?copy=999").status == 404
+
+
+def test_the_audit_log_is_narrowed_to_one_area(client: HttpClient, database: TestDatabase) -> None:
+    from mailer.domain.audit import ACTIONS, AREAS
+
+    make_organiser(database.sessions)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    form = client.get("/panel/lists/new")
+    client.post(
+        "/panel/lists/new",
+        {"csrf_token": client.csrf_token(form.body), "name": "Forum", "slug": "forum"},
+    )
+    lists = client.get("/panel/audit?area=Lists+and+members").body
+    assert "created a list" in lists and "logged in" not in lists.split('id="audit"')[1]
+    logins = client.get("/panel/audit?area=Organisers%2C+logins+and+API+tokens").body
+    assert "logged in" in logins and "created a list" not in logins.split('id="audit"')[1]
+    assert "No entries of this kind." in client.get("/panel/audit?area=News").body
+    assert "created a list" in client.get("/panel/audit?area=nonsense").body  # everything
+    # Every kind of entry is in one of the areas.
+    prefixes = {prefix for each in AREAS.values() for prefix in each}
+    assert {action.split(".")[0] for action in ACTIONS} <= prefixes

@@ -393,12 +393,16 @@ def account() -> Any:
 @bp.get("/audit")
 def audit_log() -> Any:
     before = request.args.get("before", type=int)
-    entries = audit.recent_lines(get_session(), AUDIT_PAGE, before)
+    area = request.args.get("area", "")
+    area = area if area in audit.AREAS else ""
+    entries = audit.recent_lines(get_session(), AUDIT_PAGE, before, area or None)
     return render_template(
         "panel/audit.html",
         entries=entries,
         older=entries[-1].id if len(entries) == AUDIT_PAGE else None,
         paged=before is not None,
+        areas=list(audit.AREAS),
+        area=area,
     )
 
 
