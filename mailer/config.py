@@ -375,22 +375,33 @@ def validate(config: Config) -> None:
         )
     if not config.mail.domain or "@" in config.mail.domain:
         raise ConfigError("[mail] domain must be a bare domain such as lists.example.org")
-    if config.service.dev_mode:
-        return
     key = config.service.secret_key
-    if not key:
+    if not key and not config.service.dev_mode:
         raise ConfigError(
             "no secret key: set [service] secret_key or the CONVENE_SECRET_KEY environment "
             "variable to a long random string (python -c 'import secrets; "
             "print(secrets.token_urlsafe(48))')"
         )
+    problem = secret_key_problem(key)
+    if problem:  # in dev mode too: whoever knows the key can forge logins and links
+        raise ConfigError(problem)
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why a configured secret key must not be used (the placeholder everyone can read in
+    config.example.toml, or too short to resist guessing), or None. An empty key is no key: dev
+    mode then makes its own."""
+    if not key:
+        return None
     if key == EXAMPLE_SECRET_KEY:
-        raise ConfigError(
+        return (
             "the secret key is still the placeholder from config.example.toml: set "
-            "CONVENE_SECRET_KEY or [service] secret_key to a long random string"
+            "CONVENE_SECRET_KEY or [service] secret_key to a long random string, or leave it "
+            "unset in dev mode to have one made"
         )
     if len(key) < 32:
-        raise ConfigError("the secret key is too short: use at least 32 random characters")
+        return "the secret key is too short: use at least 32 random characters"
+    return None
 
 
 def effective_secret_key(config: Config) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
-from mailer.config import EXAMPLE_SECRET_KEY, Config
+from mailer.config import Config, secret_key_problem
 from mailer.db import alembic_config, current_revision, make_engine
 
 
@@ -47,11 +47,12 @@ def check_database(config: Config) -> Check:
 
 def check_secret(config: Config) -> Check:
     key = config.service.secret_key
-    if config.service.dev_mode:
-        return Check("secret key", True, "dev mode: a generated key is used" if not key else "set")
-    if not key or key == EXAMPLE_SECRET_KEY or len(key) < 32:
-        return Check("secret key", False, "missing, too short or the example placeholder")
-    return Check("secret key", True, "set")
+    if not key:
+        if config.service.dev_mode:
+            return Check("secret key", True, "dev mode: a generated key is used")
+        return Check("secret key", False, "missing: set [service] secret_key")
+    problem = secret_key_problem(key)
+    return Check("secret key", problem is None, problem or "set, 32 characters or more")
 
 
 def check_smarthost(config: Config) -> Check:

@@ -72,6 +72,23 @@ def test_missing_or_short_secret_outside_dev_mode(tmp_path: Path) -> None:
         load_config(path, environ={"CONVENE_SECRET_KEY": "short"})
 
 
+def test_the_placeholder_or_a_short_key_is_refused_in_dev_mode_too(tmp_path: Path) -> None:
+    from mailer.config import EXAMPLE_SECRET_KEY
+    from mailer.doctor import check_secret
+
+    path = tmp_path / "c.toml"
+    path.write_text(f'[service]\ndev_mode = true\nsecret_key = "{EXAMPLE_SECRET_KEY}"\n')
+    with pytest.raises(ConfigError, match="placeholder"):
+        load_config(path, environ={})
+    with pytest.raises(ConfigError, match="too short"):
+        load_config(path, environ={"CONVENE_SECRET_KEY": "short"})
+    path.write_text("[service]\ndev_mode = true\n")
+    config = load_config(path, environ={})
+    assert check_secret(config).ok and "generated" in check_secret(config).detail
+    good = load_config(path, environ={"CONVENE_SECRET_KEY": GOOD_KEY})
+    assert check_secret(good).ok
+
+
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text(
