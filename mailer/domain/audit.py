@@ -114,6 +114,7 @@ ACTIONS = {
     "organiser.lists": "chose the lists an organiser runs",
     "organiser.login": "logged in",
     "organiser.login_failed": "failed to log in",
+    "organiser.logout_everywhere": "logged out everywhere",
     "organiser.notices": "chose when to be emailed about what waits",
     "organiser.password": "changed an organiser's password",
     "organiser.password_link": "sent an organiser a link to set their password",

@@ -553,6 +553,9 @@ class Organiser(Base):
     noticed_at: Mapped[datetime | None]
     #: Set when an admin disabled the account: it cannot log in, and its sessions end.
     disabled_at: Mapped[datetime | None]
+    #: Every panel session carries the number it was opened with; raising it (log out, a new
+    #: password, disabling, "log out everywhere") ends every session at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     #: The lists a plain organiser runs (an admin runs every list, whatever this holds).
     lists: Mapped[list[MailingList]] = relationship(

@@ -101,6 +101,7 @@ def set_password(session: Session, *, email: str, password: str, actor: str) -> 
         if organiser is None:
             raise NotFound(f"No organiser has the address {email}.")
         organiser.password_hash = _hasher.hash(password)
+        organiser.session_version += 1  # whoever held the old password is logged out
         audit.record(
             session, actor=actor, action="organiser.password", target=f"organiser:{organiser.id}"
         )
@@ -186,6 +187,23 @@ def _recent_failures(session: Session, organiser_id: int) -> int:
         )
         or 0
     )
+
+
+def end_sessions(session: Session, organiser_id: int, *, everywhere: bool = False) -> None:
+    """End every panel session of an organiser at once (logging out, or "log out everywhere":
+    a stolen cookie stops working too)."""
+    with transaction(session):
+        organiser = session.get(Organiser, organiser_id)
+        if organiser is None:
+            return
+        organiser.session_version += 1
+        if everywhere:
+            audit.record(
+                session,
+                actor=f"organiser:{organiser.id}",
+                action="organiser.logout_everywhere",
+                target=f"organiser:{organiser.id}",
+            )
 
 
 def get_organiser(session: Session, organiser_id: int) -> Organiser | None:
@@ -393,6 +411,7 @@ def set_disabled(
         if disabled:
             _check_not_self_or_last_admin(session, organiser, actor_id, "disable")
             organiser.disabled_at = organiser.disabled_at or utcnow()
+            organiser.session_version += 1
         else:
             organiser.disabled_at = None
         audit.record(

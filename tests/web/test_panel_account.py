@@ -17,7 +17,7 @@ def test_choosing_daily_notices(
     make_organiser(database.sessions)
     client.login("organiser@example.org", ORGANISER_PASSWORD)
     page = client.get("/panel/account")
-    assert page.status == 200 and "Once a day" in page.body and ">Your emails<" in page.body
+    assert page.status == 200 and "Once a day" in page.body and ">Your account<" in page.body
     saved = client.post(
         "/panel/account", {"csrf_token": client.csrf_token(page.body), "notices": "daily"}
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -18,6 +20,7 @@ from mailer.domain.models import Organiser, OrganiserRole
 from mailer.domain.organisers import (
     MIN_PASSWORD_LENGTH,
     authenticate,
+    end_sessions,
     get_organiser,
     lists_run_by,
     password_link_organiser,
@@ -39,20 +42,44 @@ class LoginForm(FlaskForm):
     )
 
 
+#: However active, a panel session lasts no longer than this from the login (the cookie's own
+#: lifetime, renewed by each request, is the idle limit).
+SESSION_MAX_AGE = timedelta(hours=12)
+
+
 def signed_in_organiser() -> Organiser | None:
     """The organiser whose session this request carries (also kept as ``g.organiser``), or None.
 
-    A session naming no current organiser (deleted, or the database was reset) is forgotten.
+    A session is forgotten when it names no current organiser (deleted, disabled, or the
+    database was reset), when its number is not the organiser's (they logged out, their
+    password changed, an admin disabled them) or when it began more than
+    :data:`SESSION_MAX_AGE` ago.
     """
     organiser_id = session.get("organiser_id")
     organiser = (
         get_organiser(get_session(), organiser_id) if isinstance(organiser_id, int) else None
     )
-    if organiser is None:
-        session.pop("organiser_id", None)
-    else:
-        g.organiser = organiser
+    began = session.get("began")
+    if (
+        organiser is None
+        or session.get("version") != organiser.session_version
+        or not isinstance(began, int | float)
+        or time.time() - began > SESSION_MAX_AGE.total_seconds()
+    ):
+        session.clear()
+        return None
+    g.organiser = organiser
     return organiser
+
+
+def start_session(organiser: Organiser) -> None:
+    """A new panel session for an organiser who has just proved who they are: nothing of any
+    earlier session is kept."""
+    session.clear()
+    session["organiser_id"] = organiser.id
+    session["version"] = organiser.session_version
+    session["began"] = int(time.time())
+    session.permanent = True
 
 
 def require_login() -> Any:
@@ -143,9 +170,7 @@ def login() -> Any:
         except AuthenticationFailed as exc:
             error = str(exc)
         else:
-            session.clear()
-            session["organiser_id"] = organiser.id
-            session.permanent = True
+            start_session(organiser)
             return redirect(_safe_next(request.args.get("next")))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, error=error), status
@@ -181,10 +206,10 @@ def set_password(token: str) -> Any:
     organiser = password_link_organiser(get_session(), get_services(), token)
     form = SetPasswordForm()
     if form.validate_on_submit():
-        set_password_from_link(get_session(), get_services(), token, form.password.data or "")
-        session.clear()
-        session["organiser_id"] = organiser.id
-        session.permanent = True
+        organiser = set_password_from_link(
+            get_session(), get_services(), token, form.password.data or ""
+        )
+        start_session(organiser)
         flash("Your password is set, and you are logged in.")
         return redirect(url_for("panel.dashboard"))
     return render_template(
@@ -194,6 +219,9 @@ def set_password(token: str) -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
+    """Log out: every session of this organiser ends, this one and any copy of its cookie."""
+    if (organiser := signed_in_organiser()) is not None:
+        end_sessions(get_session(), organiser.id)
     session.clear()
     flash("You have logged out.")
     return redirect(url_for("auth.login"))

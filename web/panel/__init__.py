@@ -7,7 +7,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, TextAreaField
@@ -23,6 +23,7 @@ from mailer.domain.lists import all_lists
 from mailer.domain.meetings import attendee_report, list_meetings, publish_meeting
 from mailer.domain.models import InboundStatus, MeetingStatus, NoticeChoice, utcnow
 from mailer.domain.organiser_notices import choose_notices
+from mailer.domain.organisers import end_sessions
 from mailer.domain.paging import paging
 from mailer.domain.places import STATUS_LABELS, Status
 from mailer.domain.reports import attendees_csv, find_attendees, representation
@@ -34,6 +35,7 @@ from web.auth import require_list_access, require_login
 from web.db import get_config, get_services, get_session
 from web.errors import NotYourList, flash_refusal
 from web.panel.actions import (
+    ActionForm,
     confirmation,
     csv_download,
     current_actor,
@@ -388,6 +390,18 @@ def account() -> Any:
         )
         return redirect(url_for("panel.account"))
     return render_template("panel/account.html", form=form), 400 if form.errors else 200
+
+
+@bp.post("/account/logout-everywhere")
+def logout_everywhere() -> Any:
+    """End every session of this organiser, on every device (a lost phone, a shared computer);
+    they log in again here."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    end_sessions(get_session(), g.organiser.id, everywhere=True)
+    session.clear()
+    flash("You are logged out everywhere, this browser too. Log in again to carry on.")
+    return redirect(url_for("auth.login"))
 
 
 @bp.get("/audit")
