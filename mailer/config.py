@@ -94,6 +94,9 @@ class WebConfig:
     #: one address, per hour.
     links_per_client_per_hour: int = 10
     links_per_address_per_hour: int = 3
+    #: When base_url is https, browsers are told to use nothing else for this long (HSTS);
+    #: 0 sends no such header.
+    hsts_seconds: int = 31_536_000
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,12 @@ def create_app(
     app.register_blueprint(api_bp)
     errors.init_app(app)
 
+    hsts = (
+        f"max-age={config.web.hsts_seconds}"
+        if config.service.base_url.startswith("https://") and config.web.hsts_seconds > 0
+        else ""
+    )
+
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -108,6 +114,8 @@ def create_app(
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if request.endpoint != "static":  # pages behind links and logins are nobody else's
             response.headers.setdefault("Cache-Control", "no-store")
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", hsts)
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; style-src 'self'; img-src 'self' data:; "

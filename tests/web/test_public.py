@@ -171,6 +171,20 @@ def test_privacy_page_and_security_headers(client: HttpClient) -> None:
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
 
 
+def test_https_sites_tell_browsers_to_use_nothing_else(web_config, database) -> None:  # type: ignore[no-untyped-def]
+    from web import create_app
+
+    plain = create_app(web_config, session_factory=database.sessions).test_client()
+    assert "Strict-Transport-Security" not in plain.get("/privacy").headers
+    https = web_config.replace(service={"base_url": "https://forum.example.org"})
+    secure = create_app(https, session_factory=database.sessions).test_client()
+    assert secure.get("/privacy").headers["Strict-Transport-Security"] == "max-age=31536000"
+    off = https.replace(web={"hsts_seconds": 0})
+    assert "Strict-Transport-Security" not in (
+        create_app(off, session_factory=database.sessions).test_client().get("/privacy").headers
+    )
+
+
 def test_unknown_page_is_a_404_page(client: HttpClient) -> None:
     response = client.get("/no/such/page")
     assert response.status == 404 and "Page not found" in response.body
