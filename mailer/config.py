@@ -62,6 +62,8 @@ class InboundConfig:
     host: str = "127.0.0.1"
     port: int = 8025
     max_message_size: int = 10 * 1024 * 1024
+    #: Recipients one message may name; the next gets 452 and the sender sends it again later.
+    max_recipients: int = 100
     lmtp: bool = False
     #: The authserv-id of the upstream MTA whose Authentication-Results headers we trust;
     #: empty trusts none (every first-time join is then confirmed by the address owner).
@@ -357,6 +359,8 @@ def validate(config: Config) -> None:
         raise ConfigError(
             "[worker] messages_per_transaction must be 1 (one message per transaction) or more"
         )
+    if config.inbound.max_recipients < 1:
+        raise ConfigError("[inbound] max_recipients must be 1 or more")
     if config.delivery.max_per_minute < 0 or config.delivery.max_per_day < 0:
         raise ConfigError("[delivery] max_per_minute and max_per_day must be 0 (no limit) or more")
     dkim = config.delivery.dkim

@@ -399,6 +399,10 @@ def _process(
             InboundIntent.AUTOMATED,
             f"not answered: {parsed.automated_reason}",
         )
+    if route.kind == "postmaster":
+        return InboundOutcome(
+            InboundStatus.TRIAGE, InboundIntent.UNCLEAR, "to postmaster: for an organiser to read"
+        )
     slug = route.list_slug
     if parsed.from_email is None or slug is None:
         return InboundOutcome(

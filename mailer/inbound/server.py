@@ -183,6 +183,9 @@ class InboundHandler:
         refused = _refuse_path(address, envelope.mail_options)
         if refused:
             return refused
+        if len(envelope.rcpt_tos) >= self.config.inbound.max_recipients:
+            # RFC 5321 4.5.3.1.10: the client delivers to the others in a later transaction.
+            return codes.S452_TOO_MANY_RECIPIENTS
         try:
             recipient = split_recipient(
                 address, self.config.mail.domain, self.config.mail.bounce_local_part

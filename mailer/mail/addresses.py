@@ -53,6 +53,8 @@ def split_recipient(
     needs the database, and is checked by the caller.
     """
     address = address.strip().strip("<>")
+    if address.lower() == "postmaster":  # RFC 5321 4.5.1: accepted without a domain
+        return LocalRecipient("postmaster")
     local, at, rcpt_domain = address.rpartition("@")
     if not at or not local or not rcpt_domain:
         raise ValueError(f"malformed address {address!r}")

@@ -215,3 +215,14 @@ def test_a_repeated_message_id_is_processed_once(
     assert first.intent == "register" and again.intent == "duplicate"
     with database.sessions() as s:
         assert len(s.scalars(select(OutboxMessage)).all()) == 1
+
+
+@pytest.mark.parametrize("to", ["postmaster", "postmaster@lists.test"])
+def test_mail_to_postmaster_is_left_for_an_organiser(
+    database: TestDatabase, services: Services, to: str
+) -> None:
+    make_list(database.sessions)
+    message = deliver_in(database, services, to, subject="Abuse report", body="Please look.")
+    assert message.status is InboundStatus.TRIAGE
+    assert message.outcome == "to postmaster: for an organiser to read"
+    assert status_of(database) is None  # nobody was joined to anything

@@ -133,6 +133,33 @@ def test_malformed_recipient_gets_553(smtp_only: RunningService) -> None:
         assert client.rcpt("no-at-sign")[0] == 553
 
 
+def test_the_recipient_after_the_limit_gets_452_and_the_message_goes_to_the_rest(
+    smtp_only: RunningService, database: TestDatabase
+) -> None:
+    assert smtp_only.config.inbound.max_recipients == 100
+    with connect(smtp_only) as client:
+        client.mail("sam@example.org")
+        for n in range(100):
+            assert client.rcpt(f"forum+{n}@lists.test")[0] == 250
+        code, text = client.rcpt("forum+100@lists.test")
+        assert (code, text.split()[0]) == (452, b"4.5.3")
+        assert client.data(MESSAGE)[0] == 250  # stored once, for the hundred accepted
+    with database.sessions() as s:
+        [stored] = s.scalars(select(InboundMessage)).all()
+        assert len(stored.rcpt_to) == 100
+
+
+def test_postmaster_is_accepted_with_or_without_our_domain(
+    smtp_only: RunningService, database: TestDatabase
+) -> None:
+    with connect(smtp_only) as client:
+        client.mail("sam@example.org")
+        assert client.rcpt("postmaster")[0] == 250  # RFC 5321 4.5.1 requires it
+        assert client.rcpt("Postmaster@lists.test")[0] == 250
+        assert client.data(MESSAGE)[0] == 250
+    assert count_inbound(database) == 1
+
+
 def test_data_without_accepted_recipients_is_refused(
     smtp_only: RunningService, database: TestDatabase
 ) -> None:
