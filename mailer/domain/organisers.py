@@ -23,7 +23,6 @@ from mailer.domain.errors import (
 )
 from mailer.domain.links import SET_PASSWORD_MAX_AGE
 from mailer.domain.models import (
-    AuditEntry,
     MailingList,
     Organiser,
     OrganiserList,
@@ -32,6 +31,7 @@ from mailer.domain.models import (
 )
 from mailer.domain.outbox import Envelope, enqueue
 from mailer.domain.people import get_or_create_person, normalise_email
+from mailer.domain.rate_limits import forget_requests, within_limit
 from mailer.domain.services import Services
 
 _hasher = PasswordHasher()
@@ -39,9 +39,6 @@ _hasher = PasswordHasher()
 # wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD_LENGTH = 12
-#: After this many failed logins to one account within the window, it is locked for the window.
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
 
 
 class TooManyAttempts(AuthenticationFailed):
@@ -112,25 +109,48 @@ def count_organisers(session: Session) -> int:
         return session.scalar(select(func.count()).select_from(Organiser)) or 0
 
 
-def authenticate(session: Session, *, email: str, password: str) -> Organiser:
+#: Login attempts allowed in :data:`ATTEMPT_WINDOW`: for one address from one client, and from
+#: one client in all. Attempts from elsewhere are never held back, so nobody can lock an
+#: organiser out by guessing at their address.
+ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_CLIENT = 10, 30
+ATTEMPT_WINDOW = timedelta(minutes=15)
+
+
+def authenticate(
+    session: Session,
+    services: Services,
+    *,
+    email: str,
+    password: str,
+    client: str = "",
+) -> Organiser:
     """The organiser with these credentials, or AuthenticationFailed (never says which part was
-    wrong)."""
+    wrong).
+
+    A client (the connection's address) that has tried too often is refused before any password
+    is checked, in the same words whether or not the address is an organiser's: guessing costs
+    the guesser, not the service. The count is taken and added to atomically (see
+    :func:`mailer.domain.rate_limits.within_limit`). A good login forgets that client's
+    attempts at that address.
+    """
     try:
         address = normalise_email(email)
     except InvalidInput:
-        address = ""
+        address = email.strip().lower()[:320]
+    pair = services.links.pseudonym("login", f"{client}\0{address}")
     with transaction(session):
-        organiser = (
-            session.scalar(select(Organiser).where(Organiser.email == address)) if address else None
+        allowed = within_limit(
+            session,
+            services.links.pseudonym("login-client", client),
+            limit=ATTEMPTS_PER_CLIENT,
+            within=ATTEMPT_WINDOW,
+        ) & within_limit(  # "&", not "and": both limits count this attempt
+            session, pair, limit=ATTEMPTS_PER_ADDRESS, within=ATTEMPT_WINDOW
         )
-        if organiser is not None and _recent_failures(session, organiser.id) >= MAX_FAILURES:
-            locked = True
-        else:
-            locked = False
-    if locked:
+    if not allowed:
         raise TooManyAttempts(
-            "Too many failed attempts. Wait 15 minutes and try again, or ask an admin "
-            "to reset your password."
+            "Too many attempts to log in from here. Wait 15 minutes and try again, or ask an "
+            "admin to send you a link to set a new password."
         )
     with transaction(session):
         organiser = (
@@ -157,6 +177,7 @@ def authenticate(session: Session, *, email: str, password: str) -> Organiser:
             if _hasher.check_needs_rehash(organiser.password_hash):
                 organiser.password_hash = _hasher.hash(password)
             organiser.last_login_at = utcnow()
+            forget_requests(session, pair)
             audit.record(session, actor=f"organiser:{organiser.id}", action="organiser.login")
     if not ok:
         raise AuthenticationFailed("The email address or password is not right.")
@@ -164,29 +185,6 @@ def authenticate(session: Session, *, email: str, password: str) -> Organiser:
         raise AuthenticationFailed("This account has been disabled. Ask an admin of your network.")
     assert organiser is not None
     return organiser
-
-
-def _recent_failures(session: Session, organiser_id: int) -> int:
-    since = utcnow() - FAILURE_WINDOW
-    last_success = session.scalar(
-        select(func.max(AuditEntry.at)).where(
-            AuditEntry.actor == f"organiser:{organiser_id}", AuditEntry.action == "organiser.login"
-        )
-    )
-    if last_success is not None and last_success > since:
-        since = last_success
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(
-                AuditEntry.action == "organiser.login_failed",
-                AuditEntry.target == f"organiser:{organiser_id}",
-                AuditEntry.at > since,
-            )
-        )
-        or 0
-    )
 
 
 def end_sessions(session: Session, organiser_id: int, *, everywhere: bool = False) -> None:

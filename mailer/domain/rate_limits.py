@@ -37,6 +37,10 @@ def within_limit(
     The count stops at the limit, so that a flood of requests does not make each one slower.
     """
     now = now or utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        # One count at a time per key (SQLite has one writer already): forty requests at once
+        # must not all read the same count and all pass.
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
     recent = (
         select(LimitedRequest.id)
         .where(LimitedRequest.key == key, LimitedRequest.at > now - within)
@@ -47,6 +51,12 @@ def within_limit(
     if allowed or count_refused:
         session.add(LimitedRequest(key=key, at=now))
     return allowed
+
+
+def forget_requests(session: Session, key: str) -> None:
+    """Within the caller's transaction: forget every request under ``key`` (a login that
+    succeeded forgets that client's attempts)."""
+    session.execute(delete(LimitedRequest).where(LimitedRequest.key == key))
 
 
 def forget_old_requests(session: Session, now: datetime | None = None) -> int:

@@ -165,7 +165,11 @@ def login() -> Any:
     if form.validate_on_submit():
         try:
             organiser = authenticate(
-                get_session(), email=form.email.data or "", password=form.password.data or ""
+                get_session(),
+                get_services(),
+                email=form.email.data or "",
+                password=form.password.data or "",
+                client=request.remote_addr or "",
             )
         except AuthenticationFailed as exc:
             error = str(exc)

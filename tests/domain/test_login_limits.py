@@ -1,0 +1,101 @@
+"""Logging in: guessing is slowed per client, so it costs the guesser and never locks a real
+organiser out from elsewhere; known and unknown addresses are answered alike; and the limit
+holds when many attempts arrive at once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from mailer.domain.errors import AuthenticationFailed
+from mailer.domain.models import AuditEntry
+from mailer.domain.organisers import (
+    ATTEMPTS_PER_ADDRESS,
+    TooManyAttempts,
+    authenticate,
+)
+from mailer.domain.services import Services
+from tests.support.databases import TestDatabase
+from tests.support.factories import ORGANISER_PASSWORD, make_organiser
+
+ADMIN = "organiser@example.org"
+
+
+def attempt(database: TestDatabase, services: Services, email: str, password: str, client: str):  # type: ignore[no-untyped-def]
+    with database.sessions() as s:
+        return authenticate(s, services, email=email, password=password, client=client)
+
+
+def failed_checks(database: TestDatabase) -> int:
+    with database.sessions() as s:
+        return s.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "organiser.login_failed")
+        )
+
+
+def test_a_guesser_is_held_back_and_the_organiser_still_logs_in_from_elsewhere(
+    database: TestDatabase, services: Services
+) -> None:
+    make_organiser(database.sessions)
+    for _ in range(ATTEMPTS_PER_ADDRESS):
+        with pytest.raises(AuthenticationFailed, match="not right"):
+            attempt(database, services, ADMIN, "guess", "203.0.113.9")
+    with pytest.raises(TooManyAttempts, match="Too many attempts to log in from here"):
+        attempt(database, services, ADMIN, ORGANISER_PASSWORD, "203.0.113.9")
+    assert failed_checks(database) == ATTEMPTS_PER_ADDRESS  # the held-back one cost no check
+    # The real organiser, from their own connection, is not locked out.
+    assert attempt(database, services, ADMIN, ORGANISER_PASSWORD, "198.51.100.7").email == ADMIN
+
+
+def test_known_and_unknown_addresses_are_answered_alike(
+    database: TestDatabase, services: Services
+) -> None:
+    make_organiser(database.sessions)
+    answers = []
+    for email in (ADMIN, "nobody@example.org"):
+        for _ in range(ATTEMPTS_PER_ADDRESS):
+            with pytest.raises(AuthenticationFailed) as wrong:
+                attempt(database, services, email, "guess", f"client-{email}")
+        with pytest.raises(TooManyAttempts) as held:
+            attempt(database, services, email, "guess", f"client-{email}")
+        answers.append((str(wrong.value), str(held.value)))
+    assert answers[0] == answers[1]
+
+
+def test_a_good_login_forgets_that_clients_failures(
+    database: TestDatabase, services: Services
+) -> None:
+    make_organiser(database.sessions)
+    for _ in range(ATTEMPTS_PER_ADDRESS - 1):
+        with pytest.raises(AuthenticationFailed):
+            attempt(database, services, ADMIN, "typo", "192.0.2.1")
+    attempt(database, services, ADMIN, ORGANISER_PASSWORD, "192.0.2.1")
+    for _ in range(ATTEMPTS_PER_ADDRESS - 1):  # a fresh allowance, not one attempt left
+        with pytest.raises(AuthenticationFailed):
+            attempt(database, services, ADMIN, "typo", "192.0.2.1")
+
+
+def test_many_attempts_at_once_get_no_more_checks_than_the_limit(
+    database: TestDatabase, services: Services
+) -> None:
+    make_organiser(database.sessions)
+    barrier = threading.Barrier(8)
+
+    def guesser() -> None:
+        barrier.wait(timeout=30)
+        for _ in range(5):
+            try:
+                attempt(database, services, ADMIN, "guess", "203.0.113.50")
+            except AuthenticationFailed:
+                pass
+
+    threads = [threading.Thread(target=guesser) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert failed_checks(database) == ATTEMPTS_PER_ADDRESS  # 40 tries, 10 password checks
