@@ -99,6 +99,11 @@ class WebConfig:
     #: When base_url is https, browsers are told to use nothing else for this long (HSTS);
     #: 0 sends no such header.
     hsts_seconds: int = 31_536_000
+    #: /healthz fails when no worker has been seen for this long.
+    worker_silence_seconds: int = 120
+    #: /metrics answers requests from this machine, and others that bring this token
+    #: (``Authorization: Bearer <token>``); empty: this machine only.
+    metrics_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -300,6 +305,7 @@ _ENV_OVERRIDES: dict[str, tuple[str, str] | tuple[str, str, str]] = {
     "CONVENE_SMARTHOST_PASSWORD": ("delivery", "smarthost", "password"),
     "CONVENE_BASE_URL": ("service", "base_url"),
     "CONVENE_DEV_MODE": ("service", "dev_mode"),
+    "CONVENE_METRICS_TOKEN": ("web", "metrics_token"),
 }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import Config
 from mailer.domain.consultations import apply_answer_retention
+from mailer.domain.health import forget_worker, record_heartbeat
 from mailer.domain.imports import run_import_step
 from mailer.domain.news import send_due_news
 from mailer.domain.organiser_notices import send_organiser_notices
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 RETENTION_EVERY = 600.0
 #: How often organisers' chosen notices are looked at (each chooses how often they are sent).
 NOTICES_EVERY = 30.0
+#: Seconds between a worker's heartbeats (what /healthz and /metrics read).
+HEARTBEAT_EVERY = 10.0
 
 
 class Worker:
@@ -59,6 +62,7 @@ class Worker:
         self._wakeup: asyncio.Event | None = None
         self._last_retention = -RETENTION_EVERY
         self._last_notices = -NOTICES_EVERY
+        self._last_heartbeat = -HEARTBEAT_EVERY
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def wake(self) -> None:
@@ -99,6 +103,14 @@ class Worker:
                 done.append(f"import {job.id}: {job.done} of {job.total}")
         return done
 
+    def _forget_heartbeat(self) -> None:
+        with self.session_factory() as session:
+            forget_worker(session, self.worker_id)
+
+    def _heartbeat(self) -> None:
+        with self.session_factory() as session:
+            record_heartbeat(session, self.worker_id)
+
     def _send_organiser_notices(self) -> list[str]:
         with self.session_factory() as session:
             return send_organiser_notices(session, self.services)
@@ -122,6 +134,9 @@ class Worker:
             log.info("%s", done)
             handled += 1
         now = time.monotonic()
+        if now - self._last_heartbeat > HEARTBEAT_EVERY:
+            self._last_heartbeat = now
+            await asyncio.to_thread(self._heartbeat)
         if now - self._last_notices > NOTICES_EVERY:
             self._last_notices = now
             for done in await asyncio.to_thread(self._send_organiser_notices):
@@ -177,4 +192,8 @@ class Worker:
                     waiter.cancel()
         finally:
             await self.senders.close()
+            try:
+                await asyncio.to_thread(self._forget_heartbeat)
+            except Exception:  # the database may be what stopped us
+                log.exception("could not clear worker %s's heartbeat", self.worker_id)
             log.info("worker %s stopped", self.worker_id)

@@ -297,16 +297,18 @@ def test_serve_starts_and_stops_cleanly_on_sigint(
         f"[inbound]\nport = {smtp_port}\n[web]\nport = {web_port}\n"
     )
     with convene_process(config, smtp_port) as (_, finished):
+        import urllib.error
         import urllib.request
 
-        wait_for(
-            lambda: (
-                urllib.request.urlopen(f"http://127.0.0.1:{web_port}/healthz", timeout=2).status
-                == 200
-            ),
-            timeout=30,
-            message="convene serve to answer HTTP",
-        )
+        def healthy() -> bool:
+            """Healthy: the web answers, and the worker has said it is at work."""
+            try:
+                url = f"http://127.0.0.1:{web_port}/healthz"
+                return urllib.request.urlopen(url, timeout=2).status == 200
+            except urllib.error.HTTPError:  # 503 until the worker's first heartbeat
+                return False
+
+        wait_for(healthy, timeout=30, message="convene serve to be healthy")
     out, err, returncode = finished
     assert returncode == "0", err
     assert "Stopped." in out

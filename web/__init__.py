@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 from typing import Any
 
@@ -9,12 +10,15 @@ from flask import Flask, Request, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mailer.config import Config, effective_secret_key, load_config
+from mailer.domain.health import figures, service_health
 from mailer.domain.services import Services, build_services
 from mailer.rendering import TEMPLATES_DIR, add_filters
+from web.metrics import prometheus_text
 
 csrf = CSRFProtect()
 
@@ -124,7 +128,33 @@ def create_app(
         return response
 
     @app.get("/healthz")
-    def healthz() -> dict[str, Any]:
-        return {"status": "ok"}
+    def healthz() -> Any:
+        """For load balancers and monitoring: 200 when the database answers and a worker was
+        seen within ``[web] worker_silence_seconds``, 503 otherwise, saying which."""
+        try:
+            health = service_health(
+                db.get_session(),
+                worker_silence=timedelta(seconds=config.web.worker_silence_seconds),
+            )
+        except SQLAlchemyError:
+            return {"status": "unhealthy", "reason": "the database does not answer"}, 503
+        body = {
+            "status": "ok" if health.ok else "unhealthy",
+            "reason": health.reason,
+            "worker_seen_seconds_ago": health.worker_seen_seconds_ago,
+        }
+        return body, 200 if health.ok else 503
+
+    @app.get("/metrics")
+    def metrics() -> Any:
+        """The figures a Prometheus server scrapes (counts and ages, nothing personal): from
+        this machine, or with ``[web] metrics_token`` as a bearer token."""
+        token = config.web.metrics_token
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        local = request.remote_addr in ("127.0.0.1", "::1")
+        if not local and not (token and hmac.compare_digest(given.encode(), token.encode())):
+            return "Metrics are for this machine, or a request with the metrics token.\n", 403
+        body, content_type = prometheus_text(figures(db.get_session()))
+        return body, 200, {"Content-Type": content_type}
 
     return app

@@ -779,6 +779,16 @@ class ImportJob(Base):
     mailing_list: Mapped[MailingList] = relationship()
 
 
+class WorkerHeartbeat(Base):
+    """When each worker was last seen at work, so that health checks and metrics can tell a
+    stopped worker from an idle one."""
+
+    __tablename__ = "worker_heartbeat"
+
+    worker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class LimitedRequest(Base):
     """One request that counts towards a limit (see :mod:`mailer.domain.rate_limits`): under an
     opaque key, a keyed digest of what is limited (a client, an address), never the value itself.
