@@ -29,6 +29,8 @@ COMMANDS = [
     "worker",
     "web",
     "doctor",
+    "backup",
+    "restore",
     "inbound",
     "list create",
     "list configure",

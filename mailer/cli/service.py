@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -163,4 +164,37 @@ def doctor(config: Config) -> None:
         click.get_current_context().exit(1)
 
 
-commands = [init, serve, smtp, worker, web, doctor]
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@pass_config
+def backup_command(config: Config, path: Path) -> None:
+    """Copy the database to PATH, consistently, while Convene runs (SQLite; on PostgreSQL it
+    says how to use pg_dump). The copy holds personal data: keep it encrypted."""
+    from mailer.backup import BackupError, backup
+
+    try:
+        result = backup(config.database_url, path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backed up to {result.path} ({result.size:,} bytes).")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--replace", is_flag=True, help="put it in place of an existing database (stop Convene first)"
+)
+@pass_config
+def restore_command(config: Config, path: Path, replace: bool) -> None:
+    """Put a backup made by 'convene backup' in place of the database, then run 'convene init'
+    to bring it up to this version."""
+    from mailer.backup import BackupError, restore
+
+    try:
+        result = restore(path, config.database_url, replace=replace)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored {path} to {result.path}. Now run 'convene init', then start Convene.")
+
+
+commands = [init, serve, smtp, worker, web, doctor, backup_command, restore_command]
