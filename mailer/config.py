@@ -64,6 +64,10 @@ class InboundConfig:
     max_message_size: int = 10 * 1024 * 1024
     #: Recipients one message may name; the next gets 452 and the sender sends it again later.
     max_recipients: int = 100
+    #: A connection that sends nothing for this long is closed (RFC 5321 4.5.3.2 suggests 5
+    #: minutes); one is closed after this long in all, however busy.
+    idle_timeout_seconds: float = 300.0
+    session_timeout_seconds: float = 1800.0
     lmtp: bool = False
     #: The authserv-id of the upstream MTA whose Authentication-Results headers we trust;
     #: empty trusts none (every first-time join is then confirmed by the address owner).
@@ -367,6 +371,10 @@ def validate(config: Config) -> None:
         )
     if config.inbound.max_recipients < 1:
         raise ConfigError("[inbound] max_recipients must be 1 or more")
+    if config.inbound.idle_timeout_seconds <= 0 or config.inbound.session_timeout_seconds <= 0:
+        raise ConfigError(
+            "[inbound] idle_timeout_seconds and session_timeout_seconds must be more than 0"
+        )
     if config.delivery.max_per_minute < 0 or config.delivery.max_per_day < 0:
         raise ConfigError("[delivery] max_per_minute and max_per_day must be 0 (no limit) or more")
     dkim = config.delivery.dkim

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope
@@ -233,6 +234,42 @@ class InboundHandler:
         return codes.S250_OK
 
 
+class _SessionLimit:
+    """A connection lasts no longer than ``session_limit`` seconds, however busy: aiosmtpd's own
+    timeout ends only idle ones, so a client sending NOOP every few minutes would otherwise hold
+    a connection for ever. The client is told (421) and may connect again."""
+
+    def __init__(self, *args: Any, session_limit: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._session_limit = session_limit
+        self._session_end: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._session_end = asyncio.get_running_loop().call_later(
+            self._session_limit, self._end_session, transport
+        )
+
+    def _end_session(self, transport: asyncio.BaseTransport) -> None:
+        if not transport.is_closing():
+            assert isinstance(transport, asyncio.WriteTransport)
+            transport.write(codes.S421_SESSION_TOO_LONG.encode() + b"\r\n")
+            transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._session_end is not None:
+            self._session_end.cancel()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+
+class LimitedSMTP(_SessionLimit, SMTP):
+    pass
+
+
+class LimitedLMTP(_SessionLimit, LMTP):
+    pass
+
+
 class InboundServer:
     """Runs the handler on an asyncio server in the current event loop."""
 
@@ -247,7 +284,7 @@ class InboundServer:
         self._server: asyncio.AbstractServer | None = None
 
     def _protocol(self) -> SMTP:
-        cls = LMTP if self.config.inbound.lmtp else SMTP
+        cls = LimitedLMTP if self.config.inbound.lmtp else LimitedSMTP
         return cls(
             self.handler,
             data_size_limit=self.config.inbound.max_message_size,
@@ -255,6 +292,8 @@ class InboundServer:
             ident="Convene",
             decode_data=False,
             enable_SMTPUTF8=True,
+            timeout=self.config.inbound.idle_timeout_seconds,
+            session_limit=self.config.inbound.session_timeout_seconds,
         )
 
     async def start(self) -> tuple[str, int]:

@@ -9,6 +9,7 @@ S550_NOT_OUR_DOMAIN = "550 5.7.1 Relaying denied: this server only accepts mail 
 S550_NO_SUCH_LIST = "550 5.1.1 No such list or address here"
 S552_TOO_BIG = "552 5.3.4 Message too big for this list"
 S553_BAD_ADDRESS = "553 5.1.3 Malformed address"
+S421_SESSION_TOO_LONG = "421 4.4.2 Session too long; connect again to go on"
 S452_TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients for one message; send the rest again"
 S501_PATH_TOO_LONG = "501 5.1.7 Address longer than the 256 characters RFC 5321 allows"
 S553_NEEDS_SMTPUTF8 = "553 5.6.7 A non-ASCII address needs the SMTPUTF8 extension (RFC 6531)"

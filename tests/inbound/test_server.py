@@ -271,3 +271,30 @@ def test_lmtp_status_lines_on_the_wire(database: TestDatabase, tmp_path: Path) -
             first, second = reader.readline(), reader.readline()
             sock.sendall(b"QUIT\r\n")
     assert first.startswith(b"250 ") and second.startswith(b"250 ")
+
+
+def test_an_idle_connection_is_closed_and_a_busy_one_ends_after_the_session_limit(
+    database: TestDatabase, tmp_path: Path
+) -> None:
+    config = make_test_config(
+        tmp_path,
+        database.url,
+        inbound={"idle_timeout_seconds": 0.3, "session_timeout_seconds": 1.0},
+    )
+    make_list(database.sessions)
+    runtime = Runtime(config, database.engine, database.sessions, build_services(config))
+    with RunningService(runtime, worker=False, web=False) as service:
+        idle = connect(service)
+        try:  # saying nothing: the server closes the connection (the next read finds it gone)
+            assert idle.sock.recv(100) == b""
+        finally:
+            idle.close()
+        busy = connect(service)
+        replies: list[int] = []
+        try:
+            with pytest.raises(smtplib.SMTPServerDisconnected):
+                while len(replies) < 1_000_000:  # NOOPs keep it from being idle, not for ever
+                    replies.append(busy.noop()[0])
+        finally:
+            busy.close()
+        assert replies[-1] == 421 and set(replies[:-1]) == {250}
