@@ -11,6 +11,7 @@ BENCHMARKS = [
     "bench.rsvp",
     "bench.outbound",
     "bench.member_search",
+    "bench.login_flood",
 ]
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -109,6 +110,12 @@ def count_organisers(session: Session) -> int:
         return session.scalar(select(func.count()).select_from(Organiser)) or 0
 
 
+#: A password check is a fifth of a second of one core's work (argon2id, by design): a process
+#: makes one at a time, and a login that finds one under way is asked to try again in a moment
+#: rather than wait, so that a flood of logins never takes the cores, or the threads, that the
+#: pages members open need. (The limits per client end a flood's checks soon after.)
+_ONE_CHECK_AT_A_TIME = threading.Lock()
+
 #: Login attempts allowed in :data:`ATTEMPT_WINDOW`: for one address from one client, and from
 #: one client in all. Attempts from elsewhere are never held back, so nobody can lock an
 #: organiser out by guessing at their address.
@@ -152,28 +159,40 @@ def authenticate(
             "Too many attempts to log in from here. Wait 15 minutes and try again, or ask an "
             "admin to send you a link to set a new password."
         )
-    with transaction(session):
-        organiser = (
+    with read_transaction(session):
+        found = (
             session.scalar(select(Organiser).where(Organiser.email == address)) if address else None
         )
-        disabled = False
-        try:
-            _hasher.verify(organiser.password_hash if organiser else _DUMMY_HASH, password)
-            ok = organiser is not None
-        except (VerificationError, InvalidHashError):
+        organiser_id = found.id if found else None
+        stored = found.password_hash if found else _DUMMY_HASH
+    if not _ONE_CHECK_AT_A_TIME.acquire(blocking=False):
+        raise TooManyAttempts(
+            "Many logins are being checked at this moment. Wait a few seconds and try again."
+        )
+    try:  # outside any transaction: a check holds no lock another request waits for
+        _hasher.verify(stored, password)
+        ok = organiser_id is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    finally:
+        _ONE_CHECK_AT_A_TIME.release()
+    disabled = False
+    with transaction(session):
+        organiser = session.get(Organiser, organiser_id) if organiser_id else None
+        if organiser is not None and organiser.password_hash != stored:
+            ok = False  # the password changed while it was being checked: the old one is no good
+        if not ok or organiser is None:
             ok = False
-        if not ok:
             # Recorded in this transaction, which commits: a failed login is itself worth keeping.
             audit.record(
                 session,
                 actor="anonymous",
                 action="organiser.login_failed",
-                target=f"organiser:{organiser.id}" if organiser else "",
+                target=f"organiser:{organiser_id}" if organiser_id else "",
             )
-        elif organiser is not None and organiser.disabled_at is not None:
+        elif organiser.disabled_at is not None:
             disabled = True
         else:
-            assert organiser is not None
             if _hasher.check_needs_rehash(organiser.password_hash):
                 organiser.password_hash = _hasher.hash(password)
             organiser.last_login_at = utcnow()

@@ -99,3 +99,15 @@ def test_many_attempts_at_once_get_no_more_checks_than_the_limit(
     for thread in threads:
         thread.join(120)
     assert failed_checks(database) == ATTEMPTS_PER_ADDRESS  # 40 tries, 10 password checks
+
+
+def test_a_login_that_finds_a_check_under_way_is_asked_to_try_again_not_kept_waiting(
+    database: TestDatabase, services: Services
+) -> None:
+    from mailer.domain import organisers
+
+    make_organiser(database.sessions)
+    with organisers._ONE_CHECK_AT_A_TIME:  # another request's check, under way
+        with pytest.raises(TooManyAttempts, match="try again"):
+            attempt(database, services, ADMIN, ORGANISER_PASSWORD, "192.0.2.8")
+    assert attempt(database, services, ADMIN, ORGANISER_PASSWORD, "192.0.2.8").email == ADMIN
