@@ -238,6 +238,7 @@ PREVIEWS = {
     "agenda-in-person": "Agenda, to an in-person delegate",
     "agenda-remote": "Agenda, to a remote delegate",
     "reminder": "Reminder the day before",
+    "cancellation": "Cancellation, if it is cancelled",
 }
 
 
@@ -262,6 +263,16 @@ def preview_meeting_email(
                     "person": sample,
                     "links": links,
                     "unsubscribe_url": f"{services.links.base_url}/u/preview",
+                },
+            )
+        if which == "cancellation":
+            return services.emails.render(
+                "meeting_cancelled",
+                {
+                    "meeting": meeting,
+                    "person": sample,
+                    "reason": "(Here, the reason you give when you cancel, if you give one.)",
+                    "member": True,
                 },
             )
         mode = AttendanceMode.REMOTE if which == "agenda-remote" else AttendanceMode.IN_PERSON

@@ -115,6 +115,9 @@ def test_cancelling_names_who_is_told_and_sends_the_reason(
     page = client.get(f"/panel/meetings/{meeting.id}/cancel")
     assert "Cancel Winter Forum?" in page.body and "2 people will be emailed" in page.body
     assert "govuk-button--warning" in page.body and kinds(database, "meeting_cancelled") == []
+    preview = client.get(f"/panel/meetings/{meeting.id}/emails/cancellation")
+    assert preview.status == 200 and "Cancelled: Winter Forum" in preview.body
+    assert "has been cancelled" in preview.body and kinds(database, "meeting_cancelled") == []
     done = client.post(
         f"/panel/meetings/{meeting.id}/cancel",
         {"csrf_token": client.csrf_token(page.body), "reason": "The building is closed."},
