@@ -66,7 +66,16 @@ def owning_list(session: Session, name: str, value: object) -> int | None:
             return NO_LIST if list_id is None else list_id
         if name not in _OWNERS:
             return None
+        if name == "slug":  # a list's address is found in any case, so it is checked in any case
+            value = str(value).lower()
         return session.scalar(_OWNERS[name], {"value": value})
+
+
+def names_a_list_thing(name: str) -> bool:
+    """Whether an address part called ``name`` names something of a list (which a plain
+    organiser may then be refused); one that names nothing found is refused too, as the page
+    might find it another way."""
+    return name in _OWNERS or name == "inbound_id"
 
 
 def may_see(list_id: int | None, visible: Collection[int] | None) -> bool:

@@ -164,17 +164,26 @@ def test_every_panel_route_refuses_another_lists_things(
         admins_only = rule.endpoint in ADMINS_ONLY or rule.endpoint.startswith("panel.organiser")
         if not rule.arguments and not admins_only:
             continue  # the pages of one's own lists: checked below
-        path = rule.rule
-        for name in rule.arguments:
-            path = re.sub(rf"<(?:\w+:)?{name}>", str(things[name]), path)
-        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
-            response = (
-                client.get(path) if method == "GET" else client.post(path, {"csrf_token": token})
-            )
-            assert response.status == 403, f"{method} {path} gave {response.status}"
-            assert THEIR_MEMBER not in response.body and "Hidden" not in response.body
-            walked.append(f"{method} {path}")
+        # A list's address is found in any case, so it is tried in capitals too.
+        for spelling in ("other", "OTHER") if "slug" in rule.arguments else ("other",):
+            path = rule.rule
+            for name in rule.arguments:
+                value = spelling if name == "slug" else things[name]
+                path = re.sub(rf"<(?:\w+:)?{name}>", str(value), path)
+            for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+                response = (
+                    client.get(path)
+                    if method == "GET"
+                    else client.post(path, {"csrf_token": token})
+                )
+                assert response.status == 403, f"{method} {path} gave {response.status}"
+                assert THEIR_MEMBER not in response.body and "Hidden" not in response.body
+                walked.append(f"{method} {path}")
     assert len(walked) > 60  # every route with an id, not a handful
+    # The JSON API's attendee list keeps to the same lists.
+    api = client.get(f"/api/meetings/{things['meeting_id']}/attendees")
+    assert api.status == 403 and THEIR_MEMBER not in api.body
+    assert client.get("/panel/lists/no-such-list").status == 404
     # The stray message (to no list) is an admin's to see.
     assert client.get(f"/panel/inbound/{things['stray_id']}").status == 403
     # ?meeting= on the news form and ?copy= on the new meeting form name a meeting too.

@@ -14,7 +14,7 @@ from mailer.domain.errors import AuthenticationFailed
 from mailer.domain.meetings import attendee_report, meeting_figures, upcoming_meetings
 from web import csrf
 from web.api.openapi import openapi_document
-from web.auth import signed_in_organiser
+from web.auth import require_list_access, signed_in_organiser
 from web.db import get_config, get_session
 from web.errors import API_PREFIX
 
@@ -45,12 +45,14 @@ def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def organiser_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """API views for organisers: their panel login, or a JSON 401."""
+    """API views for organisers: their panel login, or a JSON 401; and, as in the panel, only
+    for the lists they run (403)."""
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if signed_in_organiser() is None:
             return jsonify(error="authentication required"), 401
+        require_list_access()
         return view(*args, **kwargs)
 
     return wrapped

@@ -14,8 +14,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from mailer.domain.access import may_see, owning_list
-from mailer.domain.errors import AuthenticationFailed
+from mailer.domain.access import may_see, names_a_list_thing, owning_list
+from mailer.domain.errors import AuthenticationFailed, NotFound
 from mailer.domain.models import Organiser, OrganiserRole
 from mailer.domain.organisers import (
     MIN_PASSWORD_LENGTH,
@@ -129,7 +129,10 @@ def require_list_access() -> None:
         if query in request.args
     ]
     for name, value in named:
-        if not may_see(owning_list(get_session(), name, value), g.visible_lists):
+        list_id = owning_list(get_session(), name, value)
+        if list_id is None and names_a_list_thing(name):
+            raise NotFound("There is no such page.")
+        if not may_see(list_id, g.visible_lists):
             raise NotYourList()
 
 
