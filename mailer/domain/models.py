@@ -536,6 +536,8 @@ class BounceEvent(Base):
 
 class Organiser(Base):
     __tablename__ = "organiser"
+    # The audit log names organisers by id: an id is never given again once removed.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)

@@ -153,3 +153,15 @@ def test_the_last_admin_cannot_be_disabled_by_anyone(database: TestDatabase) -> 
     )
     with database.sessions() as s, pytest.raises(InvalidInput, match="only admin who can log in"):
         set_disabled(s, admin.id, disabled=True, actor_id=plain.id)
+
+
+def test_a_removed_organisers_id_is_never_given_to_another(database: TestDatabase) -> None:
+    """The audit log names organisers by id: a new organiser must never take a removed one's."""
+    from mailer.domain.organisers import remove_organiser
+
+    admin = make_organiser(database.sessions)
+    adam = make_organiser(database.sessions, email="adam@example.org")
+    with database.sessions() as s:
+        remove_organiser(s, adam.id, actor_id=admin.id)
+    pat = make_organiser(database.sessions, email="pat@example.org")
+    assert pat.id != adam.id
