@@ -151,7 +151,7 @@ def test_one_member_from_please_register_me_to_the_cancellation(
             promoted = next_mail()
             text = check_written_for_both_parts(promoted, base_url)
             assert promoted.message["Subject"] == "A place is yours: Leaders of Networks Forum"
-            assert "it is yours" in text and VENUE not in text
+            assert "you now have an in-person place" in text and VENUE not in text
 
             # 4. The agenda: Jo's venue, never the joining details; the agenda as text.
             with database.sessions() as s:

@@ -263,6 +263,8 @@ class Attendee:
     updated_at: datetime
     waitlisted_at: datetime | None = None
     access_needs: str | None = None
+    #: Set while an in-person place is held for this waiting person (until then).
+    offered_until: datetime | None = None
 
     @property
     def waitlisted(self) -> bool:
@@ -291,6 +293,11 @@ class AttendeeReport:
     @property
     def waitlist(self) -> int:
         return sum(1 for a in self.attendees if a.waitlisted)
+
+    @property
+    def held(self) -> int:
+        """In-person places held for people waiting: not free, though nobody has them yet."""
+        return sum(1 for a in self.attendees if a.waitlisted and a.offered_until is not None)
 
     @property
     def remote(self) -> int:
@@ -356,6 +363,7 @@ def attendee_report(session: Session, meeting_id: int) -> AttendeeReport:
                 Rsvp.updated_at,
                 Rsvp.waitlisted_at,
                 Rsvp.access_needs,
+                Rsvp.offered_until,
             )
             .join(Rsvp, Rsvp.person_id == Person.id)
             .where(Rsvp.meeting_id == meeting_id)
@@ -493,21 +501,28 @@ class MeetingFigures:
 
 def _figures(session: Session, meeting: Meeting) -> MeetingFigures:
     rows = session.execute(
-        select(Rsvp.response, Rsvp.mode, Rsvp.waitlisted_at.is_not(None)).where(
-            Rsvp.meeting_id == meeting.id
-        )
+        select(
+            Rsvp.response,
+            Rsvp.mode,
+            Rsvp.waitlisted_at.is_not(None),
+            Rsvp.offered_until.is_not(None),
+        ).where(Rsvp.meeting_id == meeting.id)
     ).all()
     counts = {"in_person": 0, "remote": 0, "undecided": 0, "declined": 0, "waitlist": 0}
-    for response, mode, waitlisted in rows:
+    held = 0  # places held for someone waiting: not free, though nobody has them yet
+    for response, mode, waitlisted, offered in rows:
         if response is RsvpResponse.DECLINED:
             counts["declined"] += 1
         elif waitlisted:
             counts["waitlist"] += 1
+            held += offered
         elif mode is None:
             counts["undecided"] += 1
         else:
             counts[mode.value] += 1
-    left = None if meeting.capacity is None else max(0, meeting.capacity - counts["in_person"])
+    left = (
+        None if meeting.capacity is None else max(0, meeting.capacity - counts["in_person"] - held)
+    )
     return MeetingFigures(meeting, counts, left)
 
 

@@ -400,6 +400,8 @@ def set_password_from_link(
     set_password(
         session, email=organiser.email, password=password, actor=f"organiser:{organiser.id}"
     )
+    with transaction(session):  # choosing the password logs them in
+        organiser.last_login_at = utcnow()
     return organiser
 
 

@@ -67,7 +67,7 @@ from mailer.domain.places import (
 )
 from mailer.domain.schedules import catch_up
 from mailer.domain.services import Services
-from mailer.rendering import counted
+from mailer.rendering import counted, format_when
 
 
 @dataclass(frozen=True)
@@ -446,6 +446,18 @@ def change_places(
         _check_capacity(capacity, places_held(session, meeting_id))
         if rsvp_deadline is not None and rsvp_deadline > meeting.ends_at:
             raise InvalidInput("Replies must close before the meeting ends.", field="rsvp_deadline")
+        latest_hold = session.scalar(
+            select(func.max(Rsvp.offered_until)).where(
+                Rsvp.meeting_id == meeting_id, Rsvp.waitlisted_at.is_not(None)
+            )
+        )
+        if rsvp_deadline is not None and latest_hold is not None and rsvp_deadline < latest_hold:
+            raise InvalidInput(
+                "A place is held for someone waiting until "
+                f"{format_when(latest_hold, meeting.timezone)}: replies cannot close before "
+                "then, or they could not take it.",
+                field="rsvp_deadline",
+            )
         if (capacity, rsvp_deadline) == (meeting.capacity, meeting.rsvp_deadline):
             return 0
         before = places_held(session, meeting_id)

@@ -157,7 +157,8 @@ def place_for_one_plan(session: Session, meeting_id: int, person_id: int) -> Pla
         return PlaceForOne(
             person.display_name or person.email,
             meeting.capacity,
-            _capacity_with_room(meeting, places_held(session, meeting_id)),
+            # A place held for them already is theirs to give: it is not counted against them.
+            _capacity_with_room(meeting, places_held(session, meeting_id, besides=person_id)),
         )
 
 

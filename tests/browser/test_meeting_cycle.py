@@ -128,7 +128,7 @@ def test_an_organiser_runs_a_meeting_from_series_to_cancellation(
     check("give-place")
     page.get_by_role("button", name="Give the place").click()
     page.get_by_text("Place given, and they have been emailed. In-person places: 2.").wait_for()
-    assert "it is yours" in sent(db, "waitlist_promoted")[BEN]
+    assert "you now have an in-person place" in sent(db, "waitlist_promoted")[BEN]
 
     # The agenda, written and sent now, each delegate with their own details.
     page.get_by_label("Agenda (Markdown)").fill("1. Welcome\n2. **Pronouns at work**")

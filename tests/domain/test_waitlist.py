@@ -166,6 +166,12 @@ def test_a_held_place_is_taken_by_nobody_else_and_is_theirs_to_accept(
         (SAM, True),
         (ALEX, False),
     ]
+    # A held place is not a free one, wherever places are counted.
+    from mailer.domain.meetings import meeting_figures
+
+    with database.sessions() as s:
+        assert meeting_figures(s, full.id).places_left == 0
+        assert attendee_report(s, full.id).held == 1
     # Someone else's answer cannot take the held place...
     answer(database, services, full.id, "new@example.org")
     assert in_person(database, full.id) == [PAT]
@@ -258,3 +264,30 @@ def test_a_held_place_of_a_cancelled_meeting_lapses_without_a_word(
         assert lapse_offers(s, services, now=reply_by + timedelta(minutes=1)) == []
         assert s.scalars(select(Rsvp.offered_until)).all() == [None] * 4
     assert mail_to(database, SAM)[-1].kind == "waitlist_offer"
+
+
+def test_replies_cannot_close_before_a_held_place_can_be_taken(
+    database: TestDatabase, services: Services, full: Meeting
+) -> None:
+    from mailer.domain.rsvp import change_places
+
+    reply_by = utcnow() + timedelta(days=3)
+    sam = person_id(database, SAM)
+    with database.sessions() as s:
+        offer_place(s, services, full.id, sam, reply_by=reply_by, actor="t")
+    with database.sessions() as s, pytest.raises(InvalidInput, match="replies cannot close") as e:
+        change_places(
+            s,
+            services,
+            full.id,
+            capacity=2,
+            rsvp_deadline=reply_by - timedelta(hours=1),
+            actor="t",
+        )
+    assert e.value.field == "rsvp_deadline"
+    # Giving the place to the one it is held for uses that place: none is added.
+    with database.sessions() as s:
+        plan = place_for_one_plan(s, full.id, sam)
+    assert plan.capacity == plan.capacity_after == 2
+    with database.sessions() as s:
+        assert give_place(s, services, full.id, sam, actor="t") == 2

@@ -195,13 +195,24 @@ def test_the_pages_that_list_things_show_only_the_organisers_own_lists(
     client: HttpClient, web_service: RunningService, database: TestDatabase
 ) -> None:
     make_list(database.sessions)
-    make_meeting(database.sessions, title="Visible Forum", starts_in=timedelta(days=20))
+    visible = make_meeting(database.sessions, title="Visible Forum", starts_in=timedelta(days=20))
     make_organiser(database.sessions)
     make_organiser(
         database.sessions, email="sam@example.org", role=OrganiserRole.ORGANISER, lists=("forum",)
     )
+    with database.sessions() as s:  # a confirmation from Sam's own list, with no List-Id
+        record_rsvp(
+            s,
+            build_services(web_service.config),
+            meeting_id=visible.id,
+            email="own.member@example.org",
+            response=RsvpResponse.ATTENDING,
+            mode=AttendanceMode.REMOTE,
+            source="panel",
+        )
     other_lists_things(database, web_service)
     client.login("sam@example.org", ORGANISER_PASSWORD)
+    assert "own.member@example.org" in client.get("/panel/mailbox").body
     for path in (
         "/panel/",
         "/panel/news",

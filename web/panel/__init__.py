@@ -5,6 +5,7 @@ from __future__ import annotations
 import mailbox
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
@@ -30,6 +31,7 @@ from mailer.domain.reports import attendees_csv, find_attendees, representation
 from mailer.domain.schedules import PREVIEWS
 from mailer.domain.triage import INTENT_WORDS, STATUS_WORDS, inbound_log, triage_queue
 from mailer.domain.waitlist import waiting_list
+from mailer.mail.addresses import split_recipient
 from mailer.rendering import counted
 from web.auth import require_list_access, require_login
 from web.db import get_config, get_services, get_session
@@ -266,12 +268,20 @@ def _dev_maildir() -> mailbox.Maildir:
 
 def _may_see_mail(msg: EmailMessage) -> bool:
     """Whether the organiser may see a sent message: an admin every one, a plain organiser those
-    of the lists they run (by the List-Id every list message carries)."""
+    of the lists they run, known by the List-Id a list message carries or by the list address
+    it comes from (confirmations and replies come from the list's own address)."""
     if g.visible_lists is None:
         return True
     domain = get_config().mail.domain
-    ids = {f"<{each.slug}.{domain}>" for each in all_lists(get_session(), g.visible_lists)}
-    return any(str(msg.get("List-Id", "")).endswith(each) for each in ids)
+    slugs = {each.slug for each in all_lists(get_session(), g.visible_lists)}
+    list_id = str(msg.get("List-Id", ""))
+    if any(list_id.endswith(f"<{slug}.{domain}>") for slug in slugs):
+        return True
+    try:
+        sender = split_recipient(parseaddr(str(msg.get("From", "")))[1], domain)
+    except ValueError:  # not one of our addresses (NotOurDomain is one), or no address at all
+        return False
+    return sender.list_slug in slugs
 
 
 @bp.get("/mailbox")
