@@ -31,6 +31,8 @@ class Answering(StrEnum):
     AGENDA = "agenda"
     REMINDER = "reminder"
     CONFIRMATION = "confirmation"
+    #: "A place is held for you": a yes takes it.
+    OFFER = "offer"
     UPDATE = "update"
     CANCELLATION = "cancellation"
     NEWS = "news"
@@ -46,7 +48,7 @@ _ANSWERING_BY_KIND = {
     "registration_reply": Answering.CONFIRMATION,
     "rsvp_confirmation": Answering.CONFIRMATION,
     "waitlist_promoted": Answering.CONFIRMATION,
-    "waitlist_offer": Answering.CONFIRMATION,
+    "waitlist_offer": Answering.OFFER,
     "waitlist_removed": Answering.CONFIRMATION,
     "meeting_updated": Answering.UPDATE,
     "meeting_cancelled": Answering.CANCELLATION,

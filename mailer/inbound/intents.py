@@ -53,7 +53,7 @@ class Intent:
 
 
 #: Our messages after which a bare "yes" or "no" answers whether the person will come.
-MEETING_MESSAGES = frozenset({"invitation", "agenda", "reminder"})
+MEETING_MESSAGES = frozenset({"invitation", "agenda", "reminder", "offer"})
 #: Our messages about a meeting the person may already be down for.
 ABOUT_A_MEETING = MEETING_MESSAGES | {"confirmation", "update"}
 
@@ -1337,6 +1337,21 @@ def _requests(readings: list[_Reading]) -> set[IntentKind]:
     return kinds
 
 
+#: Taking a place offered, in so many words: "I'll take it", "happy to accept the place".
+_TAKES_THE_PLACE = re.compile(
+    r"\b(?:take|taking|accept|accepting|have|grab)\b(?:\s+\w+){0,2}?\s+"
+    r"(?:it|that|this|the\s+(?:place|spot|offer|seat)|a\s+place)\b",
+    re.IGNORECASE,
+)
+
+
+_NOT_TAKING = re.compile(
+    r"(?:\bnot\b|n't\b|\bcannot\b|\bnever\b|\bunable\b|\bno longer\b)[^.!?]{0,20}?"
+    r"\b(?:take|taking|accept|accepting|have|grab)\b",
+    re.IGNORECASE,
+)
+
+
 def _understood_from_context(
     readings: list[_Reading], answering: str | None
 ) -> set[IntentKind] | str:
@@ -1348,6 +1363,13 @@ def _understood_from_context(
         if regret or (about_meeting and any(r.day_named for r in readings)):
             return {IntentKind.DECLINE}
         return "mentions being away, but not clearly from the meeting"
+    if answering == "offer" and any(
+        _TAKES_THE_PLACE.search(r.text)
+        and not _NOT_TAKING.search(r.text)
+        and not (r.negated or r.hedged or r.regret)
+        for r in readings
+    ):
+        return {IntentKind.REGISTER}  # "I'll take it", to "A place is held for you"
     reply = _short_reply(readings)
     if reply == "thanks":
         return "acknowledgement"

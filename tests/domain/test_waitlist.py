@@ -291,3 +291,30 @@ def test_replies_cannot_close_before_a_held_place_can_be_taken(
     assert plan.capacity == plan.capacity_after == 2
     with database.sessions() as s:
         assert give_place(s, services, full.id, sam, actor="t") == 2
+
+
+def test_replying_yes_to_the_email_takes_the_held_place(
+    database: TestDatabase, services: Services, full: Meeting
+) -> None:
+    from mailer.domain.queue import store_inbound
+    from mailer.inbound.process import process_inbound
+
+    with database.sessions() as s:
+        offer_place(
+            s,
+            services,
+            full.id,
+            person_id(database, SAM),
+            reply_by=utcnow() + timedelta(days=2),
+            actor="t",
+        )
+    offer = mail_to(database, SAM)[-1]
+    raw = (
+        f"From: {SAM}\r\nTo: forum@lists.test\r\nSubject: Re: {offer.subject}\r\n"
+        f"Message-ID: <yes@example.org>\r\nIn-Reply-To: {offer.message_id}\r\n\r\n"
+        "Yes please, I'll take it!\r\n"
+    ).encode()
+    with database.sessions() as s:
+        inbound_id = store_inbound(s, mail_from=SAM, rcpt_to=["forum@lists.test"], raw=raw)
+    process_inbound(database.sessions, services, inbound_id)
+    assert in_person(database, full.id) == [PAT, SAM]

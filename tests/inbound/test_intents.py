@@ -1223,3 +1223,25 @@ def test_a_line_that_ends_a_sentence_is_not_joined_to_the_next() -> None:
     clauses = [c.text for c in split_clauses(text)]
     assert clauses[0] == "Please register me"
     assert "something else" not in " ".join(clauses[:2])
+
+
+def test_a_yes_to_a_place_held_takes_it_and_a_no_or_a_doubt_does_not() -> None:
+    check(
+        [
+            ("Yes", REGISTER, None),
+            ("Yes please!", REGISTER, None),
+            ("I'll take it.", REGISTER, None),
+            ("Thanks, yes I will take it", REGISTER, None),
+            ("Happy to accept the place", REGISTER, None),
+            ("Yes please, I'll take the place, in person.", REGISTER, IN_PERSON),
+            ("No thanks, I can no longer come", DECLINE, None),
+        ],
+        answering="offer",
+    )
+    for doubtful in (
+        "I cannot take it, sorry",
+        "I won't be able to take the place",
+        "I might take it",
+    ):
+        assert classify(doubtful, answering="offer").kind is UNCLEAR, doubtful
+    assert classify("I'll take it", answering="news").kind is UNCLEAR  # only to an offer
