@@ -266,3 +266,17 @@ def test_replies_are_searched_filtered_and_paged_on_the_meeting_page(
     assert "No replies match" in none.body and 'id="attendees"' not in none.body
     assert client.get(f"/panel/meetings/{meeting.id}?status=bogus&page=x").status == 200
     assert re.search(r'id="count-remote">54<', none.body)  # the counts are of everyone
+
+
+def test_the_meeting_page_shows_what_it_sends_and_to_whom(
+    client: HttpClient, database: TestDatabase
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, location="London and online")
+    make_organiser(database.sessions)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    page = client.get(f"/panel/meetings/{meeting.id}").body
+    sends = page.split('id="what-it-sends"', 1)[1].split("</dl>", 1)[0]
+    assert "London and online" in sends and "Room 1.01" in sends
+    assert "Only to delegates coming in person" in sends
+    assert "Only to delegates joining remotely" in sends and "40; then a waiting list" in sends
