@@ -652,6 +652,15 @@ def _volunteer_claim(
     person = session.get(Person, claim.person_id)
     if role is None or person is None or person.link_version != claim.link_version:
         raise InvalidLink("This link is no longer valid.")
+    removed = session.scalar(
+        select(Subscription.id).where(
+            Subscription.person_id == person.id,
+            Subscription.list_id == role.consultation.list_id,
+            Subscription.status == SubscriptionStatus.REMOVED,
+        )
+    )
+    if removed is not None:  # taken off that list: its links no longer work for them
+        raise InvalidLink("This link is no longer valid.")
     return role, person
 
 

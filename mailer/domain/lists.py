@@ -172,8 +172,8 @@ class LeftTheList(DomainError):
 
 
 def remove_member(session: Session, *, slug: str, email: str, actor: str) -> Subscription:
-    """An organiser takes someone off a list: they get no more mail from it, and every link they
-    were sent stops working (an old unsubscribe page cannot put them back). Their answers to the
+    """An organiser takes someone off a list: they get no more mail from it, and its links stop
+    working for them (an old unsubscribe page cannot put them back). Their answers to the
     list's meetings are withdrawn by :func:`mailer.domain.membership.remove_from_list`, which is
     what callers use."""
     with transaction(session):
@@ -183,7 +183,25 @@ def remove_member(session: Session, *, slug: str, email: str, actor: str) -> Sub
         if sub is None or person is None:
             raise NotFound(f"{email} is not on {mailing_list.name}.")
         sub.status = SubscriptionStatus.REMOVED
-        person.link_version += 1
+        on_other_lists = session.scalar(
+            select(func.count())
+            .select_from(Subscription)
+            .where(
+                Subscription.person_id == person.id,
+                Subscription.list_id != mailing_list.id,
+                Subscription.status.in_(
+                    [
+                        SubscriptionStatus.ACTIVE,
+                        SubscriptionStatus.PENDING,
+                        SubscriptionStatus.BOUNCING,
+                    ]
+                ),
+            )
+        )
+        if not on_other_lists:
+            person.link_version += 1  # every link they were sent stops working
+        # On other lists too, only this list's links stop: its meetings and calls for
+        # volunteers refuse someone removed from it (another list's links are not its to end).
         session.flush()
         audit.record(
             session,

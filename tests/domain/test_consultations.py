@@ -181,3 +181,43 @@ def test_anonymous_answers_are_stored_in_the_order_of_their_random_ids_not_of_ar
     with database.engine.connect() as conn:
         stored = [row.id for row in conn.exec_driver_sql(physical)]
     assert len(stored) == len(senders) and stored == sorted(stored)
+
+
+def test_someone_taken_off_a_list_cannot_volunteer_by_its_links_though_on_another_list(
+    database: TestDatabase, services: Services
+) -> None:
+    from mailer.domain.consultations import (
+        RoleSpec,
+        create_consultation,
+        send_consultation,
+        volunteer_by_link,
+    )
+    from mailer.domain.errors import InvalidLink
+    from mailer.domain.lists import remove_member
+    from mailer.domain.models import ConsultationKind, Person
+
+    make_list(database.sessions)
+    make_list(database.sessions, slug="allies", name="Allies")
+    with database.sessions() as s:
+        add_member(s, slug="forum", email="kim@example.org", actor="t")
+        add_member(s, slug="allies", email="kim@example.org", actor="t")
+    with database.sessions() as s:
+        consultation = create_consultation(
+            s,
+            list_slug="forum",
+            title="Helpers",
+            question_markdown="Can you help?",
+            kind=ConsultationKind.VOLUNTEERS,
+            roles=[RoleSpec("Communications")],
+            actor="t",
+        )
+    with database.sessions() as s:
+        send_consultation(s, services, consultation.id, actor="t")
+    with database.sessions() as s, s.begin():
+        person = s.scalars(select(Person).where(Person.email == "kim@example.org")).one()
+        url = services.links.volunteer_url(person, consultation.roles[0].id)
+    with database.sessions() as s:
+        remove_member(s, slug="forum", email="kim@example.org", actor="t")
+    token = url.rsplit("/", 1)[1]
+    with database.sessions() as s, pytest.raises(InvalidLink):
+        volunteer_by_link(s, services, token)

@@ -244,3 +244,31 @@ def test_the_pages_that_list_things_show_only_the_organisers_own_lists(
     admin = HttpClient(web_service.config.service.base_url)
     admin.login("organiser@example.org", ORGANISER_PASSWORD)
     assert "Sneaky" not in admin.get("/panel/news").body
+
+
+def test_sharing_a_member_with_another_list_changes_nothing_of_theirs_there(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    """Someone on both lists: Sam, who runs one, can neither rename them (their name is one for
+    all their lists) nor, by taking them off Sam's list, end the links the other list sent."""
+    make_list(database.sessions)
+    make_organiser(database.sessions)
+    make_organiser(
+        database.sessions, email="sam@example.org", role=OrganiserRole.ORGANISER, lists=("forum",)
+    )
+    things = other_lists_things(database, web_service)
+    with database.sessions() as s:
+        add_member(s, slug="forum", email=THEIR_MEMBER, actor="test")
+        person = s.scalars(select(Person).where(Person.email == THEIR_MEMBER)).one()
+        version = person.link_version
+    page = client.login("sam@example.org", ORGANISER_PASSWORD)
+    token = client.csrf_token(page.body)
+    renamed = client.post(
+        f"/panel/lists/forum/name?email={THEIR_MEMBER}", {"csrf_token": token, "name": "X"}
+    )
+    assert renamed.status == 403
+    client.post("/panel/lists/forum/remove", {"csrf_token": token, "email": THEIR_MEMBER})
+    with database.sessions() as s:
+        person = s.scalars(select(Person).where(Person.email == THEIR_MEMBER)).one()
+        assert person.display_name == "Hidden" and person.link_version == version
+    assert things["meeting_id"]  # the other list's links (same version) still work

@@ -90,9 +90,11 @@ def require_login() -> Any:
 
 
 #: Panel pages that span every list (the audit log, deliveries, a person's data everywhere, the
-#: organisers and new lists): admins only.
+#: organisers and new lists): admins only. A member's name is one for all their lists, so only
+#: an admin corrects it.
 ADMINS_ONLY = frozenset(
     {
+        "panel.list_member_name",
         "panel.audit_log",
         "panel.outbox",
         "panel.people",
