@@ -248,10 +248,13 @@ def _subscription(
     )
 
 
-def list_members(session: Session, slug: str) -> list[Member]:
-    """Every member of the list, past ones included, by address (for the CSV and the CLI)."""
+def list_members(
+    session: Session, slug: str, *, seen_by: Collection[int] | None = None
+) -> list[Member]:
+    """Every member of the list, past ones included, by address (for the CSV and the CLI);
+    ``seen_by``: see :func:`_members`."""
     with read_transaction(session):
-        return _members(session, get_list(session, slug).id, [])
+        return _members(session, get_list(session, slug).id, [], seen_by=seen_by)
 
 
 #: Members shown on one page of the panel's list.
@@ -280,6 +283,7 @@ def find_members(
     status: SubscriptionStatus | None = None,
     page: int = 1,
     per_page: int = MEMBERS_PER_PAGE,
+    seen_by: Collection[int] | None = None,
 ) -> MemberPage:
     """The members whose address or name holds ``search`` (any case; an organisation's domain
     finds its people) and who have ``status``, one page of them by address."""
@@ -309,7 +313,12 @@ def find_members(
         )
         where = paging(total, page, per_page)
         members = _members(
-            session, mailing_list.id, conditions, limit=per_page, offset=where.offset
+            session,
+            mailing_list.id,
+            conditions,
+            limit=per_page,
+            offset=where.offset,
+            seen_by=seen_by,
         )
         return MemberPage(
             members,
@@ -328,7 +337,12 @@ def _members(
     *,
     limit: int | None = None,
     offset: int = 0,
+    seen_by: Collection[int] | None = None,
 ) -> list[Member]:
+    """The list's members with their bounces. ``seen_by``: the lists of the organiser who will
+    see them (None: an admin, every list). A member who is also on a list outside those is
+    shown without their name and bounces: both are theirs on every list, and would tell a
+    plain organiser what another list knows of them."""
     bounces = (
         select(
             BounceEvent.person_id,
@@ -370,8 +384,20 @@ def _members(
             .where(BounceEvent.person_id.in_(shown))
         ).all()
     )
+    shared: set[int] = set()
+    if seen_by is not None and shown:
+        shared = set(
+            session.scalars(
+                select(Subscription.person_id).where(
+                    Subscription.person_id.in_(shown),
+                    Subscription.list_id.not_in(list(seen_by)),
+                )
+            )
+        )
     return [
         Member(email, name, status, since, score or 0, n or 0, last, last_status.get(pid, "") or "")
+        if pid not in shared
+        else Member(email, None, status, since, score or 0)
         for pid, email, name, status, since, score, n, last in rows
     ]
 

@@ -272,3 +272,9 @@ def test_sharing_a_member_with_another_list_changes_nothing_of_theirs_there(
         person = s.scalars(select(Person).where(Person.email == THEIR_MEMBER)).one()
         assert person.display_name == "Hidden" and person.link_version == version
     assert things["meeting_id"]  # the other list's links (same version) still work
+    with database.sessions() as s:
+        add_member(s, slug="forum", email=THEIR_MEMBER, actor="test")  # back on Sam's list
+    page = client.get("/panel/lists/forum").body
+    csv = client.get("/panel/lists/forum/members.csv").body
+    assert THEIR_MEMBER in page and "Hidden" not in page  # the other list's name for them
+    assert THEIR_MEMBER in csv and "Hidden" not in csv

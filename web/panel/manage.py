@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -339,6 +339,7 @@ def list_detail(slug: str) -> Any:
         search=search,
         status=status,
         page=request.args.get("page", 1, type=int) or 1,
+        seen_by=g.visible_lists,
     )
     settings = SettingsForm(
         data={
@@ -440,7 +441,7 @@ def list_import_progress(slug: str, job_id: int) -> Any:
 
 @bp.get("/lists/<slug>/members.csv")
 def list_members_csv(slug: str) -> Any:
-    members = list_members(get_session(), slug)
+    members = list_members(get_session(), slug, seen_by=g.visible_lists)
     return csv_download(members_csv(members), f"{slug}-members.csv")
 
 
