@@ -216,8 +216,8 @@ def offer_place(
     now: datetime | None = None,
 ) -> int | None:
     """Hold an in-person place for a waiting person until ``reply_by`` (adding one if none is
-    free), and email them their links to accept it or say they can't come. Returns the
-    in-person places after."""
+    free), or hold theirs longer, and email them their links to accept it or say they can't
+    come. Returns the in-person places after."""
     now = now or utcnow()
     with transaction(session):
         meeting, rsvp = _waiting(session, meeting_id, person_id)
@@ -230,9 +230,13 @@ def offer_place(
                 + ("replies close." if latest == meeting.rsvp_deadline else "the meeting starts."),
                 field="reply_by",
             )
-        if rsvp.offered_until is not None:
-            raise InvalidInput("A place is already held for them.")
-        _make_room(session, meeting, rsvp)
+        if rsvp.offered_until is not None and reply_by <= rsvp.offered_until:
+            raise InvalidInput(
+                "A place is already held for them until then: choose a later time to hold it "
+                "longer.",
+                field="reply_by",
+            )
+        _make_room(session, meeting, rsvp)  # their own held place is theirs: none is added
         rsvp.offered_until = reply_by
         person = session.get_one(Person, person_id)
         audit.record(

@@ -318,3 +318,23 @@ def test_replying_yes_to_the_email_takes_the_held_place(
         inbound_id = store_inbound(s, mail_from=SAM, rcpt_to=["forum@lists.test"], raw=raw)
     process_inbound(database.sessions, services, inbound_id)
     assert in_person(database, full.id) == [PAT, SAM]
+
+
+def test_a_held_place_can_be_held_longer_but_not_shorter(
+    database: TestDatabase, services: Services, full: Meeting
+) -> None:
+    sam = person_id(database, SAM)
+    first = utcnow() + timedelta(days=1)
+    with database.sessions() as s:
+        offer_place(s, services, full.id, sam, reply_by=first, actor="t")
+    with database.sessions() as s, pytest.raises(InvalidInput, match="choose a later time"):
+        offer_place(s, services, full.id, sam, reply_by=first - timedelta(hours=2), actor="t")
+    with database.sessions() as s:
+        assert (
+            offer_place(s, services, full.id, sam, reply_by=first + timedelta(days=1), actor="t")
+            == 2
+        )
+    with database.sessions() as s:
+        [held] = [p for p in waiting_list(s, full.id) if p.offered_until is not None]
+    assert held.email == SAM and held.offered_until > first
+    assert [m.kind for m in mail_to(database, SAM)].count("waitlist_offer") == 2

@@ -146,3 +146,24 @@ def test_taking_someone_off_is_a_warning_then_they_are_told(
     assert last_mail(database, "ben@example.org").kind == "waitlist_removed"
     gone = client.get(f"/panel/meetings/{meeting.id}/waitlist/{ben}/remove")
     assert gone.status == 404
+
+
+def test_a_held_place_is_held_longer_from_its_own_page(
+    client: HttpClient, web_service: RunningService, database: TestDatabase
+) -> None:
+    meeting = full_meeting(database, web_service)
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    ben = person_id(database, "ben@example.org")
+    url = f"/panel/meetings/{meeting.id}/waitlist/{ben}/offer"
+    assert meeting.rsvp_deadline is not None
+    first = (meeting.rsvp_deadline - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    page = client.get(url)
+    client.post(url, {"csrf_token": client.csrf_token(page.body), "reply_by": first})
+    again = client.get(url)
+    assert "Hold the place longer for ben@example.org" in again.body
+    assert "stays theirs; none is added" in again.body
+    later = (meeting.rsvp_deadline - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    done = client.post(url, {"csrf_token": client.csrf_token(again.body), "reply_by": later})
+    assert "A place is held for ben@example.org until" in html.unescape(done.body)
+    with database.sessions() as s:
+        assert s.get(Meeting, meeting.id).capacity == 2  # one place added, once

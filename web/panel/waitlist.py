@@ -15,6 +15,7 @@ from mailer.domain.waitlist import (
     offer_place,
     place_for_one_plan,
     take_off_waiting_list,
+    waiting_list,
 )
 from mailer.rendering import format_when
 from web.db import get_services, get_session
@@ -144,11 +145,18 @@ def waitlist_offer(meeting_id: int, person_id: int) -> Any:
                 f"{format_when(reply_by, meeting.timezone)}, and they have been emailed."
             )
             return redirect(_back(meeting_id))
+    held_until = next(
+        (p.offered_until for p in waiting_list(session, meeting_id) if p.person_id == person_id),
+        None,
+    )
     return render_template(
         "panel/waitlist_offer.html",
         form=form,
         meeting=meeting,
         plan=plan,
-        places_words=_places_words(plan.capacity, plan.capacity_after),
+        held_until=held_until,
+        places_words="The place held for them stays theirs; none is added."
+        if held_until
+        else _places_words(plan.capacity, plan.capacity_after),
         back=_back(meeting_id),
     ), 400 if form.errors else 200
