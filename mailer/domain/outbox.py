@@ -189,6 +189,7 @@ RECORD_NOTICES = frozenset(
         "registration_reply",
         "rsvp_confirmation",
         "rsvp_refused",
+        "waitlist_moved",
         "waitlist_offer",
         "waitlist_promoted",
         "waitlist_removed",

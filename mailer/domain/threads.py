@@ -50,6 +50,7 @@ _ANSWERING_BY_KIND = {
     "waitlist_promoted": Answering.CONFIRMATION,
     "waitlist_offer": Answering.OFFER,
     "waitlist_removed": Answering.CONFIRMATION,
+    "waitlist_moved": Answering.CONFIRMATION,
     "meeting_updated": Answering.UPDATE,
     "meeting_cancelled": Answering.CANCELLATION,
     "news": Answering.NEWS,

@@ -97,9 +97,18 @@ def _waiting(session: Session, meeting_id: int, person_id: int) -> tuple[Meeting
     return meeting, rsvp
 
 
-def move_in_line(session: Session, meeting_id: int, person_id: int, *, up: bool, actor: str) -> int:
+def move_in_line(
+    session: Session,
+    services: Services,
+    meeting_id: int,
+    person_id: int,
+    *,
+    up: bool,
+    actor: str,
+) -> int:
     """Swap a waiting person with the one ahead (``up``) or behind; returns their new position.
-    The line is ordered by when each asked, so the two exchange those times."""
+    The line is ordered by when each asked, so the two exchange those times; the one who goes
+    back a place is told their new number."""
     with transaction(session):
         meeting, rsvp = _waiting(session, meeting_id, person_id)
         line = _in_line(session, meeting)
@@ -112,6 +121,21 @@ def move_in_line(session: Session, meeting_id: int, person_id: int, *, up: bool,
         _untie(line)
         other = line[other_index]
         rsvp.waitlisted_at, other.waitlisted_at = other.waitlisted_at, rsvp.waitlisted_at
+        # Whoever goes back a place was told a number that is no longer true: they are told.
+        behind, position = (other, index + 1) if up else (rsvp, other_index + 1)
+        person = session.get_one(Person, behind.person_id)
+        enqueue(
+            session,
+            services,
+            kind="waitlist_moved",
+            person=person,
+            sender=list_envelope(services, meeting.mailing_list),
+            context={
+                "meeting": meeting,
+                "position": position,
+                "links": services.links.rsvp_urls(person, meeting),
+            },
+        )
         audit.record(
             session,
             actor=actor,

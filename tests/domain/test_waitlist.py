@@ -103,7 +103,7 @@ def capacity(database: TestDatabase, meeting_id: int) -> int | None:
 
 
 def test_moving_up_and_down_changes_places_in_line_even_among_equal_times(
-    database: TestDatabase, full: Meeting
+    database: TestDatabase, services: Services, full: Meeting
 ) -> None:
     with database.sessions() as s, s.begin():  # three who asked in the same instant
         s.execute(
@@ -114,22 +114,30 @@ def test_moving_up_and_down_changes_places_in_line_even_among_equal_times(
     before = line(database, full.id)
     assert before == sorted(before, key=[JO, SAM, ALEX].index)  # then in line by who came first
     with database.sessions() as s:
-        assert move_in_line(s, full.id, person_id(database, ALEX), up=True, actor="test") == 2
+        assert (
+            move_in_line(s, services, full.id, person_id(database, ALEX), up=True, actor="test")
+            == 2
+        )
     assert line(database, full.id) == [JO, ALEX, SAM]
+    moved = mail_to(database, SAM)[-1]  # Sam went back a place, and is told the new number
+    assert moved.kind == "waitlist_moved" and "you are now number 3 in line" in moved.body_text
+    assert mail_to(database, ALEX)[-1].kind != "waitlist_moved"  # good news needs no email
     with database.sessions() as s:
-        assert move_in_line(s, full.id, person_id(database, JO), up=False, actor="test") == 2
+        assert (
+            move_in_line(s, services, full.id, person_id(database, JO), up=False, actor="test") == 2
+        )
     assert line(database, full.id) == [ALEX, JO, SAM]
     with database.sessions() as s, pytest.raises(InvalidInput, match="already first"):
-        move_in_line(s, full.id, person_id(database, ALEX), up=True, actor="test")
+        move_in_line(s, services, full.id, person_id(database, ALEX), up=True, actor="test")
     with database.sessions() as s, pytest.raises(InvalidInput, match="already last"):
-        move_in_line(s, full.id, person_id(database, SAM), up=False, actor="test")
+        move_in_line(s, services, full.id, person_id(database, SAM), up=False, actor="test")
 
 
 def test_the_first_in_line_after_a_move_is_the_one_a_free_place_goes_to(
     database: TestDatabase, services: Services, full: Meeting
 ) -> None:
     with database.sessions() as s:
-        move_in_line(s, full.id, person_id(database, SAM), up=True, actor="test")
+        move_in_line(s, services, full.id, person_id(database, SAM), up=True, actor="test")
     answer(database, services, full.id, PAT, RsvpResponse.DECLINED, None)
     assert in_person(database, full.id) == [SAM]
     assert line(database, full.id) == [JO, ALEX]

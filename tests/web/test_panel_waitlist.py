@@ -69,7 +69,7 @@ def test_the_meeting_page_shows_the_line_and_moves_people_in_it(
         f"/panel/meetings/{meeting.id}/waitlist/{cat}/up",
         {"csrf_token": client.csrf_token(page.body)},
     )
-    assert "Moved up: now number 1 in line." in moved.body
+    assert "Moved up: now number 1 in line." in moved.body and "emailed" in moved.body
     assert order(moved.body) == ["cat@example.org", "ben@example.org"]
     forged = client.post(f"/panel/meetings/{meeting.id}/waitlist/{cat}/down", {})
     assert forged.status == 400  # no CSRF token, nothing moved

@@ -38,8 +38,10 @@ def _places_words(capacity: int | None, after: int | None) -> str:
 @bp.post("/meetings/<int:meeting_id>/waitlist/<int:person_id>/up")
 def waitlist_up(meeting_id: int, person_id: int) -> Any:
     return run_action(
-        lambda: move_in_line(get_session(), meeting_id, person_id, up=True, actor=current_actor()),
-        "Moved up: now number {result} in line.",
+        lambda: move_in_line(
+            get_session(), get_services(), meeting_id, person_id, up=True, actor=current_actor()
+        ),
+        "Moved up: now number {result} in line. The person now behind them has been emailed.",
         _back(meeting_id),
     )
 
@@ -47,8 +49,10 @@ def waitlist_up(meeting_id: int, person_id: int) -> Any:
 @bp.post("/meetings/<int:meeting_id>/waitlist/<int:person_id>/down")
 def waitlist_down(meeting_id: int, person_id: int) -> Any:
     return run_action(
-        lambda: move_in_line(get_session(), meeting_id, person_id, up=False, actor=current_actor()),
-        "Moved down: now number {result} in line.",
+        lambda: move_in_line(
+            get_session(), get_services(), meeting_id, person_id, up=False, actor=current_actor()
+        ),
+        "Moved down: now number {result} in line, and emailed their new place.",
         _back(meeting_id),
     )
 
