@@ -496,15 +496,36 @@ def offer_free_places(session: Session, services: Services, meeting: Meeting) ->
             target=f"meeting:{meeting.id}",
             person=rsvp.person_id,
         )
-        enqueue(
-            session,
-            services,
-            kind="waitlist_promoted",
-            person=person,
-            sender=list_envelope(services, meeting.mailing_list),
-            context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting)},
-        )
-        catch_up(session, services, meeting, person, rsvp)
+        tell_place_given(session, services, meeting, person, rsvp)
+
+
+def tell_waiting(
+    session: Session,
+    services: Services,
+    meeting: Meeting,
+    person: Person,
+    kind: str,
+    **context: object,
+) -> None:
+    """Within the caller's transaction: one of the waiting list's emails (``kind``) to a person,
+    from the meeting's list, with their links to answer."""
+    enqueue(
+        session,
+        services,
+        kind=kind,
+        person=person,
+        sender=list_envelope(services, meeting.mailing_list),
+        context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting), **context},
+    )
+
+
+def tell_place_given(
+    session: Session, services: Services, meeting: Meeting, person: Person, rsvp: Rsvp
+) -> None:
+    """Within the caller's transaction: the person now has an in-person place; they are told,
+    with the agenda or reminder at once if those have gone."""
+    tell_waiting(session, services, meeting, person, "waitlist_promoted")
+    catch_up(session, services, meeting, person, rsvp)
 
 
 def _clean_access_needs(text: str | None) -> str | None:

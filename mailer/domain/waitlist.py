@@ -30,9 +30,7 @@ from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.meetings import lock_meeting
 from mailer.domain.models import Meeting, MeetingStatus, Person, Rsvp, utcnow
-from mailer.domain.outbox import enqueue, list_envelope
-from mailer.domain.rsvp import offer_free_places, places_held
-from mailer.domain.schedules import catch_up
+from mailer.domain.rsvp import offer_free_places, places_held, tell_place_given, tell_waiting
 from mailer.domain.services import Services
 
 #: An offer gives the person at least this long to answer.
@@ -124,18 +122,7 @@ def move_in_line(
         # Whoever goes back a place was told a number that is no longer true: they are told.
         behind, position = (other, index + 1) if up else (rsvp, other_index + 1)
         person = session.get_one(Person, behind.person_id)
-        enqueue(
-            session,
-            services,
-            kind="waitlist_moved",
-            person=person,
-            sender=list_envelope(services, meeting.mailing_list),
-            context={
-                "meeting": meeting,
-                "position": position,
-                "links": services.links.rsvp_urls(person, meeting),
-            },
-        )
+        tell_waiting(session, services, meeting, person, "waitlist_moved", position=position)
         audit.record(
             session,
             actor=actor,
@@ -217,15 +204,7 @@ def give_place(
             person=person_id,
             capacity=meeting.capacity,
         )
-        enqueue(
-            session,
-            services,
-            kind="waitlist_promoted",
-            person=person,
-            sender=list_envelope(services, meeting.mailing_list),
-            context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting)},
-        )
-        catch_up(session, services, meeting, person, rsvp)
+        tell_place_given(session, services, meeting, person, rsvp)
         return meeting.capacity
 
 
@@ -272,18 +251,7 @@ def offer_place(
             until=reply_by.isoformat(),
             capacity=meeting.capacity,
         )
-        enqueue(
-            session,
-            services,
-            kind="waitlist_offer",
-            person=person,
-            sender=list_envelope(services, meeting.mailing_list),
-            context={
-                "meeting": meeting,
-                "reply_by": reply_by,
-                "links": services.links.rsvp_urls(person, meeting),
-            },
-        )
+        tell_waiting(session, services, meeting, person, "waitlist_offer", reply_by=reply_by)
         return meeting.capacity
 
 
@@ -317,18 +285,14 @@ def _withdraw(
         target=f"meeting:{meeting.id}",
         person=person.id,
     )
-    enqueue(
+    tell_waiting(
         session,
         services,
-        kind="waitlist_removed",
-        person=person,
-        sender=list_envelope(services, meeting.mailing_list),
-        context={
-            "meeting": meeting,
-            "lapsed": lapsed,
-            "offered_until": offered_until,
-            "links": services.links.rsvp_urls(person, meeting),
-        },
+        meeting,
+        person,
+        "waitlist_removed",
+        lapsed=lapsed,
+        offered_until=offered_until,
     )
     offer_free_places(session, services, meeting)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mailbox
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -266,34 +267,40 @@ def _dev_maildir() -> mailbox.Maildir:
     return mailbox.Maildir(config.maildir_path, create=True)
 
 
-def _may_see_mail(msg: EmailMessage) -> bool:
-    """Whether the organiser may see a sent message: an admin every one, a plain organiser those
+def _mail_seen_by_organiser() -> Callable[[EmailMessage], bool]:
+    """Which sent messages the organiser may see: an admin every one, a plain organiser those
     of the lists they run, known by the List-Id a list message carries or by the list address
-    it comes from (confirmations and replies come from the list's own address)."""
+    it comes from (confirmations and replies come from the list's own address). Their lists
+    are read once, for all the messages asked about."""
     if g.visible_lists is None:
-        return True
+        return lambda _msg: True
     domain = get_config().mail.domain
     slugs = {each.slug for each in all_lists(get_session(), g.visible_lists)}
-    list_id = str(msg.get("List-Id", ""))
-    if any(list_id.endswith(f"<{slug}.{domain}>") for slug in slugs):
-        return True
-    try:
-        sender = split_recipient(parseaddr(str(msg.get("From", "")))[1], domain)
-    except ValueError:  # not one of our addresses (NotOurDomain is one), or no address at all
-        return False
-    return sender.list_slug in slugs
+
+    def may_see(msg: EmailMessage) -> bool:
+        list_id = str(msg.get("List-Id", ""))
+        if any(list_id.endswith(f"<{slug}.{domain}>") for slug in slugs):
+            return True
+        try:
+            sender = split_recipient(parseaddr(str(msg.get("From", "")))[1], domain)
+        except ValueError:  # not one of our addresses (NotOurDomain is one), or no address
+            return False
+        return sender.list_slug in slugs
+
+    return may_see
 
 
 @bp.get("/mailbox")
 def dev_mailbox() -> Any:
     box = _dev_maildir()
+    may_see = _mail_seen_by_organiser()
     items: list[dict[str, Any]] = []
     for key in box.iterkeys():
         try:
             msg = message_from_bytes(box.get_bytes(key), policy=policy.default)
         except (KeyError, OSError):
             continue
-        if not _may_see_mail(msg):
+        if not may_see(msg):
             continue
         items.append(
             {
@@ -324,7 +331,7 @@ def _dev_message(key: str) -> EmailMessage:
         abort(404)
     message = message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
-    if not _may_see_mail(message):
+    if not _mail_seen_by_organiser()(message):
         raise NotYourList()
     return message
 
