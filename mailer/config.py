@@ -108,6 +108,9 @@ class WebConfig:
     #: /metrics answers requests from this machine, and others that bring this token
     #: (``Authorization: Bearer <token>``); empty: this machine only.
     metrics_token: str = ""
+    #: Admins log in with a code from an authenticator app as well as their password (any
+    #: organiser may choose to); an admin without one sets it up before anything else.
+    admins_need_second_step: bool = False
 
 
 @dataclass(frozen=True)

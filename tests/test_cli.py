@@ -69,6 +69,7 @@ COMMANDS = [
     "person erase",
     "organiser create",
     "organiser reset-password",
+    "organiser turn-off-code",
 ]
 
 
@@ -571,3 +572,29 @@ def test_a_plain_organiser_is_created_for_the_lists_named(
     with database.sessions() as s:
         sam = s.scalars(select(Organiser).where(Organiser.email == "sam@example.org")).one()
         assert organiser_lists(s, sam.id) == ["forum"]
+
+
+def test_an_organiser_who_lost_their_phone_has_the_code_turned_off(
+    cli_env: Path, database: TestDatabase
+) -> None:
+    from datetime import UTC, datetime
+
+    import pyotp
+
+    from mailer.domain import second_step
+    from mailer.domain.models import Organiser
+
+    run("init", "--admin-email", "chair@example.org")
+    secret, now = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", datetime(2027, 3, 11, 9, 30, tzinfo=UTC)
+    with database.sessions() as s:
+        chair = s.scalars(select(Organiser)).one()
+    with database.sessions() as s:
+        second_step.turn_on(s, chair.id, secret=secret, code=pyotp.TOTP(secret).at(now), now=now)
+    code, out, _ = run("organiser", "turn-off-code", "Chair@Example.org")
+    assert code == 0 and out == "Logging in no longer asks chair@example.org for a code.\n"
+    with database.sessions() as s:
+        assert s.get(Organiser, chair.id).totp_secret is None
+    code, _, err = run("organiser", "turn-off-code", "chair@example.org")
+    assert code == 1 and "does not ask them for a code" in err
+    code, _, err = run("organiser", "turn-off-code", "nobody@example.org")
+    assert code == 1 and "No organiser has the address nobody@example.org" in err

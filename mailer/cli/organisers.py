@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mailer.cli.context import pass_session
+from mailer.cli.context import pass_services, pass_session
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from mailer.domain.services import Services
 
 
 @click.group("organiser", subcommand_metavar="ACTION [ARGS]...")
@@ -61,3 +63,23 @@ def reset_password(session: Session, email: str) -> None:
     password = generate_password()
     set_password(session, email=email, password=password, actor="cli")
     click.echo(f"New password for {email} (shown once): {password}")
+
+
+@organisers.command("turn-off-code")
+@click.argument("email")
+@pass_services
+@pass_session
+def turn_off_code(services: Services, session: Session, email: str) -> None:
+    """Stop asking an organiser for a code from their authenticator app (a lost phone): they log
+    in with the password alone, and are logged out everywhere."""
+    from mailer.domain.organisers import organiser_id_for
+    from mailer.domain.second_step import turn_off
+
+    organiser = turn_off(
+        session,
+        services,
+        organiser_id_for(session, email),
+        actor_id=None,
+        now=services.clock(),
+    )
+    click.echo(f"Logging in no longer asks {organiser.email} for a code.")

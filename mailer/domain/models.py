@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Enum,
     ForeignKey,
@@ -558,6 +559,11 @@ class Organiser(Base):
     #: Every panel session carries the number it was opened with; raising it (log out, a new
     #: password, disabling, "log out everywhere") ends every session at once.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The shared secret of their authenticator app (base32), when logging in asks for a code
+    #: as well as the password (see :mod:`mailer.domain.second_step`).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: The time step of the last code accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     #: The lists a plain organiser runs (an admin runs every list, whatever this holds).
     lists: Mapped[list[MailingList]] = relationship(

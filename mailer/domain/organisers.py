@@ -105,6 +105,17 @@ def set_password(session: Session, *, email: str, password: str, actor: str) -> 
         )
 
 
+def organiser_id_for(session: Session, email: str) -> int:
+    """The id of the organiser who logs in with this address, or NotFound."""
+    with read_transaction(session):
+        found = session.scalar(
+            select(Organiser.id).where(Organiser.email == normalise_email(email))
+        )
+    if found is None:
+        raise NotFound(f"No organiser has the address {email}.")
+    return found
+
+
 def count_organisers(session: Session) -> int:
     with read_transaction(session):
         return session.scalar(select(func.count()).select_from(Organiser)) or 0
@@ -246,6 +257,8 @@ class OrganiserRow:
     disabled: bool
     #: Invited and has not yet chosen a password.
     invited: bool
+    #: Logging in asks them for a code from an authenticator app as well.
+    second_step: bool
 
 
 def all_organisers(session: Session) -> list[OrganiserRow]:
@@ -263,6 +276,7 @@ def all_organisers(session: Session) -> list[OrganiserRow]:
                 o.last_login_at,
                 o.disabled_at is not None,
                 o.password_hash.startswith(_INVITED),
+                o.totp_secret is not None,
             )
             for o in organisers
         ]

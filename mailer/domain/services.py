@@ -3,11 +3,13 @@ email rendering. Built once per process from the configuration."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from mailer.config import Config, effective_secret_key
 from mailer.domain.links import LinkSigner
+from mailer.domain.models import utcnow
 from mailer.rendering import EmailRenderer
 
 
@@ -16,6 +18,8 @@ class Services:
     config: Config
     links: LinkSigner
     emails: EmailRenderer
+    #: What time it is, for rules a person meets at a moment (a login code); tests fix it.
+    clock: Callable[[], datetime] = utcnow
 
     def list_address(self, slug: str) -> str:
         return self.config.addresses.list_address(slug)

@@ -146,6 +146,8 @@ def test_no_serious_or_critical_violations(
         f"/panel/news/{news.id}/send",
         "/panel/lists/forum/remove?email=ana@example.org",
         "/panel/account",
+        "/panel/account/second-step",
+        "/panel/account/second-step/off",
         "/panel/organisers",
         "/panel/organisers/invite",
         f"/panel/organisers/{organiser.id}",

@@ -11,14 +11,16 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from mailer.domain import second_step
 from mailer.domain.access import may_see, names_a_list_thing, owning_list
 from mailer.domain.errors import AuthenticationFailed, NotFound
 from mailer.domain.models import Organiser, OrganiserRole
 from mailer.domain.organisers import (
     MIN_PASSWORD_LENGTH,
+    TooManyAttempts,
     authenticate,
     end_sessions,
     get_organiser,
@@ -26,7 +28,7 @@ from mailer.domain.organisers import (
     password_link_organiser,
     set_password_from_link,
 )
-from web.db import get_services, get_session
+from web.db import get_config, get_services, get_session
 from web.errors import AdminsOnly, NotYourList
 
 bp = Blueprint("auth", __name__)
@@ -66,7 +68,8 @@ def signed_in_organiser() -> Organiser | None:
         or not isinstance(began, int | float)
         or time.time() - began > SESSION_MAX_AGE.total_seconds()
     ):
-        session.clear()
+        if organiser_id is not None:  # (a password awaiting its code is kept)
+            session.clear()
         return None
     g.organiser = organiser
     return organiser
@@ -82,10 +85,23 @@ def start_session(organiser: Organiser) -> None:
     session.permanent = True
 
 
+#: The pages an admin who must use a code, and has none yet, can open: setting it up.
+SECOND_STEP_SETUP = frozenset({"panel.second_step_setup"})
+
+
 def require_login() -> Any:
-    """The panel's ``before_request``: without a signed-in organiser, log in, then come back."""
-    if signed_in_organiser() is None:
+    """The panel's ``before_request``: without a signed-in organiser, log in, then come back.
+    An admin who must log in with a code (``[web] admins_need_second_step``) and has no app set
+    up yet sets one up before anything else."""
+    organiser = signed_in_organiser()
+    if organiser is None:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if (
+        second_step.required_for(get_config(), organiser)
+        and not organiser.totp_secret
+        and request.endpoint not in SECOND_STEP_SETUP
+    ):
+        return redirect(url_for("panel.second_step_setup"))
     return None
 
 
@@ -179,10 +195,80 @@ def login() -> Any:
         except AuthenticationFailed as exc:
             error = str(exc)
         else:
+            if organiser.totp_secret:
+                await_code(organiser)
+                return redirect(url_for("auth.login_code", next=request.args.get("next")))
             start_session(organiser)
             return redirect(_safe_next(request.args.get("next")))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, error=error), status
+
+
+def await_code(organiser: Organiser) -> None:
+    """The password was right, and logging in asks this organiser for a code too: the session
+    remembers whose code it waits for (and since when), and opens nothing yet."""
+    session.clear()
+    session["code_for"] = [organiser.id, organiser.session_version, time.time()]
+
+
+def _awaiting_code() -> Organiser | None:
+    """The organiser whose code this session waits for, if their password was given in the last
+    :data:`~mailer.domain.second_step.CODE_WITHIN` and nothing has changed since."""
+    pending = session.get("code_for")
+    if not (isinstance(pending, list) and len(pending) == 3):
+        return None
+    organiser_id, version, since = pending
+    organiser = (
+        get_organiser(get_session(), organiser_id) if isinstance(organiser_id, int) else None
+    )
+    if (
+        organiser is None
+        or organiser.session_version != version
+        or not isinstance(since, int | float)
+        or time.time() - since > second_step.CODE_WITHIN.total_seconds()
+    ):
+        return None
+    return organiser
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[DataRequired("Enter the 6-digit code your app shows"), Length(max=20)],
+        description="The 6 digits your app shows now for this panel.",
+    )
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code() -> Any:
+    """The second step of logging in, for an organiser who has turned it on."""
+    organiser = _awaiting_code()
+    if organiser is None:
+        session.pop("code_for", None)
+        flash("Log in again: the code is asked for in the 5 minutes after the password.")
+        return redirect(url_for("auth.login", next=request.args.get("next")))
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            organiser = second_step.check_code(
+                get_session(),
+                get_services(),
+                organiser.id,
+                form.code.data or "",
+                now=get_services().clock(),
+            )
+        except TooManyAttempts as exc:
+            session.clear()
+            flash(str(exc))
+            return redirect(url_for("auth.login"))
+        except AuthenticationFailed as exc:
+            error = str(exc)
+        else:
+            start_session(organiser)
+            return redirect(_safe_next(request.args.get("next")))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/login_code.html", form=form, error=error), status
 
 
 class SetPasswordForm(FlaskForm):

@@ -16,7 +16,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from mailer.domain import audit
+from mailer.domain import audit, second_step
 from mailer.domain.attachments import add_attachment, list_attachments
 from mailer.domain.health import delivery_health
 from mailer.domain.icalendar_invites import calendar_summary
@@ -406,7 +406,11 @@ def account() -> Any:
             }[choice]
         )
         return redirect(url_for("panel.account"))
-    return render_template("panel/account.html", form=form), 400 if form.errors else 200
+    return render_template(
+        "panel/account.html",
+        form=form,
+        second_step_required=second_step.required_for(get_config(), g.organiser),
+    ), 400 if form.errors else 200
 
 
 @bp.post("/account/logout-everywhere")
@@ -445,6 +449,7 @@ def outbox() -> Any:
 # The views of the other areas register themselves on ``bp`` when imported (Flask's pattern for a
 # blueprint split over modules: they import ``bp`` from here, so they come after it).
 from web.panel import consultations as _consultations  # noqa: E402,F401  (registers the consultation views)
+from web.panel import login_codes as _login_codes  # noqa: E402,F401  (logging in with a code)
 from web.panel import manage as _manage  # noqa: E402,F401  (registers the list and meeting forms)
 from web.panel import meeting_emails as _meeting_emails  # noqa: E402,F401  (agenda and email previews)
 from web.panel import news as _news  # noqa: E402,F401  (registers the news views on this blueprint)
