@@ -19,8 +19,10 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
     TemplateNotFound,
+    pass_context,
     select_autoescape,
 )
+from jinja2.runtime import Context
 
 from mailer.domain.formatted_text import paragraphs_to_html, text_to_html
 
@@ -69,11 +71,24 @@ def first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+@pass_context
+def answer_now(context: Context) -> str:
+    """The person's answer as the email being written knows it (its ``waitlisted``,
+    ``response`` and ``mode``): "waiting" (for an in-person place), "decline", "in-person",
+    "remote", or "" when it knows none. Their links then offer only a change of answer."""
+    if context.get("waitlisted"):
+        return "waiting"
+    if context.get("response") == "declined":
+        return "decline"
+    return {"in_person": "in-person", "remote": "remote"}.get(str(context.get("mode")), "")
+
+
 def add_filters(env: Environment) -> None:
     env.filters["when"] = format_when
     env.filters["counted"] = counted
     env.filters["first_upper"] = first_upper
     env.globals["time_range"] = format_time_range
+    env.globals["answer_now"] = answer_now
 
 
 #: Where a footer says that the links above are personal; see ``EmailRenderer.render``.

@@ -129,10 +129,12 @@ def test_one_member_from_please_register_me_to_the_cancellation(
             assert reply.message["Subject"] == "Re: Forum"  # in the thread Jo started
             assert "on the waiting list" in text and "you are registered" not in text.lower()
             assert "will be emailed to you" not in text and VENUE not in text
-            in_person_link = re.search(r"(http://\S+/in-person)\s", text).group(1)
+            # Waiting already for a place in person, Jo is offered only a change of answer.
+            assert "/in-person" not in text and "off the waiting list" in text
+            remote_link = re.search(r"(http://\S+/remote)\s", text).group(1)
 
             # 2. The link, opened by anyone it was forwarded to, shows nothing of Jo.
-            page = HttpClient(base_url).get(in_person_link)
+            page = HttpClient(base_url).get(remote_link)
             assert page.status == 200 and "Leaders of Networks Forum" in page.body
             for private in ("Jo Bloggs", "Hello Jo", JO, "waiting list", "Your current answer"):
                 assert private not in page.body

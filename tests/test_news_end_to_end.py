@@ -136,6 +136,9 @@ def test_unsubscribe_page_button_and_rejoin(database: TestDatabase, tmp_path: Pa
         assert status_of(database, "ana@example.org") is SubscriptionStatus.ACTIVE
         done = client.post(url, {"List-Unsubscribe": "One-Click"})
         assert "You have unsubscribed" in done.body
+        # No promise of silence it cannot keep: an answer to a meeting to come stands.
+        assert "no more emails" not in done.body and "no more emails" not in page.body
+        assert "that answer stands, and we will still email you about that meeting" in done.body
         assert status_of(database, "ana@example.org") is SubscriptionStatus.UNSUBSCRIBED
         assert (
             client.post(url + "/rejoin", {}).status == 400

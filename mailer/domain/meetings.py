@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.db import read_transaction, transaction
@@ -29,6 +29,29 @@ from mailer.domain.models import (
     utcnow,
 )
 from mailer.domain.places import Status, status_of
+
+
+def places_held(session: Session, meeting_id: int, *, besides: int | None = None) -> int:
+    """In-person places held at the meeting, not counting ``besides``'s (a person id): those
+    given, and those an organiser holds for someone waiting until they reply."""
+    query = (
+        select(func.count())
+        .select_from(Rsvp)
+        .where(
+            Rsvp.meeting_id == meeting_id,
+            Rsvp.response == RsvpResponse.ATTENDING,
+            Rsvp.mode == AttendanceMode.IN_PERSON,
+            Rsvp.waitlisted_at.is_(None) | Rsvp.offered_until.is_not(None),
+        )
+    )
+    if besides is not None:
+        query = query.where(Rsvp.person_id != besides)
+    return session.scalar(query) or 0
+
+
+def in_person_full(session: Session, meeting: Meeting) -> bool:
+    """Whether someone asking now for an in-person place would go on the waiting list."""
+    return meeting.capacity is not None and places_held(session, meeting.id) >= meeting.capacity
 
 
 def parse_local_datetime(value: str | datetime, zone: str, field: str) -> datetime:

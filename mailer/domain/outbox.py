@@ -154,6 +154,7 @@ def reply_from_list(
     mailing_list: MailingList,
     thread: ReplyThread | None,
     context: dict[str, Any],
+    calendar: str | None = None,
 ) -> str:
     """An automatic answer from a list to the message that asked for it: from the list's address,
     threaded under that message, and marked ``Auto-Submitted: auto-replied`` (see
@@ -176,6 +177,7 @@ def reply_from_list(
         reply_to=thread,
         auto_reply=True,
         subject=f"Your message to {mailing_list.name}" if stranger else None,
+        calendar=calendar,
     )
 
 

@@ -28,7 +28,7 @@ from mailer.domain.errors import (
 )
 from mailer.domain.links import RSVP_CHOICES, RsvpChoice, RsvpClaim
 from mailer.domain.lists import get_list
-from mailer.domain.meetings import lock_meeting, meeting_asked_about
+from mailer.domain.meetings import in_person_full, lock_meeting, meeting_asked_about, places_held
 from mailer.domain.models import (
     AttendanceMode,
     MailingList,
@@ -65,7 +65,7 @@ from mailer.domain.places import (
     status_of,
     status_words,
 )
-from mailer.domain.schedules import catch_up
+from mailer.domain.schedules import calendar_entry, catch_up
 from mailer.domain.services import Services
 from mailer.rendering import counted, format_when
 
@@ -280,7 +280,11 @@ def _record(
                 "question": question,
                 "member": member,
                 "join_address": services.config.addresses.join_address(meeting.mailing_list.slug),
+                "in_person_full": mode is None and in_person_full(session, meeting),
             },
+            calendar=calendar_entry(services, meeting, person, waiting=standing.waitlisted)
+            if response is RsvpResponse.ATTENDING
+            else None,
         )
     return RsvpOutcome(
         meeting.id,
@@ -333,24 +337,6 @@ _ANSWER_TO_CHANGE = (
     .with_for_update()
     .execution_options(populate_existing=True)
 )
-
-
-def places_held(session: Session, meeting_id: int, *, besides: int | None = None) -> int:
-    """In-person places held at the meeting, not counting ``besides``'s (a person id): those
-    given, and those an organiser holds for someone waiting until they reply."""
-    query = (
-        select(func.count())
-        .select_from(Rsvp)
-        .where(
-            Rsvp.meeting_id == meeting_id,
-            Rsvp.response == RsvpResponse.ATTENDING,
-            Rsvp.mode == AttendanceMode.IN_PERSON,
-            Rsvp.waitlisted_at.is_(None) | Rsvp.offered_until.is_not(None),
-        )
-    )
-    if besides is not None:
-        query = query.where(Rsvp.person_id != besides)
-    return session.scalar(query) or 0
 
 
 def withdraw_upcoming_answers(
@@ -505,6 +491,7 @@ def tell_waiting(
     meeting: Meeting,
     person: Person,
     kind: str,
+    calendar: str | None = None,
     **context: object,
 ) -> None:
     """Within the caller's transaction: one of the waiting list's emails (``kind``) to a person,
@@ -516,6 +503,7 @@ def tell_waiting(
         person=person,
         sender=list_envelope(services, meeting.mailing_list),
         context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting), **context},
+        calendar=calendar,
     )
 
 
@@ -524,7 +512,15 @@ def tell_place_given(
 ) -> None:
     """Within the caller's transaction: the person now has an in-person place; they are told,
     with the agenda or reminder at once if those have gone."""
-    tell_waiting(session, services, meeting, person, "waitlist_promoted")
+    tell_waiting(
+        session,
+        services,
+        meeting,
+        person,
+        "waitlist_promoted",
+        calendar=calendar_entry(services, meeting, person, waiting=False),
+        mode=AttendanceMode.IN_PERSON.value,
+    )
     catch_up(session, services, meeting, person, rsvp)
 
 
@@ -854,7 +850,9 @@ def register_by_email(
                     "waitlisted": outcome.waitlisted,
                     "waitlist_position": outcome.waitlist_position,
                     "question": question,
+                    "in_person_full": outcome.mode is None and in_person_full(session, meeting),
                 },
+                calendar=calendar_entry(services, meeting, person, waiting=outcome.waitlisted),
             )
         verb = "registered" if outcome.changed else "already registered"
         return EmailRequestOutcome(

@@ -26,6 +26,7 @@ from mailer.domain.icalendar_invites import build_ics
 from mailer.domain.links import RSVP_CHOICES
 from mailer.domain.meetings import (
     clean_location,
+    in_person_full,
     lock_meeting,
     parse_local_datetime,
     refuse_past_start,
@@ -109,6 +110,7 @@ def send_details(
             "meeting": meeting,
             "details": details_for(meeting, rsvp.mode),
             "mode": rsvp.mode.value if rsvp.mode else None,
+            "in_person_full": rsvp.mode is None and in_person_full(session, meeting),
             "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "",
             "agenda_text": markdown_to_text(meeting.agenda),
             "links": services.links.rsvp_urls(person, meeting),
@@ -402,9 +404,11 @@ def update_meeting(
             target=f"meeting:{meeting.id}",
             changed=changed,
         )
+        # A new version of the calendar entry, told or not: whoever gets it later (saying yes
+        # after declining) must not be sent a different meeting under an old version number.
+        meeting.sequence += 1
         if not told:
             return 0
-        meeting.sequence += 1
         address = services.list_address(meeting.mailing_list.slug)
         had_calendar = set(
             session.scalars(
@@ -528,6 +532,22 @@ def _partstat(rsvp: Rsvp | None) -> str:
     if rsvp is None:
         return "NEEDS-ACTION"
     return "TENTATIVE" if rsvp.waitlisted_at is not None else "ACCEPTED"
+
+
+def calendar_entry(services: Services, meeting: Meeting, person: Person, *, waiting: bool) -> str:
+    """The meeting's calendar entry as it stands now, for someone who has just said they are
+    coming (``waiting``: for a place on the waiting list). Every email that confirms it carries
+    one, so that no calendar keeps an older time or place: someone who declined, was told of no
+    change since, and says yes again, has today's entry."""
+    return build_ics(
+        meeting,
+        person=person,
+        organiser_address=services.list_address(meeting.mailing_list.slug),
+        organiser_name=meeting.mailing_list.name,
+        domain=services.config.mail.domain,
+        alarm_minutes=services.config.mail.calendar_alarm_minutes,
+        partstat="TENTATIVE" if waiting else "ACCEPTED",
+    )
 
 
 def _what_people_were_told(meeting: Meeting) -> dict[str, object]:

@@ -19,7 +19,9 @@ from mailer.domain.models import (
     InboundMessage,
     InboundStatus,
     MailingList,
+    Meeting,
     OutboxMessage,
+    Rsvp,
     utcnow,
 )
 from mailer.domain.outbox import (
@@ -42,13 +44,28 @@ def acknowledge_for_triage(
     display_name: str | None,
     thread: ReplyThread,
     reason: str,
+    suggest_registering: bool = True,
 ) -> bool:
-    """Tell the sender a person will read their message; returns whether a reply was queued."""
+    """Tell the sender a person will read their message; returns whether a reply was queued.
+
+    The reply tells how to register only when that may be what they wanted
+    (``suggest_registering``: not when they asked us not to do something) and they have not
+    answered for a meeting of the list still to come."""
     with transaction(session):
         mailing_list = get_list(session, list_slug)
         person = get_or_create_person(session, email, display_name)
         if not may_auto_reply(session, services, person.email):
             return False
+        answered = session.scalar(
+            select(Rsvp.person_id)
+            .join(Meeting, Meeting.id == Rsvp.meeting_id)
+            .where(
+                Rsvp.person_id == person.id,
+                Meeting.list_id == mailing_list.id,
+                Meeting.ends_at > utcnow(),
+            )
+            .limit(1)
+        )
         reply_from_list(
             session,
             services,
@@ -60,6 +77,7 @@ def acknowledge_for_triage(
                 "mailing_list": mailing_list,
                 "reason": reason,
                 "list_address": services.list_address(mailing_list.slug),
+                "registration_hint": suggest_registering and answered is None,
             },
         )
         return True

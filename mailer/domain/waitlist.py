@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from mailer.db import read_transaction, transaction
 from mailer.domain import audit
 from mailer.domain.errors import InvalidInput, NotFound
-from mailer.domain.meetings import lock_meeting
+from mailer.domain.meetings import lock_meeting, places_held
 from mailer.domain.models import Meeting, MeetingStatus, Person, Rsvp, utcnow
-from mailer.domain.rsvp import offer_free_places, places_held, tell_place_given, tell_waiting
+from mailer.domain.rsvp import offer_free_places, tell_place_given, tell_waiting
 from mailer.domain.services import Services
 
 #: An offer gives the person at least this long to answer.

@@ -1371,8 +1371,8 @@ def _understood_from_context(
     ):
         return {IntentKind.REGISTER}  # "I'll take it", to "A place is held for you"
     reply = _short_reply(readings)
-    if reply == "thanks":
-        return "acknowledgement"
+    if reply == "thanks":  # "Thanks. Is there parking?" asks something, which a person answers
+        return "question only" if any(r.question for r in readings) else "acknowledgement"
     if reply == "a way of attending" and not about_meeting:
         return "a way of attending alone, not in answer to an invitation"
     if reply and not about_meeting:

@@ -471,6 +471,7 @@ def _process(
             display_name=message.sender_name,
             thread=thread,
             reason=_in_plain_words(understood),
+            suggest_registering=understood not in ("negated", "question only"),
         )
         return InboundOutcome(
             InboundStatus.TRIAGE,

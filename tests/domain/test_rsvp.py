@@ -21,7 +21,7 @@ from mailer.domain.outbox import ReplyThread
 from mailer.domain.rsvp import record_rsvp, record_rsvp_from_link, register_by_email, rsvp_page
 from mailer.domain.services import Services
 from tests.support.databases import TestDatabase
-from tests.support.factories import make_list, make_meeting
+from tests.support.factories import answer, make_list, make_meeting
 
 THREAD = ReplyThread(message_id="<q@example.org>", subject="Forum")
 
@@ -283,16 +283,7 @@ def test_the_reply_to_a_registration_for_a_full_meeting_says_waiting_list_only(
 ) -> None:
     make_list(database.sessions)
     meeting = make_meeting(database.sessions, capacity=1)
-    with database.sessions() as s:
-        record_rsvp(
-            s,
-            services,
-            meeting_id=meeting.id,
-            email="first@example.org",
-            response=RsvpResponse.ATTENDING,
-            mode=AttendanceMode.IN_PERSON,
-            source="panel",
-        )
+    answer(database, services, meeting.id, "first@example.org")
     result = register(database, services, AttendanceMode.IN_PERSON)
     assert result.rsvp is not None and result.rsvp.waitlisted
     [reply] = [m for m in outbox(database) if m.kind == "registration_reply"]
@@ -310,4 +301,98 @@ def test_the_reply_to_a_registration_without_a_mode_promises_no_details_yet(
     register(database, services, None)
     [reply] = [m for m in outbox(database) if m.kind == "registration_reply"]
     assert "Please tell us how you will attend" in reply.body_text
-    assert "Once you have chosen, we will email you the venue" in reply.body_text
+    assert "Choose with the links above, and we will send you yours." in reply.body_text
+    assert "Choose with the buttons above" in reply.body_html
+
+
+def test_without_a_mode_and_with_the_places_taken_nobody_is_promised_a_venue(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=1)
+    answer(database, services, meeting.id, "first@example.org")
+    register(database, services, None)
+    [reply] = [m for m in outbox(database) if m.kind == "registration_reply"]
+    for text in (reply.body_text, reply.body_html):
+        assert "The in-person places are all taken" in text
+        assert "choose in person to go on the waiting list" in text
+        assert "we will send you yours" not in text
+
+
+def calendar_of(message: OutboxMessage) -> tuple[int, str]:
+    """The SEQUENCE and the attendee's PARTSTAT of the calendar an email carries."""
+    from icalendar import Calendar
+
+    assert message.body_calendar, f"{message.kind} carries no calendar"
+    event = Calendar.from_ical(message.body_calendar).walk("VEVENT")[0]
+    return int(event["SEQUENCE"]), str(event["ATTENDEE"].params["PARTSTAT"])
+
+
+def test_saying_yes_again_after_a_change_one_was_not_told_of_brings_todays_calendar(
+    database: TestDatabase, services: Services
+) -> None:
+    """Dave declines; the meeting moves (decliners are not told); he says yes again: his email
+    carries the entry as it is now, or his calendar keeps the old day."""
+    from mailer.domain.schedules import update_meeting
+
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=1)
+
+    answer(database, services, meeting.id, "dave@example.org", RsvpResponse.DECLINED, None)
+    with database.sessions() as s:
+        update_meeting(
+            s,
+            services,
+            meeting.id,
+            starts_at=meeting.starts_at + timedelta(days=1),
+            ends_at=meeting.ends_at + timedelta(days=1),
+            actor="test",
+        )
+    assert all(
+        m.recipient != "dave@example.org" for m in outbox(database) if m.kind == "meeting_updated"
+    )
+    answer(
+        database,
+        services,
+        meeting.id,
+        "dave@example.org",
+        RsvpResponse.ATTENDING,
+        AttendanceMode.IN_PERSON,
+    )
+    answer(
+        database,
+        services,
+        meeting.id,
+        "erin@example.org",
+        RsvpResponse.ATTENDING,
+        AttendanceMode.IN_PERSON,
+    )  # waits
+    answer(
+        database, services, meeting.id, "dave@example.org", RsvpResponse.DECLINED, None
+    )  # erin is given the place
+    sent = outbox(database)
+    [dave_yes] = [
+        m for m in sent if m.recipient == "dave@example.org" and m.subject.startswith("Your place")
+    ]
+    assert calendar_of(dave_yes) == (1, "ACCEPTED")
+    [waiting] = [
+        m for m in sent if m.recipient == "erin@example.org" and m.kind == "rsvp_confirmation"
+    ]
+    assert calendar_of(waiting) == (1, "TENTATIVE")
+    [promoted] = [m for m in sent if m.kind == "waitlist_promoted"]
+    assert calendar_of(promoted) == (1, "ACCEPTED")
+    noes = [m for m in sent if m.recipient == "dave@example.org" and m.subject.startswith("Can't")]
+    assert len(noes) == 2 and all(m.body_calendar is None for m in noes)
+
+
+def test_links_offer_only_a_change_of_answer(database: TestDatabase, services: Services) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=1)
+    for email in ("ana@example.org", "bo@example.org"):
+        answer(database, services, meeting.id, email)
+    sent = {m.recipient: m for m in outbox(database) if m.kind == "rsvp_confirmation"}
+    ana, bo = sent["ana@example.org"], sent["bo@example.org"]  # a place; the waiting list
+    assert "Attend in person" not in ana.body_text and "Attend in person" not in ana.body_html
+    assert "Join remotely instead:" in ana.body_text and "Can't attend after all:" in ana.body_text
+    assert "Attend in person" not in bo.body_text
+    assert "Can't attend (off the waiting list):" in bo.body_text

@@ -22,35 +22,14 @@ from mailer.domain.models import (
     OutboxMessage,
     RsvpResponse,
 )
-from mailer.domain.rsvp import record_rsvp
 from mailer.domain.schedules import cancel_meeting, send_due_schedules, set_agenda, update_meeting
 from mailer.domain.services import Services, build_services
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
-from tests.support.factories import make_list, make_meeting
+from tests.support.factories import answer, make_list, make_meeting
 
 VENUE, DIAL_IN = "Room 1.01, 1 Example Street, London", "https://meet.invalid/secret-room"
 R = AttendanceMode.REMOTE
-
-
-def answer(
-    database: TestDatabase,
-    services: Services,
-    meeting_id: int,
-    email: str,
-    response: RsvpResponse,
-    mode: AttendanceMode | None,
-) -> None:
-    with database.sessions() as s:
-        record_rsvp(
-            s,
-            services,
-            meeting_id=meeting_id,
-            email=email,
-            response=response,
-            mode=mode,
-            source="panel",
-        )
 
 
 def messages(database: TestDatabase, kind: str) -> dict[str, OutboxMessage]:
@@ -99,7 +78,9 @@ def test_agenda_goes_once_with_each_delegates_own_details(
     undecided = sent["undecided@example.org"]
     for text in (undecided.body_text, undecided.body_html):
         assert VENUE not in text and DIAL_IN not in text
-    assert "has no venue or joining details for you yet" in undecided.body_text
+    assert "we have sent you no venue or joining details yet" in undecided.body_text
+    assert "The in-person places are all taken: join remotely" in undecided.body_text
+    assert "to go on the waiting list" in undecided.body_html
     assert "Pronouns at work" in sent["remote@example.org"].body_text
     assert "<strong>Pronouns at work</strong>" in sent["remote@example.org"].body_html
     with database.sessions() as s:
@@ -131,6 +112,12 @@ def test_reminder_the_day_before(database: TestDatabase, services: Services) -> 
     reminders = messages(database, "meeting_reminder")
     assert set(reminders) == {"inperson@example.org", "remote@example.org", "undecided@example.org"}
     assert VENUE not in reminders["remote@example.org"].body_text
+    # Only a delegate who holds a place is asked to free it; the undecided are asked to choose.
+    assert "so someone else can have your place" in reminders["inperson@example.org"].body_text
+    assert "If you can no longer join, please tell us" in reminders["remote@example.org"].body_text
+    undecided = reminders["undecided@example.org"].body_text
+    assert "your place" not in undecided and "You have not said yet" in undecided
+    assert "The in-person places are all taken" in undecided
 
 
 def test_a_meeting_created_inside_the_reminder_window_reminds_whoever_registers_later(
@@ -264,7 +251,7 @@ def test_each_person_is_told_only_the_changes_that_are_theirs(
     A = RsvpResponse.ATTENDING
     answer(database, services, meeting.id, "ana@example.org", A, AttendanceMode.REMOTE)
     answer(database, services, meeting.id, "cy@example.org", A, AttendanceMode.IN_PERSON)
-    # dan registers later, never having had an invitation (or its calendar entry)
+    # dan registers later, never having had an invitation: his confirmation brought the entry
     answer(database, services, meeting.id, "dan@example.org", A, AttendanceMode.IN_PERSON)
     with database.sessions() as s:
         told = update_meeting(
@@ -277,9 +264,7 @@ def test_each_person_is_told_only_the_changes_that_are_theirs(
     assert "Room 2.02" in updates["cy@example.org"].body_text
     assert "SEQUENCE:1" in updates["cy@example.org"].body_calendar
     assert "Your calendar entry is updated" in updates["cy@example.org"].body_text
-    assert (
-        "The invitation attached adds it to your calendar" in updates["dan@example.org"].body_text
-    )
+    assert "Your calendar entry is updated" in updates["dan@example.org"].body_text
     with database.sessions() as s:
         assert (
             update_meeting(s, services, meeting.id, actor="test", venue="Room 2.02, New Building")

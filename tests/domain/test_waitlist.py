@@ -19,7 +19,6 @@ from mailer.domain.models import (
     RsvpResponse,
     utcnow,
 )
-from mailer.domain.rsvp import record_rsvp
 from mailer.domain.services import Services
 from mailer.domain.waitlist import (
     give_place,
@@ -31,29 +30,9 @@ from mailer.domain.waitlist import (
     waiting_list,
 )
 from tests.support.databases import TestDatabase
-from tests.support.factories import make_list, make_meeting
+from tests.support.factories import answer, make_list, make_meeting
 
 PAT, JO, SAM, ALEX = "pat@example.org", "jo@example.org", "sam@example.org", "alex@example.org"
-
-
-def answer(
-    database: TestDatabase,
-    services: Services,
-    meeting_id: int,
-    email: str,
-    response: RsvpResponse = RsvpResponse.ATTENDING,
-    mode: AttendanceMode | None = AttendanceMode.IN_PERSON,
-) -> None:
-    with database.sessions() as s:
-        record_rsvp(
-            s,
-            services,
-            meeting_id=meeting_id,
-            email=email,
-            response=response,
-            mode=mode,
-            source="panel",
-        )
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from mailer.domain.models import (
     AttendanceMode,
     InboundIntent,
     InboundStatus,
+    OutboxMessage,
     Person,
     Rsvp,
     RsvpResponse,
@@ -83,3 +84,46 @@ def test_a_negated_request_goes_to_an_organiser_and_changes_nothing(
     row = deliver_in(database, services, "forum@lists.test", body="Please don't register me.")
     assert (row.status, row.intent) == (InboundStatus.TRIAGE, InboundIntent.UNCLEAR)
     assert rsvp_of(database) is None
+
+
+def triage_reply(database: TestDatabase) -> str:
+    with database.sessions() as s:
+        return (
+            s.scalars(
+                select(OutboxMessage.body_text)
+                .where(OutboxMessage.kind == "triage_ack", OutboxMessage.recipient == SENDER)
+                .order_by(OutboxMessage.id.desc())
+            ).first()
+            or ""
+        )
+
+
+def test_a_question_after_thanks_is_a_question_and_a_delegate_is_not_told_to_register(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    deliver_in(
+        database, services, "forum@lists.test", body="Please register me, in person.", proven=True
+    )
+    row = deliver_in(
+        database, services, "forum@lists.test", body="Thanks. Is there parking at the venue?"
+    )
+    assert (row.status, row.intent) == (InboundStatus.TRIAGE, InboundIntent.UNCLEAR)
+    assert "question only" in row.outcome
+    reply = triage_reply(database)
+    assert "you asked something that a person needs to answer" in reply
+    assert "nothing in it for us to do" not in reply and "please register me" not in reply
+
+
+def test_only_someone_who_may_want_to_register_is_told_how(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    make_meeting(database.sessions)
+    deliver_in(database, services, "forum@lists.test", body="Thanks!")
+    assert '"please register me"' in triage_reply(database)  # a thanks, and no answer yet
+    deliver_in(
+        database, services, "forum@lists.test", body="Please don't register me for this one."
+    )
+    assert '"please register me"' not in triage_reply(database)

@@ -11,8 +11,19 @@ from mailer.db import read_transaction
 from mailer.domain.links import AnswerClaim
 from mailer.domain.lists import create_list
 from mailer.domain.meetings import create_meeting
-from mailer.domain.models import MailingList, Meeting, Organiser, OrganiserRole, Person
+from mailer.domain.models import (
+    AttendanceMode,
+    MailingList,
+    Meeting,
+    Organiser,
+    OrganiserRole,
+    Person,
+    RsvpResponse,
+)
 from mailer.domain.organisers import create_organiser, set_organiser_lists
+from mailer.domain.rsvp import record_rsvp
+from mailer.domain.services import Services
+from tests.support.databases import TestDatabase
 
 ORGANISER_PASSWORD = "correct horse battery staple"
 
@@ -101,3 +112,24 @@ def answer_claim(session: Session, consultation_id: int, email: str) -> AnswerCl
     with read_transaction(session):  # over before the caller's own transaction begins
         person = session.scalars(select(Person).where(Person.email == email)).one()
         return AnswerClaim(consultation_id, person.id, person.link_version)
+
+
+def answer(
+    database: TestDatabase,
+    services: Services,
+    meeting_id: int,
+    email: str,
+    response: RsvpResponse = RsvpResponse.ATTENDING,
+    mode: AttendanceMode | None = AttendanceMode.IN_PERSON,
+) -> None:
+    """``email`` answers for the meeting (in person, unless told otherwise), as from the panel."""
+    with database.sessions() as s:
+        record_rsvp(
+            s,
+            services,
+            meeting_id=meeting_id,
+            email=email,
+            response=response,
+            mode=mode,
+            source="panel",
+        )

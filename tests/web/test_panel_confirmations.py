@@ -76,6 +76,8 @@ def test_invitations_and_the_agenda_go_only_after_the_count_is_confirmed(
                 mode=mode,
                 source="panel",
             )
+    one_left = client.get(f"/panel/meetings/{meeting.id}/invite").body
+    assert "Send the invitation again to 1 member who has not answered?" in one_left
     before = outbox_count(database)
     page = client.get(f"/panel/meetings/{meeting.id}/agenda/send").body
     assert "Send the agenda to 2 delegates now?" in page and outbox_count(database) == before

@@ -198,7 +198,8 @@ def meeting_invite_confirm(meeting_id: int) -> Any:
         )
     again = meeting.invited_at is not None
     return confirmation(
-        question=f"Send the invitation again to {counted(count, 'member')} who have not answered?"
+        question=f"Send the invitation again to {counted(count, 'member')} who "
+        f"{'has' if count == 1 else 'have'} not answered?"
         if again
         else f"Send the invitation to {counted(count, 'member')}?",
         details=[

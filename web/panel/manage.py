@@ -136,8 +136,9 @@ class MeetingForm(FlaskForm):
     description = TextAreaField(
         "Public summary (optional)",
         validators=[Length(max=5000)],
-        description="Shown on the meeting's public page and in invitations. The agenda is "
-        "separate: it goes only to registered delegates.",
+        description="Shown on the meeting's public page, in invitations and in calendars, "
+        "as you type it (plain text: no formatting). The agenda is separate: it goes only to "
+        "registered delegates.",
     )
 
 
@@ -291,6 +292,7 @@ class CancelForm(FlaskForm):
     reason = TextAreaField(
         "Why (optional, sent to everyone told)",
         validators=[Length(max=2000, message="Keep the reason to 2,000 characters.")],
+        description="Sent as you type it (plain text: no formatting).",
     )
 
 
