@@ -13,6 +13,7 @@ from mailer.domain.errors import AuthenticationFailed
 from mailer.domain.models import AuditEntry
 from mailer.domain.organisers import (
     ATTEMPTS_PER_ADDRESS,
+    PasswordChecks,
     TooManyAttempts,
     authenticate,
 )
@@ -21,6 +22,15 @@ from tests.support.databases import TestDatabase
 from tests.support.factories import ORGANISER_PASSWORD, make_organiser
 
 ADMIN = "organiser@example.org"
+
+
+@pytest.fixture(autouse=True)
+def no_rest_left_by_an_earlier_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test begins with a process that has made no check (a crowded test leaves it resting
+    for a moment)."""
+    from mailer.domain import organisers
+
+    monkeypatch.setattr(organisers, "_CHECKS", PasswordChecks())
 
 
 def attempt(database: TestDatabase, services: Services, email: str, password: str, client: str):  # type: ignore[no-untyped-def]
@@ -111,7 +121,42 @@ def test_a_login_that_finds_a_check_under_way_is_asked_to_try_again_not_kept_wai
     from mailer.domain import organisers
 
     make_organiser(database.sessions)
-    with organisers._ONE_CHECK_AT_A_TIME:  # another request's check, under way
+    with organisers._CHECKS._lock:  # another request's check, under way
         with pytest.raises(TooManyAttempts, match="try again"):
             attempt(database, services, ADMIN, ORGANISER_PASSWORD, "192.0.2.8")
     assert attempt(database, services, ADMIN, ORGANISER_PASSWORD, "192.0.2.8").email == ADMIN
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_lone_organisers_quick_second_try_is_never_turned_away() -> None:
+    clock = Clock()
+    checks = PasswordChecks(clock)
+    for _ in range(3):
+        with checks.one():
+            clock.now += 0.2  # a check's time
+        clock.now += 0.01  # and at once again
+
+
+def test_when_logins_crowd_in_checks_take_at_most_half_of_one_core() -> None:
+    clock = Clock()
+    checks = PasswordChecks(clock)
+    with checks.one():
+        clock.now += 0.2
+        with pytest.raises(TooManyAttempts, match="try again"), checks.one():
+            pass  # another login while the check runs
+    clock.now += 0.1
+    with pytest.raises(TooManyAttempts, match="try again"), checks.one():
+        pass  # resting: as long as the check took
+    clock.now += 0.11
+    with checks.one():
+        clock.now += 0.2
+    clock.now += 0.01  # nobody was turned away meanwhile: no rest
+    with checks.one():
+        pass

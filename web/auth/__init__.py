@@ -9,7 +9,17 @@ from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -20,6 +30,7 @@ from mailer.domain.errors import AuthenticationFailed, NotFound
 from mailer.domain.models import Organiser, OrganiserRole
 from mailer.domain.organisers import (
     MIN_PASSWORD_LENGTH,
+    HeldBack,
     TooManyAttempts,
     authenticate,
     end_sessions,
@@ -179,8 +190,44 @@ def _safe_next(target: str | None) -> str:
     return url_for("panel.dashboard")
 
 
+#: How long a client the database has held back is answered at once by this process, before
+#: any form, session or database work: a flood of guesses then costs the service less than
+#: fetching the login form would. (The database's count decides again after it.)
+HOLD_SECONDS = 60
+_HELD_BACK_MAX = 10_000
+
+
+def _held_back() -> dict[str, tuple[float, str]]:
+    """This app's clients held back: each until when (``time.monotonic``), and in what words."""
+    held: dict[str, tuple[float, str]] = current_app.extensions.setdefault("convene.held_back", {})
+    return held
+
+
+def _hold(client: str, words: str) -> None:
+    held = _held_back()
+    if len(held) >= _HELD_BACK_MAX:  # a flood from ever-new addresses: start again
+        held.clear()
+    held[client] = (time.monotonic() + HOLD_SECONDS, words)
+
+
+def _still_held(client: str) -> str | None:
+    """The words for this client if it is held back, else None."""
+    held = _held_back()
+    if (found := held.get(client)) is None:
+        return None
+    until, words = found
+    if time.monotonic() >= until:
+        held.pop(client, None)
+        return None
+    return words
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
+    client = request.remote_addr or ""
+    if (words := _still_held(client)) is not None:
+        page = render_template("auth/held_back.html", words=words)
+        return page, 429, {"Retry-After": str(HOLD_SECONDS)}
     form = LoginForm()
     error = None
     if form.validate_on_submit():
@@ -190,8 +237,11 @@ def login() -> Any:
                 get_services(),
                 email=form.email.data or "",
                 password=form.password.data or "",
-                client=request.remote_addr or "",
+                client=client,
             )
+        except HeldBack as exc:
+            _hold(client, str(exc))
+            error = str(exc)
         except AuthenticationFailed as exc:
             error = str(exc)
         else:
