@@ -81,9 +81,7 @@ def _flood(
         answers[kind] = answers.get(kind, 0) + 1
 
 
-def _flooders(
-    port: int, count: int, ready: Any, stop: Any, counted: Any, guess: bool
-) -> None:
+def _flooders(port: int, count: int, ready: Any, stop: Any, counted: Any, guess: bool) -> None:
     """The flooding clients, in a process of their own (as they would be on machines of their
     own): their work never holds the interpreter lock the measuring clients need. Sets
     ``ready`` once every client has been answered once; puts what they were answered on
