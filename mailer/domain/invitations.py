@@ -139,9 +139,9 @@ def send_links(
     and only when it is a member of the meeting's list or has answered for the meeting.
 
     The page says the same whatever happens, so it reveals nothing about who is
-    on the list; and since anyone can type any address, it adds no one: an
-    unknown address is sent nothing, nor is anyone who left the list or was
-    erased. Requests are limited per ``client`` (whoever is asking) and per
+    on the list; and since anyone can type any address, it adds no one: an unknown address is
+    sent nothing, nor is anyone erased, removed by an organiser, or who left the list with no
+    answer for this meeting. Requests are limited per ``client`` (whoever is asking) and per
     address. Returns whether an email was queued.
     """
     web = services.config.web
@@ -184,8 +184,9 @@ def send_links(
 
 
 def _may_have_links(session: Session, person: Person, meeting: Meeting) -> bool:
-    """A member of the meeting's list (suspended for bouncing included), or someone who answered
-    for the meeting and has not left the list."""
+    """A member of the meeting's list (suspended for bouncing included), or someone whose answer
+    for the meeting stands: one who left the list keeps it (the unsubscribe page says so), one an
+    organiser removed does not."""
     status = session.scalar(
         select(Subscription.status).where(
             Subscription.person_id == person.id, Subscription.list_id == meeting.list_id
@@ -193,7 +194,7 @@ def _may_have_links(session: Session, person: Person, meeting: Meeting) -> bool:
     )
     if status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.BOUNCING):
         return True
-    if status is not None:
+    if status is SubscriptionStatus.REMOVED:
         return False
     answered = session.scalar(
         select(Rsvp.id).where(Rsvp.person_id == person.id, Rsvp.meeting_id == meeting.id)

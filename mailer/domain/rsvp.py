@@ -65,7 +65,7 @@ from mailer.domain.places import (
     status_of,
     status_words,
 )
-from mailer.domain.schedules import calendar_entry, catch_up
+from mailer.domain.schedules import calendar_entry, catch_up, had_calendar_entry
 from mailer.domain.services import Services
 from mailer.rendering import counted, format_when
 
@@ -254,6 +254,14 @@ def _record(
         catch_up(session, services, meeting, person, rsvp)
     if notify:
         member = is_member(session, person.email, meeting.list_id)
+        # A yes brings the entry as it is now; a no updates one they have, and adds none.
+        partstat = (
+            ("TENTATIVE" if standing.waitlisted else "ACCEPTED")
+            if response is RsvpResponse.ATTENDING
+            else "DECLINED"
+            if had_calendar_entry(session, meeting.id, person.id)
+            else None
+        )
         enqueue(
             session,
             services,
@@ -280,10 +288,10 @@ def _record(
                 "question": question,
                 "member": member,
                 "join_address": services.config.addresses.join_address(meeting.mailing_list.slug),
-                "in_person_full": mode is None and in_person_full(session, meeting),
+                "in_person_full": in_person_full(session, meeting),
             },
-            calendar=calendar_entry(services, meeting, person, waiting=standing.waitlisted)
-            if response is RsvpResponse.ATTENDING
+            calendar=calendar_entry(services, meeting, person, partstat=partstat)
+            if partstat
             else None,
         )
     return RsvpOutcome(
@@ -518,7 +526,7 @@ def tell_place_given(
         meeting,
         person,
         "waitlist_promoted",
-        calendar=calendar_entry(services, meeting, person, waiting=False),
+        calendar=calendar_entry(services, meeting, person, partstat="ACCEPTED"),
         mode=AttendanceMode.IN_PERSON.value,
     )
     catch_up(session, services, meeting, person, rsvp)
@@ -586,6 +594,9 @@ class RsvpPage:
     meeting: PublicMeetingSummary
     choice: RsvpChoice
     closed_reason: str | None
+    #: The choice asks for an in-person place and none is free (as the public page says too):
+    #: the button would put the holder on the waiting list.
+    places_full: bool = False
 
 
 def resolve_choice(choice: str) -> RsvpChoice:
@@ -599,6 +610,8 @@ def resolve_choice(choice: str) -> RsvpChoice:
 #: version of the person it was sent to (a page shows nothing else of them).
 _LINK_PAGE = (
     select(
+        Meeting.id,
+        Meeting.capacity,
         Meeting.title,
         Meeting.starts_at,
         Meeting.ends_at,
@@ -624,6 +637,11 @@ def rsvp_page(session: Session, services: Services, token: str, choice: str) -> 
         if meeting is None:  # no such meeting, or no such person any more
             raise InvalidLink("This link is no longer valid.")
         _check_claim(claim, meeting.link_version, meeting)
+        full = (
+            selected.mode is AttendanceMode.IN_PERSON
+            and meeting.capacity is not None
+            and places_held(session, meeting.id) >= meeting.capacity
+        )
     closed: str | None = None
     try:
         check_open(meeting)
@@ -636,6 +654,7 @@ def rsvp_page(session: Session, services: Services, token: str, choice: str) -> 
         ),
         choice=selected,
         closed_reason=closed,
+        places_full=full,
     )
 
 
@@ -850,9 +869,14 @@ def register_by_email(
                     "waitlisted": outcome.waitlisted,
                     "waitlist_position": outcome.waitlist_position,
                     "question": question,
-                    "in_person_full": outcome.mode is None and in_person_full(session, meeting),
+                    "in_person_full": in_person_full(session, meeting),
                 },
-                calendar=calendar_entry(services, meeting, person, waiting=outcome.waitlisted),
+                calendar=calendar_entry(
+                    services,
+                    meeting,
+                    person,
+                    partstat="TENTATIVE" if outcome.waitlisted else "ACCEPTED",
+                ),
             )
         verb = "registered" if outcome.changed else "already registered"
         return EmailRequestOutcome(

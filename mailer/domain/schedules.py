@@ -110,7 +110,7 @@ def send_details(
             "meeting": meeting,
             "details": details_for(meeting, rsvp.mode),
             "mode": rsvp.mode.value if rsvp.mode else None,
-            "in_person_full": rsvp.mode is None and in_person_full(session, meeting),
+            "in_person_full": in_person_full(session, meeting),
             "agenda_html": markdown_to_html(meeting.agenda) if meeting.agenda else "",
             "agenda_text": markdown_to_text(meeting.agenda),
             "links": services.links.rsvp_urls(person, meeting),
@@ -430,6 +430,11 @@ def update_meeting(
                     "changed": one.changes,
                     "details": one.details,
                     "standing": one.standing,
+                    "mode": one.mode if one.standing == "delegate" else None,
+                    "waitlisted": one.standing == "waiting" and one.held_until is None,
+                    "held_until": one.held_until,
+                    # (a place held for them is theirs to take, however full the rest)
+                    "in_person_full": one.held_until is None and in_person_full(session, meeting),
                     "links": services.links.rsvp_urls(one.person, meeting),
                     "had_calendar": one.person.id in had_calendar,
                 },
@@ -509,7 +514,9 @@ def _apply_changes(
             standing, details = "delegate", details_for(meeting, rsvp.mode)
         theirs = _changes_for(changed, details)
         if theirs:  # a new venue is nothing to someone joining online, say
-            told.append(Told(person, details, theirs, standing, _partstat(rsvp)))
+            mode = rsvp.mode.value if rsvp is not None and rsvp.mode else None
+            held = rsvp.offered_until if rsvp is not None else None
+            told.append(Told(person, details, theirs, standing, _partstat(rsvp), mode, held))
     return changed, told
 
 
@@ -524,6 +531,10 @@ class Told:
     standing: str
     #: Their answer as their calendar should keep it (RFC 5545 PARTSTAT).
     partstat: str
+    #: How a delegate attends ("in_person", "remote", or None: not said).
+    mode: str | None = None
+    #: Until when an in-person place is held for them, if it is.
+    held_until: datetime | None = None
 
 
 def _partstat(rsvp: Rsvp | None) -> str:
@@ -534,11 +545,12 @@ def _partstat(rsvp: Rsvp | None) -> str:
     return "TENTATIVE" if rsvp.waitlisted_at is not None else "ACCEPTED"
 
 
-def calendar_entry(services: Services, meeting: Meeting, person: Person, *, waiting: bool) -> str:
-    """The meeting's calendar entry as it stands now, for someone who has just said they are
-    coming (``waiting``: for a place on the waiting list). Every email that confirms it carries
-    one, so that no calendar keeps an older time or place: someone who declined, was told of no
-    change since, and says yes again, has today's entry."""
+def calendar_entry(services: Services, meeting: Meeting, person: Person, *, partstat: str) -> str:
+    """The meeting's calendar entry as it stands now, with the person's answer (``ACCEPTED``,
+    ``TENTATIVE`` while waiting for a place, ``DECLINED``). Every email that confirms an answer
+    carries one, so that no calendar keeps an older time or place (someone who declined, was
+    told of no change since, and says yes again, has today's entry), nor an accepted meeting its
+    owner said they cannot attend."""
     return build_ics(
         meeting,
         person=person,
@@ -546,7 +558,24 @@ def calendar_entry(services: Services, meeting: Meeting, person: Person, *, wait
         organiser_name=meeting.mailing_list.name,
         domain=services.config.mail.domain,
         alarm_minutes=services.config.mail.calendar_alarm_minutes,
-        partstat="TENTATIVE" if waiting else "ACCEPTED",
+        partstat=partstat,
+    )
+
+
+def had_calendar_entry(session: Session, meeting_id: int, person_id: int) -> bool:
+    """Whether we have sent this person the meeting's calendar entry (an invitation, an update,
+    a confirmation)."""
+    return (
+        session.scalar(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.meeting_id == meeting_id,
+                OutboxMessage.person_id == person_id,
+                OutboxMessage.body_calendar.is_not(None),
+            )
+            .limit(1)
+        )
+        is not None
     )
 
 

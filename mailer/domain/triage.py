@@ -45,10 +45,13 @@ def acknowledge_for_triage(
     thread: ReplyThread,
     reason: str,
     suggest_registering: bool = True,
+    person_replies: bool = True,
 ) -> bool:
     """Tell the sender a person will read their message; returns whether a reply was queued.
 
-    The reply tells how to register only when that may be what they wanted
+    It promises a reply from a person only when there is something to answer
+    (``person_replies``: not for a bare "thanks"). The reply tells how to register only when
+    that may be what they wanted
     (``suggest_registering``: not when they asked us not to do something) and they have not
     answered for a meeting of the list still to come."""
     with transaction(session):
@@ -78,6 +81,7 @@ def acknowledge_for_triage(
                 "reason": reason,
                 "list_address": services.list_address(mailing_list.slug),
                 "registration_hint": suggest_registering and answered is None,
+                "person_replies": person_replies,
             },
         )
         return True

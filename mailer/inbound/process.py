@@ -472,6 +472,7 @@ def _process(
             thread=thread,
             reason=_in_plain_words(understood),
             suggest_registering=understood not in ("negated", "question only"),
+            person_replies=understood != "acknowledgement",
         )
         return InboundOutcome(
             InboundStatus.TRIAGE,

@@ -328,3 +328,39 @@ def test_a_second_choice_of_mode_is_taken_instead_of_the_waiting_list(
             reply.body_text or ""
         )
         assert "you are registered" not in (reply.body_text or "")
+
+
+def test_links_by_email_reach_whoever_still_has_an_answer_and_nobody_removed(
+    database: TestDatabase, services: Services
+) -> None:
+    """Gina left the list but kept her place (as the unsubscribe page says she does): she can
+    still ask for her links. Someone an organiser removed, or who left with no answer, cannot."""
+    from sqlalchemy import update
+
+    from mailer.domain.invitations import send_links
+    from mailer.domain.lists import remove_member
+    from mailer.domain.models import Subscription, SubscriptionStatus
+
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    for who in ("gina", "hal", "ivy"):
+        with database.sessions() as s:
+            add_member(s, slug="forum", email=f"{who}@example.org", actor="test")
+    for who in ("gina", "ivy"):
+        answer(database, services, meeting.id, f"{who}@example.org")
+    with database.sessions() as s, s.begin():  # gina and hal leave by their own choice
+        left = select(Person.id).where(Person.email.in_(["gina@example.org", "hal@example.org"]))
+        s.execute(
+            update(Subscription)
+            .where(Subscription.person_id.in_(left))
+            .values(status=SubscriptionStatus.UNSUBSCRIBED)
+        )
+    with database.sessions() as s:
+        remove_member(s, slug="forum", email="ivy@example.org", actor="test")
+    sent = {}
+    for who in ("gina", "hal", "ivy"):
+        with database.sessions() as s:
+            sent[who] = send_links(
+                s, services, meeting.id, email=f"{who}@example.org", client=f"client-{who}"
+            )
+    assert sent == {"gina": True, "hal": False, "ivy": False}

@@ -382,7 +382,11 @@ def test_saying_yes_again_after_a_change_one_was_not_told_of_brings_todays_calen
     [promoted] = [m for m in sent if m.kind == "waitlist_promoted"]
     assert calendar_of(promoted) == (1, "ACCEPTED")
     noes = [m for m in sent if m.recipient == "dave@example.org" and m.subject.startswith("Can't")]
-    assert len(noes) == 2 and all(m.body_calendar is None for m in noes)
+    # The first no adds no entry to a calendar that had none; the second marks his declined.
+    assert len(noes) == 2 and noes[0].body_calendar is None
+    assert calendar_of(noes[1]) == (1, "DECLINED")
+    # And a yes by link says where the details will be.
+    assert "The venue will be emailed to you before the meeting." in dave_yes.body_text
 
 
 def test_links_offer_only_a_change_of_answer(database: TestDatabase, services: Services) -> None:
@@ -396,3 +400,18 @@ def test_links_offer_only_a_change_of_answer(database: TestDatabase, services: S
     assert "Join remotely instead:" in ana.body_text and "Can't attend after all:" in ana.body_text
     assert "Attend in person" not in bo.body_text
     assert "Can't attend (off the waiting list):" in bo.body_text
+
+
+def test_a_remote_delegate_is_told_what_asking_for_a_full_in_person_place_does(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=1)
+    answer(database, services, meeting.id, "ana@example.org")  # the one place
+    answer(database, services, meeting.id, "erin@example.org", mode=AttendanceMode.REMOTE)
+    [erin] = [m for m in outbox(database) if m.recipient == "erin@example.org"]
+    assert (
+        "Attend in person instead (the places are all taken: you would go on the waiting list, "
+        "no longer joining remotely):" in erin.body_text
+    )
+    assert "no longer joining remotely" in erin.body_html

@@ -20,6 +20,7 @@ from mailer.domain.models import (
     Meeting,
     MeetingStatus,
     OutboxMessage,
+    Person,
     RsvpResponse,
 )
 from mailer.domain.schedules import cancel_meeting, send_due_schedules, set_agenda, update_meeting
@@ -496,3 +497,31 @@ def test_changes_and_cancellation_reach_only_those_who_had_the_meeting(
     attendee = cancelled.walk("VEVENT")[0]["ATTENDEE"]
     assert str(cancelled["METHOD"]) == "CANCEL"
     assert (attendee.params["PARTSTAT"], attendee.params["RSVP"]) == ("ACCEPTED", "FALSE")
+
+
+def test_an_update_offers_each_person_only_a_change_and_names_a_held_place(
+    database: TestDatabase, services: Services
+) -> None:
+    from mailer.domain.waitlist import offer_place
+
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions, capacity=1)
+    for who in ("ana", "bo", "cy"):  # one place: bo and cy wait
+        answer(database, services, meeting.id, f"{who}@example.org")
+    with database.sessions() as s:
+        cy = s.scalar(select(Person.id).where(Person.email == "cy@example.org"))
+    with database.sessions() as s:
+        offer_place(
+            s, services, meeting.id, cy, reply_by=meeting.starts_at - timedelta(days=2), actor="t"
+        )
+    later = meeting.starts_at + timedelta(hours=1)
+    with database.sessions() as s:
+        update_meeting(
+            s, services, meeting.id, actor="t", starts_at=later, ends_at=later + timedelta(hours=2)
+        )
+    updates = messages(database, "meeting_updated")
+    ana, bo, cy_mail = (updates[f"{w}@example.org"].body_text for w in ("ana", "bo", "cy"))
+    assert "Attend in person" not in ana and "Join remotely instead:" in ana
+    assert "Attend in person" not in bo and "(off the waiting list)" in bo
+    assert "An in-person place is still held for you until" in cy_mail
+    assert "Attend in person:" in cy_mail  # the way to take it

@@ -122,7 +122,10 @@ def test_only_someone_who_may_want_to_register_is_told_how(
     make_list(database.sessions)
     make_meeting(database.sessions)
     deliver_in(database, services, "forum@lists.test", body="Thanks!")
-    assert '"please register me"' in triage_reply(database)  # a thanks, and no answer yet
+    thanks = triage_reply(database)
+    assert '"please register me"' in thanks  # a thanks, and no answer yet
+    assert "will read your message and reply" not in thanks  # nothing to answer: no promise
+    assert "you need do nothing more" in thanks
     deliver_in(
         database, services, "forum@lists.test", body="Please don't register me for this one."
     )

@@ -322,7 +322,14 @@ def test_the_done_page_says_what_the_press_did_and_only_to_that_request(
     assert "waiting list" not in again.body and "number 1 in line" not in again.body
     # The old address of a done page says nothing: it is the link's own page.
     later = HttpClient(web_service.config.service.base_url).get(second + "/done")
-    assert later.status == 200 and "waiting list" not in later.body
+    assert later.status == 200 and "You are on the waiting list" not in later.body
+    assert "number 1 in line" not in later.body
+    # The places are all taken, which the public page says too: every in-person link warns
+    # alike, the holder of the place and the one waiting.
+    assert 'id="places-full"' in later.body
+    holder = HttpClient(web_service.config.service.base_url).get(first)
+    tokens = re.compile(r'value="[^"]*"')
+    assert tokens.sub("", holder.body) == tokens.sub("", later.body)
     assert "Thank you" not in later.body and "Answer recorded" not in later.body
 
 
