@@ -14,7 +14,7 @@ from mailer.domain import audit
 from mailer.domain.attachments import attachment_ids
 from mailer.domain.errors import InvalidInput, NotFound
 from mailer.domain.icalendar_invites import build_ics
-from mailer.domain.meetings import lock_meeting
+from mailer.domain.meetings import in_person_full, lock_meeting
 from mailer.domain.models import (
     Meeting,
     MeetingStatus,
@@ -178,9 +178,28 @@ def send_links(
             sender=Envelope(
                 services.list_address(meeting.mailing_list.slug), meeting.mailing_list.name
             ),
-            context={"meeting": meeting, "links": services.links.rsvp_urls(person, meeting)},
+            context={
+                "meeting": meeting,
+                "links": services.links.rsvp_urls(person, meeting),
+                **_answer_words(session, person, meeting),
+            },
         )
         return True
+
+
+def _answer_words(session: Session, person: Person, meeting: Meeting) -> dict[str, object]:
+    """The person's answer, as the email to them may say it (its links then offer a change)."""
+    rsvp = session.scalar(
+        select(Rsvp).where(Rsvp.person_id == person.id, Rsvp.meeting_id == meeting.id)
+    )
+    if rsvp is None:
+        return {}
+    return {
+        "response": rsvp.response.value,
+        "mode": rsvp.mode.value if rsvp.mode else None,
+        "waitlisted": rsvp.waitlisted_at is not None and rsvp.offered_until is None,
+        "in_person_full": rsvp.offered_until is None and in_person_full(session, meeting),
+    }
 
 
 def _may_have_links(session: Session, person: Person, meeting: Meeting) -> bool:

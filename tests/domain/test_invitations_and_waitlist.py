@@ -364,3 +364,8 @@ def test_links_by_email_reach_whoever_still_has_an_answer_and_nobody_removed(
                 s, services, meeting.id, email=f"{who}@example.org", client=f"client-{who}"
             )
     assert sent == {"gina": True, "hal": False, "ivy": False}
+    with database.sessions() as s:
+        [links] = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "your_links"))
+    # They say where she stands, and offer only a change.
+    assert "You are attending in person." in links.body_text
+    assert "Attend in person" not in links.body_text and "Join remotely instead:" in links.body_text
