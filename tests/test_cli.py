@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from mailer.cli import cli, main
+from mailer.domain.services import Services
 from tests.conftest import run
 from tests.support.databases import TestDatabase
 from tests.support.net import free_port, wait_for
@@ -575,7 +576,7 @@ def test_a_plain_organiser_is_created_for_the_lists_named(
 
 
 def test_an_organiser_who_lost_their_phone_has_the_code_turned_off(
-    cli_env: Path, database: TestDatabase
+    cli_env: Path, database: TestDatabase, services: Services
 ) -> None:
     from datetime import UTC, datetime
 
@@ -589,7 +590,9 @@ def test_an_organiser_who_lost_their_phone_has_the_code_turned_off(
     with database.sessions() as s:
         chair = s.scalars(select(Organiser)).one()
     with database.sessions() as s:
-        second_step.turn_on(s, chair.id, secret=secret, code=pyotp.TOTP(secret).at(now), now=now)
+        second_step.turn_on(
+            s, services, chair.id, secret=secret, code=pyotp.TOTP(secret).at(now), now=now
+        )
     code, out, _ = run("organiser", "turn-off-code", "Chair@Example.org")
     assert code == 0 and out == "Logging in no longer asks chair@example.org for a code.\n"
     with database.sessions() as s:

@@ -119,6 +119,7 @@ ACTIONS = {
     "organiser.notices": "chose when to be emailed about what waits",
     "organiser.password": "changed an organiser's password",
     "organiser.password_link": "sent an organiser a link to set their password",
+    "organiser.password_ok": "gave the right password (the code still to give)",
     "organiser.remove": "removed an organiser",
     "organiser.second_step_off": "turned off an organiser's login code",
     "organiser.second_step_on": "set up a login code",

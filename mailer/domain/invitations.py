@@ -27,7 +27,7 @@ from mailer.domain.models import (
 from mailer.domain.news import member_list_headers
 from mailer.domain.outbox import Envelope, enqueue, may_auto_reply
 from mailer.domain.people import find_person, normalise_email
-from mailer.domain.rate_limits import within_limit
+from mailer.domain.rate_limits import client_group, within_limit
 from mailer.domain.rsvp import check_open
 from mailer.domain.services import Services
 
@@ -154,7 +154,7 @@ def send_links(
         address = normalise_email(email)
         if not within_limit(
             session,
-            services.links.pseudonym("links-client", client),
+            services.links.pseudonym("links-client", client_group(client)),
             limit=web.links_per_client_per_hour,
             within=hour,
         ) or not within_limit(

@@ -35,7 +35,12 @@ from mailer.domain.models import (
 )
 from mailer.domain.outbox import Envelope, enqueue
 from mailer.domain.people import get_or_create_person, normalise_email
-from mailer.domain.rate_limits import forget_requests, within_limit
+from mailer.domain.rate_limits import (
+    client_group,
+    forget_requests,
+    limit_reached,
+    within_limit,
+)
 from mailer.domain.services import Services
 
 #: argon2id with RFC 9106's second recommended cost (3 passes over 64 MiB), in one lane: the
@@ -167,6 +172,10 @@ class PasswordChecks:
             self._lock.release()
 
 
+_HELD_BACK = (
+    "Too many attempts to log in from here. Wait 15 minutes and try again, or ask an admin to "
+    "send you a link to set a new password."
+)
 _BUSY = "Many logins are being checked at this moment. Wait a few seconds and try again."
 _CHECKS = PasswordChecks()
 
@@ -188,39 +197,47 @@ def authenticate(
     """The organiser with these credentials, or AuthenticationFailed (never says which part was
     wrong).
 
-    A client (the connection's address) that has tried too often is refused before any password
-    is checked, in the same words whether or not the address is an organiser's: guessing costs
-    the guesser, not the service. The count is taken and added to atomically (see
-    :func:`mailer.domain.rate_limits.within_limit`). A good login forgets that client's
-    attempts at that address.
+    A client (the connection's address; an IPv6 one by its /64) that has tried too often is
+    refused before any password is checked, in the same words whether or not the address is an
+    organiser's: guessing costs the guesser, not the service. The count is taken and added to
+    atomically (see :func:`mailer.domain.rate_limits.within_limit`). A good login forgets that
+    client's attempts at that address.
     """
     try:
         address = normalise_email(email)
     except InvalidInput:
         address = email.strip().lower()[:320]
-    pair = services.links.pseudonym("login", f"{client}\0{address}")
-    with transaction(session):
-        allowed = within_limit(
-            session,
-            services.links.pseudonym("login-client", client),
-            limit=ATTEMPTS_PER_CLIENT,
-            within=ATTEMPT_WINDOW,
-        ) & within_limit(  # "&", not "and": both limits count this attempt
-            session, pair, limit=ATTEMPTS_PER_ADDRESS, within=ATTEMPT_WINDOW
-        )
-    if not allowed:
-        raise HeldBack(
-            "Too many attempts to log in from here. Wait 15 minutes and try again, or ask an "
-            "admin to send you a link to set a new password."
-        )
+    group = client_group(client)
+    pair = services.links.pseudonym("login", f"{group}\0{address}")
+    limits = (
+        (services.links.pseudonym("login-client", group), ATTEMPTS_PER_CLIENT),
+        (pair, ATTEMPTS_PER_ADDRESS),
+    )
     with read_transaction(session):
-        found = (
-            session.scalar(select(Organiser).where(Organiser.email == address)) if address else None
+        held = any(
+            limit_reached(session, key, limit=limit, within=ATTEMPT_WINDOW) for key, limit in limits
         )
-        organiser_id = found.id if found else None
-        stored = found.password_hash if found else _DUMMY_HASH
-    with _CHECKS.one():  # outside any transaction: a check holds no lock another request needs
-        try:
+    if held:
+        raise HeldBack(_HELD_BACK)
+    # A login that finds another being checked is asked to try again before anything is
+    # counted: being turned away for the service's own sake costs the client nothing.
+    with _CHECKS.one():
+        with transaction(session):
+            allowed = [
+                within_limit(session, key, limit=limit, within=ATTEMPT_WINDOW)
+                for key, limit in limits  # every limit counts this attempt
+            ]
+        if not all(allowed):  # (others from this client were counted meanwhile)
+            raise HeldBack(_HELD_BACK)
+        with read_transaction(session):
+            found = (
+                session.scalar(select(Organiser).where(Organiser.email == address))
+                if address
+                else None
+            )
+            organiser_id = found.id if found else None
+            stored = found.password_hash if found else _DUMMY_HASH
+        try:  # outside any transaction: a check holds no lock another request needs
             _hasher.verify(stored, password)
             ok = organiser_id is not None
         except (VerificationError, InvalidHashError):
@@ -244,9 +261,14 @@ def authenticate(
         else:
             if _hasher.check_needs_rehash(organiser.password_hash):
                 organiser.password_hash = _hasher.hash(password)
-            organiser.last_login_at = utcnow()
             forget_requests(session, pair)
-            audit.record(session, actor=f"organiser:{organiser.id}", action="organiser.login")
+            if organiser.totp_secret:  # logged in only once the code is given too
+                audit.record(
+                    session, actor=f"organiser:{organiser.id}", action="organiser.password_ok"
+                )
+            else:
+                organiser.last_login_at = utcnow()
+                audit.record(session, actor=f"organiser:{organiser.id}", action="organiser.login")
     if not ok:
         raise AuthenticationFailed("The email address or password is not right.")
     if disabled:
@@ -452,8 +474,9 @@ def set_password_from_link(
     set_password(
         session, email=organiser.email, password=password, actor=f"organiser:{organiser.id}"
     )
-    with transaction(session):  # choosing the password logs them in
-        organiser.last_login_at = utcnow()
+    if not organiser.totp_secret:  # choosing the password logs them in (else so will the code)
+        with transaction(session):
+            organiser.last_login_at = utcnow()
     return organiser
 
 

@@ -9,6 +9,7 @@ what is limited: no client address or email address is stored.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -19,6 +20,21 @@ from mailer.domain.models import LimitedRequest, utcnow
 
 #: How long requests are kept: longer than any window they are counted over.
 KEPT_FOR = timedelta(days=1)
+
+
+def client_group(address: str) -> str:
+    """The clients one limit counts together: an IPv4 address alone, an IPv6 address by its
+    /64 (the block one subscriber or machine is given, so that stepping through it gains
+    nothing); anything else as it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def within_limit(
@@ -32,7 +48,21 @@ def within_limit(
 ) -> bool:
     """Within the caller's transaction: whether one more request under ``key`` is within ``limit``
     requests in the last ``within``, counting it. A request over the limit counts too unless
-    ``count_refused`` is False, so that by default trying harder never helps.
+    ``count_refused`` is False, so that by default trying harder never helps."""
+    now = now or utcnow()
+    allowed = not limit_reached(session, key, limit=limit, within=within, now=now)
+    if allowed or count_refused:
+        count_request(session, key, now=now)
+    return allowed
+
+
+def limit_reached(
+    session: Session, key: str, *, limit: int, within: timedelta, now: datetime | None = None
+) -> bool:
+    """Within the caller's transaction: whether ``limit`` requests under ``key`` were counted in
+    the last ``within`` (counting nothing). The caller may then count the request with
+    :func:`count_request` in the same transaction, and no other request under ``key`` is counted
+    between the two.
 
     The count stops at the limit, so that a flood of requests does not make each one slower.
     """
@@ -47,10 +77,12 @@ def within_limit(
         .limit(max(limit, 0))
         .subquery()
     )
-    allowed = (session.scalar(select(func.count()).select_from(recent)) or 0) < limit
-    if allowed or count_refused:
-        session.add(LimitedRequest(key=key, at=now))
-    return allowed
+    return (session.scalar(select(func.count()).select_from(recent)) or 0) >= limit
+
+
+def count_request(session: Session, key: str, *, now: datetime | None = None) -> None:
+    """Within the caller's transaction: one more request under ``key``."""
+    session.add(LimitedRequest(key=key, at=now or utcnow()))
 
 
 def forget_requests(session: Session, key: str) -> None:

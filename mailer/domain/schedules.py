@@ -542,6 +542,8 @@ def _partstat(rsvp: Rsvp | None) -> str:
     waiting for one, still to answer otherwise."""
     if rsvp is None:
         return "NEEDS-ACTION"
+    if rsvp.response is RsvpResponse.DECLINED:
+        return "DECLINED"
     return "TENTATIVE" if rsvp.waitlisted_at is not None else "ACCEPTED"
 
 
@@ -557,7 +559,8 @@ def calendar_entry(services: Services, meeting: Meeting, person: Person, *, part
         organiser_address=services.list_address(meeting.mailing_list.slug),
         organiser_name=meeting.mailing_list.name,
         domain=services.config.mail.domain,
-        alarm_minutes=services.config.mail.calendar_alarm_minutes,
+        # no reminder for a meeting its owner will not attend
+        alarm_minutes=0 if partstat == "DECLINED" else services.config.mail.calendar_alarm_minutes,
         partstat=partstat,
     )
 
@@ -609,7 +612,28 @@ def cancellation_count(session: Session, meeting_id: int) -> int:
             raise NotFound("There is no such meeting.")
         if meeting.status is not MeetingStatus.PUBLISHED:
             return 0
-        return len(_recipients_of_changes(session, meeting))
+        return len(_recipients_of_cancellation(session, meeting))
+
+
+def _recipients_of_cancellation(
+    session: Session, meeting: Meeting
+) -> list[tuple[Person, Rsvp | None]]:
+    """Whoever an update would reach, and those who said they cannot come but were sent the
+    calendar entry (marked declined): the meeting goes from their calendar too."""
+    with_entry = select(OutboxMessage.person_id).where(
+        OutboxMessage.meeting_id == meeting.id, OutboxMessage.body_calendar.is_not(None)
+    )
+    declined = session.execute(
+        select(Person, Rsvp)
+        .join(Rsvp, Rsvp.person_id == Person.id)
+        .where(
+            Rsvp.meeting_id == meeting.id,
+            Rsvp.response == RsvpResponse.DECLINED,
+            Person.id.in_(with_entry),
+        )
+        .order_by(Person.id)
+    ).all()
+    return [*_recipients_of_changes(session, meeting), *((p, r) for p, r in declined)]
 
 
 def cancel_meeting(
@@ -622,7 +646,7 @@ def cancel_meeting(
         if meeting.status is MeetingStatus.CANCELLED:
             return 0
         recipients = (
-            _recipients_of_changes(session, meeting)
+            _recipients_of_cancellation(session, meeting)
             if meeting.status is MeetingStatus.PUBLISHED
             else []
         )

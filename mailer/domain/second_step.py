@@ -26,7 +26,7 @@ from mailer.domain import audit
 from mailer.domain.errors import AuthenticationFailed, InvalidInput, NotFound
 from mailer.domain.models import Organiser, OrganiserRole
 from mailer.domain.organisers import TooManyAttempts
-from mailer.domain.rate_limits import within_limit
+from mailer.domain.rate_limits import count_request, limit_reached
 from mailer.domain.services import Services
 
 #: Wrong codes allowed per organiser in :data:`CODE_WINDOW` (a million codes, three good at a
@@ -74,10 +74,30 @@ def matching_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def turn_on(session: Session, organiser_id: int, *, secret: str, code: str, now: datetime) -> None:
-    """Turn the second step on (or move it to a new app) once the organiser has shown, with a
-    code, that their app has the secret. Every other session of theirs ends, since it began
-    without a code."""
+def turn_on(
+    session: Session,
+    services: Services,
+    organiser_id: int,
+    *,
+    secret: str,
+    code: str,
+    now: datetime,
+    current_code: str = "",
+) -> None:
+    """Turn the second step on once the organiser has shown, with a code, that their app has the
+    secret; or move it to a new app, which takes a code from the app in use now too (a session
+    left open, or a stolen cookie, must not be enough to take the second step over). Every other
+    session of theirs ends, since it began without the new code."""
+    with read_transaction(session):
+        replacing = bool(_organiser(session, organiser_id).totp_secret)
+    if replacing:
+        try:
+            check_code(session, services, organiser_id, current_code, now=now, logging_in=False)
+        except AuthenticationFailed as refused:
+            raise InvalidInput(
+                f"The code from the app you use now: {_first_lower(str(refused))}",
+                field="current_code",
+            ) from refused
     step = matching_step(secret, code, now)
     if step is None:
         raise InvalidInput(
@@ -89,18 +109,24 @@ def turn_on(session: Session, organiser_id: int, *, secret: str, code: str, now:
 
 
 def check_code(
-    session: Session, services: Services, organiser_id: int, code: str, *, now: datetime
+    session: Session,
+    services: Services,
+    organiser_id: int,
+    code: str,
+    *,
+    now: datetime,
+    logging_in: bool = True,
 ) -> Organiser:
-    """The organiser, when ``code`` is a current code of their app never used before; otherwise
-    WrongCode (or TooManyAttempts after :data:`CODE_ATTEMPTS` wrong ones). Each try is counted
-    and each wrong one recorded, whatever the outcome."""
+    """The organiser, now logged in, when ``code`` is a current code of their app never used
+    before; otherwise WrongCode (or TooManyAttempts after :data:`CODE_ATTEMPTS` wrong ones in
+    :data:`CODE_WINDOW`). Each wrong code is counted and recorded; a right one is not."""
     refusal: AuthenticationFailed | None = None
     with transaction(session):
         organiser = session.get(Organiser, organiser_id)
         if organiser is None or organiser.disabled_at is not None or not organiser.totp_secret:
             raise WrongCode("Log in again.")
         key = services.links.pseudonym("login-code", str(organiser_id))
-        if not within_limit(session, key, limit=CODE_ATTEMPTS, within=CODE_WINDOW, now=now):
+        if limit_reached(session, key, limit=CODE_ATTEMPTS, within=CODE_WINDOW, now=now):
             refusal = TooManyAttempts(
                 "Too many wrong codes. Wait 15 minutes, then log in again. If your app is "
                 "lost, ask an admin to turn the code off for you."
@@ -117,6 +143,13 @@ def check_code(
                 )
             else:
                 organiser.totp_last_step = step
+                if logging_in:
+                    organiser.last_login_at = now
+                    audit.record(
+                        session, actor=f"organiser:{organiser_id}", action="organiser.login"
+                    )
+        if isinstance(refusal, WrongCode):  # only a wrong code counts towards the limit
+            count_request(session, key, now=now)
         if refusal is not None:
             audit.record(
                 session,
@@ -155,7 +188,7 @@ def turn_off(
             )
     if yourself:
         try:
-            check_code(session, services, organiser_id, code, now=now)
+            check_code(session, services, organiser_id, code, now=now, logging_in=False)
         except AuthenticationFailed as refused:
             raise InvalidInput(str(refused), field="code") from refused
     actor = f"organiser:{actor_id}" if actor_id is not None else "cli"
@@ -179,6 +212,10 @@ def _set_code(
             target=f"organiser:{organiser_id}",
         )
         return organiser
+
+
+def _first_lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _organiser(session: Session, organiser_id: int) -> Organiser:

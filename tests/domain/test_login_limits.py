@@ -13,6 +13,7 @@ from mailer.domain.errors import AuthenticationFailed
 from mailer.domain.models import AuditEntry
 from mailer.domain.organisers import (
     ATTEMPTS_PER_ADDRESS,
+    HeldBack,
     PasswordChecks,
     TooManyAttempts,
     authenticate,
@@ -95,11 +96,13 @@ def test_many_attempts_at_once_get_no_more_checks_than_the_limit(
     make_organiser(database.sessions)
     barrier = threading.Barrier(8)
 
-    def guesser() -> None:
+    def guesser() -> None:  # guesses until held back (turned away as busy: not counted)
         barrier.wait(timeout=30)
-        for _ in range(5):
+        for _ in range(2000):
             try:
                 attempt(database, services, ADMIN, "guess", "203.0.113.50")
+            except HeldBack:
+                return
             except AuthenticationFailed:
                 pass
 
@@ -108,8 +111,8 @@ def test_many_attempts_at_once_get_no_more_checks_than_the_limit(
         thread.start()
     for thread in threads:
         thread.join(120)
-    # 40 tries: never more checks than the limit (those finding a check under way were asked to
-    # try again, and counted), and the client is held back now.
+    # However many tries at once: never more checks than the limit (those finding a check under
+    # way were asked to try again, and not counted), and the client is held back now.
     assert 1 <= failed_checks(database) <= ATTEMPTS_PER_ADDRESS
     with pytest.raises(TooManyAttempts, match="from here"):
         attempt(database, services, ADMIN, ORGANISER_PASSWORD, "203.0.113.50")
@@ -160,3 +163,37 @@ def test_when_logins_crowd_in_checks_take_at_most_half_of_one_core() -> None:
     clock.now += 0.01  # nobody was turned away meanwhile: no rest
     with checks.one():
         pass
+
+
+def test_ipv6_clients_are_counted_by_their_64_block() -> None:
+    from mailer.domain.rate_limits import client_group
+
+    assert client_group("2001:db8:1:2::1") == client_group("2001:db8:1:2:ffff::9")
+    assert client_group("2001:db8:1:2::1") != client_group("2001:db8:1:3::1")
+    assert client_group("::ffff:198.51.100.7") == "198.51.100.7" == client_group("198.51.100.7")
+    assert client_group("") == ""
+
+
+def test_stepping_through_an_ipv6_block_gains_nothing(
+    database: TestDatabase, services: Services
+) -> None:
+    make_organiser(database.sessions)
+    for n in range(ATTEMPTS_PER_ADDRESS):
+        with pytest.raises(AuthenticationFailed, match="not right"):
+            attempt(database, services, ADMIN, "guess", f"2001:db8:7:7::{n + 1:x}")
+    with pytest.raises(HeldBack):
+        attempt(database, services, ADMIN, ORGANISER_PASSWORD, "2001:db8:7:7::ffff")
+    assert attempt(database, services, ADMIN, ORGANISER_PASSWORD, "2001:db8:7:8::1").email == ADMIN
+
+
+def test_being_turned_away_as_busy_costs_the_client_nothing(
+    database: TestDatabase, services: Services
+) -> None:
+    from mailer.domain import organisers
+
+    make_organiser(database.sessions)
+    with organisers._CHECKS._lock:  # another request's check, under way
+        for _ in range(ATTEMPTS_PER_ADDRESS * 2):
+            with pytest.raises(TooManyAttempts, match="try again"):
+                attempt(database, services, ADMIN, "guess", "192.0.2.77")
+    assert attempt(database, services, ADMIN, ORGANISER_PASSWORD, "192.0.2.77").email == ADMIN

@@ -115,7 +115,8 @@ def test_reminder_the_day_before(database: TestDatabase, services: Services) -> 
     assert VENUE not in reminders["remote@example.org"].body_text
     # Only a delegate who holds a place is asked to free it; the undecided are asked to choose.
     assert "so someone else can have your place" in reminders["inperson@example.org"].body_text
-    assert "If you can no longer join, please tell us" in reminders["remote@example.org"].body_text
+    remote = reminders["remote@example.org"].body_text
+    assert "If you can no longer join, or want to change how you attend" in remote
     undecided = reminders["undecided@example.org"].body_text
     assert "your place" not in undecided and "You have not said yet" in undecided
     assert "The in-person places are all taken" in undecided
@@ -525,3 +526,30 @@ def test_an_update_offers_each_person_only_a_change_and_names_a_held_place(
     assert "Attend in person" not in bo and "(off the waiting list)" in bo
     assert "An in-person place is still held for you until" in cy_mail
     assert "Attend in person:" in cy_mail  # the way to take it
+
+
+def test_a_cancellation_also_clears_the_entry_of_whoever_declined_after_getting_one(
+    database: TestDatabase, services: Services
+) -> None:
+    make_list(database.sessions)
+    meeting = make_meeting(database.sessions)
+    answer(database, services, meeting.id, "bo@example.org")  # a yes brings the entry
+    answer(database, services, meeting.id, "bo@example.org", RsvpResponse.DECLINED, None)
+    answer(database, services, meeting.id, "al@example.org", RsvpResponse.DECLINED, None)
+    with database.sessions() as s:
+        told = cancel_meeting(s, services, meeting.id, actor="test")
+    cancelled = messages(database, "meeting_cancelled")
+    assert told == 1 and set(cancelled) == {"bo@example.org"}  # al never had an entry
+    event = Calendar.from_ical(cancelled["bo@example.org"].body_calendar).walk("VEVENT")[0]
+    assert str(event["ATTENDEE"].params["PARTSTAT"]) == "DECLINED"
+    declined = [
+        m
+        for m in messages_all(database)
+        if m.recipient == "bo@example.org" and m.subject.startswith("Can't")
+    ]
+    assert declined and "VALARM" not in declined[0].body_calendar  # no reminder for a no
+
+
+def messages_all(database: TestDatabase) -> list[OutboxMessage]:
+    with database.sessions() as s:
+        return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))

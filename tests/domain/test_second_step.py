@@ -60,10 +60,10 @@ def test_the_setup_secret_is_new_for_each_setup_and_never_the_nonce() -> None:
     assert link.startswith("otpauth://totp/Convene:ana%40example.org?secret=" + first)
 
 
-def with_code(database: TestDatabase, **kwargs: object) -> Organiser:
+def with_code(database: TestDatabase, services: Services, **kwargs: object) -> Organiser:
     organiser = make_organiser(database.sessions, **kwargs)  # type: ignore[arg-type]
     with database.sessions() as s:
-        second_step.turn_on(s, organiser.id, secret=SECRET, code=code_at(NOW), now=NOW)
+        second_step.turn_on(s, services, organiser.id, secret=SECRET, code=code_at(NOW), now=NOW)
     return organiser
 
 
@@ -80,22 +80,22 @@ def failures(database: TestDatabase) -> int:
 
 
 def test_turning_on_needs_a_code_from_the_app_and_ends_every_other_session(
-    database: TestDatabase,
+    database: TestDatabase, services: Services
 ) -> None:
     organiser = make_organiser(database.sessions)
     with database.sessions() as s:
         with pytest.raises(InvalidInput, match="not the code your app shows"):
-            second_step.turn_on(s, organiser.id, secret=SECRET, code="000000", now=NOW)
+            second_step.turn_on(s, services, organiser.id, secret=SECRET, code="000000", now=NOW)
         assert s.get(Organiser, organiser.id).totp_secret is None
     with database.sessions() as s:
-        second_step.turn_on(s, organiser.id, secret=SECRET, code=code_at(NOW), now=NOW)
+        second_step.turn_on(s, services, organiser.id, secret=SECRET, code=code_at(NOW), now=NOW)
     with database.sessions() as s:
         stored = s.get(Organiser, organiser.id)
         assert stored.totp_secret == SECRET and stored.session_version == 1
 
 
 def test_a_code_is_accepted_once(database: TestDatabase, services: Services) -> None:
-    organiser = with_code(database)
+    organiser = with_code(database, services)
     later = NOW + timedelta(seconds=30)
     with database.sessions() as s:
         assert (
@@ -113,7 +113,7 @@ def test_a_code_is_accepted_once(database: TestDatabase, services: Services) -> 
 def test_after_five_wrong_codes_even_the_right_one_waits(
     database: TestDatabase, services: Services
 ) -> None:
-    organiser = with_code(database)
+    organiser = with_code(database, services)
     later = NOW + timedelta(minutes=1)
     for _ in range(second_step.CODE_ATTEMPTS):
         with database.sessions() as s, pytest.raises(second_step.WrongCode, match="not the code"):
@@ -129,7 +129,9 @@ def test_the_organiser_turns_it_off_only_with_a_code_and_an_admin_for_them_witho
     database: TestDatabase, services: Services
 ) -> None:
     admin = make_organiser(database.sessions, email="admin@example.org")
-    sam = with_code(database, email="sam@example.org", role=OrganiserRole.ORGANISER, lists=())
+    sam = with_code(
+        database, services, email="sam@example.org", role=OrganiserRole.ORGANISER, lists=()
+    )
     later = NOW + timedelta(minutes=2)
     with database.sessions() as s, pytest.raises(InvalidInput, match="not the code"):
         second_step.turn_off(s, services, sam.id, actor_id=sam.id, code="000000", now=later)
@@ -138,7 +140,7 @@ def test_the_organiser_turns_it_off_only_with_a_code_and_an_admin_for_them_witho
     with database.sessions() as s:
         assert s.get(Organiser, sam.id).totp_secret is None
     with database.sessions() as s:
-        second_step.turn_on(s, sam.id, secret=SECRET, code=code_at(later), now=later)
+        second_step.turn_on(s, services, sam.id, secret=SECRET, code=code_at(later), now=later)
     with database.sessions() as s:  # sam's phone is lost: an admin turns it off, no code asked
         second_step.turn_off(s, services, sam.id, actor_id=admin.id, now=later)
     with database.sessions() as s:
@@ -152,8 +154,56 @@ def test_an_admin_who_must_use_a_code_cannot_turn_it_off(
     strict = dataclasses.replace(
         services, config=services.config.replace(web={"admins_need_second_step": True})
     )
-    admin = with_code(database)
+    admin = with_code(database, services)
     with database.sessions() as s, pytest.raises(InvalidInput, match="must log in with a code"):
         second_step.turn_off(s, strict, admin.id, actor_id=admin.id, code=code_at(NOW), now=NOW)
     with database.sessions() as s:
         assert s.get(Organiser, admin.id).totp_secret == SECRET
+
+
+def test_moving_to_a_new_app_takes_a_code_from_the_one_in_use(
+    database: TestDatabase, services: Services
+) -> None:
+    """A session left open (or a stolen cookie) is not enough to take the second step over."""
+    organiser = with_code(database, services)
+    new = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
+    later = NOW + timedelta(minutes=1)
+    for wrong in ("", "000000", code_at(NOW)):  # none, wrong, already used
+        with database.sessions() as s, pytest.raises(InvalidInput) as refused:
+            second_step.turn_on(
+                s,
+                services,
+                organiser.id,
+                secret=new,
+                code=code_at(later, new),
+                current_code=wrong,
+                now=later,
+            )
+        assert refused.value.field == "current_code"
+    with database.sessions() as s:
+        assert s.get(Organiser, organiser.id).totp_secret == SECRET
+    with database.sessions() as s:
+        second_step.turn_on(
+            s,
+            services,
+            organiser.id,
+            secret=new,
+            code=code_at(later, new),
+            current_code=code_at(later),
+            now=later,
+        )
+    with database.sessions() as s:
+        assert s.get(Organiser, organiser.id).totp_secret == new
+
+
+def test_right_codes_never_use_up_the_wrong_code_allowance(
+    database: TestDatabase, services: Services
+) -> None:
+    organiser = with_code(database, services)
+    for minute in range(1, 2 * second_step.CODE_ATTEMPTS):
+        moment = NOW + timedelta(minutes=minute)
+        with database.sessions() as s:
+            second_step.check_code(s, services, organiser.id, code_at(moment), now=moment)
+    assert failures(database) == 0
+    with database.sessions() as s:
+        assert s.get(Organiser, organiser.id).last_login_at is not None

@@ -96,3 +96,28 @@ def test_xss_and_sql_in_every_displayed_field(
         assert (
             s.scalar(select(Person).where(Person.email == "ana@example.org")) is not None
         )  # the table is intact
+
+
+def test_ids_too_large_for_any_row_find_nothing_rather_than_fail(
+    client: HttpClient,
+    web_service,
+    database: TestDatabase,  # type: ignore[no-untyped-def]
+) -> None:
+    make_organiser(database.sessions)
+    huge = "99999999999999999999999"
+    assert client.get(f"/meetings/{huge}").status == 404
+    assert client.get(f"/meetings/{2**63}").status == 404
+    client.login("organiser@example.org", ORGANISER_PASSWORD)
+    for path in (
+        f"/panel/meetings/{huge}",
+        f"/panel/news/{huge}",
+        f"/panel/consultations/{huge}",
+        f"/panel/inbound/{huge}",
+    ):
+        assert client.get(path).status == 404, path
+    for path in (
+        f"/panel/meetings/new?copy={huge}",
+        f"/panel/audit?before={huge}",
+        "/panel/?page=" + huge,
+    ):
+        assert client.get(path).status == 200, path

@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from mailer.config import Config
 from mailer.domain import second_step
-from mailer.domain.models import OrganiserRole
+from mailer.domain.models import OrganiserRole, OutboxMessage
 from mailer.domain.services import build_services
 from tests.support.databases import TestDatabase
 from tests.support.factories import ORGANISER_PASSWORD, make_organiser
@@ -226,3 +227,31 @@ def test_the_code_is_limited_per_organiser(
     held = post_form(guesser, "/login/code", code=pyotp.TOTP(secret).at(clock()))
     assert held.status_code == 302 and held.headers["Location"].endswith("/login")
     assert "Too many wrong codes" in guesser.get("/login").get_data(as_text=True)
+
+
+def test_a_new_password_by_email_link_still_asks_for_the_code(
+    web_config: Config, database: TestDatabase, clock: Clock
+) -> None:
+    """Reading someone's email is not enough: setting a password from a link leads to the code."""
+    from mailer.domain.organisers import send_password_link
+
+    make_organiser(database.sessions, email="admin@example.org")
+    sam = make_organiser(database.sessions, email="sam@example.org")
+    sams = panel_for(web_config, database, clock)
+    log_in(sams, "sam@example.org")
+    secret = set_up(sams, clock)
+    services = build_services(web_config)
+    with database.sessions() as s:
+        send_password_link(s, services, sam.id, actor="test")
+    with database.sessions() as s:
+        body = s.scalars(
+            select(OutboxMessage.body_text).where(OutboxMessage.kind == "organiser_password")
+        ).one()
+    link = re.search(r"(/set-password/\S+)", body).group(1)
+    reader = panel_for(web_config, database, clock)
+    done = post_form(reader, link, password="a brand new password", again="a brand new password")
+    assert done.status_code == 302 and "/login/code" in done.headers["Location"]
+    assert reader.get("/panel/").status_code == 302  # not in
+    clock.tick()
+    assert post_form(reader, "/login/code", code=pyotp.TOTP(secret).at(clock())).status_code == 302
+    assert reader.get("/panel/").status_code == 200

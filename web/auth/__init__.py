@@ -39,7 +39,8 @@ from mailer.domain.organisers import (
     password_link_organiser,
     set_password_from_link,
 )
-from web.db import get_config, get_services, get_session
+from mailer.domain.rate_limits import client_group
+from web.db import get_config, get_services, get_session, row_id
 from web.errors import AdminsOnly, NotYourList
 
 bp = Blueprint("auth", __name__)
@@ -153,7 +154,7 @@ def require_list_access() -> None:
         raise AdminsOnly()
     named: list[tuple[str, object]] = list((request.view_args or {}).items())
     named += [
-        ("meeting_id", request.args.get(query, type=int))
+        ("meeting_id", request.args.get(query, type=row_id))
         for query in MEETING_QUERIES
         if query in request.args
     ]
@@ -224,7 +225,7 @@ def _still_held(client: str) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    client = request.remote_addr or ""
+    client = client_group(request.remote_addr or "")
     if (words := _still_held(client)) is not None:
         page = render_template("auth/held_back.html", words=words)
         return page, 429, {"Retry-After": str(HOLD_SECONDS)}
@@ -354,6 +355,10 @@ def set_password(token: str) -> Any:
         organiser = set_password_from_link(
             get_session(), get_services(), token, form.password.data or ""
         )
+        if organiser.totp_secret:  # a link by email is no second step: the code still is
+            await_code(organiser)
+            flash("Your password is set. Enter the code from your app to log in.")
+            return redirect(url_for("auth.login_code"))
         start_session(organiser)
         flash("Your password is set, and you are logged in.")
         return redirect(url_for("panel.dashboard"))

@@ -35,7 +35,7 @@ from mailer.domain.waitlist import waiting_list
 from mailer.mail.addresses import split_recipient
 from mailer.rendering import counted
 from web.auth import require_list_access, require_login
-from web.db import get_config, get_services, get_session
+from web.db import get_config, get_services, get_session, row_id
 from web.errors import NotYourList, flash_refusal
 from web.panel.actions import (
     ActionForm,
@@ -86,7 +86,7 @@ def meeting(meeting_id: int) -> Any:
         search=search,
         status=status,
         organisations=organisations,
-        page=request.args.get("page", 1, type=int) or 1,
+        page=request.args.get("page", 1, type=row_id) or 1,
     )
     return render_template(
         "panel/meeting.html",
@@ -232,7 +232,7 @@ def meeting_invite(meeting_id: int) -> Any:
 @bp.get("/inbound")
 def inbound() -> Any:
     session = get_session()
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=row_id)
     search = request.args.get("q", "")[:200]
     try:
         status: InboundStatus | None = InboundStatus(request.args.get("status", ""))
@@ -316,7 +316,7 @@ def dev_mailbox() -> Any:
     search = " ".join(request.args.get("q", "")[:200].split()).lower()
     if search:
         items = [i for i in items if search in i["to"].lower() or search in i["subject"].lower()]
-    at = paging(len(items), request.args.get("page", 1, type=int) or 1, MAILBOX_PAGE)
+    at = paging(len(items), request.args.get("page", 1, type=row_id) or 1, MAILBOX_PAGE)
     return render_template(
         "panel/mailbox.html",
         items=items[at.offset : at.offset + at.per_page],
@@ -428,7 +428,7 @@ def logout_everywhere() -> Any:
 
 @bp.get("/audit")
 def audit_log() -> Any:
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=row_id)
     area = request.args.get("area", "")
     area = area if area in audit.AREAS else ""
     entries = audit.recent_lines(get_session(), AUDIT_PAGE, before, area or None)

@@ -34,7 +34,7 @@ from mailer.domain.lists import active_member_count
 from mailer.domain.models import ConsultationKind
 from mailer.domain.paging import paging
 from mailer.rendering import counted
-from web.db import get_services, get_session
+from web.db import get_services, get_session, row_id
 from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
 from web.panel.actions import (
@@ -143,7 +143,7 @@ def consultation_detail(consultation_id: int) -> Any:
         else None
     )
     answers = find_answers(session, consultation_id, search=search, tag=tag)
-    at = paging(len(answers), request.args.get("page", 1, type=int) or 1, ANSWERS_PER_PAGE)
+    at = paging(len(answers), request.args.get("page", 1, type=row_id) or 1, ANSWERS_PER_PAGE)
     return render_template(
         "panel/consultation_detail.html",
         consultation=consultation,

@@ -38,6 +38,16 @@ class CodeForm(FlaskForm):
     )
 
 
+class SetupForm(CodeForm):
+    """Setting up an app; moving to a new one asks for a code from the one in use now too."""
+
+    current_code = StringField(
+        "The 6-digit code the app you use now shows",
+        validators=[Length(max=20)],
+        description="Lost it? Ask an admin to turn your code off, then set up the new app.",
+    )
+
+
 def _restart_session() -> None:
     """Turning the code on or off ends every session of the organiser; this one carries on."""
     organiser = get_organiser(get_session(), g.organiser.id)
@@ -53,14 +63,16 @@ def second_step_setup() -> Any:
     if not isinstance(nonce, str):
         nonce = session["totp_setup"] = secrets.token_urlsafe(16)
     secret = second_step.setup_secret(get_services(), g.organiser.id, nonce)
-    form = CodeForm()
+    form = SetupForm()
     if form.validate_on_submit():
         with refusal_on_form(form, "code"):
             second_step.turn_on(
                 get_session(),
+                get_services(),
                 g.organiser.id,
                 secret=secret,
                 code=form.code.data or "",
+                current_code=form.current_code.data or "",
                 now=get_services().clock(),
             )
             _restart_session()

@@ -60,7 +60,7 @@ from mailer.domain.schedules import (
     update_meeting,
 )
 from mailer.rendering import counted
-from web.db import get_config, get_services, get_session
+from web.db import get_config, get_services, get_session, row_id
 from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
 from web.panel.actions import (
@@ -340,7 +340,7 @@ def list_detail(slug: str) -> Any:
         slug,
         search=search,
         status=status,
-        page=request.args.get("page", 1, type=int) or 1,
+        page=request.args.get("page", 1, type=row_id) or 1,
         seen_by=g.visible_lists,
     )
     settings = SettingsForm(
@@ -578,7 +578,7 @@ def meeting_new() -> Any:
     form = NewMeetingForm()
     form.list_slug.choices = list_choices()
     copied = None
-    if (copy := request.args.get("copy", type=int)) is not None:
+    if (copy := request.args.get("copy", type=row_id)) is not None:
         copied = attendee_report(get_session(), copy).meeting
         if not form.is_submitted():
             _copy_details(form, copied)

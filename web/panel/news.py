@@ -40,7 +40,7 @@ from mailer.domain.news import (
     update_news,
 )
 from mailer.rendering import counted, first_upper
-from web.db import get_services, get_session
+from web.db import get_services, get_session, row_id
 from web.errors import flash_refusal, refusal_on_form
 from web.panel import bp
 from web.panel.actions import (
@@ -83,7 +83,7 @@ def news_list() -> Any:
 def news_new() -> Any:
     """Write news for a list, or (``?meeting=ID``, from a meeting's page) for its delegates."""
     form = NewsForm()
-    meeting_id = request.args.get("meeting", type=int)
+    meeting_id = request.args.get("meeting", type=row_id)
     meeting = attendee_report(get_session(), meeting_id).meeting if meeting_id else None
     if meeting is None:
         form.list_slug.choices = list_choices()
