@@ -6,7 +6,7 @@ import calendar
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, func, select
@@ -49,7 +49,16 @@ def places_held(session: Session, meeting_id: int, *, besides: int | None = None
     return session.scalar(query) or 0
 
 
-def in_person_full(session: Session, meeting: Meeting) -> bool:
+class WithPlaces(Protocol):
+    """A meeting, or a row read with its id and capacity."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def capacity(self) -> int | None: ...
+
+
+def in_person_full(session: Session, meeting: WithPlaces) -> bool:
     """Whether someone asking now for an in-person place would go on the waiting list."""
     return meeting.capacity is not None and places_held(session, meeting.id) >= meeting.capacity
 

@@ -345,7 +345,7 @@ def all_organisers(session: Session) -> list[OrganiserRow]:
 def organiser_lists(session: Session, organiser_id: int) -> list[str]:
     """The slugs of the lists an organiser runs (as chosen; an admin runs every list)."""
     with read_transaction(session):
-        return [each.slug for each in _organiser(session, organiser_id).lists]
+        return [each.slug for each in existing_organiser(session, organiser_id).lists]
 
 
 def lists_run_by(session: Session, organiser: Organiser) -> frozenset[int] | None:
@@ -411,7 +411,7 @@ def send_password_link(
     """Email an organiser a new link to choose their password (the old password keeps working
     until they do); returns their address."""
     with transaction(session):
-        organiser = _organiser(session, organiser_id)
+        organiser = existing_organiser(session, organiser_id)
         if organiser.disabled_at is not None:
             raise InvalidInput("This account is disabled. Enable it first.")
         audit.record(
@@ -484,7 +484,7 @@ def set_organiser_lists(
     session: Session, organiser_id: int, list_slugs: list[str], *, actor: str
 ) -> None:
     with transaction(session):
-        organiser = _organiser(session, organiser_id)
+        organiser = existing_organiser(session, organiser_id)
         organiser.lists = _lists(session, list_slugs, organiser.role)
         audit.record(
             session,
@@ -501,7 +501,7 @@ def set_disabled(
     """Disable an organiser (they cannot log in, and their sessions end) or enable them again.
     Nobody disables themselves, and the last admin who can log in stays."""
     with transaction(session):
-        organiser = _organiser(session, organiser_id)
+        organiser = existing_organiser(session, organiser_id)
         if disabled:
             _check_not_self_or_last_admin(session, organiser, actor_id, "disable")
             organiser.disabled_at = organiser.disabled_at or utcnow()
@@ -521,7 +521,7 @@ def remove_organiser(session: Session, organiser_id: int, *, actor_id: int) -> s
     """Delete an organiser's account; returns their address. What they did stays in the audit
     log."""
     with transaction(session):
-        organiser = _organiser(session, organiser_id)
+        organiser = existing_organiser(session, organiser_id)
         _check_not_self_or_last_admin(session, organiser, actor_id, "remove")
         address = organiser.email
         session.delete(organiser)
@@ -556,7 +556,8 @@ def _check_not_self_or_last_admin(
             )
 
 
-def _organiser(session: Session, organiser_id: int) -> Organiser:
+def existing_organiser(session: Session, organiser_id: int) -> Organiser:
+    """Within the caller's transaction: the organiser, disabled or not, or NotFound."""
     organiser = session.get(Organiser, organiser_id)
     if organiser is None:
         raise NotFound("There is no such organiser.")

@@ -637,11 +637,7 @@ def rsvp_page(session: Session, services: Services, token: str, choice: str) -> 
         if meeting is None:  # no such meeting, or no such person any more
             raise InvalidLink("This link is no longer valid.")
         _check_claim(claim, meeting.link_version, meeting)
-        full = (
-            selected.mode is AttendanceMode.IN_PERSON
-            and meeting.capacity is not None
-            and places_held(session, meeting.id) >= meeting.capacity
-        )
+        full = selected.mode is AttendanceMode.IN_PERSON and in_person_full(session, meeting)
     closed: str | None = None
     try:
         check_open(meeting)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session, joinedload
 
 from mailer.db import read_transaction, transaction
@@ -410,14 +410,7 @@ def update_meeting(
         if not told:
             return 0
         address = services.list_address(meeting.mailing_list.slug)
-        had_calendar = set(
-            session.scalars(
-                select(OutboxMessage.person_id).where(
-                    OutboxMessage.meeting_id == meeting.id,
-                    OutboxMessage.body_calendar.is_not(None),
-                )
-            )
-        )
+        had_calendar = set(session.scalars(_sent_calendar_entry(meeting.id)))
         for one in told:
             enqueue(
                 session,
@@ -565,21 +558,18 @@ def calendar_entry(services: Services, meeting: Meeting, person: Person, *, part
     )
 
 
-def had_calendar_entry(session: Session, meeting_id: int, person_id: int) -> bool:
-    """Whether we have sent this person the meeting's calendar entry (an invitation, an update,
-    a confirmation)."""
-    return (
-        session.scalar(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.meeting_id == meeting_id,
-                OutboxMessage.person_id == person_id,
-                OutboxMessage.body_calendar.is_not(None),
-            )
-            .limit(1)
-        )
-        is not None
+def _sent_calendar_entry(meeting_id: int) -> Select[int | None]:
+    """The people we have sent the meeting's calendar entry (an invitation, an update, a
+    confirmation)."""
+    return select(OutboxMessage.person_id).where(
+        OutboxMessage.meeting_id == meeting_id, OutboxMessage.body_calendar.is_not(None)
     )
+
+
+def had_calendar_entry(session: Session, meeting_id: int, person_id: int) -> bool:
+    """Whether we have sent this person the meeting's calendar entry."""
+    sent = _sent_calendar_entry(meeting_id).where(OutboxMessage.person_id == person_id)
+    return session.scalar(sent.limit(1)) is not None
 
 
 def _what_people_were_told(meeting: Meeting) -> dict[str, object]:
@@ -620,9 +610,7 @@ def _recipients_of_cancellation(
 ) -> list[tuple[Person, Rsvp | None]]:
     """Whoever an update would reach, and those who said they cannot come but were sent the
     calendar entry (marked declined): the meeting goes from their calendar too."""
-    with_entry = select(OutboxMessage.person_id).where(
-        OutboxMessage.meeting_id == meeting.id, OutboxMessage.body_calendar.is_not(None)
-    )
+    with_entry = _sent_calendar_entry(meeting.id)
     declined = session.execute(
         select(Person, Rsvp)
         .join(Rsvp, Rsvp.person_id == Person.id)

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from mailer.config import Config
 from mailer.db import read_transaction, transaction
 from mailer.domain import audit
-from mailer.domain.errors import AuthenticationFailed, InvalidInput, NotFound
+from mailer.domain.errors import AuthenticationFailed, InvalidInput
 from mailer.domain.models import Organiser, OrganiserRole
-from mailer.domain.organisers import TooManyAttempts
+from mailer.domain.organisers import TooManyAttempts, existing_organiser
 from mailer.domain.rate_limits import count_request, limit_reached
 from mailer.domain.services import Services
 
@@ -89,7 +89,7 @@ def turn_on(
     left open, or a stolen cookie, must not be enough to take the second step over). Every other
     session of theirs ends, since it began without the new code."""
     with read_transaction(session):
-        replacing = bool(_organiser(session, organiser_id).totp_secret)
+        replacing = bool(existing_organiser(session, organiser_id).totp_secret)
     if replacing:
         try:
             check_code(session, services, organiser_id, current_code, now=now, logging_in=False)
@@ -176,7 +176,7 @@ def turn_off(
     (``actor_id`` None: from the command line). They log in with the password alone, or are
     asked to set up a new app when it is required of them."""
     with read_transaction(session):
-        organiser = _organiser(session, organiser_id)
+        organiser = existing_organiser(session, organiser_id)
         if not organiser.totp_secret:
             raise InvalidInput("Logging in does not ask them for a code.")
         yourself = actor_id == organiser_id
@@ -201,7 +201,7 @@ def _set_code(
     """Turn the code on (a secret) or off (None): either way every session ends, since each
     began under the other rule."""
     with transaction(session):
-        organiser = _organiser(session, organiser_id)
+        organiser = existing_organiser(session, organiser_id)
         organiser.totp_secret = secret
         organiser.totp_last_step = step
         organiser.session_version += 1
@@ -216,10 +216,3 @@ def _set_code(
 
 def _first_lower(text: str) -> str:
     return text[:1].lower() + text[1:]
-
-
-def _organiser(session: Session, organiser_id: int) -> Organiser:
-    organiser = session.get(Organiser, organiser_id)
-    if organiser is None:
-        raise NotFound("There is no such organiser.")
-    return organiser

@@ -20,7 +20,7 @@ from mailer.domain.services import Services, build_services
 from tests.conftest import make_test_config
 from tests.support.databases import TestDatabase
 from tests.support.delivery import deliver_once
-from tests.support.factories import make_list, make_meeting
+from tests.support.factories import answer, make_list, make_meeting
 from tests.support.servers import SmtpSink
 
 
@@ -142,26 +142,6 @@ def test_an_invitation_says_where_in_the_organisers_words_and_never_the_venue(
     assert "Leeds and online." in row.body_text and "Leeds and online." in (row.body_html or "")
     assert str(event["LOCATION"]) == "Leeds and online"
     assert "London" not in row.body_text + (row.body_html or "") + row.body_calendar
-
-
-def answer(
-    database: TestDatabase,
-    services: Services,
-    meeting_id: int,
-    email: str,
-    response: RsvpResponse = RsvpResponse.ATTENDING,
-    mode: AttendanceMode | None = AttendanceMode.IN_PERSON,
-):  # type: ignore[no-untyped-def]
-    with database.sessions() as s:
-        return record_rsvp(
-            s,
-            services,
-            meeting_id=meeting_id,
-            email=email,
-            response=response,
-            mode=mode,
-            source="panel",
-        )
 
 
 def test_capacity_waitlist_and_promotion(database: TestDatabase, services: Services) -> None:

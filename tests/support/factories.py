@@ -21,7 +21,7 @@ from mailer.domain.models import (
     RsvpResponse,
 )
 from mailer.domain.organisers import create_organiser, set_organiser_lists
-from mailer.domain.rsvp import record_rsvp
+from mailer.domain.rsvp import RsvpOutcome, record_rsvp
 from mailer.domain.services import Services
 from tests.support.databases import TestDatabase
 
@@ -121,10 +121,10 @@ def answer(
     email: str,
     response: RsvpResponse = RsvpResponse.ATTENDING,
     mode: AttendanceMode | None = AttendanceMode.IN_PERSON,
-) -> None:
+) -> RsvpOutcome:
     """``email`` answers for the meeting (in person, unless told otherwise), as from the panel."""
     with database.sessions() as s:
-        record_rsvp(
+        return record_rsvp(
             s,
             services,
             meeting_id=meeting_id,
